@@ -24,10 +24,14 @@ extern crate alloc;
 
 pub mod clock;
 pub mod coding;
+pub mod comparator;
 pub mod crc32c;
 pub mod device;
 pub mod error;
+pub mod iter;
+pub mod key;
 pub mod random;
+pub mod table;
 pub mod wal;
 
 pub use error::{Corruption, CorruptionKind, Error, Result};

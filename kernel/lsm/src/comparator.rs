@@ -1,0 +1,96 @@
+//! Key orderings. A table or memtable is sorted by one [`Comparator`], which
+//! also knows which part of a key the bloom filter hashes and how to shorten
+//! index keys.
+
+use alloc::vec::Vec;
+use core::cmp::Ordering;
+
+/// A total order on keys, plus what the table format needs to know about it.
+pub trait Comparator: Clone {
+    /// The order.
+    fn compare(&self, a: &[u8], b: &[u8]) -> Ordering;
+
+    /// Shortens `start` in place to a key in `[start, limit)`, so index blocks
+    /// hold short separators instead of whole keys. Leaving it unchanged is
+    /// always correct.
+    fn find_shortest_separator(&self, start: &mut Vec<u8>, limit: &[u8]);
+
+    /// Shortens `key` in place to a key `>= key`.
+    fn find_short_successor(&self, key: &mut Vec<u8>);
+
+    /// The part of a key the bloom filter hashes: lookups by any key with the
+    /// same filter key must find the same filter bits.
+    fn filter_key<'k>(&self, key: &'k [u8]) -> &'k [u8] {
+        key
+    }
+}
+
+/// Lexicographic byte order, LevelDB's default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bytewise;
+
+impl Comparator for Bytewise {
+    fn compare(&self, a: &[u8], b: &[u8]) -> Ordering {
+        a.cmp(b)
+    }
+
+    fn find_shortest_separator(&self, start: &mut Vec<u8>, limit: &[u8]) {
+        let min_len = start.len().min(limit.len());
+        let diff = start
+            .iter()
+            .zip(limit)
+            .position(|(a, b)| a != b)
+            .unwrap_or(min_len);
+        if diff >= min_len {
+            // One is a prefix of the other: no shorter key fits between.
+            return;
+        }
+        let byte = start[diff];
+        if byte < 0xff && byte + 1 < limit[diff] {
+            start[diff] += 1;
+            start.truncate(diff + 1);
+        }
+    }
+
+    fn find_short_successor(&self, key: &mut Vec<u8>) {
+        if let Some(i) = key.iter().position(|&b| b != 0xff) {
+            key[i] += 1;
+            key.truncate(i + 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn separator_is_between() {
+        let c = Bytewise;
+        let cases: [(&[u8], &[u8], &[u8]); 5] = [
+            (b"abcd", b"abzz", b"abd"),
+            (b"abc", b"abcd", b"abc"),
+            (b"ab\xff", b"ac", b"ab\xff"),
+            (b"abc", b"abd", b"abc"),
+            (b"", b"a", b""),
+        ];
+        for (start, limit, want) in cases {
+            let mut s = start.to_vec();
+            c.find_shortest_separator(&mut s, limit);
+            assert_eq!(s, want);
+            assert!(s.as_slice() >= start && s.as_slice() < limit);
+        }
+    }
+
+    #[test]
+    fn successor_is_not_smaller() {
+        let c = Bytewise;
+        let mut k = b"abc".to_vec();
+        c.find_short_successor(&mut k);
+        assert_eq!(k, b"b");
+        let mut k = vec![0xff, 0xff];
+        c.find_short_successor(&mut k);
+        assert_eq!(k, vec![0xff, 0xff]);
+    }
+}

@@ -1,0 +1,235 @@
+//! Internal keys: a user key with the sequence number and type of the write
+//! that made it, ordered as LevelDB orders them (user key ascending, then
+//! newest first), so one seek finds the newest version visible to a snapshot.
+//!
+//! ```text
+//!   internal key = user key | fixed64(sequence << 8 | type)
+//! ```
+
+use alloc::vec::Vec;
+use core::cmp::Ordering;
+
+use crate::coding::{get_fixed64, put_fixed64};
+use crate::comparator::{Bytewise, Comparator};
+
+/// A write's position in the history of the store.
+pub type SequenceNumber = u64;
+
+/// The largest sequence number: 56 bits, the tag's low byte is the type.
+pub const MAX_SEQUENCE: SequenceNumber = (1 << 56) - 1;
+
+/// Bytes the tag adds to a user key.
+pub const TAG_SIZE: usize = 8;
+
+/// What a write did to its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum ValueType {
+    /// A tombstone: the key was deleted.
+    Deletion = 0,
+    /// A value was set.
+    Value = 1,
+}
+
+impl ValueType {
+    /// The type that seeks use: the highest, so that a lookup key sorts
+    /// before every entry with the same user key and sequence.
+    pub const FOR_SEEK: ValueType = ValueType::Value;
+
+    /// The type of a tag byte, if the format defines it.
+    pub fn from_byte(b: u8) -> Option<Self> {
+        match b {
+            0 => Some(Self::Deletion),
+            1 => Some(Self::Value),
+            _ => None,
+        }
+    }
+}
+
+/// The tag of a write: sequence and type in one u64.
+#[inline]
+pub fn pack_tag(seq: SequenceNumber, kind: ValueType) -> u64 {
+    (seq << 8) | kind as u64
+}
+
+/// An internal key, split into its parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParsedInternalKey<'a> {
+    /// The key the user wrote.
+    pub user_key: &'a [u8],
+    /// When it was written.
+    pub sequence: SequenceNumber,
+    /// What was written.
+    pub kind: ValueType,
+}
+
+impl<'a> ParsedInternalKey<'a> {
+    /// Splits an internal key; `None` if it is too short or has an unknown
+    /// type (it came from a damaged disk).
+    pub fn parse(key: &'a [u8]) -> Option<Self> {
+        let n = key.len().checked_sub(TAG_SIZE)?;
+        let tag = get_fixed64(key, n)?;
+        Some(Self {
+            user_key: &key[..n],
+            sequence: tag >> 8,
+            kind: ValueType::from_byte(tag as u8)?,
+        })
+    }
+}
+
+/// Appends the internal key of (`user_key`, `seq`, `kind`) to `dst`.
+pub fn append_internal_key(
+    dst: &mut Vec<u8>,
+    user_key: &[u8],
+    seq: SequenceNumber,
+    kind: ValueType,
+) {
+    dst.extend_from_slice(user_key);
+    put_fixed64(dst, pack_tag(seq, kind));
+}
+
+/// The internal key of (`user_key`, `seq`, `kind`).
+pub fn internal_key(user_key: &[u8], seq: SequenceNumber, kind: ValueType) -> Vec<u8> {
+    let mut v = Vec::with_capacity(user_key.len() + TAG_SIZE);
+    append_internal_key(&mut v, user_key, seq, kind);
+    v
+}
+
+/// The user key part of an internal key (all of it if it is too short to
+/// have a tag; such a key is refused elsewhere).
+#[inline]
+pub fn user_key(internal: &[u8]) -> &[u8] {
+    &internal[..internal.len().saturating_sub(TAG_SIZE)]
+}
+
+#[inline]
+fn tag(internal: &[u8]) -> u64 {
+    get_fixed64(internal, internal.len().wrapping_sub(TAG_SIZE)).unwrap_or(0)
+}
+
+/// Orders internal keys: user key ascending, then tag descending (newest
+/// first).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InternalKeyComparator;
+
+impl Comparator for InternalKeyComparator {
+    #[inline]
+    fn compare(&self, a: &[u8], b: &[u8]) -> Ordering {
+        user_key(a)
+            .cmp(user_key(b))
+            .then_with(|| tag(b).cmp(&tag(a)))
+    }
+
+    fn find_shortest_separator(&self, start: &mut Vec<u8>, limit: &[u8]) {
+        let user_start = user_key(start);
+        let user_limit = user_key(limit);
+        let mut tmp = user_start.to_vec();
+        Bytewise.find_shortest_separator(&mut tmp, user_limit);
+        if tmp.len() < user_start.len() && user_start < tmp.as_slice() {
+            // A physically shorter but logically larger user key: give it the
+            // earliest tag so it still sorts before `limit`'s entries.
+            put_fixed64(&mut tmp, pack_tag(MAX_SEQUENCE, ValueType::FOR_SEEK));
+            *start = tmp;
+        }
+    }
+
+    fn find_short_successor(&self, key: &mut Vec<u8>) {
+        let user = user_key(key);
+        let mut tmp = user.to_vec();
+        Bytewise.find_short_successor(&mut tmp);
+        if tmp.len() < user.len() && user < tmp.as_slice() {
+            put_fixed64(&mut tmp, pack_tag(MAX_SEQUENCE, ValueType::FOR_SEEK));
+            *key = tmp;
+        }
+    }
+
+    fn filter_key<'k>(&self, key: &'k [u8]) -> &'k [u8] {
+        user_key(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ik(k: &[u8], s: u64, t: ValueType) -> Vec<u8> {
+        internal_key(k, s, t)
+    }
+
+    #[test]
+    fn parse_round_trip() {
+        for k in [&b""[..], b"k", b"hello"] {
+            for s in [0, 1, 100, MAX_SEQUENCE] {
+                for t in [ValueType::Value, ValueType::Deletion] {
+                    let enc = ik(k, s, t);
+                    let p = ParsedInternalKey::parse(&enc).unwrap();
+                    assert_eq!((p.user_key, p.sequence, p.kind), (k, s, t));
+                }
+            }
+        }
+        assert!(ParsedInternalKey::parse(b"short").is_none());
+        let mut bad = ik(b"k", 1, ValueType::Value);
+        let n = bad.len();
+        bad[n - 8] = 7;
+        assert!(ParsedInternalKey::parse(&bad).is_none());
+    }
+
+    #[test]
+    fn ordering_is_user_key_then_newest_first() {
+        let c = InternalKeyComparator;
+        use ValueType::*;
+        assert_eq!(
+            c.compare(&ik(b"a", 5, Value), &ik(b"b", 1, Value)),
+            Ordering::Less
+        );
+        assert_eq!(
+            c.compare(&ik(b"a", 5, Value), &ik(b"a", 4, Value)),
+            Ordering::Less
+        );
+        assert_eq!(
+            c.compare(&ik(b"a", 5, Value), &ik(b"a", 5, Deletion)),
+            Ordering::Less
+        );
+        assert_eq!(
+            c.compare(&ik(b"a", 5, Value), &ik(b"a", 5, Value)),
+            Ordering::Equal
+        );
+        assert_eq!(
+            c.compare(&ik(b"ab", 1, Value), &ik(b"a", 9, Value)),
+            Ordering::Greater
+        );
+    }
+
+    #[test]
+    fn shortest_separator_like_leveldb() {
+        let c = InternalKeyComparator;
+        use ValueType::*;
+        let sep = |a: Vec<u8>, b: Vec<u8>| {
+            let mut a = a;
+            c.find_shortest_separator(&mut a, &b);
+            a
+        };
+        // Same user key: unchanged.
+        assert_eq!(
+            sep(ik(b"foo", 100, Value), ik(b"foo", 99, Value)),
+            ik(b"foo", 100, Value)
+        );
+        // Misordered or prefix: unchanged.
+        assert_eq!(
+            sep(ik(b"foo", 100, Value), ik(b"bar", 99, Value)),
+            ik(b"foo", 100, Value)
+        );
+        assert_eq!(
+            sep(ik(b"foo", 100, Value), ik(b"foobar", 99, Value)),
+            ik(b"foo", 100, Value)
+        );
+        // Shortened, with the earliest tag.
+        assert_eq!(
+            sep(ik(b"foo", 100, Value), ik(b"hello", 200, Value)),
+            ik(b"g", MAX_SEQUENCE, Value)
+        );
+        let mut k = ik(b"foo", 100, Value);
+        c.find_short_successor(&mut k);
+        assert_eq!(k, ik(b"g", MAX_SEQUENCE, Value));
+    }
+}

@@ -1,0 +1,181 @@
+//! Builds a table in memory, block by block.
+
+use alloc::vec::Vec;
+use core::cmp::Ordering;
+
+use super::block::BlockBuilder;
+use super::{bloom, encode_footer, BlockHandle, KIND_DATA, KIND_FILTER, KIND_INDEX};
+use crate::comparator::Comparator;
+use crate::crc32c;
+use crate::error::{Error, Result};
+
+/// Shape of the tables a builder makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableOptions {
+    /// Target size of a data block before its trailer.
+    pub block_size: usize,
+    /// Entries between restart points.
+    pub restart_interval: usize,
+    /// Bloom filter bits per key (LevelDB's recommended 10 gives about 1%
+    /// false positives).
+    pub bloom_bits_per_key: usize,
+}
+
+impl Default for TableOptions {
+    fn default() -> Self {
+        Self {
+            block_size: 4096,
+            restart_interval: 16,
+            bloom_bits_per_key: 10,
+        }
+    }
+}
+
+/// Builds one table from keys added in increasing order.
+#[derive(Debug)]
+pub struct TableBuilder<C: Comparator> {
+    cmp: C,
+    opts: TableOptions,
+    out: Vec<u8>,
+    data: BlockBuilder,
+    index: BlockBuilder,
+    /// The last data block written, waiting for the next key to choose its
+    /// index separator (a shorter key than its own last key).
+    pending: Option<BlockHandle>,
+    last_key: Vec<u8>,
+    first_key: Option<Vec<u8>>,
+    /// Filter keys, concatenated, and where each starts.
+    filter_keys: Vec<u8>,
+    filter_starts: Vec<usize>,
+    entries: u64,
+}
+
+impl<C: Comparator> TableBuilder<C> {
+    /// An empty builder.
+    pub fn new(cmp: C, opts: TableOptions) -> Self {
+        Self {
+            cmp,
+            opts,
+            out: Vec::new(),
+            data: BlockBuilder::new(opts.restart_interval),
+            // Index blocks are searched by binary search only: a restart per
+            // entry keeps every key whole.
+            index: BlockBuilder::new(1),
+            pending: None,
+            last_key: Vec::new(),
+            first_key: None,
+            filter_keys: Vec::new(),
+            filter_starts: Vec::new(),
+            entries: 0,
+        }
+    }
+
+    /// Adds an entry. Keys must strictly increase.
+    pub fn add(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        if self.entries > 0 && self.cmp.compare(&self.last_key, key) != Ordering::Less {
+            return Err(Error::InvalidArgument("table keys must strictly increase"));
+        }
+        if let Some(handle) = self.pending.take() {
+            self.cmp.find_shortest_separator(&mut self.last_key, key);
+            let mut enc = Vec::new();
+            handle.encode_to(&mut enc);
+            self.index.add(&self.last_key, &enc);
+        }
+        let fk = self.cmp.filter_key(key);
+        let same_as_last = self
+            .filter_starts
+            .last()
+            .is_some_and(|&s| &self.filter_keys[s..] == fk);
+        if !same_as_last {
+            self.filter_starts.push(self.filter_keys.len());
+            self.filter_keys.extend_from_slice(fk);
+        }
+        if self.first_key.is_none() {
+            self.first_key = Some(key.to_vec());
+        }
+        self.last_key.clear();
+        self.last_key.extend_from_slice(key);
+        self.entries += 1;
+        self.data.add(key, value);
+        if self.data.size_estimate() >= self.opts.block_size {
+            self.flush_data();
+        }
+        Ok(())
+    }
+
+    fn flush_data(&mut self) {
+        if self.data.is_empty() {
+            return;
+        }
+        let block = self.data.finish();
+        self.pending = Some(self.write_block(&block, KIND_DATA));
+    }
+
+    fn write_block(&mut self, block: &[u8], kind: u8) -> BlockHandle {
+        let handle = BlockHandle {
+            offset: self.out.len() as u64,
+            size: block.len() as u64,
+        };
+        self.out.extend_from_slice(block);
+        let crc = crc32c::extend(crc32c::value(block), &[kind]);
+        self.out.push(kind);
+        self.out.extend_from_slice(&crc32c::mask(crc).to_le_bytes());
+        handle
+    }
+
+    /// Entries added so far.
+    pub fn entries(&self) -> u64 {
+        self.entries
+    }
+
+    /// Size of the table if finished now, roughly.
+    pub fn estimated_size(&self) -> u64 {
+        (self.out.len()
+            + self.data.size_estimate()
+            + self.index.size_estimate()
+            + self.filter_starts.len() * self.opts.bloom_bits_per_key / 8) as u64
+    }
+
+    /// The smallest key added.
+    pub fn first_key(&self) -> Option<&[u8]> {
+        self.first_key.as_deref()
+    }
+
+    /// The largest key added.
+    pub fn last_key(&self) -> &[u8] {
+        &self.last_key
+    }
+
+    /// Writes the filter, the index and the footer and returns the table.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.flush_data();
+        let keys: Vec<&[u8]> = self
+            .filter_starts
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                let end = self
+                    .filter_starts
+                    .get(i + 1)
+                    .copied()
+                    .unwrap_or(self.filter_keys.len());
+                &self.filter_keys[s..end]
+            })
+            .collect();
+        let filter = bloom::build(&keys, self.opts.bloom_bits_per_key);
+        drop(keys);
+        let filter_handle = self.write_block(&filter, KIND_FILTER);
+        if let Some(handle) = self.pending.take() {
+            let mut last = core::mem::take(&mut self.last_key);
+            self.cmp.find_short_successor(&mut last);
+            let mut enc = Vec::new();
+            handle.encode_to(&mut enc);
+            self.index.add(&last, &enc);
+        }
+        let index = self.index.finish();
+        let index_handle = self.write_block(&index, KIND_INDEX);
+        let footer = encode_footer(filter_handle, index_handle);
+        self.out.extend_from_slice(&footer);
+        self.out
+    }
+}

@@ -1,0 +1,137 @@
+//! Sorted string tables: immutable sorted files, LevelDB's `table/` format.
+//!
+//! ```text
+//!   [data block][trailer] ... [data block][trailer]
+//!   [filter block][trailer]     bloom filter over every key's filter key
+//!   [index block][trailer]      separator key >= block's last key -> handle
+//!   [footer: 48 bytes]          filter handle, index handle (varints,
+//!                               zero-padded to 36 bytes), masked crc32c of
+//!                               those 36 bytes, fixed64 magic
+//!   trailer: kind byte (1 data, 2 index, 3 filter) | masked crc32c(block, kind)
+//!   handle:  varint64 offset | varint64 size (size excludes the trailer)
+//! ```
+//!
+//! Where LevelDB's trailer byte names a compression type, ours names the
+//! block's kind: blocks are not compressed (the disk is not the bottleneck
+//! under QEMU; CPU is), and a handle damaged into pointing at a valid block of
+//! another kind is caught instead of decoded as the wrong thing. The footer
+//! has its own checksum for the same reason.
+//!
+//! A table is built in memory ([`TableBuilder`]) and written by the store in
+//! large sequential writes; it is read through [`ReadAt`] at any byte offset,
+//! so the store decides how reads map to sectors and caches.
+
+mod block;
+pub mod bloom;
+mod builder;
+mod reader;
+
+pub use block::{Block, BlockBuilder, BlockIter};
+pub use builder::{TableBuilder, TableOptions};
+pub use reader::{Table, TableIter};
+
+use alloc::vec::Vec;
+
+use crate::coding::{get_varint64, put_varint64};
+use crate::error::{Corruption, CorruptionKind, Result};
+
+/// Bytes after every block: kind byte and masked CRC32C.
+pub const BLOCK_TRAILER_SIZE: usize = 5;
+/// Bytes of the footer at the end of every table.
+pub const FOOTER_SIZE: usize = 48;
+/// The last 8 bytes of every table ("unikvSST" read as little-endian bytes).
+pub const TABLE_MAGIC: u64 = u64::from_le_bytes(*b"unikvSST");
+
+const HANDLES_SIZE: usize = 36;
+
+/// Kind byte of a data block.
+pub const KIND_DATA: u8 = 1;
+/// Kind byte of the index block.
+pub const KIND_INDEX: u8 = 2;
+/// Kind byte of the filter block.
+pub const KIND_FILTER: u8 = 3;
+
+/// Random-access reads of a table's bytes, at any offset and length.
+///
+/// Takes `&self` so that many iterators can read one table at once; an
+/// implementation over a device uses interior mutability.
+pub trait ReadAt {
+    /// Fills `buf` with the bytes at `offset`. Reading past the end is an
+    /// error.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()>;
+}
+
+impl ReadAt for [u8] {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        let src = start
+            .checked_add(buf.len())
+            .and_then(|end| self.get(start..end))
+            .ok_or(Corruption::new(CorruptionKind::Truncated))?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+
+impl ReadAt for Vec<u8> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.as_slice().read_at(offset, buf)
+    }
+}
+
+/// Where a block lives in its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BlockHandle {
+    /// Byte offset of the block in the table.
+    pub offset: u64,
+    /// Size of the block, without its trailer.
+    pub size: u64,
+}
+
+impl BlockHandle {
+    /// Appends the handle's encoding.
+    pub fn encode_to(&self, dst: &mut Vec<u8>) {
+        put_varint64(dst, self.offset);
+        put_varint64(dst, self.size);
+    }
+
+    /// Decodes a handle from the front of `src`; returns it and the bytes used.
+    pub fn decode(src: &[u8]) -> Option<(Self, usize)> {
+        let (offset, a) = get_varint64(src)?;
+        let (size, b) = get_varint64(&src[a..])?;
+        Some((Self { offset, size }, a + b))
+    }
+}
+
+fn encode_footer(filter: BlockHandle, index: BlockHandle) -> Vec<u8> {
+    let mut f = Vec::with_capacity(FOOTER_SIZE);
+    filter.encode_to(&mut f);
+    index.encode_to(&mut f);
+    f.resize(HANDLES_SIZE, 0);
+    let crc = crate::crc32c::mask(crate::crc32c::value(&f));
+    f.extend_from_slice(&crc.to_le_bytes());
+    f.extend_from_slice(&TABLE_MAGIC.to_le_bytes());
+    f
+}
+
+/// Decodes a footer: (filter handle, index handle).
+fn decode_footer(f: &[u8]) -> core::result::Result<(BlockHandle, BlockHandle), CorruptionKind> {
+    use crate::coding::{get_fixed32, get_fixed64};
+    if f.len() != FOOTER_SIZE {
+        return Err(CorruptionKind::Truncated);
+    }
+    if get_fixed64(f, FOOTER_SIZE - 8) != Some(TABLE_MAGIC) {
+        return Err(CorruptionKind::BadMagic);
+    }
+    let stored = get_fixed32(f, HANDLES_SIZE).ok_or(CorruptionKind::Truncated)?;
+    if crate::crc32c::unmask(stored) != crate::crc32c::value(&f[..HANDLES_SIZE]) {
+        return Err(CorruptionKind::ChecksumMismatch);
+    }
+    let bad = CorruptionKind::Malformed("block handle");
+    let (filter, a) = BlockHandle::decode(&f[..HANDLES_SIZE]).ok_or(bad)?;
+    let (index, _) = BlockHandle::decode(&f[a..HANDLES_SIZE]).ok_or(bad)?;
+    Ok((filter, index))
+}
+
+#[cfg(test)]
+mod tests;
