@@ -25,12 +25,12 @@ pub struct CommandSpec {
     pub usage: &'static str,
     /// What it does, in one line.
     pub summary: &'static str,
-    /// HELP lists commands by group: "keys", "storage", "cache" or "server".
+    /// HELP lists commands by group: "keys", "storage", "cache", "server" or "debug".
     pub group: &'static str,
 }
 
 /// Group order in HELP: the everyday commands first.
-const GROUPS: [&str; 4] = ["keys", "storage", "cache", "server"];
+const GROUPS: [&str; 5] = ["keys", "storage", "cache", "server", "debug"];
 
 /// Every command, in HELP's order within each group.
 pub static COMMANDS: &[CommandSpec] = &[
@@ -188,6 +188,15 @@ pub static COMMANDS: &[CommandSpec] = &[
         usage: "REBOOT",
         summary: "make everything durable, then reset",
         group: "server",
+    },
+    CommandSpec {
+        name: "DEBUG",
+        aliases: &[],
+        min_args: 1,
+        max_args: Some(2),
+        usage: "DEBUG PANIC [message] | DEBUG FAULT | DEBUG OVERFLOW | DEBUG LOGLEVEL level",
+        summary: "exercise the kernel's failure paths (as Linux's sysrq), or set the log level",
+        group: "debug",
     },
 ];
 

@@ -1,0 +1,84 @@
+// The image's first instructions: the only code that runs before Rust.
+//
+// QEMU enters here on CPU 0 at EL1 (EL2 with virtualization=on), MMU off,
+// x0 = device tree or 0. Everything below must hold before kernel_main:
+// other cores parked, EL1, FP/SIMD on (Rust emits NEON for memcpy), the
+// exception stack in SP_EL1 and the kernel stack in SP_EL0, .bss zeroed,
+// vectors installed.
+
+.section .text.boot, "ax"
+.global _start
+_start:
+    mov     x19, x0                     // keep the device tree pointer
+
+    // Only the boot CPU goes on; PSCI starts the others explicitly.
+    mrs     x1, mpidr_el1
+    and     x1, x1, #0xffffff           // Aff2.Aff1.Aff0
+    cbnz    x1, .Lpark
+
+    mrs     x1, CurrentEL
+    lsr     x1, x1, #2
+    cmp     x1, #2
+    b.eq    .Lfrom_el2
+    b.hi    .Lpark                      // EL3: not a platform we support
+    b       .Lat_el1
+
+.Lfrom_el2:
+    // EL1 runs AArch64, with the physical timer and counter its own.
+    mov     x1, #(1 << 31)              // HCR_EL2.RW
+    msr     hcr_el2, x1
+    mrs     x1, cnthctl_el2
+    orr     x1, x1, #3                  // EL1PCTEN | EL1PCEN
+    msr     cnthctl_el2, x1
+    msr     cntvoff_el2, xzr
+    mov     x1, #0x33ff                 // CPTR_EL2: no FP/SIMD traps
+    msr     cptr_el2, x1
+    msr     hstr_el2, xzr
+    // GICv3 system registers usable at EL1.
+    mrs     x1, S3_4_C12_C9_5           // ICC_SRE_EL2
+    orr     x1, x1, #0xf                // SRE | DFB | DIB | Enable
+    msr     S3_4_C12_C9_5, x1
+    isb
+    ldr     x1, =0x30d00800             // SCTLR_EL1 RES1 bits, MMU off
+    msr     sctlr_el1, x1
+    mov     x1, #0x3c5                  // EL1h, DAIF masked
+    msr     spsr_el2, x1
+    adr     x1, .Lat_el1
+    msr     elr_el2, x1
+    eret
+
+.Lat_el1:
+    mov     x1, #(3 << 20)              // CPACR_EL1.FPEN: no FP/SIMD traps
+    msr     cpacr_el1, x1
+    isb
+
+    // Exceptions run on their own stack (SP_EL1); the kernel on SP_EL0, so a
+    // kernel stack overflow is still reported from a good stack.
+    ldr     x1, =__exc_stack_top
+    mov     sp, x1
+    msr     spsel, #0
+    ldr     x1, =__stack_top
+    mov     sp, x1
+
+    ldr     x1, =__bss_start
+    ldr     x2, =__bss_end
+1:  cmp     x1, x2
+    b.hs    2f
+    stp     xzr, xzr, [x1], #16
+    b       1b
+2:
+    ldr     x1, =__exception_vectors
+    msr     vbar_el1, x1
+    isb
+
+    // A zero frame record ends every backtrace here.
+    mov     x29, xzr
+    mov     x30, xzr
+    mov     x0, x19
+    bl      kernel_main
+
+.Lpark:
+    msr     daifset, #0xf
+1:  wfe
+    b       1b
+.ltorg

@@ -1,0 +1,165 @@
+//! `kernel_main`: the boot sequence after `boot/entry.s`, in order.
+
+use crate::arch::{cpu, gicv3, mmu, psci, timer};
+use crate::memory::{self, Range};
+use crate::{console_out, heap, logger, registry, shell};
+use kcore::dt::{Board, PsciConduit};
+use log::{error, info, warn, LevelFilter};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Where QEMU puts the device tree for an ELF image: the start of RAM.
+const VIRT_RAM_BASE: usize = 0x4000_0000;
+const FDT_MAGIC: u32 = 0xd00d_feed;
+
+static BOARD: spin::Once<Board> = spin::Once::new();
+static BOOT_US: spin::Once<u64> = spin::Once::new();
+
+pub fn board() -> &'static Board {
+    BOARD.get().expect("the board is described before any service starts")
+}
+
+/// Microseconds from reset to the prompt.
+pub fn boot_time_us() -> u64 {
+    BOOT_US.get().copied().unwrap_or(0)
+}
+
+fn fdt_at(addr: usize) -> Option<usize> {
+    if addr == 0 || addr % 8 != 0 {
+        return None;
+    }
+    // SAFETY: candidates are the boot register or the start of RAM, both
+    // readable with the MMU off; only the 4-byte magic is read.
+    let magic = unsafe { (addr as *const u32).read_volatile() };
+    (u32::from_be(magic) == FDT_MAGIC).then_some(addr)
+}
+
+/// The first Rust code: called by `boot/entry.s` on the boot CPU at EL1 with
+/// the MMU off, `dtb` = x0 at entry (0 for an ELF image).
+#[no_mangle]
+pub extern "C" fn kernel_main(dtb: usize) -> ! {
+    logger::init(LevelFilter::Info);
+    info!("unikv {VERSION} booting at EL{} on {}", cpu::exception_level(), cpu_name());
+
+    let Some(dtb) = fdt_at(dtb).or_else(|| fdt_at(VIRT_RAM_BASE)) else {
+        error!("no device tree at x0 ({dtb:#x}) or at {VIRT_RAM_BASE:#x}: cannot go on");
+        cpu::halt();
+    };
+    // SAFETY: fdt_at found the magic there; QEMU leaves the blob intact.
+    let fdt = match unsafe { fdt::Fdt::from_ptr(dtb as *const u8) } {
+        Ok(f) => f,
+        Err(e) => {
+            error!("device tree at {dtb:#x} is unreadable ({e:?}): cannot go on");
+            cpu::halt();
+        }
+    };
+    let mut ram = [Range { start: 0, end: 0 }; 8];
+    let mut nram = 0;
+    for r in fdt.memory().regions() {
+        if let (Some(size), true) = (r.size, nram < ram.len()) {
+            let start = r.starting_address as u64;
+            ram[nram] = Range { start, end: start + size as u64 };
+            nram += 1;
+        }
+    }
+    let dtb_range = Range { start: dtb as u64, end: dtb as u64 + fdt.total_size() as u64 };
+    let image = memory::image();
+    let Some(home) = ram[..nram].iter().copied().find(|r| r.contains(image.start, image.len())) else {
+        error!("the kernel image {image:x?} is not inside the RAM the device tree reports");
+        cpu::halt();
+    };
+
+    if let Err(e) = mmu::init(&ram[..nram]) {
+        error!("MMU: {e}");
+        cpu::halt();
+    }
+    info!("MMU on: identity map, text RX, rodata R, data RW+NX, stack guard pages unmapped");
+
+    // The heap is the rest of the kernel's RAM region above the image,
+    // stopping short of the device tree if a boot loader put it up there.
+    let mut heap_end = home.end;
+    if dtb_range.start >= image.end && dtb_range.start < heap_end {
+        heap_end = dtb_range.start & !(memory::PAGE - 1);
+    }
+    let heap_range = Range { start: image.end, end: heap_end };
+    // SAFETY: the range is RAM (inside `home`), mapped RW by mmu::init,
+    // above everything the image uses and below the device tree.
+    unsafe { heap::init(heap_range) };
+    info!("heap: {} MiB at {:#x}", heap_range.len() >> 20, heap_range.start);
+
+    let board = match Board::from_fdt(
+        // SAFETY: the blob lies in mapped RAM and is never written.
+        unsafe { core::slice::from_raw_parts(dtb as *const u8, fdt.total_size()) },
+    ) {
+        Ok(b) => BOARD.call_once(|| b),
+        Err(e) => {
+            error!("device tree: {e}");
+            cpu::halt();
+        }
+    };
+    if let Some(args) = board.bootargs.as_deref() {
+        info!("bootargs: {args}");
+        if let Some(level) = kcore::dt::bootarg(args, "loglevel").and_then(logger::level_from_str) {
+            logger::set_level(level);
+        }
+    }
+    if let Some(p) = &board.psci {
+        psci::set_conduit_smc(matches!(p.conduit, PsciConduit::Smc));
+    } else {
+        warn!("no PSCI node: SHUTDOWN and REBOOT will only halt");
+    }
+    info!(
+        "board: {} MiB RAM at {:#x}, {} CPUs, {} virtio-mmio slots",
+        board.ram.iter().map(|r| r.size).sum::<u64>() >> 20,
+        board.ram.first().map_or(0, |r| r.base),
+        board.cpus,
+        board.virtio_mmio.len()
+    );
+
+    let Some(gic) = &board.gic else {
+        error!("no GICv3 in the device tree (start QEMU with -M virt,gic-version=3)");
+        cpu::halt();
+    };
+    if let Err(e) = gicv3::init(gic.gicd_base, gic.gicr_base, gic.gicr_size) {
+        error!("GIC: {e}");
+        cpu::halt();
+    }
+    let timer_intid = board.timer.as_ref().map_or(30, |t| t.phys_ns_intid);
+    if let Err(e) = timer::start_tick(timer_intid) {
+        error!("timer: {e}");
+    }
+    info!(
+        "GICv3 at {:#x}, timer {} Hz counter, {} Hz tick on INTID {timer_intid}",
+        gic.gicd_base,
+        timer::frequency(),
+        timer::TICK_HZ
+    );
+    match &board.uart {
+        Some(u) => {
+            // SAFETY: the device tree's PL011, in the device-mapped first GiB.
+            unsafe { console_out::init(u.base as usize) };
+            if let Err(e) = gicv3::enable(u.intid, console_out::on_rx_interrupt, false) {
+                error!("UART receive interrupt: {e}");
+            }
+        }
+        None => warn!("no PL011 in the device tree: staying on the early UART, polled"),
+    }
+    cpu::irq_enable();
+
+    registry::start_all();
+    BOOT_US.call_once(timer::now_us);
+    info!("boot complete in {} us", boot_time_us());
+    shell::run()
+}
+
+pub fn cpu_name() -> &'static str {
+    let midr = cpu::midr();
+    match ((midr >> 24) & 0xff, (midr >> 4) & 0xfff) {
+        (0x41, 0xd03) => "Cortex-A53",
+        (0x41, 0xd07) => "Cortex-A57",
+        (0x41, 0xd08) => "Cortex-A72",
+        (0x41, 0xd0c) => "Neoverse-N1",
+        (0x41, _) => "an Arm core",
+        _ => "an unknown core",
+    }
+}

@@ -1,0 +1,4 @@
+//! Device drivers.
+
+pub mod pl011;
+pub mod virtio_mmio;

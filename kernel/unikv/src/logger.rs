@@ -1,0 +1,105 @@
+//! The `log` backend: every record goes to the serial port and into the log
+//! ring that `LOG` prints and the gdb helper `unikv-dmesg` reads.
+//!
+//! Lines look like Linux's dmesg: `[    1.234567] INFO  unikv::mmu: text`,
+//! the timestamp being seconds since reset from the generic timer.
+
+use crate::arch::timer;
+use crate::sync::{BootCell, IrqLock};
+use alloc::vec::Vec;
+use core::fmt::Write;
+use kcore::logring::LogRing;
+use log::{LevelFilter, Log, Metadata, Record};
+
+pub const LOG_RING_BYTES: usize = 64 * 1024;
+
+/// The ring itself, at a fixed symbol so that gdb finds it without Rust's
+/// name mangling; `RING_LOCK` serializes every access from the kernel.
+#[no_mangle]
+pub static UNIKV_LOG_RING: BootCell<LogRing<LOG_RING_BYTES>> = BootCell::new(LogRing::new());
+static RING_LOCK: IrqLock<()> = IrqLock::new(());
+
+struct Logger;
+
+static LOGGER: Logger = Logger;
+
+/// A line is formatted into a fixed buffer first: the logger must work before
+/// the heap exists and inside interrupt handlers.
+struct LineBuf {
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl Write for LineBuf {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let n = s.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+impl Log for Logger {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let us = timer::now_us();
+        let mut line = LineBuf { buf: [0; 512], len: 0 };
+        let _ = write!(
+            line,
+            "[{:5}.{:06}] {:<5} {}: {}",
+            us / 1_000_000,
+            us % 1_000_000,
+            record.level(),
+            record.module_path().unwrap_or("?"),
+            record.args()
+        );
+        let text = &line.buf[..line.len];
+        {
+            let _guard = RING_LOCK.lock();
+            // SAFETY: RING_LOCK is held, and it is the only way the kernel
+            // touches the ring.
+            unsafe { (*UNIKV_LOG_RING.get()).push_line(text) };
+        }
+        crate::console_out::with_writer(|w| {
+            let _ = write!(w, "{}\n", core::str::from_utf8(text).unwrap_or("<log line not UTF-8>"));
+        });
+    }
+
+    fn flush(&self) {}
+}
+
+pub fn init(level: LevelFilter) {
+    // A second call (there is none) would only keep the first logger.
+    let _ = log::set_logger(&LOGGER);
+    log::set_max_level(level);
+}
+
+pub fn set_level(level: LevelFilter) {
+    log::set_max_level(level);
+}
+
+/// The last `n` lines of the ring, oldest first.
+pub fn last_lines(n: usize) -> Vec<Vec<u8>> {
+    let _guard = RING_LOCK.lock();
+    // SAFETY: RING_LOCK is held.
+    unsafe { (*UNIKV_LOG_RING.get()).last(n) }
+}
+
+pub fn level_from_str(s: &str) -> Option<LevelFilter> {
+    Some(match s {
+        "off" => LevelFilter::Off,
+        "error" => LevelFilter::Error,
+        "warn" => LevelFilter::Warn,
+        "info" => LevelFilter::Info,
+        "debug" => LevelFilter::Debug,
+        "trace" => LevelFilter::Trace,
+        _ => return None,
+    })
+}
+

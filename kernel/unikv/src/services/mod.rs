@@ -1,0 +1,5 @@
+//! The services this image is built with. Each file declares its own with
+//! `service!`; nothing here lists them (the link section does).
+
+pub mod console;
+pub mod virtio;

@@ -1,0 +1,309 @@
+//! The serial shell: reads bytes the UART received, edits lines, runs
+//! commands and prints replies, in the format `console.md` fixes. This is
+//! the kernel's main loop; it sleeps in `wfi` while there is no input.
+
+use crate::arch::{cpu, gicv3, mmu, psci, timer};
+use crate::drivers::pl011;
+use crate::{boot, console_out, heap, logger, memory, registry, services};
+use alloc::{format, string::String, vec, vec::Vec};
+use console::{
+    command::{help_all, help_one},
+    parse_command, render, CommandError, Invocation, LineEditor, LineEvent, Reply, Report,
+};
+
+pub const PROMPT: &[u8] = b"unikv> ";
+/// Longest accepted line: console.md asks for at least 16 KiB.
+pub const MAX_LINE: usize = 64 * 1024;
+
+pub fn run() -> ! {
+    let mut editor = LineEditor::new(MAX_LINE);
+    console_out::write(PROMPT);
+    loop {
+        while let Some(byte) = console_out::read_byte() {
+            let event = editor.feed(byte, &mut |echo| console_out::write(echo));
+            if let Some(event) = event {
+                let reply = match event {
+                    LineEvent::Line(line) => execute(&line),
+                    LineEvent::TooLong { len } => Some(Reply::from(CommandError::TooLong { len, max: MAX_LINE })),
+                    LineEvent::Cancelled => None,
+                };
+                if let Some(reply) = reply {
+                    print(&reply);
+                }
+                console_out::write(PROMPT);
+            }
+        }
+        cpu::wait_for_interrupt_if(|| pl011::RX.is_empty());
+    }
+}
+
+fn print(reply: &Reply) {
+    let mut out = String::new();
+    let _ = render(reply, &mut out);
+    console_out::write(out.as_bytes());
+}
+
+/// Runs one line; `None` for a blank line (just a new prompt).
+pub fn execute(line: &[u8]) -> Option<Reply> {
+    match parse_command(line) {
+        Ok(None) => None,
+        Ok(Some(inv)) => Some(dispatch(&inv).unwrap_or_else(Reply::Error)),
+        Err(e) => Some(Reply::from(e)),
+    }
+}
+
+type CmdResult = Result<Reply, String>;
+
+fn dispatch(inv: &Invocation) -> CmdResult {
+    let args = &inv.args;
+    match inv.spec.name {
+        "HELP" => help(args),
+        "INFO" => info(args),
+        "SERVICES" => Ok(services_list()),
+        "SERVICE" => service(args),
+        "LOG" => log_cmd(args),
+        "SHUTDOWN" => power(false),
+        "REBOOT" => power(true),
+        "DEBUG" => debug(args),
+        // Store and cache commands belong to services this image may not
+        // have started (or have at all); say which, rather than "unknown".
+        "SET" | "GET" | "DEL" | "EXISTS" | "RANGE" | "FLUSH" | "COMPACT" | "VERIFY" | "BENCH" => {
+            Err(needs_service(inv.spec.name, "kv"))
+        }
+        "CACHE" => Err(needs_service(inv.spec.name, "cache")),
+        other => Err(format!("'{other}' is not available in this kernel")),
+    }
+}
+
+fn needs_service(command: &str, service: &str) -> String {
+    if registry::is_registered(service) {
+        format!("{command} needs the '{service}' service, which is not running (see SERVICES, LOG; try SERVICE START {service})")
+    } else {
+        format!("{command} needs the '{service}' service, which this kernel is built without")
+    }
+}
+
+fn text_arg(arg: &[u8]) -> Result<&str, String> {
+    core::str::from_utf8(arg).map_err(|_| String::from("argument is not valid UTF-8"))
+}
+
+fn help(args: &[Vec<u8>]) -> CmdResult {
+    match args.first() {
+        None => Ok(Reply::Text(help_all())),
+        Some(name) => help_one(name)
+            .map(Reply::Text)
+            .ok_or_else(|| format!("no such command '{}', type HELP for the list", console::quote(name).trim_matches('"'))),
+    }
+}
+
+const SECTIONS: [&str; 5] = ["server", "memory", "cpu", "services", "devices"];
+
+fn info(args: &[Vec<u8>]) -> CmdResult {
+    let wanted = match args.first() {
+        Some(a) => Some(text_arg(a)?.to_ascii_lowercase()),
+        None => None,
+    };
+    let mut report = Report::new();
+    match wanted.as_deref() {
+        None | Some("all") | Some("everything") => {
+            for s in SECTIONS {
+                add_section(&mut report, s);
+            }
+        }
+        Some(s) if SECTIONS.contains(&s) => add_section(&mut report, s),
+        Some("storage") => return Err(needs_service("INFO storage", "kv")),
+        Some("cache") => return Err(needs_service("INFO cache", "cache")),
+        Some(other) => {
+            return Err(format!(
+                "no INFO section '{other}'; sections: server, memory, cpu, services, devices, storage, cache"
+            ))
+        }
+    }
+    Ok(Reply::Report(report))
+}
+
+fn add_section(r: &mut Report, name: &str) {
+    let board = boot::board();
+    match name {
+        "server" => {
+            r.add_section("Server");
+            r.add_field("version", boot::VERSION);
+            r.add_field("kernel", "unikv (aarch64, no_std unikernel)");
+            r.add_field("uptime_ms", timer::now_us() / 1000);
+            r.add_field("boot_time_us", boot::boot_time_us());
+            r.add_field("cpus", board.cpus);
+            r.add_field("cpus_online", 1);
+            r.add_field("exception_level", cpu::exception_level());
+            r.add_field("timer_hz", timer::frequency());
+            r.add_field("tick_hz", timer::TICK_HZ);
+            r.add_field("machine", board.model.as_deref().unwrap_or("unknown"));
+            r.add_field("bootargs", board.bootargs.as_deref().unwrap_or(""));
+        }
+        "memory" => {
+            let h = heap::stats();
+            let image = memory::image();
+            let (l2, l3) = mmu::tables_used();
+            r.add_section("Memory");
+            r.add_field("ram_bytes", board.ram.iter().map(|m| m.size).sum::<u64>());
+            r.add_field("ram_base", format!("{:#x}", board.ram.first().map_or(0, |m| m.base)));
+            r.add_field("kernel_image_bytes", image.len());
+            r.add_field("kernel_text_bytes", memory::text().len());
+            r.add_field("kernel_rodata_bytes", memory::rodata().len());
+            r.add_field("kernel_bss_bytes", memory::bss().len());
+            r.add_field("kernel_stack_bytes", memory::kernel_stack().len());
+            r.add_field("exception_stack_bytes", memory::exception_stack().len());
+            r.add_field("heap_base", format!("{:#x}", h.bottom));
+            r.add_field("heap_total_bytes", h.total);
+            r.add_field("heap_used_bytes", h.used);
+            r.add_field("heap_free_bytes", h.free);
+            r.add_field("page_tables_l2", l2);
+            r.add_field("page_tables_l3", l3);
+        }
+        "cpu" => {
+            r.add_section("CPU");
+            r.add_field("model", boot::cpu_name());
+            r.add_field("midr", format!("{:#x}", cpu::midr()));
+            r.add_field("mpidr", format!("{:#x}", cpu::mpidr()));
+            r.add_field("exception_level", cpu::exception_level());
+            r.add_field("timer_hz", timer::frequency());
+            r.add_field("timer_ticks", timer::ticks());
+            r.add_field("irqs_total", gicv3::total());
+            for (intid, count) in gicv3::counts() {
+                r.add_field(&format!("irq_{intid}_{}", irq_name(intid)), count);
+            }
+            r.add_field("irqs_spurious", gicv3::spurious());
+            r.add_field("uart_rx_errors", console_out::rx_errors());
+        }
+        "services" => {
+            r.add_section("Services");
+            for (d, state) in registry::table() {
+                r.add_field(d.name, state);
+            }
+        }
+        "devices" => {
+            r.add_section("Devices");
+            if let Some(u) = &board.uart {
+                r.add_field("uart", format!("pl011 at {:#x} INTID {}", u.base, u.intid));
+            }
+            if let Some(g) = &board.gic {
+                r.add_field("gic", format!("GICv{} GICD {:#x} GICR {:#x}", g.version, g.gicd_base, g.gicr_base));
+            }
+            r.add_field("virtio_mmio_slots", board.virtio_mmio.len());
+            for (i, d) in services::virtio::devices().iter().enumerate() {
+                r.add_field(&format!("virtio{i}"), format!("{} at {:#x} INTID {}", d.kind(), d.base, d.intid));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn irq_name(intid: u32) -> &'static str {
+    let board = boot::board();
+    if intid == timer::intid() {
+        "timer"
+    } else if board.uart.as_ref().is_some_and(|u| u.intid == intid) {
+        "uart"
+    } else if board.virtio_mmio.iter().any(|v| v.intid == intid) {
+        "virtio"
+    } else {
+        "other"
+    }
+}
+
+fn services_list() -> Reply {
+    let rows = registry::table()
+        .into_iter()
+        .map(|(d, state)| {
+            vec![
+                d.name.as_bytes().to_vec(),
+                state.into_bytes(),
+                d.description.as_bytes().to_vec(),
+                d.author.as_bytes().to_vec(),
+                d.license.as_bytes().to_vec(),
+            ]
+        })
+        .collect();
+    Reply::List(rows)
+}
+
+fn service(args: &[Vec<u8>]) -> CmdResult {
+    let usage = "usage: SERVICE START|STOP name";
+    let [verb, name] = args else { return Err(format!("wrong number of arguments, {usage}")) };
+    let name = text_arg(name)?;
+    match text_arg(verb)?.to_ascii_uppercase().as_str() {
+        "START" => registry::start(name)?,
+        "STOP" => registry::stop(name)?,
+        other => return Err(format!("unknown SERVICE action '{other}', {usage}")),
+    }
+    Ok(Reply::Ok)
+}
+
+fn log_cmd(args: &[Vec<u8>]) -> CmdResult {
+    let n = match args.first() {
+        Some(a) => text_arg(a)?
+            .parse::<usize>()
+            .map_err(|_| String::from("LOG takes a line count, e.g. LOG 20"))?,
+        None => usize::MAX,
+    };
+    let mut text = String::new();
+    for line in logger::last_lines(n) {
+        text.push_str(&String::from_utf8_lossy(&line));
+        text.push('\n');
+    }
+    Ok(Reply::Text(text))
+}
+
+fn power(reset: bool) -> CmdResult {
+    registry::stop_all();
+    print(&Reply::Ok);
+    console_out::with_writer(|_| ());
+    log::info!("{}", if reset { "rebooting" } else { "powering off" });
+    if reset {
+        psci::system_reset()
+    } else {
+        psci::system_off()
+    }
+}
+
+fn debug(args: &[Vec<u8>]) -> CmdResult {
+    let what = text_arg(&args[0])?.to_ascii_uppercase();
+    match what.as_str() {
+        "PANIC" => {
+            let msg = args.get(1).map(|m| String::from_utf8_lossy(m).into_owned());
+            panic!("DEBUG PANIC from the console: {}", msg.as_deref().unwrap_or("no message"));
+        }
+        "FAULT" => {
+            let guard = memory::guard_pages()[0].start;
+            // SAFETY: deliberately not safe: the read of an unmapped page is
+            // the point (it must end in the exception dump, never return).
+            let v = unsafe { core::ptr::read_volatile(guard as *const u64) };
+            Err(format!("read of unmapped {guard:#x} returned {v:#x}: the MMU is not protecting it"))
+        }
+        "OVERFLOW" => {
+            let depth = recurse(0);
+            Err(format!("recursed {depth} levels without overflowing the stack"))
+        }
+        "LOGLEVEL" => {
+            let level = args
+                .get(1)
+                .and_then(|l| core::str::from_utf8(l).ok())
+                .and_then(|l| logger::level_from_str(&l.to_ascii_lowercase()))
+                .ok_or_else(|| String::from("DEBUG LOGLEVEL off|error|warn|info|debug|trace"))?;
+            logger::set_level(level);
+            Ok(Reply::Ok)
+        }
+        _ => Err(String::from("DEBUG PANIC [message] | DEBUG FAULT | DEBUG OVERFLOW | DEBUG LOGLEVEL level")),
+    }
+}
+
+/// Recurses until the stack's guard page stops it.
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    let frame = [depth; 64];
+    if core::hint::black_box(depth) == u64::MAX {
+        return depth;
+    }
+    let deeper = recurse(core::hint::black_box(depth + 1));
+    core::hint::black_box(&frame);
+    deeper
+}

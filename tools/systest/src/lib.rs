@@ -1,0 +1,298 @@
+//! Host-side harness for unikv's system tests: finds (or builds) the kernel
+//! image, boots it under QEMU with the seed's machine line and drives its
+//! serial console the way a person or a script would: through QEMU's stdio.
+//!
+//! Every wait has a deadline, so a hung kernel fails a test instead of
+//! hanging the suite; QEMU is killed when a `Qemu` is dropped.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const PROMPT: &str = "unikv> ";
+/// Generous: QEMU under TCG on a loaded 2-core machine can stall seconds.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+/// The kernel ELF: `UNIKV_KERNEL` if set, else the release build, which is
+/// built once per test process if it is missing (tools/test builds it first).
+pub fn kernel() -> PathBuf {
+    static KERNEL: OnceLock<PathBuf> = OnceLock::new();
+    KERNEL
+        .get_or_init(|| {
+            if let Ok(p) = std::env::var("UNIKV_KERNEL") {
+                return PathBuf::from(p);
+            }
+            let root = workspace_root();
+            let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
+            let elf = target.join("aarch64-unknown-none/release/unikv");
+            if !elf.exists() {
+                let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                    .args(["build", "--release", "-p", "unikv", "--target", "aarch64-unknown-none"])
+                    .current_dir(&root)
+                    .status()
+                    .expect("run cargo build for the kernel");
+                assert!(status.success(), "building the kernel failed");
+            }
+            elf
+        })
+        .clone()
+}
+
+/// How to start QEMU.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub mem_mib: u32,
+    pub disk: Option<PathBuf>,
+    /// Adds `-semihosting` so that a panic's exit status reaches the host.
+    pub semihosting: bool,
+    pub append: Option<String>,
+    pub extra: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { mem_mib: 1024, disk: None, semihosting: true, append: None, extra: Vec::new() }
+    }
+}
+
+impl Options {
+    /// The seed's exact machine line (memory size aside).
+    pub fn qemu_args(&self, kernel: &Path) -> Vec<String> {
+        let mut a: Vec<String> = [
+            "-m",
+            &self.mem_mib.to_string(),
+            "-cpu",
+            "cortex-a57",
+            "-smp",
+            "4",
+            "-M",
+            "virt,gic-version=3,its=on,iommu=smmuv3",
+            "-nographic",
+            "-kernel",
+            kernel.to_str().expect("utf-8 path"),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if let Some(disk) = &self.disk {
+            a.push("-drive".into());
+            a.push(format!("if=none,file={},format=raw,id=hd0", disk.display()));
+            a.push("-device".into());
+            a.push("virtio-blk-device,drive=hd0".into());
+        }
+        if self.semihosting {
+            a.push("-semihosting".into());
+        }
+        if let Some(append) = &self.append {
+            a.push("-append".into());
+            a.push(append.clone());
+        }
+        a.extend(self.extra.iter().cloned());
+        a
+    }
+}
+
+/// A running QEMU with the kernel's console on its stdio.
+pub struct Qemu {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    rx: Receiver<Vec<u8>>,
+    /// Everything the console printed so far.
+    pub output: Vec<u8>,
+    /// Where the next `read_until` starts looking.
+    cursor: usize,
+    pub started: Instant,
+}
+
+impl Qemu {
+    pub fn start(opts: &Options) -> Qemu {
+        let kernel = kernel();
+        let mut child = Command::new("qemu-system-aarch64")
+            .args(opts.qemu_args(&kernel))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start qemu-system-aarch64 (tools/setup installs it)");
+        let started = Instant::now();
+        let mut stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                match stdout.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if tx.send(buf[..n].to_vec()).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        Qemu { child, stdin, rx, output: Vec::new(), cursor: 0, started }
+    }
+
+    /// Boots with `opts` and waits for the first prompt.
+    pub fn boot(opts: &Options) -> Qemu {
+        let mut q = Qemu::start(opts);
+        q.read_until(PROMPT);
+        q
+    }
+
+    fn pump(&mut self, deadline: Instant) -> bool {
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        match self.rx.recv_timeout(deadline - now) {
+            Ok(bytes) => {
+                self.output.extend_from_slice(&bytes);
+                true
+            }
+            Err(RecvTimeoutError::Timeout) => false,
+            Err(RecvTimeoutError::Disconnected) => {
+                // QEMU is gone; nothing more will come.
+                std::thread::sleep(Duration::from_millis(1).min(deadline - now));
+                false
+            }
+        }
+    }
+
+    /// Reads until `pattern` appears after the cursor; returns what came
+    /// before it (and moves the cursor past it). Panics with the whole
+    /// transcript on timeout, which is what a failing test should show.
+    pub fn read_until(&mut self, pattern: &str) -> String {
+        self.try_read_until(pattern, TIMEOUT).unwrap_or_else(|| {
+            panic!(
+                "timed out waiting for {pattern:?}; console transcript:\n{}",
+                String::from_utf8_lossy(&self.output)
+            )
+        })
+    }
+
+    pub fn try_read_until(&mut self, pattern: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(pos) = find(&self.output[self.cursor..], pattern.as_bytes()) {
+                let start = self.cursor;
+                self.cursor += pos + pattern.len();
+                return Some(String::from_utf8_lossy(&self.output[start..start + pos]).into_owned());
+            }
+            if !self.pump(deadline) && Instant::now() >= deadline {
+                return None;
+            }
+        }
+    }
+
+    /// Sends raw bytes to the console. Under `-nographic`, Ctrl-A is QEMU's
+    /// escape key, so a literal 0x01 is sent as Ctrl-A Ctrl-A.
+    pub fn send(&mut self, bytes: &[u8]) {
+        let mut escaped = Vec::with_capacity(bytes.len());
+        for &b in bytes {
+            escaped.push(b);
+            if b == 0x01 {
+                escaped.push(0x01);
+            }
+        }
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(&escaped).expect("write to qemu");
+        stdin.flush().expect("flush to qemu");
+    }
+
+    /// Types `line` + CR and returns the reply: the text between the echoed
+    /// line and the next prompt, with "\r\n" turned into "\n".
+    pub fn cmd(&mut self, line: &str) -> String {
+        self.send(line.as_bytes());
+        self.send(b"\r");
+        let raw = self.read_until(PROMPT);
+        strip_echo(&raw, line)
+    }
+
+    /// Waits for QEMU to exit (after SHUTDOWN, a panic...).
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            while let Ok(bytes) = self.rx.try_recv() {
+                self.output.extend_from_slice(&bytes);
+            }
+            if let Some(status) = self.child.try_wait().expect("wait for qemu") {
+                // Collect what it printed last.
+                while let Ok(bytes) = self.rx.recv_timeout(Duration::from_millis(200)) {
+                    self.output.extend_from_slice(&bytes);
+                }
+                return status;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "QEMU did not exit within {timeout:?}; transcript:\n{}",
+                    String::from_utf8_lossy(&self.output)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn transcript(&self) -> String {
+        String::from_utf8_lossy(&self.output).into_owned()
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The reply part of what came back for a line: the echo of the line ends
+/// with the first "\r\n" (the editor echoes the line end as "\r\n").
+pub fn strip_echo(raw: &str, _line: &str) -> String {
+    let body = raw.find("\r\n").map_or(raw, |i| &raw[i + 2..]);
+    body.replace("\r\n", "\n")
+}
+
+/// `field:value` of a report.
+pub fn field<'a>(report: &'a str, name: &str) -> Option<&'a str> {
+    report.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+}
+
+/// A scratch file under the target directory, removed when dropped.
+pub struct TempFile(pub PathBuf);
+
+impl TempFile {
+    pub fn new(name: &str, bytes: u64) -> TempFile {
+        let dir = workspace_root().join("target/systest");
+        std::fs::create_dir_all(&dir).expect("create target/systest");
+        let path = dir.join(format!("{}-{name}", std::process::id()));
+        let f = std::fs::File::create(&path).expect("create disk image");
+        f.set_len(bytes).expect("size disk image");
+        TempFile(path)
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
