@@ -30,7 +30,9 @@ pub mod device;
 pub mod error;
 pub mod iter;
 pub mod key;
+pub mod memtable;
 pub mod random;
+pub mod skiplist;
 pub mod table;
 pub mod wal;
 

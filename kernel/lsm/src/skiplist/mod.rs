@@ -1,0 +1,333 @@
+//! LevelDB's skiplist, with its nodes in an [`arena::Arena`].
+//!
+//! One writer at a time inserts (a writer flag serializes them; the store's
+//! write path is serial anyway, so it is never contended), while any number of
+//! readers search and iterate without locks, as in LevelDB: a node is fully
+//! written before a release store links it in, and readers follow links with
+//! acquire loads, so a reader sees either the list without the node or the
+//! whole node. Nothing is ever removed; the arena frees every node at once
+//! when the list is dropped.
+//!
+//! A node is one arena allocation:
+//!
+//! ```text
+//!   data ptr | key_len u32 | value_len u32 | next[height] | key | value
+//! ```
+
+use core::cell::UnsafeCell;
+use core::cmp::Ordering;
+use core::ops::Deref;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering as Mo};
+
+use arena::Arena;
+
+use crate::comparator::Comparator;
+use crate::error::{Error, Result};
+use crate::iter::KvIter;
+
+/// Tallest tower; with branching 4 it suits lists of up to 4^12 = 16M nodes.
+pub const MAX_HEIGHT: usize = 12;
+const BRANCHING: u32 = 4;
+
+#[repr(C)]
+struct Node {
+    data: *const u8,
+    key_len: u32,
+    value_len: u32,
+    // Followed by `height` AtomicPtr<Node>, then the key and value bytes.
+}
+
+const NODE_HEADER: usize = core::mem::size_of::<Node>();
+const _: () = assert!(NODE_HEADER.is_multiple_of(core::mem::align_of::<AtomicPtr<Node>>()));
+const _: () = assert!(arena::ALIGN >= core::mem::align_of::<Node>());
+
+/// The `i`th link of `node`.
+///
+/// # Safety
+/// `node` points to a live node whose height is more than `i`, and the
+/// returned reference is not used after its arena is dropped.
+#[inline]
+unsafe fn link<'a>(node: *const Node, i: usize) -> &'a AtomicPtr<Node> {
+    // SAFETY: per the function's contract, the node's allocation holds
+    // `height > i` links right after the header, aligned (asserted above) and
+    // initialized (zeroed arena memory is a valid null AtomicPtr).
+    unsafe {
+        &*node
+            .cast::<u8>()
+            .add(NODE_HEADER)
+            .cast::<AtomicPtr<Node>>()
+            .add(i)
+    }
+}
+
+/// A sorted set of key/value entries, keys unique under `C`.
+pub struct SkipList<C: Comparator> {
+    cmp: C,
+    head: *const Node,
+    max_height: AtomicUsize,
+    len: AtomicUsize,
+    memory_usage: AtomicUsize,
+    writer: AtomicBool,
+    /// Touched only by the writer holding `writer`.
+    arena: UnsafeCell<Arena>,
+    /// Touched only by the writer holding `writer`.
+    rng: UnsafeCell<u32>,
+}
+
+// SAFETY: the list owns its arena and every node in it; nothing is shared with
+// another owner, so it may move between threads when `C` may.
+unsafe impl<C: Comparator + Send> Send for SkipList<C> {}
+// SAFETY: through `&SkipList`, the arena and the PRNG are touched only by the
+// single writer that holds the `writer` flag; readers only follow links with
+// acquire loads and read node bytes that were written before the release
+// store that published them, and never written again.
+unsafe impl<C: Comparator + Sync> Sync for SkipList<C> {}
+
+struct WriterGuard<'a>(&'a AtomicBool);
+
+impl Drop for WriterGuard<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Mo::Release);
+    }
+}
+
+impl<C: Comparator> SkipList<C> {
+    /// An empty list ordered by `cmp`.
+    pub fn new(cmp: C) -> Self {
+        let mut arena = Arena::new();
+        let head = Self::alloc_node(&mut arena, MAX_HEIGHT, b"", b"");
+        let usage = arena.memory_usage();
+        Self {
+            cmp,
+            head,
+            max_height: AtomicUsize::new(1),
+            len: AtomicUsize::new(0),
+            memory_usage: AtomicUsize::new(usage),
+            writer: AtomicBool::new(false),
+            arena: UnsafeCell::new(arena),
+            rng: UnsafeCell::new(0xdead_beef),
+        }
+    }
+
+    fn alloc_node(arena: &mut Arena, height: usize, key: &[u8], value: &[u8]) -> *const Node {
+        let links = height * core::mem::size_of::<AtomicPtr<Node>>();
+        let size = NODE_HEADER + links + key.len() + value.len();
+        let p = arena.allocate_aligned(size).as_ptr();
+        // SAFETY: `p` is a fresh, ALIGN-aligned, zeroed allocation of `size`
+        // bytes that nothing else references; the header, the links (left
+        // zero, i.e. null) and the bytes all fit in it.
+        unsafe {
+            let data = p.add(NODE_HEADER + links);
+            ptr::copy_nonoverlapping(key.as_ptr(), data, key.len());
+            ptr::copy_nonoverlapping(value.as_ptr(), data.add(key.len()), value.len());
+            ptr::write(
+                p.cast::<Node>(),
+                Node {
+                    data,
+                    key_len: key.len() as u32,
+                    value_len: value.len() as u32,
+                },
+            );
+        }
+        p.cast::<Node>()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.len.load(Mo::Relaxed)
+    }
+
+    /// Whether the list has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes of memory the list holds (its arena's usage).
+    pub fn memory_usage(&self) -> usize {
+        self.memory_usage.load(Mo::Relaxed)
+    }
+
+    fn key_of(&self, node: *const Node) -> &[u8] {
+        // SAFETY: `node` is a published node of this list: its header and
+        // bytes were written before publication, are never written again, and
+        // live as long as the arena, that is as long as `self`.
+        unsafe { core::slice::from_raw_parts((*node).data, (*node).key_len as usize) }
+    }
+
+    fn value_of(&self, node: *const Node) -> &[u8] {
+        // SAFETY: as in `key_of`; the value follows the key.
+        unsafe {
+            let n = &*node;
+            core::slice::from_raw_parts(n.data.add(n.key_len as usize), n.value_len as usize)
+        }
+    }
+
+    fn next(&self, node: *const Node, level: usize) -> *const Node {
+        // SAFETY: every node reached from `head` at `level` has a height above
+        // `level` (it was linked in at that level only if it is that tall).
+        unsafe { link(node, level).load(Mo::Acquire) }
+    }
+
+    /// The first node with a key `>= key`, or null; fills `prev` with the
+    /// last node before it at every level when asked.
+    fn find_greater_or_equal(
+        &self,
+        key: &[u8],
+        mut prev: Option<&mut [*const Node; MAX_HEIGHT]>,
+    ) -> *const Node {
+        let mut x = self.head;
+        let mut level = self.max_height.load(Mo::Relaxed) - 1;
+        loop {
+            let next = self.next(x, level);
+            if !next.is_null() && self.cmp.compare(self.key_of(next), key) == Ordering::Less {
+                x = next;
+                continue;
+            }
+            if let Some(p) = prev.as_deref_mut() {
+                p[level] = x;
+            }
+            if level == 0 {
+                return next;
+            }
+            level -= 1;
+        }
+    }
+
+    fn random_height(rng: &mut u32) -> usize {
+        let mut height = 1;
+        while height < MAX_HEIGHT {
+            // xorshift32: the writer's own stream, deterministic per list.
+            *rng ^= *rng << 13;
+            *rng ^= *rng >> 17;
+            *rng ^= *rng << 5;
+            if !(*rng).is_multiple_of(BRANCHING) {
+                break;
+            }
+            height += 1;
+        }
+        height
+    }
+
+    fn lock_writer(&self) -> WriterGuard<'_> {
+        while self
+            .writer
+            .compare_exchange_weak(false, true, Mo::Acquire, Mo::Relaxed)
+            .is_err()
+        {
+            core::hint::spin_loop();
+        }
+        WriterGuard(&self.writer)
+    }
+
+    /// Inserts an entry. A key already present is refused (the memtable's
+    /// keys carry unique sequence numbers, so this means a caller bug).
+    pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        if u32::try_from(key.len()).is_err() || u32::try_from(value.len()).is_err() {
+            return Err(Error::InvalidArgument("entry larger than 4 GiB"));
+        }
+        let _guard = self.lock_writer();
+        let mut prev = [self.head; MAX_HEIGHT];
+        let x = self.find_greater_or_equal(key, Some(&mut prev));
+        if !x.is_null() && self.cmp.compare(self.key_of(x), key) == Ordering::Equal {
+            return Err(Error::InvalidArgument("duplicate key in skiplist"));
+        }
+        // SAFETY: the writer flag is held, so this is the only access to the
+        // PRNG and the arena until the guard drops.
+        let (rng, arena) = unsafe { (&mut *self.rng.get(), &mut *self.arena.get()) };
+        let height = Self::random_height(rng);
+        let max = self.max_height.load(Mo::Relaxed);
+        if height > max {
+            // `prev` already holds `head` at the new levels. Readers that see
+            // the new height before the node find null links from `head`
+            // there, which is correct.
+            self.max_height.store(height, Mo::Relaxed);
+        }
+        let node = Self::alloc_node(arena, height, key, value);
+        for (i, &p) in prev.iter().enumerate().take(height) {
+            // SAFETY: `node` has `height` links; `p` is `head` or a node found
+            // at level `i`, so it has a link `i`.
+            unsafe {
+                link(node, i).store(self.next(p, i).cast_mut(), Mo::Relaxed);
+                // Release: the node's bytes and links are visible to any
+                // reader that acquires this link.
+                link(p, i).store(node.cast_mut(), Mo::Release);
+            }
+        }
+        self.len.fetch_add(1, Mo::Relaxed);
+        self.memory_usage.store(arena.memory_usage(), Mo::Relaxed);
+        Ok(())
+    }
+
+    /// Whether an entry with a key equal to `key` is present.
+    pub fn contains(&self, key: &[u8]) -> bool {
+        let x = self.find_greater_or_equal(key, None);
+        !x.is_null() && self.cmp.compare(self.key_of(x), key) == Ordering::Equal
+    }
+
+    /// A cursor borrowing the list.
+    pub fn iter(&self) -> SkipIter<C, &Self> {
+        SkipIter::new(self)
+    }
+}
+
+/// A cursor over a [`SkipList`], which `L` keeps alive: `&SkipList` to
+/// borrow, or `Arc<SkipList>` (or anything that derefs to it) to own a share.
+pub struct SkipIter<C: Comparator, L: Deref<Target = SkipList<C>>> {
+    list: L,
+    node: *const Node,
+}
+
+// SAFETY: the cursor only reads published, immutable nodes of the list that
+// `L` keeps alive; it is as sendable as `L` itself.
+unsafe impl<C: Comparator, L: Deref<Target = SkipList<C>> + Send> Send for SkipIter<C, L> {}
+
+impl<C: Comparator, L: Deref<Target = SkipList<C>>> SkipIter<C, L> {
+    /// A cursor over `list`, not yet positioned.
+    pub fn new(list: L) -> Self {
+        Self {
+            list,
+            node: ptr::null(),
+        }
+    }
+}
+
+impl<C: Comparator, L: Deref<Target = SkipList<C>>> KvIter for SkipIter<C, L> {
+    fn valid(&self) -> bool {
+        !self.node.is_null()
+    }
+
+    fn seek_to_first(&mut self) -> Result<()> {
+        self.node = self.list.next(self.list.head, 0);
+        Ok(())
+    }
+
+    fn seek(&mut self, target: &[u8]) -> Result<()> {
+        self.node = self.list.find_greater_or_equal(target, None);
+        Ok(())
+    }
+
+    fn next(&mut self) -> Result<()> {
+        if !self.node.is_null() {
+            self.node = self.list.next(self.node, 0);
+        }
+        Ok(())
+    }
+
+    fn key(&self) -> &[u8] {
+        if self.node.is_null() {
+            return &[];
+        }
+        self.list.key_of(self.node)
+    }
+
+    fn value(&self) -> &[u8] {
+        if self.node.is_null() {
+            return &[];
+        }
+        self.list.value_of(self.node)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,143 @@
+extern crate std;
+
+use super::*;
+use crate::comparator::Bytewise;
+use crate::random::Rng;
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+fn k(i: u64) -> [u8; 8] {
+    i.to_be_bytes()
+}
+
+#[test]
+fn empty() {
+    let list = SkipList::new(Bytewise);
+    assert!(list.is_empty());
+    assert!(!list.contains(b"x"));
+    let mut it = list.iter();
+    assert!(!it.valid());
+    it.seek_to_first().unwrap();
+    assert!(!it.valid());
+    it.seek(b"a").unwrap();
+    assert!(!it.valid());
+}
+
+#[test]
+fn insert_and_lookup_against_a_model() {
+    const N: u64 = 2000;
+    const R: u64 = 5000;
+    let mut rnd = Rng::new(1000);
+    let mut model = BTreeMap::new();
+    let list = SkipList::new(Bytewise);
+    for _ in 0..N {
+        let key = rnd.uniform(R);
+        let value = (key * 7).to_le_bytes();
+        if model.insert(key, value).is_none() {
+            list.insert(&k(key), &value).unwrap();
+        } else {
+            assert!(list.insert(&k(key), &value).is_err());
+        }
+    }
+    assert_eq!(list.len(), model.len());
+    for i in 0..R {
+        assert_eq!(list.contains(&k(i)), model.contains_key(&i));
+    }
+    // Forward iteration from the start.
+    let mut it = list.iter();
+    it.seek_to_first().unwrap();
+    for (key, value) in &model {
+        assert!(it.valid());
+        assert_eq!(it.key(), &k(*key));
+        assert_eq!(it.value(), value);
+        it.next().unwrap();
+    }
+    assert!(!it.valid());
+    // Seek lands on the first key >= target.
+    for i in 0..R {
+        it.seek(&k(i)).unwrap();
+        match model.range(i..).next() {
+            Some((key, _)) => assert_eq!(it.key(), &k(*key)),
+            None => assert!(!it.valid()),
+        }
+    }
+}
+
+#[test]
+fn entries_of_all_sizes_survive() {
+    let list = SkipList::new(Bytewise);
+    let mut rnd = Rng::new(9);
+    let mut model = BTreeMap::new();
+    for i in 0..500u64 {
+        let key: Vec<u8> = (0..rnd.skewed(10))
+            .map(|j| (i + j) as u8)
+            .chain(k(i))
+            .collect();
+        let value: Vec<u8> = (0..rnd.skewed(14)).map(|j| (i * j) as u8).collect();
+        list.insert(&key, &value).unwrap();
+        model.insert(key, value);
+    }
+    let mut it = list.iter();
+    it.seek_to_first().unwrap();
+    for (key, value) in &model {
+        assert_eq!((it.key(), it.value()), (&key[..], &value[..]));
+        it.next().unwrap();
+    }
+    assert!(list.memory_usage() > model.values().map(Vec::len).sum::<usize>());
+}
+
+#[test]
+fn owning_iterator_keeps_the_list_alive() {
+    let list = Arc::new(SkipList::new(Bytewise));
+    list.insert(b"a", b"1").unwrap();
+    let mut it = SkipIter::new(Arc::clone(&list));
+    drop(list);
+    it.seek_to_first().unwrap();
+    assert_eq!((it.key(), it.value()), (&b"a"[..], &b"1"[..]));
+}
+
+/// LevelDB's concurrent test, reduced: one writer inserts increasing keys
+/// while readers iterate; every reader sees a sorted list whose entries are
+/// intact, and each reader's view only grows.
+#[test]
+fn readers_run_while_a_writer_inserts() {
+    let list = Arc::new(SkipList::new(Bytewise));
+    let done = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let list = Arc::clone(&list);
+            let done = Arc::clone(&done);
+            std::thread::spawn(move || {
+                let mut rounds = 0;
+                let mut last_len = 0;
+                while !done.load(Mo::Acquire) || rounds < 3 {
+                    let mut it = list.iter();
+                    it.seek_to_first().unwrap();
+                    let mut prev: Option<u64> = None;
+                    let mut n = 0;
+                    while it.valid() {
+                        let key = u64::from_be_bytes(it.key().try_into().unwrap());
+                        assert_eq!(it.value(), &(key ^ 0x5555).to_le_bytes());
+                        assert!(prev.is_none_or(|p| p < key));
+                        prev = Some(key);
+                        n += 1;
+                        it.next().unwrap();
+                    }
+                    assert!(n >= last_len);
+                    last_len = n;
+                    rounds += 1;
+                }
+            })
+        })
+        .collect();
+    let mut rnd = Rng::new(77);
+    for _ in 0..20_000 {
+        let key = rnd.next_u64();
+        let _ = list.insert(&k(key), &(key ^ 0x5555).to_le_bytes());
+    }
+    done.store(true, Mo::Release);
+    for r in readers {
+        r.join().unwrap();
+    }
+}
