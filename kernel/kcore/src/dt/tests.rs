@@ -299,6 +299,9 @@ fn corrupted_real_blobs_never_panic() {
             };
             blob[at] = rng.next() as u8;
         }
+        let ram =
+            panic::catch_unwind(|| ram_regions(&blob, &mut [MemRegion { base: 0, size: 0 }; 2]));
+        assert!(ram.is_ok(), "round {round} panicked in ram_regions");
         match panic::catch_unwind(|| Board::from_fdt(&blob)) {
             Ok(Ok(_)) => accepted += 1,
             Ok(Err(e)) => {
@@ -393,4 +396,27 @@ fn bootarg_parsing() {
         bootarg("k=\"unterminated value", "k"),
         Some("\"unterminated value")
     );
+}
+
+#[test]
+fn ram_regions_without_alloc() {
+    let mut out = [MemRegion { base: 0, size: 0 }; 4];
+    assert_eq!(ram_regions(VIRT_4G, &mut out), Ok(1));
+    assert_eq!(
+        out[0],
+        MemRegion {
+            base: 0x4000_0000,
+            size: 0x1_0000_0000
+        }
+    );
+    // Blob order, zero-sized bank skipped; agrees with Board after sorting.
+    assert_eq!(ram_regions(SYNTHETIC, &mut out), Ok(2));
+    assert_eq!(out[0].base, 0x8000_0000);
+    assert_eq!(out[1].base, 0x4000_0000);
+    let mut one = [MemRegion { base: 0, size: 0 }; 1];
+    assert_eq!(ram_regions(SYNTHETIC, &mut one), Ok(2));
+    assert_eq!(ram_regions(NO_MEMORY, &mut out), Err(DtError::NoMemory));
+    for len in 0..VIRT_1G.len() {
+        assert!(ram_regions(&VIRT_1G[..len], &mut out).is_err());
+    }
 }
