@@ -31,6 +31,7 @@ pub mod error;
 pub mod iter;
 pub mod key;
 pub mod memtable;
+pub mod merge;
 pub mod random;
 pub mod skiplist;
 pub mod table;

@@ -35,6 +35,7 @@ impl Default for TableOptions {
 #[derive(Debug)]
 pub struct TableBuilder<C: Comparator> {
     cmp: C,
+    id: u64,
     opts: TableOptions,
     out: Vec<u8>,
     data: BlockBuilder,
@@ -51,10 +52,11 @@ pub struct TableBuilder<C: Comparator> {
 }
 
 impl<C: Comparator> TableBuilder<C> {
-    /// An empty builder.
-    pub fn new(cmp: C, opts: TableOptions) -> Self {
+    /// An empty builder of the table that will be known as `id`.
+    pub fn new(cmp: C, opts: TableOptions, id: u64) -> Self {
         Self {
             cmp,
+            id,
             opts,
             out: Vec::new(),
             data: BlockBuilder::new(opts.restart_interval),
@@ -147,7 +149,7 @@ impl<C: Comparator> TableBuilder<C> {
     }
 
     /// Writes the filter, the index and the footer and returns the table.
-    pub fn finish(mut self) -> Vec<u8> {
+    pub fn finish(mut self) -> Result<Vec<u8>> {
         self.flush_data();
         let keys: Vec<&[u8]> = self
             .filter_starts
@@ -174,8 +176,9 @@ impl<C: Comparator> TableBuilder<C> {
         }
         let index = self.index.finish();
         let index_handle = self.write_block(&index, KIND_INDEX);
-        let footer = encode_footer(filter_handle, index_handle);
+        let footer = encode_footer(filter_handle, index_handle, self.id)
+            .ok_or(Error::InvalidArgument("table too large for its footer"))?;
         self.out.extend_from_slice(&footer);
-        self.out
+        Ok(self.out)
     }
 }

@@ -5,8 +5,8 @@
 //!   [filter block][trailer]     bloom filter over every key's filter key
 //!   [index block][trailer]      separator key >= block's last key -> handle
 //!   [footer: 48 bytes]          filter handle, index handle (varints,
-//!                               zero-padded to 36 bytes), masked crc32c of
-//!                               those 36 bytes, fixed64 magic
+//!                               zero-padded to 28 bytes), fixed64 table id,
+//!                               masked crc32c of those 36 bytes, fixed64 magic
 //!   trailer: kind byte (1 data, 2 index, 3 filter) | masked crc32c(block, kind)
 //!   handle:  varint64 offset | varint64 size (size excludes the trailer)
 //! ```
@@ -15,7 +15,9 @@
 //! block's kind: blocks are not compressed (the disk is not the bottleneck
 //! under QEMU; CPU is), and a handle damaged into pointing at a valid block of
 //! another kind is caught instead of decoded as the wrong thing. The footer
-//! has its own checksum for the same reason.
+//! has its own checksum for the same reason, and names its table: tables live
+//! in reused extents of a raw disk, and a stale pointer to an extent that now
+//! holds another (valid) table is caught at open instead of read as data.
 //!
 //! A table is built in memory ([`TableBuilder`]) and written by the store in
 //! large sequential writes; it is read through [`ReadAt`] at any byte offset,
@@ -42,7 +44,8 @@ pub const FOOTER_SIZE: usize = 48;
 /// The last 8 bytes of every table ("unikvSST" read as little-endian bytes).
 pub const TABLE_MAGIC: u64 = u64::from_le_bytes(*b"unikvSST");
 
-const HANDLES_SIZE: usize = 36;
+const HANDLES_SIZE: usize = 28;
+const CHECKED_SIZE: usize = HANDLES_SIZE + 8;
 
 /// Kind byte of a data block.
 pub const KIND_DATA: u8 = 1;
@@ -103,19 +106,27 @@ impl BlockHandle {
     }
 }
 
-fn encode_footer(filter: BlockHandle, index: BlockHandle) -> Vec<u8> {
+/// The footer, or `None` if the handles do not fit (a table of more than
+/// 2^35 bytes, which the builder never makes).
+fn encode_footer(filter: BlockHandle, index: BlockHandle, id: u64) -> Option<Vec<u8>> {
     let mut f = Vec::with_capacity(FOOTER_SIZE);
     filter.encode_to(&mut f);
     index.encode_to(&mut f);
+    if f.len() > HANDLES_SIZE {
+        return None;
+    }
     f.resize(HANDLES_SIZE, 0);
+    f.extend_from_slice(&id.to_le_bytes());
     let crc = crate::crc32c::mask(crate::crc32c::value(&f));
     f.extend_from_slice(&crc.to_le_bytes());
     f.extend_from_slice(&TABLE_MAGIC.to_le_bytes());
-    f
+    Some(f)
 }
 
-/// Decodes a footer: (filter handle, index handle).
-fn decode_footer(f: &[u8]) -> core::result::Result<(BlockHandle, BlockHandle), CorruptionKind> {
+/// Decodes a footer: (filter handle, index handle, table id).
+fn decode_footer(
+    f: &[u8],
+) -> core::result::Result<(BlockHandle, BlockHandle, u64), CorruptionKind> {
     use crate::coding::{get_fixed32, get_fixed64};
     if f.len() != FOOTER_SIZE {
         return Err(CorruptionKind::Truncated);
@@ -123,14 +134,15 @@ fn decode_footer(f: &[u8]) -> core::result::Result<(BlockHandle, BlockHandle), C
     if get_fixed64(f, FOOTER_SIZE - 8) != Some(TABLE_MAGIC) {
         return Err(CorruptionKind::BadMagic);
     }
-    let stored = get_fixed32(f, HANDLES_SIZE).ok_or(CorruptionKind::Truncated)?;
-    if crate::crc32c::unmask(stored) != crate::crc32c::value(&f[..HANDLES_SIZE]) {
+    let stored = get_fixed32(f, CHECKED_SIZE).ok_or(CorruptionKind::Truncated)?;
+    if crate::crc32c::unmask(stored) != crate::crc32c::value(&f[..CHECKED_SIZE]) {
         return Err(CorruptionKind::ChecksumMismatch);
     }
     let bad = CorruptionKind::Malformed("block handle");
     let (filter, a) = BlockHandle::decode(&f[..HANDLES_SIZE]).ok_or(bad)?;
     let (index, _) = BlockHandle::decode(&f[a..HANDLES_SIZE]).ok_or(bad)?;
-    Ok((filter, index))
+    let id = get_fixed64(f, HANDLES_SIZE).ok_or(CorruptionKind::Truncated)?;
+    Ok((filter, index, id))
 }
 
 #[cfg(test)]

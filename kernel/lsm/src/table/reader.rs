@@ -45,8 +45,15 @@ impl<C: Comparator> Table<C> {
         let mut footer = [0u8; FOOTER_SIZE];
         file.read_at(footer_at, &mut footer)
             .map_err(|e| e.within(&format!("table {id} footer")))?;
-        let (filter_h, index_h) =
+        let (filter_h, index_h, stored_id) =
             decode_footer(&footer).map_err(|k| Corruption::at(format!("table {id} footer"), k))?;
+        if stored_id != id {
+            return Err(Corruption::at(
+                format!("table {id} footer"),
+                CorruptionKind::Malformed("table id (the extent holds another table)"),
+            )
+            .into());
+        }
         let index = read_block(file, id, index_h, KIND_INDEX, footer_at)?;
         let filter = read_block(file, id, filter_h, KIND_FILTER, footer_at)?;
         let data_end = filter_h.offset.min(index_h.offset);

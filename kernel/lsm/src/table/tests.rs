@@ -21,12 +21,16 @@ fn entries(n: usize, value_len: usize) -> Entries {
 }
 
 fn build<C: Comparator>(cmp: C, e: &Entries, opts: TableOptions) -> Vec<u8> {
-    let mut b = TableBuilder::new(cmp, opts);
+    build_id(cmp, e, opts, 12)
+}
+
+fn build_id<C: Comparator>(cmp: C, e: &Entries, opts: TableOptions, id: u64) -> Vec<u8> {
+    let mut b = TableBuilder::new(cmp, opts, id);
     for (k, v) in e {
         b.add(k, v).unwrap();
     }
     assert_eq!(b.entries(), e.len() as u64);
-    b.finish()
+    b.finish().unwrap()
 }
 
 fn scan<C: Comparator>(t: &Table<C>, file: &Vec<u8>) -> Result<Entries> {
@@ -43,7 +47,7 @@ fn scan<C: Comparator>(t: &Table<C>, file: &Vec<u8>) -> Result<Entries> {
 #[test]
 fn empty_table_round_trip() {
     let bytes = build(Bytewise, &Vec::new(), TableOptions::default());
-    let t = Table::open(&bytes, 1, bytes.len() as u64, Bytewise).unwrap();
+    let t = Table::open(&bytes, 12, bytes.len() as u64, Bytewise).unwrap();
     assert!(scan(&t, &bytes).unwrap().is_empty());
     assert_eq!(t.get(&bytes, b"a").unwrap(), None);
 }
@@ -62,7 +66,7 @@ fn round_trip_scan_seek_get() {
             ..TableOptions::default()
         };
         let bytes = build(Bytewise, &e, opts);
-        let t = Table::open(&bytes, 7, bytes.len() as u64, Bytewise).unwrap();
+        let t = Table::open(&bytes, 12, bytes.len() as u64, Bytewise).unwrap();
         assert_eq!(scan(&t, &bytes).unwrap(), e);
         let mut it = t.iter(&bytes);
         for (i, (k, v)) in e.iter().enumerate() {
@@ -97,7 +101,7 @@ fn internal_keys_filter_on_user_key() {
         }
     }
     let bytes = build(cmp, &e, TableOptions::default());
-    let t = Table::open(&bytes, 1, bytes.len() as u64, cmp).unwrap();
+    let t = Table::open(&bytes, 12, bytes.len() as u64, cmp).unwrap();
     assert_eq!(scan(&t, &bytes).unwrap(), e);
     // A lookup at a sequence between versions finds the newest visible one.
     let probe = internal_key(b"user00042", 422, ValueType::Value);
@@ -111,7 +115,7 @@ fn internal_keys_filter_on_user_key() {
 
 #[test]
 fn keys_out_of_order_are_refused() {
-    let mut b = TableBuilder::new(Bytewise, TableOptions::default());
+    let mut b = TableBuilder::new(Bytewise, TableOptions::default(), 1);
     b.add(b"b", b"1").unwrap();
     assert!(matches!(b.add(b"a", b"2"), Err(Error::InvalidArgument(_))));
     assert!(matches!(b.add(b"b", b"2"), Err(Error::InvalidArgument(_))));
@@ -193,5 +197,15 @@ fn error_messages_name_the_damage() {
     assert_eq!(
         format!("{err}"),
         "corruption: table 12 footer: bad magic number"
+    );
+}
+
+#[test]
+fn a_table_in_the_wrong_place_is_refused() {
+    let bytes = build_id(Bytewise, &entries(10, 5), TableOptions::default(), 7);
+    let err = Table::open(&bytes, 8, bytes.len() as u64, Bytewise).unwrap_err();
+    assert!(
+        format!("{err}").starts_with("corruption: table 8 footer: malformed table id"),
+        "{err}"
     );
 }
