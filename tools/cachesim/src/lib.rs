@@ -1,0 +1,181 @@
+//! The cache simulator: replays a trace through each policy of the `cache`
+//! crate, and through Belady's OPT, at several cache sizes.
+//!
+//! The binary (`src/main.rs`) is a thin command line over [`simulate`]; the
+//! tests call the same functions on the ARC paper's OLTP trace.
+
+pub mod opt;
+pub mod plot;
+pub mod trace;
+
+use std::fmt;
+use std::str::FromStr;
+
+use cache::{AnyCache, Cache, Policy};
+
+use trace::Request;
+
+/// A policy the simulator can run: one of the crate's, or OPT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SimPolicy {
+    /// A policy of the `cache` crate (AC-Key runs with its block part only).
+    Cache(Policy),
+    /// Belady's OPT with demand paging (exact for unit sizes, a heuristic for
+    /// sized traces).
+    Opt,
+    /// Belady's OPT allowed to decline admission (see [`opt`]).
+    OptBypass,
+}
+
+impl fmt::Display for SimPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimPolicy::Cache(p) => p.fmt(f),
+            SimPolicy::Opt => f.write_str("opt"),
+            SimPolicy::OptBypass => f.write_str("opt-bypass"),
+        }
+    }
+}
+
+/// A policy name the simulator does not know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownPolicy(pub String);
+
+impl fmt::Display for UnknownPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown policy `{}` (expected none, lru, arc, ackey, opt or opt-bypass)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownPolicy {}
+
+impl FromStr for SimPolicy {
+    type Err = UnknownPolicy;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("opt") {
+            return Ok(SimPolicy::Opt);
+        }
+        if s.eq_ignore_ascii_case("opt-bypass") {
+            return Ok(SimPolicy::OptBypass);
+        }
+        s.parse::<Policy>()
+            .map(SimPolicy::Cache)
+            .map_err(|_| UnknownPolicy(s.to_string()))
+    }
+}
+
+/// The outcome of one policy at one size.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SimResult {
+    /// Which policy.
+    pub policy: SimPolicy,
+    /// Capacity: pages for unit-size traces, bytes for sized ones.
+    pub size: u64,
+    /// Requests replayed.
+    pub requests: u64,
+    /// Requests that hit.
+    pub hits: u64,
+}
+
+impl SimResult {
+    /// Hits over requests.
+    pub fn hit_ratio(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.hits as f64 / self.requests as f64
+        }
+    }
+}
+
+impl fmt::Display for SimResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "policy={} size={} requests={} hits={} hit_ratio={:.6}",
+            self.policy,
+            self.size,
+            self.requests,
+            self.hits,
+            self.hit_ratio()
+        )
+    }
+}
+
+/// Replays `requests` through one cache policy of `size`.
+pub fn run_cache(requests: &[Request], policy: Policy, size: u64) -> SimResult {
+    let mut cache: AnyCache<u64, ()> = AnyCache::new(policy, size);
+    let mut hits = 0;
+    for r in requests {
+        if cache.access(r.key, (), r.size) {
+            hits += 1;
+        }
+    }
+    SimResult {
+        policy: SimPolicy::Cache(policy),
+        size,
+        requests: requests.len() as u64,
+        hits,
+    }
+}
+
+/// Runs every policy at every size, in parallel, results in the order asked
+/// (policies outer, sizes inner).
+pub fn simulate(requests: &[Request], policies: &[SimPolicy], sizes: &[u64]) -> Vec<SimResult> {
+    let next = policies
+        .iter()
+        .any(|p| matches!(p, SimPolicy::Opt | SimPolicy::OptBypass))
+        .then(|| opt::next_uses(requests));
+    let jobs: Vec<(SimPolicy, u64)> = policies
+        .iter()
+        .flat_map(|&p| sizes.iter().map(move |&s| (p, s)))
+        .collect();
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(jobs.len().max(1));
+    let next_job = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<SimResult>> = vec![None; jobs.len()];
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next_job.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&(policy, size)) = jobs.get(i) else {
+                            break;
+                        };
+                        let r = match policy {
+                            SimPolicy::Cache(p) => run_cache(requests, p, size),
+                            SimPolicy::Opt | SimPolicy::OptBypass => SimResult {
+                                policy,
+                                size,
+                                requests: requests.len() as u64,
+                                hits: opt::opt_hits(
+                                    requests,
+                                    next.as_deref().unwrap_or_default(),
+                                    size,
+                                    policy == SimPolicy::OptBypass,
+                                ),
+                            },
+                        };
+                        done.push((i, r));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for h in handles {
+            for (i, r) in h.join().expect("simulation thread panicked") {
+                results[i] = Some(r);
+            }
+        }
+    });
+    results.into_iter().flatten().collect()
+}

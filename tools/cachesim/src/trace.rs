@@ -1,0 +1,164 @@
+//! Reading traces: the ARC paper's `.lis` format and a plain one-key-per-line
+//! format, either of them optionally zstd-compressed.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+/// One request: a key and the bytes it occupies (1 for unit-size traces).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// The page number or the interned key.
+    pub key: u64,
+    /// The entry's size; 1 when the trace gives none.
+    pub size: u64,
+}
+
+/// A whole trace, loaded into memory.
+#[derive(Clone, Debug, Default)]
+pub struct Trace {
+    /// Requests in order.
+    pub requests: Vec<Request>,
+    /// Whether any line gave a size (then cache sizes are in bytes).
+    pub sized: bool,
+}
+
+impl Trace {
+    /// Distinct keys the trace refers to.
+    pub fn unique_keys(&self) -> usize {
+        let mut keys: Vec<u64> = self.requests.iter().map(|r| r.key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.len()
+    }
+}
+
+/// How the lines of a trace are laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `start_block n_blocks ignored request_no`: one request per page of the range.
+    Lis,
+    /// `key` or `key size`; keys that are not numbers are interned.
+    Keys,
+}
+
+impl Format {
+    /// The format a file name suggests: `.lis` (before any `.zst`) is [`Format::Lis`].
+    pub fn guess(path: &Path) -> Format {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let name = name.strip_suffix(".zst").unwrap_or(name);
+        if name.ends_with(".lis") {
+            Format::Lis
+        } else {
+            Format::Keys
+        }
+    }
+}
+
+/// Why a trace could not be read.
+#[derive(Debug)]
+pub enum TraceError {
+    /// The file could not be opened or read.
+    Io(io::Error),
+    /// The zstd stream is damaged.
+    Zstd(String),
+    /// A line does not follow the format.
+    Parse {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl fmt::Display for TraceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TraceError::Io(e) => write!(f, "reading the trace: {e}"),
+            TraceError::Zstd(e) => write!(f, "decompressing the trace: {e}"),
+            TraceError::Parse { line, reason } => write!(f, "trace line {line}: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for TraceError {}
+
+impl From<io::Error> for TraceError {
+    fn from(e: io::Error) -> Self {
+        TraceError::Io(e)
+    }
+}
+
+/// Loads a trace file, decompressing it if its name ends in `.zst`.
+pub fn load(path: &Path, format: Format) -> Result<Trace, TraceError> {
+    let file = File::open(path)?;
+    let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "zst") {
+        let dec = ruzstd::decoding::StreamingDecoder::new(BufReader::new(file))
+            .map_err(|e| TraceError::Zstd(e.to_string()))?;
+        Box::new(dec)
+    } else {
+        Box::new(file)
+    };
+    parse(BufReader::new(reader), format)
+}
+
+/// Parses trace text.
+pub fn parse(reader: impl BufRead, format: Format) -> Result<Trace, TraceError> {
+    let mut trace = Trace::default();
+    let mut names: HashMap<String, u64> = HashMap::new();
+    for (i, line) in reader.lines().enumerate() {
+        let line = line?;
+        let lineno = i + 1;
+        let mut fields = line.split_whitespace();
+        let Some(first) = fields.next() else {
+            continue;
+        };
+        if first.starts_with('#') {
+            continue;
+        }
+        let bad = |reason: String| TraceError::Parse {
+            line: lineno,
+            reason,
+        };
+        match format {
+            Format::Lis => {
+                let start: u64 = first
+                    .parse()
+                    .map_err(|_| bad(format!("start block `{first}` is not a number")))?;
+                let n: u64 = fields
+                    .next()
+                    .ok_or_else(|| bad("missing block count".into()))?
+                    .parse()
+                    .map_err(|_| bad("block count is not a number".into()))?;
+                for page in start..start + n {
+                    trace.requests.push(Request { key: page, size: 1 });
+                }
+            }
+            Format::Keys => {
+                let key = match first.parse::<u64>() {
+                    Ok(k) => k,
+                    Err(_) => {
+                        // Numeric keys keep their value; names get ids above 2^63
+                        // so the two never collide in a mixed file.
+                        let next = (1u64 << 63) + names.len() as u64;
+                        *names.entry(first.to_string()).or_insert(next)
+                    }
+                };
+                let size = match fields.next() {
+                    Some(s) => {
+                        trace.sized = true;
+                        s.parse::<u64>()
+                            .ok()
+                            .filter(|&s| s > 0)
+                            .ok_or_else(|| bad(format!("size `{s}` is not a positive number")))?
+                    }
+                    None => 1,
+                };
+                trace.requests.push(Request { key, size });
+            }
+        }
+    }
+    Ok(trace)
+}
