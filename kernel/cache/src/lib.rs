@@ -33,14 +33,14 @@
 extern crate alloc;
 
 mod ackey;
-mod arc;
+pub mod arc;
 mod list;
 mod lru;
 mod none;
 mod stats;
 
 pub use ackey::{AcKey, AcKeyConfig, AcKeyStats, GhostHit, Part, PartStats, PointHit, Targets};
-pub use arc::ArcCache;
+pub use arc::{ArcCache, ArcShape};
 pub use lru::LruCache;
 pub use none::NoCache;
 pub use stats::Stats;

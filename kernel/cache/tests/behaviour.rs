@@ -1,0 +1,294 @@
+//! Behaviour of each policy on small, hand-checked cases.
+
+use cache::{
+    AcKey, AcKeyConfig, AnyCache, Cache, CacheError, GhostHit, LruCache, NoCache, Part, PointHit,
+    Policy,
+};
+
+type Ac = AcKey<u64, u64, u64, u64, u64>;
+
+#[test]
+fn policy_names_round_trip() {
+    for p in Policy::ALL {
+        assert_eq!(p.to_string().parse::<Policy>(), Ok(p));
+        assert_eq!(p.name().to_uppercase().parse::<Policy>(), Ok(p));
+    }
+    assert_eq!("ac-key".parse::<Policy>(), Ok(Policy::AcKey));
+    let err = "mru".parse::<Policy>().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown cache policy `mru` (expected none, lru, arc or ackey)"
+    );
+}
+
+#[test]
+fn too_large_is_refused_and_drops_the_stale_entry() {
+    // NoCache admits nothing, so it has nothing to refuse.
+    for policy in [Policy::Lru, Policy::Arc, Policy::AcKey] {
+        let mut c: AnyCache<u64, u64> = AnyCache::new(policy, 100);
+        c.insert(1, 10, 50).unwrap();
+        let err = c.insert(1, 11, 101).unwrap_err();
+        assert_eq!(
+            err,
+            CacheError::TooLarge {
+                charge: 101,
+                capacity: 100
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "entry of 101 bytes does not fit in a cache of 100 bytes"
+        );
+        assert!(!c.contains(&1), "{policy} kept a stale value");
+    }
+}
+
+#[test]
+fn no_cache_only_counts() {
+    let mut c = NoCache::new(1000);
+    assert!(!Cache::<u64, u64>::access(&mut c, 1, 1, 1));
+    assert!(!Cache::<u64, u64>::access(&mut c, 1, 1, 1));
+    let s = Cache::<u64, u64>::stats(&c);
+    assert_eq!(
+        (s.hits, s.misses, s.used_bytes, s.capacity_bytes),
+        (0, 2, 0, 1000)
+    );
+}
+
+#[test]
+fn lru_evicts_least_recent_first_and_counts() {
+    let mut c: LruCache<u64, u64> = LruCache::new(300);
+    for k in 0..3 {
+        c.insert(k, k, 100).unwrap();
+    }
+    assert_eq!(c.get(&0), Some(&0)); // 0 is now the most recent
+    c.insert(3, 3, 100).unwrap(); // evicts 1
+    assert!(c.contains(&0) && !c.contains(&1) && c.contains(&2) && c.contains(&3));
+    c.insert(4, 4, 200).unwrap(); // evicts 2 and 0
+    assert!(!c.contains(&2) && !c.contains(&0) && c.contains(&3));
+    let s = c.stats();
+    assert_eq!((s.hits, s.misses, s.inserts, s.evictions), (1, 0, 5, 3));
+    assert_eq!((s.used_bytes, s.entries, s.disk_reads_saved), (300, 2, 1));
+    c.resize(150);
+    // 3 goes first (least recent), and 4 alone is still over 150.
+    assert!(!c.contains(&3) && !c.contains(&4));
+    assert_eq!(c.stats().used_bytes, 0);
+    c.reset_stats();
+    assert_eq!(c.stats().hits, 0);
+}
+
+#[test]
+fn lru_overwrite_is_not_an_eviction() {
+    let mut c: LruCache<u64, u64> = LruCache::new(300);
+    c.insert(1, 1, 100).unwrap();
+    c.insert(1, 2, 250).unwrap();
+    assert_eq!(c.get(&1), Some(&2));
+    let s = c.stats();
+    assert_eq!((s.used_bytes, s.evictions, s.entries), (250, 0, 1));
+}
+
+#[test]
+fn arc_ghost_hit_on_b1_grows_t1_target() {
+    let mut c: cache::ArcCache<u64, ()> = cache::ArcCache::new(4);
+    for k in 0..4 {
+        c.access(k, (), 1);
+    }
+    c.access(0, (), 1); // 0 to T2
+    c.access(10, (), 1); // T1 over p = 0: 1 goes to B1
+    assert_eq!(c.target_t1(), 0.0);
+    assert!(!c.access(1, (), 1), "a ghost is not a hit");
+    assert_eq!(c.target_t1(), 1.0);
+    assert!(c.contains(&1));
+    let s = Cache::stats(&c);
+    assert_eq!((s.entries, s.used_bytes), (4, 4));
+}
+
+#[test]
+fn ackey_places_small_values_in_kv_and_large_in_kp() {
+    let mut ac = Ac::new(10_000, AcKeyConfig::default());
+    assert_eq!(ac.insert_point(1, 100, 16, 7, 24, 3), Ok(Part::Kv));
+    assert_eq!(ac.insert_point(2, 200, 500, 8, 24, 3), Ok(Part::Kp));
+    assert_eq!(ac.get_point(&1), PointHit::Kv(&100));
+    assert_eq!(ac.get_point(&2), PointHit::Kp(&8));
+    assert_eq!(ac.get_point(&3), PointHit::Miss);
+    let st = ac.ac_stats();
+    // KV saves all 3 reads; KP still reads the data block.
+    assert_eq!(st.kv.stats.disk_reads_saved, 3);
+    assert_eq!(st.kp.stats.disk_reads_saved, 2);
+    assert_eq!(st.total.hits, 2);
+    assert_eq!(st.total.misses, 1);
+    assert_eq!(st.total.used_bytes, 16 + 24);
+
+    // The second reference promotes KP to KV.
+    ac.promote(&2, 200, 500).unwrap();
+    assert_eq!(ac.point_part_of(&2), Some(Part::Kv));
+    assert_eq!(ac.get_point(&2), PointHit::Kv(&200));
+    assert_eq!(ac.ac_stats().kv.stats.disk_reads_saved, 6);
+}
+
+#[test]
+fn ackey_invalidation_and_compaction_make_no_ghosts() {
+    let mut ac = Ac::new(10_000, AcKeyConfig::default());
+    for k in 0..10 {
+        ac.insert_point(k, k, 500, k + 100, 24, 4).unwrap();
+    }
+    ac.retain_kp(|k, p| {
+        *p += 1000; // re-aimed at the compaction's output
+        k % 2 == 0
+    });
+    assert_eq!(ac.get_point(&4), PointHit::Kp(&1104));
+    assert_eq!(ac.get_point(&5), PointHit::Miss);
+    ac.invalidate(&4);
+    assert_eq!(ac.point_part_of(&4), None);
+    ac.insert_block(9, 9, 100).unwrap();
+    ac.retain_blocks(|&h| h != 9);
+    assert!(!ac.contains_block(&9));
+    let st = ac.ac_stats();
+    assert_eq!(st.total.ghost_entries, 0);
+    assert_eq!(st.total.evictions, 0);
+}
+
+/// Fills a 10 000-byte AC-Key with 5 000 bytes of blocks and then more KV
+/// entries than the point side's target, so KV has to give some up.
+fn squeezed() -> Ac {
+    let mut ac = Ac::new(10_000, AcKeyConfig::default());
+    for b in 0..5 {
+        ac.insert_block(1000 + b, b, 1000).unwrap();
+    }
+    for k in 0..60 {
+        ac.insert_point(k, k, 100, 0, 200, 3).unwrap();
+    }
+    ac
+}
+
+#[test]
+fn ackey_ghost_kv_hit_grows_the_point_and_kv_targets() {
+    let mut ac = squeezed();
+    let before = ac.targets();
+    assert_eq!((before.point, before.kv, before.block), (5000, 2500, 5000));
+    let st = ac.ac_stats();
+    assert!(st.kv.stats.evictions > 0 && st.kv.ghost_bytes > 0);
+    let evicted = (0..60).find(|k| ac.point_part_of(k).is_none()).unwrap();
+    assert_eq!(ac.get_point(&evicted), PointHit::Miss);
+    assert_eq!(ac.insert_point(evicted, 1, 100, 0, 200, 3), Ok(Part::Kv));
+    let after = ac.targets();
+    assert!(after.point > before.point, "{after:?}");
+    assert!(after.kv > before.kv, "{after:?}");
+    assert_eq!(ac.ac_stats().kv.ghost_hits, 1);
+    assert!(ac.ac_stats().total.used_bytes <= 10_000);
+}
+
+#[test]
+fn ackey_ghost_kp_hit_readmits_into_kv_and_grows_kp() {
+    let mut ac = Ac::new(10_000, AcKeyConfig::default());
+    for b in 0..5 {
+        ac.insert_block(1000 + b, b, 1000).unwrap();
+    }
+    for k in 0..60 {
+        // Values larger than the pointer: KP entries.
+        assert_eq!(ac.insert_point(k, k, 500, k, 100, 3), Ok(Part::Kp));
+    }
+    let before = ac.targets();
+    let evicted = (0..60).find(|k| ac.point_part_of(k).is_none()).unwrap();
+    assert_eq!(ac.insert_point(evicted, 1, 500, 0, 100, 3), Ok(Part::Kv));
+    let after = ac.targets();
+    assert!(after.point > before.point);
+    assert!(after.kv < before.kv, "KP's target grew at KV's expense");
+    assert_eq!(ac.ac_stats().kp.ghost_hits, 1);
+}
+
+#[test]
+fn ackey_ghost_block_hit_shrinks_the_point_side() {
+    let mut ac = Ac::new(10_000, AcKeyConfig::default());
+    for k in 0..30 {
+        ac.insert_point(k, k, 100, 0, 200, 3).unwrap();
+    }
+    for b in 0..12 {
+        ac.insert_block(1000 + b, b, 1000).unwrap();
+    }
+    assert!(ac.ac_stats().block.stats.evictions > 0);
+    let before = ac.targets();
+    let evicted = (1000..1012).find(|h| !ac.contains_block(h)).unwrap();
+    assert_eq!(ac.insert_block(evicted, 0, 1000), Ok(GhostHit::Block));
+    let after = ac.targets();
+    assert!(after.point < before.point, "{before:?} -> {after:?}");
+    assert!(after.kv <= before.kv && after.kp <= before.kp);
+}
+
+#[test]
+fn elru_spares_a_costly_entry_at_the_lru_end() {
+    let mut ac = Ac::new(100_000, AcKeyConfig::default());
+    // Key 0 is least recent but saves 10 reads per 100 bytes; the others one.
+    ac.insert_point(0, 0, 100, 0, 200, 10).unwrap();
+    for k in 1..16 {
+        ac.insert_point(k, k, 100, 0, 200, 1).unwrap();
+    }
+    ac.set_capacity(1_550);
+    // Capacity fell below 1 600 bytes: exactly one of the 16 entries goes.
+    assert_eq!(ac.ac_stats().total.entries, 15);
+    assert_eq!(
+        ac.point_part_of(&0),
+        Some(Part::Kv),
+        "the costly entry was evicted"
+    );
+    assert_eq!(
+        ac.point_part_of(&1),
+        None,
+        "E-LRU should take the cheap LRU-most one"
+    );
+}
+
+#[test]
+fn elru_with_equal_efficiency_is_lru() {
+    let mut ac = Ac::new(100_000, AcKeyConfig::default());
+    for k in 0..16 {
+        ac.insert_point(k, k, 100, 0, 200, 2).unwrap();
+    }
+    ac.set_capacity(1_450);
+    assert_eq!(ac.point_part_of(&0), None);
+    assert_eq!(ac.point_part_of(&1), None);
+    assert_eq!(ac.point_part_of(&2), Some(Part::Kv));
+}
+
+#[test]
+fn ghosts_switch_off_while_steady_and_back_on_when_the_ratio_moves() {
+    let config = AcKeyConfig {
+        window: 100,
+        steady_windows: 2,
+        ..AcKeyConfig::default()
+    };
+    let mut ac = Ac::new(100_000, config);
+    for h in 0..10 {
+        ac.insert_block(h, h, 100).unwrap();
+    }
+    assert!(ac.ac_stats().ghosts_enabled);
+    for i in 0..400 {
+        assert!(ac.get_block(&(i % 10)).is_some());
+    }
+    assert!(
+        !ac.ac_stats().ghosts_enabled,
+        "a steady 100% should stop ghosts"
+    );
+    for i in 0..100 {
+        assert!(ac.get_block(&(1000 + i)).is_none());
+    }
+    assert!(
+        ac.ac_stats().ghosts_enabled,
+        "a collapse of the hit ratio restarts them"
+    );
+}
+
+#[test]
+fn ackey_through_the_generic_interface_is_a_block_cache() {
+    let mut c: AnyCache<u64, u64> = AnyCache::new(Policy::AcKey, 300);
+    assert_eq!(c.policy(), Policy::AcKey);
+    for k in 0..3 {
+        assert!(!c.access(k, k, 100));
+    }
+    assert!(c.access(0, 0, 100));
+    assert!(!c.access(3, 3, 100)); // evicts 1, the least recent
+    assert!(!c.contains(&1) && c.contains(&0));
+    assert_eq!(c.stats().used_bytes, 300);
+    c.clear();
+    assert_eq!(c.stats().used_bytes, 0);
+}
