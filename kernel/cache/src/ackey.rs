@@ -885,6 +885,9 @@ where
     fn remove(&mut self, key: &H) -> Option<B> {
         self.remove_block(key)
     }
+    fn retain(&mut self, keep: &mut dyn FnMut(&H) -> bool) {
+        self.retain_blocks(keep);
+    }
     fn resize(&mut self, capacity_bytes: u64) {
         self.set_capacity(capacity_bytes);
     }

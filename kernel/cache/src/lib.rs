@@ -24,8 +24,10 @@
 //! whole capacity is refused with [`CacheError::TooLarge`]. Deletes, overwrites
 //! and invalidations are not evictions: they never create ghosts.
 //!
-//! [`AnyCache`] puts the policies behind one type so that the policy can be
-//! switched at run time (`CACHE POLICY`) without the store being generic over it.
+//! [`AnyCache`] puts the generic policies behind one type; [`ReadCache`] is what
+//! the store holds: blocks under any policy, point entries under AC-Key, and the
+//! policy switchable at run time (`CACHE POLICY`) without the store being
+//! generic over it.
 #![no_std]
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -37,12 +39,14 @@ pub mod arc;
 mod list;
 mod lru;
 mod none;
+mod read;
 mod stats;
 
 pub use ackey::{AcKey, AcKeyConfig, AcKeyStats, GhostHit, Part, PartStats, PointHit, Targets};
 pub use arc::{ArcCache, ArcShape};
 pub use lru::LruCache;
 pub use none::NoCache;
+pub use read::ReadCache;
 pub use stats::Stats;
 
 use core::fmt;
@@ -163,6 +167,10 @@ pub trait Cache<K, V> {
     /// Drops `key` (resident or ghost) without making a ghost of it.
     fn remove(&mut self, key: &K) -> Option<V>;
 
+    /// Drops (without ghosts) every entry whose key `keep` rejects: for a
+    /// compaction that deleted the tables some blocks came from. O(entries).
+    fn retain(&mut self, keep: &mut dyn FnMut(&K) -> bool);
+
     /// Changes the capacity, evicting at once if it shrank.
     fn resize(&mut self, capacity_bytes: u64);
 
@@ -248,6 +256,9 @@ impl<K: Hash + Eq + Clone, V> Cache<K, V> for AnyCache<K, V> {
     }
     fn remove(&mut self, key: &K) -> Option<V> {
         self.inner_mut().remove(key)
+    }
+    fn retain(&mut self, keep: &mut dyn FnMut(&K) -> bool) {
+        self.inner_mut().retain(keep)
     }
     fn resize(&mut self, capacity_bytes: u64) {
         self.inner_mut().resize(capacity_bytes)

@@ -76,6 +76,14 @@ impl<K: Hash + Eq + Clone, V> Cache<K, V> for LruCache<K, V> {
         Some(self.lists.remove(slot).value)
     }
 
+    fn retain(&mut self, keep: &mut dyn FnMut(&K) -> bool) {
+        for slot in self.lists.slots() {
+            if !keep(&self.lists.node(slot).key) {
+                self.lists.remove(slot);
+            }
+        }
+    }
+
     fn resize(&mut self, capacity_bytes: u64) {
         self.capacity = capacity_bytes;
         self.evict_until_fits(0);

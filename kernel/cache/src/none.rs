@@ -38,6 +38,7 @@ impl<K, V> Cache<K, V> for NoCache {
     fn remove(&mut self, _key: &K) -> Option<V> {
         None
     }
+    fn retain(&mut self, _keep: &mut dyn FnMut(&K) -> bool) {}
     fn resize(&mut self, capacity_bytes: u64) {
         self.stats.capacity_bytes = capacity_bytes;
     }

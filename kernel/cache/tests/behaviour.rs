@@ -2,7 +2,7 @@
 
 use cache::{
     AcKey, AcKeyConfig, AnyCache, Cache, CacheError, GhostHit, LruCache, NoCache, Part, PointHit,
-    Policy,
+    Policy, ReadCache,
 };
 
 type Ac = AcKey<u64, u64, u64, u64, u64>;
@@ -291,4 +291,55 @@ fn ackey_through_the_generic_interface_is_a_block_cache() {
     assert_eq!(c.stats().used_bytes, 300);
     c.clear();
     assert_eq!(c.stats().used_bytes, 0);
+}
+
+#[test]
+fn retain_drops_rejected_blocks_under_every_policy() {
+    for policy in Policy::ALL {
+        let mut c: AnyCache<u64, u64> = AnyCache::new(policy, 1000);
+        for k in 0..10 {
+            c.access(k, k, 10);
+        }
+        c.retain(&mut |k| k % 3 != 0);
+        for k in 0..10 {
+            assert!(!(c.contains(&k) && k % 3 == 0), "{policy} kept {k}");
+        }
+        if policy != Policy::None {
+            assert_eq!(c.stats().entries, 6, "{policy}");
+            assert_eq!(c.stats().used_bytes, 60, "{policy}");
+            assert_eq!(c.stats().evictions, 0, "{policy}");
+        }
+    }
+}
+
+#[test]
+fn read_cache_switches_policy_and_keeps_its_budget() {
+    let mut rc: ReadCache<u64, u64, u64, u64, u64> = ReadCache::new(Policy::Arc, 1000);
+    assert_eq!(rc.policy(), Policy::Arc);
+    // Without AC-Key, point calls are silent misses and no-ops.
+    assert_eq!(rc.get_point(&1), PointHit::Miss);
+    assert_eq!(rc.insert_point(1, 1, 10, 1, 24, 3), Ok(None));
+    assert_eq!(rc.stats().misses, 0);
+    assert!(rc.get_block(&7).is_none());
+    assert_eq!(rc.insert_block(7, 70, 100), Ok(GhostHit::None));
+    assert_eq!(rc.get_block(&7), Some(&70));
+    assert!(rc.ac_stats().is_none());
+
+    rc.set_policy(Policy::AcKey);
+    assert_eq!(rc.policy(), Policy::AcKey);
+    assert_eq!(rc.capacity_bytes(), 1000);
+    assert!(rc.get_block(&7).is_none(), "a new policy starts cold");
+    assert_eq!(rc.insert_point(1, 11, 10, 5, 24, 3), Ok(Some(Part::Kv)));
+    assert_eq!(rc.get_point(&1), PointHit::Kv(&11));
+    rc.invalidate(&1);
+    assert_eq!(rc.get_point(&1), PointHit::Miss);
+    rc.insert_block(8, 80, 600).unwrap();
+    rc.insert_block(9, 90, 600).unwrap();
+    assert!(rc.stats().used_bytes <= 1000);
+    rc.retain_blocks(|_| false);
+    assert_eq!(rc.stats().used_bytes, 0);
+    rc.resize(10);
+    assert_eq!(rc.capacity_bytes(), 10);
+    let st = rc.ac_stats().unwrap();
+    assert_eq!(st.targets.point + st.targets.block, 10);
 }
