@@ -102,6 +102,18 @@ pub enum Error {
     },
     /// The caller asked for something the store does not do.
     InvalidArgument(&'static str),
+    /// The disk holds something that is not a unikv store; it is left alone.
+    ForeignFormat,
+    /// The disk holds a unikv store of a format version this code does not
+    /// read; it is left alone.
+    UnsupportedVersion {
+        /// Version on the disk.
+        found: u32,
+        /// Version this code reads.
+        supported: u32,
+    },
+    /// The disk is blank and formatting was not asked for.
+    Unformatted,
 }
 
 impl fmt::Display for Error {
@@ -113,6 +125,14 @@ impl fmt::Display for Error {
                 write!(f, "no space: {region} cannot take {needed} more bytes")
             }
             Self::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
+            Self::ForeignFormat => {
+                f.write_str("the disk holds another format; refusing to touch it")
+            }
+            Self::UnsupportedVersion { found, supported } => write!(
+                f,
+                "the disk holds unikv format version {found}, this build reads {supported}; refusing to touch it"
+            ),
+            Self::Unformatted => f.write_str("the disk is not formatted"),
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod clock;
 pub mod coding;
 pub mod comparator;
 pub mod crc32c;
+pub mod db;
 pub mod device;
 pub mod error;
 pub mod iter;

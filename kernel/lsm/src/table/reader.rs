@@ -3,6 +3,7 @@
 
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -22,7 +23,7 @@ pub struct Table<C: Comparator> {
     id: u64,
     cmp: C,
     index: Block,
-    filter: Vec<u8>,
+    filter: Arc<[u8]>,
     /// End of the data blocks: no data handle may reach past it.
     data_end: u64,
 }
@@ -67,7 +68,7 @@ impl<C: Comparator> Table<C> {
             id,
             cmp,
             index,
-            filter,
+            filter: filter.into(),
             data_end,
         })
     }
@@ -98,10 +99,12 @@ impl<C: Comparator> Table<C> {
         Ok(it.valid().then(|| (it.key().to_vec(), it.value().to_vec())))
     }
 
-    /// A cursor over the table's entries.
-    pub fn iter<'a, R: ReadAt + ?Sized>(&'a self, file: &'a R) -> TableIter<'a, C, R> {
+    /// A cursor over the table's entries, reading through `file` (a
+    /// reference or a small handle; the cursor keeps it and a cheap clone of
+    /// the table).
+    pub fn iter<R: ReadAt>(&self, file: R) -> TableIter<C, R> {
         TableIter {
-            table: self,
+            table: self.clone(),
             file,
             index: self.index.iter(self.cmp.clone()),
             data: None,
@@ -166,15 +169,15 @@ fn read_block<R: ReadAt + ?Sized>(
 
 /// A cursor over a table: the index block's cursor picks the data block, the
 /// data block's cursor the entry (LevelDB's two-level iterator).
-pub struct TableIter<'a, C: Comparator, R: ReadAt + ?Sized> {
-    table: &'a Table<C>,
-    file: &'a R,
+pub struct TableIter<C: Comparator, R: ReadAt> {
+    table: Table<C>,
+    file: R,
     index: BlockIter<C>,
     data: Option<BlockIter<C>>,
     data_offset: u64,
 }
 
-impl<C: Comparator, R: ReadAt + ?Sized> TableIter<'_, C, R> {
+impl<C: Comparator, R: ReadAt> TableIter<C, R> {
     fn index_err(&self, e: Error) -> Error {
         e.within(&format!("table {} index block", self.table.id))
     }
@@ -188,7 +191,7 @@ impl<C: Comparator, R: ReadAt + ?Sized> TableIter<'_, C, R> {
             self.data = None;
             return Ok(());
         }
-        let (block, offset) = self.table.data_block(self.file, self.index.value())?;
+        let (block, offset) = self.table.data_block(&self.file, self.index.value())?;
         self.data_offset = offset;
         self.data = Some(block.iter(self.table.cmp.clone()));
         Ok(())
@@ -216,7 +219,7 @@ impl<C: Comparator, R: ReadAt + ?Sized> TableIter<'_, C, R> {
     }
 }
 
-impl<C: Comparator, R: ReadAt + ?Sized> KvIter for TableIter<'_, C, R> {
+impl<C: Comparator, R: ReadAt> KvIter for TableIter<C, R> {
     fn valid(&self) -> bool {
         self.data.as_ref().is_some_and(|d| d.valid())
     }

@@ -205,8 +205,9 @@ impl LogWriter {
         let used = self.buf.len();
         let padded = used.div_ceil(SECTOR_SIZE) * SECTOR_SIZE;
         self.buf.resize(padded, 0);
-        dev.write(self.region.start + self.buf_start, &self.buf)?;
+        let written = dev.write(self.region.start + self.buf_start, &self.buf);
         self.buf.truncate(used);
+        written?;
         let keep_from = used - used % SECTOR_SIZE;
         self.buf.drain(..keep_from);
         self.buf_start += keep_from as u64;

@@ -1,0 +1,240 @@
+//! The store's handle on its device: I/O counters for `INFO storage`, byte
+//! reads at any offset for tables (rounded out to sectors), and the allocator
+//! of table extents.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
+
+use crate::device::{BlockDevice, DeviceError, SECTOR_SIZE};
+use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::table::ReadAt;
+
+/// Device I/O issued by the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IoStats {
+    /// Read requests.
+    pub reads: u64,
+    /// Bytes read.
+    pub read_bytes: u64,
+    /// Write requests.
+    pub writes: u64,
+    /// Bytes written.
+    pub write_bytes: u64,
+    /// Flush requests.
+    pub flushes: u64,
+}
+
+/// The device, shared by the store's parts through `&Disk`.
+pub struct Disk<D: BlockDevice> {
+    dev: RefCell<D>,
+    stats: Cell<IoStats>,
+}
+
+impl<D: BlockDevice> Disk<D> {
+    pub fn new(dev: D) -> Self {
+        Self {
+            dev: RefCell::new(dev),
+            stats: Cell::new(IoStats::default()),
+        }
+    }
+
+    pub fn device_mut(&mut self) -> &mut D {
+        self.dev.get_mut()
+    }
+
+    pub fn into_inner(self) -> D {
+        self.dev.into_inner()
+    }
+
+    pub fn stats(&self) -> IoStats {
+        self.stats.get()
+    }
+
+    pub fn capacity(&self) -> u64 {
+        self.dev.borrow().capacity()
+    }
+
+    fn count(&self, f: impl FnOnce(&mut IoStats)) {
+        let mut s = self.stats.get();
+        f(&mut s);
+        self.stats.set(s);
+    }
+
+    pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
+        self.count(|s| {
+            s.reads += 1;
+            s.read_bytes += buf.len() as u64;
+        });
+        self.dev.borrow_mut().read(offset, buf)
+    }
+
+    pub fn write(&self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
+        self.count(|s| {
+            s.writes += 1;
+            s.write_bytes += data.len() as u64;
+        });
+        self.dev.borrow_mut().write(offset, data)
+    }
+
+    pub fn flush(&self) -> Result<(), DeviceError> {
+        self.count(|s| s.flushes += 1);
+        self.dev.borrow_mut().flush()
+    }
+
+    /// Reads `buf.len()` bytes at any `offset`, through sector-aligned reads.
+    pub fn read_unaligned(&self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
+        let sector = SECTOR_SIZE as u64;
+        let start = offset - offset % sector;
+        let end = (offset + buf.len() as u64).div_ceil(sector) * sector;
+        if start == offset && end == offset + buf.len() as u64 {
+            return self.read(offset, buf);
+        }
+        let mut tmp = vec![0u8; (end - start) as usize];
+        self.read(start, &mut tmp)?;
+        let at = (offset - start) as usize;
+        buf.copy_from_slice(&tmp[at..at + buf.len()]);
+        Ok(())
+    }
+}
+
+/// A `BlockDevice` view of `&Disk`, for the WAL code.
+pub struct DiskRef<'a, D: BlockDevice>(pub &'a Disk<D>);
+
+impl<D: BlockDevice> BlockDevice for DiskRef<'_, D> {
+    fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
+        self.0.read(offset, buf)
+    }
+    fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
+        self.0.write(offset, data)
+    }
+    fn flush(&mut self) -> Result<(), DeviceError> {
+        self.0.flush()
+    }
+    fn capacity(&self) -> u64 {
+        self.0.capacity()
+    }
+}
+
+/// One table's bytes on the disk.
+pub struct TableFile<'a, D: BlockDevice> {
+    pub disk: &'a Disk<D>,
+    pub offset: u64,
+    pub size: u64,
+}
+
+impl<D: BlockDevice> ReadAt for TableFile<'_, D> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let end = offset.checked_add(buf.len() as u64);
+        if end.is_none_or(|e| e > self.size) {
+            return Err(Corruption::new(CorruptionKind::OutOfBounds).into());
+        }
+        self.disk
+            .read_unaligned(self.offset + offset, buf)
+            .map_err(Error::Device)
+    }
+}
+
+/// Free space of the table region as sorted, disjoint, coalesced extents.
+#[derive(Debug, Clone, Default)]
+pub struct ExtentAllocator {
+    free: Vec<(u64, u64)>,
+}
+
+impl ExtentAllocator {
+    /// The region `[start, start + len)` minus the `used` extents, which must
+    /// lie inside it and not overlap (else the manifest is damaged).
+    pub fn new(start: u64, len: u64, used: &mut [(u64, u64)]) -> Result<Self> {
+        used.sort_unstable();
+        let mut free = Vec::new();
+        let mut at = start;
+        let end = start + len;
+        for &(off, size) in used.iter() {
+            let size = round_up(size);
+            if off < at || off.checked_add(size).is_none_or(|e| e > end) {
+                return Err(Corruption::at(
+                    "manifest",
+                    CorruptionKind::Malformed("table extents overlap or leave the region"),
+                )
+                .into());
+            }
+            if off > at {
+                free.push((at, off - at));
+            }
+            at = off + size;
+        }
+        if end > at {
+            free.push((at, end - at));
+        }
+        Ok(Self { free })
+    }
+
+    /// An extent for `size` bytes (rounded up to a sector), first fit.
+    pub fn allocate(&mut self, size: u64) -> Option<u64> {
+        let size = round_up(size);
+        let i = self.free.iter().position(|&(_, len)| len >= size)?;
+        let (off, len) = self.free[i];
+        if len == size {
+            self.free.remove(i);
+        } else {
+            self.free[i] = (off + size, len - size);
+        }
+        Some(off)
+    }
+
+    /// Returns an extent.
+    pub fn release(&mut self, off: u64, size: u64) {
+        let size = round_up(size);
+        let i = self.free.partition_point(|&(o, _)| o < off);
+        self.free.insert(i, (off, size));
+        // Coalesce with the neighbours.
+        if i + 1 < self.free.len() && self.free[i].0 + self.free[i].1 == self.free[i + 1].0 {
+            self.free[i].1 += self.free[i + 1].1;
+            self.free.remove(i + 1);
+        }
+        if i > 0 && self.free[i - 1].0 + self.free[i - 1].1 == self.free[i].0 {
+            self.free[i - 1].1 += self.free[i].1;
+            self.free.remove(i);
+        }
+    }
+
+    /// Free bytes.
+    pub fn free_bytes(&self) -> u64 {
+        self.free.iter().map(|&(_, l)| l).sum()
+    }
+
+    /// The largest extent that can be had.
+    pub fn largest(&self) -> u64 {
+        self.free.iter().map(|&(_, l)| l).max().unwrap_or(0)
+    }
+}
+
+/// `v` rounded up to a whole sector.
+pub fn round_up(v: u64) -> u64 {
+    v.div_ceil(SECTOR_SIZE as u64) * SECTOR_SIZE as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocator_reuses_and_coalesces() {
+        let mut used = [(1024u64, 512u64), (4096, 1000)];
+        let mut a = ExtentAllocator::new(0, 8192, &mut used).unwrap();
+        assert_eq!(a.free_bytes(), 8192 - 512 - 1024);
+        assert_eq!(a.allocate(1000), Some(0));
+        assert_eq!(a.allocate(2000), Some(1536));
+        assert_eq!(a.allocate(4000), None);
+        a.release(1024, 512);
+        a.release(0, 1000);
+        a.release(1536, 2000);
+        a.release(4096, 1000);
+        assert_eq!(a.free_bytes(), 8192);
+        assert_eq!(a.largest(), 8192);
+        let mut bad = [(0u64, 4096u64), (2048, 512)];
+        assert!(ExtentAllocator::new(0, 8192, &mut bad).is_err());
+        let mut outside = [(8192u64, 512u64)];
+        assert!(ExtentAllocator::new(0, 8192, &mut outside).is_err());
+    }
+}

@@ -1,0 +1,184 @@
+//! Cursors of the store: over one level's tables, and the user-facing one
+//! that hides old versions, tombstones and writes newer than its snapshot.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::disk::TableFile;
+use super::version::{FileMeta, Version};
+use super::Db;
+use crate::device::BlockDevice;
+use crate::error::{Corruption, CorruptionKind, Result};
+use crate::iter::KvIter;
+use crate::key::{
+    internal_key, InternalKeyComparator, ParsedInternalKey, SequenceNumber, ValueType,
+};
+use crate::merge::MergingIter;
+use crate::table::TableIter;
+
+/// A cursor over the tables of one level below 0: sorted and disjoint, so
+/// only one table is open at a time (LevelDB's concatenating iterator).
+pub(super) struct LevelIter<'a, D: BlockDevice> {
+    db: &'a Db<D>,
+    files: Vec<Arc<FileMeta>>,
+    index: usize,
+    cur: Option<TableIter<InternalKeyComparator, TableFile<'a, D>>>,
+}
+
+impl<'a, D: BlockDevice> LevelIter<'a, D> {
+    pub(super) fn new(db: &'a Db<D>, files: Vec<Arc<FileMeta>>) -> Self {
+        Self {
+            db,
+            files,
+            index: 0,
+            cur: None,
+        }
+    }
+
+    fn open(&mut self) -> Result<()> {
+        self.cur = None;
+        if let Some(f) = self.files.get(self.index) {
+            let t = self.db.table(f)?;
+            self.cur = Some(t.iter(TableFile {
+                disk: &self.db.disk,
+                offset: f.offset,
+                size: f.size,
+            }));
+        }
+        Ok(())
+    }
+
+    fn skip_forward(&mut self) -> Result<()> {
+        while self.cur.as_ref().is_some_and(|c| !c.valid()) {
+            self.index += 1;
+            self.open()?;
+            if let Some(c) = self.cur.as_mut() {
+                c.seek_to_first()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<D: BlockDevice> KvIter for LevelIter<'_, D> {
+    fn valid(&self) -> bool {
+        self.cur.as_ref().is_some_and(|c| c.valid())
+    }
+
+    fn seek_to_first(&mut self) -> Result<()> {
+        self.index = 0;
+        self.open()?;
+        if let Some(c) = self.cur.as_mut() {
+            c.seek_to_first()?;
+        }
+        self.skip_forward()
+    }
+
+    fn seek(&mut self, target: &[u8]) -> Result<()> {
+        self.index = Version::find_file(&self.files, target);
+        self.open()?;
+        if let Some(c) = self.cur.as_mut() {
+            c.seek(target)?;
+        }
+        self.skip_forward()
+    }
+
+    fn next(&mut self) -> Result<()> {
+        if let Some(c) = self.cur.as_mut() {
+            c.next()?;
+        }
+        self.skip_forward()
+    }
+
+    fn key(&self) -> &[u8] {
+        self.cur.as_ref().map_or(&[], |c| c.key())
+    }
+
+    fn value(&self) -> &[u8] {
+        self.cur.as_ref().map_or(&[], |c| c.value())
+    }
+}
+
+/// A cursor over user keys as of one sequence number: for each key, the
+/// newest version the snapshot sees, unless that is a tombstone.
+pub struct DbIter<'a> {
+    inner: MergingIter<'a, InternalKeyComparator>,
+    seq: SequenceNumber,
+    key: Vec<u8>,
+    value: Vec<u8>,
+    valid: bool,
+}
+
+impl<'a> DbIter<'a> {
+    pub(super) fn new(inner: MergingIter<'a, InternalKeyComparator>, seq: SequenceNumber) -> Self {
+        Self {
+            inner,
+            seq,
+            key: Vec::new(),
+            value: Vec::new(),
+            valid: false,
+        }
+    }
+
+    /// Moves to the first visible entry at or after the inner cursor whose
+    /// user key is not `skip`.
+    fn find_next(&mut self, mut skip: Option<Vec<u8>>) -> Result<()> {
+        self.valid = false;
+        while self.inner.valid() {
+            let p = ParsedInternalKey::parse(self.inner.key()).ok_or_else(|| {
+                crate::Error::from(Corruption::at(
+                    "iterator",
+                    CorruptionKind::Malformed("internal key"),
+                ))
+            })?;
+            let hidden = skip.as_deref() == Some(p.user_key);
+            if p.sequence <= self.seq && !hidden {
+                match p.kind {
+                    ValueType::Deletion => skip = Some(p.user_key.to_vec()),
+                    ValueType::Value => {
+                        self.key.clear();
+                        self.key.extend_from_slice(p.user_key);
+                        self.value.clear();
+                        self.value.extend_from_slice(self.inner.value());
+                        self.valid = true;
+                        return Ok(());
+                    }
+                }
+            }
+            self.inner.next()?;
+        }
+        Ok(())
+    }
+}
+
+impl KvIter for DbIter<'_> {
+    fn valid(&self) -> bool {
+        self.valid
+    }
+
+    fn seek_to_first(&mut self) -> Result<()> {
+        self.inner.seek_to_first()?;
+        self.find_next(None)
+    }
+
+    /// Seeks by user key.
+    fn seek(&mut self, target: &[u8]) -> Result<()> {
+        self.inner
+            .seek(&internal_key(target, self.seq, ValueType::FOR_SEEK))?;
+        self.find_next(None)
+    }
+
+    fn next(&mut self) -> Result<()> {
+        let skip = core::mem::take(&mut self.key);
+        self.inner.next()?;
+        self.find_next(Some(skip))
+    }
+
+    fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    fn value(&self) -> &[u8] {
+        &self.value
+    }
+}

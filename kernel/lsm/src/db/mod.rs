@@ -1,0 +1,1208 @@
+//! The store: a LevelDB-style LSM tree that owns a whole block device.
+//!
+//! ```text
+//!   disk: [superblock x2][manifest half 0|1][WAL half 0|1][table region ...]
+//!
+//!   write -> WAL record (log N, half N % 2) -> memtable
+//!   memtable full -> immutable, new log N+1 -> flushed to a level-0 table
+//!   level 0 has too many tables / level i too many bytes -> compaction
+//!   every change of the live tables: one manifest record, after the tables
+//!   it names are durable
+//! ```
+//!
+//! What makes a crash at any point safe:
+//! - a write is acknowledged (with `sync`) only after its WAL record is
+//!   written and the device flushed;
+//! - a table is durable (device flush) before the manifest record that adds it
+//!   is written, and that record is the commit point; a torn record at the
+//!   manifest's tail is dropped at recovery, so the change did not happen;
+//! - a table's extent is reused only after the record that deleted it is
+//!   durable;
+//! - a log is never appended to after a crash: recovery saves its content in
+//!   a table and starts the next log number, and starts a new manifest the
+//!   same way, switching to it through the two superblock slots.
+//!
+//! The store is single-threaded (`&mut self` for changes); the kernel wraps it
+//! in a lock. Group commit: writers append with `sync = false` and one of them
+//! calls [`Db::sync_wal`], which makes all of them durable with one flush.
+
+mod batch;
+mod disk;
+mod iter;
+mod superblock;
+mod version;
+
+pub use batch::WriteBatch;
+pub use disk::{ExtentAllocator, IoStats};
+pub use iter::DbIter;
+pub use superblock::{Layout, Superblock, FORMAT_VERSION, MAGIC};
+pub use version::{FileMeta, Version, VersionEdit, NUM_LEVELS};
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+
+use crate::comparator::Comparator;
+use crate::device::BlockDevice;
+use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::iter::KvIter;
+use crate::key::{
+    internal_key, user_key, InternalKeyComparator, ParsedInternalKey, SequenceNumber, ValueType,
+};
+use crate::memtable::{Lookup, MemTable};
+use crate::merge::MergingIter;
+use crate::table::{Table, TableBuilder, TableOptions};
+use crate::wal::{LogEnd, LogReader, LogWriter};
+use disk::{round_up, Disk, DiskRef, TableFile};
+use superblock::Slot;
+
+type Ikc = InternalKeyComparator;
+
+/// How the store behaves. Layout-affecting fields apply only when a disk is
+/// formatted; afterwards the superblock's layout rules.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Format a blank (all-zero superblock area) disk.
+    pub create_if_missing: bool,
+    /// Memtable bytes before it is frozen and flushed.
+    pub write_buffer_size: usize,
+    /// Target size of the tables compaction writes.
+    pub table_size: u64,
+    /// Shape of tables.
+    pub table: TableOptions,
+    /// Level-0 tables that trigger a compaction.
+    pub l0_compaction_trigger: usize,
+    /// Bytes level 1 may hold; each deeper level holds `level_ratio` times more.
+    pub l1_max_bytes: u64,
+    /// Size ratio between adjacent levels.
+    pub level_ratio: u64,
+    /// Size of one WAL half at format time (0: scaled to the disk).
+    pub wal_half_bytes: u64,
+    /// Largest key accepted.
+    pub max_key_len: usize,
+    /// Largest value accepted.
+    pub max_value_len: usize,
+    /// Flush frozen memtables and compact inside the write that needs it. With
+    /// `false`, the owner calls [`Db::maintenance`] (from another core or a
+    /// timer); a write that needs room still flushes a pending frozen memtable
+    /// itself.
+    pub inline_maintenance: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            create_if_missing: true,
+            write_buffer_size: 4 << 20,
+            table_size: 2 << 20,
+            table: TableOptions::default(),
+            l0_compaction_trigger: 4,
+            l1_max_bytes: 10 << 20,
+            level_ratio: 10,
+            wal_half_bytes: 0,
+            max_key_len: 1024,
+            max_value_len: 1 << 20,
+            inline_maintenance: true,
+        }
+    }
+}
+
+/// What [`Db::open`] found and did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenReport {
+    /// The disk was blank and has been formatted.
+    pub formatted: bool,
+    /// WAL records replayed.
+    pub wal_records: u64,
+    /// Bytes at the WAL's tail that were dropped: a write torn by a crash,
+    /// never acknowledged as durable, or damage.
+    pub wal_dropped_bytes: u64,
+    /// The WAL ended in a torn or damaged record rather than cleanly.
+    pub wal_torn: bool,
+    /// The manifest ended in a torn record (an uncommitted change, ignored).
+    pub manifest_torn: bool,
+    /// Live tables.
+    pub tables: usize,
+    /// Last sequence number after recovery.
+    pub last_sequence: SequenceNumber,
+}
+
+/// Counters for `INFO storage`.
+#[derive(Debug, Clone, Default)]
+pub struct DbStats {
+    /// (tables, bytes) per level.
+    pub levels: [(usize, u64); NUM_LEVELS],
+    /// Memory of the active memtable.
+    pub memtable_bytes: usize,
+    /// Memory of the frozen memtable, if any.
+    pub immutable_bytes: usize,
+    /// Bytes of the current WAL.
+    pub wal_bytes: u64,
+    /// Device size.
+    pub capacity: u64,
+    /// Size of the table region.
+    pub table_region_bytes: u64,
+    /// Free bytes in the table region.
+    pub table_free_bytes: u64,
+    /// Device I/O so far.
+    pub io: IoStats,
+    /// Memtables flushed to level 0.
+    pub flushes: u64,
+    /// Compactions done (trivial moves included).
+    pub compactions: u64,
+    /// Key and value bytes written by users.
+    pub user_bytes: u64,
+    /// Bytes of tables written by flushes and compactions.
+    pub table_bytes_written: u64,
+    /// Last sequence number.
+    pub last_sequence: SequenceNumber,
+}
+
+impl DbStats {
+    /// Device bytes written per user byte (WAL, tables, manifest), or 0
+    /// before any write.
+    pub fn write_amplification(&self) -> f64 {
+        if self.user_bytes == 0 {
+            0.0
+        } else {
+            self.io.write_bytes as f64 / self.user_bytes as f64
+        }
+    }
+}
+
+/// What [`Db::verify`] found.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyReport {
+    /// Tables read.
+    pub tables: usize,
+    /// Entries read.
+    pub entries: u64,
+    /// Every problem found, each naming what is damaged.
+    pub errors: Vec<Error>,
+}
+
+/// A consistent view of the store at one sequence number; release it with
+/// [`Db::release_snapshot`] so compaction may drop what only it could see.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    seq: SequenceNumber,
+}
+
+impl Snapshot {
+    /// The last write the snapshot sees.
+    pub fn sequence(&self) -> SequenceNumber {
+        self.seq
+    }
+}
+
+struct Compaction {
+    level: usize,
+    inputs: [Vec<Arc<FileMeta>>; 2],
+    /// Merge even a lone table, so its tombstones and old versions go.
+    force_merge: bool,
+}
+
+/// The store.
+pub struct Db<D: BlockDevice> {
+    disk: Disk<D>,
+    opts: Options,
+    sb: Superblock,
+    manifest: LogWriter,
+    version: Arc<Version>,
+    next_file: u64,
+    last_seq: SequenceNumber,
+    /// Oldest log still needed: its memtable is not in a table yet.
+    log_number: u64,
+    wal: LogWriter,
+    mem: Arc<MemTable>,
+    imm: Option<Arc<MemTable>>,
+    alloc: ExtentAllocator,
+    tables: RefCell<BTreeMap<u64, Table<Ikc>>>,
+    snapshots: BTreeMap<SequenceNumber, usize>,
+    compact_pointers: [Vec<u8>; NUM_LEVELS],
+    /// A failed WAL or manifest write leaves the on-disk state unknown: every
+    /// later change is refused with this error until the store is reopened.
+    fatal: Option<Error>,
+    stats: DbStats,
+}
+
+fn log_u32(n: u64) -> Result<u32> {
+    u32::try_from(n).map_err(|_| Error::InvalidArgument("log numbers exhausted"))
+}
+
+impl<D: BlockDevice> Db<D> {
+    /// Mounts the store on `dev`: formats a blank disk (if asked), refuses a
+    /// foreign one without writing to it, recovers from the manifest and the
+    /// WAL, and starts a new log and manifest.
+    pub fn open(dev: D, opts: Options) -> Result<(Self, OpenReport)> {
+        let disk = Disk::new(dev);
+        let mut report = OpenReport::default();
+        let capacity = disk.capacity();
+        if capacity < superblock::SUPERBLOCK_AREA {
+            return Err(Error::InvalidArgument("disk too small for a store"));
+        }
+        let mut area = Superblock::empty_area();
+        disk.read(0, &mut area)?;
+        let slots = [
+            Superblock::decode(&area[..crate::device::SECTOR_SIZE]),
+            Superblock::decode(
+                &area[superblock::SLOT_SIZE as usize..][..crate::device::SECTOR_SIZE],
+            ),
+        ];
+        let best = slots
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Valid(sb) => Some(*sb),
+                _ => None,
+            })
+            .max_by_key(|sb| sb.generation);
+        let sb = match best {
+            Some(sb) => sb,
+            None => {
+                if let Some(found) = slots.iter().find_map(|s| match s {
+                    Slot::OtherVersion(v) => Some(*v),
+                    _ => None,
+                }) {
+                    return Err(Error::UnsupportedVersion {
+                        found,
+                        supported: FORMAT_VERSION,
+                    });
+                }
+                if slots.contains(&Slot::Damaged) {
+                    return Err(
+                        Corruption::at("superblock", CorruptionKind::ChecksumMismatch).into(),
+                    );
+                }
+                if slots.contains(&Slot::Foreign) || area.iter().any(|&b| b != 0) {
+                    return Err(Error::ForeignFormat);
+                }
+                if !opts.create_if_missing {
+                    return Err(Error::Unformatted);
+                }
+                report.formatted = true;
+                Self::format(&disk, &opts)?
+            }
+        };
+        if sb.layout.capacity > capacity {
+            return Err(Corruption::at(
+                "superblock",
+                CorruptionKind::Malformed("layout larger than the disk"),
+            )
+            .into());
+        }
+        Self::recover(disk, opts, sb, report)
+    }
+
+    fn format(disk: &Disk<D>, opts: &Options) -> Result<Superblock> {
+        let layout = Layout::for_capacity(disk.capacity(), opts.wal_half_bytes)
+            .ok_or(Error::InvalidArgument("disk too small for a store"))?;
+        let mut w = LogWriter::new(layout.manifest_region(0), 1)?;
+        let edit = VersionEdit {
+            log_number: Some(1),
+            next_file_number: Some(1),
+            last_sequence: Some(0),
+            ..VersionEdit::default()
+        };
+        w.append(&mut DiskRef(disk), &edit.encode())?;
+        w.sync(&mut DiskRef(disk))?;
+        let sb = Superblock {
+            generation: 1,
+            layout,
+            manifest_half: 0,
+            manifest_log: 1,
+        };
+        disk.write(sb.slot_offset(), &sb.encode())?;
+        disk.flush()?;
+        Ok(sb)
+    }
+
+    fn recover(
+        disk: Disk<D>,
+        opts: Options,
+        sb: Superblock,
+        mut report: OpenReport,
+    ) -> Result<(Self, OpenReport)> {
+        let layout = sb.layout;
+        // The manifest: a snapshot record, then edits.
+        let mut reader = LogReader::new(layout.manifest_region(sb.manifest_half), sb.manifest_log)?;
+        let mut version = Version::default();
+        let (mut log_number, mut next_file, mut last_seq) = (None, None, None);
+        let mut compact_pointers: [Vec<u8>; NUM_LEVELS] = Default::default();
+        let mut records = 0;
+        while let Some(rec) = reader.next_record(&mut DiskRef(&disk))? {
+            let edit = VersionEdit::decode(&rec)?;
+            version = version.apply(&edit)?;
+            log_number = edit.log_number.or(log_number);
+            next_file = edit.next_file_number.or(next_file);
+            last_seq = edit.last_sequence.or(last_seq);
+            for (level, key) in edit.compact_pointers {
+                compact_pointers[level] = key;
+            }
+            records += 1;
+        }
+        report.manifest_torn = reader.end() == Some(LogEnd::Torn);
+        let (Some(log_number), Some(next_file), Some(last_seq)) = (log_number, next_file, last_seq)
+        else {
+            let kind = if records == 0 {
+                CorruptionKind::Truncated
+            } else {
+                CorruptionKind::Malformed("snapshot record")
+            };
+            return Err(Corruption::at("manifest", kind).into());
+        };
+        let mut used: Vec<(u64, u64)> = version.files().map(|(_, f)| (f.offset, f.size)).collect();
+        let alloc = ExtentAllocator::new(layout.table_start, layout.table_len, &mut used)?;
+        let capacity = disk.capacity();
+        let mut db = Self {
+            disk,
+            opts,
+            sb,
+            // Replaced below by a fresh manifest; this writer is never used.
+            manifest: LogWriter::new(
+                layout.manifest_region(sb.manifest_half),
+                sb.manifest_log.max(1),
+            )?,
+            version: Arc::new(version),
+            next_file,
+            last_seq,
+            log_number,
+            wal: LogWriter::new(layout.wal_region(log_number), log_u32(log_number)?.max(1))?,
+            mem: Arc::new(MemTable::new()),
+            imm: None,
+            alloc,
+            tables: RefCell::new(BTreeMap::new()),
+            snapshots: BTreeMap::new(),
+            compact_pointers,
+            fatal: None,
+            stats: DbStats {
+                capacity,
+                table_region_bytes: layout.table_len,
+                ..DbStats::default()
+            },
+        };
+        // The logs still needed, oldest first.
+        for number in [log_number, log_number + 1] {
+            let mut r = LogReader::new(layout.wal_region(number), log_u32(number)?)?;
+            while let Some(rec) = r.next_record(&mut DiskRef(&db.disk))? {
+                let batch = WriteBatch::from_contents(rec)
+                    .map_err(|e| e.within(&format!("WAL log {number}")))?;
+                let mem = &db.mem;
+                batch.for_each(|seq, kind, key, value| mem.add(seq, kind, key, value))?;
+                let last = batch.sequence() + u64::from(batch.count()).saturating_sub(1);
+                db.last_seq = db.last_seq.max(last);
+                report.wal_records += 1;
+            }
+            report.wal_dropped_bytes += r.dropped_bytes();
+            report.wal_torn |= r.end() == Some(LogEnd::Torn);
+        }
+        // Save what was replayed in a table, then start afresh: a new log
+        // number (never appended to a log that may have a torn tail) and a
+        // new manifest.
+        let new_log = log_number + 2;
+        let mut edit = VersionEdit::default();
+        if !db.mem.is_empty() {
+            let mem = core::mem::replace(&mut db.mem, Arc::new(MemTable::new()));
+            if let Some(meta) = db.write_level0(&mem)? {
+                edit.added.push((0, meta));
+            }
+        }
+        let version = db.version.apply(&edit)?;
+        db.disk.flush()?;
+        db.log_number = new_log;
+        db.write_new_manifest(&version)?;
+        db.version = Arc::new(version);
+        db.wal = LogWriter::new(layout.wal_region(new_log), log_u32(new_log)?)?;
+        report.tables = db.version.files().count();
+        report.last_sequence = db.last_seq;
+        Ok((db, report))
+    }
+
+    /// Writes `version` as the first record of a new manifest in the other
+    /// half, then points the superblock at it.
+    fn write_new_manifest(&mut self, version: &Version) -> Result<()> {
+        let half = self.sb.manifest_half ^ 1;
+        let number = self
+            .sb
+            .manifest_log
+            .checked_add(1)
+            .ok_or(Error::InvalidArgument("manifest numbers exhausted"))?;
+        let mut w = LogWriter::new(self.sb.layout.manifest_region(half), number)?;
+        let mut edit = version.snapshot_edit();
+        edit.log_number = Some(self.log_number);
+        edit.next_file_number = Some(self.next_file);
+        edit.last_sequence = Some(self.last_seq);
+        edit.compact_pointers = self
+            .compact_pointers
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| !k.is_empty())
+            .map(|(l, k)| (l, k.clone()))
+            .collect();
+        let rec = edit.encode();
+        if w.cost(rec.len()) > self.sb.layout.manifest_half {
+            return Err(Error::NoSpace {
+                region: "manifest region",
+                needed: rec.len() as u64,
+            });
+        }
+        w.append(&mut DiskRef(&self.disk), &rec)?;
+        w.sync(&mut DiskRef(&self.disk))?;
+        let sb = Superblock {
+            generation: self.sb.generation + 1,
+            manifest_half: half,
+            manifest_log: number,
+            ..self.sb
+        };
+        self.disk.write(sb.slot_offset(), &sb.encode())?;
+        self.disk.flush()?;
+        self.sb = sb;
+        self.manifest = w;
+        Ok(())
+    }
+
+    /// Commits `edit`: the tables it adds must already be written. Durable
+    /// when this returns; the extents of the tables it deletes are reused.
+    fn log_and_apply(&mut self, mut edit: VersionEdit) -> Result<()> {
+        edit.log_number = Some(self.log_number);
+        edit.next_file_number = Some(self.next_file);
+        edit.last_sequence = Some(self.last_seq);
+        let version = self.version.apply(&edit)?;
+        let r = self.commit(&edit, &version);
+        if let Err(e) = r {
+            self.fatal = Some(e.clone());
+            return Err(e);
+        }
+        for &(level, number) in &edit.deleted {
+            if edit.added.iter().any(|(_, f)| f.number == number) {
+                // Moved to another level, not deleted.
+                continue;
+            }
+            if let Some(f) = self.version.levels[level]
+                .iter()
+                .find(|f| f.number == number)
+            {
+                self.alloc.release(f.offset, f.size);
+            }
+            self.tables.borrow_mut().remove(&number);
+        }
+        self.version = Arc::new(version);
+        Ok(())
+    }
+
+    fn commit(&mut self, edit: &VersionEdit, version: &Version) -> Result<()> {
+        // The tables the edit names are durable before the edit is.
+        self.disk.flush()?;
+        let rec = edit.encode();
+        match self.manifest.append(&mut DiskRef(&self.disk), &rec) {
+            Ok(()) => self.manifest.sync(&mut DiskRef(&self.disk)),
+            Err(Error::NoSpace { .. }) => self.write_new_manifest(version),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        match &self.fatal {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Sets `key` to `value`; durable when this returns if `sync`.
+    pub fn put(&mut self, key: &[u8], value: &[u8], sync: bool) -> Result<()> {
+        let mut b = WriteBatch::new();
+        b.put(key, value);
+        self.write(b, sync)
+    }
+
+    /// Deletes `key`; durable when this returns if `sync`.
+    pub fn delete(&mut self, key: &[u8], sync: bool) -> Result<()> {
+        let mut b = WriteBatch::new();
+        b.delete(key);
+        self.write(b, sync)
+    }
+
+    /// Applies `batch` atomically; durable when this returns if `sync`.
+    pub fn write(&mut self, mut batch: WriteBatch, sync: bool) -> Result<()> {
+        self.check_writable()?;
+        let (max_key, max_value) = (self.opts.max_key_len, self.opts.max_value_len);
+        let mut user_bytes = 0u64;
+        batch.for_each(|_, _, k, v| {
+            if k.len() > max_key {
+                return Err(Error::InvalidArgument("key too long"));
+            }
+            if v.len() > max_value {
+                return Err(Error::InvalidArgument("value too long"));
+            }
+            user_bytes += (k.len() + v.len()) as u64;
+            Ok(())
+        })?;
+        if batch.count() == 0 {
+            return Ok(());
+        }
+        self.make_room(batch.size())?;
+        let seq = self.last_seq + 1;
+        batch.set_sequence(seq);
+        let mut wal_result = self.wal.append(&mut DiskRef(&self.disk), batch.contents());
+        if wal_result.is_ok() && sync {
+            wal_result = self.wal.sync(&mut DiskRef(&self.disk));
+        }
+        if let Err(e) = wal_result {
+            if !matches!(e, Error::NoSpace { .. }) {
+                self.fatal = Some(e.clone());
+            }
+            return Err(e);
+        }
+        let mem = &self.mem;
+        batch.for_each(|s, kind, k, v| mem.add(s, kind, k, v))?;
+        self.last_seq += u64::from(batch.count());
+        self.stats.user_bytes += user_bytes;
+        Ok(())
+    }
+
+    /// Makes every write so far durable with one flush (group commit).
+    pub fn sync_wal(&mut self) -> Result<()> {
+        self.check_writable()?;
+        let r = self.wal.sync(&mut DiskRef(&self.disk));
+        if let Err(e) = &r {
+            self.fatal = Some(e.clone());
+        }
+        r
+    }
+
+    /// Writes buffered WAL records to the device without a flush, so that
+    /// they reach the disk within the owner's timer period (`sync = 0`).
+    pub fn write_out_wal(&mut self) -> Result<()> {
+        self.check_writable()?;
+        self.wal.write_out(&mut DiskRef(&self.disk))
+    }
+
+    /// Ensures the memtable and WAL can take `size` more bytes, freezing the
+    /// memtable (and flushing a frozen one) if they cannot.
+    fn make_room(&mut self, size: usize) -> Result<()> {
+        let wal_fits = self.wal.len() + self.wal.cost(size) <= self.sb.layout.wal_half;
+        if wal_fits && self.mem.approximate_memory_usage() < self.opts.write_buffer_size {
+            return Ok(());
+        }
+        if self.mem.is_empty() {
+            if wal_fits {
+                return Ok(());
+            }
+            return Err(Error::InvalidArgument("write larger than the WAL"));
+        }
+        self.rotate()?;
+        if self.opts.inline_maintenance {
+            self.maintenance()?;
+        }
+        Ok(())
+    }
+
+    /// Freezes the memtable and starts the next log.
+    fn rotate(&mut self) -> Result<()> {
+        if self.imm.is_some() {
+            // The next log's half still holds the frozen memtable's log.
+            self.flush_imm()?;
+        }
+        self.sync_wal()?;
+        let number = u64::from(self.wal.log_number()) + 1;
+        let wal = LogWriter::new(self.sb.layout.wal_region(number), log_u32(number)?)?;
+        self.wal = wal;
+        let old = core::mem::replace(&mut self.mem, Arc::new(MemTable::new()));
+        self.imm = Some(old);
+        Ok(())
+    }
+
+    /// Flushes a frozen memtable and runs compactions until none is due.
+    /// Returns whether it did anything.
+    pub fn maintenance(&mut self) -> Result<bool> {
+        self.check_writable()?;
+        let mut did = false;
+        if self.imm.is_some() {
+            self.flush_imm()?;
+            did = true;
+        }
+        while let Some(c) = self.pick_compaction() {
+            self.run_compaction(c)?;
+            did = true;
+        }
+        Ok(did)
+    }
+
+    /// Writes the memtable to a level-0 table now (the `FLUSH` command).
+    pub fn flush(&mut self) -> Result<()> {
+        self.check_writable()?;
+        if !self.mem.is_empty() {
+            self.rotate()?;
+        }
+        if self.imm.is_some() {
+            self.flush_imm()?;
+        }
+        while let Some(c) = self.pick_compaction() {
+            self.run_compaction(c)?;
+        }
+        Ok(())
+    }
+
+    fn flush_imm(&mut self) -> Result<()> {
+        let Some(imm) = self.imm.clone() else {
+            return Ok(());
+        };
+        let mut edit = VersionEdit::default();
+        if let Some(meta) = self.write_level0(&imm)? {
+            edit.added.push((0, meta));
+        }
+        // The frozen memtable's log is no longer needed once this commits.
+        let old = self.log_number;
+        self.log_number = u64::from(self.wal.log_number());
+        if let Err(e) = self.log_and_apply(edit) {
+            self.log_number = old;
+            return Err(e);
+        }
+        self.imm = None;
+        self.stats.flushes += 1;
+        Ok(())
+    }
+
+    /// Writes `mem` as a table; `None` if it is empty.
+    fn write_level0(&mut self, mem: &MemTable) -> Result<Option<FileMeta>> {
+        if mem.is_empty() {
+            return Ok(None);
+        }
+        let number = self.next_file;
+        self.next_file += 1;
+        let mut b = TableBuilder::new(Ikc::default(), self.opts.table, number);
+        let mut it = mem.iter();
+        it.seek_to_first()?;
+        while it.valid() {
+            b.add(it.key(), it.value())?;
+            it.next()?;
+        }
+        self.finish_table(b, number).map(Some)
+    }
+
+    fn finish_table(&mut self, b: TableBuilder<Ikc>, number: u64) -> Result<FileMeta> {
+        emit_table(&self.disk, &mut self.alloc, &mut self.stats, b, number)
+    }
+
+    fn max_bytes_for_level(&self, level: usize) -> u64 {
+        let mut b = self.opts.l1_max_bytes;
+        for _ in 1..level {
+            b = b.saturating_mul(self.opts.level_ratio);
+        }
+        b
+    }
+
+    fn pick_compaction(&self) -> Option<Compaction> {
+        let v = &self.version;
+        let mut best = (0usize, 0.0f64);
+        for level in 0..NUM_LEVELS - 1 {
+            let score = if level == 0 {
+                v.levels[0].len() as f64 / self.opts.l0_compaction_trigger.max(1) as f64
+            } else {
+                v.level_bytes(level) as f64 / self.max_bytes_for_level(level) as f64
+            };
+            if score > best.1 {
+                best = (level, score);
+            }
+        }
+        let (level, score) = best;
+        if score < 1.0 {
+            return None;
+        }
+        Some(self.compaction_for(level, None))
+    }
+
+    /// The compaction of `level` starting at its compaction pointer; with
+    /// `range` (user keys), of every table of `level` meeting it.
+    fn compaction_for(&self, level: usize, range: Option<(&[u8], &[u8])>) -> Compaction {
+        let v = &self.version;
+        let cmp = Ikc::default();
+        let inputs0: Vec<Arc<FileMeta>> = if let Some((a, b)) = range {
+            v.overlapping(level, Some(a), Some(b))
+        } else if level == 0 {
+            // Level-0 tables overlap: take them all, so no newer version of a
+            // key stays behind in level 0 while an older one moves down.
+            v.levels[0].clone()
+        } else {
+            let ptr = &self.compact_pointers[level];
+            let pick = v.levels[level]
+                .iter()
+                .find(|f| {
+                    ptr.is_empty() || cmp.compare(&f.largest, ptr) == core::cmp::Ordering::Greater
+                })
+                .or_else(|| v.levels[level].first());
+            pick.cloned().into_iter().collect()
+        };
+        let lo = inputs0.iter().map(|f| user_key(&f.smallest)).min();
+        let hi = inputs0.iter().map(|f| user_key(&f.largest)).max();
+        let inputs1 = match (lo, hi) {
+            (Some(lo), Some(hi)) => v.overlapping(level + 1, Some(lo), Some(hi)),
+            _ => Vec::new(),
+        };
+        Compaction {
+            level,
+            inputs: [inputs0, inputs1],
+            force_merge: false,
+        }
+    }
+
+    fn run_compaction(&mut self, c: Compaction) -> Result<()> {
+        self.check_writable()?;
+        let level = c.level;
+        let out_level = level + 1;
+        let mut edit = VersionEdit::default();
+        for (i, files) in c.inputs.iter().enumerate() {
+            for f in files {
+                edit.deleted.push((level + i, f.number));
+            }
+        }
+        if let Some(last) = c.inputs[0]
+            .iter()
+            .map(|f| &f.largest)
+            .max_by(|a, b| Ikc::default().compare(a, b))
+        {
+            self.compact_pointers[level] = last.clone();
+            edit.compact_pointers.push((level, last.clone()));
+        }
+        if c.inputs[0].len() == 1 && c.inputs[1].is_empty() && !c.force_merge {
+            // Trivial move: nothing to merge with.
+            edit.added
+                .push((out_level, FileMeta::clone(&c.inputs[0][0])));
+            self.log_and_apply(edit)?;
+            self.stats.compactions += 1;
+            return Ok(());
+        }
+        let smallest_snapshot = self
+            .snapshots
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(self.last_seq);
+        let outputs = self.merge_inputs(&c, out_level, smallest_snapshot);
+        let outputs = match outputs {
+            Ok(o) => o,
+            Err((e, written)) => {
+                for f in written {
+                    self.alloc.release(f.offset, f.size);
+                }
+                return Err(e);
+            }
+        };
+        let written: Vec<FileMeta> = outputs.clone();
+        for f in outputs {
+            edit.added.push((out_level, f));
+        }
+        if let Err(e) = self.log_and_apply(edit) {
+            for f in written {
+                self.alloc.release(f.offset, f.size);
+            }
+            return Err(e);
+        }
+        self.stats.compactions += 1;
+        Ok(())
+    }
+
+    /// Merges the inputs into new tables; on failure, returns the tables
+    /// already written so their space can be released.
+    fn merge_inputs(
+        &mut self,
+        c: &Compaction,
+        out_level: usize,
+        smallest_snapshot: SequenceNumber,
+    ) -> core::result::Result<Vec<FileMeta>, (Error, Vec<FileMeta>)> {
+        let mut outputs: Vec<FileMeta> = Vec::new();
+        let mut tables = Vec::new();
+        for f in c.inputs.iter().flatten() {
+            match self.table(f) {
+                Ok(t) => tables.push((t, f.clone())),
+                Err(e) => return Err((e, outputs)),
+            }
+        }
+        let version = Arc::clone(&self.version);
+        let opts = self.opts.clone();
+        let disk = &self.disk;
+        let alloc = &mut self.alloc;
+        let stats = &mut self.stats;
+        let next_file = &mut self.next_file;
+        let mut children: Vec<Box<dyn KvIter + '_>> = Vec::new();
+        for (t, f) in &tables {
+            children.push(Box::new(t.iter(TableFile {
+                disk,
+                offset: f.offset,
+                size: f.size,
+            })));
+        }
+        let mut it = MergingIter::new(Ikc::default(), children);
+        let r = (|| -> Result<()> {
+            it.seek_to_first()?;
+            let mut current: Option<Vec<u8>> = None;
+            let mut last_seq_for_key = u64::MAX;
+            let mut builder: Option<(u64, TableBuilder<Ikc>)> = None;
+            while it.valid() {
+                let key = it.key();
+                let p = ParsedInternalKey::parse(key).ok_or_else(|| {
+                    Error::from(Corruption::at(
+                        "compaction input",
+                        CorruptionKind::Malformed("internal key"),
+                    ))
+                })?;
+                let new_user_key = current.as_deref() != Some(p.user_key);
+                if new_user_key {
+                    current = Some(p.user_key.to_vec());
+                    last_seq_for_key = u64::MAX;
+                }
+                let drop = if last_seq_for_key <= smallest_snapshot {
+                    // A newer entry of this key is visible to every snapshot:
+                    // this one can never be read.
+                    true
+                } else {
+                    p.kind == ValueType::Deletion
+                        && p.sequence <= smallest_snapshot
+                        && is_base_level_for(&version, out_level, p.user_key)
+                };
+                last_seq_for_key = p.sequence;
+                if !drop {
+                    // Split only between user keys, so one key's versions
+                    // never straddle two tables of a level.
+                    let full = builder
+                        .as_ref()
+                        .is_some_and(|(_, b)| b.estimated_size() >= opts.table_size);
+                    if new_user_key && full {
+                        if let Some((number, b)) = builder.take() {
+                            outputs.push(emit_table(disk, alloc, stats, b, number)?);
+                        }
+                    }
+                    let (_, b) = builder.get_or_insert_with(|| {
+                        let number = *next_file;
+                        *next_file += 1;
+                        (
+                            number,
+                            TableBuilder::new(Ikc::default(), opts.table, number),
+                        )
+                    });
+                    b.add(key, it.value())?;
+                }
+                it.next()?;
+            }
+            if let Some((number, b)) = builder.take() {
+                outputs.push(emit_table(disk, alloc, stats, b, number)?);
+            }
+            Ok(())
+        })();
+        match r {
+            Ok(()) => Ok(outputs),
+            Err(e) => Err((e, outputs)),
+        }
+    }
+
+    /// The open table of `f`, from the cache or the disk.
+    fn table(&self, f: &FileMeta) -> Result<Table<Ikc>> {
+        if let Some(t) = self.tables.borrow().get(&f.number) {
+            return Ok(t.clone());
+        }
+        let file = TableFile {
+            disk: &self.disk,
+            offset: f.offset,
+            size: f.size,
+        };
+        let t = Table::open(&file, f.number, f.size, Ikc::default())?;
+        self.tables.borrow_mut().insert(f.number, t.clone());
+        Ok(t)
+    }
+
+    /// The value of `key`, as of `snapshot` (or now).
+    pub fn get(&self, key: &[u8], snapshot: Option<&Snapshot>) -> Result<Option<Vec<u8>>> {
+        let seq = snapshot.map_or(self.last_seq, |s| s.seq);
+        for mem in core::iter::once(&self.mem).chain(self.imm.as_ref()) {
+            match mem.get(key, seq)? {
+                Lookup::Found(v) => return Ok(Some(v)),
+                Lookup::Deleted => return Ok(None),
+                Lookup::Missing => {}
+            }
+        }
+        let probe = internal_key(key, seq, ValueType::FOR_SEEK);
+        let v = Arc::clone(&self.version);
+        for (level, files) in v.levels.iter().enumerate() {
+            let candidates: Vec<&Arc<FileMeta>> = if level == 0 {
+                files
+                    .iter()
+                    .filter(|f| user_key(&f.smallest) <= key && key <= user_key(&f.largest))
+                    .collect()
+            } else {
+                let i = Version::find_file(files, &probe);
+                files
+                    .get(i)
+                    .filter(|f| user_key(&f.smallest) <= key)
+                    .into_iter()
+                    .collect()
+            };
+            for f in candidates {
+                let t = self.table(f)?;
+                let file = TableFile {
+                    disk: &self.disk,
+                    offset: f.offset,
+                    size: f.size,
+                };
+                if let Some((k, value)) = t.get(&file, &probe)? {
+                    let p = ParsedInternalKey::parse(&k).ok_or_else(|| {
+                        Error::from(Corruption::at(
+                            format!("table {}", f.number),
+                            CorruptionKind::Malformed("internal key"),
+                        ))
+                    })?;
+                    if p.user_key == key {
+                        return Ok(match p.kind {
+                            ValueType::Value => Some(value),
+                            ValueType::Deletion => None,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// A snapshot of the store as it is now.
+    pub fn snapshot(&mut self) -> Snapshot {
+        *self.snapshots.entry(self.last_seq).or_insert(0) += 1;
+        Snapshot { seq: self.last_seq }
+    }
+
+    /// Releases a snapshot.
+    pub fn release_snapshot(&mut self, s: Snapshot) {
+        if let Some(n) = self.snapshots.get_mut(&s.seq) {
+            *n -= 1;
+            if *n == 0 {
+                self.snapshots.remove(&s.seq);
+            }
+        }
+    }
+
+    /// A cursor over user keys and values as of `snapshot` (or now).
+    pub fn iter(&self, snapshot: Option<&Snapshot>) -> Result<DbIter<'_>> {
+        let seq = snapshot.map_or(self.last_seq, |s| s.seq);
+        let mut children: Vec<Box<dyn KvIter + '_>> = Vec::new();
+        children.push(Box::new(self.mem.iter()));
+        if let Some(imm) = &self.imm {
+            children.push(Box::new(imm.iter()));
+        }
+        for (level, files) in self.version.levels.iter().enumerate() {
+            if level == 0 {
+                for f in files {
+                    let t = self.table(f)?;
+                    children.push(Box::new(t.iter(TableFile {
+                        disk: &self.disk,
+                        offset: f.offset,
+                        size: f.size,
+                    })));
+                }
+            } else if !files.is_empty() {
+                children.push(Box::new(iter::LevelIter::new(self, files.clone())));
+            }
+        }
+        Ok(DbIter::new(MergingIter::new(Ikc::default(), children), seq))
+    }
+
+    /// Up to `limit` pairs with `start <= key < end` (`end` `None`:
+    /// unbounded), as of `snapshot` (or now).
+    pub fn range(
+        &self,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+        snapshot: Option<&Snapshot>,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut it = self.iter(snapshot)?;
+        it.seek(start)?;
+        let mut out = Vec::new();
+        while it.valid() && out.len() < limit {
+            if end.is_some_and(|e| it.key() >= e) {
+                break;
+            }
+            out.push((it.key().to_vec(), it.value().to_vec()));
+            it.next()?;
+        }
+        Ok(out)
+    }
+
+    /// Compacts every level, top down, into the deepest level that holds
+    /// data, so that each key lives in one place and tombstones are gone
+    /// (the `COMPACT` command).
+    pub fn compact_all(&mut self) -> Result<()> {
+        self.flush()?;
+        let deepest = (0..NUM_LEVELS)
+            .rev()
+            .find(|&l| !self.version.levels[l].is_empty())
+            .unwrap_or(0);
+        for level in 0..deepest.max(1) {
+            let files = self.version.levels[level].clone();
+            if files.is_empty() {
+                continue;
+            }
+            let lo = files
+                .iter()
+                .map(|f| user_key(&f.smallest))
+                .min()
+                .unwrap_or(&[]);
+            let hi = files
+                .iter()
+                .map(|f| user_key(&f.largest))
+                .max()
+                .unwrap_or(&[]);
+            let c = Compaction {
+                level,
+                inputs: [
+                    files.clone(),
+                    self.version.overlapping(level + 1, Some(lo), Some(hi)),
+                ],
+                force_merge: true,
+            };
+            self.run_compaction(c)?;
+        }
+        Ok(())
+    }
+
+    /// Reads every table and checks every block; reports all damage found.
+    pub fn verify(&self) -> VerifyReport {
+        let mut report = VerifyReport::default();
+        let cmp = Ikc::default();
+        for (_, f) in self.version.files() {
+            report.tables += 1;
+            let file = TableFile {
+                disk: &self.disk,
+                offset: f.offset,
+                size: f.size,
+            };
+            // Read from the disk, not the cache: damage since open counts.
+            let t = match Table::open(&file, f.number, f.size, cmp) {
+                Ok(t) => t,
+                Err(e) => {
+                    report.errors.push(e);
+                    continue;
+                }
+            };
+            let mut it = t.iter(&file);
+            let mut prev: Option<Vec<u8>> = None;
+            let r = (|| -> Result<()> {
+                it.seek_to_first()?;
+                while it.valid() {
+                    let k = it.key();
+                    let out_of_range = cmp.compare(k, &f.smallest) == core::cmp::Ordering::Less
+                        || cmp.compare(k, &f.largest) == core::cmp::Ordering::Greater;
+                    let unordered = prev
+                        .as_deref()
+                        .is_some_and(|p| cmp.compare(p, k) != core::cmp::Ordering::Less);
+                    if out_of_range || unordered || ParsedInternalKey::parse(k).is_none() {
+                        return Err(Corruption::at(
+                            format!("table {}", f.number),
+                            CorruptionKind::OutOfOrder,
+                        )
+                        .into());
+                    }
+                    prev = Some(k.to_vec());
+                    report.entries += 1;
+                    it.next()?;
+                }
+                Ok(())
+            })();
+            if let Err(e) = r {
+                report.errors.push(e);
+            }
+        }
+        report
+    }
+
+    /// Counters for `INFO storage`.
+    pub fn stats(&self) -> DbStats {
+        let mut s = self.stats.clone();
+        for (level, files) in self.version.levels.iter().enumerate() {
+            s.levels[level] = (files.len(), files.iter().map(|f| f.size).sum());
+        }
+        s.memtable_bytes = self.mem.approximate_memory_usage();
+        s.immutable_bytes = self
+            .imm
+            .as_ref()
+            .map_or(0, |m| m.approximate_memory_usage());
+        s.wal_bytes = self.wal.len();
+        s.table_free_bytes = self.alloc.free_bytes();
+        s.io = self.disk.stats();
+        s.last_sequence = self.last_seq;
+        s
+    }
+
+    /// The disk's layout.
+    pub fn layout(&self) -> Layout {
+        self.sb.layout
+    }
+
+    /// The live tables.
+    pub fn version(&self) -> Arc<Version> {
+        Arc::clone(&self.version)
+    }
+
+    /// Makes every write durable and returns the device. The next open
+    /// replays the WAL as after any stop.
+    pub fn close(mut self) -> Result<D> {
+        if self.fatal.is_none() {
+            self.wal.sync(&mut DiskRef(&self.disk))?;
+        }
+        Ok(self.disk.into_inner())
+    }
+
+    /// The device, for the owner's own requests (statistics, fault
+    /// injection in tests); writing to the store's regions breaks it.
+    pub fn device_mut(&mut self) -> &mut D {
+        self.disk.device_mut()
+    }
+
+    /// The device, without syncing: what a power cut leaves (for tests).
+    pub fn into_device(self) -> D {
+        self.disk.into_inner()
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+/// Whether no level below `level` may hold `ukey`, so a tombstone for it in
+/// `level` hides nothing and can go.
+fn is_base_level_for(v: &Version, level: usize, ukey: &[u8]) -> bool {
+    v.levels[level + 1..]
+        .iter()
+        .flatten()
+        .all(|f| ukey < user_key(&f.smallest) || ukey > user_key(&f.largest))
+}
+
+/// Finishes a table, puts it in a free extent and writes it (no flush: the
+/// commit flushes before the manifest record).
+fn emit_table<D: BlockDevice>(
+    disk: &Disk<D>,
+    alloc: &mut ExtentAllocator,
+    stats: &mut DbStats,
+    b: TableBuilder<Ikc>,
+    number: u64,
+) -> Result<FileMeta> {
+    let smallest = b.first_key().unwrap_or_default().to_vec();
+    let largest = b.last_key().to_vec();
+    let mut bytes = b.finish()?;
+    let size = bytes.len() as u64;
+    let offset = alloc.allocate(size).ok_or(Error::NoSpace {
+        region: "table region",
+        needed: size,
+    })?;
+    bytes.resize(round_up(size) as usize, 0);
+    if let Err(e) = disk.write(offset, &bytes) {
+        alloc.release(offset, size);
+        return Err(e.into());
+    }
+    stats.table_bytes_written += size;
+    Ok(FileMeta {
+        number,
+        offset,
+        size,
+        smallest,
+        largest,
+    })
+}
