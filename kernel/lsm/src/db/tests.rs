@@ -256,6 +256,15 @@ fn crash_at_random_points_keeps_acknowledged_writes() {
             cuts += u32::from(dev.is_powered_off());
             let crash = dev.crash().unwrap();
             lost_writes += crash.dropped + crash.torn;
+            if rng.one_in(3) {
+                // Power fails again during recovery itself.
+                dev.cut_power_after(rng.uniform(8));
+                match Db::open(&mut dev, small_opts()) {
+                    Ok((db, _)) => drop(db),
+                    Err(e) => assert!(is_power_loss(&e), "seed {seed}: {e}"),
+                }
+                dev.crash().unwrap();
+            }
             let (reopened, _) = Db::open(dev, small_opts())
                 .unwrap_or_else(|e| panic!("seed {seed} round {round}: reopen failed: {e}"));
             db = reopened;
@@ -438,4 +447,38 @@ fn stats_count_io_and_levels() {
     assert!(s.write_amplification() > 1.0);
     assert!(s.table_free_bytes < s.table_region_bytes);
     assert_eq!(s.last_sequence, 2000);
+}
+
+#[test]
+fn frozen_memtable_is_read_while_a_new_one_takes_writes() {
+    let opts = Options {
+        inline_maintenance: false,
+        ..small_opts()
+    };
+    let (mut db, _) = Db::open(MemDevice::new(8 << 20), opts.clone()).unwrap();
+    let mut model = Model::new();
+    let mut rng = Rng::new(3);
+    let mut saw_frozen = false;
+    for step in 0..3000u64 {
+        let (k, v) = (key(&mut rng, 300), value(&mut rng, step));
+        db.put(&k, &v, false).unwrap();
+        model.insert(k, v);
+        saw_frozen |= db.stats().immutable_bytes > 0;
+        if step % 500 == 499 {
+            assert_eq!(contents(&db, None), model);
+            db.maintenance().unwrap();
+        }
+    }
+    assert!(saw_frozen);
+    assert_eq!(contents(&db, None), model);
+    let dev = db.close().unwrap();
+    let (db, _) = Db::open(dev, opts).unwrap();
+    assert_eq!(contents(&db, None), model);
+}
+
+#[test]
+fn the_store_can_move_between_threads() {
+    fn is_send<T: Send>() {}
+    is_send::<Db<MemDevice>>();
+    is_send::<Arc<crate::memtable::MemTable>>();
 }
