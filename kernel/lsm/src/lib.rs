@@ -6,17 +6,21 @@
 //! fault-injecting devices.
 //!
 //! ```text
-//!   writes -> WAL record (wal) -> memtable (skiplist in an arena)
-//!                                   | full: becomes immutable, flushed
-//!                                   v
-//!                     SSTable (table): data blocks + bloom filter + index
-//!   every record and block: masked CRC32C (crc32c); varints (coding)
+//!   Db (db)  put/delete/write -> WAL record (wal) -> memtable (memtable:
+//!            skiplist in an arena) -> frozen -> level-0 table (table)
+//!            -> leveled compaction; manifest edits (db::version) commit
+//!            every change of the live tables; superblock (db::superblock)
+//!            says what the disk is and which manifest is current
+//!   reads    memtables, then tables level by level; iterators merge them
+//!            (merge) and hide old versions and tombstones (db::DbIter)
+//!   checks   masked CRC32C (crc32c) on every record, block and footer
 //! ```
 //!
-//! Layout, after LevelDB's split: `util`-like foundations at the top level
-//! (`coding`, `crc32c`, `random`, `error`, `device`, `clock`), the on-disk
-//! formats in `wal` and `table`, and the in-memory structures in `key`,
-//! `skiplist` and `memtable`.
+//! Layout, after LevelDB's split: foundations at the top level (`coding`,
+//! `crc32c`, `random`, `error`, `device`, `clock`, `comparator`, `key`,
+//! `iter`), the on-disk formats in `wal` and `table` (described in
+//! `doc/format.md`), the in-memory structures in `skiplist` and `memtable`,
+//! and the engine in `db`.
 #![no_std]
 #![warn(missing_docs)]
 
