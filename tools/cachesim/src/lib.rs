@@ -4,6 +4,7 @@
 //! The binary (`src/main.rs`) is a thin command line over [`simulate`]; the
 //! tests call the same functions on the ARC paper's OLTP trace.
 
+pub mod lsm_model;
 pub mod opt;
 pub mod plot;
 pub mod trace;
