@@ -11,9 +11,10 @@
 //!   pointer to the value's data block; a hit still reads that block. The
 //!   block part holds data, index and filter blocks by handle.
 //! - Efficiency factor `E = b / s`: disk reads a hit saves per byte it
-//!   occupies. The caller passes `reads`, the reads its lookup actually made
-//!   below the memtable; a KV entry saves all of them, a KP entry one fewer, a
-//!   block one.
+//!   occupies. The caller passes `reads`, the block reads its lookup made
+//!   below the memtable (counted before the block cache, so that the value of
+//!   an entry does not depend on what else happened to be cached); a KV entry
+//!   saves all of them, a KP entry one fewer, a block one.
 //! - Eviction inside a part is E-LRU: among the `a` least recently used entries
 //!   the one with the lowest E goes, with `a = e^v` and `v` the standard
 //!   deviation of the normalized E of a sample at the LRU end (so with equal E
@@ -308,9 +309,10 @@ where
 
     /// After a point miss: admits the entry as KV (if a ghost remembered the key,
     /// or the value is no bigger than the pointer) or as KP. `reads` is the
-    /// number of disk reads the lookup made below the memtable, data block
-    /// included. Returns the part it went to.
-    #[allow(clippy::too_many_arguments)]
+    /// number of blocks the lookup had to read below the memtable (filter and
+    /// index blocks of each level probed, plus the data block), counted whether
+    /// or not the block cache served them: what a later hit on this entry
+    /// spares the tree. Returns the part it went to.
     pub fn insert_point(
         &mut self,
         key: K,
