@@ -2,6 +2,7 @@
 //! reads at any offset for tables (rounded out to sectors), and the allocator
 //! of table extents.
 
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
@@ -116,11 +117,28 @@ impl<D: BlockDevice> BlockDevice for DiskRef<'_, D> {
     }
 }
 
+/// A cache of verified data blocks, shared by every table of a store; the
+/// kernel's read cache implements it so that every block read it saves is
+/// counted under one memory budget.
+///
+/// Blocks are immutable and table numbers are never reused while the store
+/// is open, so `(table, offset)` names a block for the life of the store.
+pub trait BlockCache {
+    /// The block of `table` at `offset`, if cached.
+    fn get(&self, table: u64, offset: u64) -> Option<Arc<[u8]>>;
+    /// Offers a block that has just passed its checksum.
+    fn insert(&self, table: u64, offset: u64, block: Arc<[u8]>);
+    /// The table was deleted: its blocks will never be asked for again.
+    fn erase_table(&self, _table: u64) {}
+}
+
 /// One table's bytes on the disk.
 pub struct TableFile<'a, D: BlockDevice> {
     pub disk: &'a Disk<D>,
+    pub number: u64,
     pub offset: u64,
     pub size: u64,
+    pub cache: Option<&'a (dyn BlockCache + Send + Sync)>,
 }
 
 impl<D: BlockDevice> ReadAt for TableFile<'_, D> {
@@ -132,6 +150,16 @@ impl<D: BlockDevice> ReadAt for TableFile<'_, D> {
         self.disk
             .read_unaligned(self.offset + offset, buf)
             .map_err(Error::Device)
+    }
+
+    fn cached_block(&self, offset: u64) -> Option<Arc<[u8]>> {
+        self.cache?.get(self.number, offset)
+    }
+
+    fn cache_block(&self, offset: u64, block: &Arc<[u8]>) {
+        if let Some(c) = self.cache {
+            c.insert(self.number, offset, Arc::clone(block));
+        }
     }
 }
 

@@ -39,11 +39,7 @@ impl<'a, D: BlockDevice> LevelIter<'a, D> {
         self.cur = None;
         if let Some(f) = self.files.get(self.index) {
             let t = self.db.table(f)?;
-            self.cur = Some(t.iter(TableFile {
-                disk: &self.db.disk,
-                offset: f.offset,
-                size: f.size,
-            }));
+            self.cur = Some(t.iter(self.db.file(f, true)));
         }
         Ok(())
     }

@@ -33,7 +33,7 @@ mod superblock;
 mod version;
 
 pub use batch::WriteBatch;
-pub use disk::{ExtentAllocator, IoStats};
+pub use disk::{BlockCache, ExtentAllocator, IoStats};
 pub use iter::DbIter;
 pub use superblock::{Layout, Superblock, FORMAT_VERSION, MAGIC};
 pub use version::{FileMeta, Version, VersionEdit, NUM_LEVELS};
@@ -221,6 +221,7 @@ pub struct Db<D: BlockDevice> {
     imm: Option<Arc<MemTable>>,
     alloc: ExtentAllocator,
     tables: RefCell<BTreeMap<u64, Table<Ikc>>>,
+    cache: Option<Arc<dyn BlockCache + Send + Sync>>,
     snapshots: BTreeMap<SequenceNumber, usize>,
     compact_pointers: [Vec<u8>; NUM_LEVELS],
     /// A failed WAL or manifest write leaves the on-disk state unknown: every
@@ -374,6 +375,7 @@ impl<D: BlockDevice> Db<D> {
             imm: None,
             alloc,
             tables: RefCell::new(BTreeMap::new()),
+            cache: None,
             snapshots: BTreeMap::new(),
             compact_pointers,
             fatal: None,
@@ -487,6 +489,9 @@ impl<D: BlockDevice> Db<D> {
                 self.alloc.release(f.offset, f.size);
             }
             self.tables.borrow_mut().remove(&number);
+            if let Some(c) = &self.cache {
+                c.erase_table(number);
+            }
         }
         self.version = Arc::new(version);
         Ok(())
@@ -830,8 +835,10 @@ impl<D: BlockDevice> Db<D> {
         for (t, f) in &tables {
             children.push(Box::new(t.iter(TableFile {
                 disk,
+                number: f.number,
                 offset: f.offset,
                 size: f.size,
+                cache: None,
             })));
         }
         let mut it = MergingIter::new(Ikc::default(), children);
@@ -897,16 +904,28 @@ impl<D: BlockDevice> Db<D> {
         }
     }
 
+    /// The bytes of table `f`, read through the block cache if `cached`.
+    fn file(&self, f: &FileMeta, cached: bool) -> TableFile<'_, D> {
+        TableFile {
+            disk: &self.disk,
+            number: f.number,
+            offset: f.offset,
+            size: f.size,
+            cache: if cached { self.cache.as_deref() } else { None },
+        }
+    }
+
+    /// Reads data blocks through `cache` (or no cache) from now on.
+    pub fn set_block_cache(&mut self, cache: Option<Arc<dyn BlockCache + Send + Sync>>) {
+        self.cache = cache;
+    }
+
     /// The open table of `f`, from the cache or the disk.
     fn table(&self, f: &FileMeta) -> Result<Table<Ikc>> {
         if let Some(t) = self.tables.borrow().get(&f.number) {
             return Ok(t.clone());
         }
-        let file = TableFile {
-            disk: &self.disk,
-            offset: f.offset,
-            size: f.size,
-        };
+        let file = self.file(f, true);
         let t = Table::open(&file, f.number, f.size, Ikc::default())?;
         self.tables.borrow_mut().insert(f.number, t.clone());
         Ok(t)
@@ -940,11 +959,7 @@ impl<D: BlockDevice> Db<D> {
             };
             for f in candidates {
                 let t = self.table(f)?;
-                let file = TableFile {
-                    disk: &self.disk,
-                    offset: f.offset,
-                    size: f.size,
-                };
+                let file = self.file(f, true);
                 if let Some((k, value)) = t.get(&file, &probe)? {
                     let p = ParsedInternalKey::parse(&k).ok_or_else(|| {
                         Error::from(Corruption::at(
@@ -992,11 +1007,7 @@ impl<D: BlockDevice> Db<D> {
             if level == 0 {
                 for f in files {
                     let t = self.table(f)?;
-                    children.push(Box::new(t.iter(TableFile {
-                        disk: &self.disk,
-                        offset: f.offset,
-                        size: f.size,
-                    })));
+                    children.push(Box::new(t.iter(self.file(f, true))));
                 }
             } else if !files.is_empty() {
                 children.push(Box::new(iter::LevelIter::new(self, files.clone())));
@@ -1070,11 +1081,7 @@ impl<D: BlockDevice> Db<D> {
         let cmp = Ikc::default();
         for (_, f) in self.version.files() {
             report.tables += 1;
-            let file = TableFile {
-                disk: &self.disk,
-                offset: f.offset,
-                size: f.size,
-            };
+            let file = self.file(f, false);
             // Read from the disk, not the cache: damage since open counts.
             let t = match Table::open(&file, f.number, f.size, cmp) {
                 Ok(t) => t,

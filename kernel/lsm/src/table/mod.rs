@@ -32,6 +32,7 @@ pub use block::{Block, BlockBuilder, BlockIter};
 pub use builder::{TableBuilder, TableOptions};
 pub use reader::{Table, TableIter};
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::coding::{get_varint64, put_varint64};
@@ -62,6 +63,15 @@ pub trait ReadAt {
     /// Fills `buf` with the bytes at `offset`. Reading past the end is an
     /// error.
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()>;
+
+    /// A data block of this table that was verified earlier, by its offset:
+    /// a block cache's hit. The default caches nothing.
+    fn cached_block(&self, _offset: u64) -> Option<Arc<[u8]>> {
+        None
+    }
+
+    /// Offers a data block that has just passed its checksum for caching.
+    fn cache_block(&self, _offset: u64, _block: &Arc<[u8]>) {}
 }
 
 impl ReadAt for [u8] {
@@ -79,6 +89,12 @@ impl ReadAt for [u8] {
 impl<T: ReadAt + ?Sized> ReadAt for &T {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         (**self).read_at(offset, buf)
+    }
+    fn cached_block(&self, offset: u64) -> Option<Arc<[u8]>> {
+        (**self).cached_block(offset)
+    }
+    fn cache_block(&self, offset: u64, block: &Arc<[u8]>) {
+        (**self).cache_block(offset, block)
     }
 }
 

@@ -123,8 +123,15 @@ impl<C: Comparator> Table<C> {
                 CorruptionKind::Malformed("block handle"),
             )
         })?;
-        let data = read_block(file, self.id, h, KIND_DATA, self.data_end)?;
-        let block = Block::new(data.into()).map_err(|e| e.within(&self.block_name(h.offset)))?;
+        let data = match file.cached_block(h.offset) {
+            Some(b) => b,
+            None => {
+                let b: Arc<[u8]> = read_block(file, self.id, h, KIND_DATA, self.data_end)?.into();
+                file.cache_block(h.offset, &b);
+                b
+            }
+        };
+        let block = Block::new(data).map_err(|e| e.within(&self.block_name(h.offset)))?;
         Ok((block, h.offset))
     }
 
