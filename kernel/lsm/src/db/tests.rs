@@ -483,9 +483,11 @@ fn the_store_can_move_between_threads() {
     is_send::<Arc<crate::memtable::MemTable>>();
 }
 
+type BlockMap = BTreeMap<(u64, u64), Arc<[u8]>>;
+
 #[derive(Default)]
 struct MapCache {
-    blocks: std::sync::Mutex<BTreeMap<(u64, u64), Arc<[u8]>>>,
+    blocks: std::sync::Mutex<BlockMap>,
     hits: std::sync::atomic::AtomicU64,
     erased: std::sync::atomic::AtomicU64,
 }
