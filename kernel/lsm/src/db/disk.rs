@@ -239,7 +239,10 @@ impl ExtentAllocator {
 
 /// `v` rounded up to a whole sector.
 pub fn round_up(v: u64) -> u64 {
-    v.div_ceil(SECTOR_SIZE as u64) * SECTOR_SIZE as u64
+    // Saturating: sizes come from the manifest, and a huge one must fail the
+    // bounds checks, not overflow.
+    v.div_ceil(SECTOR_SIZE as u64)
+        .saturating_mul(SECTOR_SIZE as u64)
 }
 
 #[cfg(test)]
