@@ -9,6 +9,9 @@
 .section .text.boot, "ax"
 .global _start
 _start:
+    .cfi_startproc
+    // The outermost frame: debuggers stop unwinding here.
+    .cfi_undefined x30
     mov     x19, x0                     // keep the device tree pointer
 
     // Only the boot CPU goes on; PSCI starts the others explicitly.
@@ -81,4 +84,5 @@ _start:
     msr     daifset, #0xf
 1:  wfe
     b       1b
+    .cfi_endproc
 .ltorg

@@ -16,7 +16,9 @@ static BOARD: spin::Once<Board> = spin::Once::new();
 static BOOT_US: spin::Once<u64> = spin::Once::new();
 
 pub fn board() -> &'static Board {
-    BOARD.get().expect("the board is described before any service starts")
+    BOARD
+        .get()
+        .expect("the board is described before any service starts")
 }
 
 /// Microseconds from reset to the prompt.
@@ -25,7 +27,7 @@ pub fn boot_time_us() -> u64 {
 }
 
 fn fdt_at(addr: usize) -> Option<usize> {
-    if addr == 0 || addr % 8 != 0 {
+    if addr == 0 || !addr.is_multiple_of(8) {
         return None;
     }
     // SAFETY: candidates are the boot register or the start of RAM, both
@@ -39,32 +41,50 @@ fn fdt_at(addr: usize) -> Option<usize> {
 #[no_mangle]
 pub extern "C" fn kernel_main(dtb: usize) -> ! {
     logger::init(LevelFilter::Info);
-    info!("unikv {VERSION} booting at EL{} on {}", cpu::exception_level(), cpu_name());
+    info!(
+        "unikv {VERSION} booting at EL{} on {}",
+        cpu::exception_level(),
+        cpu_name()
+    );
 
     let Some(dtb) = fdt_at(dtb).or_else(|| fdt_at(VIRT_RAM_BASE)) else {
         error!("no device tree at x0 ({dtb:#x}) or at {VIRT_RAM_BASE:#x}: cannot go on");
         cpu::halt();
     };
-    // SAFETY: fdt_at found the magic there; QEMU leaves the blob intact.
-    let fdt = match unsafe { fdt::Fdt::from_ptr(dtb as *const u8) } {
-        Ok(f) => f,
+    // SAFETY: fdt_at found the magic there; the header is 40 bytes and
+    // QEMU leaves the blob intact in RAM.
+    let total = u32::from_be(unsafe { ((dtb + 4) as *const u32).read_volatile() }) as usize;
+    if total > kcore::dt::MAX_FDT_SIZE {
+        error!("device tree at {dtb:#x} claims {total} bytes: cannot go on");
+        cpu::halt();
+    }
+    // SAFETY: the blob's header says it spans `total` bytes of RAM there.
+    let blob = unsafe { core::slice::from_raw_parts(dtb as *const u8, total) };
+    let mut regions = [kcore::dt::MemRegion { base: 0, size: 0 }; 8];
+    let nram = match kcore::dt::ram_regions(blob, &mut regions) {
+        Ok(n) => n,
         Err(e) => {
-            error!("device tree at {dtb:#x} is unreadable ({e:?}): cannot go on");
+            error!("device tree at {dtb:#x}: {e}: cannot go on");
             cpu::halt();
         }
     };
     let mut ram = [Range { start: 0, end: 0 }; 8];
-    let mut nram = 0;
-    for r in fdt.memory().regions() {
-        if let (Some(size), true) = (r.size, nram < ram.len()) {
-            let start = r.starting_address as u64;
-            ram[nram] = Range { start, end: start + size as u64 };
-            nram += 1;
-        }
+    for (r, m) in ram.iter_mut().zip(&regions[..nram]) {
+        *r = Range {
+            start: m.base,
+            end: m.base + m.size,
+        };
     }
-    let dtb_range = Range { start: dtb as u64, end: dtb as u64 + fdt.total_size() as u64 };
+    let dtb_range = Range {
+        start: dtb as u64,
+        end: (dtb + total) as u64,
+    };
     let image = memory::image();
-    let Some(home) = ram[..nram].iter().copied().find(|r| r.contains(image.start, image.len())) else {
+    let Some(home) = ram[..nram]
+        .iter()
+        .copied()
+        .find(|r| r.contains(image.start, image.len()))
+    else {
         error!("the kernel image {image:x?} is not inside the RAM the device tree reports");
         cpu::halt();
     };
@@ -81,16 +101,20 @@ pub extern "C" fn kernel_main(dtb: usize) -> ! {
     if dtb_range.start >= image.end && dtb_range.start < heap_end {
         heap_end = dtb_range.start & !(memory::PAGE - 1);
     }
-    let heap_range = Range { start: image.end, end: heap_end };
+    let heap_range = Range {
+        start: image.end,
+        end: heap_end,
+    };
     // SAFETY: the range is RAM (inside `home`), mapped RW by mmu::init,
     // above everything the image uses and below the device tree.
     unsafe { heap::init(heap_range) };
-    info!("heap: {} MiB at {:#x}", heap_range.len() >> 20, heap_range.start);
+    info!(
+        "heap: {} MiB at {:#x}",
+        heap_range.len() >> 20,
+        heap_range.start
+    );
 
-    let board = match Board::from_fdt(
-        // SAFETY: the blob lies in mapped RAM and is never written.
-        unsafe { core::slice::from_raw_parts(dtb as *const u8, fdt.total_size()) },
-    ) {
+    let board = match Board::from_fdt(blob) {
         Ok(b) => BOARD.call_once(|| b),
         Err(e) => {
             error!("device tree: {e}");
@@ -101,6 +125,7 @@ pub extern "C" fn kernel_main(dtb: usize) -> ! {
         info!("bootargs: {args}");
         if let Some(level) = kcore::dt::bootarg(args, "loglevel").and_then(logger::level_from_str) {
             logger::set_level(level);
+            logger::set_console_level(level);
         }
     }
     if let Some(p) = &board.psci {
@@ -149,6 +174,15 @@ pub extern "C" fn kernel_main(dtb: usize) -> ! {
     registry::start_all();
     BOOT_US.call_once(timer::now_us);
     info!("boot complete in {} us", boot_time_us());
+    // From here on the console is for commands; the log stays in the ring
+    // (LOG) unless it is a warning or worse.
+    let quiet = board
+        .bootargs
+        .as_deref()
+        .and_then(|a| kcore::dt::bootarg(a, "console_loglevel"))
+        .and_then(logger::level_from_str)
+        .unwrap_or(LevelFilter::Warn);
+    logger::set_console_level(quiet);
     shell::run()
 }
 

@@ -26,10 +26,6 @@ pub unsafe fn init(base: usize) {
     uart.init_rx_interrupts();
 }
 
-pub fn base() -> usize {
-    UART.lock().base()
-}
-
 pub fn write(bytes: &[u8]) {
     UART.lock().write_bytes(bytes);
 }

@@ -8,6 +8,7 @@ use crate::arch::timer;
 use crate::sync::{BootCell, IrqLock};
 use alloc::vec::Vec;
 use core::fmt::Write;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use kcore::logring::LogRing;
 use log::{LevelFilter, Log, Metadata, Record};
 
@@ -18,6 +19,12 @@ pub const LOG_RING_BYTES: usize = 64 * 1024;
 #[no_mangle]
 pub static UNIKV_LOG_RING: BootCell<LogRing<LOG_RING_BYTES>> = BootCell::new(LogRing::new());
 static RING_LOCK: IrqLock<()> = IrqLock::new(());
+
+/// Records at or above this level are also printed on the console; the
+/// ring keeps everything the max level lets through (Linux's
+/// console_loglevel). Info while booting, warn once the prompt is up, so
+/// that log lines do not land in the middle of command replies.
+static CONSOLE_LEVEL: AtomicUsize = AtomicUsize::new(LevelFilter::Info as usize);
 
 struct Logger;
 
@@ -49,7 +56,10 @@ impl Log for Logger {
             return;
         }
         let us = timer::now_us();
-        let mut line = LineBuf { buf: [0; 512], len: 0 };
+        let mut line = LineBuf {
+            buf: [0; 512],
+            len: 0,
+        };
         let _ = write!(
             line,
             "[{:5}.{:06}] {:<5} {}: {}",
@@ -66,8 +76,15 @@ impl Log for Logger {
             // touches the ring.
             unsafe { (*UNIKV_LOG_RING.get()).push_line(text) };
         }
+        if record.level() as usize > CONSOLE_LEVEL.load(Ordering::Relaxed) {
+            return;
+        }
         crate::console_out::with_writer(|w| {
-            let _ = write!(w, "{}\n", core::str::from_utf8(text).unwrap_or("<log line not UTF-8>"));
+            let _ = writeln!(
+                w,
+                "{}",
+                core::str::from_utf8(text).unwrap_or("<log line not UTF-8>")
+            );
         });
     }
 
@@ -80,8 +97,14 @@ pub fn init(level: LevelFilter) {
     log::set_max_level(level);
 }
 
+/// What the ring records (and so what the console may print).
 pub fn set_level(level: LevelFilter) {
     log::set_max_level(level);
+}
+
+/// What the console prints of what the ring records.
+pub fn set_console_level(level: LevelFilter) {
+    CONSOLE_LEVEL.store(level as usize, Ordering::Relaxed);
 }
 
 /// The last `n` lines of the ring, oldest first.
@@ -102,4 +125,3 @@ pub fn level_from_str(s: &str) -> Option<LevelFilter> {
         _ => return None,
     })
 }
-

@@ -44,34 +44,58 @@ macro_rules! sym {
 }
 
 pub fn image() -> Range {
-    Range { start: sym!(__kernel_start), end: sym!(__kernel_end) }
+    Range {
+        start: sym!(__kernel_start),
+        end: sym!(__kernel_end),
+    }
 }
 
 pub fn text() -> Range {
-    Range { start: sym!(__kernel_start), end: sym!(__text_end) }
+    Range {
+        start: sym!(__kernel_start),
+        end: sym!(__text_end),
+    }
 }
 
 pub fn rodata() -> Range {
-    Range { start: sym!(__text_end), end: sym!(__rodata_end) }
+    Range {
+        start: sym!(__text_end),
+        end: sym!(__rodata_end),
+    }
 }
 
 pub fn bss() -> Range {
-    Range { start: sym!(__bss_start), end: sym!(__bss_end) }
+    Range {
+        start: sym!(__bss_start),
+        end: sym!(__bss_end),
+    }
 }
 
 pub fn kernel_stack() -> Range {
-    Range { start: sym!(__stack_bottom), end: sym!(__stack_top) }
+    Range {
+        start: sym!(__stack_bottom),
+        end: sym!(__stack_top),
+    }
 }
 
 pub fn exception_stack() -> Range {
-    Range { start: sym!(__exc_stack_bottom), end: sym!(__exc_stack_top) }
+    Range {
+        start: sym!(__exc_stack_bottom),
+        end: sym!(__exc_stack_top),
+    }
 }
 
 /// The unmapped pages below each stack.
 pub fn guard_pages() -> [Range; 2] {
     [
-        Range { start: sym!(__stack_guard), end: sym!(__stack_bottom) },
-        Range { start: sym!(__exc_stack_guard), end: sym!(__exc_stack_bottom) },
+        Range {
+            start: sym!(__stack_guard),
+            end: sym!(__stack_bottom),
+        },
+        Range {
+            start: sym!(__exc_stack_guard),
+            end: sym!(__exc_stack_bottom),
+        },
     ]
 }
 

@@ -21,11 +21,12 @@ fn panic(info: &PanicInfo<'_>) -> ! {
             let _ = writeln!(w, "at {}:{}:{}", loc.file(), loc.line(), loc.column());
         }
         let _ = writeln!(w, "{}", info.message());
-        let _ = writeln!(w, "backtrace (tools/symbolize turns addresses into functions):");
+        let _ = writeln!(
+            w,
+            "backtrace (tools/symbolize turns addresses into functions):"
+        );
         backtrace::write(w, fp, None);
     });
     semihosting::exit_failure(101);
     cpu::halt()
 }
-
-

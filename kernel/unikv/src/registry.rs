@@ -7,6 +7,7 @@
 //! `SERVICE STOP`, `SHUTDOWN` and `REBOOT`.
 
 use alloc::{format, string::String, vec::Vec};
+use core::sync::atomic::{AtomicU8, Ordering};
 use kcore::registry::{Registry, ServiceDesc, State};
 use spin::Mutex;
 
@@ -57,12 +58,33 @@ pub fn descriptors() -> &'static [ServiceDesc] {
     unsafe { core::slice::from_raw_parts(start, count) }
 }
 
+/// Each service's state as a number, mirrored for the gdb helper
+/// `unikv-services` (the registry's own table is behind a lock and a Vec):
+/// 0 stopped, 1 running, 2 failed, 3 skipped. Indexed like the section.
+#[no_mangle]
+static UNIKV_SERVICE_STATES: [AtomicU8; MAX_SERVICES] = [const { AtomicU8::new(0) }; MAX_SERVICES];
+const MAX_SERVICES: usize = 32;
+
+fn mirror(reg: &Registry<'static>) {
+    for (i, (_, state)) in reg.states().enumerate().take(MAX_SERVICES) {
+        let code = match state {
+            State::Stopped => 0,
+            State::Running => 1,
+            State::Failed(_) => 2,
+            State::Skipped(_) => 3,
+        };
+        UNIKV_SERVICE_STATES[i].store(code, Ordering::Relaxed);
+    }
+}
+
 static REGISTRY: Mutex<Option<Registry<'static>>> = Mutex::new(None);
 
 fn with<R>(f: impl FnOnce(&mut Registry<'static>) -> R) -> R {
     let mut guard = REGISTRY.lock();
     let reg = guard.get_or_insert_with(|| Registry::new(descriptors()));
-    f(reg)
+    let result = f(reg);
+    mirror(reg);
+    result
 }
 
 pub fn start_all() {
@@ -74,14 +96,21 @@ pub fn start_all() {
     });
 }
 
+/// The canonical name of a service given by name or alias.
+fn canonical(reg: &Registry<'static>, name: &str) -> &'static str {
+    reg.find(name).map_or("?", |i| descriptors()[i].name)
+}
+
 pub fn start(name: &str) -> Result<(), String> {
-    with(|reg| reg.start(name)).map_err(|e| format!("{e}"))?;
+    let name =
+        with(|reg| reg.start(name).map(|()| canonical(reg, name))).map_err(|e| format!("{e}"))?;
     log::info!("service {name}: started");
     Ok(())
 }
 
 pub fn stop(name: &str) -> Result<(), String> {
-    with(|reg| reg.stop(name)).map_err(|e| format!("{e}"))?;
+    let name =
+        with(|reg| reg.stop(name).map(|()| canonical(reg, name))).map_err(|e| format!("{e}"))?;
     log::info!("service {name}: stopped");
     Ok(())
 }
@@ -102,10 +131,6 @@ pub fn stop_all() {
             }
         }
     });
-}
-
-pub fn is_running(name: &str) -> bool {
-    with(|reg| reg.state(name) == Some(&State::Running))
 }
 
 pub fn is_registered(name: &str) -> bool {

@@ -24,7 +24,9 @@ pub fn run() -> ! {
             if let Some(event) = event {
                 let reply = match event {
                     LineEvent::Line(line) => execute(&line),
-                    LineEvent::TooLong { len } => Some(Reply::from(CommandError::TooLong { len, max: MAX_LINE })),
+                    LineEvent::TooLong { len } => {
+                        Some(Reply::from(CommandError::TooLong { len, max: MAX_LINE }))
+                    }
                     LineEvent::Cancelled => None,
                 };
                 if let Some(reply) = reply {
@@ -90,9 +92,12 @@ fn text_arg(arg: &[u8]) -> Result<&str, String> {
 fn help(args: &[Vec<u8>]) -> CmdResult {
     match args.first() {
         None => Ok(Reply::Text(help_all())),
-        Some(name) => help_one(name)
-            .map(Reply::Text)
-            .ok_or_else(|| format!("no such command '{}', type HELP for the list", console::quote(name).trim_matches('"'))),
+        Some(name) => help_one(name).map(Reply::Text).ok_or_else(|| {
+            format!(
+                "no such command '{}', type HELP for the list",
+                console::quote(name).trim_matches('"')
+            )
+        }),
     }
 }
 
@@ -145,7 +150,10 @@ fn add_section(r: &mut Report, name: &str) {
             let (l2, l3) = mmu::tables_used();
             r.add_section("Memory");
             r.add_field("ram_bytes", board.ram.iter().map(|m| m.size).sum::<u64>());
-            r.add_field("ram_base", format!("{:#x}", board.ram.first().map_or(0, |m| m.base)));
+            r.add_field(
+                "ram_base",
+                format!("{:#x}", board.ram.first().map_or(0, |m| m.base)),
+            );
             r.add_field("kernel_image_bytes", image.len());
             r.add_field("kernel_text_bytes", memory::text().len());
             r.add_field("kernel_rodata_bytes", memory::rodata().len());
@@ -186,11 +194,26 @@ fn add_section(r: &mut Report, name: &str) {
                 r.add_field("uart", format!("pl011 at {:#x} INTID {}", u.base, u.intid));
             }
             if let Some(g) = &board.gic {
-                r.add_field("gic", format!("GICv{} GICD {:#x} GICR {:#x}", g.version, g.gicd_base, g.gicr_base));
+                r.add_field(
+                    "gic",
+                    format!(
+                        "GICv{} GICD {:#x} GICR {:#x}",
+                        g.version, g.gicd_base, g.gicr_base
+                    ),
+                );
             }
             r.add_field("virtio_mmio_slots", board.virtio_mmio.len());
             for (i, d) in services::virtio::devices().iter().enumerate() {
-                r.add_field(&format!("virtio{i}"), format!("{} at {:#x} INTID {}", d.kind(), d.base, d.intid));
+                r.add_field(
+                    &format!("virtio{i}"),
+                    format!(
+                        "{} at {:#x} ({:#x} bytes) INTID {}",
+                        d.kind(),
+                        d.base,
+                        d.size,
+                        d.intid
+                    ),
+                );
             }
         }
         _ => {}
@@ -228,7 +251,9 @@ fn services_list() -> Reply {
 
 fn service(args: &[Vec<u8>]) -> CmdResult {
     let usage = "usage: SERVICE START|STOP name";
-    let [verb, name] = args else { return Err(format!("wrong number of arguments, {usage}")) };
+    let [verb, name] = args else {
+        return Err(format!("wrong number of arguments, {usage}"));
+    };
     let name = text_arg(name)?;
     match text_arg(verb)?.to_ascii_uppercase().as_str() {
         "START" => registry::start(name)?,
@@ -273,11 +298,10 @@ fn debug(args: &[Vec<u8>]) -> CmdResult {
             panic!("DEBUG PANIC from the console: {}", msg.as_deref().unwrap_or("no message"));
         }
         "FAULT" => {
-            let guard = memory::guard_pages()[0].start;
-            // SAFETY: deliberately not safe: the read of an unmapped page is
-            // the point (it must end in the exception dump, never return).
-            let v = unsafe { core::ptr::read_volatile(guard as *const u64) };
-            Err(format!("read of unmapped {guard:#x} returned {v:#x}: the MMU is not protecting it"))
+            // SAFETY: deliberately not safe: the read of an unmapped address
+            // is the point (it must end in the exception dump, never return).
+            let v = unsafe { core::ptr::read_volatile(UNMAPPED as *const u64) };
+            Err(format!("read of unmapped {UNMAPPED:#x} returned {v:#x}: the MMU is not protecting it"))
         }
         "OVERFLOW" => {
             let depth = recurse(0);
@@ -289,12 +313,18 @@ fn debug(args: &[Vec<u8>]) -> CmdResult {
                 .and_then(|l| core::str::from_utf8(l).ok())
                 .and_then(|l| logger::level_from_str(&l.to_ascii_lowercase()))
                 .ok_or_else(|| String::from("DEBUG LOGLEVEL off|error|warn|info|debug|trace"))?;
-            logger::set_level(level);
+            logger::set_console_level(level);
+            if level > log::max_level() {
+                logger::set_level(level);
+            }
             Ok(Reply::Ok)
         }
-        _ => Err(String::from("DEBUG PANIC [message] | DEBUG FAULT | DEBUG OVERFLOW | DEBUG LOGLEVEL level")),
+        _ => Err(String::from("DEBUG PANIC [message] | DEBUG FAULT | DEBUG OVERFLOW | DEBUG LOGLEVEL level (what the console prints of the log)")),
     }
 }
+
+/// Inside the 39-bit address space, far above any RAM or device of virt.
+const UNMAPPED: u64 = 0x7f_0000_0000;
 
 /// Recurses until the stack's guard page stops it.
 #[inline(never)]

@@ -72,7 +72,9 @@ impl<T> Drop for IrqLockGuard<'_, T> {
 }
 
 /// A cell written once on the boot CPU before anything can observe it
-/// concurrently (page tables, boot-time configuration).
+/// concurrently (page tables, boot-time configuration). Transparent, so a
+/// debugger finds the value at the cell's own address.
+#[repr(transparent)]
 pub struct BootCell<T>(core::cell::UnsafeCell<T>);
 
 // SAFETY: only the boot CPU touches a BootCell, before interrupts are enabled

@@ -17,7 +17,10 @@ pub const PROMPT: &str = "unikv> ";
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
 }
 
 /// The kernel ELF: `UNIKV_KERNEL` if set, else the release build, which is
@@ -30,14 +33,24 @@ pub fn kernel() -> PathBuf {
                 return PathBuf::from(p);
             }
             let root = workspace_root();
-            let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
+            let target = std::env::var("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| root.join("target"));
             let elf = target.join("aarch64-unknown-none/release/unikv");
             if !elf.exists() {
-                let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-                    .args(["build", "--release", "-p", "unikv", "--target", "aarch64-unknown-none"])
-                    .current_dir(&root)
-                    .status()
-                    .expect("run cargo build for the kernel");
+                let status =
+                    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                        .args([
+                            "build",
+                            "--release",
+                            "-p",
+                            "unikv",
+                            "--target",
+                            "aarch64-unknown-none",
+                        ])
+                        .current_dir(&root)
+                        .status()
+                        .expect("run cargo build for the kernel");
                 assert!(status.success(), "building the kernel failed");
             }
             elf
@@ -58,7 +71,13 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { mem_mib: 1024, disk: None, semihosting: true, append: None, extra: Vec::new() }
+        Self {
+            mem_mib: 1024,
+            disk: None,
+            semihosting: true,
+            append: None,
+            extra: Vec::new(),
+        }
     }
 }
 
@@ -138,7 +157,14 @@ impl Qemu {
             }
         });
         let stdin = child.stdin.take();
-        Qemu { child, stdin, rx, output: Vec::new(), cursor: 0, started }
+        Qemu {
+            child,
+            stdin,
+            rx,
+            output: Vec::new(),
+            cursor: 0,
+            started,
+        }
     }
 
     /// Boots with `opts` and waits for the first prompt.
@@ -160,9 +186,13 @@ impl Qemu {
             }
             Err(RecvTimeoutError::Timeout) => false,
             Err(RecvTimeoutError::Disconnected) => {
-                // QEMU is gone; nothing more will come.
-                std::thread::sleep(Duration::from_millis(1).min(deadline - now));
-                false
+                // QEMU is gone; nothing more will come. Fail now, not at
+                // the deadline.
+                let status = self.child.wait().expect("wait for qemu");
+                panic!(
+                    "QEMU exited ({status}) while a test waited for output; transcript:\n{}",
+                    String::from_utf8_lossy(&self.output)
+                );
             }
         }
     }
@@ -185,7 +215,9 @@ impl Qemu {
             if let Some(pos) = find(&self.output[self.cursor..], pattern.as_bytes()) {
                 let start = self.cursor;
                 self.cursor += pos + pattern.len();
-                return Some(String::from_utf8_lossy(&self.output[start..start + pos]).into_owned());
+                return Some(
+                    String::from_utf8_lossy(&self.output[start..start + pos]).into_owned(),
+                );
             }
             if !self.pump(deadline) && Instant::now() >= deadline {
                 return None;
@@ -241,6 +273,17 @@ impl Qemu {
         }
     }
 
+    /// Waits until the console has been quiet for `quiet`, then skips
+    /// everything printed so far: after input whose replies do not matter.
+    pub fn settle(&mut self, quiet: Duration) {
+        loop {
+            if !self.pump(Instant::now() + quiet) {
+                break;
+            }
+        }
+        self.cursor = self.output.len();
+    }
+
     pub fn transcript(&self) -> String {
         String::from_utf8_lossy(&self.output).into_owned()
     }
@@ -274,7 +317,9 @@ pub fn strip_echo(raw: &str, _line: &str) -> String {
 
 /// `field:value` of a report.
 pub fn field<'a>(report: &'a str, name: &str) -> Option<&'a str> {
-    report.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+    report
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
 }
 
 /// A scratch file under the target directory, removed when dropped.
@@ -284,7 +329,10 @@ impl TempFile {
     pub fn new(name: &str, bytes: u64) -> TempFile {
         let dir = workspace_root().join("target/systest");
         std::fs::create_dir_all(&dir).expect("create target/systest");
-        let path = dir.join(format!("{}-{name}", std::process::id()));
+        // QEMU locks its disk image: every test gets its own file.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = dir.join(format!("{}-{n}-{name}", std::process::id()));
         let f = std::fs::File::create(&path).expect("create disk image");
         f.set_len(bytes).expect("size disk image");
         TempFile(path)

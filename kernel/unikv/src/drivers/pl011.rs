@@ -102,11 +102,15 @@ impl Pl011 {
     pub fn init_rx_interrupts(&mut self) {
         self.flush();
         self.regs.cr.set(0);
-        self.regs.lcr_h.write(LCR_H::WLEN::EightBit + LCR_H::FEN::SET);
+        self.regs
+            .lcr_h
+            .write(LCR_H::WLEN::EightBit + LCR_H::FEN::SET);
         self.regs.ifls.write(IFLS::RXIFLSEL::OneEighth);
         self.regs.icr.set(0x7ff);
         self.regs.imsc.write(INT::RX::SET + INT::RT::SET);
-        self.regs.cr.write(CR::UARTEN::SET + CR::TXE::SET + CR::RXE::SET);
+        self.regs
+            .cr
+            .write(CR::UARTEN::SET + CR::TXE::SET + CR::RXE::SET);
     }
 
     pub fn write_byte(&mut self, byte: u8) {
@@ -132,6 +136,11 @@ impl Pl011 {
     /// Moves received bytes from the FIFO to `RX` until either is exhausted;
     /// if the ring fills, pauses reception (see the module doc).
     pub fn drain_rx(&mut self) {
+        // Acknowledge first, then empty the FIFO: a byte that lands after the
+        // last read raises the interrupt again. (Acknowledging after the loop
+        // would lose that edge, and QEMU's PL011 only raises RX when the FIFO
+        // goes from empty to one byte, so input would stall for good.)
+        self.regs.icr.write(INT::RX::SET + INT::RT::SET);
         while !self.regs.fr.is_set(FR::RXFE) {
             if rx_full() {
                 self.rx_paused = true;
@@ -144,7 +153,6 @@ impl Pl011 {
             }
             RX.push(word.read(DR::DATA) as u8);
         }
-        self.regs.icr.write(INT::RX::SET + INT::RT::SET);
     }
 
     /// Called by the consumer after it made room in `RX`.

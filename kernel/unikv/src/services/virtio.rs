@@ -14,12 +14,17 @@ fn init() -> Result<(), ServiceError> {
     let found = virtio_mmio::probe(&board.virtio_mmio);
     for d in &found {
         log::info!(
-            "virtio-mmio: {} device (id {}) at {:#x}, INTID {}, {}",
+            "virtio-mmio: {} device (id {}, vendor {:#x}) at {:#x}, INTID {}, {}",
             d.kind(),
             d.device_id,
+            d.vendor_id,
             d.base,
             d.intid,
-            if d.version == 1 { "legacy interface" } else { "modern interface" }
+            if d.version == 1 {
+                "legacy interface"
+            } else {
+                "modern interface"
+            }
         );
     }
     if found.is_empty() {

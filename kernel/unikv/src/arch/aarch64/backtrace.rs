@@ -18,8 +18,10 @@ pub fn write(w: &mut dyn Write, fp: u64, pc: Option<u64>) {
         n += 1;
     }
     let mut fp = fp;
+    let mut last = 0;
+    let mut repeats = 0u64;
     while n < MAX_FRAMES {
-        if fp == 0 || fp % 16 != 0 || !crate::memory::is_stack(fp, 16) {
+        if fp == 0 || !fp.is_multiple_of(16) || !crate::memory::is_stack(fp, 16) {
             break;
         }
         // SAFETY: fp is 16-aligned and the 16 bytes at it lie inside one of
@@ -32,13 +34,27 @@ pub fn write(w: &mut dyn Write, fp: u64, pc: Option<u64>) {
             break;
         }
         // The return address points after the call; the call is 4 bytes back.
-        let _ = writeln!(w, "  #{n:<2} {:#018x}", lr.saturating_sub(4));
-        n += 1;
+        let pc = lr.saturating_sub(4);
+        if pc == last {
+            // Deep recursion (a stack overflow) would fill the screen.
+            repeats += 1;
+        } else {
+            if repeats > 0 {
+                let _ = writeln!(w, "      ... the frame above {repeats} more times");
+                repeats = 0;
+            }
+            let _ = writeln!(w, "  #{n:<2} {pc:#018x}");
+            n += 1;
+            last = pc;
+        }
         // Frames grow down: a caller's record is always above its callee's.
         if next <= fp {
             break;
         }
         fp = next;
+    }
+    if repeats > 0 {
+        let _ = writeln!(w, "      ... the frame above {repeats} more times");
     }
 }
 
@@ -47,6 +63,8 @@ pub fn write(w: &mut dyn Write, fp: u64, pc: Option<u64>) {
 pub fn current_fp() -> u64 {
     let fp: u64;
     // SAFETY: reads a register; no memory access, no side effects.
-    unsafe { core::arch::asm!("mov {}, x29", out(reg) fp, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        core::arch::asm!("mov {}, x29", out(reg) fp, options(nomem, nostack, preserves_flags))
+    };
     fp
 }

@@ -27,10 +27,6 @@ pub fn irq_enable() {
     DAIF.modify(DAIF::I::Unmasked);
 }
 
-pub fn irqs_masked() -> bool {
-    DAIF.is_set(DAIF::I)
-}
-
 /// Waits for the next interrupt without losing one that arrives between the
 /// caller's last check and the wait: `wfi` wakes on a pending interrupt even
 /// while IRQs are masked, and the handler runs once they are unmasked.

@@ -96,11 +96,21 @@ impl Esr {
 
 impl fmt::Display for Esr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:#010x} (EC {:#04x}: {}", self.0, self.class(), self.class_name())?;
+        write!(
+            f,
+            "{:#010x} (EC {:#04x}: {}",
+            self.0,
+            self.class(),
+            self.class_name()
+        )?;
         if let Some(status) = self.fault_status() {
             write!(f, ", {} at level {}", status, self.fault_level())?;
             if self.class() & !1 == 0x24 {
-                f.write_str(if self.is_write() { ", on a write" } else { ", on a read" })?;
+                f.write_str(if self.is_write() {
+                    ", on a write"
+                } else {
+                    ", on a read"
+                })?;
             }
         }
         f.write_str(")")
@@ -132,7 +142,10 @@ fn fatal(kind: &str, ctx: &ExceptionContext) -> ! {
     crate::console_out::fatal(|w| {
         let _ = writeln!(w, "\r\n*** unikv: unhandled {kind} exception ***");
         if let Some(stack) = overflow {
-            let _ = writeln!(w, "*** {stack} stack overflow (fault in its guard page) ***");
+            let _ = writeln!(
+                w,
+                "*** {stack} stack overflow (fault in its guard page) ***"
+            );
         }
         let _ = write!(w, "{ctx}");
         let _ = writeln!(w, "backtrace:");

@@ -4,7 +4,9 @@
 //! unikv routes every SPI to the boot CPU, uses group 1 non-secure only, and
 //! one priority: handlers run with IRQs masked and never nest.
 
-use super::icc::{ICC_BPR1_EL1, ICC_EOIR1_EL1, ICC_IAR1_EL1, ICC_IGRPEN1_EL1, ICC_PMR_EL1, ICC_SRE_EL1};
+use super::icc::{
+    ICC_BPR1_EL1, ICC_EOIR1_EL1, ICC_IAR1_EL1, ICC_IGRPEN1_EL1, ICC_PMR_EL1, ICC_SRE_EL1,
+};
 use crate::mmio::MmioRef;
 use aarch64_cpu::asm::barrier;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -99,7 +101,9 @@ const SGI_FRAME: usize = 0x1_0000;
 pub type Handler = fn(intid: u32);
 
 static HANDLERS: [AtomicUsize; MAX_INTID] = [const { AtomicUsize::new(0) }; MAX_INTID];
-static COUNTS: [AtomicU64; MAX_INTID] = [const { AtomicU64::new(0) }; MAX_INTID];
+/// Interrupts taken per INTID; unmangled for the gdb helper `unikv-irqs`.
+#[no_mangle]
+static UNIKV_IRQ_COUNTS: [AtomicU64; MAX_INTID] = [const { AtomicU64::new(0) }; MAX_INTID];
 static SPURIOUS: AtomicU64 = AtomicU64::new(0);
 
 static GIC: spin::Once<Gic> = spin::Once::new();
@@ -122,7 +126,9 @@ impl core::fmt::Display for GicError {
             Self::NoRedistributor { mpidr } => {
                 write!(f, "no GICv3 redistributor for CPU with MPIDR {mpidr:#x}")
             }
-            Self::IntidOutOfRange(i) => write!(f, "INTID {i} is beyond the {MAX_INTID} unikv handles"),
+            Self::IntidOutOfRange(i) => {
+                write!(f, "INTID {i} is beyond the {MAX_INTID} unikv handles")
+            }
             Self::NotInitialized => f.write_str("the GIC is not initialized"),
         }
     }
@@ -225,21 +231,6 @@ pub fn enable(intid: u32, handler: Handler, edge: bool) -> Result<(), GicError> 
     Ok(())
 }
 
-pub fn disable(intid: u32) {
-    let Some(gic) = GIC.get() else { return };
-    let i = intid as usize;
-    if i >= MAX_INTID {
-        return;
-    }
-    let bit = 1u32 << (i % 32);
-    if i < 32 {
-        gic.sgi.icenabler0.set(bit);
-    } else {
-        gic.gicd.icenabler[i / 32].set(bit);
-    }
-    HANDLERS[i].store(0, Ordering::Release);
-}
-
 /// Called from the IRQ vector: acknowledge, dispatch, end.
 pub fn handle_irq() {
     let mut handled = false;
@@ -256,7 +247,7 @@ pub fn handle_irq() {
         handled = true;
         let i = intid as usize;
         if i < MAX_INTID {
-            COUNTS[i].fetch_add(1, Ordering::Relaxed);
+            UNIKV_IRQ_COUNTS[i].fetch_add(1, Ordering::Relaxed);
             let h = HANDLERS[i].load(Ordering::Acquire);
             if h != 0 {
                 // SAFETY: only `enable` stores into HANDLERS, and it stores a
@@ -271,7 +262,7 @@ pub fn handle_irq() {
 
 /// Interrupts taken per INTID, for `INFO`: (intid, count) for every non-zero.
 pub fn counts() -> impl Iterator<Item = (u32, u64)> {
-    COUNTS
+    UNIKV_IRQ_COUNTS
         .iter()
         .enumerate()
         .map(|(i, c)| (i as u32, c.load(Ordering::Relaxed)))
@@ -283,5 +274,8 @@ pub fn spurious() -> u64 {
 }
 
 pub fn total() -> u64 {
-    COUNTS.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    UNIKV_IRQ_COUNTS
+        .iter()
+        .map(|c| c.load(Ordering::Relaxed))
+        .sum()
 }

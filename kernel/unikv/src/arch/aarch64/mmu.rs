@@ -65,7 +65,10 @@ pub enum MmuError {
 impl core::fmt::Display for MmuError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::OutOfTables(level) => write!(f, "the identity map needs more {level} tables than the kernel reserves"),
+            Self::OutOfTables(level) => write!(
+                f,
+                "the identity map needs more {level} tables than the kernel reserves"
+            ),
         }
     }
 }
@@ -130,7 +133,8 @@ impl Tables {
         }
         let pa = self.l1.0[g] & ADDR_MASK;
         let i = self.l2.iter().position(|t| t as *const Table as u64 == pa);
-        i.map(|i| &mut self.l2[i]).ok_or(MmuError::OutOfTables("level 2"))
+        i.map(|i| &mut self.l2[i])
+            .ok_or(MmuError::OutOfTables("level 2"))
     }
 
     fn map_ram(&mut self, ram: Range) -> Result<(), MmuError> {
@@ -140,7 +144,7 @@ impl Tables {
             if g >= ENTRIES {
                 break;
             }
-            let whole_gib = addr % L1_SPAN == 0 && addr + L1_SPAN <= ram.end;
+            let whole_gib = addr.is_multiple_of(L1_SPAN) && addr + L1_SPAN <= ram.end;
             if whole_gib && self.l2_used == L2_TABLES {
                 // Out of level 2 tables: far RAM is mapped in 1 GiB blocks.
                 self.l1.0[g] = block(addr, normal_rw());

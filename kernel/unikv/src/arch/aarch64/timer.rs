@@ -1,7 +1,9 @@
 //! The generic timer: the monotonic clock every timestamp comes from, and a
 //! periodic tick on the EL1 physical timer.
 
-use aarch64_cpu::registers::{Readable, Writeable, CNTFRQ_EL0, CNTPCT_EL0, CNTP_CTL_EL0, CNTP_CVAL_EL0};
+use aarch64_cpu::registers::{
+    Readable, Writeable, CNTFRQ_EL0, CNTPCT_EL0, CNTP_CTL_EL0, CNTP_CVAL_EL0,
+};
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 pub const TICK_HZ: u64 = 100;
@@ -57,12 +59,4 @@ fn on_tick(_intid: u32) {
         next = now + period;
     }
     CNTP_CVAL_EL0.set(next);
-}
-
-/// Busy-waits `us` microseconds.
-pub fn spin_us(us: u64) {
-    let end = counter() + us * frequency() / 1_000_000;
-    while counter() < end {
-        core::hint::spin_loop();
-    }
 }

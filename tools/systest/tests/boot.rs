@@ -1,0 +1,75 @@
+//! Booting: with and without a disk, with RAM sizes from 256 MiB to 4 GiB,
+//! with the exact seed command line, and with boot arguments.
+
+use std::time::Duration;
+use systest::{field, Options, Qemu, TempFile};
+
+#[test]
+fn boots_without_a_disk() {
+    let mut q = Qemu::boot(&Options::default());
+    assert!(q.transcript().contains("virtio-mmio: 32 slots, all empty"));
+    assert!(q.cmd("INFO devices").contains("virtio_mmio_slots:32"));
+}
+
+#[test]
+fn boots_with_every_ram_size_and_uses_what_the_device_tree_reports() {
+    for mib in [256u64, 512, 2048, 4096] {
+        let mut q = Qemu::boot(&Options {
+            mem_mib: mib as u32,
+            ..Options::default()
+        });
+        let mem = q.cmd("INFO memory");
+        assert_eq!(
+            field(&mem, "ram_bytes"),
+            Some((mib << 20).to_string().as_str()),
+            "{mem}"
+        );
+        let heap: u64 = field(&mem, "heap_total_bytes").unwrap().parse().unwrap();
+        // The heap is the RAM above the image: all of it but a few MiB.
+        assert!(
+            heap > (mib - 8) << 20 && heap < mib << 20,
+            "{mib} MiB: {mem}"
+        );
+    }
+}
+
+#[test]
+fn seed_command_line_exactly() {
+    // No -semihosting, no extras: the line from the issue, with a disk.
+    let disk = TempFile::new("seed.img", 16 << 20);
+    let mut q = Qemu::boot(&Options {
+        disk: Some(disk.0.clone()),
+        semihosting: false,
+        ..Options::default()
+    });
+    assert!(q.cmd("INFO server").contains("exception_level:1"));
+    q.send(b"SHUTDOWN\r");
+    assert_eq!(q.wait_exit(Duration::from_secs(30)).code(), Some(0));
+}
+
+#[test]
+fn bootargs_reach_the_kernel() {
+    let mut q = Qemu::boot(&Options {
+        append: Some("loglevel=warn unikv.test=1".into()),
+        ..Options::default()
+    });
+    let server = q.cmd("INFO server");
+    assert_eq!(
+        field(&server, "bootargs"),
+        Some("loglevel=warn unikv.test=1")
+    );
+    // loglevel=warn: the info lines after the level was set are not logged.
+    assert!(
+        !q.transcript().contains("boot complete"),
+        "{}",
+        q.transcript()
+    );
+}
+
+#[test]
+fn boot_time_is_reported() {
+    let q = Qemu::boot(&Options::default());
+    let to_prompt = q.started.elapsed();
+    eprintln!("QEMU start to prompt: {} ms", to_prompt.as_millis());
+    assert!(q.transcript().contains("boot complete in "));
+}
