@@ -10,7 +10,7 @@ fn main() {
     let script = root.join("linker.ld");
     // Rustflags in .cargo/config.toml would not relink when the script changes.
     println!("cargo:rerun-if-changed={}", script.display());
-    for asm in ["boot/entry.s", "boot/vectors.s"] {
+    for asm in ["boot/entry.s", "boot/vectors.s", "tools/gdb/unikv.py"] {
         println!("cargo:rerun-if-changed={}", root.join(asm).display());
     }
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("none") {

@@ -33,6 +33,8 @@ mod console_out;
 #[cfg(target_os = "none")]
 mod drivers;
 #[cfg(target_os = "none")]
+mod gdb_scripts;
+#[cfg(target_os = "none")]
 mod heap;
 #[cfg(target_os = "none")]
 mod logger;
