@@ -4,7 +4,7 @@
 // x0 = device tree or 0. Everything below must hold before kernel_main:
 // other cores parked, EL1, FP/SIMD on (Rust emits NEON for memcpy), the
 // exception stack in SP_EL1 and the kernel stack in SP_EL0, .bss zeroed,
-// vectors installed.
+// vectors installed. kernel_main(dtb, entry_el).
 
 .section .text.boot, "ax"
 .global _start
@@ -21,6 +21,7 @@ _start:
 
     mrs     x1, CurrentEL
     lsr     x1, x1, #2
+    mov     x20, x1                     // the EL we were entered at, for the log
     cmp     x1, #2
     b.eq    .Lfrom_el2
     b.hi    .Lpark                      // EL3: not a platform we support
@@ -78,6 +79,7 @@ _start:
     mov     x29, xzr
     mov     x30, xzr
     mov     x0, x19
+    mov     x1, x20
     bl      kernel_main
 
 .Lpark:

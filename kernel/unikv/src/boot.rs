@@ -37,12 +37,13 @@ fn fdt_at(addr: usize) -> Option<usize> {
 }
 
 /// The first Rust code: called by `boot/entry.s` on the boot CPU at EL1 with
-/// the MMU off, `dtb` = x0 at entry (0 for an ELF image).
+/// the MMU off, `dtb` = x0 at entry (0 for an ELF image) and `entry_el` the
+/// exception level QEMU entered the image at (2 with virtualization=on).
 #[no_mangle]
-pub extern "C" fn kernel_main(dtb: usize) -> ! {
+pub extern "C" fn kernel_main(dtb: usize, entry_el: u64) -> ! {
     logger::init(LevelFilter::Info);
     info!(
-        "unikv {VERSION} booting at EL{} on {}",
+        "unikv {VERSION} booting at EL{} (entered at EL{entry_el}) on {}",
         cpu::exception_level(),
         cpu_name()
     );

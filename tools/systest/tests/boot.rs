@@ -73,3 +73,21 @@ fn boot_time_is_reported() {
     eprintln!("QEMU start to prompt: {} ms", to_prompt.as_millis());
     assert!(q.transcript().contains("boot complete in "));
 }
+
+#[test]
+fn boots_when_entered_at_el2() {
+    // virtualization=on makes QEMU enter the image at EL2; the entry code
+    // drops to EL1, and PSCI moves from hvc to smc.
+    let mut q = Qemu::boot(&Options {
+        extra: vec!["-M".into(), "virt,gic-version=3,virtualization=on".into()],
+        ..Options::default()
+    });
+    assert!(
+        q.transcript().contains("booting at EL1 (entered at EL2)"),
+        "{}",
+        q.transcript()
+    );
+    assert!(q.cmd("INFO server").contains("exception_level:1"));
+    q.send(b"SHUTDOWN\r");
+    assert_eq!(q.wait_exit(Duration::from_secs(30)).code(), Some(0));
+}
