@@ -27,6 +27,8 @@ extern crate alloc;
 #[cfg(target_os = "none")]
 mod arch;
 #[cfg(target_os = "none")]
+mod bench;
+#[cfg(target_os = "none")]
 mod boot;
 #[cfg(target_os = "none")]
 mod console_out;
@@ -36,6 +38,8 @@ mod drivers;
 mod gdb_scripts;
 #[cfg(target_os = "none")]
 mod heap;
+#[cfg(target_os = "none")]
+mod kvcmd;
 #[cfg(target_os = "none")]
 mod logger;
 #[cfg(target_os = "none")]

@@ -4,7 +4,7 @@
 
 use crate::arch::{cpu, gicv3, mmu, psci, timer};
 use crate::drivers::pl011;
-use crate::{boot, console_out, heap, logger, memory, registry, services};
+use crate::{bench, boot, console_out, heap, kvcmd, logger, memory, registry, services};
 use alloc::{format, string::String, vec, vec::Vec};
 use console::{
     command::{help_all, help_one},
@@ -35,6 +35,7 @@ pub fn run() -> ! {
                 console_out::write(PROMPT);
             }
         }
+        services::kv::tick();
         cpu::wait_for_interrupt_if(|| pl011::RX.is_empty());
     }
 }
@@ -67,11 +68,17 @@ fn dispatch(inv: &Invocation) -> CmdResult {
         "SHUTDOWN" => power(false),
         "REBOOT" => power(true),
         "DEBUG" => debug(args),
-        // Store and cache commands belong to services this image may not
-        // have started (or have at all); say which, rather than "unknown".
-        "SET" | "GET" | "DEL" | "EXISTS" | "RANGE" | "FLUSH" | "COMPACT" | "VERIFY" | "BENCH" => {
-            Err(needs_service(inv.spec.name, "kv"))
-        }
+        "SET" => kvcmd::set(args),
+        "GET" => kvcmd::get(args),
+        "DEL" => kvcmd::del(args),
+        "EXISTS" => kvcmd::exists(args),
+        "RANGE" => kvcmd::range(args),
+        "FLUSH" => kvcmd::flush(),
+        "COMPACT" => kvcmd::compact(),
+        "VERIFY" => kvcmd::verify(),
+        "BENCH" => bench::run(args),
+        // The cache's commands belong to a service this image does not have
+        // yet; say which, rather than "unknown".
         "CACHE" => Err(needs_service(inv.spec.name, "cache")),
         other => Err(format!("'{other}' is not available in this kernel")),
     }
@@ -114,15 +121,15 @@ fn info(args: &[Vec<u8>]) -> CmdResult {
             for s in SECTIONS {
                 add_section(&mut report, s);
             }
+            // The store's section when the store is up.
+            let _ = kvcmd::info_storage(&mut report);
         }
         Some(s) if SECTIONS.contains(&s) => add_section(&mut report, s),
-        Some("storage") => return Err(needs_service("INFO storage", "kv")),
+        Some("storage") => kvcmd::info_storage(&mut report)?,
         Some("cache") => return Err(needs_service("INFO cache", "cache")),
-        Some(other) => {
-            return Err(format!(
-                "no INFO section '{other}'; sections: server, memory, cpu, services, devices, storage, cache"
-            ))
-        }
+        Some(other) => return Err(format!(
+            "no INFO section '{other}'; sections: server, memory, cpu, services, devices, storage"
+        )),
     }
     Ok(Reply::Report(report))
 }

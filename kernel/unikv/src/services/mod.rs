@@ -2,4 +2,5 @@
 //! `service!`; nothing here lists them (the link section does).
 
 pub mod console;
+pub mod kv;
 pub mod virtio;

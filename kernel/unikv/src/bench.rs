@@ -1,0 +1,244 @@
+//! `BENCH`: LevelDB db_bench's workloads run inside the kernel, against the
+//! real store on the real disk, with the report fields of console.md.
+//!
+//! Keys are 16 bytes (`%016d` of the key number, as db_bench), values
+//! `value_size` bytes of pseudo-random data. Latency is measured per
+//! operation with the generic timer; disk I/O from the store's counters.
+
+use crate::arch::timer;
+use crate::services::kv;
+use alloc::{format, string::String, vec::Vec};
+use console::{Reply, Report};
+use lsm::iter::KvIter;
+
+type CmdResult = Result<Reply, String>;
+
+struct Params {
+    workload: String,
+    n: u64,
+    keys: Option<u64>,
+    value_size: usize,
+    sync: bool,
+    seed: u64,
+}
+
+const WORKLOADS: [&str; 6] = [
+    "fillseq",
+    "fillrandom",
+    "overwrite",
+    "readrandom",
+    "readseq",
+    "readmissing",
+];
+const USAGE: &str = "BENCH fillseq|fillrandom|overwrite|readrandom|readseq|readmissing [n] \
+                     [keys=N] [value_size=N] [sync=0|1] [seed=N]";
+
+fn parse(args: &[Vec<u8>]) -> Result<Params, String> {
+    let text = |a: &Vec<u8>| {
+        core::str::from_utf8(a)
+            .map(String::from)
+            .map_err(|_| String::from("arguments are text"))
+    };
+    let workload = text(&args[0])?.to_ascii_lowercase();
+    if !WORKLOADS.contains(&workload.as_str()) {
+        return Err(format!("unknown workload '{workload}'; usage: {USAGE}"));
+    }
+    let mut p = Params {
+        workload,
+        n: 100_000,
+        keys: None,
+        value_size: 100,
+        sync: false,
+        seed: 301,
+    };
+    for (i, a) in args[1..].iter().enumerate() {
+        let a = text(a)?;
+        let num = |v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| format!("'{a}' is not a number; usage: {USAGE}"))
+        };
+        match a.split_once('=') {
+            None if i == 0 => p.n = num(&a)?,
+            Some(("keys", v)) => p.keys = Some(num(v)?),
+            Some(("value_size", v)) => p.value_size = num(v)? as usize,
+            Some(("sync", v)) => p.sync = num(v)? != 0,
+            Some(("seed", v)) => p.seed = num(v)?,
+            Some(("dist", _)) => {
+                return Err(String::from(
+                    "dist= applies to the ycsb workloads, which need the cache service",
+                ))
+            }
+            _ => return Err(format!("unknown argument '{a}'; usage: {USAGE}")),
+        }
+    }
+    if p.n == 0 || p.n > 100_000_000 {
+        return Err(String::from("n must be between 1 and 100000000"));
+    }
+    if p.value_size > 1 << 20 {
+        return Err(String::from("value_size is at most 1048576"));
+    }
+    Ok(p)
+}
+
+/// xorshift64*: deterministic per seed, fast, good enough for key choice.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn key(i: u64) -> [u8; 16] {
+    let mut k = [b'0'; 16];
+    let mut v = i;
+    for b in k.iter_mut().rev() {
+        *b = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    k
+}
+
+pub fn run(args: &[Vec<u8>]) -> CmdResult {
+    let p = parse(args)?;
+    let mut rng = Rng(p.seed.max(1));
+    let mut value = alloc::vec![0u8; p.value_size];
+    for b in value.iter_mut() {
+        *b = b' ' + (rng.next() % 95) as u8;
+    }
+    let loaded = kv::with(|db| Ok(db.stats().last_sequence))?;
+    let keys = p.keys.unwrap_or(match p.workload.as_str() {
+        "fillseq" | "fillrandom" => p.n,
+        _ => loaded.max(1),
+    });
+    let before = kv::with(|db| Ok(db.stats()))?;
+    let mut lat: Vec<u32> = Vec::with_capacity(p.n as usize);
+    let mut found = 0u64;
+    let mut bytes = 0u64;
+    let progress_every = if p.n >= 200_000 { p.n / 10 } else { u64::MAX };
+    let start = timer::counter();
+
+    match p.workload.as_str() {
+        "readseq" => {
+            // One iterator over the whole store, as db_bench's readseq.
+            kv::with(|db| {
+                let mut it = db.iter(None)?;
+                it.seek(b"")?;
+                while it.valid() && (lat.len() as u64) < p.n {
+                    let t = timer::counter();
+                    bytes += (it.key().len() + it.value().len()) as u64;
+                    found += 1;
+                    it.next()?;
+                    lat.push((timer::counter() - t) as u32);
+                }
+                Ok(())
+            })?;
+        }
+        workload => {
+            for i in 0..p.n {
+                let t = timer::counter();
+                match workload {
+                    "fillseq" => {
+                        kv::with(|db| db.put(&key(i), &value, p.sync))?;
+                        bytes += 16 + p.value_size as u64;
+                    }
+                    "fillrandom" | "overwrite" => {
+                        let k = key(rng.below(keys));
+                        kv::with(|db| db.put(&k, &value, p.sync))?;
+                        bytes += 16 + p.value_size as u64;
+                    }
+                    "readrandom" => {
+                        let k = key(rng.below(keys));
+                        if let Some(v) = kv::with(|db| db.get(&k, None))? {
+                            found += 1;
+                            bytes += 16 + v.len() as u64;
+                        }
+                    }
+                    _ => {
+                        // readmissing: keys that sort among the real ones
+                        // but are never written.
+                        let mut k = [0u8; 17];
+                        k[..16].copy_from_slice(&key(rng.below(keys)));
+                        k[16] = b'.';
+                        if kv::with(|db| db.get(&k, None))?.is_some() {
+                            found += 1;
+                        }
+                    }
+                }
+                if !p.sync {
+                    kv::note_buffered();
+                    kv::tick();
+                }
+                lat.push((timer::counter() - t).min(u64::from(u32::MAX)) as u32);
+                if (i + 1) % progress_every == 0 {
+                    crate::console_out::write(
+                        format!("progress: {}/{} ops\r\n", i + 1, p.n).as_bytes(),
+                    );
+                }
+            }
+        }
+    }
+    // Everything the run wrote is durable before the report.
+    kv::with(|db| db.sync_wal())?;
+    let elapsed = timer::counter() - start;
+    let after = kv::with(|db| Ok(db.stats()))?;
+
+    let ops = lat.len() as u64;
+    lat.sort_unstable();
+    let pct = |q: f64| -> u64 {
+        if lat.is_empty() {
+            return 0;
+        }
+        let i = ((lat.len() as f64 * q) as usize).min(lat.len() - 1);
+        timer::ticks_to_us(u64::from(lat[i]))
+    };
+    let elapsed_us = timer::ticks_to_us(elapsed).max(1);
+    let secs = elapsed_us as f64 / 1e6;
+    let per_op = |v: u64| if ops == 0 { 0.0 } else { v as f64 / ops as f64 };
+    let reads = after.io.reads - before.io.reads;
+    let writes = after.io.writes - before.io.writes;
+
+    let mut r = Report::new();
+    r.add_section("Bench");
+    r.add_field("workload", &p.workload);
+    r.add_field("ops", ops);
+    r.add_field("keys", keys);
+    r.add_field("value_size", p.value_size);
+    r.add_field("sync", u8::from(p.sync));
+    r.add_field("elapsed_ms", elapsed_us / 1000);
+    r.add_field("ops_per_sec", format!("{:.0}", ops as f64 / secs));
+    r.add_field("mb_per_sec", format!("{:.2}", bytes as f64 / secs / 1e6));
+    r.add_field("p50_us", pct(0.50));
+    r.add_field("p99_us", pct(0.99));
+    r.add_field("p999_us", pct(0.999));
+    if matches!(
+        p.workload.as_str(),
+        "readrandom" | "readseq" | "readmissing"
+    ) {
+        r.add_field("found", found);
+    }
+    // The store has no read cache until the cache service exists (issue 4):
+    // every block read goes to the disk.
+    r.add_field("cache_policy", "none");
+    r.add_field("cache_hit_ratio", 0);
+    r.add_field("disk_reads", reads);
+    r.add_field("disk_writes", writes);
+    r.add_field("disk_reads_per_op", format!("{:.3}", per_op(reads)));
+    r.add_field("disk_writes_per_op", format!("{:.3}", per_op(writes)));
+    r.add_field(
+        "bytes_written_to_disk",
+        after.io.write_bytes - before.io.write_bytes,
+    );
+    r.add_field("disk_flushes", after.io.flushes - before.io.flushes);
+    if !p.sync {
+        r.add_field("wal_writeout_bound_ms", kv::WAL_WRITEOUT_US / 1000);
+    }
+    Ok(Reply::Report(r))
+}

@@ -1,0 +1,190 @@
+//! virtio-blk through `virtio-drivers`, as the store's `BlockDevice`.
+//!
+//! The kernel's memory is identity-mapped and QEMU's virtio DMA is coherent,
+//! so the `Hal` is thin: physical = virtual, sharing a buffer is passing its
+//! address. Queue memory comes from a DMA pool reserved when the device is
+//! attached, so running out of memory is an error at attach time (which the
+//! `Hal` trait, whose `dma_alloc` cannot fail, has no way to say later).
+//!
+//! Every request costs about 50 us under QEMU whatever its size, so the
+//! store hands over large buffers and they go out as single requests of up
+//! to `MAX_REQUEST` bytes.
+
+use crate::sync::IrqLock;
+use core::alloc::Layout;
+use core::ptr::NonNull;
+use linked_list_allocator::Heap;
+use lsm::device::{BlockDevice, DeviceError, SECTOR_SIZE};
+use virtio_drivers::{
+    device::blk::VirtIOBlk,
+    transport::mmio::{MmioTransport, VirtIOHeader},
+    BufferDirection, Hal, PhysAddr, PAGE_SIZE,
+};
+
+/// Largest single request: QEMU takes any size, this only bounds the time
+/// one request holds the device.
+const MAX_REQUEST: usize = 1 << 20;
+/// Pages reserved for virtqueues: a 16-entry queue needs 2; room for a few.
+const DMA_POOL_PAGES: usize = 32;
+
+static DMA_POOL: IrqLock<Heap> = IrqLock::new(Heap::empty());
+
+#[derive(Debug)]
+pub enum AttachError {
+    NoMemory,
+    Transport(virtio_drivers::transport::mmio::MmioError),
+    Device(virtio_drivers::Error),
+    ReadOnly,
+}
+
+impl core::fmt::Display for AttachError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::NoMemory => f.write_str("out of memory for the virtio DMA pool"),
+            Self::Transport(e) => write!(f, "virtio-mmio transport: {e}"),
+            Self::Device(e) => write!(f, "virtio-blk: {e}"),
+            Self::ReadOnly => f.write_str("the disk is read-only (QEMU readonly=on?)"),
+        }
+    }
+}
+
+fn reserve_pool() -> Result<(), AttachError> {
+    let mut pool = DMA_POOL.lock();
+    if pool.size() > 0 {
+        return Ok(());
+    }
+    let layout = Layout::from_size_align(DMA_POOL_PAGES * PAGE_SIZE, PAGE_SIZE)
+        .map_err(|_| AttachError::NoMemory)?;
+    // SAFETY: a non-zero layout; the memory is handed to the pool for good.
+    let mem = unsafe { alloc::alloc::alloc_zeroed(layout) };
+    if mem.is_null() {
+        return Err(AttachError::NoMemory);
+    }
+    // SAFETY: `mem` is a fresh allocation of that size that nothing else uses.
+    unsafe { pool.init(mem, layout.size()) };
+    Ok(())
+}
+
+pub struct KernelHal;
+
+// SAFETY: dma_alloc returns zeroed, page-aligned memory from the pool that
+// nothing else aliases until dma_dealloc; with the identity map the physical
+// address is the virtual one, and QEMU's virtio DMA is cache-coherent, so
+// share/unshare need no copies or cache maintenance.
+unsafe impl Hal for KernelHal {
+    fn dma_alloc(pages: usize, _direction: BufferDirection) -> (PhysAddr, NonNull<u8>) {
+        let layout =
+            Layout::from_size_align(pages * PAGE_SIZE, PAGE_SIZE).expect("page-multiple layout");
+        let ptr = DMA_POOL
+            .lock()
+            .allocate_first_fit(layout)
+            .expect("virtio DMA pool exhausted: more queues than DMA_POOL_PAGES allows");
+        // SAFETY: the block is `layout.size()` bytes owned by us now.
+        unsafe { ptr.as_ptr().write_bytes(0, layout.size()) };
+        (ptr.as_ptr() as PhysAddr, ptr)
+    }
+
+    unsafe fn dma_dealloc(_paddr: PhysAddr, vaddr: NonNull<u8>, pages: usize) -> i32 {
+        let layout =
+            Layout::from_size_align(pages * PAGE_SIZE, PAGE_SIZE).expect("page-multiple layout");
+        // SAFETY: the caller returns a block dma_alloc gave out with this size.
+        unsafe { DMA_POOL.lock().deallocate(vaddr, layout) };
+        0
+    }
+
+    unsafe fn mmio_phys_to_virt(paddr: PhysAddr, _size: usize) -> NonNull<u8> {
+        NonNull::new(paddr as *mut u8).expect("virtio MMIO at address 0")
+    }
+
+    unsafe fn share(buffer: NonNull<[u8]>, _direction: BufferDirection) -> PhysAddr {
+        buffer.as_ptr().cast::<u8>() as PhysAddr
+    }
+
+    unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
+}
+
+/// The disk the store sees.
+pub struct VirtioBlkDevice {
+    blk: VirtIOBlk<KernelHal, MmioTransport<'static>>,
+    capacity: u64,
+}
+
+impl VirtioBlkDevice {
+    /// Attaches to the virtio-blk device at `base`.
+    ///
+    /// # Safety
+    /// `base..base+size` is a virtio-mmio slot holding a block device,
+    /// mapped as device memory, that nothing else drives.
+    pub unsafe fn attach(base: u64, size: u64) -> Result<Self, AttachError> {
+        reserve_pool()?;
+        let header = NonNull::new(base as *mut VirtIOHeader).ok_or(AttachError::NoMemory)?;
+        // SAFETY: forwarded from the caller.
+        let transport =
+            unsafe { MmioTransport::new(header, size as usize) }.map_err(AttachError::Transport)?;
+        let blk = VirtIOBlk::<KernelHal, _>::new(transport).map_err(AttachError::Device)?;
+        if blk.readonly() {
+            return Err(AttachError::ReadOnly);
+        }
+        let capacity = blk.capacity() * SECTOR_SIZE as u64;
+        Ok(Self { blk, capacity })
+    }
+
+    fn check(&self, offset: u64, len: usize) -> Result<(), DeviceError> {
+        if offset % SECTOR_SIZE as u64 != 0 || len % SECTOR_SIZE != 0 {
+            return Err(DeviceError::Misaligned { offset, len });
+        }
+        if offset
+            .checked_add(len as u64)
+            .is_none_or(|end| end > self.capacity)
+        {
+            return Err(DeviceError::OutOfRange {
+                offset,
+                len,
+                capacity: self.capacity,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn io_error(e: virtio_drivers::Error) -> DeviceError {
+    use virtio_drivers::Error as E;
+    DeviceError::Io(match e {
+        E::IoError => 1,
+        E::Unsupported => 2,
+        E::NotReady => 3,
+        E::QueueFull => 4,
+        E::DmaError => 5,
+        _ => 99,
+    })
+}
+
+impl BlockDevice for VirtioBlkDevice {
+    fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
+        self.check(offset, buf.len())?;
+        let mut sector = (offset / SECTOR_SIZE as u64) as usize;
+        for chunk in buf.chunks_mut(MAX_REQUEST) {
+            self.blk.read_blocks(sector, chunk).map_err(io_error)?;
+            sector += chunk.len() / SECTOR_SIZE;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
+        self.check(offset, data.len())?;
+        let mut sector = (offset / SECTOR_SIZE as u64) as usize;
+        for chunk in data.chunks(MAX_REQUEST) {
+            self.blk.write_blocks(sector, chunk).map_err(io_error)?;
+            sector += chunk.len() / SECTOR_SIZE;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), DeviceError> {
+        self.blk.flush().map_err(io_error)
+    }
+
+    fn capacity(&self) -> u64 {
+        self.capacity
+    }
+}

@@ -1,0 +1,119 @@
+//! The store's console commands: SET, GET, DEL, EXISTS, RANGE, FLUSH,
+//! COMPACT, VERIFY and INFO storage, as console.md specifies them.
+
+use crate::services::kv;
+use alloc::{format, string::String, vec, vec::Vec};
+use console::{Reply, Report};
+use lsm::db::WriteBatch;
+
+type CmdResult = Result<Reply, String>;
+
+pub fn set(args: &[Vec<u8>]) -> CmdResult {
+    // OK only once the WAL record is on disk and the device flushed it.
+    kv::with(|db| db.put(&args[0], &args[1], true))?;
+    Ok(Reply::Ok)
+}
+
+pub fn get(args: &[Vec<u8>]) -> CmdResult {
+    Ok(match kv::with(|db| db.get(&args[0], None))? {
+        Some(v) => Reply::Value(v),
+        None => Reply::Nil,
+    })
+}
+
+pub fn exists(args: &[Vec<u8>]) -> CmdResult {
+    let found = kv::with(|db| db.get(&args[0], None))?.is_some();
+    Ok(Reply::Integer(i64::from(found)))
+}
+
+pub fn del(args: &[Vec<u8>]) -> CmdResult {
+    // One batch, one sync: all the keys go, or (on an error) none.
+    let removed = kv::with(|db| {
+        let mut batch = WriteBatch::new();
+        let mut n = 0;
+        for key in args {
+            if db.get(key, None)?.is_some() {
+                n += 1;
+            }
+            batch.delete(key);
+        }
+        db.write(batch, true)?;
+        Ok(n)
+    })?;
+    Ok(Reply::Integer(removed))
+}
+
+pub fn range(args: &[Vec<u8>]) -> CmdResult {
+    let limit = match args.get(2..) {
+        Some([]) | None => usize::MAX,
+        Some([word, n]) if word.eq_ignore_ascii_case(b"LIMIT") => core::str::from_utf8(n)
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| String::from("LIMIT takes a count: RANGE start end LIMIT 10"))?,
+        _ => return Err(String::from("usage: RANGE start end [LIMIT n]")),
+    };
+    // A snapshot inside `range` gives one consistent state.
+    let pairs = kv::with(|db| db.range(&args[0], Some(&args[1]), limit, None))?;
+    Ok(Reply::List(
+        pairs.into_iter().map(|(k, v)| vec![k, v]).collect(),
+    ))
+}
+
+pub fn flush() -> CmdResult {
+    kv::with(|db| db.flush())?;
+    Ok(Reply::Ok)
+}
+
+pub fn compact() -> CmdResult {
+    kv::with(|db| db.compact_all())?;
+    Ok(Reply::Ok)
+}
+
+pub fn verify() -> CmdResult {
+    let report = kv::with(|db| Ok(db.verify()))?;
+    if let Some(first) = report.errors.first() {
+        let mut msg = format!("{} problem(s) found: {first}", report.errors.len());
+        for e in report.errors.iter().skip(1).take(9) {
+            msg.push_str(&format!("; {e}"));
+        }
+        return Err(msg);
+    }
+    let mut r = Report::new();
+    r.add_section("Verify");
+    r.add_field("tables", report.tables);
+    r.add_field("entries", report.entries);
+    r.add_field("errors", 0);
+    Ok(Reply::Report(r))
+}
+
+pub fn info_storage(r: &mut Report) -> Result<(), String> {
+    let s = kv::with(|db| Ok(db.stats()))?;
+    r.add_section("Storage");
+    r.add_field("disk_bytes", s.capacity);
+    r.add_field("disk_used_bytes", s.table_region_bytes - s.table_free_bytes);
+    r.add_field("table_region_bytes", s.table_region_bytes);
+    r.add_field("table_free_bytes", s.table_free_bytes);
+    r.add_field("memtable_bytes", s.memtable_bytes);
+    r.add_field("immutable_memtable_bytes", s.immutable_bytes);
+    r.add_field("wal_bytes", s.wal_bytes);
+    r.add_field("tables", s.levels.iter().map(|l| l.0).sum::<usize>());
+    for (i, (tables, bytes)) in s.levels.iter().enumerate() {
+        r.add_field(&format!("level_{i}_tables"), tables);
+        r.add_field(&format!("level_{i}_bytes"), bytes);
+    }
+    r.add_field("disk_reads", s.io.reads);
+    r.add_field("disk_read_bytes", s.io.read_bytes);
+    r.add_field("disk_writes", s.io.writes);
+    r.add_field("disk_write_bytes", s.io.write_bytes);
+    r.add_field("disk_flushes", s.io.flushes);
+    r.add_field("flushes", s.flushes);
+    r.add_field("compactions", s.compactions);
+    r.add_field("user_bytes_written", s.user_bytes);
+    r.add_field(
+        "write_amplification",
+        format!("{:.3}", s.write_amplification()),
+    );
+    r.add_field("last_sequence", s.last_sequence);
+    r.add_field("wal_writeout_bound_ms", kv::WAL_WRITEOUT_US / 1000);
+    Ok(())
+}

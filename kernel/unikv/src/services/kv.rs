@@ -1,0 +1,144 @@
+//! The kv service: the LSM store (`lsm::Db`) on the first virtio-blk disk.
+//!
+//! At start it attaches the disk, formats it if it is blank (and says so),
+//! refuses a disk of another format or version without writing to it, and
+//! replays the WAL. Without a disk the service fails with the reason, and
+//! the kernel boots on without it. Its exit makes everything durable (WAL
+//! synced, memtable flushed to a table), so `SHUTDOWN`, `REBOOT` and
+//! `SERVICE STOP kv` leave a clean disk.
+//!
+//! The store is used from the shell only (one core, no interrupt context),
+//! so a plain lock around it is enough.
+
+use crate::arch::timer;
+use crate::drivers::virtio_blk::VirtioBlkDevice;
+use alloc::{format, string::String};
+use kcore::registry::ServiceError;
+use lsm::db::{Db, Options};
+use spin::Mutex;
+
+pub type Store = Db<VirtioBlkDevice>;
+
+struct Kv {
+    db: Store,
+    /// Counter value when WAL records were first left buffered (sync=0).
+    buffered_since: Option<u64>,
+}
+
+static KV: Mutex<Option<Kv>> = Mutex::new(None);
+
+/// How long an unsynced (sync=0) write may wait in memory before it is
+/// written out: the bound on what a power cut can lose.
+pub const WAL_WRITEOUT_US: u64 = 5_000;
+
+fn init() -> Result<(), ServiceError> {
+    let disk = crate::services::virtio::devices()
+        .into_iter()
+        .find(|d| d.device_id == 2)
+        .ok_or(ServiceError::new(
+            "no virtio block device: start QEMU with -drive if=none,file=disk.img,format=raw,id=hd0 \
+             -device virtio-blk-device,drive=hd0 (tools/run does)",
+        ))?;
+    // SAFETY: the virtio-mmio service found a block device in this slot (from
+    // the device tree, mapped as device memory); only this service drives it.
+    let dev = unsafe { VirtioBlkDevice::attach(disk.base, disk.size) }
+        .map_err(|e| ServiceError::owned(format!("disk at {:#x}: {e}", disk.base)))?;
+    let capacity = lsm::device::BlockDevice::capacity(&dev);
+    let (db, report) = Db::open(dev, Options::default()).map_err(|e| {
+        ServiceError::owned(format!(
+            "disk at {:#x} ({} MiB): {e}",
+            disk.base,
+            capacity >> 20
+        ))
+    })?;
+    if report.formatted {
+        log::warn!(
+            "kv: the disk ({} MiB) was blank: formatted it as a unikv store",
+            capacity >> 20
+        );
+    } else {
+        log::info!(
+            "kv: opened the store ({} MiB): {} tables, {} WAL records replayed, last sequence {}",
+            capacity >> 20,
+            report.tables,
+            report.wal_records,
+            report.last_sequence
+        );
+    }
+    if report.wal_torn || report.wal_dropped_bytes > 0 {
+        log::warn!(
+            "kv: the WAL ended in a torn record ({} bytes dropped): writes in flight at the crash, never acknowledged",
+            report.wal_dropped_bytes
+        );
+    }
+    if report.manifest_torn {
+        log::warn!("kv: the manifest ended in a torn record: an uncommitted change, ignored");
+    }
+    *KV.lock() = Some(Kv {
+        db,
+        buffered_since: None,
+    });
+    Ok(())
+}
+
+fn exit() -> Result<(), ServiceError> {
+    let Some(mut kv) = KV.lock().take() else {
+        return Ok(());
+    };
+    let result = kv.db.sync_wal().and_then(|()| kv.db.flush());
+    let _ = kv.db.close();
+    result.map_err(|e| ServiceError::owned(format!("making the store durable: {e}")))
+}
+
+/// Runs `f` on the store, or says why there is none.
+pub fn with<R>(f: impl FnOnce(&mut Store) -> Result<R, lsm::Error>) -> Result<R, String> {
+    let mut guard = KV.lock();
+    let kv = guard.as_mut().ok_or_else(not_running)?;
+    f(&mut kv.db).map_err(|e| format!("{e}"))
+}
+
+fn not_running() -> String {
+    let state = crate::registry::table()
+        .into_iter()
+        .find(|(d, _)| d.name == "kv")
+        .map(|(_, s)| s)
+        .unwrap_or_default();
+    format!(
+        "the store is not available: service 'kv' is {state} (see LOG; SERVICE START kv retries)"
+    )
+}
+
+/// Notes that WAL records were left buffered (a sync=0 write).
+pub fn note_buffered() {
+    if let Some(kv) = KV.lock().as_mut() {
+        kv.buffered_since.get_or_insert_with(timer::counter);
+    }
+}
+
+/// Writes buffered WAL records out once they have waited `WAL_WRITEOUT_US`;
+/// called from the shell's loop on every wake-up (at least every tick) and
+/// from benchmarks between operations.
+pub fn tick() {
+    let mut guard = KV.lock();
+    let Some(kv) = guard.as_mut() else { return };
+    let Some(since) = kv.buffered_since else {
+        return;
+    };
+    if timer::ticks_to_us(timer::counter() - since) >= WAL_WRITEOUT_US {
+        if let Err(e) = kv.db.write_out_wal() {
+            log::error!("kv: writing out buffered WAL records: {e}");
+        }
+        kv.buffered_since = None;
+    }
+}
+
+crate::service!(KV_SERVICE {
+    name: "kv",
+    description: "LSM key-value store on the virtio-blk disk (WAL, SSTables, leveled compaction)",
+    author: "The unikv developers",
+    license: "MIT OR Apache-2.0",
+    alias: "store",
+    depends: ["virtio-mmio"],
+    init: init,
+    exit: Some(exit),
+});
