@@ -127,9 +127,11 @@ fn info(args: &[Vec<u8>]) -> CmdResult {
         Some(s) if SECTIONS.contains(&s) => add_section(&mut report, s),
         Some("storage") => kvcmd::info_storage(&mut report)?,
         Some("cache") => return Err(needs_service("INFO cache", "cache")),
-        Some(other) => return Err(format!(
+        Some(other) => {
+            return Err(format!(
             "no INFO section '{other}'; sections: server, memory, cpu, services, devices, storage"
-        )),
+        ))
+        }
     }
     Ok(Reply::Report(report))
 }

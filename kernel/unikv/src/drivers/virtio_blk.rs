@@ -130,7 +130,7 @@ impl VirtioBlkDevice {
     }
 
     fn check(&self, offset: u64, len: usize) -> Result<(), DeviceError> {
-        if offset % SECTOR_SIZE as u64 != 0 || len % SECTOR_SIZE != 0 {
+        if !offset.is_multiple_of(SECTOR_SIZE as u64) || !len.is_multiple_of(SECTOR_SIZE) {
             return Err(DeviceError::Misaligned { offset, len });
         }
         if offset

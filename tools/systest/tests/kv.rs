@@ -1,0 +1,272 @@
+//! The store through the console on a real virtio-blk disk: the commands'
+//! replies, durability across REBOOT, SHUTDOWN and a killed QEMU, damage
+//! reported and never served, and foreign disks left untouched.
+
+use std::time::Duration;
+use systest::{field, Options, Qemu, TempFile, PROMPT};
+
+fn disk(name: &str) -> TempFile {
+    TempFile::new(name, 64 << 20)
+}
+
+fn boot_on(d: &TempFile) -> Qemu {
+    Qemu::boot(&Options {
+        disk: Some(d.0.clone()),
+        ..Options::default()
+    })
+}
+
+fn shutdown(mut q: Qemu) {
+    q.send(b"SHUTDOWN\r");
+    assert_eq!(
+        q.wait_exit(Duration::from_secs(30)).code(),
+        Some(0),
+        "{}",
+        q.transcript()
+    );
+}
+
+#[test]
+fn commands_and_reply_forms() {
+    let d = disk("kv-cmds.img");
+    let mut q = boot_on(&d);
+    assert!(
+        q.transcript()
+            .contains("was blank: formatted it as a unikv store"),
+        "{}",
+        q.transcript()
+    );
+    assert_eq!(q.cmd("SET alice 1"), "OK\n");
+    assert_eq!(q.cmd("put bob \"two words\""), "OK\n");
+    assert_eq!(q.cmd("SET bin \"\\x00\\xff\\\"\\\\\\n\""), "OK\n");
+    assert_eq!(q.cmd("GET alice"), "\"1\"\n");
+    assert_eq!(q.cmd("GET bob"), "\"two words\"\n");
+    assert_eq!(q.cmd("GET bin"), "\"\\x00\\xff\\\"\\\\\\n\"\n");
+    assert_eq!(q.cmd("GET nobody"), "(nil)\n");
+    assert_eq!(q.cmd("EXISTS alice"), "(integer) 1\n");
+    assert_eq!(q.cmd("EXISTS nobody"), "(integer) 0\n");
+    assert_eq!(
+        q.cmd("RANGE a c"),
+        "1) \"alice\" \"1\"\n2) \"bin\" \"\\x00\\xff\\\"\\\\\\n\"\n3) \"bob\" \"two words\"\n"
+    );
+    assert_eq!(q.cmd("RANGE a c LIMIT 1"), "1) \"alice\" \"1\"\n");
+    assert_eq!(q.cmd("RANGE x z"), "(empty)\n");
+    assert!(q.cmd("RANGE a c LIMIT").starts_with("(error) ERR "));
+    assert_eq!(q.cmd("DEL alice nobody bob"), "(integer) 2\n");
+    assert_eq!(q.cmd("GET alice"), "(nil)\n");
+    assert_eq!(q.cmd("FLUSH"), "OK\n");
+    assert_eq!(q.cmd("COMPACT"), "OK\n");
+    let v = q.cmd("VERIFY");
+    assert!(v.starts_with("# Verify\n") && v.contains("errors:0"), "{v}");
+    let s = q.cmd("INFO storage");
+    for f in [
+        "disk_bytes",
+        "disk_used_bytes",
+        "memtable_bytes",
+        "wal_bytes",
+        "tables",
+        "disk_reads",
+        "disk_writes",
+        "compactions",
+        "level_0_tables",
+        "level_0_bytes",
+    ] {
+        assert!(field(&s, f).is_some(), "{f} missing: {s}");
+    }
+    assert_eq!(field(&s, "disk_bytes"), Some("67108864"));
+    shutdown(q);
+}
+
+#[test]
+fn data_survives_reboot_and_shutdown() {
+    let d = disk("kv-persist.img");
+    let mut q = boot_on(&d);
+    for i in 0..50 {
+        assert_eq!(q.cmd(&format!("SET key{i:03} value{i}")), "OK\n");
+    }
+    assert_eq!(q.cmd("FLUSH"), "OK\n");
+    for i in 50..80 {
+        assert_eq!(q.cmd(&format!("SET key{i:03} value{i}")), "OK\n");
+    }
+    q.send(b"REBOOT\r");
+    q.read_until("boot complete");
+    q.read_until(PROMPT);
+    assert_eq!(q.cmd("GET key000"), "\"value0\"\n");
+    assert_eq!(q.cmd("GET key079"), "\"value79\"\n");
+    assert_eq!(q.cmd("DEL key010"), "(integer) 1\n");
+    shutdown(q);
+
+    let mut q = boot_on(&d);
+    assert!(
+        !q.transcript().contains("formatted"),
+        "a formatted disk is not formatted again"
+    );
+    let all = q.cmd("RANGE key key~");
+    assert_eq!(all.lines().count(), 79, "{all}");
+    assert_eq!(q.cmd("GET key010"), "(nil)\n");
+    assert_eq!(q.cmd("GET key055"), "\"value55\"\n");
+    shutdown(q);
+}
+
+#[test]
+fn killing_qemu_loses_no_acknowledged_write() {
+    let d = disk("kv-kill.img");
+    let mut q = boot_on(&d);
+    // A stream of SETs, faster than they complete; count the OKs that came
+    // back, then pull the power while writes are still in flight.
+    let mut stream = Vec::new();
+    for i in 0..400 {
+        stream.extend_from_slice(format!("SET k{i:04} v{i}-{}\r", "x".repeat(i % 50)).as_bytes());
+    }
+    q.send(&stream);
+    let mut acked = 0;
+    while acked < 150 {
+        let r = q.read_until(PROMPT);
+        if r.contains("OK") {
+            acked += 1;
+        }
+    }
+    q.kill();
+    drop(q);
+
+    let mut q = boot_on(&d);
+    let t = q.transcript();
+    assert!(t.contains("service kv: started"), "{t}");
+    // Every acknowledged write is there with its value; nothing else is
+    // invented (keys beyond the stream's are absent).
+    let listing = q.cmd("RANGE k k~");
+    let n = listing.lines().count();
+    assert!(
+        n >= acked,
+        "{n} keys survived, {acked} were acknowledged:\n{t}"
+    );
+    for i in (0..acked).step_by(7) {
+        let want = format!("\"v{i}-{}\"\n", "x".repeat(i % 50));
+        assert_eq!(q.cmd(&format!("GET k{i:04}")), want, "key {i}");
+    }
+    for (i, line) in listing.lines().enumerate() {
+        assert!(
+            line.starts_with(&format!("{}) \"k{i:04}\" \"v{i}-", i + 1)),
+            "a prefix of the stream, in order: {line}"
+        );
+    }
+    assert!(q.cmd("VERIFY").contains("errors:0"));
+    shutdown(q);
+}
+
+#[test]
+fn damaged_disk_is_reported_never_served() {
+    let d = disk("kv-damage.img");
+    let mut q = boot_on(&d);
+    let marker = "MARKER-".repeat(8);
+    for i in 0..200 {
+        assert_eq!(q.cmd(&format!("SET d{i:03} {marker}{i}")), "OK\n");
+    }
+    assert_eq!(q.cmd("FLUSH"), "OK\n");
+    shutdown(q);
+
+    // Flip a byte inside every copy of the values (table and old WAL).
+    let mut img = std::fs::read(&d.0).unwrap();
+    let needle = marker.as_bytes();
+    let mut flipped = 0;
+    let mut i = 0;
+    while i + needle.len() <= img.len() {
+        if &img[i..i + needle.len()] == needle {
+            img[i + 3] ^= 0x20;
+            flipped += 1;
+            i += needle.len();
+        } else {
+            i += 1;
+        }
+    }
+    assert!(flipped > 0);
+    std::fs::write(&d.0, &img).unwrap();
+
+    let mut q = boot_on(&d);
+    let v = q.cmd("VERIFY");
+    assert!(
+        v.starts_with("(error) ERR ") && v.contains("corruption"),
+        "{v}"
+    );
+    assert!(v.contains("table"), "the error names what is damaged: {v}");
+    // Reads of damaged data are errors, never a wrong value.
+    let mut errors = 0;
+    for i in (0..200).step_by(10) {
+        let r = q.cmd(&format!("GET d{i:03}"));
+        if r.starts_with("(error) ERR ") {
+            errors += 1;
+        } else {
+            assert_eq!(
+                r,
+                format!("\"{marker}{i}\"\n"),
+                "a damaged read must never return other data"
+            );
+        }
+    }
+    assert!(errors > 0, "the damage is in the table every key lives in");
+    assert!(
+        q.cmd("INFO server").contains("cpus:4"),
+        "the kernel goes on"
+    );
+    shutdown(q);
+}
+
+#[test]
+fn foreign_disk_is_refused_and_left_untouched() {
+    let d = disk("kv-foreign.img");
+    let mut img = vec![0u8; 64 << 20];
+    for (i, b) in img.iter_mut().enumerate() {
+        *b = (i.wrapping_mul(2_654_435_761) >> 13) as u8;
+    }
+    img[..16].copy_from_slice(b"SOMEONE ELSE'S!!");
+    std::fs::write(&d.0, &img).unwrap();
+
+    let mut q = boot_on(&d);
+    let t = q.transcript();
+    assert!(t.contains("service kv: not started: failed: disk at 0xa003e00 (64 MiB): the disk holds another format; refusing to touch it"), "{t}");
+    assert!(q
+        .cmd("SET a b")
+        .starts_with("(error) ERR the store is not available"));
+    shutdown(q);
+    assert!(
+        std::fs::read(&d.0).unwrap() == img,
+        "the foreign disk was written to"
+    );
+}
+
+#[test]
+fn bench_reports_every_field() {
+    let d = disk("kv-bench.img");
+    let mut q = boot_on(&d);
+    let r = q.cmd("BENCH fillrandom 3000");
+    for f in [
+        "workload",
+        "ops",
+        "elapsed_ms",
+        "ops_per_sec",
+        "mb_per_sec",
+        "p50_us",
+        "p99_us",
+        "p999_us",
+        "cache_hit_ratio",
+        "disk_reads_per_op",
+        "disk_writes_per_op",
+        "bytes_written_to_disk",
+    ] {
+        assert!(field(&r, f).is_some(), "{f} missing: {r}");
+    }
+    assert_eq!(field(&r, "workload"), Some("fillrandom"));
+    assert_eq!(field(&r, "ops"), Some("3000"));
+    let r = q.cmd("BENCH readrandom 2000 keys=3000");
+    assert_eq!(field(&r, "ops"), Some("2000"));
+    let r = q.cmd("BENCH fillseq 200 sync=1");
+    let flushes: u64 = field(&r, "disk_flushes").unwrap().parse().unwrap();
+    assert!(flushes >= 200, "sync=1 flushes every write: {r}");
+    assert!(q
+        .cmd("BENCH nosuch")
+        .starts_with("(error) ERR unknown workload"));
+    assert!(q
+        .cmd("BENCH fillseq 10 bogus=1")
+        .starts_with("(error) ERR unknown argument"));
+    shutdown(q);
+}
