@@ -9,9 +9,13 @@ use crate::arch::timer;
 use crate::services::kv;
 use alloc::{format, string::String, vec::Vec};
 use console::{Reply, Report};
+use core::sync::atomic::{AtomicU64, Ordering};
 use lsm::iter::KvIter;
 
 type CmdResult = Result<Reply, String>;
+
+/// The key space of the last fill run since boot.
+static LOADED_KEYS: AtomicU64 = AtomicU64::new(0);
 
 struct Params {
     workload: String,
@@ -113,12 +117,19 @@ pub fn run(args: &[Vec<u8>]) -> CmdResult {
     for b in value.iter_mut() {
         *b = b' ' + (rng.next() % 95) as u8;
     }
-    let loaded = kv::with(|db| Ok(db.stats().last_sequence))?;
-    let keys = p.keys.unwrap_or(match p.workload.as_str() {
-        "fillseq" | "fillrandom" => p.n,
-        _ => loaded.max(1),
-    });
+    // Reads (and overwrite) default to the key space the last fill of this
+    // boot loaded, as console.md says; fills (and a fresh boot) to n.
+    let is_fill = matches!(p.workload.as_str(), "fillseq" | "fillrandom");
+    let loaded = LOADED_KEYS.load(Ordering::Relaxed);
+    let keys = p
+        .keys
+        .unwrap_or(if is_fill || loaded == 0 { p.n } else { loaded })
+        .max(1);
+    if is_fill {
+        LOADED_KEYS.store(keys, Ordering::Relaxed);
+    }
     let before = kv::with(|db| Ok(db.stats()))?;
+    let cache_before = crate::services::cache::policy_and_stats().ok();
     let mut lat: Vec<u32> = Vec::with_capacity(p.n as usize);
     let mut found = 0u64;
     let mut bytes = 0u64;
@@ -224,10 +235,33 @@ pub fn run(args: &[Vec<u8>]) -> CmdResult {
     ) {
         r.add_field("found", found);
     }
-    // The store has no read cache until the cache service exists (issue 4):
-    // every block read goes to the disk.
-    r.add_field("cache_policy", "none");
-    r.add_field("cache_hit_ratio", 0);
+    match (
+        cache_before,
+        crate::services::cache::policy_and_stats().ok(),
+    ) {
+        (Some((_, b)), Some((policy, a))) => {
+            let hits = a.hits.saturating_sub(b.hits);
+            let lookups = hits + a.misses.saturating_sub(b.misses);
+            r.add_field("cache_policy", policy.name());
+            r.add_field("cache_hits", hits);
+            r.add_field(
+                "cache_hit_ratio",
+                format!(
+                    "{:.6}",
+                    if lookups == 0 {
+                        0.0
+                    } else {
+                        hits as f64 / lookups as f64
+                    }
+                ),
+            );
+        }
+        // No cache service: every block read goes to the disk.
+        _ => {
+            r.add_field("cache_policy", "none");
+            r.add_field("cache_hit_ratio", 0);
+        }
+    }
     r.add_field("disk_reads", reads);
     r.add_field("disk_writes", writes);
     r.add_field("disk_reads_per_op", format!("{:.3}", per_op(reads)));

@@ -117,3 +117,53 @@ pub fn info_storage(r: &mut Report) -> Result<(), String> {
     r.add_field("wal_writeout_bound_ms", kv::WAL_WRITEOUT_US / 1000);
     Ok(())
 }
+
+pub fn cache_cmd(args: &[Vec<u8>]) -> CmdResult {
+    use crate::services::cache;
+    let usage = "usage: CACHE POLICY none|lru|arc|ackey | CACHE SIZE bytes | CACHE RESET";
+    let word = |a: &[u8]| {
+        core::str::from_utf8(a)
+            .map(|s| s.to_ascii_lowercase())
+            .map_err(|_| String::from(usage))
+    };
+    match (word(&args[0])?.as_str(), args.get(1)) {
+        ("policy", Some(p)) => {
+            let policy = word(p)?
+                .parse::<::cache::Policy>()
+                .map_err(|e| format!("{e}; {usage}"))?;
+            cache::set_policy(policy)?;
+        }
+        ("size", Some(n)) => {
+            let bytes = word(n)?
+                .parse::<u64>()
+                .map_err(|_| format!("CACHE SIZE takes a number of bytes; {usage}"))?;
+            cache::resize(bytes)?;
+        }
+        ("reset", None) => cache::reset()?,
+        _ => return Err(String::from(usage)),
+    }
+    Ok(Reply::Ok)
+}
+
+pub fn info_cache(r: &mut Report) -> Result<(), String> {
+    let (policy, s) = crate::services::cache::policy_and_stats()?;
+    r.add_section("Cache");
+    r.add_field("policy", policy.name());
+    r.add_field("capacity_bytes", s.capacity_bytes);
+    r.add_field("used_bytes", s.used_bytes);
+    r.add_field("entries", s.entries);
+    r.add_field("hits", s.hits);
+    r.add_field("misses", s.misses);
+    r.add_field("hit_ratio", format!("{:.6}", s.hit_ratio()));
+    r.add_field("disk_reads_saved", s.disk_reads_saved);
+    r.add_field("inserts", s.inserts);
+    r.add_field("evictions", s.evictions);
+    if policy == ::cache::Policy::AcKey {
+        // Only blocks go through the cache until the store's point path
+        // feeds AC-Key's KV and KP parts (issue 4).
+        r.add_field("kv_bytes", 0);
+        r.add_field("kp_bytes", 0);
+        r.add_field("block_bytes", s.used_bytes);
+    }
+    Ok(())
+}

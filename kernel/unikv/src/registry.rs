@@ -133,10 +133,6 @@ pub fn stop_all() {
     });
 }
 
-pub fn is_registered(name: &str) -> bool {
-    with(|reg| reg.find(name).is_some())
-}
-
 /// (descriptor, state in words) for every service.
 pub fn table() -> Vec<(&'static ServiceDesc, String)> {
     with(|reg| reg.states().map(|(d, s)| (d, format!("{s}"))).collect())

@@ -77,18 +77,8 @@ fn dispatch(inv: &Invocation) -> CmdResult {
         "COMPACT" => kvcmd::compact(),
         "VERIFY" => kvcmd::verify(),
         "BENCH" => bench::run(args),
-        // The cache's commands belong to a service this image does not have
-        // yet; say which, rather than "unknown".
-        "CACHE" => Err(needs_service(inv.spec.name, "cache")),
+        "CACHE" => kvcmd::cache_cmd(args),
         other => Err(format!("'{other}' is not available in this kernel")),
-    }
-}
-
-fn needs_service(command: &str, service: &str) -> String {
-    if registry::is_registered(service) {
-        format!("{command} needs the '{service}' service, which is not running (see SERVICES, LOG; try SERVICE START {service})")
-    } else {
-        format!("{command} needs the '{service}' service, which this kernel is built without")
     }
 }
 
@@ -121,15 +111,16 @@ fn info(args: &[Vec<u8>]) -> CmdResult {
             for s in SECTIONS {
                 add_section(&mut report, s);
             }
-            // The store's section when the store is up.
+            // The store's and cache's sections when they are up.
             let _ = kvcmd::info_storage(&mut report);
+            let _ = kvcmd::info_cache(&mut report);
         }
         Some(s) if SECTIONS.contains(&s) => add_section(&mut report, s),
         Some("storage") => kvcmd::info_storage(&mut report)?,
-        Some("cache") => return Err(needs_service("INFO cache", "cache")),
+        Some("cache") => kvcmd::info_cache(&mut report)?,
         Some(other) => {
             return Err(format!(
-            "no INFO section '{other}'; sections: server, memory, cpu, services, devices, storage"
+            "no INFO section '{other}'; sections: server, memory, cpu, services, devices, storage, cache"
         ))
         }
     }

@@ -121,6 +121,11 @@ fn services_and_service_control() {
             .starts_with("(error) ERR "),
         "stopping a service in use is refused"
     );
+    assert!(
+        q.cmd("SERVICE STOP kv").starts_with("(error) ERR "),
+        "the cache uses kv"
+    );
+    assert_eq!(q.cmd("SERVICE STOP cache"), "OK\n");
     assert_eq!(q.cmd("SERVICE STOP kv"), "OK\n");
     assert!(q
         .cmd("GET a")
@@ -140,7 +145,11 @@ fn services_and_service_control() {
     assert!(q
         .cmd("SERVICE START virtio-mmio")
         .starts_with("(error) ERR "));
-    assert_eq!(q.cmd("SERVICE START kv"), "OK\n");
+    assert_eq!(
+        q.cmd("SERVICE START cache"),
+        "OK\n",
+        "starts kv, its dependency, too"
+    );
     assert_eq!(q.cmd("SET after restart"), "OK\n");
     assert!(q
         .cmd("SERVICE STOP console")
@@ -200,7 +209,9 @@ fn store_commands_without_a_disk_say_why() {
     assert!(q
         .cmd("SERVICES")
         .contains("\"kv\" \"failed: no virtio block device"));
-    assert!(q.cmd("CACHE POLICY arc").contains("'cache' service"));
+    assert!(q
+        .cmd("CACHE POLICY arc")
+        .starts_with("(error) ERR the read cache is not running: service 'cache'"));
 }
 
 #[test]

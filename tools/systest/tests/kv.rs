@@ -270,3 +270,54 @@ fn bench_reports_every_field() {
         .starts_with("(error) ERR unknown argument"));
     shutdown(q);
 }
+
+#[test]
+fn cache_policies_switch_at_run_time_and_never_serve_stale_blocks() {
+    let d = disk("kv-cache.img");
+    let mut q = boot_on(&d);
+    let info = q.cmd("INFO cache");
+    assert_eq!(field(&info, "policy"), Some("lru"), "{info}");
+    assert_eq!(field(&info, "capacity_bytes"), Some("8388608"));
+    for i in 0..300 {
+        assert_eq!(q.cmd(&format!("SET c{i:03} old{i}")), "OK\n");
+    }
+    assert_eq!(q.cmd("FLUSH"), "OK\n");
+    for policy in ["arc", "ackey", "none", "lru", "ARC"] {
+        assert_eq!(q.cmd(&format!("CACHE POLICY {policy}")), "OK\n");
+        for i in (0..300).step_by(37) {
+            assert_eq!(
+                q.cmd(&format!("GET c{i:03}")),
+                format!("\"old{i}\"\n"),
+                "{policy}"
+            );
+        }
+    }
+    // Overwrite, flush and compact under a warm cache: reads see the new
+    // values (compaction deletes the old tables, whose blocks are cached).
+    for i in 0..300 {
+        assert_eq!(q.cmd(&format!("SET c{i:03} new{i}")), "OK\n");
+    }
+    assert_eq!(q.cmd("COMPACT"), "OK\n");
+    for i in (0..300).step_by(13) {
+        assert_eq!(q.cmd(&format!("GET c{i:03}")), format!("\"new{i}\"\n"));
+    }
+    let info = q.cmd("INFO cache");
+    assert_eq!(field(&info, "policy"), Some("arc"));
+    let hits: u64 = field(&info, "hits").unwrap().parse().unwrap();
+    assert!(hits > 0, "{info}");
+    for f in ["used_bytes", "misses", "hit_ratio", "disk_reads_saved"] {
+        assert!(field(&info, f).is_some(), "{f}: {info}");
+    }
+    assert_eq!(q.cmd("CACHE RESET"), "OK\n");
+    assert_eq!(field(&q.cmd("INFO cache"), "hits"), Some("0"));
+    assert_eq!(q.cmd("CACHE SIZE 1048576"), "OK\n");
+    assert_eq!(
+        field(&q.cmd("INFO cache"), "capacity_bytes"),
+        Some("1048576")
+    );
+    assert_eq!(q.cmd("CACHE POLICY ackey"), "OK\n");
+    assert!(q.cmd("INFO cache").contains("kv_bytes:"));
+    assert!(q.cmd("CACHE POLICY mru").starts_with("(error) ERR "));
+    assert!(q.cmd("CACHE SIZE lots").starts_with("(error) ERR "));
+    shutdown(q);
+}
