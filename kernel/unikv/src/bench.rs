@@ -272,7 +272,7 @@ pub fn run(args: &[Vec<u8>]) -> CmdResult {
     );
     r.add_field("disk_flushes", after.io.flushes - before.io.flushes);
     if !p.sync {
-        r.add_field("wal_writeout_bound_ms", kv::WAL_WRITEOUT_US / 1000);
+        r.add_field("wal_loss_bound_ms", kv::WAL_LOSS_BOUND_MS);
     }
     Ok(Reply::Report(r))
 }

@@ -114,7 +114,7 @@ pub fn info_storage(r: &mut Report) -> Result<(), String> {
         format!("{:.3}", s.write_amplification()),
     );
     r.add_field("last_sequence", s.last_sequence);
-    r.add_field("wal_writeout_bound_ms", kv::WAL_WRITEOUT_US / 1000);
+    r.add_field("wal_loss_bound_ms", kv::WAL_LOSS_BOUND_MS);
     Ok(())
 }
 

@@ -31,6 +31,11 @@ static KV: Mutex<Option<Kv>> = Mutex::new(None);
 /// written out: the bound on what a power cut can lose.
 pub const WAL_WRITEOUT_US: u64 = 5_000;
 
+/// The worst case of that bound: records are checked at least once per
+/// timer tick, so they reach the disk within the write-out delay plus one
+/// tick of being buffered.
+pub const WAL_LOSS_BOUND_MS: u64 = WAL_WRITEOUT_US / 1000 + 1000 / timer::TICK_HZ;
+
 fn init() -> Result<(), ServiceError> {
     let disk = crate::services::virtio::devices()
         .into_iter()
@@ -44,7 +49,7 @@ fn init() -> Result<(), ServiceError> {
     let dev = unsafe { VirtioBlkDevice::attach(disk.base, disk.size) }
         .map_err(|e| ServiceError::owned(format!("disk at {:#x}: {e}", disk.base)))?;
     let capacity = lsm::device::BlockDevice::capacity(&dev);
-    let (db, report) = Db::open(dev, Options::default()).map_err(|e| {
+    let (db, report) = Db::open(dev, options_for(capacity)).map_err(|e| {
         ServiceError::owned(format!(
             "disk at {:#x} ({} MiB): {e}",
             disk.base,
@@ -79,6 +84,18 @@ fn init() -> Result<(), ServiceError> {
         buffered_since: None,
     });
     Ok(())
+}
+
+/// LevelDB's sizes (4 MiB memtable, 2 MiB tables) suit big disks; on a
+/// small one they would leave no room for a compaction's output next to its
+/// input, so memtable and tables shrink with the disk (about 1/128 of it).
+fn options_for(capacity: u64) -> Options {
+    let mut o = Options::default();
+    let table = (capacity / 128).clamp(64 << 10, o.table_size);
+    o.table_size = table;
+    o.write_buffer_size = (table * 2).min(o.write_buffer_size as u64) as usize;
+    o.l1_max_bytes = table * 5;
+    o
 }
 
 fn exit() -> Result<(), ServiceError> {
