@@ -9,7 +9,7 @@ use core::cell::{Cell, RefCell};
 
 use crate::device::{BlockDevice, DeviceError, SECTOR_SIZE};
 use crate::error::{Corruption, CorruptionKind, Error, Result};
-use crate::table::ReadAt;
+use crate::table::{BlockKind, ReadAt};
 
 /// Device I/O issued by the store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -117,12 +117,18 @@ impl<D: BlockDevice> BlockDevice for DiskRef<'_, D> {
     }
 }
 
-/// A cache of verified data blocks, shared by every table of a store; the
-/// kernel's read cache implements it so that every block read it saves is
-/// counted under one memory budget.
+/// A cache of verified blocks (data, index and filter), shared by every
+/// table of a store; the kernel's read cache implements it so that every
+/// block read it saves is counted under one memory budget.
 ///
 /// Blocks are immutable and table numbers are never reused while the store
-/// is open, so `(table, offset)` names a block for the life of the store.
+/// is open, so `(table, offset)` names a block for the life of the store
+/// (offsets of different kinds never coincide within a table).
+///
+/// The store calls [`get_block`](Self::get_block) and
+/// [`insert_block`](Self::insert_block); their defaults forward to the
+/// kind-blind [`get`](Self::get) and [`insert`](Self::insert), so a cache
+/// that does not care about kinds implements only those.
 pub trait BlockCache {
     /// The block of `table` at `offset`, if cached.
     fn get(&self, table: u64, offset: u64) -> Option<Arc<[u8]>>;
@@ -130,6 +136,38 @@ pub trait BlockCache {
     fn insert(&self, table: u64, offset: u64, block: Arc<[u8]>);
     /// The table was deleted: its blocks will never be asked for again.
     fn erase_table(&self, _table: u64) {}
+    /// The block of `table` at `offset`, of `kind`, if cached.
+    fn get_block(&self, table: u64, offset: u64, _kind: BlockKind) -> Option<Arc<[u8]>> {
+        self.get(table, offset)
+    }
+    /// Offers a block of `kind` that has just passed its checksum.
+    fn insert_block(&self, table: u64, offset: u64, _kind: BlockKind, block: Arc<[u8]>) {
+        self.insert(table, offset, block)
+    }
+}
+
+/// Blocks one lookup fetched, counted by the [`TableFile`]s it read through.
+#[derive(Debug, Default)]
+pub struct ReadCounter {
+    /// Device reads (blocks the cache did not have, table footers).
+    pub disk: Cell<u32>,
+    /// Blocks fetched, whether the cache had them or not.
+    pub blocks: Cell<u32>,
+    /// Blocks the cache had.
+    pub hits: Cell<u32>,
+}
+
+impl ReadCounter {
+    /// Copies the counts into a lookup's statistics.
+    pub fn fill(&self, stats: &mut super::LookupStats) {
+        stats.disk_reads = self.disk.get();
+        stats.block_reads = self.blocks.get();
+        stats.cache_hits = self.hits.get();
+    }
+}
+
+fn bump(c: &Cell<u32>) {
+    c.set(c.get().saturating_add(1));
 }
 
 /// One table's bytes on the disk.
@@ -139,6 +177,7 @@ pub struct TableFile<'a, D: BlockDevice> {
     pub offset: u64,
     pub size: u64,
     pub cache: Option<&'a (dyn BlockCache + Send + Sync)>,
+    pub counter: Option<&'a ReadCounter>,
 }
 
 impl<D: BlockDevice> ReadAt for TableFile<'_, D> {
@@ -147,18 +186,30 @@ impl<D: BlockDevice> ReadAt for TableFile<'_, D> {
         if end.is_none_or(|e| e > self.size) {
             return Err(Corruption::new(CorruptionKind::OutOfBounds).into());
         }
+        if let Some(c) = self.counter {
+            bump(&c.disk);
+        }
         self.disk
             .read_unaligned(self.offset + offset, buf)
             .map_err(Error::Device)
     }
 
-    fn cached_block(&self, offset: u64) -> Option<Arc<[u8]>> {
-        self.cache?.get(self.number, offset)
+    fn cached_block(&self, offset: u64, kind: BlockKind) -> Option<Arc<[u8]>> {
+        let b = self
+            .cache
+            .and_then(|c| c.get_block(self.number, offset, kind));
+        if let Some(c) = self.counter {
+            bump(&c.blocks);
+            if b.is_some() {
+                bump(&c.hits);
+            }
+        }
+        b
     }
 
-    fn cache_block(&self, offset: u64, block: &Arc<[u8]>) {
+    fn cache_block(&self, offset: u64, kind: BlockKind, block: &Arc<[u8]>) {
         if let Some(c) = self.cache {
-            c.insert(self.number, offset, Arc::clone(block));
+            c.insert_block(self.number, offset, kind, Arc::clone(block));
         }
     }
 }

@@ -38,8 +38,8 @@ impl<'a, D: BlockDevice> LevelIter<'a, D> {
     fn open(&mut self) -> Result<()> {
         self.cur = None;
         if let Some(f) = self.files.get(self.index) {
-            let t = self.db.table(f)?;
-            self.cur = Some(t.iter(self.db.file(f, true)));
+            let t = self.db.table(f, None)?;
+            self.cur = Some(t.iter(self.db.file(f, true, None)));
         }
         Ok(())
     }

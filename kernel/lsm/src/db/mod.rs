@@ -29,12 +29,15 @@
 mod batch;
 mod disk;
 mod iter;
+mod lookup;
 mod superblock;
 mod version;
 
+pub use crate::table::BlockKind;
 pub use batch::WriteBatch;
 pub use disk::{BlockCache, ExtentAllocator, IoStats};
 pub use iter::DbIter;
+pub use lookup::{BlockPointer, LookupSource, LookupStats, PointCache, PointHit};
 pub use superblock::{Layout, Superblock, FORMAT_VERSION, MAGIC};
 pub use version::{FileMeta, Version, VersionEdit, NUM_LEVELS};
 
@@ -54,9 +57,9 @@ use crate::key::{
 };
 use crate::memtable::{Lookup, MemTable};
 use crate::merge::MergingIter;
-use crate::table::{Table, TableBuilder, TableOptions};
+use crate::table::{BlockHandle, Table, TableBuilder, TableOptions};
 use crate::wal::{LogEnd, LogReader, LogWriter};
-use disk::{round_up, Disk, DiskRef, TableFile};
+use disk::{round_up, Disk, DiskRef, ReadCounter, TableFile};
 use superblock::Slot;
 
 type Ikc = InternalKeyComparator;
@@ -220,8 +223,11 @@ pub struct Db<D: BlockDevice> {
     mem: Arc<MemTable>,
     imm: Option<Arc<MemTable>>,
     alloc: ExtentAllocator,
+    /// Open tables: what their footers say (a few words each, one entry per
+    /// live table); their blocks go through `cache`.
     tables: RefCell<BTreeMap<u64, Table<Ikc>>>,
     cache: Option<Arc<dyn BlockCache + Send + Sync>>,
+    points: Option<Arc<dyn PointCache + Send + Sync>>,
     snapshots: BTreeMap<SequenceNumber, usize>,
     compact_pointers: [Vec<u8>; NUM_LEVELS],
     /// A failed WAL or manifest write leaves the on-disk state unknown: every
@@ -376,6 +382,7 @@ impl<D: BlockDevice> Db<D> {
             alloc,
             tables: RefCell::new(BTreeMap::new()),
             cache: None,
+            points: None,
             snapshots: BTreeMap::new(),
             compact_pointers,
             fatal: None,
@@ -477,11 +484,15 @@ impl<D: BlockDevice> Db<D> {
             self.fatal = Some(e.clone());
             return Err(e);
         }
+        let mut gone: Vec<u64> = Vec::new();
+        let mut moved: Vec<(u64, u8)> = Vec::new();
         for &(level, number) in &edit.deleted {
-            if edit.added.iter().any(|(_, f)| f.number == number) {
+            if let Some((to, _)) = edit.added.iter().find(|(_, f)| f.number == number) {
                 // Moved to another level, not deleted.
+                moved.push((number, *to as u8));
                 continue;
             }
+            gone.push(number);
             if let Some(f) = self.version.levels[level]
                 .iter()
                 .find(|f| f.number == number)
@@ -491,6 +502,22 @@ impl<D: BlockDevice> Db<D> {
             self.tables.borrow_mut().remove(&number);
             if let Some(c) = &self.cache {
                 c.erase_table(number);
+            }
+        }
+        if let Some(p) = &self.points {
+            if !gone.is_empty() || !moved.is_empty() {
+                // A pointer into a deleted table would read a dead block (or
+                // another table's, once the extent is reused): drop it. A
+                // moved table keeps its number and blocks: re-aim the level.
+                p.retain_pointers(&mut |_, ptr| {
+                    if gone.contains(&ptr.table) {
+                        return false;
+                    }
+                    if let Some(&(_, to)) = moved.iter().find(|(n, _)| *n == ptr.table) {
+                        ptr.level = to;
+                    }
+                    true
+                });
             }
         }
         self.version = Arc::new(version);
@@ -561,7 +588,13 @@ impl<D: BlockDevice> Db<D> {
             return Err(e);
         }
         let mem = &self.mem;
-        batch.for_each(|s, kind, k, v| mem.add(s, kind, k, v))?;
+        let points = self.points.as_deref();
+        batch.for_each(|s, kind, k, v| {
+            if let Some(p) = points {
+                p.invalidate(k);
+            }
+            mem.add(s, kind, k, v)
+        })?;
         self.last_seq += u64::from(batch.count());
         self.stats.user_bytes += user_bytes;
         Ok(())
@@ -820,7 +853,7 @@ impl<D: BlockDevice> Db<D> {
         let mut outputs: Vec<FileMeta> = Vec::new();
         let mut tables = Vec::new();
         for f in c.inputs.iter().flatten() {
-            match self.table(f) {
+            match self.table(f, None) {
                 Ok(t) => tables.push((t, f.clone())),
                 Err(e) => return Err((e, outputs)),
             }
@@ -839,6 +872,7 @@ impl<D: BlockDevice> Db<D> {
                 offset: f.offset,
                 size: f.size,
                 cache: None,
+                counter: None,
             })));
         }
         let mut it = MergingIter::new(Ikc::default(), children);
@@ -904,28 +938,46 @@ impl<D: BlockDevice> Db<D> {
         }
     }
 
-    /// The bytes of table `f`, read through the block cache if `cached`.
-    fn file(&self, f: &FileMeta, cached: bool) -> TableFile<'_, D> {
+    /// The bytes of table `f`, read through the block cache if `cached`,
+    /// counting reads in `counter`.
+    fn file<'a>(
+        &'a self,
+        f: &FileMeta,
+        cached: bool,
+        counter: Option<&'a ReadCounter>,
+    ) -> TableFile<'a, D> {
         TableFile {
             disk: &self.disk,
             number: f.number,
             offset: f.offset,
             size: f.size,
             cache: if cached { self.cache.as_deref() } else { None },
+            counter,
         }
     }
 
-    /// Reads data blocks through `cache` (or no cache) from now on.
+    /// Reads data, index and filter blocks through `cache` (or no cache,
+    /// so that every lookup reads them from the disk) from now on.
     pub fn set_block_cache(&mut self, cache: Option<Arc<dyn BlockCache + Send + Sync>>) {
         self.cache = cache;
     }
 
-    /// The open table of `f`, from the cache or the disk.
-    fn table(&self, f: &FileMeta) -> Result<Table<Ikc>> {
+    /// Serves point lookups from `cache` (AC-Key's KV and KP parts) from now
+    /// on, or stops. The cache is cleared when attached: it has not seen the
+    /// writes made while it was away.
+    pub fn set_point_cache(&mut self, cache: Option<Arc<dyn PointCache + Send + Sync>>) {
+        if let Some(c) = &cache {
+            c.clear();
+        }
+        self.points = cache;
+    }
+
+    /// The open table of `f`: its footer, remembered or read and checked.
+    fn table(&self, f: &FileMeta, counter: Option<&ReadCounter>) -> Result<Table<Ikc>> {
         if let Some(t) = self.tables.borrow().get(&f.number) {
             return Ok(t.clone());
         }
-        let file = self.file(f, true);
+        let file = self.file(f, true, counter);
         let t = Table::open(&file, f.number, f.size, Ikc::default())?;
         self.tables.borrow_mut().insert(f.number, t.clone());
         Ok(t)
@@ -933,14 +985,98 @@ impl<D: BlockDevice> Db<D> {
 
     /// The value of `key`, as of `snapshot` (or now).
     pub fn get(&self, key: &[u8], snapshot: Option<&Snapshot>) -> Result<Option<Vec<u8>>> {
+        self.get_with_stats(key, snapshot).map(|(v, _)| v)
+    }
+
+    /// The value of `key`, as of `snapshot` (or now), with what finding it
+    /// cost: the disk reads it really made, and where the answer was.
+    pub fn get_with_stats(
+        &self,
+        key: &[u8],
+        snapshot: Option<&Snapshot>,
+    ) -> Result<(Option<Vec<u8>>, LookupStats)> {
         let seq = snapshot.map_or(self.last_seq, |s| s.seq);
+        let mut stats = LookupStats::default();
         for mem in core::iter::once(&self.mem).chain(self.imm.as_ref()) {
-            match mem.get(key, seq)? {
-                Lookup::Found(v) => return Ok(Some(v)),
-                Lookup::Deleted => return Ok(None),
-                Lookup::Missing => {}
+            let found = match mem.get(key, seq)? {
+                Lookup::Found(v) => Some(v),
+                Lookup::Deleted => None,
+                Lookup::Missing => continue,
+            };
+            stats.source = LookupSource::Memtable;
+            return Ok((found, stats));
+        }
+        let counter = ReadCounter::default();
+        // The point cache knows only the newest values.
+        let points = self.points.as_deref().filter(|_| snapshot.is_none());
+        if let Some(p) = points {
+            match p.lookup(key) {
+                PointHit::Kv(v) => {
+                    stats.source = LookupSource::PointKv;
+                    return Ok((Some(v), stats));
+                }
+                PointHit::Kp(ptr) => {
+                    let r = self.read_pointed(key, seq, ptr, &counter);
+                    counter.fill(&mut stats);
+                    match r? {
+                        Some(v) => {
+                            p.promote(key, &v);
+                            stats.source = LookupSource::PointKp;
+                            stats.location = Some(ptr);
+                            return Ok((Some(v), stats));
+                        }
+                        // Not where the pointer said: a stale pointer is
+                        // dropped, and the tree answers.
+                        None => p.invalidate(key),
+                    }
+                }
+                PointHit::Miss => {}
             }
         }
+        let r = self.search_tables(key, seq, &counter, &mut stats);
+        counter.fill(&mut stats);
+        let found = r?;
+        if let (Some(p), Some(v), Some(ptr)) = (points, &found, stats.location) {
+            p.insert(key, v, ptr, &stats);
+        }
+        Ok((found, stats))
+    }
+
+    /// A KP hit: the newest version of `key` in the one block `ptr` names,
+    /// or `None` if it is not there (the table is gone, or the block does not
+    /// hold a value of `key`).
+    fn read_pointed(
+        &self,
+        key: &[u8],
+        seq: SequenceNumber,
+        ptr: BlockPointer,
+        counter: &ReadCounter,
+    ) -> Result<Option<Vec<u8>>> {
+        let Some((_, f)) = self.version.files().find(|(_, f)| f.number == ptr.table) else {
+            return Ok(None);
+        };
+        let t = self.table(f, Some(counter))?;
+        let file = self.file(f, true, Some(counter));
+        let h = BlockHandle {
+            offset: ptr.offset,
+            size: ptr.size,
+        };
+        let probe = internal_key(key, seq, ValueType::FOR_SEEK);
+        let Some((k, value)) = t.get_in_block(&file, h, &probe)? else {
+            return Ok(None);
+        };
+        let p = parse_found(&k, f.number)?;
+        Ok((p.user_key == key && p.kind == ValueType::Value).then_some(value))
+    }
+
+    /// The tree's answer for `key` at `seq`, level by level.
+    fn search_tables(
+        &self,
+        key: &[u8],
+        seq: SequenceNumber,
+        counter: &ReadCounter,
+        stats: &mut LookupStats,
+    ) -> Result<Option<Vec<u8>>> {
         let probe = internal_key(key, seq, ValueType::FOR_SEEK);
         let v = Arc::clone(&self.version);
         for (level, files) in v.levels.iter().enumerate() {
@@ -958,16 +1094,19 @@ impl<D: BlockDevice> Db<D> {
                     .collect()
             };
             for f in candidates {
-                let t = self.table(f)?;
-                let file = self.file(f, true);
-                if let Some((k, value)) = t.get(&file, &probe)? {
-                    let p = ParsedInternalKey::parse(&k).ok_or_else(|| {
-                        Error::from(Corruption::at(
-                            format!("table {}", f.number),
-                            CorruptionKind::Malformed("internal key"),
-                        ))
-                    })?;
+                let t = self.table(f, Some(counter))?;
+                let file = self.file(f, true, Some(counter));
+                stats.tables_probed += 1;
+                if let Some((k, value, h)) = t.get_located(&file, &probe)? {
+                    let p = parse_found(&k, f.number)?;
                     if p.user_key == key {
+                        stats.source = LookupSource::Table;
+                        stats.location = Some(BlockPointer {
+                            level: level as u8,
+                            table: f.number,
+                            offset: h.offset,
+                            size: h.size,
+                        });
                         return Ok(match p.kind {
                             ValueType::Value => Some(value),
                             ValueType::Deletion => None,
@@ -1006,8 +1145,8 @@ impl<D: BlockDevice> Db<D> {
         for (level, files) in self.version.levels.iter().enumerate() {
             if level == 0 {
                 for f in files {
-                    let t = self.table(f)?;
-                    children.push(Box::new(t.iter(self.file(f, true))));
+                    let t = self.table(f, None)?;
+                    children.push(Box::new(t.iter(self.file(f, true, None))));
                 }
             } else if !files.is_empty() {
                 children.push(Box::new(iter::LevelIter::new(self, files.clone())));
@@ -1081,9 +1220,11 @@ impl<D: BlockDevice> Db<D> {
         let cmp = Ikc::default();
         for (_, f) in self.version.files() {
             report.tables += 1;
-            let file = self.file(f, false);
+            let file = self.file(f, false, None);
             // Read from the disk, not the cache: damage since open counts.
-            let t = match Table::open(&file, f.number, f.size, cmp) {
+            let t = match Table::open(&file, f.number, f.size, cmp)
+                .and_then(|t| t.check_meta_blocks(&file).map(|()| t))
+            {
                 Ok(t) => t,
                 Err(e) => {
                     report.errors.push(e);
@@ -1172,6 +1313,16 @@ impl<D: BlockDevice> Db<D> {
 
 #[cfg(test)]
 mod tests;
+
+/// The internal key a table lookup returned, parsed.
+fn parse_found(k: &[u8], table: u64) -> Result<ParsedInternalKey<'_>> {
+    ParsedInternalKey::parse(k).ok_or_else(|| {
+        Error::from(Corruption::at(
+            format!("table {table}"),
+            CorruptionKind::Malformed("internal key"),
+        ))
+    })
+}
 
 /// Whether no level below `level` may hold `ukey`, so a tombstone for it in
 /// `level` hides nothing and can go.

@@ -560,3 +560,103 @@ fn largest_keys_and_values_round_trip() {
     assert_eq!(db.get(b"small", None).unwrap(), Some(b"v".to_vec()));
     assert!(db.verify().errors.is_empty());
 }
+
+type KindMap = BTreeMap<(u64, u64), (BlockKind, Arc<[u8]>)>;
+
+/// A block cache that remembers each block's kind.
+#[derive(Default)]
+struct KindCache {
+    blocks: std::sync::Mutex<KindMap>,
+}
+
+impl BlockCache for KindCache {
+    fn get(&self, _table: u64, _offset: u64) -> Option<Arc<[u8]>> {
+        unreachable!("the store asks with the block's kind")
+    }
+    fn insert(&self, _table: u64, _offset: u64, _block: Arc<[u8]>) {
+        unreachable!("the store offers with the block's kind")
+    }
+    fn get_block(&self, table: u64, offset: u64, kind: BlockKind) -> Option<Arc<[u8]>> {
+        let m = self.blocks.lock().unwrap();
+        let (k, b) = m.get(&(table, offset))?;
+        assert_eq!(*k, kind, "block ({table}, {offset}) asked as another kind");
+        Some(b.clone())
+    }
+    fn insert_block(&self, table: u64, offset: u64, kind: BlockKind, block: Arc<[u8]>) {
+        self.blocks
+            .lock()
+            .unwrap()
+            .insert((table, offset), (kind, block));
+    }
+    fn erase_table(&self, table: u64) {
+        self.blocks.lock().unwrap().retain(|k, _| k.0 != table);
+    }
+}
+
+fn filled(n: u32) -> (Db<MemDevice>, Model) {
+    let (mut db, _) = Db::open(MemDevice::new(8 << 20), small_opts()).unwrap();
+    let mut model = Model::new();
+    for i in 0..n {
+        let k = format!("k{:05}", (i * 7919) % n).into_bytes();
+        let v = format!("value{i}").into_bytes();
+        db.put(&k, &v, false).unwrap();
+        model.insert(k, v);
+    }
+    db.flush().unwrap();
+    (db, model)
+}
+
+#[test]
+fn index_and_filter_blocks_go_through_the_block_cache() {
+    let (mut db, model) = filled(3000);
+    let cache = Arc::new(KindCache::default());
+    db.set_block_cache(Some(cache.clone()));
+    for (k, v) in &model {
+        assert_eq!(db.get(k, None).unwrap().as_ref(), Some(v));
+    }
+    let kinds: std::collections::BTreeSet<_> = cache
+        .blocks
+        .lock()
+        .unwrap()
+        .values()
+        .map(|(k, _)| k.name())
+        .collect();
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+    // Every block is cached and every table open: a second pass reads
+    // nothing from the disk.
+    let reads = db.stats().io.reads;
+    for (k, v) in &model {
+        assert_eq!(db.get(k, None).unwrap().as_ref(), Some(v));
+    }
+    assert_eq!(db.stats().io.reads, reads);
+    db.compact_all().unwrap();
+    let live: Vec<u64> = db.version().files().map(|(_, f)| f.number).collect();
+    assert!(cache
+        .blocks
+        .lock()
+        .unwrap()
+        .keys()
+        .all(|(t, _)| live.contains(t)));
+    assert_eq!(contents(&db, None), model);
+}
+
+#[test]
+fn without_a_cache_every_lookup_reads_its_blocks_from_the_disk() {
+    let (db, model) = filled(2000);
+    for _ in 0..2 {
+        for k in model.keys().step_by(7) {
+            let reads = db.stats().io.reads;
+            let (v, st) = db.get_with_stats(k, None).unwrap();
+            assert_eq!(v.as_ref(), model.get(k));
+            assert_eq!(st.source, LookupSource::Table);
+            // Filter, index and data block of the table that holds it.
+            assert!(st.disk_reads >= 3, "{st:?}");
+            assert_eq!(st.cache_hits, 0);
+            assert_eq!(u64::from(st.disk_reads), db.stats().io.reads - reads);
+            let loc = st.location.unwrap();
+            assert!(db.version().files().any(|(_, f)| f.number == loc.table));
+        }
+    }
+    let (v, st) = db.get_with_stats(b"absent", None).unwrap();
+    assert_eq!((v, st.source), (None, LookupSource::Nowhere));
+}

@@ -55,6 +55,41 @@ pub const KIND_INDEX: u8 = 2;
 /// Kind byte of the filter block.
 pub const KIND_FILTER: u8 = 3;
 
+/// What a block holds, so that caches and their statistics can tell the
+/// blocks a lookup needs apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BlockKind {
+    /// Sorted entries: keys and values.
+    Data,
+    /// Separator keys and data block handles.
+    Index,
+    /// The table's bloom filter.
+    Filter,
+}
+
+impl BlockKind {
+    /// All kinds, in trailer-byte order.
+    pub const ALL: [BlockKind; 3] = [BlockKind::Data, BlockKind::Index, BlockKind::Filter];
+
+    /// The kind byte in the block's trailer.
+    pub fn byte(self) -> u8 {
+        match self {
+            BlockKind::Data => KIND_DATA,
+            BlockKind::Index => KIND_INDEX,
+            BlockKind::Filter => KIND_FILTER,
+        }
+    }
+
+    /// The kind's name, as errors and statistics print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            BlockKind::Data => "data",
+            BlockKind::Index => "index",
+            BlockKind::Filter => "filter",
+        }
+    }
+}
+
 /// Random-access reads of a table's bytes, at any offset and length.
 ///
 /// Takes `&self` so that many iterators can read one table at once; an
@@ -64,14 +99,16 @@ pub trait ReadAt {
     /// error.
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()>;
 
-    /// A data block of this table that was verified earlier, by its offset:
-    /// a block cache's hit. The default caches nothing.
-    fn cached_block(&self, _offset: u64) -> Option<Arc<[u8]>> {
+    /// A block of this table that was verified earlier, by its offset: a
+    /// block cache's hit. Called before every block fetch, hit or not, so an
+    /// implementation can count the blocks a lookup needs. The default caches
+    /// nothing.
+    fn cached_block(&self, _offset: u64, _kind: BlockKind) -> Option<Arc<[u8]>> {
         None
     }
 
-    /// Offers a data block that has just passed its checksum for caching.
-    fn cache_block(&self, _offset: u64, _block: &Arc<[u8]>) {}
+    /// Offers a block that has just passed its checksum for caching.
+    fn cache_block(&self, _offset: u64, _kind: BlockKind, _block: &Arc<[u8]>) {}
 }
 
 impl ReadAt for [u8] {
@@ -90,11 +127,11 @@ impl<T: ReadAt + ?Sized> ReadAt for &T {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         (**self).read_at(offset, buf)
     }
-    fn cached_block(&self, offset: u64) -> Option<Arc<[u8]>> {
-        (**self).cached_block(offset)
+    fn cached_block(&self, offset: u64, kind: BlockKind) -> Option<Arc<[u8]>> {
+        (**self).cached_block(offset, kind)
     }
-    fn cache_block(&self, offset: u64, block: &Arc<[u8]>) {
-        (**self).cache_block(offset, block)
+    fn cache_block(&self, offset: u64, kind: BlockKind, block: &Arc<[u8]>) {
+        (**self).cache_block(offset, kind, block)
     }
 }
 

@@ -1,5 +1,7 @@
-//! Opens a table and reads it: the footer, index and filter are read and
-//! checked once at open; data blocks are read and checked on every use.
+//! Opens a table and reads it. Opening reads and checks only the footer; the
+//! index, filter and data blocks are fetched (from the reader's block cache,
+//! or read and checked) on every use, so a block cache governs every block a
+//! lookup needs and a store without one really reads them.
 
 use alloc::format;
 use alloc::string::String;
@@ -9,7 +11,7 @@ use alloc::vec::Vec;
 
 use super::block::{Block, BlockIter};
 use super::{
-    bloom, decode_footer, BlockHandle, ReadAt, BLOCK_TRAILER_SIZE, FOOTER_SIZE, KIND_DATA,
+    bloom, decode_footer, BlockHandle, BlockKind, ReadAt, BLOCK_TRAILER_SIZE, FOOTER_SIZE,
     KIND_FILTER, KIND_INDEX,
 };
 use crate::comparator::Comparator;
@@ -17,15 +19,21 @@ use crate::crc32c;
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::iter::KvIter;
 
-/// An open table: its index and filter in memory.
+/// An entry a lookup found: key, value, and the data block holding it.
+pub type Located = (Vec<u8>, Vec<u8>, BlockHandle);
+
+/// An open table: what its footer says (a few words; its blocks are
+/// fetched through the reader on every use).
 #[derive(Debug, Clone)]
 pub struct Table<C: Comparator> {
     id: u64,
     cmp: C,
-    index: Block,
-    filter: Arc<[u8]>,
+    index_h: BlockHandle,
+    filter_h: BlockHandle,
     /// End of the data blocks: no data handle may reach past it.
     data_end: u64,
+    /// Start of the footer: no block may reach past it.
+    footer_at: u64,
 }
 
 fn kind_name(kind: u8) -> &'static str {
@@ -38,7 +46,7 @@ fn kind_name(kind: u8) -> &'static str {
 
 impl<C: Comparator> Table<C> {
     /// Opens the table of `size` bytes that `file` reads; `id` names it in
-    /// errors.
+    /// errors. Reads and checks the footer only.
     pub fn open<R: ReadAt + ?Sized>(file: &R, id: u64, size: u64, cmp: C) -> Result<Self> {
         let footer_at = size.checked_sub(FOOTER_SIZE as u64).ok_or_else(|| {
             Corruption::at(format!("table {id} footer"), CorruptionKind::Truncated)
@@ -55,21 +63,24 @@ impl<C: Comparator> Table<C> {
             )
             .into());
         }
-        let index = read_block(file, id, index_h, KIND_INDEX, footer_at)?;
-        let filter = read_block(file, id, filter_h, KIND_FILTER, footer_at)?;
-        let data_end = filter_h.offset.min(index_h.offset);
-        let index = Block::new(index.into()).map_err(|e| {
-            e.within(&format!(
-                "table {id} index block at offset {}",
-                index_h.offset
-            ))
-        })?;
+        for (h, kind) in [(index_h, KIND_INDEX), (filter_h, KIND_FILTER)] {
+            // Checked here so that a footer pointing out of the table is
+            // refused at open, as before the blocks were fetched lazily.
+            if block_end(h).is_none_or(|e| e > footer_at) {
+                return Err(Corruption::at(
+                    format!("table {id} {} at offset {}", kind_name(kind), h.offset),
+                    CorruptionKind::OutOfBounds,
+                )
+                .into());
+            }
+        }
         Ok(Self {
             id,
             cmp,
-            index,
-            filter: filter.into(),
-            data_end,
+            index_h,
+            filter_h,
+            data_end: filter_h.offset.min(index_h.offset),
+            footer_at,
         })
     }
 
@@ -78,10 +89,74 @@ impl<C: Comparator> Table<C> {
         self.id
     }
 
+    /// Where the index block is.
+    pub fn index_handle(&self) -> BlockHandle {
+        self.index_h
+    }
+
+    /// Where the filter block is.
+    pub fn filter_handle(&self) -> BlockHandle {
+        self.filter_h
+    }
+
+    /// The verified bytes of the block at `h`: from the reader's cache, or
+    /// read, checked and offered to it.
+    pub fn fetch<R: ReadAt + ?Sized>(
+        &self,
+        file: &R,
+        h: BlockHandle,
+        kind: BlockKind,
+    ) -> Result<Arc<[u8]>> {
+        let limit = match kind {
+            BlockKind::Data => self.data_end,
+            BlockKind::Index | BlockKind::Filter => self.footer_at,
+        };
+        // Bounds first: a damaged handle must not reach a cached block of
+        // another kind (data handles stop where the index and filter start).
+        if block_end(h).is_none_or(|e| e > limit) {
+            return Err(Corruption::at(
+                format!(
+                    "table {} {} at offset {}",
+                    self.id,
+                    kind_name(kind.byte()),
+                    h.offset
+                ),
+                CorruptionKind::OutOfBounds,
+            )
+            .into());
+        }
+        if let Some(b) = file.cached_block(h.offset, kind) {
+            if b.len() as u64 == h.size {
+                return Ok(b);
+            }
+        }
+        let b: Arc<[u8]> = read_block(file, self.id, h, kind.byte(), limit)?.into();
+        file.cache_block(h.offset, kind, &b);
+        Ok(b)
+    }
+
+    fn index_block<R: ReadAt + ?Sized>(&self, file: &R) -> Result<Block> {
+        let data = self.fetch(file, self.index_h, BlockKind::Index)?;
+        Block::new(data).map_err(|e| {
+            e.within(&format!(
+                "table {} index block at offset {}",
+                self.id, self.index_h.offset
+            ))
+        })
+    }
+
     /// Whether the filter admits a key with this filter key; false means the
-    /// table certainly holds no such key.
-    pub fn may_contain(&self, key: &[u8]) -> bool {
-        bloom::may_contain(&self.filter, self.cmp.filter_key(key))
+    /// table certainly holds no such key. Fetches the filter block.
+    pub fn may_contain<R: ReadAt + ?Sized>(&self, file: &R, key: &[u8]) -> Result<bool> {
+        let filter = self.fetch(file, self.filter_h, BlockKind::Filter)?;
+        Ok(bloom::may_contain(&filter, self.cmp.filter_key(key)))
+    }
+
+    /// Fetches the index and filter blocks, checking them (for `VERIFY`).
+    pub fn check_meta_blocks<R: ReadAt + ?Sized>(&self, file: &R) -> Result<()> {
+        self.index_block(file)?;
+        self.fetch(file, self.filter_h, BlockKind::Filter)?;
+        Ok(())
     }
 
     /// The first entry whose key is `>= key`, if the filter admits `key`
@@ -91,24 +166,47 @@ impl<C: Comparator> Table<C> {
         file: &R,
         key: &[u8],
     ) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-        if !self.may_contain(key) {
+        Ok(self.get_located(file, key)?.map(|(k, v, _)| (k, v)))
+    }
+
+    /// As [`get`](Self::get), also saying which data block holds the entry.
+    pub fn get_located<R: ReadAt + ?Sized>(&self, file: &R, key: &[u8]) -> Result<Option<Located>> {
+        if !self.may_contain(file, key)? {
             return Ok(None);
         }
         let mut it = self.iter(file);
         it.seek(key)?;
+        Ok(it
+            .valid()
+            .then(|| (it.key().to_vec(), it.value().to_vec(), it.data_handle)))
+    }
+
+    /// The first entry `>= key` in the one data block at `h`, without the
+    /// filter or index: for a lookup that already knows where its key is.
+    pub fn get_in_block<R: ReadAt + ?Sized>(
+        &self,
+        file: &R,
+        h: BlockHandle,
+        key: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let data = self.fetch(file, h, BlockKind::Data)?;
+        let block = Block::new(data).map_err(|e| e.within(&self.block_name(h.offset)))?;
+        let mut it = block.iter(self.cmp.clone());
+        it.seek(key)
+            .map_err(|e| e.within(&self.block_name(h.offset)))?;
         Ok(it.valid().then(|| (it.key().to_vec(), it.value().to_vec())))
     }
 
     /// A cursor over the table's entries, reading through `file` (a
     /// reference or a small handle; the cursor keeps it and a cheap clone of
-    /// the table).
+    /// the table). The index block is fetched at the first seek.
     pub fn iter<R: ReadAt>(&self, file: R) -> TableIter<C, R> {
         TableIter {
             table: self.clone(),
             file,
-            index: self.index.iter(self.cmp.clone()),
+            index: None,
             data: None,
-            data_offset: 0,
+            data_handle: BlockHandle::default(),
         }
     }
 
@@ -116,28 +214,28 @@ impl<C: Comparator> Table<C> {
         &self,
         file: &R,
         handle_bytes: &[u8],
-    ) -> Result<(Block, u64)> {
+    ) -> Result<(Block, BlockHandle)> {
         let (h, _) = BlockHandle::decode(handle_bytes).ok_or_else(|| {
             Corruption::at(
                 format!("table {} index block", self.id),
                 CorruptionKind::Malformed("block handle"),
             )
         })?;
-        let data = match file.cached_block(h.offset) {
-            Some(b) => b,
-            None => {
-                let b: Arc<[u8]> = read_block(file, self.id, h, KIND_DATA, self.data_end)?.into();
-                file.cache_block(h.offset, &b);
-                b
-            }
-        };
+        let data = self.fetch(file, h, BlockKind::Data)?;
         let block = Block::new(data).map_err(|e| e.within(&self.block_name(h.offset)))?;
-        Ok((block, h.offset))
+        Ok((block, h))
     }
 
     fn block_name(&self, offset: u64) -> String {
         format!("table {} block at offset {offset}", self.id)
     }
+}
+
+/// Where the block at `h` and its trailer end, if that is a number.
+fn block_end(h: BlockHandle) -> Option<u64> {
+    h.offset
+        .checked_add(h.size)
+        .and_then(|e| e.checked_add(BLOCK_TRAILER_SIZE as u64))
 }
 
 /// Reads the block at `h`, which must end before `limit`, and checks its
@@ -179,9 +277,10 @@ fn read_block<R: ReadAt + ?Sized>(
 pub struct TableIter<C: Comparator, R: ReadAt> {
     table: Table<C>,
     file: R,
-    index: BlockIter<C>,
+    /// Fetched at the first seek, so that making a cursor reads nothing.
+    index: Option<BlockIter<C>>,
     data: Option<BlockIter<C>>,
-    data_offset: u64,
+    data_handle: BlockHandle,
 }
 
 impl<C: Comparator, R: ReadAt> TableIter<C, R> {
@@ -190,27 +289,48 @@ impl<C: Comparator, R: ReadAt> TableIter<C, R> {
     }
 
     fn data_err(&self, e: Error) -> Error {
-        e.within(&self.table.block_name(self.data_offset))
+        e.within(&self.table.block_name(self.data_handle.offset))
+    }
+
+    /// The data block the cursor is in (meaningful while it is valid).
+    pub fn data_handle(&self) -> BlockHandle {
+        self.data_handle
+    }
+
+    fn load_index(&mut self) -> Result<&mut BlockIter<C>> {
+        let index = match self.index.take() {
+            Some(i) => i,
+            None => self
+                .table
+                .index_block(&self.file)?
+                .iter(self.table.cmp.clone()),
+        };
+        Ok(self.index.insert(index))
+    }
+
+    fn index_valid(&self) -> bool {
+        self.index.as_ref().is_some_and(|i| i.valid())
     }
 
     fn init_data(&mut self) -> Result<()> {
-        if !self.index.valid() {
+        let Some(index) = self.index.as_ref().filter(|i| i.valid()) else {
             self.data = None;
             return Ok(());
-        }
-        let (block, offset) = self.table.data_block(&self.file, self.index.value())?;
-        self.data_offset = offset;
+        };
+        let (block, h) = self.table.data_block(&self.file, index.value())?;
+        self.data_handle = h;
         self.data = Some(block.iter(self.table.cmp.clone()));
         Ok(())
     }
 
     fn skip_empty_blocks(&mut self) -> Result<()> {
         while self.data.as_ref().is_none_or(|d| !d.valid()) {
-            if !self.index.valid() {
+            if !self.index_valid() {
                 self.data = None;
                 return Ok(());
             }
-            self.index.next().map_err(|e| self.index_err(e))?;
+            let r = self.index.as_mut().map_or(Ok(()), |i| i.next());
+            r.map_err(|e| self.index_err(e))?;
             self.init_data()?;
             if let Some(d) = self.data.as_mut() {
                 let r = d.seek_to_first();
@@ -233,7 +353,8 @@ impl<C: Comparator, R: ReadAt> KvIter for TableIter<C, R> {
 
     fn seek_to_first(&mut self) -> Result<()> {
         let r = (|| {
-            self.index.seek_to_first().map_err(|e| self.index_err(e))?;
+            let r = self.load_index()?.seek_to_first();
+            r.map_err(|e| self.index_err(e))?;
             self.init_data()?;
             if let Some(d) = self.data.as_mut() {
                 let r = d.seek_to_first();
@@ -246,7 +367,8 @@ impl<C: Comparator, R: ReadAt> KvIter for TableIter<C, R> {
 
     fn seek(&mut self, target: &[u8]) -> Result<()> {
         let r = (|| {
-            self.index.seek(target).map_err(|e| self.index_err(e))?;
+            let r = self.load_index()?.seek(target);
+            r.map_err(|e| self.index_err(e))?;
             self.init_data()?;
             if let Some(d) = self.data.as_mut() {
                 let r = d.seek(target);
