@@ -193,9 +193,9 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "DEBUG",
         aliases: &[],
         min_args: 1,
-        max_args: Some(2),
-        usage: "DEBUG PANIC [message] | DEBUG FAULT | DEBUG OVERFLOW | DEBUG LOGLEVEL level",
-        summary: "exercise the kernel's failure paths (as Linux's sysrq), or set the log level",
+        max_args: Some(3),
+        usage: "DEBUG PANIC [message] | DEBUG FAULT | DEBUG OVERFLOW | DEBUG LOGLEVEL level | DEBUG PROFILE START [hz] | DEBUG PROFILE STOP [top]",
+        summary: "exercise the kernel's failure paths (as Linux's sysrq), set the console's log level, or sample where the CPU spends its time",
         group: "debug",
     },
 ];

@@ -49,6 +49,8 @@ mod mmio;
 #[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
+mod profile;
+#[cfg(target_os = "none")]
 mod registry;
 #[cfg(target_os = "none")]
 mod services;

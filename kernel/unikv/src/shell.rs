@@ -295,17 +295,24 @@ fn debug(args: &[Vec<u8>]) -> CmdResult {
     match what.as_str() {
         "PANIC" => {
             let msg = args.get(1).map(|m| String::from_utf8_lossy(m).into_owned());
-            panic!("DEBUG PANIC from the console: {}", msg.as_deref().unwrap_or("no message"));
+            panic!(
+                "DEBUG PANIC from the console: {}",
+                msg.as_deref().unwrap_or("no message")
+            );
         }
         "FAULT" => {
             // SAFETY: deliberately not safe: the read of an unmapped address
             // is the point (it must end in the exception dump, never return).
             let v = unsafe { core::ptr::read_volatile(UNMAPPED as *const u64) };
-            Err(format!("read of unmapped {UNMAPPED:#x} returned {v:#x}: the MMU is not protecting it"))
+            Err(format!(
+                "read of unmapped {UNMAPPED:#x} returned {v:#x}: the MMU is not protecting it"
+            ))
         }
         "OVERFLOW" => {
             let depth = recurse(0);
-            Err(format!("recursed {depth} levels without overflowing the stack"))
+            Err(format!(
+                "recursed {depth} levels without overflowing the stack"
+            ))
         }
         "LOGLEVEL" => {
             let level = args
@@ -319,9 +326,42 @@ fn debug(args: &[Vec<u8>]) -> CmdResult {
             }
             Ok(Reply::Ok)
         }
-        _ => Err(String::from("DEBUG PANIC [message] | DEBUG FAULT | DEBUG OVERFLOW | DEBUG LOGLEVEL level (what the console prints of the log)")),
+        "PROFILE" => {
+            let arg = |i: usize, default: u64| -> Result<u64, String> {
+                args.get(i).map_or(Ok(default), |a| {
+                    text_arg(a)?.parse().map_err(|_| {
+                        String::from("DEBUG PROFILE START [hz] | DEBUG PROFILE STOP [top]")
+                    })
+                })
+            };
+            match args.get(1).map(|a| a.to_ascii_uppercase()).as_deref() {
+                Some(b"START") => {
+                    crate::profile::start(arg(2, 1000)?)?;
+                    Ok(Reply::Ok)
+                }
+                Some(b"STOP") => {
+                    let (total, hot) = crate::profile::stop(arg(2, 40)? as usize);
+                    let mut text = format!("samples:{total}\n");
+                    for (pc, n) in hot {
+                        text.push_str(&format!(
+                            "{n:>7} {:>5.1}% {pc:#x}\n",
+                            f64::from(n) * 100.0 / total.max(1) as f64
+                        ));
+                    }
+                    Ok(Reply::Text(text))
+                }
+                _ => Err(String::from(
+                    "DEBUG PROFILE START [hz] | DEBUG PROFILE STOP [top]",
+                )),
+            }
+        }
+        _ => Err(String::from(DEBUG_USAGE)),
     }
 }
+
+const DEBUG_USAGE: &str =
+    "DEBUG PANIC [message] | DEBUG FAULT | DEBUG OVERFLOW | DEBUG LOGLEVEL level | \
+                           DEBUG PROFILE START [hz] | DEBUG PROFILE STOP [top]";
 
 /// Inside the 39-bit address space, far above any RAM or device of virt.
 const UNMAPPED: u64 = 0x7f_0000_0000;

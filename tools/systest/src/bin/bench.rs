@@ -2,12 +2,19 @@
 //! fresh 1 GiB disk per run) and prints the medians as a Markdown table:
 //!
 //!     cargo run --release -p systest --bin bench -- [--n 100000] [--runs 3]
+//!     cargo run --release -p systest --bin bench -- --profile readrandom
+//!
+//! `--profile WORKLOAD` loads the store, runs that workload under the
+//! kernel's sampling profiler (`DEBUG PROFILE`, 1 kHz timer samples) and
+//! prints where the time went, by function (symbols from the ELF via gdb).
 //!
 //! The workloads run in db_bench's order on one store, so the read
 //! workloads read the `n` keys the fills loaded.
 
+use std::collections::HashMap;
+use std::process::Command;
 use std::time::Duration;
-use systest::{field, Options, Qemu, TempFile};
+use systest::{field, kernel, Options, Qemu, TempFile};
 
 const WORKLOADS: [&str; 7] = [
     "fillseq",
@@ -27,6 +34,7 @@ fn main() {
         match a.as_str() {
             "--n" => n = args.next().and_then(|v| v.parse().ok()).expect("--n N"),
             "--runs" => runs = args.next().and_then(|v| v.parse().ok()).expect("--runs N"),
+            "--profile" => return profile(&args.next().expect("--profile WORKLOAD"), n),
             _ => panic!("usage: bench [--n N] [--runs N]"),
         }
     }
@@ -85,5 +93,73 @@ fn main() {
             "| {workload} | {:.0} | {:.0} | {:.0} | {:.3} | {:.3} | {:.3} |",
             med[0], med[1], med[2], med[3], med[4], med[5]
         );
+    }
+}
+
+fn profile(workload: &str, n: u64) {
+    let disk = TempFile::new("profile.img", 1 << 30);
+    let mut q = Qemu::boot(&Options {
+        disk: Some(disk.0.clone()),
+        ..Options::default()
+    });
+    if !workload.starts_with("fill") {
+        q.cmd(&format!("BENCH fillrandom {n}"));
+    }
+    assert_eq!(q.cmd("DEBUG PROFILE START 1000"), "OK\n");
+    let report = q.cmd(&format!("BENCH {workload} {n} keys={n}"));
+    let hot = q.cmd("DEBUG PROFILE STOP 400");
+    q.send(b"SHUTDOWN\r");
+    q.wait_exit(Duration::from_secs(60));
+    println!("{report}");
+
+    let total: u64 = hot
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("samples:"))
+        .and_then(|v| v.parse().ok())
+        .expect("samples line");
+    let samples: Vec<(u64, String)> = hot
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let n = w.next()?.parse().ok()?;
+            let pc = w.nth(1)?.to_string();
+            Some((n, pc))
+        })
+        .collect();
+    let mut gdb = Command::new("gdb-multiarch");
+    // No auto-loading: the ELF's embedded helpers would make gdb print a
+    // safe-path notice into the output this zips with the addresses.
+    gdb.args(["-q", "-batch", "-nx", "-iex", "set auto-load off"]);
+    for (_, pc) in &samples {
+        gdb.args(["-ex", &format!("info symbol {pc}")]);
+    }
+    let out = gdb.arg(kernel()).output().expect("run gdb-multiarch");
+    let names = String::from_utf8_lossy(&out.stdout);
+    let mut by_fn: HashMap<String, u64> = HashMap::new();
+    for ((n, pc), line) in samples.iter().zip(names.lines()) {
+        let name = line
+            .split(" + ")
+            .next()
+            .unwrap_or(pc)
+            .split(" in section")
+            .next()
+            .unwrap_or(pc);
+        *by_fn.entry(demangle_hash(name)).or_default() += n;
+    }
+    let mut rows: Vec<_> = by_fn.into_iter().collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
+    println!("{total} samples at 1 kHz; hottest functions:");
+    for (name, n) in rows.iter().take(25) {
+        println!("{:>6.1}%  {name}", *n as f64 * 100.0 / total.max(1) as f64);
+    }
+}
+
+/// Drops the `::h0123abcd` hash rustc appends to symbol names.
+fn demangle_hash(name: &str) -> String {
+    match name.rfind("::h") {
+        Some(i) if name[i + 3..].chars().all(|c| c.is_ascii_hexdigit()) => name[..i].to_string(),
+        _ => name.to_string(),
     }
 }

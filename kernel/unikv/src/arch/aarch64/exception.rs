@@ -164,7 +164,8 @@ extern "C" fn exception_sync(ctx: &mut ExceptionContext) {
 }
 
 #[no_mangle]
-extern "C" fn exception_irq(_ctx: &mut ExceptionContext) {
+extern "C" fn exception_irq(ctx: &mut ExceptionContext) {
+    crate::profile::note_irq(ctx.elr);
     gicv3::handle_irq();
 }
 

@@ -7,24 +7,27 @@
 use tock_registers::interfaces::{Readable, Writeable};
 
 macro_rules! icc_register {
-    ($(#[$doc:meta])* $name:ident, $encoding:literal, rw) => {
-        icc_register!($(#[$doc])* $name, $encoding, w);
+    ($(#[$doc:meta])* $name:ident, $encoding:literal, $($access:ident)+) => {
+        $(#[$doc])*
+        pub struct $name;
+        $(icc_register!(@$access $name, $encoding);)+
+    };
+    (@read $name:ident, $encoding:literal) => {
         impl Readable for $name {
             type T = u64;
             type R = ();
             #[inline]
             fn get(&self) -> u64 {
                 let value;
-                // SAFETY: reading a GIC CPU interface register has no side
-                // effect beyond the register's own (documented per register).
-                unsafe { core::arch::asm!(concat!("mrs {}, ", $encoding), out(reg) value, options(nomem, nostack)) };
+                // SAFETY: reading a GIC CPU interface register only has the
+                // register's own documented effect (acknowledging, for IAR,
+                // is what the caller asks for).
+                unsafe { core::arch::asm!(concat!("mrs {}, ", $encoding), out(reg) value, options(nostack)) };
                 value
             }
         }
     };
-    ($(#[$doc:meta])* $name:ident, $encoding:literal, w) => {
-        $(#[$doc])*
-        pub struct $name;
+    (@write $name:ident, $encoding:literal) => {
         impl Writeable for $name {
             type T = u64;
             type R = ();
@@ -36,39 +39,23 @@ macro_rules! icc_register {
             }
         }
     };
-    ($(#[$doc:meta])* $name:ident, $encoding:literal, r) => {
-        $(#[$doc])*
-        pub struct $name;
-        impl Readable for $name {
-            type T = u64;
-            type R = ();
-            #[inline]
-            fn get(&self) -> u64 {
-                let value;
-                // SAFETY: see the read-write case; acknowledging (IAR) is the
-                // side effect the caller asks for.
-                unsafe { core::arch::asm!(concat!("mrs {}, ", $encoding), out(reg) value, options(nostack)) };
-                value
-            }
-        }
-    };
 }
 
 icc_register!(
     /// System register enable: SRE | DFB | DIB.
-    ICC_SRE_EL1, "S3_0_C12_C12_5", rw);
+    ICC_SRE_EL1, "S3_0_C12_C12_5", read write);
 icc_register!(
     /// Priority mask: interrupts below this priority are signalled.
-    ICC_PMR_EL1, "S3_0_C4_C6_0", rw);
+    ICC_PMR_EL1, "S3_0_C4_C6_0", read write);
 icc_register!(
     /// Binary point for group 1 preemption.
-    ICC_BPR1_EL1, "S3_0_C12_C12_3", rw);
+    ICC_BPR1_EL1, "S3_0_C12_C12_3", read write);
 icc_register!(
     /// Group 1 interrupt enable.
-    ICC_IGRPEN1_EL1, "S3_0_C12_C12_7", rw);
+    ICC_IGRPEN1_EL1, "S3_0_C12_C12_7", read write);
 icc_register!(
     /// Acknowledge: reading returns the INTID of the highest pending interrupt.
-    ICC_IAR1_EL1, "S3_0_C12_C12_0", r);
+    ICC_IAR1_EL1, "S3_0_C12_C12_0", read);
 icc_register!(
     /// End of interrupt.
-    ICC_EOIR1_EL1, "S3_0_C12_C12_1", w);
+    ICC_EOIR1_EL1, "S3_0_C12_C12_1", write);

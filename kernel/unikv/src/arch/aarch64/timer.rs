@@ -30,6 +30,12 @@ pub fn ticks_to_us(count: u64) -> u64 {
     (u128::from(count) * 1_000_000 / u128::from(frequency())) as u64
 }
 
+/// Changes the tick rate (the profiler raises it while it samples); the
+/// new period applies from the next tick.
+pub fn set_tick_hz(hz: u64) {
+    PERIOD.store(frequency() / hz.max(1), Ordering::Relaxed);
+}
+
 pub fn ticks() -> u64 {
     TICKS.load(Ordering::Relaxed)
 }
@@ -50,6 +56,7 @@ pub fn start_tick(intid: u32) -> Result<(), super::gicv3::GicError> {
 
 fn on_tick(_intid: u32) {
     TICKS.fetch_add(1, Ordering::Relaxed);
+    crate::profile::on_tick();
     // Compare values advance by whole periods so the tick does not drift;
     // after a long stall (gdb) skip the missed ones instead of storming.
     let period = PERIOD.load(Ordering::Relaxed);
