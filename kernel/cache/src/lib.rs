@@ -27,7 +27,8 @@
 //! [`AnyCache`] puts the generic policies behind one type; [`ReadCache`] is what
 //! the store holds: blocks under any policy, point entries under AC-Key, and the
 //! policy switchable at run time (`CACHE POLICY`) without the store being
-//! generic over it.
+//! generic over it. [`StoreCache`] is that, locked, implementing the store's
+//! `BlockCache` and `PointCache` traits: what the kernel attaches to `Db`.
 #![no_std]
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -41,6 +42,7 @@ mod lru;
 mod none;
 mod read;
 mod stats;
+pub mod store;
 
 pub use ackey::{AcKey, AcKeyConfig, AcKeyStats, GhostHit, Part, PartStats, PointHit, Targets};
 pub use arc::{ArcCache, ArcShape};
@@ -48,6 +50,7 @@ pub use lru::LruCache;
 pub use none::NoCache;
 pub use read::ReadCache;
 pub use stats::Stats;
+pub use store::{EReads, KindStats, StoreCache, StoreReadCache};
 
 use core::fmt;
 use core::hash::Hash;

@@ -660,3 +660,117 @@ fn without_a_cache_every_lookup_reads_its_blocks_from_the_disk() {
     let (v, st) = db.get_with_stats(b"absent", None).unwrap();
     assert_eq!((v, st.source), (None, LookupSource::Nowhere));
 }
+
+/// A point cache that keeps every miss as a pointer (KP) and every KP hit as
+/// a value (KV), without a budget: the store's side of AC-Key, alone.
+#[derive(Default)]
+struct PointMap {
+    kv: std::sync::Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
+    kp: std::sync::Mutex<BTreeMap<Vec<u8>, BlockPointer>>,
+    inserted_reads: std::sync::Mutex<Vec<LookupStats>>,
+}
+
+impl PointCache for PointMap {
+    fn lookup(&self, key: &[u8]) -> PointHit {
+        if let Some(v) = self.kv.lock().unwrap().get(key) {
+            return PointHit::Kv(v.clone());
+        }
+        match self.kp.lock().unwrap().get(key) {
+            Some(p) => PointHit::Kp(*p),
+            None => PointHit::Miss,
+        }
+    }
+    fn insert(&self, key: &[u8], _value: &[u8], ptr: BlockPointer, stats: &LookupStats) {
+        self.kp.lock().unwrap().insert(key.to_vec(), ptr);
+        self.inserted_reads.lock().unwrap().push(*stats);
+    }
+    fn promote(&self, key: &[u8], value: &[u8]) {
+        self.kp.lock().unwrap().remove(key);
+        self.kv.lock().unwrap().insert(key.to_vec(), value.to_vec());
+    }
+    fn invalidate(&self, key: &[u8]) {
+        self.kv.lock().unwrap().remove(key);
+        self.kp.lock().unwrap().remove(key);
+    }
+    fn retain_pointers(&self, keep: &mut dyn FnMut(&[u8], &mut BlockPointer) -> bool) {
+        self.kp.lock().unwrap().retain(|k, p| keep(k, p));
+    }
+    fn clear(&self) {
+        self.kv.lock().unwrap().clear();
+        self.kp.lock().unwrap().clear();
+    }
+}
+
+#[test]
+fn kp_hits_read_one_block_and_kv_hits_none() {
+    let (mut db, model) = filled(3000);
+    let points = Arc::new(PointMap::default());
+    db.set_point_cache(Some(points.clone()));
+    let keys: Vec<&Vec<u8>> = model.keys().step_by(37).collect();
+    for k in &keys {
+        let (v, st) = db.get_with_stats(k, None).unwrap();
+        assert_eq!(v.as_ref(), model.get(*k));
+        assert_eq!(st.source, LookupSource::Table);
+        assert!(st.disk_reads >= 3, "{st:?}");
+    }
+    // The entries were offered with what their lookups cost.
+    assert!(points
+        .inserted_reads
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|s| s.disk_reads >= 3 && s.block_reads >= 3));
+    for k in &keys {
+        let (v, st) = db.get_with_stats(k, None).unwrap();
+        assert_eq!(v.as_ref(), model.get(*k));
+        assert_eq!(st.source, LookupSource::PointKp);
+        // No block cache: the one block the pointer names, from the disk.
+        assert_eq!((st.block_reads, st.disk_reads), (1, 1), "{st:?}");
+    }
+    for k in &keys {
+        let (v, st) = db.get_with_stats(k, None).unwrap();
+        assert_eq!(v.as_ref(), model.get(*k));
+        assert_eq!(st.source, LookupSource::PointKv);
+        assert_eq!((st.block_reads, st.disk_reads), (0, 0), "{st:?}");
+    }
+    // Writes drop the key's entries; a snapshot never sees the cache.
+    let snap = db.snapshot();
+    let (k0, k1) = (keys[0].clone(), keys[1].clone());
+    db.put(&k0, b"new", false).unwrap();
+    db.delete(&k1, false).unwrap();
+    assert_eq!(points.lookup(&k0), PointHit::Miss);
+    assert_eq!(points.lookup(&k1), PointHit::Miss);
+    assert_eq!(db.get(&k0, None).unwrap(), Some(b"new".to_vec()));
+    assert_eq!(db.get(&k1, None).unwrap(), None);
+    let (v, st) = db.get_with_stats(&k0, Some(&snap)).unwrap();
+    assert_eq!(v.as_ref(), model.get(&k0));
+    assert_eq!(st.source, LookupSource::Table);
+    db.release_snapshot(snap);
+    db.flush().unwrap();
+    assert_eq!(db.get(&k0, None).unwrap(), Some(b"new".to_vec()));
+    assert_eq!(db.get(&k1, None).unwrap(), None);
+    // Compactions leave no pointer to a dead table.
+    for k in model.keys().step_by(5) {
+        db.get(k, None).unwrap();
+    }
+    assert!(!points.kp.lock().unwrap().is_empty());
+    db.compact_all().unwrap();
+    let live: Vec<(u64, u8)> = db
+        .version()
+        .files()
+        .map(|(l, f)| (f.number, l as u8))
+        .collect();
+    for p in points.kp.lock().unwrap().values() {
+        assert!(live.contains(&(p.table, p.level)), "{p:?} in {live:?}");
+    }
+    for (k, v) in &model {
+        let want = if *k == k0 {
+            Some(b"new".to_vec())
+        } else if *k == k1 {
+            None
+        } else {
+            Some(v.clone())
+        };
+        assert_eq!(db.get(k, None).unwrap(), want);
+    }
+}
