@@ -774,3 +774,45 @@ fn kp_hits_read_one_block_and_kv_hits_none() {
         assert_eq!(db.get(k, None).unwrap(), want);
     }
 }
+
+#[test]
+fn a_table_moved_down_keeps_its_pointers_re_aimed() {
+    let opts = Options {
+        l0_compaction_trigger: 1,
+        l1_max_bytes: 6 << 10,
+        ..small_opts()
+    };
+    let (mut db, _) = Db::open(MemDevice::new(8 << 20), opts).unwrap();
+    let points = Arc::new(PointMap::default());
+    db.set_point_cache(Some(points.clone()));
+    let v = vec![b'v'; 100];
+    for i in 0..40 {
+        db.put(format!("a{i:03}").as_bytes(), &v, false).unwrap();
+    }
+    db.flush().unwrap();
+    let first = db.version().levels[1][0].number;
+    assert_eq!(db.version().levels[1].len(), 1);
+    for i in 0..40 {
+        db.get(format!("a{i:03}").as_bytes(), None).unwrap();
+    }
+    assert!(points.kp.lock().unwrap().values().all(|p| p.level == 1));
+    for i in 0..40 {
+        db.put(format!("b{i:03}").as_bytes(), &v, false).unwrap();
+    }
+    db.flush().unwrap();
+    // Level 1 overflowed and its first table moved down untouched.
+    assert!(db.version().levels[2].iter().any(|f| f.number == first));
+    let kp = points.kp.lock().unwrap().clone();
+    assert_eq!(kp.len(), 40);
+    assert!(
+        kp.values().all(|p| p.table == first && p.level == 2),
+        "{kp:?}"
+    );
+    for i in 0..40 {
+        let (got, st) = db
+            .get_with_stats(format!("a{i:03}").as_bytes(), None)
+            .unwrap();
+        assert_eq!(got.as_ref(), Some(&v));
+        assert_eq!(st.source, LookupSource::PointKp);
+    }
+}
