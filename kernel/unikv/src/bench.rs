@@ -7,6 +7,7 @@
 
 use crate::arch::timer;
 use crate::services::kv;
+use crate::ycsb;
 use alloc::{format, string::String, vec::Vec};
 use console::{Reply, Report};
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +20,7 @@ static LOADED_KEYS: AtomicU64 = AtomicU64::new(0);
 
 struct Params {
     workload: String,
+    dist: Option<ycsb::Dist>,
     n: u64,
     keys: Option<u64>,
     value_size: usize,
@@ -26,16 +28,23 @@ struct Params {
     seed: u64,
 }
 
-const WORKLOADS: [&str; 6] = [
+const WORKLOADS: [&str; 12] = [
     "fillseq",
     "fillrandom",
     "overwrite",
     "readrandom",
     "readseq",
     "readmissing",
+    "ycsb-a",
+    "ycsb-b",
+    "ycsb-c",
+    "ycsb-d",
+    "ycsb-e",
+    "ycsb-f",
 ];
-const USAGE: &str = "BENCH fillseq|fillrandom|overwrite|readrandom|readseq|readmissing [n] \
-                     [keys=N] [value_size=N] [sync=0|1] [seed=N]";
+const USAGE: &str =
+    "BENCH fillseq|fillrandom|overwrite|readrandom|readseq|readmissing|ycsb-a..ycsb-f [n] \
+                     [keys=N] [value_size=N] [sync=0|1] [seed=N] [dist=zipfian|latest|uniform]";
 
 fn parse(args: &[Vec<u8>]) -> Result<Params, String> {
     let text = |a: &Vec<u8>| {
@@ -49,6 +58,7 @@ fn parse(args: &[Vec<u8>]) -> Result<Params, String> {
     }
     let mut p = Params {
         workload,
+        dist: None,
         n: 100_000,
         keys: None,
         value_size: 100,
@@ -67,10 +77,11 @@ fn parse(args: &[Vec<u8>]) -> Result<Params, String> {
             Some(("value_size", v)) => p.value_size = num(v)? as usize,
             Some(("sync", v)) => p.sync = num(v)? != 0,
             Some(("seed", v)) => p.seed = num(v)?,
-            Some(("dist", _)) => {
-                return Err(String::from(
-                    "dist= applies to the ycsb workloads, which need the cache service",
-                ))
+            Some(("dist", v)) => {
+                p.dist =
+                    Some(ycsb::Dist::parse(v).ok_or_else(|| {
+                        format!("dist is zipfian, latest or uniform; usage: {USAGE}")
+                    })?)
             }
             _ => return Err(format!("unknown argument '{a}'; usage: {USAGE}")),
         }
@@ -98,6 +109,11 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
+}
+
+/// Uniform in [0, 1) from 53 random bits.
+fn unit(rng: &mut Rng) -> f64 {
+    (rng.next() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn key(i: u64) -> [u8; 16] {
@@ -128,8 +144,29 @@ pub fn run(args: &[Vec<u8>]) -> CmdResult {
     if is_fill {
         LOADED_KEYS.store(keys, Ordering::Relaxed);
     }
+    let ycsb_w = p
+        .workload
+        .strip_prefix("ycsb-")
+        .and_then(|w| w.chars().next());
+    let mut inserted = keys;
+    if ycsb_w.is_some() {
+        // YCSB's load phase, untimed: the records the run reads must exist.
+        let from = LOADED_KEYS.load(Ordering::Relaxed).min(keys);
+        for i in from..keys {
+            kv::with(|db| db.put(&key(i), &value, false))?;
+        }
+        kv::with(|db| db.sync_wal())?;
+        LOADED_KEYS.store(keys, Ordering::Relaxed);
+    }
+    let dist = p
+        .dist
+        .unwrap_or(ycsb_w.map_or(ycsb::Dist::Uniform, ycsb::default_dist));
+    let zipf = ycsb_w.map(|_| ycsb::Zipfian::new(keys));
+    let mut mix = [0u64; 5];
     let before = kv::with(|db| Ok(db.stats()))?;
-    let cache_before = crate::services::cache::policy_and_stats().ok();
+    let cache_before = crate::services::cache::snapshot()
+        .ok()
+        .map(|c| (c.policy, c.stats));
     let mut lat: Vec<u32> = Vec::with_capacity(p.n as usize);
     let mut found = 0u64;
     let mut bytes = 0u64;
@@ -156,6 +193,57 @@ pub fn run(args: &[Vec<u8>]) -> CmdResult {
             for i in 0..p.n {
                 let t = timer::counter();
                 match workload {
+                    _ if ycsb_w.is_some() => {
+                        let w = ycsb_w.unwrap_or('c');
+                        let u = unit(&mut rng);
+                        let pick = |rng: &mut Rng| -> u64 {
+                            let z = zipf.as_ref().map_or(0, |z| z.sample(unit(rng)));
+                            match dist {
+                                ycsb::Dist::Uniform => rng.below(inserted),
+                                ycsb::Dist::Zipfian => ycsb::fnv1a(z) % inserted,
+                                ycsb::Dist::Latest => inserted - 1 - z.min(inserted - 1),
+                            }
+                        };
+                        let scan_len = 1 + rng.below(100) as u32;
+                        match ycsb::choose(w, u, scan_len) {
+                            ycsb::Op::Read => {
+                                mix[0] += 1;
+                                let k = key(pick(&mut rng));
+                                if let Some(v) = kv::with(|db| db.get(&k, None))? {
+                                    found += 1;
+                                    bytes += 16 + v.len() as u64;
+                                }
+                            }
+                            ycsb::Op::Update => {
+                                mix[1] += 1;
+                                let k = key(pick(&mut rng));
+                                kv::with(|db| db.put(&k, &value, p.sync))?;
+                                bytes += 16 + p.value_size as u64;
+                            }
+                            ycsb::Op::Insert => {
+                                mix[2] += 1;
+                                kv::with(|db| db.put(&key(inserted), &value, p.sync))?;
+                                inserted += 1;
+                                bytes += 16 + p.value_size as u64;
+                            }
+                            ycsb::Op::Scan(len) => {
+                                mix[3] += 1;
+                                let start = key(pick(&mut rng));
+                                let rows =
+                                    kv::with(|db| db.range(&start, None, len as usize, None))?;
+                                found += rows.len() as u64;
+                            }
+                            ycsb::Op::ReadModifyWrite => {
+                                mix[4] += 1;
+                                let k = key(pick(&mut rng));
+                                kv::with(|db| {
+                                    let _ = db.get(&k, None)?;
+                                    db.put(&k, &value, p.sync)
+                                })?;
+                                bytes += 16 + p.value_size as u64;
+                            }
+                        }
+                    }
                     "fillseq" => {
                         kv::with(|db| db.put(&key(i), &value, p.sync))?;
                         bytes += 16 + p.value_size as u64;
@@ -232,12 +320,23 @@ pub fn run(args: &[Vec<u8>]) -> CmdResult {
     if matches!(
         p.workload.as_str(),
         "readrandom" | "readseq" | "readmissing"
-    ) {
+    ) || ycsb_w.is_some()
+    {
         r.add_field("found", found);
+    }
+    if ycsb_w.is_some() {
+        r.add_field("dist", dist.name());
+        r.add_field("reads", mix[0]);
+        r.add_field("updates", mix[1]);
+        r.add_field("inserts", mix[2]);
+        r.add_field("scans", mix[3]);
+        r.add_field("read_modify_writes", mix[4]);
     }
     match (
         cache_before,
-        crate::services::cache::policy_and_stats().ok(),
+        crate::services::cache::snapshot()
+            .ok()
+            .map(|c| (c.policy, c.stats)),
     ) {
         (Some((_, b)), Some((policy, a))) => {
             let hits = a.hits.saturating_sub(b.hits);

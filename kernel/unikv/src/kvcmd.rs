@@ -146,9 +146,10 @@ pub fn cache_cmd(args: &[Vec<u8>]) -> CmdResult {
 }
 
 pub fn info_cache(r: &mut Report) -> Result<(), String> {
-    let (policy, s) = crate::services::cache::policy_and_stats()?;
+    let c = crate::services::cache::snapshot()?;
+    let s = c.stats;
     r.add_section("Cache");
-    r.add_field("policy", policy.name());
+    r.add_field("policy", c.policy.name());
     r.add_field("capacity_bytes", s.capacity_bytes);
     r.add_field("used_bytes", s.used_bytes);
     r.add_field("entries", s.entries);
@@ -158,12 +159,22 @@ pub fn info_cache(r: &mut Report) -> Result<(), String> {
     r.add_field("disk_reads_saved", s.disk_reads_saved);
     r.add_field("inserts", s.inserts);
     r.add_field("evictions", s.evictions);
-    if policy == ::cache::Policy::AcKey {
-        // Only blocks go through the cache until the store's point path
-        // feeds AC-Key's KV and KP parts (issue 4).
-        r.add_field("kv_bytes", 0);
-        r.add_field("kp_bytes", 0);
-        r.add_field("block_bytes", s.used_bytes);
+    for (i, kind) in ["data", "index", "filter"].iter().enumerate() {
+        r.add_field(&format!("{kind}_block_hits"), c.kinds.hits[i]);
+        r.add_field(&format!("{kind}_block_misses"), c.kinds.misses[i]);
+    }
+    if let Some(a) = c.ackey {
+        r.add_field("kv_bytes", a.kv.stats.used_bytes);
+        r.add_field("kp_bytes", a.kp.stats.used_bytes);
+        r.add_field("block_bytes", a.block.stats.used_bytes);
+        r.add_field("kv_hits", a.kv.stats.hits);
+        r.add_field("kp_hits", a.kp.stats.hits);
+        r.add_field("block_hits", a.block.stats.hits);
+        r.add_field("target_point_bytes", a.targets.point);
+        r.add_field("target_kv_bytes", a.targets.kv);
+        r.add_field("target_kp_bytes", a.targets.kp);
+        r.add_field("target_block_bytes", a.targets.block);
+        r.add_field("ghosts_enabled", u8::from(a.ghosts_enabled));
     }
     Ok(())
 }

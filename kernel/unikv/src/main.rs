@@ -58,6 +58,8 @@ mod services;
 mod shell;
 #[cfg(target_os = "none")]
 mod sync;
+#[cfg(target_os = "none")]
+mod ycsb;
 
 #[cfg(not(target_os = "none"))]
 fn main() {

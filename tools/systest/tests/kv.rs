@@ -321,3 +321,69 @@ fn cache_policies_switch_at_run_time_and_never_serve_stale_blocks() {
     assert!(q.cmd("CACHE SIZE lots").starts_with("(error) ERR "));
     shutdown(q);
 }
+
+#[test]
+fn ycsb_workloads_and_ackey_point_cache() {
+    let d = disk("kv-ycsb.img");
+    let mut q = boot_on(&d);
+    assert_eq!(q.cmd("CACHE POLICY ackey"), "OK\n");
+    // Records in tables, not the memtable, so lookups go through the cache.
+    assert!(q.cmd("BENCH fillseq 2000").contains("ops:2000"));
+    assert_eq!(q.cmd("FLUSH"), "OK\n");
+    let r = q.cmd("BENCH ycsb-c 3000 keys=2000");
+    assert_eq!(field(&r, "workload"), Some("ycsb-c"));
+    assert_eq!(field(&r, "dist"), Some("zipfian"));
+    assert_eq!(field(&r, "reads"), Some("3000"));
+    assert_eq!(
+        field(&r, "found"),
+        Some("3000"),
+        "the load phase wrote every record: {r}"
+    );
+    for f in [
+        "cache_hit_ratio",
+        "disk_reads_per_op",
+        "ops_per_sec",
+        "p99_us",
+    ] {
+        assert!(field(&r, f).is_some(), "{f}: {r}");
+    }
+    let info = q.cmd("INFO cache");
+    let kv: u64 = field(&info, "kv_bytes").unwrap().parse().unwrap();
+    assert!(
+        kv > 0,
+        "AC-Key's KV part holds hot keys after point lookups: {info}"
+    );
+    for f in [
+        "kp_bytes",
+        "block_bytes",
+        "target_kv_bytes",
+        "target_block_bytes",
+    ] {
+        assert!(field(&info, f).is_some(), "{f}: {info}");
+    }
+    for (w, mix) in [
+        ("ycsb-a", "updates"),
+        ("ycsb-b", "updates"),
+        ("ycsb-d", "inserts"),
+        ("ycsb-e", "scans"),
+        ("ycsb-f", "read_modify_writes"),
+    ] {
+        let r = q.cmd(&format!("BENCH {w} 500"));
+        assert!(
+            field(&r, mix)
+                .and_then(|v| v.parse::<u64>().ok())
+                .is_some_and(|n| n > 0),
+            "{w}: {r}"
+        );
+    }
+    let r = q.cmd("BENCH ycsb-b 500 dist=uniform");
+    assert_eq!(field(&r, "dist"), Some("uniform"));
+    assert!(q
+        .cmd("BENCH ycsb-b 10 dist=pareto")
+        .starts_with("(error) ERR dist is zipfian, latest or uniform"));
+    // After updates through every path, reads still see the latest values.
+    assert_eq!(q.cmd("SET 0000000000000007 fresh"), "OK\n");
+    assert_eq!(q.cmd("GET 0000000000000007"), "\"fresh\"\n");
+    assert!(q.cmd("VERIFY").contains("errors:0"));
+    shutdown(q);
+}
