@@ -194,7 +194,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         aliases: &[],
         min_args: 1,
         max_args: Some(3),
-        usage: "DEBUG PANIC [message] | DEBUG FAULT | DEBUG OVERFLOW | DEBUG LOGLEVEL level | DEBUG PROFILE START [hz] | DEBUG PROFILE STOP [top]",
+        usage: "DEBUG PANIC [message] | DEBUG FAULT | DEBUG OVERFLOW | DEBUG LOGLEVEL level | DEBUG PROFILE START [hz] | DEBUG PROFILE STOP [top] | DEBUG TRACE START|STOP|DUMP",
         summary: "exercise the kernel's failure paths (as Linux's sysrq), set the console's log level, or sample where the CPU spends its time",
         group: "debug",
     },

@@ -229,6 +229,7 @@ pub fn run(args: &[Vec<u8>]) -> CmdResult {
                             ycsb::Op::Scan(len) => {
                                 mix[3] += 1;
                                 let start = key(pick(&mut rng));
+                                crate::services::trace::scan(&start, len as usize);
                                 let rows =
                                     kv::with(|db| db.range(&start, None, len as usize, None))?;
                                 found += rows.len() as u64;

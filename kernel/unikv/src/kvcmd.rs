@@ -52,6 +52,7 @@ pub fn range(args: &[Vec<u8>]) -> CmdResult {
             .ok_or_else(|| String::from("LIMIT takes a count: RANGE start end LIMIT 10"))?,
         _ => return Err(String::from("usage: RANGE start end [LIMIT n]")),
     };
+    crate::services::trace::scan(&args[0], limit);
     // A snapshot inside `range` gives one consistent state.
     let pairs = kv::with(|db| db.range(&args[0], Some(&args[1]), limit, None))?;
     Ok(Reply::List(

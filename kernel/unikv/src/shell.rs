@@ -355,13 +355,37 @@ fn debug(args: &[Vec<u8>]) -> CmdResult {
                 )),
             }
         }
+        "TRACE" => match args.get(1).map(|a| a.to_ascii_uppercase()).as_deref() {
+            Some(b"START") => {
+                services::trace::start();
+                Ok(Reply::Ok)
+            }
+            Some(b"STOP") => {
+                let (records, truncated) = services::trace::stop();
+                let mut r = Report::new();
+                r.add_section("Trace");
+                r.add_field("records", records);
+                r.add_field("truncated", u8::from(truncated));
+                Ok(Reply::Report(r))
+            }
+            Some(b"DUMP") => {
+                // Raw lines, for `cachesim --format store`: no reply framing.
+                let text = services::trace::text();
+                for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                    console_out::write(line);
+                    console_out::write(b"\r\n");
+                }
+                Ok(Reply::Text(String::new()))
+            }
+            _ => Err(String::from("DEBUG TRACE START | STOP | DUMP")),
+        },
         _ => Err(String::from(DEBUG_USAGE)),
     }
 }
 
 const DEBUG_USAGE: &str =
     "DEBUG PANIC [message] | DEBUG FAULT | DEBUG OVERFLOW | DEBUG LOGLEVEL level | \
-                           DEBUG PROFILE START [hz] | DEBUG PROFILE STOP [top]";
+     DEBUG PROFILE START [hz] | DEBUG PROFILE STOP [top] | DEBUG TRACE START|STOP|DUMP";
 
 /// Inside the 39-bit address space, far above any RAM or device of virt.
 const UNMAPPED: u64 = 0x7f_0000_0000;

@@ -211,14 +211,21 @@ impl Qemu {
 
     pub fn try_read_until(&mut self, pattern: &str, timeout: Duration) -> Option<String> {
         let deadline = Instant::now() + timeout;
+        // Only new bytes are searched (with a pattern's length of overlap),
+        // or a multi-megabyte reply would be rescanned for every chunk.
+        let mut from = self.cursor;
         loop {
-            if let Some(pos) = find(&self.output[self.cursor..], pattern.as_bytes()) {
+            if let Some(pos) = find(&self.output[from..], pattern.as_bytes()) {
                 let start = self.cursor;
-                self.cursor += pos + pattern.len();
-                return Some(
-                    String::from_utf8_lossy(&self.output[start..start + pos]).into_owned(),
-                );
+                let end = from + pos;
+                self.cursor = end + pattern.len();
+                return Some(String::from_utf8_lossy(&self.output[start..end]).into_owned());
             }
+            from = self
+                .output
+                .len()
+                .saturating_sub(pattern.len())
+                .max(self.cursor);
             if !self.pump(deadline) && Instant::now() >= deadline {
                 return None;
             }
@@ -243,9 +250,23 @@ impl Qemu {
     /// Types `line` + CR and returns the reply: the text between the echoed
     /// line and the next prompt, with "\r\n" turned into "\n".
     pub fn cmd(&mut self, line: &str) -> String {
+        self.cmd_within(line, TIMEOUT)
+    }
+
+    /// `cmd` for replies that take long to print (QEMU's PL011 writes the
+    /// host side a byte per system call: about 100 KB/s).
+    pub fn cmd_within(&mut self, line: &str, timeout: Duration) -> String {
         self.send(line.as_bytes());
         self.send(b"\r");
-        let raw = self.read_until(PROMPT);
+        let raw = self.try_read_until(PROMPT, timeout).unwrap_or_else(|| {
+            panic!(
+                "no prompt after {line:?} within {timeout:?}; transcript tail:\n{}",
+                {
+                    let t = String::from_utf8_lossy(&self.output);
+                    t[t.len().saturating_sub(2000)..].to_string()
+                }
+            )
+        });
         strip_echo(&raw, line)
     }
 

@@ -19,9 +19,16 @@ pub const DEFAULT_BYTES: u64 = 8 << 20;
 static CACHE: Mutex<Option<Arc<StoreCache>>> = Mutex::new(None);
 
 fn attach(c: Option<Arc<StoreCache>>) -> Result<(), String> {
+    // The recorder sits in front of the cache; it costs one atomic load per
+    // request while no trace is being recorded.
+    let traced = c.map(|c| Arc::new(super::trace::Traced(c)));
     super::kv::with(|db| {
-        db.set_block_cache(c.clone().map(|c| c as Arc<dyn BlockCache + Send + Sync>));
-        db.set_point_cache(c.map(|c| c as Arc<dyn PointCache + Send + Sync>));
+        db.set_block_cache(
+            traced
+                .clone()
+                .map(|c| c as Arc<dyn BlockCache + Send + Sync>),
+        );
+        db.set_point_cache(traced.map(|c| c as Arc<dyn PointCache + Send + Sync>));
         Ok(())
     })
 }

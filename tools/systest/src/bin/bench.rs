@@ -4,6 +4,20 @@
 //!     cargo run --release -p systest --bin bench -- [--n 100000] [--runs 3]
 //!     cargo run --release -p systest --bin bench -- --profile readrandom
 //!
+//! `--record FILE "WORKLOAD ARGS"` loads `n` keys, flushes them to tables
+//! and records the store's cache requests during the workload (`DEBUG
+//! TRACE`, under LRU so every lookup's blocks are in it) into FILE, for
+//! `cachesim --format store`:
+//!
+//!     cargo run --release -p systest --bin bench -- --n 200000 --record ycsb-c.trace "ycsb-c 100000"
+//!
+//! `--compare "WORKLOAD ARGS" --cache BYTES` loads `n` keys into tables,
+//! then runs the workload twice under each policy (none, lru, arc, ackey) at
+//! that cache size, the first run to warm the cache, and prints the second
+//! run's disk reads per operation:
+//!
+//!     cargo run --release -p systest --bin bench -- --n 200000 --cache 500000 --compare "ycsb-c 50000"
+//!
 //! `--profile WORKLOAD` loads the store, runs that workload under the
 //! kernel's sampling profiler (`DEBUG PROFILE`, 1 kHz timer samples) and
 //! prints where the time went, by function (symbols from the ELF via gdb).
@@ -29,12 +43,26 @@ const WORKLOADS: [&str; 7] = [
 fn main() {
     let mut n: u64 = 100_000;
     let mut runs = 3;
+    let mut cache_bytes: u64 = 8 << 20;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--n" => n = args.next().and_then(|v| v.parse().ok()).expect("--n N"),
             "--runs" => runs = args.next().and_then(|v| v.parse().ok()).expect("--runs N"),
+            "--cache" => {
+                cache_bytes = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--cache BYTES")
+            }
+            "--compare" => {
+                return compare(&args.next().expect("--compare WORKLOAD"), n, cache_bytes)
+            }
             "--profile" => return profile(&args.next().expect("--profile WORKLOAD"), n),
+            "--record" => {
+                let file = args.next().expect("--record FILE WORKLOAD");
+                return record(&file, &args.next().expect("--record FILE WORKLOAD"), n);
+            }
             _ => panic!("usage: bench [--n N] [--runs N]"),
         }
     }
@@ -162,4 +190,75 @@ fn demangle_hash(name: &str) -> String {
         Some(i) if name[i + 3..].chars().all(|c| c.is_ascii_hexdigit()) => name[..i].to_string(),
         _ => name.to_string(),
     }
+}
+
+fn record(file: &str, workload: &str, n: u64) {
+    let disk = TempFile::new("record.img", 1 << 30);
+    let mut q = Qemu::boot(&Options {
+        disk: Some(disk.0.clone()),
+        ..Options::default()
+    });
+    q.cmd(&format!("BENCH fillrandom {n}"));
+    assert_eq!(q.cmd("FLUSH"), "OK\n");
+    assert_eq!(q.cmd("CACHE POLICY lru"), "OK\n");
+    assert_eq!(q.cmd("DEBUG TRACE START"), "OK\n");
+    let report = q.cmd(&format!("BENCH {workload} keys={n}"));
+    eprintln!("{report}");
+    eprintln!("{}", q.cmd("DEBUG TRACE STOP"));
+    let trace = q.cmd_within("DEBUG TRACE DUMP", Duration::from_secs(1200));
+    q.send(b"SHUTDOWN\r");
+    q.wait_exit(Duration::from_secs(60));
+    assert!(
+        trace.starts_with("# unikv store trace v1\n"),
+        "{}",
+        &trace[..trace.len().min(300)]
+    );
+    std::fs::write(file, trace).expect("write the trace");
+    eprintln!("wrote {file}");
+}
+
+fn compare(workload: &str, n: u64, cache_bytes: u64) {
+    let disk = TempFile::new("compare.img", 1 << 30);
+    let mut q = Qemu::boot(&Options {
+        disk: Some(disk.0.clone()),
+        ..Options::default()
+    });
+    q.cmd(&format!("BENCH fillrandom {n}"));
+    assert_eq!(q.cmd("FLUSH"), "OK\n");
+    let used = field(&q.cmd("INFO storage"), "disk_used_bytes")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    println!(
+        "{workload}, {n} keys ({:.1} MB of tables), cache {cache_bytes} bytes ({:.1}% of the data):\n",
+        used as f64 / 1e6,
+        cache_bytes as f64 * 100.0 / used.max(1) as f64
+    );
+    println!("| policy | disk reads/op | vs LRU | cache hit ratio | ops/s |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    let mut lru = None;
+    for policy in ["none", "lru", "arc", "ackey"] {
+        assert_eq!(q.cmd(&format!("CACHE POLICY {policy}")), "OK\n");
+        assert_eq!(q.cmd(&format!("CACHE SIZE {cache_bytes}")), "OK\n");
+        q.cmd(&format!("BENCH {workload} keys={n} seed=7"));
+        let r = q.cmd(&format!("BENCH {workload} keys={n} seed=8"));
+        let get = |f: &str| {
+            field(&r, f)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or_else(|| panic!("{f}: {r}"))
+        };
+        let reads = get("disk_reads_per_op");
+        if policy == "lru" {
+            lru = Some(reads);
+        }
+        let vs = lru.map_or(String::from("-"), |l| {
+            format!("{:+.1}%", (reads / l - 1.0) * 100.0)
+        });
+        println!(
+            "| {policy} | {reads:.4} | {vs} | {:.4} | {:.0} |",
+            get("cache_hit_ratio"),
+            get("ops_per_sec")
+        );
+    }
+    q.send(b"SHUTDOWN\r");
+    q.wait_exit(Duration::from_secs(60));
 }
