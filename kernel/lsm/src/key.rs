@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use core::cmp::Ordering;
 
 use crate::coding::{get_fixed64, put_fixed64};
-use crate::comparator::{Bytewise, Comparator};
+use crate::comparator::{compare_bytes, Bytewise, Comparator};
 
 /// A write's position in the history of the store.
 pub type SequenceNumber = u64;
@@ -115,9 +115,7 @@ pub struct InternalKeyComparator;
 impl Comparator for InternalKeyComparator {
     #[inline]
     fn compare(&self, a: &[u8], b: &[u8]) -> Ordering {
-        user_key(a)
-            .cmp(user_key(b))
-            .then_with(|| tag(b).cmp(&tag(a)))
+        compare_bytes(user_key(a), user_key(b)).then_with(|| tag(b).cmp(&tag(a)))
     }
 
     fn find_shortest_separator(&self, start: &mut Vec<u8>, limit: &[u8]) {

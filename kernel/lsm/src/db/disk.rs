@@ -9,7 +9,7 @@ use core::cell::{Cell, RefCell};
 
 use crate::device::{BlockDevice, DeviceError, SECTOR_SIZE};
 use crate::error::{Corruption, CorruptionKind, Error, Result};
-use crate::table::{BlockKind, ReadAt};
+use crate::table::{BlockCheck, BlockKind, ReadAt};
 
 /// Device I/O issued by the store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,13 +30,20 @@ pub struct IoStats {
 pub struct Disk<D: BlockDevice> {
     dev: RefCell<D>,
     stats: Cell<IoStats>,
+    /// Sector-aligned bounce buffer of unaligned block reads, kept between
+    /// reads (up to `SCRATCH_KEEP` bytes) so they need not allocate.
+    scratch: Cell<Vec<u8>>,
 }
+
+/// Largest bounce buffer kept between reads.
+const SCRATCH_KEEP: usize = 256 << 10;
 
 impl<D: BlockDevice> Disk<D> {
     pub fn new(dev: D) -> Self {
         Self {
             dev: RefCell::new(dev),
             stats: Cell::new(IoStats::default()),
+            scratch: Cell::new(Vec::new()),
         }
     }
 
@@ -96,6 +103,36 @@ impl<D: BlockDevice> Disk<D> {
         let at = (offset - start) as usize;
         buf.copy_from_slice(&tmp[at..at + buf.len()]);
         Ok(())
+    }
+}
+
+impl<D: BlockDevice> Disk<D> {
+    /// Reads `len` bytes at any `offset`, through sector-aligned reads into
+    /// the reused bounce buffer, and hands them to `f`.
+    pub fn read_unaligned_with<T>(
+        &self,
+        offset: u64,
+        len: usize,
+        f: impl FnOnce(&[u8]) -> T,
+    ) -> Result<T, DeviceError> {
+        let sector = SECTOR_SIZE as u64;
+        let start = offset - offset % sector;
+        let end = (offset + len as u64).div_ceil(sector) * sector;
+        let span = (end - start) as usize;
+        // Taken, not borrowed: a nested read would get a buffer of its own.
+        let mut buf = self.scratch.take();
+        if buf.len() < span {
+            // Only the growth is zeroed; the buffer keeps its largest size.
+            buf.resize(span, 0);
+        }
+        let r = self.read(start, &mut buf[..span]).map(|()| {
+            let at = (offset - start) as usize;
+            f(&buf[at..at + len])
+        });
+        if buf.len() <= SCRATCH_KEEP {
+            self.scratch.set(buf);
+        }
+        r
     }
 }
 
@@ -211,6 +248,24 @@ impl<D: BlockDevice> ReadAt for TableFile<'_, D> {
         if let Some(c) = self.cache {
             c.insert_block(self.number, offset, kind, Arc::clone(block));
         }
+    }
+
+    fn read_with(
+        &self,
+        offset: u64,
+        len: usize,
+        f: &mut BlockCheck<'_>,
+    ) -> Result<Result<Arc<[u8]>>> {
+        let end = offset.checked_add(len as u64);
+        if end.is_none_or(|e| e > self.size) {
+            return Err(Corruption::new(CorruptionKind::OutOfBounds).into());
+        }
+        if let Some(c) = self.counter {
+            bump(&c.disk);
+        }
+        self.disk
+            .read_unaligned_with(self.offset + offset, len, f)
+            .map_err(Error::Device)
     }
 }
 

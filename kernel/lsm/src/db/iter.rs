@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use super::disk::TableFile;
 use super::version::{FileMeta, Version};
 use super::Db;
+use crate::comparator::eq_bytes;
 use crate::device::BlockDevice;
 use crate::error::{Corruption, CorruptionKind, Result};
 use crate::iter::KvIter;
@@ -102,6 +103,9 @@ pub struct DbIter<'a> {
     seq: SequenceNumber,
     key: Vec<u8>,
     value: Vec<u8>,
+    /// The user key whose older versions `find_next` skips (its buffer is
+    /// swapped with `key`'s, so stepping allocates nothing).
+    skip: Vec<u8>,
     valid: bool,
 }
 
@@ -112,13 +116,14 @@ impl<'a> DbIter<'a> {
             seq,
             key: Vec::new(),
             value: Vec::new(),
+            skip: Vec::new(),
             valid: false,
         }
     }
 
     /// Moves to the first visible entry at or after the inner cursor whose
-    /// user key is not `skip`.
-    fn find_next(&mut self, mut skip: Option<Vec<u8>>) -> Result<()> {
+    /// user key is not `skip` (if `skipping`).
+    fn find_next(&mut self, mut skipping: bool) -> Result<()> {
         self.valid = false;
         while self.inner.valid() {
             let p = ParsedInternalKey::parse(self.inner.key()).ok_or_else(|| {
@@ -127,10 +132,14 @@ impl<'a> DbIter<'a> {
                     CorruptionKind::Malformed("internal key"),
                 ))
             })?;
-            let hidden = skip.as_deref() == Some(p.user_key);
+            let hidden = skipping && eq_bytes(&self.skip, p.user_key);
             if p.sequence <= self.seq && !hidden {
                 match p.kind {
-                    ValueType::Deletion => skip = Some(p.user_key.to_vec()),
+                    ValueType::Deletion => {
+                        self.skip.clear();
+                        self.skip.extend_from_slice(p.user_key);
+                        skipping = true;
+                    }
                     ValueType::Value => {
                         self.key.clear();
                         self.key.extend_from_slice(p.user_key);
@@ -154,20 +163,23 @@ impl KvIter for DbIter<'_> {
 
     fn seek_to_first(&mut self) -> Result<()> {
         self.inner.seek_to_first()?;
-        self.find_next(None)
+        self.find_next(false)
     }
 
     /// Seeks by user key.
     fn seek(&mut self, target: &[u8]) -> Result<()> {
         self.inner
             .seek(&internal_key(target, self.seq, ValueType::FOR_SEEK))?;
-        self.find_next(None)
+        self.find_next(false)
     }
 
     fn next(&mut self) -> Result<()> {
-        let skip = core::mem::take(&mut self.key);
+        // The current key becomes the one to skip; `key` keeps the old
+        // skip's buffer, to be overwritten.
+        core::mem::swap(&mut self.key, &mut self.skip);
+        self.key.clear();
         self.inner.next()?;
-        self.find_next(Some(skip))
+        self.find_next(true)
     }
 
     fn key(&self) -> &[u8] {

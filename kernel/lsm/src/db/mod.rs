@@ -47,8 +47,9 @@ use alloc::format;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::RefCell;
+use core::cmp::Ordering;
 
-use crate::comparator::Comparator;
+use crate::comparator::{compare_bytes, eq_bytes, Comparator};
 use crate::device::BlockDevice;
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::iter::KvIter;
@@ -57,7 +58,7 @@ use crate::key::{
 };
 use crate::memtable::{Lookup, MemTable};
 use crate::merge::MergingIter;
-use crate::table::{BlockHandle, Table, TableBuilder, TableOptions};
+use crate::table::{BlockHandle, LookupBufs, Table, TableBuilder, TableOptions};
 use crate::wal::{LogEnd, LogReader, LogWriter};
 use disk::{round_up, Disk, DiskRef, ReadCounter, TableFile};
 use superblock::Slot;
@@ -226,6 +227,9 @@ pub struct Db<D: BlockDevice> {
     /// Open tables: what their footers say (a few words each, one entry per
     /// live table); their blocks go through `cache`.
     tables: RefCell<BTreeMap<u64, Table<Ikc>>>,
+    /// Key buffers of point lookups, reused so that a lookup allocates only
+    /// its answer.
+    bufs: RefCell<LookupBufs>,
     cache: Option<Arc<dyn BlockCache + Send + Sync>>,
     points: Option<Arc<dyn PointCache + Send + Sync>>,
     snapshots: BTreeMap<SequenceNumber, usize>,
@@ -381,6 +385,7 @@ impl<D: BlockDevice> Db<D> {
             imm: None,
             alloc,
             tables: RefCell::new(BTreeMap::new()),
+            bufs: RefCell::new(LookupBufs::default()),
             cache: None,
             points: None,
             snapshots: BTreeMap::new(),
@@ -1062,11 +1067,15 @@ impl<D: BlockDevice> Db<D> {
             size: ptr.size,
         };
         let probe = internal_key(key, seq, ValueType::FOR_SEEK);
-        let Some((k, value)) = t.get_in_block(&file, h, &probe)? else {
-            return Ok(None);
-        };
-        let p = parse_found(&k, f.number)?;
-        Ok((p.user_key == key && p.kind == ValueType::Value).then_some(value))
+        // Taken, not borrowed: nothing here can re-enter the store, but a
+        // cache callback that did would find empty buffers, not a panic.
+        let mut bufs = self.bufs.take();
+        let r = t.get_in_block_with(&file, h, &probe, &mut bufs, |k, v| {
+            let p = parse_found(k, f.number)?;
+            Ok((p.user_key == key && p.kind == ValueType::Value).then(|| v.to_vec()))
+        });
+        self.bufs.replace(bufs);
+        r?.transpose().map(Option::flatten)
     }
 
     /// The tree's answer for `key` at `seq`, level by level.
@@ -1078,40 +1087,60 @@ impl<D: BlockDevice> Db<D> {
         stats: &mut LookupStats,
     ) -> Result<Option<Vec<u8>>> {
         let probe = internal_key(key, seq, ValueType::FOR_SEEK);
-        let v = Arc::clone(&self.version);
+        let mut bufs = self.bufs.take();
+        let r = self.search_levels(key, &probe, counter, stats, &mut bufs);
+        self.bufs.replace(bufs);
+        r
+    }
+
+    fn search_levels(
+        &self,
+        key: &[u8],
+        probe: &[u8],
+        counter: &ReadCounter,
+        stats: &mut LookupStats,
+        bufs: &mut LookupBufs,
+    ) -> Result<Option<Vec<u8>>> {
+        let v = &self.version;
         for (level, files) in v.levels.iter().enumerate() {
-            let candidates: Vec<&Arc<FileMeta>> = if level == 0 {
-                files
-                    .iter()
-                    .filter(|f| user_key(&f.smallest) <= key && key <= user_key(&f.largest))
-                    .collect()
+            let (all, one);
+            let candidates: &[Arc<FileMeta>] = if level == 0 {
+                all = files.as_slice();
+                all
             } else {
-                let i = Version::find_file(files, &probe);
-                files
-                    .get(i)
-                    .filter(|f| user_key(&f.smallest) <= key)
-                    .into_iter()
-                    .collect()
+                let i = Version::find_file(files, probe);
+                one = files.get(i..i + 1).unwrap_or(&[]);
+                one
             };
             for f in candidates {
+                let in_range = compare_bytes(user_key(&f.smallest), key) != Ordering::Greater
+                    && (level > 0 || compare_bytes(key, user_key(&f.largest)) != Ordering::Greater);
+                if !in_range {
+                    continue;
+                }
                 let t = self.table(f, Some(counter))?;
                 let file = self.file(f, true, Some(counter));
                 stats.tables_probed += 1;
-                if let Some((k, value, h)) = t.get_located(&file, &probe)? {
-                    let p = parse_found(&k, f.number)?;
-                    if p.user_key == key {
-                        stats.source = LookupSource::Table;
-                        stats.location = Some(BlockPointer {
-                            level: level as u8,
-                            table: f.number,
-                            offset: h.offset,
-                            size: h.size,
-                        });
-                        return Ok(match p.kind {
-                            ValueType::Value => Some(value),
-                            ValueType::Deletion => None,
-                        });
+                let found = t.get_with(&file, probe, bufs, |k, value, h| -> Result<_> {
+                    let p = parse_found(k, f.number)?;
+                    if !eq_bytes(p.user_key, key) {
+                        return Ok(None);
                     }
+                    let value = match p.kind {
+                        ValueType::Value => Some(value.to_vec()),
+                        ValueType::Deletion => None,
+                    };
+                    Ok(Some((value, h)))
+                })?;
+                if let Some((value, h)) = found.transpose()?.flatten() {
+                    stats.source = LookupSource::Table;
+                    stats.location = Some(BlockPointer {
+                        level: level as u8,
+                        table: f.number,
+                        offset: h.offset,
+                        size: h.size,
+                    });
+                    return Ok(value);
                 }
             }
         }

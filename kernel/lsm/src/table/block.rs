@@ -135,12 +135,20 @@ impl Block {
 
     /// A cursor over the block's entries in the order `cmp` defines.
     pub fn iter<C: Comparator>(&self, cmp: C) -> BlockIter<C> {
+        self.clone().into_iter_with(cmp, Vec::new())
+    }
+
+    /// A cursor that owns the block and builds its keys in `key_buf` (a
+    /// buffer recycled from an earlier cursor, so a lookup allocates nothing).
+    pub fn into_iter_with<C: Comparator>(self, cmp: C, mut key_buf: Vec<u8>) -> BlockIter<C> {
+        key_buf.clear();
+        let end = self.restarts_offset;
         BlockIter {
-            block: self.clone(),
+            block: self,
             cmp,
-            current: self.restarts_offset,
-            next_offset: self.restarts_offset,
-            key: Vec::new(),
+            current: end,
+            next_offset: end,
+            key: key_buf,
             value: (0, 0),
         }
     }
@@ -155,6 +163,45 @@ impl Block {
         self.data.is_empty()
     }
 
+    /// Decodes the entry header at `p` (which must be `< restarts_offset`):
+    /// shared key bytes, where the key's own bytes start, how many there are,
+    /// and the value's length; checks that the entry ends inside the entries.
+    #[inline]
+    fn entry_at(&self, p: usize) -> Result<Entry> {
+        let limit = self.restarts_offset;
+        let data = &self.data[..limit];
+        let bad = || corrupt(CorruptionKind::Malformed("block entry"));
+        let (shared, non_shared, value_len, key_start) = match data.get(p..p + 3) {
+            // Fast path: three one-byte varints, the common case.
+            Some(&[a, b, c]) if (a | b | c) < 0x80 => (a as usize, b as usize, c as usize, p + 3),
+            _ => {
+                let (shared, a) = get_varint32(&data[p..]).ok_or_else(bad)?;
+                let (non_shared, b) = get_varint32(&data[p + a..]).ok_or_else(bad)?;
+                let (value_len, c) = get_varint32(&data[p + a + b..]).ok_or_else(bad)?;
+                (
+                    shared as usize,
+                    non_shared as usize,
+                    value_len as usize,
+                    p + a + b + c,
+                )
+            }
+        };
+        let end = key_start
+            .checked_add(non_shared)
+            .and_then(|v| v.checked_add(value_len))
+            .ok_or(corrupt(CorruptionKind::OutOfBounds))?;
+        if end > limit {
+            return Err(corrupt(CorruptionKind::OutOfBounds));
+        }
+        Ok(Entry {
+            shared,
+            key_start,
+            non_shared,
+            value_len,
+            end,
+        })
+    }
+
     fn restart_point(&self, i: usize) -> Result<usize> {
         let off = get_fixed32(&self.data, self.restarts_offset + 4 * i)
             .ok_or(corrupt(CorruptionKind::Truncated))? as usize;
@@ -163,6 +210,16 @@ impl Block {
         }
         Ok(off)
     }
+}
+
+/// One entry's header, decoded and bounds-checked.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    shared: usize,
+    key_start: usize,
+    non_shared: usize,
+    value_len: usize,
+    end: usize,
 }
 
 /// A cursor over one block.
@@ -186,35 +243,30 @@ impl<C: Comparator> BlockIter<C> {
         self.key.clear();
     }
 
+    /// Gives back the key buffer, for the next cursor to reuse.
+    pub fn into_key_buf(self) -> Vec<u8> {
+        self.key
+    }
+
     /// Decodes the entry at `next_offset` on top of `key`; false at the end.
+    #[inline]
     fn parse_next(&mut self) -> Result<bool> {
-        let limit = self.block.restarts_offset;
         let p = self.next_offset;
-        if p >= limit {
+        if p >= self.block.restarts_offset {
             self.invalidate();
             return Ok(false);
         }
-        let data = &self.block.data[..limit];
-        let bad = || corrupt(CorruptionKind::Malformed("block entry"));
-        let (shared, a) = get_varint32(&data[p..]).ok_or_else(bad)?;
-        let (non_shared, b) = get_varint32(&data[p + a..]).ok_or_else(bad)?;
-        let (value_len, c) = get_varint32(&data[p + a + b..]).ok_or_else(bad)?;
-        let key_start = p + a + b + c;
-        let (shared, non_shared, value_len) =
-            (shared as usize, non_shared as usize, value_len as usize);
-        let end = key_start
-            .checked_add(non_shared)
-            .and_then(|v| v.checked_add(value_len))
-            .ok_or(corrupt(CorruptionKind::OutOfBounds))?;
-        if shared > self.key.len() || end > limit {
+        let e = self.block.entry_at(p)?;
+        if e.shared > self.key.len() {
             return Err(corrupt(CorruptionKind::OutOfBounds));
         }
-        self.key.truncate(shared);
+        self.key.truncate(e.shared);
+        let key_end = e.key_start + e.non_shared;
         self.key
-            .extend_from_slice(&data[key_start..key_start + non_shared]);
-        self.value = (key_start + non_shared, value_len);
+            .extend_from_slice(&self.block.data[e.key_start..key_end]);
+        self.value = (key_end, e.value_len);
         self.current = p;
-        self.next_offset = end;
+        self.next_offset = e.end;
         Ok(true)
     }
 
@@ -233,14 +285,21 @@ impl<C: Comparator> BlockIter<C> {
 
     fn seek_inner(&mut self, target: &[u8]) -> Result<()> {
         // Binary search for the last restart point whose key is < target.
+        // A restart point's entry holds its whole key, which is compared
+        // where it lies in the block.
         let (mut left, mut right) = (0, self.block.num_restarts - 1);
         while left < right {
             let mid = (left + right).div_ceil(2);
-            self.seek_to_restart(mid)?;
-            if !self.parse_next()? {
+            let p = self.block.restart_point(mid)?;
+            if p >= self.block.restarts_offset {
                 return Err(corrupt(CorruptionKind::OutOfBounds));
             }
-            if self.cmp.compare(&self.key, target) == Ordering::Less {
+            let e = self.block.entry_at(p)?;
+            if e.shared > 0 {
+                return Err(corrupt(CorruptionKind::OutOfBounds));
+            }
+            let key = &self.block.data[e.key_start..e.key_start + e.non_shared];
+            if self.cmp.compare(key, target) == Ordering::Less {
                 left = mid;
             } else {
                 right = mid - 1;

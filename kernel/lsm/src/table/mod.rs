@@ -30,7 +30,7 @@ mod reader;
 
 pub use block::{Block, BlockBuilder, BlockIter};
 pub use builder::{TableBuilder, TableOptions};
-pub use reader::{Table, TableIter};
+pub use reader::{LookupBufs, Table, TableIter};
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -90,6 +90,10 @@ impl BlockKind {
     }
 }
 
+/// What a block read does with the bytes it was lent: checks them and makes
+/// the block (see [`ReadAt::read_with`]).
+pub type BlockCheck<'a> = dyn FnMut(&[u8]) -> Result<Arc<[u8]>> + 'a;
+
 /// Random-access reads of a table's bytes, at any offset and length.
 ///
 /// Takes `&self` so that many iterators can read one table at once; an
@@ -109,6 +113,21 @@ pub trait ReadAt {
 
     /// Offers a block that has just passed its checksum for caching.
     fn cache_block(&self, _offset: u64, _kind: BlockKind, _block: &Arc<[u8]>) {}
+
+    /// Reads `len` bytes at `offset` (as [`read_at`](Self::read_at) does)
+    /// and hands them to `f`, returning what it made of them: the outer
+    /// error is the read's, the inner one `f`'s. An implementation may lend
+    /// a buffer of its own, so that a block read allocates only the block.
+    fn read_with(
+        &self,
+        offset: u64,
+        len: usize,
+        f: &mut BlockCheck<'_>,
+    ) -> Result<Result<Arc<[u8]>>> {
+        let mut buf = alloc::vec![0u8; len];
+        self.read_at(offset, &mut buf)?;
+        Ok(f(&buf))
+    }
 }
 
 impl ReadAt for [u8] {
@@ -120,6 +139,20 @@ impl ReadAt for [u8] {
             .ok_or(Corruption::new(CorruptionKind::Truncated))?;
         buf.copy_from_slice(src);
         Ok(())
+    }
+
+    fn read_with(
+        &self,
+        offset: u64,
+        len: usize,
+        f: &mut BlockCheck<'_>,
+    ) -> Result<Result<Arc<[u8]>>> {
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        let src = start
+            .checked_add(len)
+            .and_then(|end| self.get(start..end))
+            .ok_or(Corruption::new(CorruptionKind::Truncated))?;
+        Ok(f(src))
     }
 }
 
@@ -133,11 +166,27 @@ impl<T: ReadAt + ?Sized> ReadAt for &T {
     fn cache_block(&self, offset: u64, kind: BlockKind, block: &Arc<[u8]>) {
         (**self).cache_block(offset, kind, block)
     }
+    fn read_with(
+        &self,
+        offset: u64,
+        len: usize,
+        f: &mut BlockCheck<'_>,
+    ) -> Result<Result<Arc<[u8]>>> {
+        (**self).read_with(offset, len, f)
+    }
 }
 
 impl ReadAt for Vec<u8> {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         self.as_slice().read_at(offset, buf)
+    }
+    fn read_with(
+        &self,
+        offset: u64,
+        len: usize,
+        f: &mut BlockCheck<'_>,
+    ) -> Result<Result<Arc<[u8]>>> {
+        self.as_slice().read_with(offset, len, f)
     }
 }
 

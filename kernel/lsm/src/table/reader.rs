@@ -6,7 +6,6 @@
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
-use alloc::vec;
 use alloc::vec::Vec;
 
 use super::block::{Block, BlockIter};
@@ -21,6 +20,14 @@ use crate::iter::KvIter;
 
 /// An entry a lookup found: key, value, and the data block holding it.
 pub type Located = (Vec<u8>, Vec<u8>, BlockHandle);
+
+/// Key buffers a point lookup builds keys in, kept by the caller between
+/// lookups so that a lookup allocates nothing for them.
+#[derive(Debug, Default)]
+pub struct LookupBufs {
+    index_key: Vec<u8>,
+    data_key: Vec<u8>,
+}
 
 /// An open table: what its footer says (a few words; its blocks are
 /// fetched through the reader on every use).
@@ -130,7 +137,7 @@ impl<C: Comparator> Table<C> {
                 return Ok(b);
             }
         }
-        let b: Arc<[u8]> = read_block(file, self.id, h, kind.byte(), limit)?.into();
+        let b = read_block(file, self.id, h, kind.byte(), limit)?;
         file.cache_block(h.offset, kind, &b);
         Ok(b)
     }
@@ -171,14 +178,72 @@ impl<C: Comparator> Table<C> {
 
     /// As [`get`](Self::get), also saying which data block holds the entry.
     pub fn get_located<R: ReadAt + ?Sized>(&self, file: &R, key: &[u8]) -> Result<Option<Located>> {
+        self.get_with(file, key, &mut LookupBufs::default(), |k, v, h| {
+            (k.to_vec(), v.to_vec(), h)
+        })
+    }
+
+    /// The first entry whose key is `>= key`, if the filter admits `key`,
+    /// handed to `f` where it lies (key, value, and the data block holding
+    /// it): a point lookup without a table cursor, building keys in `bufs`.
+    ///
+    /// Fetches what a cursor's seek would (filter, index, the data block the
+    /// index names, and the next ones while they hold no entry `>= key`), in
+    /// the same order, with the same checks.
+    pub fn get_with<R: ReadAt + ?Sized, T>(
+        &self,
+        file: &R,
+        key: &[u8],
+        bufs: &mut LookupBufs,
+        f: impl FnOnce(&[u8], &[u8], BlockHandle) -> T,
+    ) -> Result<Option<T>> {
         if !self.may_contain(file, key)? {
             return Ok(None);
         }
-        let mut it = self.iter(file);
-        it.seek(key)?;
-        Ok(it
-            .valid()
-            .then(|| (it.key().to_vec(), it.value().to_vec(), it.data_handle)))
+        let mut index = self
+            .index_block(file)?
+            .into_iter_with(self.cmp.clone(), core::mem::take(&mut bufs.index_key));
+        let r = self.find_via_index(file, key, &mut index, &mut bufs.data_key, f);
+        bufs.index_key = index.into_key_buf();
+        r
+    }
+
+    fn index_err(&self, e: Error) -> Error {
+        e.within(&format!("table {} index block", self.id))
+    }
+
+    fn find_via_index<R: ReadAt + ?Sized, T>(
+        &self,
+        file: &R,
+        key: &[u8],
+        index: &mut BlockIter<C>,
+        data_key: &mut Vec<u8>,
+        f: impl FnOnce(&[u8], &[u8], BlockHandle) -> T,
+    ) -> Result<Option<T>> {
+        index.seek(key).map_err(|e| self.index_err(e))?;
+        let mut first = true;
+        while index.valid() {
+            let (block, h) = self.data_block(file, index.value())?;
+            let mut data = block.into_iter_with(self.cmp.clone(), core::mem::take(data_key));
+            let r = if first {
+                data.seek(key)
+            } else {
+                data.seek_to_first()
+            };
+            first = false;
+            if let Err(e) = r {
+                *data_key = data.into_key_buf();
+                return Err(e.within(&self.block_name(h.offset)));
+            }
+            if data.valid() {
+                let out = f(data.key(), data.value(), h);
+                *data_key = data.into_key_buf();
+                return Ok(Some(out));
+            }
+            *data_key = data.into_key_buf();
+            index.next().map_err(|e| self.index_err(e))?;
+        }
+        Ok(None)
     }
 
     /// The first entry `>= key` in the one data block at `h`, without the
@@ -189,12 +254,31 @@ impl<C: Comparator> Table<C> {
         h: BlockHandle,
         key: &[u8],
     ) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        self.get_in_block_with(file, h, key, &mut LookupBufs::default(), |k, v| {
+            (k.to_vec(), v.to_vec())
+        })
+    }
+
+    /// As [`get_in_block`](Self::get_in_block), handing the entry to `f`
+    /// where it lies, building keys in `bufs`.
+    pub fn get_in_block_with<R: ReadAt + ?Sized, T>(
+        &self,
+        file: &R,
+        h: BlockHandle,
+        key: &[u8],
+        bufs: &mut LookupBufs,
+        f: impl FnOnce(&[u8], &[u8]) -> T,
+    ) -> Result<Option<T>> {
         let data = self.fetch(file, h, BlockKind::Data)?;
         let block = Block::new(data).map_err(|e| e.within(&self.block_name(h.offset)))?;
-        let mut it = block.iter(self.cmp.clone());
-        it.seek(key)
-            .map_err(|e| e.within(&self.block_name(h.offset)))?;
-        Ok(it.valid().then(|| (it.key().to_vec(), it.value().to_vec())))
+        let mut it = block.into_iter_with(self.cmp.clone(), core::mem::take(&mut bufs.data_key));
+        let r = it.seek(key);
+        let out = match r {
+            Ok(()) => Ok(it.valid().then(|| f(it.key(), it.value()))),
+            Err(e) => Err(e.within(&self.block_name(h.offset))),
+        };
+        bufs.data_key = it.into_key_buf();
+        out
     }
 
     /// A cursor over the table's entries, reading through `file` (a
@@ -239,14 +323,15 @@ fn block_end(h: BlockHandle) -> Option<u64> {
 }
 
 /// Reads the block at `h`, which must end before `limit`, and checks its
-/// trailer: kind and checksum.
+/// trailer: kind and checksum. The bytes are checked where the reader lends
+/// them and copied once, into the block.
 fn read_block<R: ReadAt + ?Sized>(
     file: &R,
     id: u64,
     h: BlockHandle,
     kind: u8,
     limit: u64,
-) -> Result<Vec<u8>> {
+) -> Result<Arc<[u8]>> {
     let name = || format!("table {id} {} at offset {}", kind_name(kind), h.offset);
     let end = h
         .offset
@@ -256,20 +341,20 @@ fn read_block<R: ReadAt + ?Sized>(
         Some(end) if end <= limit => (h.size as usize) + BLOCK_TRAILER_SIZE,
         _ => return Err(Corruption::at(name(), CorruptionKind::OutOfBounds).into()),
     };
-    let mut buf = vec![0u8; len];
-    file.read_at(h.offset, &mut buf)
-        .map_err(|e| e.within(&name()))?;
     let n = h.size as usize;
-    let stored = crate::coding::get_fixed32(&buf, n + 1).unwrap_or(0);
-    let actual = crc32c::value(&buf[..n + 1]);
-    if crc32c::unmask(stored) != actual {
-        return Err(Corruption::at(name(), CorruptionKind::ChecksumMismatch).into());
-    }
-    if buf[n] != kind {
-        return Err(Corruption::at(name(), CorruptionKind::Malformed("block kind")).into());
-    }
-    buf.truncate(n);
-    Ok(buf)
+    let mut check = |buf: &[u8]| -> Result<Arc<[u8]>> {
+        let stored = crate::coding::get_fixed32(buf, n + 1).unwrap_or(0);
+        let actual = crc32c::value(&buf[..n + 1]);
+        if crc32c::unmask(stored) != actual {
+            return Err(Corruption::at(name(), CorruptionKind::ChecksumMismatch).into());
+        }
+        if buf[n] != kind {
+            return Err(Corruption::at(name(), CorruptionKind::Malformed("block kind")).into());
+        }
+        Ok(Arc::from(&buf[..n]))
+    };
+    file.read_with(h.offset, len, &mut check)
+        .map_err(|e| e.within(&name()))?
 }
 
 /// A cursor over a table: the index block's cursor picks the data block, the
@@ -319,7 +404,13 @@ impl<C: Comparator, R: ReadAt> TableIter<C, R> {
         };
         let (block, h) = self.table.data_block(&self.file, index.value())?;
         self.data_handle = h;
-        self.data = Some(block.iter(self.table.cmp.clone()));
+        // The next block's cursor reuses the last one's key buffer.
+        let buf = self
+            .data
+            .take()
+            .map(BlockIter::into_key_buf)
+            .unwrap_or_default();
+        self.data = Some(block.into_iter_with(self.table.cmp.clone(), buf));
         Ok(())
     }
 
