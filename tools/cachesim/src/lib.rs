@@ -1,12 +1,17 @@
 //! The cache simulator: replays a trace through each policy of the `cache`
 //! crate, and through Belady's OPT, at several cache sizes.
 //!
-//! The binary (`src/main.rs`) is a thin command line over [`simulate`]; the
-//! tests call the same functions on the ARC paper's OLTP trace.
+//! The binary (`src/main.rs`) is a thin command line over [`simulate`] (block
+//! traces) and [`store_sim::simulate_store`] (the store's own lookup traces,
+//! replayed through the kernel's `cache::StoreCache`); the tests call the same
+//! functions on the ARC paper's OLTP trace and on store traces.
 
 pub mod lsm_model;
 pub mod opt;
+pub mod phase;
 pub mod plot;
+pub mod store_sim;
+pub mod store_trace;
 pub mod trace;
 
 use std::fmt;

@@ -1,4 +1,6 @@
-//! Hit ratio against cache size, one line per policy, as an SVG file.
+//! Charts as SVG files: hit ratio against cache size, one line per policy
+//! ([`write_svg`]), and any set of lines ([`write_lines_svg`]: disk reads per
+//! lookup by size on store traces, AC-Key's split over a trace).
 
 use std::fmt;
 use std::path::Path;
@@ -130,6 +132,140 @@ where
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// One line of a [`write_lines_svg`] chart.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Series {
+    /// Its legend.
+    pub name: String,
+    /// Points in x order.
+    pub points: Vec<(f64, f64)>,
+    /// Dashed (targets) rather than solid (measured values).
+    pub dashed: bool,
+    /// A dot at every point (few points, as in a size sweep).
+    pub markers: bool,
+}
+
+/// A chart of the labelled vertical marks (phase boundaries) and lines.
+pub struct Chart<'a> {
+    /// Title.
+    pub title: &'a str,
+    /// X axis label.
+    pub x_desc: &'a str,
+    /// Y axis label.
+    pub y_desc: &'a str,
+    /// Whether x goes on a logarithmic axis.
+    pub log_x: bool,
+    /// Vertical lines at these x, labelled.
+    pub marks: &'a [(f64, String)],
+    /// The lines.
+    pub series: &'a [Series],
+}
+
+/// Writes `chart` to `out` as SVG.
+pub fn write_lines_svg(out: &Path, chart: &Chart<'_>) -> Result<(), PlotError> {
+    let xs = || {
+        chart
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+    };
+    let x_min = xs().fold(f64::INFINITY, f64::min);
+    let x_max = xs().fold(f64::NEG_INFINITY, f64::max);
+    if !x_min.is_finite() {
+        return Err(PlotError("nothing to plot".into()));
+    }
+    if chart.log_x {
+        let lo = x_min.max(1e-9);
+        draw_lines(out, chart, (lo / 1.2..x_max.max(lo) * 1.2).log_scale())
+    } else {
+        draw_lines(out, chart, x_min.min(0.0)..x_max.max(x_min + 1.0) * 1.02)
+    }
+}
+
+fn draw_lines<X>(out: &Path, c: &Chart<'_>, x_range: X) -> Result<(), PlotError>
+where
+    X: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+{
+    let y_max = c
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .fold(0.0f64, f64::max)
+        .max(1e-9)
+        * 1.1;
+    let root = SVGBackend::new(out, (900, 600)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(c.title, ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x_range, 0f64..y_max)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(c.x_desc)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_desc(c.y_desc)
+        .y_label_formatter(&|y| {
+            if y_max >= 1000.0 {
+                format!("{y:.0}")
+            } else {
+                format!("{y:.2}")
+            }
+        })
+        .draw()
+        .map_err(err)?;
+    for (x, label) in c.marks {
+        let grey = RGBColor(120, 120, 120);
+        chart
+            .draw_series(LineSeries::new(
+                [(*x, 0.0), (*x, y_max)],
+                grey.stroke_width(1),
+            ))
+            .map_err(err)?;
+        chart
+            .draw_series([Text::new(
+                label.clone(),
+                (*x, y_max * 0.97),
+                ("sans-serif", 14).into_font().color(&grey),
+            )])
+            .map_err(err)?;
+    }
+    for (i, s) in c.series.iter().enumerate() {
+        let color = COLORS[i % COLORS.len()];
+        let style = color.stroke_width(2);
+        let drawn = if s.dashed {
+            chart.draw_series(DashedLineSeries::new(s.points.iter().copied(), 6, 4, style))
+        } else {
+            chart.draw_series(LineSeries::new(s.points.iter().copied(), style))
+        };
+        drawn
+            .map_err(err)?
+            .label(s.name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        if s.markers {
+            chart
+                .draw_series(
+                    s.points
+                        .iter()
+                        .map(|&(x, y)| Circle::new((x, y), 3, color.filled())),
+                )
+                .map_err(err)?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
         .border_style(BLACK)
         .background_style(WHITE.mix(0.8))
         .draw()

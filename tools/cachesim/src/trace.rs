@@ -1,5 +1,6 @@
-//! Reading traces: the ARC paper's `.lis` format and a plain one-key-per-line
-//! format, either of them optionally zstd-compressed.
+//! Reading traces: the ARC paper's `.lis` format, a plain one-key-per-line
+//! format and the store's own traces ([`crate::store_trace`]), any of them
+//! optionally zstd-compressed.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -42,6 +43,9 @@ pub enum Format {
     Lis,
     /// `key` or `key size`; keys that are not numbers are interned.
     Keys,
+    /// The store's lookup traces ([`crate::store_trace`]); as a plain request
+    /// list, its block requests.
+    Store,
 }
 
 impl Format {
@@ -91,8 +95,8 @@ impl From<io::Error> for TraceError {
     }
 }
 
-/// Loads a trace file, decompressing it if its name ends in `.zst`.
-pub fn load(path: &Path, format: Format) -> Result<Trace, TraceError> {
+/// Opens a trace file, decompressing it if its name ends in `.zst`.
+pub fn open(path: &Path) -> Result<Box<dyn BufRead>, TraceError> {
     let file = File::open(path)?;
     let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "zst") {
         let dec = ruzstd::decoding::StreamingDecoder::new(BufReader::new(file))
@@ -101,11 +105,34 @@ pub fn load(path: &Path, format: Format) -> Result<Trace, TraceError> {
     } else {
         Box::new(file)
     };
-    parse(BufReader::new(reader), format)
+    Ok(Box::new(BufReader::new(reader)))
+}
+
+/// The format of `path`: a store trace if its first line is the store
+/// trace header, else what its name suggests ([`Format::guess`]).
+pub fn detect(path: &Path) -> Result<Format, TraceError> {
+    let mut first = String::new();
+    open(path)?.read_line(&mut first)?;
+    Ok(if crate::store_trace::is_header(&first) {
+        Format::Store
+    } else {
+        Format::guess(path)
+    })
+}
+
+/// Loads a trace file, decompressing it if its name ends in `.zst`.
+pub fn load(path: &Path, format: Format) -> Result<Trace, TraceError> {
+    parse(open(path)?, format)
 }
 
 /// Parses trace text.
 pub fn parse(reader: impl BufRead, format: Format) -> Result<Trace, TraceError> {
+    if format == Format::Store {
+        return Ok(Trace {
+            requests: crate::store_trace::parse(reader)?.block_requests(),
+            sized: true,
+        });
+    }
     let mut trace = Trace::default();
     let mut names: HashMap<String, u64> = HashMap::new();
     for (i, line) in reader.lines().enumerate() {
@@ -123,6 +150,8 @@ pub fn parse(reader: impl BufRead, format: Format) -> Result<Trace, TraceError> 
             reason,
         };
         match format {
+            // Handled above, before any line is read.
+            Format::Store => {}
             Format::Lis => {
                 let start: u64 = first
                     .parse()
