@@ -214,7 +214,8 @@ where
     chart
         .configure_mesh()
         .x_desc(c.x_desc)
-        .x_label_formatter(&|x| format!("{x:.0}"))
+        .x_labels(8)
+        .x_label_formatter(&|x| human(*x))
         .y_desc(c.y_desc)
         .y_label_formatter(&|y| {
             if y_max >= 1000.0 {
@@ -272,4 +273,16 @@ where
         .map_err(err)?;
     root.present().map_err(err)?;
     Ok(())
+}
+
+/// `1500000` as `1.5M`: a log axis has many ticks, and long numbers overlap.
+fn human(x: f64) -> String {
+    let (v, unit) = match x.abs() {
+        a if a >= 1e9 => (x / 1e9, "G"),
+        a if a >= 1e6 => (x / 1e6, "M"),
+        a if a >= 1e3 => (x / 1e3, "k"),
+        _ => (x, ""),
+    };
+    let s = format!("{v:.1}");
+    format!("{}{unit}", s.strip_suffix(".0").unwrap_or(&s))
 }
