@@ -1216,6 +1216,27 @@ impl<D: BlockDevice> Db<D> {
             .find(|&l| !self.version.levels[l].is_empty())
             .unwrap_or(0);
         for level in 0..deepest.max(1) {
+            if level > 0 {
+                // Tables of a level >= 1 do not overlap: push them down one
+                // at a time (with what they overlap below), so each step
+                // needs room only for its own output and frees its inputs
+                // when it commits. A whole level at once needs room for the
+                // level's entire output, which a nearly full disk lacks
+                // just when deletes have made compaction worth running.
+                while let Some(f) = self.version.levels[level].first().cloned() {
+                    let below = self.version.overlapping(
+                        level + 1,
+                        Some(user_key(&f.smallest)),
+                        Some(user_key(&f.largest)),
+                    );
+                    self.run_compaction(Compaction {
+                        level,
+                        inputs: [alloc::vec![f], below],
+                        force_merge: true,
+                    })?;
+                }
+                continue;
+            }
             let files = self.version.levels[level].clone();
             if files.is_empty() {
                 continue;
