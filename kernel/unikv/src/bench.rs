@@ -89,6 +89,9 @@ fn parse(args: &[Vec<u8>]) -> Result<Params, String> {
     if p.n == 0 || p.n > 100_000_000 {
         return Err(String::from("n must be between 1 and 100000000"));
     }
+    if p.keys.is_some_and(|k| k == 0 || k > 100_000_000) {
+        return Err(String::from("keys must be between 1 and 100000000"));
+    }
     if p.value_size > 1 << 20 {
         return Err(String::from("value_size is at most 1048576"));
     }
@@ -167,7 +170,15 @@ pub fn run(args: &[Vec<u8>]) -> CmdResult {
     let cache_before = crate::services::cache::snapshot()
         .ok()
         .map(|c| (c.policy, c.stats));
-    let mut lat: Vec<u32> = Vec::with_capacity(p.n as usize);
+    // One latency per operation; asked for up front so that a run too big
+    // for this machine's memory is refused instead of dying halfway.
+    let mut lat: Vec<u32> = Vec::new();
+    lat.try_reserve_exact(p.n as usize).map_err(|_| {
+        format!(
+            "not enough memory to record {} latencies; use a smaller n or more RAM (-m)",
+            p.n
+        )
+    })?;
     let mut found = 0u64;
     let mut bytes = 0u64;
     let progress_every = if p.n >= 200_000 { p.n / 10 } else { u64::MAX };

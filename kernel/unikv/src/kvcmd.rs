@@ -5,6 +5,7 @@ use crate::services::kv;
 use alloc::{format, string::String, vec, vec::Vec};
 use console::{Reply, Report};
 use lsm::db::WriteBatch;
+use lsm::iter::KvIter;
 
 type CmdResult = Result<Reply, String>;
 
@@ -53,11 +54,30 @@ pub fn range(args: &[Vec<u8>]) -> CmdResult {
         _ => return Err(String::from("usage: RANGE start end [LIMIT n]")),
     };
     crate::services::trace::scan(&args[0], limit);
-    // A snapshot inside `range` gives one consistent state.
-    let pairs = kv::with(|db| db.range(&args[0], Some(&args[1]), limit, None))?;
-    Ok(Reply::List(
-        pairs.into_iter().map(|(k, v)| vec![k, v]).collect(),
-    ))
+    // The reply is built in memory: a scan of a store bigger than the heap
+    // stops with an error at a quarter of the free heap (the rendered reply
+    // needs about as much again) rather than exhausting it.
+    let budget = crate::heap::stats().free / 4;
+    let rows = kv::with(|db| {
+        // One iterator is one consistent state (a snapshot of the sequence).
+        let mut it = db.iter(None)?;
+        it.seek(&args[0])?;
+        let mut rows = Vec::new();
+        let mut bytes = 0usize;
+        while it.valid() && rows.len() < limit && it.key() < args[1].as_slice() {
+            bytes += it.key().len() + it.value().len() + 64;
+            if bytes > budget {
+                return Ok(None);
+            }
+            rows.push(vec![it.key().to_vec(), it.value().to_vec()]);
+            it.next()?;
+        }
+        Ok(Some(rows))
+    })?;
+    let rows = rows.ok_or_else(|| {
+        format!("the range holds more than the free memory allows ({budget} bytes); add LIMIT n and continue from the last key")
+    })?;
+    Ok(Reply::List(rows))
 }
 
 pub fn flush() -> CmdResult {
