@@ -136,6 +136,9 @@ pub fn info_storage(r: &mut Report) -> Result<(), String> {
     );
     r.add_field("last_sequence", s.last_sequence);
     r.add_field("wal_loss_bound_ms", kv::WAL_LOSS_BOUND_MS);
+    let (groups, grouped) = kv::group_stats();
+    r.add_field("group_commits", groups);
+    r.add_field("group_commit_writes", grouped);
     Ok(())
 }
 

@@ -10,6 +10,7 @@ use console::{
     command::{help_all, help_one},
     parse_command, render, CommandError, Invocation, LineEditor, LineEvent, Reply, Report,
 };
+use lsm::db::WriteBatch;
 
 pub const PROMPT: &[u8] = b"unikv> ";
 /// Longest accepted line: console.md asks for at least 16 KiB.
@@ -17,26 +18,106 @@ pub const MAX_LINE: usize = 64 * 1024;
 
 pub fn run() -> ! {
     let mut editor = LineEditor::new(MAX_LINE);
+    let mut group: Option<Group> = None;
     console_out::write(PROMPT);
     loop {
         while let Some(byte) = console_out::read_byte() {
-            let event = editor.feed(byte, &mut |echo| console_out::write(echo));
-            if let Some(event) = event {
-                let reply = match event {
-                    LineEvent::Line(line) => execute(&line),
-                    LineEvent::TooLong { len } => {
-                        Some(Reply::from(CommandError::TooLong { len, max: MAX_LINE }))
-                    }
-                    LineEvent::Cancelled => None,
-                };
-                if let Some(reply) = reply {
-                    print(&reply);
-                }
-                console_out::write(PROMPT);
+            let mut echo = Vec::new();
+            let event = editor.feed(byte, &mut |e| echo.extend_from_slice(e));
+            match group.as_mut() {
+                Some(g) => g.out.push(Out::Bytes(echo)),
+                None => console_out::write(&echo),
             }
+            let Some(event) = event else { continue };
+            if let LineEvent::Line(line) = &event {
+                if let Some((key, value)) = groupable_set(line) {
+                    let g = group.get_or_insert_with(Group::new);
+                    g.batch.put(&key, &value);
+                    g.out.push(Out::Reply);
+                    g.out.push(Out::Bytes(PROMPT.to_vec()));
+                    if g.batch.count() as usize >= MAX_GROUP {
+                        commit(group.take());
+                    }
+                    continue;
+                }
+            }
+            // Anything else runs after the writes before it are durable.
+            commit(group.take());
+            let reply = match event {
+                LineEvent::Line(line) => execute(&line),
+                LineEvent::TooLong { len } => {
+                    Some(Reply::from(CommandError::TooLong { len, max: MAX_LINE }))
+                }
+                LineEvent::Cancelled => None,
+            };
+            if let Some(reply) = reply {
+                print(&reply);
+            }
+            console_out::write(PROMPT);
         }
+        // No more input waiting: the SETs gathered so far share one sync.
+        commit(group.take());
         services::kv::tick();
         cpu::wait_for_interrupt_if(|| pl011::RX.is_empty());
+    }
+}
+
+/// Most SETs one WAL sync covers.
+const MAX_GROUP: usize = 256;
+
+/// Group commit, as LevelDB's writers queue: SETs that arrive together
+/// (pasted, piped, or typed ahead while a command runs) are written as one
+/// batch with one WAL sync, and each is answered `OK` only after that sync.
+/// Their echoes and replies are held back and printed in order, so the
+/// console reads exactly as if each had been synced alone.
+struct Group {
+    batch: WriteBatch,
+    out: Vec<Out>,
+}
+
+enum Out {
+    Bytes(Vec<u8>),
+    /// Where a SET's reply goes once the group is durable.
+    Reply,
+}
+
+impl Group {
+    fn new() -> Group {
+        Group {
+            batch: WriteBatch::new(),
+            out: Vec::new(),
+        }
+    }
+}
+
+/// A SET that can join a group: well-formed and within the store's limits
+/// (one that is not runs alone, so its error does not fail the others).
+fn groupable_set(line: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let inv = parse_command(line).ok()??;
+    if inv.spec.name != "SET" || !services::kv::accepts(&inv.args[0], &inv.args[1]) {
+        return None;
+    }
+    let mut args = inv.args.into_iter();
+    Some((args.next()?, args.next()?))
+}
+
+fn commit(group: Option<Group>) {
+    let Some(g) = group else { return };
+    let n = g.batch.count();
+    let reply = match services::kv::with(|db| db.write(g.batch, true)) {
+        Ok(()) => {
+            services::kv::note_group(n);
+            Reply::Ok
+        }
+        Err(e) => Reply::Error(e),
+    };
+    let mut text = String::new();
+    let _ = render(&reply, &mut text);
+    for out in g.out {
+        match out {
+            Out::Bytes(b) => console_out::write(&b),
+            Out::Reply => console_out::write(text.as_bytes()),
+        }
     }
 }
 

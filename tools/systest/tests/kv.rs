@@ -387,3 +387,38 @@ fn ycsb_workloads_and_ackey_point_cache() {
     assert!(q.cmd("VERIFY").contains("errors:0"));
     shutdown(q);
 }
+
+#[test]
+fn piped_sets_share_wal_syncs_and_reply_in_order() {
+    let d = disk("kv-group.img");
+    let mut q = boot_on(&d);
+    let mut batch = Vec::new();
+    for i in 0..100 {
+        batch.extend_from_slice(format!("SET g{i:03} v{i}\r").as_bytes());
+        if i == 50 {
+            // A non-SET in the middle is answered in its place.
+            batch.extend_from_slice(b"GET g010\r");
+        }
+    }
+    q.send(&batch);
+    for i in 0..100 {
+        let r = q.read_until(PROMPT);
+        assert!(
+            r.starts_with(&format!("SET g{i:03} v{i}\r\nOK\r\n")),
+            "reply {i}: {r:?}"
+        );
+        if i == 50 {
+            let r = q.read_until(PROMPT);
+            assert!(r.ends_with("\"v10\"\r\n"), "{r:?}");
+        }
+    }
+    let s = q.cmd("INFO storage");
+    let groups: u64 = field(&s, "group_commits").unwrap().parse().unwrap();
+    assert_eq!(field(&s, "group_commit_writes"), Some("100"), "{s}");
+    assert!(groups < 50, "100 piped SETs took {groups} syncs");
+    q.send(b"REBOOT\r");
+    q.read_until("boot complete");
+    q.read_until(PROMPT);
+    assert_eq!(q.cmd("RANGE g g~").lines().count(), 100);
+    shutdown(q);
+}

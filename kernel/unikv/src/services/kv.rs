@@ -13,6 +13,7 @@
 use crate::arch::timer;
 use crate::drivers::virtio_blk::VirtioBlkDevice;
 use alloc::{format, string::String};
+use core::sync::atomic::{AtomicU64, Ordering};
 use kcore::registry::ServiceError;
 use lsm::db::{Db, Options};
 use spin::Mutex;
@@ -122,6 +123,29 @@ fn not_running() -> String {
         .unwrap_or_default();
     format!(
         "the store is not available: service 'kv' is {state} (see LOG; SERVICE START kv retries)"
+    )
+}
+
+static GROUP_COMMITS: AtomicU64 = AtomicU64::new(0);
+static GROUPED_WRITES: AtomicU64 = AtomicU64::new(0);
+
+/// Whether the store takes this key and value (the store's own limits).
+pub fn accepts(key: &[u8], value: &[u8]) -> bool {
+    let o = Options::default();
+    !key.is_empty() && key.len() <= o.max_key_len && value.len() <= o.max_value_len
+}
+
+/// Counts a group commit of `n` writes (for INFO storage).
+pub fn note_group(n: u32) {
+    GROUP_COMMITS.fetch_add(1, Ordering::Relaxed);
+    GROUPED_WRITES.fetch_add(u64::from(n), Ordering::Relaxed);
+}
+
+/// (group commits, writes they carried) since boot.
+pub fn group_stats() -> (u64, u64) {
+    (
+        GROUP_COMMITS.load(Ordering::Relaxed),
+        GROUPED_WRITES.load(Ordering::Relaxed),
     )
 }
 
