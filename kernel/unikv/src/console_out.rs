@@ -30,6 +30,11 @@ pub fn write(bytes: &[u8]) {
     UART.lock().write_bytes(bytes);
 }
 
+/// Waits until everything written has left the transmitter.
+pub fn flush() {
+    UART.lock().flush();
+}
+
 /// `fmt::Write` onto the UART, turning "\n" into "\r\n" for terminals.
 pub struct Writer<'a>(&'a mut Pl011);
 

@@ -361,9 +361,10 @@ fn log_cmd(args: &[Vec<u8>]) -> CmdResult {
 
 fn power(reset: bool) -> CmdResult {
     registry::stop_all();
-    print(&Reply::Ok);
-    console_out::with_writer(|_| ());
     log::info!("{}", if reset { "rebooting" } else { "powering off" });
+    print(&Reply::Ok);
+    // The reply must leave the UART before the power does.
+    console_out::flush();
     if reset {
         psci::system_reset()
     } else {
