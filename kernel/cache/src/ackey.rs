@@ -14,7 +14,17 @@
 //!   occupies. The caller passes `reads`, the block reads its lookup made
 //!   below the memtable (counted before the block cache, so that the value of
 //!   an entry does not depend on what else happened to be cached); a KV entry
-//!   saves all of them, a KP entry one fewer, a block one.
+//!   saves all of them, a KP entry one fewer.
+//! - A block's `b` is the reads it has saved while resident: one for the read
+//!   that brought it in plus one per hit since. A block serves every lookup
+//!   that passes through it (an index or filter block every lookup into its
+//!   table), so its worth is the lookups it served, not the one read a
+//!   single hit saves. With `b = 1` every block had `E = 1/size`: E-LRU then
+//!   evicted the 18-22 KB index and filter blocks first, and a ghost-block
+//!   hit weighed some 1/200 of a ghost-KV hit, so the point parts took the
+//!   room the index and filter blocks that every lookup needs (measured on
+//!   a ycsb-c trace at 2% of the data: 1.00 disk reads per lookup against
+//!   LRU's 0.74).
 //! - Eviction inside a part is E-LRU: among the `a` least recently used entries
 //!   the one with the lowest E goes, with `a = e^v` and `v` the standard
 //!   deviation of the normalized E of a sample at the LRU end (so with equal E
@@ -25,15 +35,31 @@
 //!   in proportion to their sizes). Lower: KP plays ARC's T1 and KV its T2; a
 //!   ghost-KP hit grows KP's target, a ghost-KV hit grows KV's, and both re-admit
 //!   the entry into KV.
-//! - Step size: `k * E * ratio`, `ratio` being ARC's (the other ghost list's
-//!   bytes over this one's, at least 1). We take `k = scale * s_mean / E_mean`
-//!   over the resident entries, so that with equal sizes and equal E a ghost hit
-//!   moves the boundary by one entry's size, exactly as byte-weighted ARC does,
-//!   and an entry with twice the mean E moves it twice as far.
+//! - Step size: `k * E * ratio`. We take `k = s / E_mean`, `s` the ghost's own
+//!   charge and `E_mean` the mean E of the resident bytes, so that the step is
+//!   `b / E_mean`: with E equal to the mean a ghost hit moves the boundary by
+//!   the entry's own size, exactly as byte-weighted ARC (ZFS) does, and an
+//!   entry worth twice the mean per byte moves it twice as far. Every ghost
+//!   hit thus counts the reads it would have saved, whatever the entry's size;
+//!   the former `k = s_mean / E_mean` counted a small entry's ghost hit once
+//!   per ghost byte and again through its E, i.e. twice.
+//! - `ratio` is ARC's (the other ghost list's bytes over this one's, at
+//!   least one) in the lower level, where KV and KP entries are alike in
+//!   size. The upper level uses one: its ghost lists hold entries 100-500
+//!   times apart in size (a 41-byte KP ghost, a 22 KB filter block's), so a
+//!   few point ghosts against a handful of block ghosts made the ratio a few
+//!   hundred and one ghost hit swung the whole budget (from 150 kB to 277 kB
+//!   of 300 kB within the first 2,500 lookups). ZFS caps the same ratio at
+//!   ten for the same reason; even capped, it cost a third more disk reads
+//!   on the ycsb-c trace.
 //! - Ghosts keep a 4-byte hash, not the key; a collision only mis-tunes a
 //!   target a little. Ghost tracking switches off while the hit ratio is steady
-//!   (within the configured band over consecutive windows) and back on when it
-//!   moves away from where it was when tracking stopped.
+//!   (within the configured band over consecutive windows) *and* the split is
+//!   steady (neither side's target moved by more than the same band of its
+//!   size), and back on when the hit ratio moves away from where it was when
+//!   tracking stopped. Without the second condition tracking stopped while
+//!   the split was still converging (its hit ratio changes slowly), freezing
+//!   a point target of 1.4 kB where 15-20 kB was right.
 //! - Writes and deletes call [`AcKey::invalidate`]; compactions re-aim or drop
 //!   KP pointers with [`AcKey::retain_kp`] and blocks with
 //!   [`AcKey::retain_blocks`]. None of these makes a ghost.
@@ -46,6 +72,7 @@ use crate::list::Lists;
 use crate::{Cache, CacheError, Policy, Stats};
 
 const FRAC: u32 = 16;
+
 const ONE: u128 = 1 << FRAC;
 
 /// One of AC-Key's three caches.
@@ -197,7 +224,7 @@ type GhostList = Lists<u32, u32, 1>;
 pub struct AcKey<K, V, P, H, B> {
     kv: Lists<K, Point<V>, 1>,
     kp: Lists<K, Point<P>, 1>,
-    blocks: Lists<H, B, 1>,
+    blocks: Lists<H, Point<B>, 1>,
     ghosts: [GhostList; 3],
     /// Sum over each part's residents of the reads a hit on them saves.
     saved_sum: [u64; 3],
@@ -214,6 +241,8 @@ pub struct AcKey<K, V, P, H, B> {
     window_lookups: u64,
     window_hits: u64,
     last_ratio: Option<f64>,
+    /// `point_target` when the last window closed.
+    last_point_target: u128,
     steady_run: u32,
     /// The hit ratio when tracking was switched off.
     reference_ratio: f64,
@@ -245,6 +274,7 @@ where
             window_lookups: 0,
             window_hits: 0,
             last_ratio: None,
+            last_point_target: 0,
             steady_run: 0,
             reference_ratio: 0.0,
         }
@@ -280,8 +310,13 @@ where
         match self.blocks.find(handle) {
             Some(slot) => {
                 self.blocks.move_to_mru(slot, 0);
+                let p = &mut self.blocks.node_mut(slot).value;
+                let before = block_saves(p.reads);
+                p.reads = p.reads.saturating_add(1);
+                let grew = block_saves(p.reads) - before;
+                self.saved_sum[Part::Block.idx()] += u64::from(grew);
                 self.count_hit(Part::Block, 1);
-                Some(&self.blocks.node(slot).value)
+                Some(&self.blocks.node(slot).value.item)
             }
             None => {
                 self.stats[Part::Block.idx()].misses += 1;
@@ -355,14 +390,22 @@ where
         charge: u64,
     ) -> Result<GhostHit, CacheError> {
         if let Some(slot) = self.blocks.find(&handle) {
-            self.blocks.remove(slot);
-            self.saved_sum[Part::Block.idx()] -= 1;
+            let n = self.blocks.remove(slot);
+            self.saved_sum[Part::Block.idx()] -= u64::from(block_saves(n.value.reads));
         }
         self.check_fits(charge)?;
         let hit = self.take_ghost(&handle, Part::Block, Part::Block);
         self.make_room(charge, Part::Block);
-        self.blocks.push_mru(0, handle, block, charge);
-        self.saved_sum[Part::Block.idx()] += 1;
+        self.blocks.push_mru(
+            0,
+            handle,
+            Point {
+                item: block,
+                reads: 0,
+            },
+            charge,
+        );
+        self.saved_sum[Part::Block.idx()] += u64::from(block_saves(0));
         self.stats[Part::Block.idx()].inserts += 1;
         Ok(hit)
     }
@@ -382,8 +425,9 @@ where
     /// Drops a block (its table was deleted), without a ghost.
     pub fn remove_block(&mut self, handle: &H) -> Option<B> {
         let slot = self.blocks.find(handle)?;
-        self.saved_sum[Part::Block.idx()] -= 1;
-        Some(self.blocks.remove(slot).value)
+        let n = self.blocks.remove(slot);
+        self.saved_sum[Part::Block.idx()] -= u64::from(block_saves(n.value.reads));
+        Some(n.value.item)
     }
 
     /// Keeps the KP entries for which `f` returns true, letting it re-aim their
@@ -405,8 +449,8 @@ where
     pub fn retain_blocks(&mut self, mut f: impl FnMut(&H) -> bool) {
         for slot in self.blocks.slots() {
             if !f(&self.blocks.node(slot).key) {
-                self.blocks.remove(slot);
-                self.saved_sum[Part::Block.idx()] -= 1;
+                let n = self.blocks.remove(slot);
+                self.saved_sum[Part::Block.idx()] -= u64::from(block_saves(n.value.reads));
             }
         }
     }
@@ -608,8 +652,7 @@ where
             charge
         } else {
             let e_mean = saved as f64 / bytes as f64;
-            let s_mean = bytes as f64 / entries as f64;
-            s_mean * e / e_mean
+            charge * e / e_mean
         };
         let step = (natural * ratio * self.config.step_scale).clamp(0.0, self.capacity as f64);
         (step * ONE as f64) as u128
@@ -618,10 +661,10 @@ where
     fn adapt(&mut self, part: Part, charge: u64, saves: u32) {
         let cap = u128::from(self.capacity) << FRAC;
         let g = |p: Part| self.ghosts[p.idx()].bytes(0);
-        let point_ghosts = g(Part::Kv) + g(Part::Kp);
         match part {
             Part::Kv | Part::Kp => {
-                let up = self.step(charge, saves, point_ghosts, g(Part::Block));
+                // No ARC ratio at this level (see the module docs): 1 against 1.
+                let up = self.step(charge, saves, 1, 1);
                 self.point_target = (self.point_target + up).min(cap);
                 if part == Part::Kv {
                     let d = self.step(charge, saves, g(Part::Kv), g(Part::Kp));
@@ -632,7 +675,7 @@ where
                 }
             }
             Part::Block => {
-                let d = self.step(charge, saves, g(Part::Block), point_ghosts);
+                let d = self.step(charge, saves, 1, 1);
                 let d = d.min(self.point_target);
                 let (kv, kp) = (
                     u128::from(self.used(Part::Kv)),
@@ -701,10 +744,13 @@ where
                 (self.hash(&n.key), n.charge, saves)
             }
             Part::Block => {
-                let slot = elru_pick(&self.blocks, self.config.elru_sample, |_| 1);
+                let slot = elru_pick(&self.blocks, self.config.elru_sample, |p| {
+                    u64::from(block_saves(p.reads))
+                });
                 let n = self.blocks.remove(slot);
-                self.saved_sum[part.idx()] -= 1;
-                (self.hash(&n.key), n.charge, 1)
+                let saves = block_saves(n.value.reads);
+                self.saved_sum[part.idx()] -= u64::from(saves);
+                (self.hash(&n.key), n.charge, saves)
             }
         };
         self.stats[part.idx()].evictions += 1;
@@ -760,9 +806,17 @@ where
         self.window_hits = 0;
         let band = f64::from(self.config.steady_permille) / 1000.0;
         let near = |a: f64, b: f64| (a - b).abs() <= band * b.max(1e-9);
+        // The split is steady when neither side's target moved by more than
+        // the same band (relative to that side) since the last window.
+        let cap = u128::from(self.capacity) << FRAC;
+        let point = self.point_target.min(cap);
+        let smaller = point.min(cap - point);
+        let moved = point.abs_diff(self.last_point_target);
+        let split_steady = moved as f64 <= band * smaller as f64;
+        self.last_point_target = point;
         if self.ghosts_on {
             match self.last_ratio {
-                Some(last) if near(ratio, last) => self.steady_run += 1,
+                Some(last) if near(ratio, last) && split_steady => self.steady_run += 1,
                 _ => self.steady_run = 0,
             }
             if self.steady_run >= self.config.steady_windows {
@@ -778,6 +832,12 @@ where
         }
         self.last_ratio = Some(ratio);
     }
+}
+
+/// Reads a block saves per residency: one for the read that brought it in plus
+/// one per hit since.
+fn block_saves(hits: u32) -> u32 {
+    hits.saturating_add(1)
 }
 
 /// Reads a KP hit saves: the lookup's reads less the data-block read it still

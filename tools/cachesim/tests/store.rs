@@ -344,14 +344,10 @@ fn ackey_moves_toward_points_when_point_lookups_return() {
 }
 
 /// What the paper's figure shows and the issue asks for: the point share
-/// falls while the workload scans. The kernel's AC-Key does not do it yet:
-/// a block ghost's step is `k * E * ratio` with E = 1/4096 for a 4 KiB block,
-/// against E of about 5/116 for a KV entry, so a ghost-block hit moves the
-/// boundary some 1/180 as far as a ghost-KV hit, and ghost tracking is off
-/// within two windows of a steady hit ratio. Measured here (300 kB): point
-/// share 0.45 (points), 0.41 (scans), 0.86 (points).
+/// falls while the workload scans. A block ghost now steps the boundary by
+/// the reads the block saved while resident (not by 1/4096 of a KV entry's
+/// weight), so the scans' block ghosts pull the budget toward blocks.
 #[test]
-#[ignore = "the kernel's AC-Key barely moves toward blocks during scans (see the doc comment)"]
 fn ackey_gives_blocks_the_budget_while_the_workload_scans() {
     let s = splits(300_000);
     let (points1, scans, points2) = (&s[0], &s[1], &s[2]);
