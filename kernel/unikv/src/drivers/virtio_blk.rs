@@ -14,7 +14,7 @@ use crate::sync::IrqLock;
 use core::alloc::Layout;
 use core::ptr::NonNull;
 use linked_list_allocator::Heap;
-use lsm::device::{BlockDevice, DeviceError, SECTOR_SIZE};
+use lsm::device::{check_request, BlockDevice, DeviceError, SECTOR_SIZE};
 use virtio_drivers::{
     device::blk::VirtIOBlk,
     transport::mmio::{MmioTransport, VirtIOHeader},
@@ -32,6 +32,7 @@ static DMA_POOL: IrqLock<Heap> = IrqLock::new(Heap::empty());
 #[derive(Debug)]
 pub enum AttachError {
     NoMemory,
+    NullAddress,
     Transport(virtio_drivers::transport::mmio::MmioError),
     Device(virtio_drivers::Error),
     ReadOnly,
@@ -41,6 +42,7 @@ impl core::fmt::Display for AttachError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::NoMemory => f.write_str("out of memory for the virtio DMA pool"),
+            Self::NullAddress => f.write_str("the device tree puts the device at address 0"),
             Self::Transport(e) => write!(f, "virtio-mmio transport: {e}"),
             Self::Device(e) => write!(f, "virtio-blk: {e}"),
             Self::ReadOnly => f.write_str("the disk is read-only (QEMU readonly=on?)"),
@@ -117,7 +119,7 @@ impl VirtioBlkDevice {
     /// mapped as device memory, that nothing else drives.
     pub unsafe fn attach(base: u64, size: u64) -> Result<Self, AttachError> {
         reserve_pool()?;
-        let header = NonNull::new(base as *mut VirtIOHeader).ok_or(AttachError::NoMemory)?;
+        let header = NonNull::new(base as *mut VirtIOHeader).ok_or(AttachError::NullAddress)?;
         // SAFETY: forwarded from the caller.
         let transport =
             unsafe { MmioTransport::new(header, size as usize) }.map_err(AttachError::Transport)?;
@@ -127,23 +129,6 @@ impl VirtioBlkDevice {
         }
         let capacity = blk.capacity() * SECTOR_SIZE as u64;
         Ok(Self { blk, capacity })
-    }
-
-    fn check(&self, offset: u64, len: usize) -> Result<(), DeviceError> {
-        if !offset.is_multiple_of(SECTOR_SIZE as u64) || !len.is_multiple_of(SECTOR_SIZE) {
-            return Err(DeviceError::Misaligned { offset, len });
-        }
-        if offset
-            .checked_add(len as u64)
-            .is_none_or(|end| end > self.capacity)
-        {
-            return Err(DeviceError::OutOfRange {
-                offset,
-                len,
-                capacity: self.capacity,
-            });
-        }
-        Ok(())
     }
 }
 
@@ -161,7 +146,7 @@ fn io_error(e: virtio_drivers::Error) -> DeviceError {
 
 impl BlockDevice for VirtioBlkDevice {
     fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
-        self.check(offset, buf.len())?;
+        check_request(offset, buf.len(), self.capacity)?;
         let mut sector = (offset / SECTOR_SIZE as u64) as usize;
         for chunk in buf.chunks_mut(MAX_REQUEST) {
             self.blk.read_blocks(sector, chunk).map_err(io_error)?;
@@ -171,7 +156,7 @@ impl BlockDevice for VirtioBlkDevice {
     }
 
     fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
-        self.check(offset, data.len())?;
+        check_request(offset, data.len(), self.capacity)?;
         let mut sector = (offset / SECTOR_SIZE as u64) as usize;
         for chunk in data.chunks(MAX_REQUEST) {
             self.blk.write_blocks(sector, chunk).map_err(io_error)?;
