@@ -10,6 +10,7 @@ use crate::services::kv;
 use crate::ycsb;
 use alloc::{format, string::String, vec::Vec};
 use console::{Reply, Report};
+use lsm::random::Rng;
 use core::sync::atomic::{AtomicU64, Ordering};
 use lsm::iter::KvIter;
 
@@ -98,25 +99,9 @@ fn parse(args: &[Vec<u8>]) -> Result<Params, String> {
     Ok(p)
 }
 
-/// xorshift64*: deterministic per seed, fast, good enough for key choice.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 /// Uniform in [0, 1) from 53 random bits.
 fn unit(rng: &mut Rng) -> f64 {
-    (rng.next() >> 11) as f64 / (1u64 << 53) as f64
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn key(i: u64) -> [u8; 16] {
@@ -131,10 +116,10 @@ fn key(i: u64) -> [u8; 16] {
 
 pub fn run(args: &[Vec<u8>]) -> CmdResult {
     let p = parse(args)?;
-    let mut rng = Rng(p.seed.max(1));
+    let mut rng = Rng::new(p.seed);
     let mut value = alloc::vec![0u8; p.value_size];
     for b in value.iter_mut() {
-        *b = b' ' + (rng.next() % 95) as u8;
+        *b = b' ' + (rng.next_u64() % 95) as u8;
     }
     // Reads (and overwrite) default to the key space the last fill of this
     // boot loaded, as console.md says; fills (and a fresh boot) to n.
@@ -210,12 +195,12 @@ pub fn run(args: &[Vec<u8>]) -> CmdResult {
                         let pick = |rng: &mut Rng| -> u64 {
                             let z = zipf.as_ref().map_or(0, |z| z.sample(unit(rng)));
                             match dist {
-                                ycsb::Dist::Uniform => rng.below(inserted),
+                                ycsb::Dist::Uniform => rng.uniform(inserted),
                                 ycsb::Dist::Zipfian => ycsb::fnv1a(z) % inserted,
                                 ycsb::Dist::Latest => inserted - 1 - z.min(inserted - 1),
                             }
                         };
-                        let scan_len = 1 + rng.below(100) as u32;
+                        let scan_len = 1 + rng.uniform(100) as u32;
                         match ycsb::choose(w, u, scan_len) {
                             ycsb::Op::Read => {
                                 mix[0] += 1;
@@ -261,12 +246,12 @@ pub fn run(args: &[Vec<u8>]) -> CmdResult {
                         bytes += 16 + p.value_size as u64;
                     }
                     "fillrandom" | "overwrite" => {
-                        let k = key(rng.below(keys));
+                        let k = key(rng.uniform(keys));
                         kv::with(|db| db.put(&k, &value, p.sync))?;
                         bytes += 16 + p.value_size as u64;
                     }
                     "readrandom" => {
-                        let k = key(rng.below(keys));
+                        let k = key(rng.uniform(keys));
                         if let Some(v) = kv::with(|db| db.get(&k, None))? {
                             found += 1;
                             bytes += 16 + v.len() as u64;
@@ -276,7 +261,7 @@ pub fn run(args: &[Vec<u8>]) -> CmdResult {
                         // readmissing: keys that sort among the real ones
                         // but are never written.
                         let mut k = [0u8; 17];
-                        k[..16].copy_from_slice(&key(rng.below(keys)));
+                        k[..16].copy_from_slice(&key(rng.uniform(keys)));
                         k[16] = b'.';
                         if kv::with(|db| db.get(&k, None))?.is_some() {
                             found += 1;
