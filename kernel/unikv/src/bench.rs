@@ -10,9 +10,9 @@ use crate::services::kv;
 use crate::ycsb;
 use alloc::{format, string::String, vec::Vec};
 use console::{Reply, Report};
-use lsm::random::Rng;
 use core::sync::atomic::{AtomicU64, Ordering};
 use lsm::iter::KvIter;
+use lsm::random::Rng;
 
 type CmdResult = Result<Reply, String>;
 

@@ -124,7 +124,9 @@ pub extern "C" fn kernel_main(dtb: usize, entry_el: u64) -> ! {
     };
     if let Some(args) = board.bootargs.as_deref() {
         info!("bootargs: {args}");
-        if let Some(level) = kcore::dt::bootarg(args, "loglevel").and_then(logger::level_from_str) {
+        if let Some(level) =
+            kcore::dt::bootarg(args, "loglevel").and_then(|l| l.parse::<LevelFilter>().ok())
+        {
             logger::set_level(level);
             logger::set_console_level(level);
         }
@@ -181,7 +183,7 @@ pub extern "C" fn kernel_main(dtb: usize, entry_el: u64) -> ! {
         .bootargs
         .as_deref()
         .and_then(|a| kcore::dt::bootarg(a, "console_loglevel"))
-        .and_then(logger::level_from_str)
+        .and_then(|l| l.parse::<LevelFilter>().ok())
         .unwrap_or(LevelFilter::Warn);
     logger::set_console_level(quiet);
     shell::run()

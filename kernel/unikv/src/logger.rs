@@ -113,15 +113,3 @@ pub fn last_lines(n: usize) -> Vec<Vec<u8>> {
     // SAFETY: RING_LOCK is held.
     unsafe { (*UNIKV_LOG_RING.get()).last(n) }
 }
-
-pub fn level_from_str(s: &str) -> Option<LevelFilter> {
-    Some(match s {
-        "off" => LevelFilter::Off,
-        "error" => LevelFilter::Error,
-        "warn" => LevelFilter::Warn,
-        "info" => LevelFilter::Info,
-        "debug" => LevelFilter::Debug,
-        "trace" => LevelFilter::Trace,
-        _ => return None,
-    })
-}

@@ -400,7 +400,7 @@ fn debug(args: &[Vec<u8>]) -> CmdResult {
             let level = args
                 .get(1)
                 .and_then(|l| core::str::from_utf8(l).ok())
-                .and_then(|l| logger::level_from_str(&l.to_ascii_lowercase()))
+                .and_then(|l| l.parse::<log::LevelFilter>().ok())
                 .ok_or_else(|| String::from("DEBUG LOGLEVEL off|error|warn|info|debug|trace"))?;
             logger::set_console_level(level);
             if level > log::max_level() {
