@@ -11,6 +11,8 @@ use crate::device::{BlockDevice, DeviceError, SECTOR_SIZE};
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::table::{BlockCheck, BlockKind, ReadAt};
 
+use super::version::{Extent, MAX_EXTENTS};
+
 /// Device I/O issued by the store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IoStats {
@@ -211,10 +213,40 @@ fn bump(c: &Cell<u32>) {
 pub struct TableFile<'a, D: BlockDevice> {
     pub disk: &'a Disk<D>,
     pub number: u64,
-    pub offset: u64,
+    pub extents: Arc<[Extent]>,
     pub size: u64,
     pub cache: Option<&'a (dyn BlockCache + Send + Sync)>,
     pub counter: Option<&'a ReadCounter>,
+}
+
+impl<D: BlockDevice> TableFile<'_, D> {
+    /// The device offset of table byte `offset` and how many bytes of the
+    /// table follow it in the same extent.
+    fn locate(&self, offset: u64) -> Result<(u64, u64)> {
+        let mut start = 0u64;
+        for e in self.extents.iter() {
+            if offset < start + e.len {
+                return Ok((e.offset + (offset - start), start + e.len - offset));
+            }
+            start += e.len;
+        }
+        Err(Corruption::new(CorruptionKind::OutOfBounds).into())
+    }
+
+    /// Reads table bytes that may cross from one extent into the next.
+    fn read_pieces(&self, mut offset: u64, buf: &mut [u8]) -> Result<()> {
+        let mut done = 0;
+        while done < buf.len() {
+            let (at, run) = self.locate(offset)?;
+            let n = (run as usize).min(buf.len() - done);
+            self.disk
+                .read_unaligned(at, &mut buf[done..done + n])
+                .map_err(Error::Device)?;
+            done += n;
+            offset += n as u64;
+        }
+        Ok(())
+    }
 }
 
 impl<D: BlockDevice> ReadAt for TableFile<'_, D> {
@@ -226,9 +258,7 @@ impl<D: BlockDevice> ReadAt for TableFile<'_, D> {
         if let Some(c) = self.counter {
             bump(&c.disk);
         }
-        self.disk
-            .read_unaligned(self.offset + offset, buf)
-            .map_err(Error::Device)
+        self.read_pieces(offset, buf)
     }
 
     fn cached_block(&self, offset: u64, kind: BlockKind) -> Option<Arc<[u8]>> {
@@ -263,8 +293,15 @@ impl<D: BlockDevice> ReadAt for TableFile<'_, D> {
         if let Some(c) = self.counter {
             bump(&c.disk);
         }
+        let (at, run) = self.locate(offset)?;
+        if run < len as u64 {
+            // The block crosses into the next extent: gather it first.
+            let mut buf = vec![0u8; len];
+            self.read_pieces(offset, &mut buf)?;
+            return Ok(f(&buf));
+        }
         self.disk
-            .read_unaligned_with(self.offset + offset, len, f)
+            .read_unaligned_with(at, len, f)
             .map_err(Error::Device)
     }
 }
@@ -303,10 +340,17 @@ impl ExtentAllocator {
         Ok(Self { free })
     }
 
-    /// An extent for `size` bytes (rounded up to a sector), first fit.
+    /// An extent for `size` bytes (rounded up to a sector): the smallest
+    /// that fits, lowest first among equals, so that large free extents
+    /// stay whole for large tables on a nearly full disk.
     pub fn allocate(&mut self, size: u64) -> Option<u64> {
         let size = round_up(size);
-        let i = self.free.iter().position(|&(_, len)| len >= size)?;
+        let (i, _) = self
+            .free
+            .iter()
+            .enumerate()
+            .filter(|(_, &(_, len))| len >= size)
+            .min_by_key(|(_, &(_, len))| len)?;
         let (off, len) = self.free[i];
         if len == size {
             self.free.remove(i);
@@ -314,6 +358,48 @@ impl ExtentAllocator {
             self.free[i] = (off + size, len - size);
         }
         Some(off)
+    }
+
+    /// Extents for `size` bytes: the one that fits best, else (the free
+    /// space being in pieces) the largest pieces, then the best fit for
+    /// the rest. `None` if there is not enough free space, or only in more
+    /// than [`MAX_EXTENTS`] pieces.
+    pub fn allocate_extents(&mut self, size: u64) -> Option<Vec<Extent>> {
+        let need = round_up(size);
+        if let Some(offset) = self.allocate(need) {
+            return Some(vec![Extent { offset, len: need }]);
+        }
+        if self.free_bytes() < need {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut left = need;
+        while left > 0 {
+            if out.len() == MAX_EXTENTS {
+                self.release_extents(&out);
+                return None;
+            }
+            if let Some(offset) = self.allocate(left) {
+                out.push(Extent { offset, len: left });
+                break;
+            }
+            let (i, _) = self
+                .free
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, &(_, len))| len)?;
+            let (offset, len) = self.free.remove(i);
+            out.push(Extent { offset, len });
+            left -= len;
+        }
+        Some(out)
+    }
+
+    /// Returns a table's extents.
+    pub fn release_extents(&mut self, extents: &[Extent]) {
+        for e in extents {
+            self.release(e.offset, e.len);
+        }
     }
 
     /// Returns an extent.
@@ -373,5 +459,49 @@ mod tests {
         assert!(ExtentAllocator::new(0, 8192, &mut bad).is_err());
         let mut outside = [(8192u64, 512u64)];
         assert!(ExtentAllocator::new(0, 8192, &mut outside).is_err());
+    }
+
+    #[test]
+    fn allocator_fits_best_then_splits_over_pieces() {
+        // Free: 512 at 0, 2048 at 1024, 1024 at 4096, 3072 at 6144.
+        let mut used = [(512u64, 512u64), (3072, 1024), (5120, 1024)];
+        let mut a = ExtentAllocator::new(0, 9216, &mut used).unwrap();
+        // Best fit: the 1024-byte hole, not the first that fits.
+        let one = a.allocate_extents(1000).unwrap();
+        assert_eq!(
+            one,
+            [Extent {
+                offset: 4096,
+                len: 1024
+            }]
+        );
+        // 5000 bytes fit no hole: the largest (3072), then the best fit for
+        // the remaining 2048 (exactly the hole at 1024).
+        let two = a.allocate_extents(5000).unwrap();
+        assert_eq!(
+            two,
+            [
+                Extent {
+                    offset: 6144,
+                    len: 3072
+                },
+                Extent {
+                    offset: 1024,
+                    len: 2048
+                }
+            ]
+        );
+        assert_eq!(a.free_bytes(), 512);
+        assert_eq!(a.allocate_extents(1000), None);
+        a.release_extents(&two);
+        a.release_extents(&one);
+        assert_eq!(a.free_bytes(), 512 + 2048 + 1024 + 3072);
+        // More than MAX_EXTENTS pieces: refused, and nothing is lost.
+        let mut used: Vec<(u64, u64)> = (0..300u64).map(|i| (i * 1024 + 512, 512)).collect();
+        let mut a = ExtentAllocator::new(0, 300 * 1024, &mut used).unwrap();
+        let free = a.free_bytes();
+        assert_eq!(a.allocate_extents(290 * 512), None);
+        assert_eq!(a.free_bytes(), free);
+        assert_eq!(a.allocate_extents(200 * 512).map(|e| e.len()), Some(200));
     }
 }

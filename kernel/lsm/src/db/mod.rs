@@ -55,6 +55,7 @@ use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::iter::KvIter;
 use crate::key::{
     internal_key, user_key, InternalKeyComparator, ParsedInternalKey, SequenceNumber, ValueType,
+    MAX_SEQUENCE,
 };
 use crate::memtable::{Lookup, MemTable};
 use crate::merge::MergingIter;
@@ -151,12 +152,17 @@ pub struct DbStats {
     pub table_region_bytes: u64,
     /// Free bytes in the table region.
     pub table_free_bytes: u64,
+    /// Free table space that writes adding data may not use (kept for
+    /// deletes and the compactions that free space).
+    pub table_reserve_bytes: u64,
     /// Device I/O so far.
     pub io: IoStats,
     /// Memtables flushed to level 0.
     pub flushes: u64,
     /// Compactions done (trivial moves included).
     pub compactions: u64,
+    /// Compactions put off because the disk had no room for their output.
+    pub compactions_put_off: u64,
     /// Key and value bytes written by users.
     pub user_bytes: u64,
     /// Bytes of tables written by flushes and compactions.
@@ -364,7 +370,10 @@ impl<D: BlockDevice> Db<D> {
             };
             return Err(Corruption::at("manifest", kind).into());
         };
-        let mut used: Vec<(u64, u64)> = version.files().map(|(_, f)| (f.offset, f.size)).collect();
+        let mut used: Vec<(u64, u64)> = version
+            .files()
+            .flat_map(|(_, f)| f.extents.iter().map(|e| (e.offset, e.len)))
+            .collect();
         let alloc = ExtentAllocator::new(layout.table_start, layout.table_len, &mut used)?;
         let capacity = disk.capacity();
         let mut db = Self {
@@ -419,7 +428,7 @@ impl<D: BlockDevice> Db<D> {
         let mut edit = VersionEdit::default();
         if !db.mem.is_empty() {
             let mem = core::mem::replace(&mut db.mem, Arc::new(MemTable::new()));
-            if let Some(meta) = db.write_level0(&mem)? {
+            for meta in db.write_level0(&mem)? {
                 edit.added.push((0, meta));
             }
         }
@@ -502,7 +511,7 @@ impl<D: BlockDevice> Db<D> {
                 .iter()
                 .find(|f| f.number == number)
             {
-                self.alloc.release(f.offset, f.size);
+                self.alloc.release_extents(&f.extents);
             }
             self.tables.borrow_mut().remove(&number);
             if let Some(c) = &self.cache {
@@ -566,7 +575,9 @@ impl<D: BlockDevice> Db<D> {
         self.check_writable()?;
         let (max_key, max_value) = (self.opts.max_key_len, self.opts.max_value_len);
         let mut user_bytes = 0u64;
-        batch.for_each(|_, _, k, v| {
+        let mut puts = false;
+        batch.for_each(|_, kind, k, v| {
+            puts |= kind == ValueType::Value;
             if k.len() > max_key {
                 return Err(Error::InvalidArgument("key too long"));
             }
@@ -578,6 +589,9 @@ impl<D: BlockDevice> Db<D> {
         })?;
         if batch.count() == 0 {
             return Ok(());
+        }
+        if puts {
+            self.check_space_for_puts(batch.size())?;
         }
         self.make_room(batch.size())?;
         let seq = self.last_seq + 1;
@@ -603,6 +617,35 @@ impl<D: BlockDevice> Db<D> {
         self.last_seq += u64::from(batch.count());
         self.stats.user_bytes += user_bytes;
         Ok(())
+    }
+
+    /// Refuses a write that adds data once the table region, less what the
+    /// memtables will take when flushed, is down to the reserve. Deletes and
+    /// the compactions they make worthwhile may use the reserve: without it a
+    /// full disk could not even flush the tombstones that would free it.
+    fn check_space_for_puts(&self, batch_bytes: usize) -> Result<()> {
+        let pending = self.mem.approximate_memory_usage()
+            + self
+                .imm
+                .as_ref()
+                .map_or(0, |m| m.approximate_memory_usage())
+            + batch_bytes;
+        let needed = pending as u64 + self.space_reserve();
+        if self.alloc.free_bytes() < needed {
+            return Err(Error::NoSpace {
+                region: "table region (the rest is kept for deletes and compaction)",
+                needed: pending as u64,
+            });
+        }
+        Ok(())
+    }
+
+    /// Table space kept back from writes that add data: enough for a
+    /// level-0 compaction (its inputs stay until its last slice commits)
+    /// and a few tables more, at most an eighth of the region.
+    pub fn space_reserve(&self) -> u64 {
+        let level0 = self.opts.l0_compaction_trigger as u64 * self.opts.write_buffer_size as u64;
+        (level0 + 4 * self.opts.table_size).min(self.sb.layout.table_len / 8)
     }
 
     /// Makes every write so far durable with one flush (group commit).
@@ -646,7 +689,7 @@ impl<D: BlockDevice> Db<D> {
     fn rotate(&mut self) -> Result<()> {
         if self.imm.is_some() {
             // The next log's half still holds the frozen memtable's log.
-            self.flush_imm()?;
+            self.flush_imm_reclaiming()?;
         }
         self.sync_wal()?;
         let number = u64::from(self.wal.log_number()) + 1;
@@ -663,13 +706,10 @@ impl<D: BlockDevice> Db<D> {
         self.check_writable()?;
         let mut did = false;
         if self.imm.is_some() {
-            self.flush_imm()?;
+            self.flush_imm_reclaiming()?;
             did = true;
         }
-        while let Some(c) = self.pick_compaction() {
-            self.run_compaction(c)?;
-            did = true;
-        }
+        did |= self.compact_while_due()?;
         Ok(did)
     }
 
@@ -680,12 +720,72 @@ impl<D: BlockDevice> Db<D> {
             self.rotate()?;
         }
         if self.imm.is_some() {
-            self.flush_imm()?;
+            self.flush_imm_reclaiming()?;
+        }
+        self.compact_while_due()?;
+        Ok(())
+    }
+
+    /// Runs compactions until none is due. One the disk has no room for
+    /// gives way to a merge of everything into the bottom level, a slice at
+    /// a time, which frees what deletes left dead as it goes; if even that
+    /// finds no room, the compaction is put off (counted in the stats), not
+    /// failed: the flush before it kept every write, the store stays correct
+    /// with an unbalanced tree, and the compaction is tried again after the
+    /// next flush or by `COMPACT`.
+    ///
+    /// Below half the reserve of free space, that merge comes first: only
+    /// deletes (which may use the reserve) get the store here, and merging
+    /// frees what they killed while there is still room for its slices.
+    fn compact_while_due(&mut self) -> Result<bool> {
+        let mut did = false;
+        let mut reclaimed = false;
+        if self.alloc.free_bytes() < self.space_reserve() / 2 {
+            reclaimed = true;
+            match self.merge_into_bottom() {
+                Ok(()) => did = true,
+                Err(Error::NoSpace { .. }) => {
+                    self.stats.compactions_put_off += 1;
+                    return Ok(did);
+                }
+                Err(e) => return Err(e),
+            }
         }
         while let Some(c) = self.pick_compaction() {
-            self.run_compaction(c)?;
+            match self.run_compaction(c) {
+                Ok(()) => did = true,
+                Err(Error::NoSpace { .. }) if !reclaimed => {
+                    reclaimed = true;
+                    match self.merge_into_bottom() {
+                        Ok(()) => did = true,
+                        Err(Error::NoSpace { .. }) => {
+                            self.stats.compactions_put_off += 1;
+                            break;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(Error::NoSpace { .. }) => {
+                    self.stats.compactions_put_off += 1;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
         }
-        Ok(())
+        Ok(did)
+    }
+
+    /// Flushes the frozen memtable; if the disk has no room for it, first
+    /// merges the tables into the bottom level (so that what deletes left
+    /// dead is freed) and tries once more.
+    fn flush_imm_reclaiming(&mut self) -> Result<()> {
+        match self.flush_imm() {
+            Err(Error::NoSpace { .. }) => {
+                self.merge_into_bottom()?;
+                self.flush_imm()
+            }
+            r => r,
+        }
     }
 
     fn flush_imm(&mut self) -> Result<()> {
@@ -693,7 +793,7 @@ impl<D: BlockDevice> Db<D> {
             return Ok(());
         };
         let mut edit = VersionEdit::default();
-        if let Some(meta) = self.write_level0(&imm)? {
+        for meta in self.write_level0(&imm)? {
             edit.added.push((0, meta));
         }
         // The frozen memtable's log is no longer needed once this commits.
@@ -708,25 +808,35 @@ impl<D: BlockDevice> Db<D> {
         Ok(())
     }
 
-    /// Writes `mem` as a table; `None` if it is empty.
-    fn write_level0(&mut self, mem: &MemTable) -> Result<Option<FileMeta>> {
-        if mem.is_empty() {
-            return Ok(None);
+    /// Writes `mem` as level-0 tables: one, unless the free space is in
+    /// pieces smaller than the memtable (then its key ranges are disjoint).
+    fn write_level0(&mut self, mem: &MemTable) -> Result<Vec<FileMeta>> {
+        let mut sink = TableSink::new(
+            &self.disk,
+            &mut self.alloc,
+            &mut self.stats,
+            &mut self.next_file,
+            &self.opts,
+            // A memtable may outgrow a table: it is written whole if it fits.
+            u64::MAX,
+        );
+        let r = (|| -> Result<()> {
+            let mut it = mem.iter();
+            it.seek_to_first()?;
+            while it.valid() {
+                sink.add(it.key(), it.value())?;
+                it.next()?;
+            }
+            sink.finish()
+        })();
+        let outputs = sink.outputs;
+        if let Err(e) = r {
+            for f in outputs {
+                self.alloc.release_extents(&f.extents);
+            }
+            return Err(e);
         }
-        let number = self.next_file;
-        self.next_file += 1;
-        let mut b = TableBuilder::new(Ikc::default(), self.opts.table, number);
-        let mut it = mem.iter();
-        it.seek_to_first()?;
-        while it.valid() {
-            b.add(it.key(), it.value())?;
-            it.next()?;
-        }
-        self.finish_table(b, number).map(Some)
-    }
-
-    fn finish_table(&mut self, b: TableBuilder<Ikc>, number: u64) -> Result<FileMeta> {
-        emit_table(&self.disk, &mut self.alloc, &mut self.stats, b, number)
+        Ok(outputs)
     }
 
     fn max_bytes_for_level(&self, level: usize) -> u64 {
@@ -795,27 +905,35 @@ impl<D: BlockDevice> Db<D> {
         self.check_writable()?;
         let level = c.level;
         let out_level = level + 1;
-        let mut edit = VersionEdit::default();
-        for (i, files) in c.inputs.iter().enumerate() {
-            for f in files {
-                edit.deleted.push((level + i, f.number));
-            }
-        }
-        if let Some(last) = c.inputs[0]
+        let pointer = c.inputs[0]
             .iter()
             .map(|f| &f.largest)
             .max_by(|a, b| Ikc::default().compare(a, b))
-        {
-            self.compact_pointers[level] = last.clone();
-            edit.compact_pointers.push((level, last.clone()));
-        }
+            .cloned();
         if c.inputs[0].len() == 1 && c.inputs[1].is_empty() && !c.force_merge {
             // Trivial move: nothing to merge with.
+            let mut edit = VersionEdit::default();
+            edit.deleted.push((level, c.inputs[0][0].number));
             edit.added
                 .push((out_level, FileMeta::clone(&c.inputs[0][0])));
+            if let Some(p) = pointer {
+                edit.compact_pointers.push((level, p.clone()));
+                self.compact_pointers[level] = p;
+            }
             self.log_and_apply(edit)?;
             self.stats.compactions += 1;
             return Ok(());
+        }
+        // Its upper inputs stay until the end, and each slice writes before
+        // it frees: a compaction that cannot finish is not started, so a
+        // full disk does not hold half-merged copies.
+        let upper_bytes: u64 = c.inputs[0].iter().map(|f| round_up(f.size)).sum();
+        let peak = upper_bytes + 2 * self.opts.table_size;
+        if c.inputs[1].len() > 1 && self.alloc.free_bytes() < peak {
+            return Err(Error::NoSpace {
+                region: "table region",
+                needed: peak,
+            });
         }
         let smallest_snapshot = self
             .snapshots
@@ -823,58 +941,99 @@ impl<D: BlockDevice> Db<D> {
             .next()
             .copied()
             .unwrap_or(self.last_seq);
-        let outputs = self.merge_inputs(&c, out_level, smallest_snapshot);
-        let outputs = match outputs {
-            Ok(o) => o,
-            Err((e, written)) => {
+        // One slice per table of the lower level, cut at the next one's
+        // smallest key: each slice merges that table with the upper inputs'
+        // entries in its range and commits, freeing the table, so the
+        // compaction needs room for one slice's output at a time, not the
+        // whole merge's, which a nearly full disk lacks just when deletes
+        // have made compaction worth running. The upper inputs go with the
+        // last slice; until then their entries already merged below are
+        // also still above, which reads (upper levels first) and later
+        // merges (equal sequence numbers: one copy kept) both tolerate, so
+        // a crash between slices leaves a correct store.
+        let lower = &c.inputs[1];
+        let slices = lower.len().max(1);
+        for i in 0..slices {
+            let last = i + 1 == slices;
+            let lo = (i > 0).then(|| user_key(&lower[i].smallest).to_vec());
+            let hi = (!last).then(|| user_key(&lower[i + 1].smallest).to_vec());
+            let mut files: Vec<Arc<FileMeta>> = c.inputs[0].clone();
+            let mut edit = VersionEdit::default();
+            if let Some(f) = lower.get(i) {
+                files.push(Arc::clone(f));
+                edit.deleted.push((out_level, f.number));
+            }
+            if last {
+                for f in &c.inputs[0] {
+                    edit.deleted.push((level, f.number));
+                }
+                if let Some(p) = &pointer {
+                    edit.compact_pointers.push((level, p.clone()));
+                }
+            }
+            let range = (lo.as_deref(), hi.as_deref());
+            let outputs = match self.merge_inputs(&files, range, out_level, smallest_snapshot) {
+                Ok(o) => o,
+                Err((e, written)) => {
+                    for f in written {
+                        self.alloc.release_extents(&f.extents);
+                    }
+                    return Err(e);
+                }
+            };
+            let written: Vec<FileMeta> = outputs.clone();
+            for f in outputs {
+                edit.added.push((out_level, f));
+            }
+            if let Err(e) = self.log_and_apply(edit) {
                 for f in written {
-                    self.alloc.release(f.offset, f.size);
+                    self.alloc.release_extents(&f.extents);
                 }
                 return Err(e);
             }
-        };
-        let written: Vec<FileMeta> = outputs.clone();
-        for f in outputs {
-            edit.added.push((out_level, f));
         }
-        if let Err(e) = self.log_and_apply(edit) {
-            for f in written {
-                self.alloc.release(f.offset, f.size);
-            }
-            return Err(e);
+        if let Some(p) = pointer {
+            self.compact_pointers[level] = p;
         }
         self.stats.compactions += 1;
         Ok(())
     }
 
-    /// Merges the inputs into new tables; on failure, returns the tables
-    /// already written so their space can be released.
+    /// Merges the entries of `files` whose user keys lie in `range` (from,
+    /// inclusive, to, exclusive; `None` is open) into new tables; on
+    /// failure, returns the tables already written so their space can be
+    /// released.
     fn merge_inputs(
         &mut self,
-        c: &Compaction,
+        files: &[Arc<FileMeta>],
+        range: (Option<&[u8]>, Option<&[u8]>),
         out_level: usize,
         smallest_snapshot: SequenceNumber,
     ) -> core::result::Result<Vec<FileMeta>, (Error, Vec<FileMeta>)> {
         let mut outputs: Vec<FileMeta> = Vec::new();
         let mut tables = Vec::new();
-        for f in c.inputs.iter().flatten() {
+        for f in files {
             match self.table(f, None) {
                 Ok(t) => tables.push((t, f.clone())),
                 Err(e) => return Err((e, outputs)),
             }
         }
         let version = Arc::clone(&self.version);
-        let opts = self.opts.clone();
         let disk = &self.disk;
-        let alloc = &mut self.alloc;
-        let stats = &mut self.stats;
-        let next_file = &mut self.next_file;
+        let mut sink = TableSink::new(
+            disk,
+            &mut self.alloc,
+            &mut self.stats,
+            &mut self.next_file,
+            &self.opts,
+            self.opts.table_size,
+        );
         let mut children: Vec<Box<dyn KvIter + '_>> = Vec::new();
         for (t, f) in &tables {
             children.push(Box::new(t.iter(TableFile {
                 disk,
                 number: f.number,
-                offset: f.offset,
+                extents: Arc::clone(&f.extents),
                 size: f.size,
                 cache: None,
                 counter: None,
@@ -882,10 +1041,12 @@ impl<D: BlockDevice> Db<D> {
         }
         let mut it = MergingIter::new(Ikc::default(), children);
         let r = (|| -> Result<()> {
-            it.seek_to_first()?;
+            match range.0 {
+                Some(lo) => it.seek(&internal_key(lo, MAX_SEQUENCE, ValueType::FOR_SEEK))?,
+                None => it.seek_to_first()?,
+            }
             let mut current: Option<Vec<u8>> = None;
             let mut last_seq_for_key = u64::MAX;
-            let mut builder: Option<(u64, TableBuilder<Ikc>)> = None;
             while it.valid() {
                 let key = it.key();
                 let p = ParsedInternalKey::parse(key).ok_or_else(|| {
@@ -894,6 +1055,9 @@ impl<D: BlockDevice> Db<D> {
                         CorruptionKind::Malformed("internal key"),
                     ))
                 })?;
+                if range.1.is_some_and(|hi| p.user_key >= hi) {
+                    break;
+                }
                 let new_user_key = current.as_deref() != Some(p.user_key);
                 if new_user_key {
                     current = Some(p.user_key.to_vec());
@@ -910,33 +1074,13 @@ impl<D: BlockDevice> Db<D> {
                 };
                 last_seq_for_key = p.sequence;
                 if !drop {
-                    // Split only between user keys, so one key's versions
-                    // never straddle two tables of a level.
-                    let full = builder
-                        .as_ref()
-                        .is_some_and(|(_, b)| b.estimated_size() >= opts.table_size);
-                    if new_user_key && full {
-                        if let Some((number, b)) = builder.take() {
-                            outputs.push(emit_table(disk, alloc, stats, b, number)?);
-                        }
-                    }
-                    let (_, b) = builder.get_or_insert_with(|| {
-                        let number = *next_file;
-                        *next_file += 1;
-                        (
-                            number,
-                            TableBuilder::new(Ikc::default(), opts.table, number),
-                        )
-                    });
-                    b.add(key, it.value())?;
+                    sink.add(key, it.value())?;
                 }
                 it.next()?;
             }
-            if let Some((number, b)) = builder.take() {
-                outputs.push(emit_table(disk, alloc, stats, b, number)?);
-            }
-            Ok(())
+            sink.finish()
         })();
+        outputs.append(&mut sink.outputs);
         match r {
             Ok(()) => Ok(outputs),
             Err(e) => Err((e, outputs)),
@@ -954,7 +1098,7 @@ impl<D: BlockDevice> Db<D> {
         TableFile {
             disk: &self.disk,
             number: f.number,
-            offset: f.offset,
+            extents: Arc::clone(&f.extents),
             size: f.size,
             cache: if cached { self.cache.as_deref() } else { None },
             counter,
@@ -1206,60 +1350,126 @@ impl<D: BlockDevice> Db<D> {
         Ok(out)
     }
 
-    /// Compacts every level, top down, into the deepest level that holds
-    /// data, so that each key lives in one place and tombstones are gone
-    /// (the `COMPACT` command).
+    /// Compacts every level into the deepest level that holds data, so
+    /// that each key lives in one place and tombstones are gone (the
+    /// `COMPACT` command).
     pub fn compact_all(&mut self) -> Result<()> {
         self.flush()?;
+        self.merge_into_bottom()
+    }
+
+    /// Merges every level's tables into the deepest level that holds data.
+    ///
+    /// It works one key range at a time, cut at the bottom level's tables,
+    /// and merges every level's entries in that range straight into the
+    /// bottom, committing after each slice: a slice needs room only for its
+    /// own output, and the space of deleted data comes back as the slices
+    /// go, which is what a full disk whose keys were just deleted needs. An
+    /// upper table goes as soon as all its entries have been merged, unless
+    /// an older table that overlaps it is still there: that one's older
+    /// versions would then show through.
+    fn merge_into_bottom(&mut self) -> Result<()> {
+        self.check_writable()?;
+        let version = Arc::clone(&self.version);
         let deepest = (0..NUM_LEVELS)
             .rev()
-            .find(|&l| !self.version.levels[l].is_empty())
+            .find(|&l| !version.levels[l].is_empty())
             .unwrap_or(0);
-        for level in 0..deepest.max(1) {
-            if level > 0 {
-                // Tables of a level >= 1 do not overlap: push them down one
-                // at a time (with what they overlap below), so each step
-                // needs room only for its own output and frees its inputs
-                // when it commits. A whole level at once needs room for the
-                // level's entire output, which a nearly full disk lacks
-                // just when deletes have made compaction worth running.
-                while let Some(f) = self.version.levels[level].first().cloned() {
-                    let below = self.version.overlapping(
-                        level + 1,
-                        Some(user_key(&f.smallest)),
-                        Some(user_key(&f.largest)),
-                    );
-                    self.run_compaction(Compaction {
-                        level,
-                        inputs: [alloc::vec![f], below],
-                        force_merge: true,
-                    })?;
-                }
-                continue;
-            }
-            let files = self.version.levels[level].clone();
+        let bottom = deepest.max(1);
+        // Upper tables, newest first: level by level, level 0 by number.
+        let upper: Vec<(usize, Arc<FileMeta>)> = (0..bottom)
+            .flat_map(|l| version.levels[l].iter().map(move |f| (l, Arc::clone(f))))
+            .collect();
+        if upper.is_empty() {
+            return Ok(());
+        }
+        let smallest_snapshot = self
+            .snapshots
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(self.last_seq);
+        let overlaps = |f: &FileMeta, lo: Option<&[u8]>, hi: Option<&[u8]>| {
+            lo.is_none_or(|lo| user_key(&f.largest) >= lo)
+                && hi.is_none_or(|hi| user_key(&f.smallest) < hi)
+        };
+        let lower = version.levels[bottom].clone();
+        let slices = lower.len().max(1);
+        let mut gone = alloc::vec![false; upper.len()];
+        for i in 0..slices {
+            let last = i + 1 == slices;
+            let lo = (i > 0).then(|| user_key(&lower[i].smallest).to_vec());
+            let hi = (!last).then(|| user_key(&lower[i + 1].smallest).to_vec());
+            let (lo, hi) = (lo.as_deref(), hi.as_deref());
+            let mut files: Vec<Arc<FileMeta>> = upper
+                .iter()
+                .filter(|(_, f)| overlaps(f, lo, hi))
+                .map(|(_, f)| Arc::clone(f))
+                .collect();
             if files.is_empty() {
                 continue;
             }
-            let lo = files
+            let mut edit = VersionEdit::default();
+            if let Some(f) = lower.get(i) {
+                files.push(Arc::clone(f));
+                edit.deleted.push((bottom, f.number));
+            }
+            // Upper tables now wholly merged, less those an older
+            // overlapping table still left above would show through.
+            let mut done: Vec<bool> = upper
                 .iter()
-                .map(|f| user_key(&f.smallest))
-                .min()
-                .unwrap_or(&[]);
-            let hi = files
-                .iter()
-                .map(|f| user_key(&f.largest))
-                .max()
-                .unwrap_or(&[]);
-            let c = Compaction {
-                level,
-                inputs: [
-                    files.clone(),
-                    self.version.overlapping(level + 1, Some(lo), Some(hi)),
-                ],
-                force_merge: true,
+                .enumerate()
+                .map(|(j, (_, f))| !gone[j] && hi.is_none_or(|hi| user_key(&f.largest) < hi))
+                .collect();
+            loop {
+                let mut changed = false;
+                for j in 0..upper.len() {
+                    let f = &upper[j].1;
+                    let blocked = done[j]
+                        && upper[j + 1..].iter().enumerate().any(|(k, (_, o))| {
+                            let k = j + 1 + k;
+                            !gone[k]
+                                && !done[k]
+                                && overlaps(o, Some(user_key(&f.smallest)), None)
+                                && user_key(&o.smallest) <= user_key(&f.largest)
+                        });
+                    if blocked {
+                        done[j] = false;
+                        changed = true;
+                    }
+                }
+                if !changed {
+                    break;
+                }
+            }
+            for (j, (level, f)) in upper.iter().enumerate() {
+                if done[j] {
+                    edit.deleted.push((*level, f.number));
+                }
+            }
+            let outputs = match self.merge_inputs(&files, (lo, hi), bottom, smallest_snapshot) {
+                Ok(o) => o,
+                Err((e, written)) => {
+                    for f in written {
+                        self.alloc.release_extents(&f.extents);
+                    }
+                    return Err(e);
+                }
             };
-            self.run_compaction(c)?;
+            let written: Vec<FileMeta> = outputs.clone();
+            for f in outputs {
+                edit.added.push((bottom, f));
+            }
+            if let Err(e) = self.log_and_apply(edit) {
+                for f in written {
+                    self.alloc.release_extents(&f.extents);
+                }
+                return Err(e);
+            }
+            for (j, d) in done.iter().enumerate() {
+                gone[j] |= *d;
+            }
+            self.stats.compactions += 1;
         }
         Ok(())
     }
@@ -1325,6 +1535,7 @@ impl<D: BlockDevice> Db<D> {
             .map_or(0, |m| m.approximate_memory_usage());
         s.wal_bytes = self.wal.len();
         s.table_free_bytes = self.alloc.free_bytes();
+        s.table_reserve_bytes = self.space_reserve();
         s.io = self.disk.stats();
         s.last_sequence = self.last_seq;
         s
@@ -1383,7 +1594,82 @@ fn is_base_level_for(v: &Version, level: usize, ukey: &[u8]) -> bool {
         .all(|f| ukey < user_key(&f.smallest) || ukey > user_key(&f.largest))
 }
 
-/// Finishes a table, puts it in a free extent and writes it (no flush: the
+/// Writes a sorted stream of internal keys as tables, cut at the target
+/// size, only between user keys so that one key's versions never straddle
+/// two tables of a level.
+struct TableSink<'a, D: BlockDevice> {
+    disk: &'a Disk<D>,
+    alloc: &'a mut ExtentAllocator,
+    stats: &'a mut DbStats,
+    next_file: &'a mut u64,
+    opts: &'a Options,
+    target: u64,
+    /// The number and builder of the table being built.
+    building: Option<(u64, TableBuilder<Ikc>)>,
+    last_user_key: Vec<u8>,
+    outputs: Vec<FileMeta>,
+}
+
+impl<'a, D: BlockDevice> TableSink<'a, D> {
+    fn new(
+        disk: &'a Disk<D>,
+        alloc: &'a mut ExtentAllocator,
+        stats: &'a mut DbStats,
+        next_file: &'a mut u64,
+        opts: &'a Options,
+        target: u64,
+    ) -> Self {
+        Self {
+            disk,
+            alloc,
+            stats,
+            next_file,
+            opts,
+            target,
+            building: None,
+            last_user_key: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        let ukey = user_key(key);
+        let new_user_key = self.building.is_none() || ukey != self.last_user_key.as_slice();
+        if new_user_key {
+            let full = self
+                .building
+                .as_ref()
+                .is_some_and(|(_, b)| b.estimated_size() >= self.target);
+            if full {
+                self.finish()?;
+            }
+            self.last_user_key.clear();
+            self.last_user_key.extend_from_slice(ukey);
+        }
+        if self.building.is_none() {
+            let number = *self.next_file;
+            *self.next_file += 1;
+            self.building = Some((
+                number,
+                TableBuilder::new(Ikc::default(), self.opts.table, number),
+            ));
+        }
+        if let Some((_, b)) = &mut self.building {
+            b.add(key, value)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if let Some((number, b)) = self.building.take() {
+            let meta = emit_table(self.disk, self.alloc, self.stats, b, number)?;
+            self.outputs.push(meta);
+        }
+        Ok(())
+    }
+}
+
+/// Finishes a table, puts it in free extents and writes it (no flush: the
 /// commit flushes before the manifest record).
 fn emit_table<D: BlockDevice>(
     disk: &Disk<D>,
@@ -1396,19 +1682,24 @@ fn emit_table<D: BlockDevice>(
     let largest = b.last_key().to_vec();
     let mut bytes = b.finish()?;
     let size = bytes.len() as u64;
-    let offset = alloc.allocate(size).ok_or(Error::NoSpace {
+    let extents = alloc.allocate_extents(size).ok_or(Error::NoSpace {
         region: "table region",
         needed: size,
     })?;
     bytes.resize(round_up(size) as usize, 0);
-    if let Err(e) = disk.write(offset, &bytes) {
-        alloc.release(offset, size);
-        return Err(e.into());
+    let mut at = 0usize;
+    for e in &extents {
+        let piece = &bytes[at..at + e.len as usize];
+        if let Err(err) = disk.write(e.offset, piece) {
+            alloc.release_extents(&extents);
+            return Err(err.into());
+        }
+        at += e.len as usize;
     }
     stats.table_bytes_written += size;
     Ok(FileMeta {
         number,
-        offset,
+        extents: extents.into(),
         size,
         smallest,
         largest,

@@ -8,7 +8,13 @@
 //!   5 compact_pointer: level, key
 //!   6 deleted_file: level, number
 //!   7 new_file: level, number, offset, size, smallest key, largest key
+//!   8 new_file_extents: level, number, size, count, (offset, length) * count,
+//!                       smallest key, largest key
 //! ```
+//!
+//! Tag 8 is written only for a table that had to be split over several
+//! extents (a nearly full, fragmented disk); a table in one extent keeps
+//! tag 7.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -16,20 +22,35 @@ use core::cmp::Ordering;
 
 use crate::coding::{get_length_prefixed, get_varint64, put_length_prefixed, put_varint64};
 use crate::comparator::Comparator;
+use crate::device::SECTOR_SIZE;
 use crate::error::{Corruption, CorruptionKind, Result};
 use crate::key::{user_key, InternalKeyComparator, SequenceNumber};
 
 /// Levels of the tree.
 pub const NUM_LEVELS: usize = 7;
 
+/// Most extents one table may be split over.
+pub const MAX_EXTENTS: usize = 256;
+
+/// A run of whole sectors on the device holding part of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extent {
+    /// Byte offset on the device.
+    pub offset: u64,
+    /// Length in bytes, a multiple of the sector size.
+    pub len: u64,
+}
+
 /// A live table: where it is and what keys it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileMeta {
     /// The table's number, unique for the life of the store.
     pub number: u64,
-    /// Byte offset of the table's extent on the device.
-    pub offset: u64,
-    /// Size of the table in bytes (its extent is this, rounded up to a sector).
+    /// Where the table's bytes are, in order: one extent, unless the free
+    /// space was in pieces when it was written. Together they are `size`
+    /// rounded up to a sector.
+    pub extents: Arc<[Extent]>,
+    /// Size of the table in bytes.
     pub size: u64,
     /// Smallest internal key.
     pub smallest: Vec<u8>,
@@ -60,6 +81,7 @@ const TAG_LAST_SEQ: u64 = 4;
 const TAG_COMPACT_POINTER: u64 = 5;
 const TAG_DELETED: u64 = 6;
 const TAG_NEW_FILE: u64 = 7;
+const TAG_NEW_FILE_EXTENTS: u64 = 8;
 
 fn bad(what: &'static str) -> crate::error::Error {
     Corruption::at("manifest record", CorruptionKind::Malformed(what)).into()
@@ -112,11 +134,23 @@ impl VersionEdit {
             put_varint64(&mut d, *number);
         }
         for (level, f) in &self.added {
-            put_varint64(&mut d, TAG_NEW_FILE);
-            put_varint64(&mut d, *level as u64);
-            put_varint64(&mut d, f.number);
-            put_varint64(&mut d, f.offset);
-            put_varint64(&mut d, f.size);
+            if let [one] = &f.extents[..] {
+                put_varint64(&mut d, TAG_NEW_FILE);
+                put_varint64(&mut d, *level as u64);
+                put_varint64(&mut d, f.number);
+                put_varint64(&mut d, one.offset);
+                put_varint64(&mut d, f.size);
+            } else {
+                put_varint64(&mut d, TAG_NEW_FILE_EXTENTS);
+                put_varint64(&mut d, *level as u64);
+                put_varint64(&mut d, f.number);
+                put_varint64(&mut d, f.size);
+                put_varint64(&mut d, f.extents.len() as u64);
+                for e in f.extents.iter() {
+                    put_varint64(&mut d, e.offset);
+                    put_varint64(&mut d, e.len);
+                }
+            }
             put_length_prefixed(&mut d, &f.smallest);
             put_length_prefixed(&mut d, &f.largest);
         }
@@ -143,10 +177,47 @@ impl VersionEdit {
                 }
                 TAG_NEW_FILE => {
                     let level = take_level(s)?;
+                    let number = take_varint(s, "file number")?;
+                    let offset = take_varint(s, "file offset")?;
+                    let size = take_varint(s, "file size")?;
+                    let len = size
+                        .checked_next_multiple_of(SECTOR_SIZE as u64)
+                        .ok_or(bad("file size"))?;
                     let f = FileMeta {
-                        number: take_varint(s, "file number")?,
-                        offset: take_varint(s, "file offset")?,
-                        size: take_varint(s, "file size")?,
+                        number,
+                        extents: Arc::from([Extent { offset, len }]),
+                        size,
+                        smallest: take_bytes(s, "smallest key")?,
+                        largest: take_bytes(s, "largest key")?,
+                    };
+                    e.added.push((level, f));
+                }
+                TAG_NEW_FILE_EXTENTS => {
+                    let level = take_level(s)?;
+                    let number = take_varint(s, "file number")?;
+                    let size = take_varint(s, "file size")?;
+                    let count = take_varint(s, "extent count")?;
+                    if count == 0 || count > MAX_EXTENTS as u64 {
+                        return Err(bad("extent count"));
+                    }
+                    let mut extents = Vec::new();
+                    let mut total = 0u64;
+                    for _ in 0..count {
+                        let offset = take_varint(s, "extent offset")?;
+                        let len = take_varint(s, "extent length")?;
+                        if len == 0 || len % SECTOR_SIZE as u64 != 0 {
+                            return Err(bad("extent length"));
+                        }
+                        total = total.checked_add(len).ok_or(bad("extent length"))?;
+                        extents.push(Extent { offset, len });
+                    }
+                    if size.checked_next_multiple_of(SECTOR_SIZE as u64) != Some(total) {
+                        return Err(bad("extents do not add up to the file size"));
+                    }
+                    let f = FileMeta {
+                        number,
+                        extents: extents.into(),
+                        size,
                         smallest: take_bytes(s, "smallest key")?,
                         largest: take_bytes(s, "largest key")?,
                     };
@@ -252,7 +323,10 @@ mod tests {
     fn file(number: u64, a: &[u8], b: &[u8]) -> FileMeta {
         FileMeta {
             number,
-            offset: number * 4096,
+            extents: Arc::from([Extent {
+                offset: number * 4096,
+                len: (1000 + number).next_multiple_of(512),
+            }]),
             size: 1000 + number,
             smallest: internal_key(a, 5, ValueType::Value),
             largest: internal_key(b, 1, ValueType::Value),
@@ -280,6 +354,57 @@ mod tests {
         }
         assert!(VersionEdit::decode(&[99, 1]).is_err());
         assert!(VersionEdit::decode(&[6, 9, 1]).is_err());
+    }
+
+    #[test]
+    fn split_table_round_trips_and_bad_extents_are_refused() {
+        let mut f = file(12, b"a", b"k");
+        f.size = 5000;
+        f.extents = Arc::from([
+            Extent {
+                offset: 1 << 20,
+                len: 3072,
+            },
+            Extent {
+                offset: 8192,
+                len: 2048,
+            },
+        ]);
+        let e = VersionEdit {
+            added: vec![(2, f.clone()), (3, file(13, b"l", b"z"))],
+            ..VersionEdit::default()
+        };
+        let enc = e.encode();
+        assert_eq!(enc[0] as u64, TAG_NEW_FILE_EXTENTS);
+        assert_eq!(VersionEdit::decode(&enc).unwrap(), e);
+        for cut in 1..enc.len() {
+            if let Ok(d) = VersionEdit::decode(&enc[..cut]) {
+                assert_ne!(d, e);
+            }
+        }
+        let encode_one = |f: &FileMeta| {
+            VersionEdit {
+                added: vec![(1, f.clone())],
+                ..VersionEdit::default()
+            }
+            .encode()
+        };
+        // Extents that do not add up to the size, or are not whole sectors.
+        let mut short = f.clone();
+        short.size = 6000;
+        assert!(VersionEdit::decode(&encode_one(&short)).is_err());
+        let mut ragged = f.clone();
+        ragged.extents = Arc::from([
+            Extent {
+                offset: 0,
+                len: 3000,
+            },
+            Extent {
+                offset: 8192,
+                len: 2120,
+            },
+        ]);
+        assert!(VersionEdit::decode(&encode_one(&ragged)).is_err());
     }
 
     #[test]
