@@ -114,6 +114,7 @@ pub fn info_storage(r: &mut Report) -> Result<(), String> {
     r.add_field("disk_used_bytes", s.table_region_bytes - s.table_free_bytes);
     r.add_field("table_region_bytes", s.table_region_bytes);
     r.add_field("table_free_bytes", s.table_free_bytes);
+    r.add_field("table_reserve_bytes", s.table_reserve_bytes);
     r.add_field("memtable_bytes", s.memtable_bytes);
     r.add_field("immutable_memtable_bytes", s.immutable_bytes);
     r.add_field("wal_bytes", s.wal_bytes);
@@ -129,6 +130,7 @@ pub fn info_storage(r: &mut Report) -> Result<(), String> {
     r.add_field("disk_flushes", s.io.flushes);
     r.add_field("flushes", s.flushes);
     r.add_field("compactions", s.compactions);
+    r.add_field("compactions_put_off", s.compactions_put_off);
     r.add_field("user_bytes_written", s.user_bytes);
     r.add_field(
         "write_amplification",
