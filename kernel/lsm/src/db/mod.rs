@@ -376,6 +376,7 @@ impl<D: BlockDevice> Db<D> {
             .collect();
         let alloc = ExtentAllocator::new(layout.table_start, layout.table_len, &mut used)?;
         let capacity = disk.capacity();
+        let write_buffer = opts.write_buffer_size;
         let mut db = Self {
             disk,
             opts,
@@ -390,7 +391,7 @@ impl<D: BlockDevice> Db<D> {
             last_seq,
             log_number,
             wal: LogWriter::new(layout.wal_region(log_number), log_u32(log_number)?.max(1))?,
-            mem: Arc::new(MemTable::new()),
+            mem: Arc::new(MemTable::with_capacity(write_buffer)),
             imm: None,
             alloc,
             tables: RefCell::new(BTreeMap::new()),
@@ -427,7 +428,8 @@ impl<D: BlockDevice> Db<D> {
         let new_log = log_number + 2;
         let mut edit = VersionEdit::default();
         if !db.mem.is_empty() {
-            let mem = core::mem::replace(&mut db.mem, Arc::new(MemTable::new()));
+            let mem =
+                core::mem::replace(&mut db.mem, Arc::new(MemTable::with_capacity(write_buffer)));
             for meta in db.write_level0(&mem)? {
                 edit.added.push((0, meta));
             }
@@ -695,7 +697,10 @@ impl<D: BlockDevice> Db<D> {
         let number = u64::from(self.wal.log_number()) + 1;
         let wal = LogWriter::new(self.sb.layout.wal_region(number), log_u32(number)?)?;
         self.wal = wal;
-        let old = core::mem::replace(&mut self.mem, Arc::new(MemTable::new()));
+        let old = core::mem::replace(
+            &mut self.mem,
+            Arc::new(MemTable::with_capacity(self.opts.write_buffer_size)),
+        );
         self.imm = Some(old);
         Ok(())
     }
