@@ -7,6 +7,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 
 use super::block::{Block, BlockIter};
 use super::{
@@ -291,6 +292,7 @@ impl<C: Comparator> Table<C> {
             index: None,
             data: None,
             data_handle: BlockHandle::default(),
+            readahead: Readahead::default(),
         }
     }
 
@@ -357,6 +359,101 @@ fn read_block<R: ReadAt + ?Sized>(
         .map_err(|e| e.within(&name()))?
 }
 
+/// Smallest and largest read-ahead of a cursor.
+const READAHEAD_MIN: usize = 16 << 10;
+const READAHEAD_MAX: usize = 256 << 10;
+/// Read-ahead windows are whole multiples of this (the device's sector).
+const SECTOR: u64 = crate::device::SECTOR_SIZE as u64;
+
+/// A cursor's sequential read-ahead (RocksDB's auto-readahead for
+/// iterators): once two data blocks in a row have come from the device, the
+/// next miss reads a window of the blocks that follow in one request, the
+/// window doubling up to `READAHEAD_MAX`. A device request costs about the
+/// same whatever its size, so a scan makes a few large reads instead of one
+/// per block. Blocks are still checked one by one as the cursor reaches
+/// them, and a block of the window a cache already holds is taken from it.
+#[derive(Debug, Default)]
+struct Readahead {
+    /// Table offset of `buf[0]`.
+    start: u64,
+    buf: Vec<u8>,
+    /// Where the last block read from the device ended.
+    last_end: u64,
+    /// Device reads in a row that each began where the last one ended.
+    streak: u32,
+    window: usize,
+}
+
+/// The cursor's file seen through its read-ahead.
+struct ReadaheadFile<'a, R: ReadAt> {
+    file: &'a R,
+    ra: RefCell<Readahead>,
+    /// End of the table's data blocks: read-ahead stops there.
+    data_end: u64,
+}
+
+impl<R: ReadAt> ReadAt for ReadaheadFile<'_, R> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.file.read_at(offset, buf)
+    }
+
+    fn cached_block(&self, offset: u64, kind: BlockKind) -> Option<Arc<[u8]>> {
+        self.file.cached_block(offset, kind)
+    }
+
+    fn cache_block(&self, offset: u64, kind: BlockKind, block: &Arc<[u8]>) {
+        self.file.cache_block(offset, kind, block);
+    }
+
+    fn read_with(
+        &self,
+        offset: u64,
+        len: usize,
+        f: &mut super::BlockCheck<'_>,
+    ) -> Result<Result<Arc<[u8]>>> {
+        let mut ra = self.ra.borrow_mut();
+        let end = offset.saturating_add(len as u64);
+        if offset >= ra.start && end <= ra.start + ra.buf.len() as u64 {
+            let at = (offset - ra.start) as usize;
+            return Ok(f(&ra.buf[at..at + len]));
+        }
+        // Sequential: where the last read ended, or a block the last window
+        // holds only the start of.
+        let in_window = offset >= ra.start && offset <= ra.start + ra.buf.len() as u64;
+        if offset == ra.last_end || (in_window && !ra.buf.is_empty()) {
+            ra.streak += 1;
+        } else {
+            ra.streak = 0;
+            ra.window = READAHEAD_MIN;
+        }
+        ra.last_end = end;
+        let room = self.data_end.saturating_sub(offset);
+        if ra.streak < 2 || room <= len as u64 {
+            return self.file.read_with(offset, len, f);
+        }
+        let window = ra.window.max(READAHEAD_MIN);
+        ra.window = (window * 2).min(READAHEAD_MAX);
+        // Whole sectors where the table allows (tables start on one), so
+        // the device reads straight into the window, not via a bounce
+        // buffer.
+        let start = offset - offset % SECTOR;
+        let end = (offset + window.max(len) as u64)
+            .next_multiple_of(SECTOR)
+            .min(self.data_end);
+        ra.buf.resize((end - start) as usize, 0);
+        ra.start = start;
+        let r = self.file.read_at(start, &mut ra.buf);
+        if let Err(e) = r {
+            ra.buf.clear();
+            return Err(e);
+        }
+        // Where this window ends is where the next sequential miss begins.
+        ra.last_end = end;
+        let at = (offset - start) as usize;
+        Ok(f(&ra.buf[at..at + len]))
+    }
+}
+
 /// A cursor over a table: the index block's cursor picks the data block, the
 /// data block's cursor the entry (LevelDB's two-level iterator).
 pub struct TableIter<C: Comparator, R: ReadAt> {
@@ -366,6 +463,7 @@ pub struct TableIter<C: Comparator, R: ReadAt> {
     index: Option<BlockIter<C>>,
     data: Option<BlockIter<C>>,
     data_handle: BlockHandle,
+    readahead: Readahead,
 }
 
 impl<C: Comparator, R: ReadAt> TableIter<C, R> {
@@ -402,7 +500,14 @@ impl<C: Comparator, R: ReadAt> TableIter<C, R> {
             self.data = None;
             return Ok(());
         };
-        let (block, h) = self.table.data_block(&self.file, index.value())?;
+        let view = ReadaheadFile {
+            file: &self.file,
+            ra: RefCell::new(core::mem::take(&mut self.readahead)),
+            data_end: self.table.data_end,
+        };
+        let r = self.table.data_block(&view, index.value());
+        self.readahead = view.ra.into_inner();
+        let (block, h) = r?;
         self.data_handle = h;
         // The next block's cursor reuses the last one's key buffer.
         let buf = self

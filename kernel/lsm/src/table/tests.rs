@@ -214,3 +214,67 @@ fn a_table_in_the_wrong_place_is_refused() {
         "{err}"
     );
 }
+
+/// Counts the reads that reach the file.
+struct CountingFile {
+    bytes: Vec<u8>,
+    reads: core::cell::Cell<usize>,
+}
+
+impl ReadAt for CountingFile {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.reads.set(self.reads.get() + 1);
+        self.bytes.read_at(offset, buf)
+    }
+}
+
+/// A scan reads ahead: a few large reads instead of one per block, and every
+/// block is still checked, including one in the middle of a window.
+#[test]
+fn scans_read_ahead_and_still_check_every_block() {
+    let e = entries(20_000, 100);
+    let bytes = build(Bytewise, &e, TableOptions::default());
+    let blocks = bytes.len() / 4096;
+    assert!(blocks > 300, "{blocks} blocks");
+    let file = CountingFile {
+        bytes: bytes.clone(),
+        reads: core::cell::Cell::new(0),
+    };
+    let t = Table::open(&file, 12, bytes.len() as u64, Bytewise).unwrap();
+    let mut it = t.iter(&file);
+    it.seek_to_first().unwrap();
+    let mut n = 0;
+    while it.valid() {
+        assert_eq!((it.key(), it.value()), (&e[n].0[..], &e[n].1[..]));
+        n += 1;
+        it.next().unwrap();
+    }
+    assert_eq!(n, e.len());
+    let reads = file.reads.get();
+    assert!(reads < blocks / 10, "{reads} reads for {blocks} blocks");
+
+    // A flipped byte in the middle of the table: the scan stops there with
+    // an error naming the block, having returned only good entries.
+    let mut bad = bytes.clone();
+    let at = bytes.len() / 2;
+    bad[at] ^= 0x40;
+    let t = Table::open(&bad, 12, bad.len() as u64, Bytewise).unwrap();
+    let mut it = t.iter(&bad);
+    let mut seen = 0;
+    let r = (|| -> Result<()> {
+        it.seek_to_first()?;
+        while it.valid() {
+            assert_eq!((it.key(), it.value()), (&e[seen].0[..], &e[seen].1[..]));
+            seen += 1;
+            it.next()?;
+        }
+        Ok(())
+    })();
+    let err = r.expect_err("the damaged block must be found");
+    let err = format!("{err}");
+    assert!(err.contains("block at offset"), "{err}");
+    assert!(
+        seen > 1000 && seen < e.len(),
+        "{seen} entries before the damage"
+    );
+}
