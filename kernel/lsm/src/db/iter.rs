@@ -12,7 +12,7 @@ use crate::device::BlockDevice;
 use crate::error::{Corruption, CorruptionKind, Result};
 use crate::iter::KvIter;
 use crate::key::{
-    internal_key, InternalKeyComparator, ParsedInternalKey, SequenceNumber, ValueType,
+    internal_key, user_key, InternalKeyComparator, ParsedInternalKey, SequenceNumber, ValueType,
 };
 use crate::merge::MergingIter;
 use crate::table::TableIter;
@@ -99,12 +99,12 @@ impl<D: BlockDevice> KvIter for LevelIter<'_, D> {
 /// A cursor over user keys as of one sequence number: for each key, the
 /// newest version the snapshot sees, unless that is a tombstone.
 pub struct DbIter<'a> {
+    /// Positioned at the current entry while valid, so its key and value
+    /// are read in place, never copied.
     inner: MergingIter<'a, InternalKeyComparator>,
     seq: SequenceNumber,
-    key: Vec<u8>,
-    value: Vec<u8>,
-    /// The user key whose older versions `find_next` skips (its buffer is
-    /// swapped with `key`'s, so stepping allocates nothing).
+    /// The user key whose older versions `find_next` skips (reused, so
+    /// stepping allocates nothing).
     skip: Vec<u8>,
     valid: bool,
 }
@@ -114,8 +114,6 @@ impl<'a> DbIter<'a> {
         Self {
             inner,
             seq,
-            key: Vec::new(),
-            value: Vec::new(),
             skip: Vec::new(),
             valid: false,
         }
@@ -141,10 +139,6 @@ impl<'a> DbIter<'a> {
                         skipping = true;
                     }
                     ValueType::Value => {
-                        self.key.clear();
-                        self.key.extend_from_slice(p.user_key);
-                        self.value.clear();
-                        self.value.extend_from_slice(self.inner.value());
                         self.valid = true;
                         return Ok(());
                     }
@@ -174,19 +168,28 @@ impl KvIter for DbIter<'_> {
     }
 
     fn next(&mut self) -> Result<()> {
-        // The current key becomes the one to skip; `key` keeps the old
-        // skip's buffer, to be overwritten.
-        core::mem::swap(&mut self.key, &mut self.skip);
-        self.key.clear();
+        // The current key's older versions come next: skip them.
+        self.skip.clear();
+        if self.valid {
+            self.skip.extend_from_slice(user_key(self.inner.key()));
+        }
         self.inner.next()?;
         self.find_next(true)
     }
 
     fn key(&self) -> &[u8] {
-        &self.key
+        if self.valid {
+            user_key(self.inner.key())
+        } else {
+            &[]
+        }
     }
 
     fn value(&self) -> &[u8] {
-        &self.value
+        if self.valid {
+            self.inner.value()
+        } else {
+            &[]
+        }
     }
 }
