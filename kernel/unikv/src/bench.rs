@@ -188,6 +188,8 @@ pub fn run(args: &[Vec<u8>]) -> CmdResult {
         workload => {
             for i in 0..p.n {
                 let t = timer::counter();
+                // Only writes buffer WAL records that need a timely write-out.
+                let mut wrote = true;
                 match workload {
                     _ if ycsb_w.is_some() => {
                         let w = ycsb_w.unwrap_or('c');
@@ -203,6 +205,7 @@ pub fn run(args: &[Vec<u8>]) -> CmdResult {
                         let scan_len = 1 + rng.uniform(100) as u32;
                         match ycsb::choose(w, u, scan_len) {
                             ycsb::Op::Read => {
+                                wrote = false;
                                 mix[0] += 1;
                                 let k = key(pick(&mut rng));
                                 if let Some(v) = kv::with(|db| db.get(&k, None))? {
@@ -223,6 +226,7 @@ pub fn run(args: &[Vec<u8>]) -> CmdResult {
                                 bytes += 16 + p.value_size as u64;
                             }
                             ycsb::Op::Scan(len) => {
+                                wrote = false;
                                 mix[3] += 1;
                                 let start = key(pick(&mut rng));
                                 crate::services::trace::scan(&start, len as usize);
@@ -251,6 +255,7 @@ pub fn run(args: &[Vec<u8>]) -> CmdResult {
                         bytes += 16 + p.value_size as u64;
                     }
                     "readrandom" => {
+                        wrote = false;
                         let k = key(rng.uniform(keys));
                         if let Some(v) = kv::with(|db| db.get(&k, None))? {
                             found += 1;
@@ -258,6 +263,7 @@ pub fn run(args: &[Vec<u8>]) -> CmdResult {
                         }
                     }
                     _ => {
+                        wrote = false;
                         // readmissing: keys that sort among the real ones
                         // but are never written.
                         let mut k = [0u8; 17];
@@ -268,10 +274,10 @@ pub fn run(args: &[Vec<u8>]) -> CmdResult {
                         }
                     }
                 }
-                if !p.sync {
+                if wrote && !p.sync {
                     kv::note_buffered();
-                    kv::tick();
                 }
+                kv::tick();
                 lat.push((timer::counter() - t).min(u64::from(u32::MAX)) as u32);
                 if (i + 1) % progress_every == 0 {
                     crate::console_out::write(

@@ -139,6 +139,11 @@ fn profile(workload: &str, n: u64) {
     q.send(b"SHUTDOWN\r");
     q.wait_exit(Duration::from_secs(60));
     println!("{report}");
+    if let Ok(path) = std::env::var("UNIKV_PROFILE_RAW") {
+        // The samples as the kernel gave them (count, symbol, pc), for
+        // symbolizing by line with addr2line -i.
+        std::fs::write(&path, &hot).expect("write UNIKV_PROFILE_RAW");
+    }
 
     let total: u64 = hot
         .lines()
