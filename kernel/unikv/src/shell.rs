@@ -245,6 +245,7 @@ fn add_section(r: &mut Report, name: &str) {
             r.add_field("heap_total_bytes", h.total);
             r.add_field("heap_used_bytes", h.used);
             r.add_field("heap_free_bytes", h.free);
+            r.add_field("heap_leaked_in_irq_bytes", h.leaked_in_irq);
             r.add_field("page_tables_l2", l2);
             r.add_field("page_tables_l3", l3);
         }

@@ -166,7 +166,7 @@ extern "C" fn exception_sync(ctx: &mut ExceptionContext) {
 #[no_mangle]
 extern "C" fn exception_irq(ctx: &mut ExceptionContext) {
     crate::profile::note_irq(ctx.elr);
-    gicv3::handle_irq();
+    crate::heap::in_irq(gicv3::handle_irq);
 }
 
 #[no_mangle]
