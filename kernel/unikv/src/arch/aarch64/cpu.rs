@@ -2,24 +2,40 @@
 
 use aarch64_cpu::{
     asm,
-    registers::{CurrentEL, ReadWriteable, Readable, Writeable, DAIF, MIDR_EL1, MPIDR_EL1},
+    registers::{CurrentEL, ReadWriteable, Readable, DAIF, MIDR_EL1, MPIDR_EL1},
 };
 
-/// DAIF as it was before `irq_save`.
+/// Whether IRQs were masked before `irq_save`.
 #[derive(Clone, Copy)]
-pub struct IrqState(u64);
+pub struct IrqState {
+    was_masked: bool,
+}
 
 /// Masks IRQs and returns the previous state, for `irq_restore`.
+///
+/// The immediate forms (`daifset`/`daifclr`), and no write at all when
+/// nothing changes: under QEMU's TCG a write to DAIF as a system register
+/// ends the translation block and returns to the emulator's loop, and so
+/// does `daifclr` (to deliver what became pending), but `daifset` does not.
+/// A lock then costs one such exit instead of two.
 #[inline]
 pub fn irq_save() -> IrqState {
-    let state = IrqState(DAIF.get());
-    DAIF.modify(DAIF::I::Masked);
-    state
+    let was_masked = DAIF.is_set(DAIF::I);
+    if !was_masked {
+        // SAFETY: masking IRQs at the current EL touches no memory and
+        // breaks no invariant; `irq_restore` undoes it.
+        unsafe { core::arch::asm!("msr daifset, #2", options(nostack, preserves_flags)) };
+    }
+    IrqState { was_masked }
 }
 
 #[inline]
 pub fn irq_restore(state: IrqState) {
-    DAIF.set(state.0);
+    if !state.was_masked {
+        // SAFETY: unmasks what `irq_save` masked; handlers may run from
+        // here on, which the caller's lock release already allows.
+        unsafe { core::arch::asm!("msr daifclr, #2", options(nostack, preserves_flags)) };
+    }
 }
 
 #[inline]
