@@ -1,13 +1,33 @@
 //! CRC32C (Castagnoli), the checksum on every record and block the store
 //! writes, with LevelDB's masking.
 //!
-//! On aarch64 built with the `crc` target feature (cortex-a57 has it, but the
+//! Two implementations: a slicing-by-8 table one everywhere, and on aarch64
+//! built with the `crc` target feature (cortex-a57 has it, but the
 //! `aarch64-unknown-none` target does not enable it by default: build with
-//! `-C target-feature=+crc` to use it) the CRC32C instructions do the work;
-//! everywhere else a slicing-by-8 table implementation does. The choice is made
-//! at compile time, so the kernel never executes an instruction its CPU lacks.
+//! `-C target-feature=+crc`) the CRC32C instructions, which are used unless
+//! [`use_software`] says otherwise. The instructions win by far on silicon;
+//! under QEMU's TCG each is a call into the emulator and the tables win, so
+//! the kernel times both at boot and keeps the faster (as Linux picks its
+//! RAID checksum routines). Whether the instructions exist is decided at
+//! compile time, so the kernel never executes one its CPU lacks.
+
+use core::sync::atomic::{AtomicBool, Ordering};
 
 const POLY: u32 = 0x82F6_3B78;
+
+/// Set: the tables even where the instructions exist.
+static SOFTWARE: AtomicBool = AtomicBool::new(false);
+
+/// Makes [`extend`] use the table implementation (`true`) or, where built
+/// in, the CRC32C instructions (`false`). Both give the same results.
+pub fn use_software(yes: bool) {
+    SOFTWARE.store(yes, Ordering::Relaxed);
+}
+
+/// Whether [`extend`] uses the CRC32C instructions.
+pub fn uses_hardware() -> bool {
+    cfg!(all(target_arch = "aarch64", target_feature = "crc")) && !SOFTWARE.load(Ordering::Relaxed)
+}
 
 const fn make_tables() -> [[u32; 256]; 8] {
     let mut t = [[0u32; 256]; 8];
@@ -41,13 +61,10 @@ static TABLES: [[u32; 256]; 8] = make_tables();
 #[inline]
 pub fn extend(crc: u32, data: &[u8]) -> u32 {
     #[cfg(all(target_arch = "aarch64", target_feature = "crc"))]
-    {
-        extend_hardware(crc, data)
+    if !SOFTWARE.load(Ordering::Relaxed) {
+        return extend_hardware(crc, data);
     }
-    #[cfg(not(all(target_arch = "aarch64", target_feature = "crc")))]
-    {
-        extend_software(crc, data)
-    }
+    extend_software(crc, data)
 }
 
 /// The CRC32C of `data`.
@@ -60,10 +77,17 @@ pub fn value(data: &[u8]) -> u32 {
 pub fn extend_software(crc: u32, data: &[u8]) -> u32 {
     let t = &TABLES;
     let mut c = !crc;
-    let mut chunks = data.chunks_exact(8);
-    for chunk in &mut chunks {
-        let lo = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]) ^ c;
-        let hi = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
+    // Whole aligned words in the middle (see `extend_hardware` on why).
+    // SAFETY: every bit pattern is a valid u64; align_to only reinterprets
+    // the aligned middle of the slice, whose bounds it computes.
+    let (head, words, tail) = unsafe { data.align_to::<u64>() };
+    for &b in head {
+        c = t[0][((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
+    }
+    for &w in words {
+        let w = u64::from_le(w);
+        let lo = (w as u32) ^ c;
+        let hi = (w >> 32) as u32;
         c = t[7][(lo & 0xff) as usize]
             ^ t[6][((lo >> 8) & 0xff) as usize]
             ^ t[5][((lo >> 16) & 0xff) as usize]
@@ -73,7 +97,7 @@ pub fn extend_software(crc: u32, data: &[u8]) -> u32 {
             ^ t[1][((hi >> 16) & 0xff) as usize]
             ^ t[0][(hi >> 24) as usize];
     }
-    for &b in chunks.remainder() {
+    for &b in tail {
         c = t[0][((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
     }
     !c
@@ -161,16 +185,20 @@ mod tests {
 
     #[test]
     fn software_matches_bytewise_definition() {
-        let data: alloc::vec::Vec<u8> = (0..257u32).map(|i| (i * 31) as u8).collect();
-        for len in 0..data.len() {
-            let mut c = !0u32;
-            for &b in &data[..len] {
-                c ^= u32::from(b);
-                for _ in 0..8 {
-                    c = if c & 1 != 0 { (c >> 1) ^ POLY } else { c >> 1 };
+        let data: alloc::vec::Vec<u8> = (0..265u32).map(|i| (i * 31) as u8).collect();
+        // Every length from every alignment: head, words and tail.
+        for start in 0..8 {
+            for len in 0..data.len() - start {
+                let bytes = &data[start..start + len];
+                let mut c = !0u32;
+                for &b in bytes {
+                    c ^= u32::from(b);
+                    for _ in 0..8 {
+                        c = if c & 1 != 0 { (c >> 1) ^ POLY } else { c >> 1 };
+                    }
                 }
+                assert_eq!(extend_software(0, bytes), !c);
             }
-            assert_eq!(extend_software(0, &data[..len]), !c);
         }
     }
 
