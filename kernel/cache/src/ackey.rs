@@ -35,14 +35,32 @@
 //!   in proportion to their sizes). Lower: KP plays ARC's T1 and KV its T2; a
 //!   ghost-KP hit grows KP's target, a ghost-KV hit grows KV's, and both re-admit
 //!   the entry into KV.
-//! - Step size: `k * E * ratio`. We take `k = s / E_mean`, `s` the ghost's own
-//!   charge and `E_mean` the mean E of the resident bytes, so that the step is
-//!   `b / E_mean`: with E equal to the mean a ghost hit moves the boundary by
-//!   the entry's own size, exactly as byte-weighted ARC (ZFS) does, and an
-//!   entry worth twice the mean per byte moves it twice as far. Every ghost
-//!   hit thus counts the reads it would have saved, whatever the entry's size;
-//!   the former `k = s_mean / E_mean` counted a small entry's ghost hit once
-//!   per ghost byte and again through its E, i.e. twice.
+//! - Step size: `k * E * ratio`. We take `k = s / E_ghost`, `s` the ghost's
+//!   own charge and `E_ghost` the E of all ghosts together (their reads over
+//!   their bytes: the worth per byte of what the parts have lately given up,
+//!   the margin the boundary moves at), so that the step is `b / E_ghost`:
+//!   with E equal to the margin's a ghost hit moves the boundary by the
+//!   entry's own size, as byte-weighted ARC (ZFS) does, and an entry worth
+//!   twice as much per byte moves it twice as far. Every ghost hit thus
+//!   counts the reads it would have saved, whatever the entry's size; the
+//!   former `k = s_mean / E_mean` counted a small entry's ghost hit once per
+//!   ghost byte and again through its E, i.e. twice.
+//! - The unit was the mean E of the resident bytes. A resident block's `b`
+//!   grows with every hit for as long as it stays, so a few hot index and
+//!   filter blocks inflated that mean without bound and every step shrank
+//!   as the cache aged (phase trace, 2 MB, ghosts kept on: a point ghost hit
+//!   moved the boundary by 127 bytes on average 50,000 operations in and by
+//!   25 after 420,000; a KV entry is charged 116). After the scan phase
+//!   tracking came back on for some 7,500 operations, moved the point
+//!   target by 13 kB of the 2 MB (down), and the split stayed where the
+//!   scans had left it (point share 0.45 before the scans, 0.28 during,
+//!   0.25 after). Ghosts come and go, so their E does not drift with age.
+//! - One ghost hit moves a boundary by at most 1/64 of the capacity. A hit's
+//!   `b` is one lookup's evidence: a filter block that had served 1,251
+//!   lookups before E-LRU let it go came back worth 43 kB of a 300 kB budget
+//!   and took the point target from 43 kB to 440 bytes at a stroke (ycsb-c
+//!   trace). A cap of 1/32 or 1/128 does about as well on the store's and
+//!   the phase traces.
 //! - `ratio` is ARC's (the other ghost list's bytes over this one's, at
 //!   least one) in the lower level, where KV and KP entries are alike in
 //!   size. The upper level uses one: its ghost lists hold entries 100-500
@@ -74,6 +92,9 @@ use crate::{Cache, CacheError, Policy, Stats};
 const FRAC: u32 = 16;
 
 const ONE: u128 = 1 << FRAC;
+
+/// One ghost hit moves a boundary by at most this fraction of the capacity.
+const MAX_STEP_DIVISOR: u32 = 64;
 
 /// One of AC-Key's three caches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -226,8 +247,9 @@ pub struct AcKey<K, V, P, H, B> {
     kp: Lists<K, Point<P>, 1>,
     blocks: Lists<H, Point<B>, 1>,
     ghosts: [GhostList; 3],
-    /// Sum over each part's residents of the reads a hit on them saves.
-    saved_sum: [u64; 3],
+    /// Sum over each part's ghosts of the reads a hit on their entry would
+    /// have saved: what the parts gave up.
+    ghost_saved: [u64; 3],
     hasher: DefaultHashBuilder,
     capacity: u64,
     /// Target bytes of KV + KP, fixed point.
@@ -262,7 +284,7 @@ where
             kp: Lists::new(),
             blocks: Lists::new(),
             ghosts: [Lists::new(), Lists::new(), Lists::new()],
-            saved_sum: [0; 3],
+            ghost_saved: [0; 3],
             hasher: DefaultHashBuilder::default(),
             capacity: capacity_bytes,
             point_target,
@@ -311,10 +333,7 @@ where
             Some(slot) => {
                 self.blocks.move_to_mru(slot, 0);
                 let p = &mut self.blocks.node_mut(slot).value;
-                let before = block_saves(p.reads);
                 p.reads = p.reads.saturating_add(1);
-                let grew = block_saves(p.reads) - before;
-                self.saved_sum[Part::Block.idx()] += u64::from(grew);
                 self.count_hit(Part::Block, 1);
                 Some(&self.blocks.node(slot).value.item)
             }
@@ -377,7 +396,6 @@ where
             return Ok(());
         };
         let node = self.kp.remove(slot);
-        self.saved_sum[Part::Kp.idx()] -= u64::from(kp_saves(node.value.reads));
         self.admit_kv(node.key, value, value_charge, node.value.reads)
     }
 
@@ -390,8 +408,7 @@ where
         charge: u64,
     ) -> Result<GhostHit, CacheError> {
         if let Some(slot) = self.blocks.find(&handle) {
-            let n = self.blocks.remove(slot);
-            self.saved_sum[Part::Block.idx()] -= u64::from(block_saves(n.value.reads));
+            self.blocks.remove(slot);
         }
         self.check_fits(charge)?;
         let hit = self.take_ghost(&handle, Part::Block, Part::Block);
@@ -405,7 +422,6 @@ where
             },
             charge,
         );
-        self.saved_sum[Part::Block.idx()] += u64::from(block_saves(0));
         self.stats[Part::Block.idx()].inserts += 1;
         Ok(hit)
     }
@@ -413,21 +429,17 @@ where
     /// Drops KV and KP entries of `key` (a write or delete made them stale).
     pub fn invalidate(&mut self, key: &K) {
         if let Some(slot) = self.kv.find(key) {
-            let n = self.kv.remove(slot);
-            self.saved_sum[Part::Kv.idx()] -= u64::from(n.value.reads);
+            self.kv.remove(slot);
         }
         if let Some(slot) = self.kp.find(key) {
-            let n = self.kp.remove(slot);
-            self.saved_sum[Part::Kp.idx()] -= u64::from(kp_saves(n.value.reads));
+            self.kp.remove(slot);
         }
     }
 
     /// Drops a block (its table was deleted), without a ghost.
     pub fn remove_block(&mut self, handle: &H) -> Option<B> {
         let slot = self.blocks.find(handle)?;
-        let n = self.blocks.remove(slot);
-        self.saved_sum[Part::Block.idx()] -= u64::from(block_saves(n.value.reads));
-        Some(n.value.item)
+        Some(self.blocks.remove(slot).value.item)
     }
 
     /// Keeps the KP entries for which `f` returns true, letting it re-aim their
@@ -439,8 +451,7 @@ where
                 f(&node.key, &mut node.value.item)
             };
             if !keep {
-                let n = self.kp.remove(slot);
-                self.saved_sum[Part::Kp.idx()] -= u64::from(kp_saves(n.value.reads));
+                self.kp.remove(slot);
             }
         }
     }
@@ -449,8 +460,7 @@ where
     pub fn retain_blocks(&mut self, mut f: impl FnMut(&H) -> bool) {
         for slot in self.blocks.slots() {
             if !f(&self.blocks.node(slot).key) {
-                let n = self.blocks.remove(slot);
-                self.saved_sum[Part::Block.idx()] -= u64::from(block_saves(n.value.reads));
+                self.blocks.remove(slot);
             }
         }
     }
@@ -533,10 +543,7 @@ where
         self.kv.clear();
         self.kp.clear();
         self.blocks.clear();
-        for g in &mut self.ghosts {
-            g.clear();
-        }
-        self.saved_sum = [0; 3];
+        self.clear_ghosts();
         let fresh = Self::new(self.capacity, self.config);
         self.point_target = fresh.point_target;
         self.kv_target = fresh.kv_target;
@@ -588,7 +595,6 @@ where
         self.make_room(charge, Part::Kv);
         self.kv
             .push_mru(0, key, Point { item: value, reads }, charge);
-        self.saved_sum[Part::Kv.idx()] += u64::from(reads);
         self.stats[Part::Kv.idx()].inserts += 1;
         Ok(())
     }
@@ -597,7 +603,6 @@ where
         self.check_fits(charge)?;
         self.make_room(charge, Part::Kp);
         self.kp.push_mru(0, key, Point { item: ptr, reads }, charge);
-        self.saved_sum[Part::Kp.idx()] += u64::from(kp_saves(reads));
         self.stats[Part::Kp.idx()].inserts += 1;
         Ok(())
     }
@@ -618,7 +623,7 @@ where
             if let Some(slot) = list.find(&h) {
                 let (charge, saves) = (list.node(slot).charge, list.node(slot).value);
                 self.adapt(part, charge, saves);
-                self.ghosts[part.idx()].remove(slot);
+                self.drop_ghost(part, slot);
                 self.ghost_hits[part.idx()] += 1;
                 return match part {
                     Part::Kv => GhostHit::Kv,
@@ -637,24 +642,23 @@ where
         } else {
             other as f64 / mine as f64
         };
-        let (bytes, entries, saved): (u64, u64, u64) =
-            Part::ALL.iter().fold((0, 0, 0), |acc, &p| {
-                (
-                    acc.0 + self.used(p),
-                    acc.1 + self.len(p) as u64,
-                    acc.2 + self.saved_sum[p.idx()],
-                )
-            });
+        // Reads are turned into bytes at the ghosts' E, not the residents'
+        // (see the module docs: the residents' grows with the cache's age).
+        let bytes: u64 = self.ghosts.iter().map(|g| g.bytes(0)).sum();
+        let saved: u64 = self.ghost_saved.iter().sum();
         let charge = charge.max(1) as f64;
-        let e = f64::from(saves.max(1)) / charge;
-        let natural = if bytes == 0 || entries == 0 || saved == 0 {
+        let natural = if bytes == 0 || saved == 0 {
             // Nothing to compare with yet: byte-weighted ARC's step.
             charge
         } else {
-            let e_mean = saved as f64 / bytes as f64;
-            charge * e / e_mean
+            let e = f64::from(saves.max(1)) / charge;
+            let e_margin = saved as f64 / bytes as f64;
+            charge * e / e_margin
         };
-        let step = (natural * ratio * self.config.step_scale).clamp(0.0, self.capacity as f64);
+        // One hit is one lookup's evidence, however much its entry saved
+        // before it went (see the module docs).
+        let cap = self.capacity as f64 / f64::from(MAX_STEP_DIVISOR);
+        let step = (natural * ratio * self.config.step_scale).clamp(0.0, cap);
         (step * ONE as f64) as u128
     }
 
@@ -731,7 +735,6 @@ where
                 let slot = elru_pick(&self.kv, self.config.elru_sample, |p| u64::from(p.reads));
                 let n = self.kv.remove(slot);
                 let saves = n.value.reads;
-                self.saved_sum[part.idx()] -= u64::from(saves);
                 (self.hash(&n.key), n.charge, saves)
             }
             Part::Kp => {
@@ -740,7 +743,6 @@ where
                 });
                 let n = self.kp.remove(slot);
                 let saves = kp_saves(n.value.reads);
-                self.saved_sum[part.idx()] -= u64::from(saves);
                 (self.hash(&n.key), n.charge, saves)
             }
             Part::Block => {
@@ -749,17 +751,16 @@ where
                 });
                 let n = self.blocks.remove(slot);
                 let saves = block_saves(n.value.reads);
-                self.saved_sum[part.idx()] -= u64::from(saves);
                 (self.hash(&n.key), n.charge, saves)
             }
         };
         self.stats[part.idx()].evictions += 1;
         if self.ghosts_on {
-            let list = &mut self.ghosts[part.idx()];
-            if let Some(old) = list.find(&key_hash) {
-                list.remove(old);
+            if let Some(old) = self.ghosts[part.idx()].find(&key_hash) {
+                self.drop_ghost(part, old);
             }
-            list.push_mru(0, key_hash, saves, charge);
+            self.ghosts[part.idx()].push_mru(0, key_hash, saves, charge);
+            self.ghost_saved[part.idx()] += u64::from(saves);
             self.bound_ghosts();
         }
     }
@@ -772,14 +773,29 @@ where
             if total <= self.capacity {
                 break;
             }
-            let Some(big) = (0..3).max_by_key(|&i| self.ghosts[i].bytes(0)) else {
+            let Some(big) = Part::ALL
+                .into_iter()
+                .max_by_key(|&p| self.ghosts[p.idx()].bytes(0))
+            else {
                 break;
             };
-            let Some(slot) = self.ghosts[big].lru(0) else {
+            let Some(slot) = self.ghosts[big.idx()].lru(0) else {
                 break;
             };
-            self.ghosts[big].remove(slot);
+            self.drop_ghost(big, slot);
         }
+    }
+
+    fn drop_ghost(&mut self, part: Part, slot: u32) {
+        let n = self.ghosts[part.idx()].remove(slot);
+        self.ghost_saved[part.idx()] -= u64::from(n.value);
+    }
+
+    fn clear_ghosts(&mut self) {
+        for g in &mut self.ghosts {
+            g.clear();
+        }
+        self.ghost_saved = [0; 3];
     }
 
     fn count_hit(&mut self, part: Part, saved: u64) {
@@ -822,9 +838,7 @@ where
             if self.steady_run >= self.config.steady_windows {
                 self.ghosts_on = false;
                 self.reference_ratio = ratio;
-                for g in &mut self.ghosts {
-                    g.clear();
-                }
+                self.clear_ghosts();
             }
         } else if !near(ratio, self.reference_ratio) {
             self.ghosts_on = true;

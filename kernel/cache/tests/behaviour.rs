@@ -278,6 +278,64 @@ fn ghosts_switch_off_while_steady_and_back_on_when_the_ratio_moves() {
     );
 }
 
+/// How far one ghost-KV hit moves the point target after `block_hits` hits
+/// on each of the resident blocks.
+fn kv_ghost_step(block_hits: u32) -> u64 {
+    // No window closes, so tracking stays on however many lookups there are.
+    let config = AcKeyConfig {
+        window: u64::MAX,
+        ..AcKeyConfig::default()
+    };
+    let mut ac = Ac::new(10_000, config);
+    for b in 0..5 {
+        ac.insert_block(1000 + b, b, 1000).unwrap();
+    }
+    for k in 0..60 {
+        ac.insert_point(k, k, 100, 0, 200, 3).unwrap();
+    }
+    for _ in 0..block_hits {
+        for b in 0..5 {
+            assert!(ac.get_block(&(1000 + b)).is_some());
+        }
+    }
+    let before = ac.targets().point;
+    let evicted = (0..60).find(|k| ac.point_part_of(k).is_none()).unwrap();
+    assert_eq!(ac.get_point(&evicted), PointHit::Miss);
+    ac.insert_point(evicted, 1, 100, 0, 200, 3).unwrap();
+    assert_eq!(ac.ac_stats().kv.ghost_hits, 1);
+    ac.targets().point - before
+}
+
+#[test]
+fn a_ghost_hit_moves_the_split_as_far_however_old_the_resident_blocks() {
+    // A block's worth grows with its hits; the exchange rate of a ghost hit
+    // must not, or the split freezes as the cache ages.
+    let young = kv_ghost_step(0);
+    assert!(young > 0);
+    assert_eq!(kv_ghost_step(10_000), young);
+}
+
+#[test]
+fn one_ghost_hit_moves_the_split_by_at_most_a_64th_of_the_capacity() {
+    let config = AcKeyConfig {
+        window: u64::MAX,
+        ..AcKeyConfig::default()
+    };
+    let mut ac = Ac::new(64_000, config);
+    ac.insert_block(1, 1, 40_000).unwrap();
+    for _ in 0..10_000 {
+        assert!(ac.get_block(&1).is_some());
+    }
+    // The only block gives way to another: a ghost worth 10 001 reads.
+    ac.insert_block(2, 2, 40_000).unwrap();
+    assert!(!ac.contains_block(&1));
+    assert_eq!(ac.targets().point, 32_000);
+    assert_eq!(ac.insert_block(1, 1, 40_000), Ok(GhostHit::Block));
+    // Uncapped it would have taken the whole point side: it is the only
+    // ghost, so its E is the margin's and its step its own 40 000 bytes.
+    assert_eq!(ac.targets().point, 32_000 - 64_000 / 64);
+}
+
 #[test]
 fn ackey_through_the_generic_interface_is_a_block_cache() {
     let mut c: AnyCache<u64, u64> = AnyCache::new(Policy::AcKey, 300);
