@@ -74,10 +74,15 @@
 //!   target a little. Ghost tracking switches off while the hit ratio is steady
 //!   (within the configured band over consecutive windows) *and* the split is
 //!   steady (neither side's target moved by more than the same band of its
-//!   size), and back on when the hit ratio moves away from where it was when
-//!   tracking stopped. Without the second condition tracking stopped while
-//!   the split was still converging (its hit ratio changes slowly), freezing
-//!   a point target of 1.4 kB where 15-20 kB was right.
+//!   size), and back on when the workload moves: the hit ratio moves away
+//!   from where it was when tracking stopped, or a kind of lookup (point or
+//!   block) starts or stops making up a sixteenth of a window's lookups.
+//!   Without the second condition tracking stopped while the split was
+//!   still converging (its hit ratio changes slowly), freezing a point
+//!   target of 1.4 kB where 15-20 kB was right. Without the kinds of lookup
+//!   a scan phase that took the point side to nothing went unnoticed when
+//!   point lookups came back (phase trace, 4 MB: a hit ratio of 0.75-0.77
+//!   both in the scans and after them), and the point side stayed empty.
 //! - Writes and deletes call [`AcKey::invalidate`]; compactions re-aim or drop
 //!   KP pointers with [`AcKey::retain_kp`] and blocks with
 //!   [`AcKey::retain_blocks`]. None of these makes a ghost.
@@ -260,14 +265,50 @@ pub struct AcKey<K, V, P, H, B> {
     ghost_hits: [u64; 3],
     config: AcKeyConfig,
     ghosts_on: bool,
-    window_lookups: u64,
-    window_hits: u64,
-    last_ratio: Option<f64>,
+    /// Point and block lookups in the current window.
+    window_lookups: [u64; 2],
+    /// Those of them that hit.
+    window_hits: [u64; 2],
+    last_window: Option<Window>,
     /// `point_target` when the last window closed.
     last_point_target: u128,
     steady_run: u32,
-    /// The hit ratio when tracking was switched off.
-    reference_ratio: f64,
+    /// The last window before tracking was switched off.
+    reference: Window,
+}
+
+/// Which of a window's counters a lookup goes to.
+#[derive(Clone, Copy)]
+enum Lookup {
+    Point = 0,
+    Block = 1,
+}
+
+/// What one measurement window saw.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Window {
+    /// Hits over lookups, point and block together.
+    hit_ratio: f64,
+    /// Whether point lookups, and block lookups, were each at least a
+    /// sixteenth of the window's: the kinds of request the workload makes.
+    kinds: [bool; 2],
+}
+
+impl Window {
+    fn of(lookups: [u64; 2], hits: [u64; 2]) -> Self {
+        let total = lookups[0] + lookups[1];
+        Window {
+            hit_ratio: (hits[0] + hits[1]) as f64 / total.max(1) as f64,
+            kinds: lookups.map(|n| n > 0 && n * 16 >= total),
+        }
+    }
+
+    /// Whether the workload looks the same as in `other`: the same kinds of
+    /// lookup, and a hit ratio within `band` (relative) of `other`'s.
+    fn like(&self, other: &Window, band: f64) -> bool {
+        self.kinds == other.kinds
+            && (self.hit_ratio - other.hit_ratio).abs() <= band * other.hit_ratio.max(1e-9)
+    }
 }
 
 impl<K, V, P, H, B> AcKey<K, V, P, H, B>
@@ -293,12 +334,15 @@ where
             ghost_hits: [0; 3],
             ghosts_on: config.adapt,
             config,
-            window_lookups: 0,
-            window_hits: 0,
-            last_ratio: None,
+            window_lookups: [0; 2],
+            window_hits: [0; 2],
+            last_window: None,
             last_point_target: 0,
             steady_run: 0,
-            reference_ratio: 0.0,
+            reference: Window {
+                hit_ratio: 0.0,
+                kinds: [false; 2],
+            },
         }
     }
 
@@ -323,7 +367,7 @@ where
             return PointHit::Kp(&self.kp.node(slot).value.item);
         }
         self.stats[Part::Kp.idx()].misses += 1;
-        self.count_miss();
+        self.count_miss(Lookup::Point);
         PointHit::Miss
     }
 
@@ -339,7 +383,7 @@ where
             }
             None => {
                 self.stats[Part::Block.idx()].misses += 1;
-                self.count_miss();
+                self.count_miss(Lookup::Block);
                 None
             }
         }
@@ -802,26 +846,33 @@ where
         let s = &mut self.stats[part.idx()];
         s.hits += 1;
         s.disk_reads_saved += saved;
-        self.window_hits += 1;
-        self.tick();
+        let kind = match part {
+            Part::Kv | Part::Kp => Lookup::Point,
+            Part::Block => Lookup::Block,
+        };
+        self.window_hits[kind as usize] += 1;
+        self.tick(kind);
     }
 
-    fn count_miss(&mut self) {
-        self.tick();
+    fn count_miss(&mut self, kind: Lookup) {
+        self.tick(kind);
     }
 
     /// Closes a measurement window every `config.window` lookups and switches
-    /// ghost tracking off while the hit ratio holds, back on when it moves.
-    fn tick(&mut self) {
-        self.window_lookups += 1;
-        if !self.config.adapt || self.window_lookups < self.config.window.max(1) {
+    /// ghost tracking off while the workload holds, back on when it moves.
+    ///
+    /// The workload moves when the hit ratio does or a kind of lookup starts
+    /// or stops (see the module docs).
+    fn tick(&mut self, kind: Lookup) {
+        self.window_lookups[kind as usize] += 1;
+        let total = self.window_lookups[0] + self.window_lookups[1];
+        if !self.config.adapt || total < self.config.window.max(1) {
             return;
         }
-        let ratio = self.window_hits as f64 / self.window_lookups as f64;
-        self.window_lookups = 0;
-        self.window_hits = 0;
+        let window = Window::of(self.window_lookups, self.window_hits);
+        self.window_lookups = [0; 2];
+        self.window_hits = [0; 2];
         let band = f64::from(self.config.steady_permille) / 1000.0;
-        let near = |a: f64, b: f64| (a - b).abs() <= band * b.max(1e-9);
         // The split is steady when neither side's target moved by more than
         // the same band (relative to that side) since the last window.
         let cap = u128::from(self.capacity) << FRAC;
@@ -831,20 +882,20 @@ where
         let split_steady = moved as f64 <= band * smaller as f64;
         self.last_point_target = point;
         if self.ghosts_on {
-            match self.last_ratio {
-                Some(last) if near(ratio, last) && split_steady => self.steady_run += 1,
+            match &self.last_window {
+                Some(last) if window.like(last, band) && split_steady => self.steady_run += 1,
                 _ => self.steady_run = 0,
             }
             if self.steady_run >= self.config.steady_windows {
                 self.ghosts_on = false;
-                self.reference_ratio = ratio;
+                self.reference = window;
                 self.clear_ghosts();
             }
-        } else if !near(ratio, self.reference_ratio) {
+        } else if !window.like(&self.reference, band) {
             self.ghosts_on = true;
             self.steady_run = 0;
         }
-        self.last_ratio = Some(ratio);
+        self.last_window = Some(window);
     }
 }
 

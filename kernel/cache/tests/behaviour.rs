@@ -278,6 +278,41 @@ fn ghosts_switch_off_while_steady_and_back_on_when_the_ratio_moves() {
     );
 }
 
+#[test]
+fn ghosts_come_back_on_when_point_lookups_start_at_an_unchanged_hit_ratio() {
+    // A scan phase leaves a cache of blocks whose hit ratio the returning
+    // point lookups need not change; that they return is the change.
+    let config = AcKeyConfig {
+        window: 100,
+        steady_windows: 2,
+        ..AcKeyConfig::default()
+    };
+    let mut ac = Ac::new(100_000, config);
+    for k in 0..10 {
+        ac.insert_point(k, k, 8, 0, 24, 3).unwrap();
+    }
+    for h in 0..10 {
+        ac.insert_block(100 + h, h, 100).unwrap();
+    }
+    for i in 0..400 {
+        assert!(ac.get_block(&(100 + i % 10)).is_some());
+    }
+    assert!(!ac.ac_stats().ghosts_enabled, "blocks alone, all hits");
+    // Still every lookup a hit, but now a third of them are point lookups.
+    for i in 0..150 {
+        if i % 3 == 0 {
+            assert_eq!(ac.get_point(&(i % 10)), PointHit::Kv(&(i % 10)));
+        } else {
+            assert!(ac.get_block(&(100 + i % 10)).is_some());
+        }
+    }
+    assert_eq!(ac.ac_stats().total.misses, 0);
+    assert!(
+        ac.ac_stats().ghosts_enabled,
+        "point lookups started: the workload moved"
+    );
+}
+
 /// How far one ghost-KV hit moves the point target after `block_hits` hits
 /// on each of the resident blocks.
 fn kv_ghost_step(block_hits: u32) -> u64 {

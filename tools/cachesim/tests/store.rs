@@ -326,34 +326,29 @@ fn splits(size: u64) -> Vec<cachesim::store_sim::PhaseSplit> {
     phase_splits(&t, &samples, 0.5)
 }
 
+/// What the paper's figure shows and the issue asks for: the split follows
+/// the phase both ways. The point share falls while the workload scans and
+/// comes back to where it was when point lookups return. At 300 KB it came
+/// back only to 0.18 of 0.30 while a ghost hit's step shrank with the
+/// cache's age; at 800 KB the returning lookups did not move the hit ratio,
+/// so tracking stayed off and the point side at nothing until a kind of
+/// lookup starting counted as a change of workload.
 #[test]
-fn ackey_moves_toward_points_when_point_lookups_return() {
-    let s = splits(300_000);
-    assert_eq!(s.len(), 3);
-    let (scans, points2) = (&s[1], &s[2]);
-    // After the scans, point lookups win the budget back: more than half as
-    // much again of it goes to KV and KP.
-    assert!(
-        points2.point_share() > 1.5 * scans.point_share(),
-        "{scans}\n{points2}"
-    );
-    assert!(
-        points2.point_target > scans.point_target,
-        "{scans}\n{points2}"
-    );
-}
-
-/// What the paper's figure shows and the issue asks for: the point share
-/// falls while the workload scans. A block ghost now steps the boundary by
-/// the reads the block saved while resident (not by 1/4096 of a KV entry's
-/// weight), so the scans' block ghosts pull the budget toward blocks.
-#[test]
-fn ackey_gives_blocks_the_budget_while_the_workload_scans() {
-    let s = splits(300_000);
-    let (points1, scans, points2) = (&s[0], &s[1], &s[2]);
-    let low = points1.point_share().min(points2.point_share());
-    assert!(
-        scans.point_share() < 0.75 * low,
-        "{points1}\n{scans}\n{points2}"
-    );
+fn ackey_split_follows_the_phase_both_ways() {
+    for size in [300_000, 800_000] {
+        let s = splits(size);
+        assert_eq!(s.len(), 3);
+        let (points1, scans, points2) = (&s[0], &s[1], &s[2]);
+        let all = format!("at {size}:\n{points1}\n{scans}\n{points2}");
+        assert!(points1.point_share() > 0.2, "{all}");
+        assert!(
+            scans.point_share() < 0.25 * points1.point_share(),
+            "the point share falls while the workload scans, {all}"
+        );
+        assert!(
+            (points2.point_share() - points1.point_share()).abs() < 0.05,
+            "and comes back when point lookups return, {all}"
+        );
+        assert!(points2.point_target > 4.0 * scans.point_target, "{all}");
+    }
 }
