@@ -13,8 +13,14 @@ use kcore::registry::ServiceError;
 use lsm::db::{BlockCache, PointCache};
 use spin::Mutex;
 
-/// LevelDB's default block cache size.
-pub const DEFAULT_BYTES: u64 = 8 << 20;
+/// The budget the cache starts with: a quarter of the free heap, at least
+/// LevelDB's default block cache (8 MiB). No page cache sits under the
+/// store, so this cache is where its tables live in RAM, as a dedicated
+/// database server gives its buffer pool a large share of memory (InnoDB
+/// recommends half or more); `CACHE SIZE` changes it.
+fn default_bytes() -> u64 {
+    (crate::heap::stats().free as u64 / 4).max(8 << 20)
+}
 
 static CACHE: Mutex<Option<Arc<StoreCache>>> = Mutex::new(None);
 
@@ -34,7 +40,7 @@ fn attach(c: Option<Arc<StoreCache>>) -> Result<(), String> {
 }
 
 fn init() -> Result<(), ServiceError> {
-    let c = Arc::new(StoreCache::new(Policy::Lru, DEFAULT_BYTES));
+    let c = Arc::new(StoreCache::new(Policy::Lru, default_bytes()));
     attach(Some(c.clone())).map_err(ServiceError::owned)?;
     *CACHE.lock() = Some(c);
     Ok(())

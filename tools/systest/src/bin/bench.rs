@@ -1,8 +1,11 @@
 //! Runs the in-kernel `BENCH` workloads under QEMU (seed machine line, a
 //! fresh 1 GiB disk per run) and prints the medians as a Markdown table:
 //!
-//!     cargo run --release -p systest --bin bench -- [--n 100000] [--runs 3]
+//!     cargo run --release -p systest --bin bench -- [--n 100000] [--runs 3] [--cache BYTES]
 //!     cargo run --release -p systest --bin bench -- --profile readrandom
+//!
+//! With `--cache`, the table's runs use a read cache of that size instead of
+//! the kernel's default (a quarter of the heap).
 //!
 //! `--record FILE "WORKLOAD ARGS"` loads `n` keys, flushes them to tables
 //! and records the store's cache requests during the workload (`DEBUG
@@ -43,20 +46,25 @@ const WORKLOADS: [&str; 7] = [
 fn main() {
     let mut n: u64 = 100_000;
     let mut runs = 3;
-    let mut cache_bytes: u64 = 8 << 20;
+    let mut cache_bytes: Option<u64> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--n" => n = args.next().and_then(|v| v.parse().ok()).expect("--n N"),
             "--runs" => runs = args.next().and_then(|v| v.parse().ok()).expect("--runs N"),
             "--cache" => {
-                cache_bytes = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .expect("--cache BYTES")
+                cache_bytes = Some(
+                    args.next()
+                        .and_then(|v| v.parse().ok())
+                        .expect("--cache BYTES"),
+                )
             }
             "--compare" => {
-                return compare(&args.next().expect("--compare WORKLOAD"), n, cache_bytes)
+                return compare(
+                    &args.next().expect("--compare WORKLOAD"),
+                    n,
+                    cache_bytes.unwrap_or(8 << 20),
+                )
             }
             "--profile" => return profile(&args.next().expect("--profile WORKLOAD"), n),
             "--record" => {
@@ -81,6 +89,9 @@ fn main() {
             disk: Some(disk.0.clone()),
             ..Options::default()
         });
+        if let Some(bytes) = cache_bytes {
+            assert_eq!(q.cmd(&format!("CACHE SIZE {bytes}")), "OK\n");
+        }
         for (w, workload) in WORKLOADS.iter().enumerate() {
             // Synced writes are slow: a fraction of n keeps the run short.
             let ops = if workload.contains("sync=1") {
