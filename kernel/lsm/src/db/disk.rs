@@ -183,6 +183,17 @@ pub trait BlockCache {
     fn insert_block(&self, table: u64, offset: u64, _kind: BlockKind, block: Arc<[u8]>) {
         self.insert(table, offset, block)
     }
+    /// Bytes [`offer_block`](Self::offer_block) could take now without
+    /// evicting anything. The default, 0, turns offers off.
+    fn room(&self) -> u64 {
+        0
+    }
+    /// A block of a table just written (so known good), offered while it is
+    /// still in memory: kept only if there is room, evicting nothing, so
+    /// that reads after writes find their blocks as they would in an OS
+    /// page cache without a small cache losing what it holds (RocksDB's
+    /// `prepopulate_block_cache`). The default ignores it.
+    fn offer_block(&self, _table: u64, _offset: u64, _kind: BlockKind, _block: Arc<[u8]>) {}
 }
 
 /// Blocks one lookup fetched, counted by the [`TableFile`]s it read through.

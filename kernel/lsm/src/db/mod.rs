@@ -818,6 +818,7 @@ impl<D: BlockDevice> Db<D> {
     fn write_level0(&mut self, mem: &MemTable) -> Result<Vec<FileMeta>> {
         let mut sink = TableSink::new(
             &self.disk,
+            self.cache.as_deref(),
             &mut self.alloc,
             &mut self.stats,
             &mut self.next_file,
@@ -1027,6 +1028,7 @@ impl<D: BlockDevice> Db<D> {
         let disk = &self.disk;
         let mut sink = TableSink::new(
             disk,
+            self.cache.as_deref(),
             &mut self.alloc,
             &mut self.stats,
             &mut self.next_file,
@@ -1604,6 +1606,8 @@ fn is_base_level_for(v: &Version, level: usize, ukey: &[u8]) -> bool {
 /// two tables of a level.
 struct TableSink<'a, D: BlockDevice> {
     disk: &'a Disk<D>,
+    /// Offered the blocks of every table written.
+    cache: Option<&'a (dyn BlockCache + Send + Sync)>,
     alloc: &'a mut ExtentAllocator,
     stats: &'a mut DbStats,
     next_file: &'a mut u64,
@@ -1618,6 +1622,7 @@ struct TableSink<'a, D: BlockDevice> {
 impl<'a, D: BlockDevice> TableSink<'a, D> {
     fn new(
         disk: &'a Disk<D>,
+        cache: Option<&'a (dyn BlockCache + Send + Sync)>,
         alloc: &'a mut ExtentAllocator,
         stats: &'a mut DbStats,
         next_file: &'a mut u64,
@@ -1626,6 +1631,7 @@ impl<'a, D: BlockDevice> TableSink<'a, D> {
     ) -> Self {
         Self {
             disk,
+            cache,
             alloc,
             stats,
             next_file,
@@ -1667,10 +1673,28 @@ impl<'a, D: BlockDevice> TableSink<'a, D> {
 
     fn finish(&mut self) -> Result<()> {
         if let Some((number, b)) = self.building.take() {
-            let meta = emit_table(self.disk, self.alloc, self.stats, b, number)?;
+            let meta = emit_table(self.disk, self.cache, self.alloc, self.stats, b, number)?;
             self.outputs.push(meta);
         }
         Ok(())
+    }
+}
+
+/// Offers the blocks of table `number`, just written as `bytes`, to the
+/// cache. The table was built here a moment ago, so a failure to parse it
+/// would be a bug, not damage: it only means no offer.
+fn offer_blocks(cache: &(dyn BlockCache + Send + Sync), number: u64, bytes: &[u8]) {
+    let Ok(t) = Table::open(bytes, number, bytes.len() as u64, Ikc::default()) else {
+        return;
+    };
+    let Ok(blocks) = t.blocks(bytes) else {
+        return;
+    };
+    for (h, kind) in blocks {
+        let (start, end) = (h.offset as usize, (h.offset + h.size) as usize);
+        if let Some(b) = bytes.get(start..end) {
+            cache.offer_block(number, h.offset, kind, Arc::from(b));
+        }
     }
 }
 
@@ -1678,6 +1702,7 @@ impl<'a, D: BlockDevice> TableSink<'a, D> {
 /// commit flushes before the manifest record).
 fn emit_table<D: BlockDevice>(
     disk: &Disk<D>,
+    cache: Option<&(dyn BlockCache + Send + Sync)>,
     alloc: &mut ExtentAllocator,
     stats: &mut DbStats,
     b: TableBuilder<Ikc>,
@@ -1702,6 +1727,9 @@ fn emit_table<D: BlockDevice>(
         at += e.len as usize;
     }
     stats.table_bytes_written += size;
+    if let Some(c) = cache.filter(|c| c.room() >= size) {
+        offer_blocks(c, number, &bytes[..size as usize]);
+    }
     Ok(FileMeta {
         number,
         extents: extents.into(),

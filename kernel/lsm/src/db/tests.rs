@@ -648,6 +648,109 @@ impl BlockCache for MapCache {
     }
 }
 
+type KindBlocks = BTreeMap<(u64, u64), (BlockKind, Arc<[u8]>)>;
+
+/// A cache with a byte budget that takes offered blocks only while they fit.
+struct RoomyCache {
+    blocks: std::sync::Mutex<KindBlocks>,
+    used: std::sync::atomic::AtomicU64,
+    budget: u64,
+    offered: std::sync::atomic::AtomicU64,
+}
+
+impl RoomyCache {
+    fn new(budget: u64) -> Self {
+        Self {
+            blocks: Default::default(),
+            used: Default::default(),
+            budget,
+            offered: Default::default(),
+        }
+    }
+}
+
+impl BlockCache for RoomyCache {
+    fn get(&self, _table: u64, _offset: u64) -> Option<Arc<[u8]>> {
+        unreachable!("the store asks with the block's kind")
+    }
+    fn insert(&self, _table: u64, _offset: u64, _block: Arc<[u8]>) {
+        unreachable!("the store offers with the block's kind")
+    }
+    fn get_block(&self, table: u64, offset: u64, kind: BlockKind) -> Option<Arc<[u8]>> {
+        let m = self.blocks.lock().unwrap();
+        let (k, b) = m.get(&(table, offset))?;
+        assert_eq!(*k, kind, "block ({table}, {offset}) asked as another kind");
+        Some(b.clone())
+    }
+    fn insert_block(&self, table: u64, offset: u64, kind: BlockKind, block: Arc<[u8]>) {
+        if block.len() as u64 <= self.room() {
+            self.used
+                .fetch_add(block.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            self.blocks
+                .lock()
+                .unwrap()
+                .insert((table, offset), (kind, block));
+        }
+    }
+    fn erase_table(&self, table: u64) {
+        let mut m = self.blocks.lock().unwrap();
+        let gone: u64 = m
+            .iter()
+            .filter(|(k, _)| k.0 == table)
+            .map(|(_, (_, b))| b.len() as u64)
+            .sum();
+        m.retain(|k, _| k.0 != table);
+        self.used
+            .fetch_sub(gone, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn room(&self) -> u64 {
+        self.budget - self.used.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    fn offer_block(&self, table: u64, offset: u64, kind: BlockKind, block: Arc<[u8]>) {
+        self.offered
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.insert_block(table, offset, kind, block);
+    }
+}
+
+/// Tables written by flushes and compactions offer their blocks to a cache
+/// with room: reads after writes need no device read but a table's footer;
+/// a cache without room is offered nothing and stays within its budget.
+#[test]
+fn written_tables_warm_a_cache_with_room() {
+    for budget in [4u64 << 20, 16 << 10] {
+        let (mut db, _) = Db::open(MemDevice::new(8 << 20), small_opts()).unwrap();
+        let cache = Arc::new(RoomyCache::new(budget));
+        db.set_block_cache(Some(cache.clone()));
+        let mut model = Model::new();
+        for i in 0..3000u32 {
+            let k = format!("k{:05}", (i * 7919) % 3000).into_bytes();
+            let v = format!("value{i}").into_bytes();
+            db.put(&k, &v, false).unwrap();
+            model.insert(k, v);
+        }
+        db.flush().unwrap();
+        let reads_before = db.stats().io.reads;
+        for (k, v) in &model {
+            assert_eq!(db.get(k, None).unwrap().as_ref(), Some(v));
+        }
+        let reads = db.stats().io.reads - reads_before;
+        let tables = db.version().files().count() as u64;
+        let used = cache.used.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(used <= budget, "{used} of {budget}");
+        if budget > 1 << 20 {
+            assert!(cache.offered.load(std::sync::atomic::Ordering::Relaxed) > 0);
+            assert!(reads <= tables, "{reads} reads for {tables} tables");
+        } else {
+            assert!(
+                reads > tables,
+                "{reads} reads: a full cache cannot have held it all"
+            );
+        }
+        assert_eq!(contents(&db, None), model);
+    }
+}
+
 #[test]
 fn block_cache_serves_repeated_reads_and_forgets_deleted_tables() {
     let (mut db, _) = Db::open(MemDevice::new(8 << 20), small_opts()).unwrap();

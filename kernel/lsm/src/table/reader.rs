@@ -153,6 +153,28 @@ impl<C: Comparator> Table<C> {
         })
     }
 
+    /// Every block of the table, filter and index first, then the data
+    /// blocks in order, as the index names them (reads the index block).
+    pub fn blocks<R: ReadAt + ?Sized>(&self, file: &R) -> Result<Vec<(BlockHandle, BlockKind)>> {
+        let mut out = alloc::vec![
+            (self.filter_h, BlockKind::Filter),
+            (self.index_h, BlockKind::Index),
+        ];
+        let mut it = self.index_block(file)?.iter(self.cmp.clone());
+        it.seek_to_first()?;
+        while it.valid() {
+            let (h, _) = BlockHandle::decode(it.value()).ok_or_else(|| {
+                Corruption::at(
+                    format!("table {} index block", self.id),
+                    CorruptionKind::Malformed("block handle"),
+                )
+            })?;
+            out.push((h, BlockKind::Data));
+            it.next()?;
+        }
+        Ok(out)
+    }
+
     /// Whether the filter admits a key with this filter key; false means the
     /// table certainly holds no such key. Fetches the filter block.
     pub fn may_contain<R: ReadAt + ?Sized>(&self, file: &R, key: &[u8]) -> Result<bool> {
