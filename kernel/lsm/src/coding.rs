@@ -16,20 +16,80 @@ pub fn put_fixed64(dst: &mut Vec<u8>, v: u64) {
     dst.extend_from_slice(&v.to_le_bytes());
 }
 
+/// Eight bytes as a native-endian word, in one load wherever they lie.
+///
+/// `aarch64-unknown-none` assumes strict alignment (code there may run with
+/// the MMU off, where an unaligned access faults), so the compiler builds
+/// such a word from eight byte loads; keys are compared and tags read a word
+/// at a time on every step of every search. With the `unaligned-loads`
+/// feature (for an embedder that runs the store with the MMU on and
+/// alignment checks off) one `ldr` does it.
+#[inline(always)]
+pub fn load_u64(b: &[u8; 8]) -> u64 {
+    #[cfg(all(
+        target_arch = "aarch64",
+        target_os = "none",
+        feature = "unaligned-loads"
+    ))]
+    {
+        let v: u64;
+        // SAFETY: `b` is eight readable bytes; the feature's contract is that
+        // unaligned loads of normal memory are allowed where this runs.
+        unsafe {
+            core::arch::asm!("ldr {v}, [{p}]", v = out(reg) v, p = in(reg) b.as_ptr(),
+                options(pure, readonly, nostack, preserves_flags))
+        };
+        v
+    }
+    #[cfg(not(all(
+        target_arch = "aarch64",
+        target_os = "none",
+        feature = "unaligned-loads"
+    )))]
+    {
+        u64::from_ne_bytes(*b)
+    }
+}
+
+/// Four bytes as a native-endian word, in one load (see [`load_u64`]).
+#[inline(always)]
+pub fn load_u32(b: &[u8; 4]) -> u32 {
+    #[cfg(all(
+        target_arch = "aarch64",
+        target_os = "none",
+        feature = "unaligned-loads"
+    ))]
+    {
+        let v: u32;
+        // SAFETY: as in `load_u64`, for four bytes.
+        unsafe {
+            core::arch::asm!("ldr {v:w}, [{p}]", v = out(reg) v, p = in(reg) b.as_ptr(),
+                options(pure, readonly, nostack, preserves_flags))
+        };
+        v
+    }
+    #[cfg(not(all(
+        target_arch = "aarch64",
+        target_os = "none",
+        feature = "unaligned-loads"
+    )))]
+    {
+        u32::from_ne_bytes(*b)
+    }
+}
+
 /// Reads 4 little-endian bytes at `at`, if there are that many.
 #[inline]
 pub fn get_fixed32(src: &[u8], at: usize) -> Option<u32> {
-    let b = src.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    let (b, _) = src.get(at..)?.split_first_chunk::<4>()?;
+    Some(u32::from_le(load_u32(b)))
 }
 
 /// Reads 8 little-endian bytes at `at`, if there are that many.
 #[inline]
 pub fn get_fixed64(src: &[u8], at: usize) -> Option<u64> {
-    let b = src.get(at..at.checked_add(8)?)?;
-    let mut w = [0u8; 8];
-    w.copy_from_slice(b);
-    Some(u64::from_le_bytes(w))
+    let (b, _) = src.get(at..)?.split_first_chunk::<8>()?;
+    Some(u64::from_le(load_u64(b)))
 }
 
 /// Appends `v` as a varint (7 bits a byte, high bit = more).

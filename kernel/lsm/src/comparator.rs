@@ -5,6 +5,8 @@
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
+use crate::coding::load_u64;
+
 /// A total order on keys, plus what the table format needs to know about it.
 pub trait Comparator: Clone {
     /// The order.
@@ -26,21 +28,23 @@ pub trait Comparator: Clone {
 }
 
 /// Lexicographic order of byte strings, as `a.cmp(b)`, compared eight bytes
-/// at a time: on targets whose `memcmp` is a byte loop (`aarch64-unknown-none`
-/// uses compiler-builtins'), this keeps short keys out of it.
+/// at a time (big-endian words order as their bytes do): on targets whose
+/// `memcmp` is a byte loop (`aarch64-unknown-none` uses compiler-builtins'),
+/// this keeps short keys out of it; see [`load_u64`] on loading the words.
 #[inline]
 pub fn compare_bytes(a: &[u8], b: &[u8]) -> Ordering {
-    let n = a.len().min(b.len());
-    let (a8, b8) = (a[..n].chunks_exact(8), b[..n].chunks_exact(8));
-    let (ar, br) = (a8.remainder(), b8.remainder());
-    for (x, y) in a8.zip(b8) {
-        let x = u64::from_be_bytes(x.try_into().unwrap_or([0; 8]));
-        let y = u64::from_be_bytes(y.try_into().unwrap_or([0; 8]));
+    let (mut a_rest, mut b_rest) = (a, b);
+    while let (Some((x, ar)), Some((y, br))) = (
+        a_rest.split_first_chunk::<8>(),
+        b_rest.split_first_chunk::<8>(),
+    ) {
+        let (x, y) = (u64::from_be(load_u64(x)), u64::from_be(load_u64(y)));
         if x != y {
             return x.cmp(&y);
         }
+        (a_rest, b_rest) = (ar, br);
     }
-    for (x, y) in ar.iter().zip(br) {
+    for (x, y) in a_rest.iter().zip(b_rest) {
         if x != y {
             return x.cmp(y);
         }

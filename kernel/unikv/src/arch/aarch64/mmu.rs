@@ -217,7 +217,15 @@ pub fn init(ram: &[Range]) -> Result<(), MmuError> {
     unsafe { core::arch::asm!("tlbi vmalle1", options(nostack)) };
     barrier::dsb(barrier::ISH);
     barrier::isb(barrier::SY);
-    SCTLR_EL1.modify(SCTLR_EL1::M::Enable + SCTLR_EL1::C::Cacheable + SCTLR_EL1::I::Cacheable);
+    // Alignment checks off: with the MMU on, unaligned loads of normal memory
+    // are allowed, and the store loads its keys' words that way (lsm's
+    // `unaligned-loads` feature).
+    SCTLR_EL1.modify(
+        SCTLR_EL1::M::Enable
+            + SCTLR_EL1::C::Cacheable
+            + SCTLR_EL1::I::Cacheable
+            + SCTLR_EL1::A::Disable,
+    );
     barrier::isb(barrier::SY);
     Ok(())
 }
