@@ -4,7 +4,6 @@
 //! key comparisons for a typical tree) instead of a comparison with every
 //! child, which a scan pays once per entry.
 
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
@@ -13,18 +12,20 @@ use crate::error::Result;
 use crate::iter::KvIter;
 
 /// A cursor over the union of its children. On equal keys the earlier child
-/// comes first, so children are given newest first.
-pub struct MergingIter<'a, C: Comparator> {
+/// comes first, so children are given newest first. Children of one
+/// concrete type (an enum of the store's sources) make the many `key` calls
+/// of a step direct, inlinable calls; `Box<dyn KvIter>` works too.
+pub struct MergingIter<C: Comparator, I: KvIter> {
     cmp: C,
-    children: Vec<Box<dyn KvIter + 'a>>,
+    children: Vec<I>,
     /// Indices of the valid children, a min-heap by (key, index): the top is
     /// the current entry.
     heap: Vec<usize>,
 }
 
-impl<'a, C: Comparator> MergingIter<'a, C> {
+impl<C: Comparator, I: KvIter> MergingIter<C, I> {
     /// Merges `children`, ordered by `cmp`.
-    pub fn new(cmp: C, children: Vec<Box<dyn KvIter + 'a>>) -> Self {
+    pub fn new(cmp: C, children: Vec<I>) -> Self {
         let heap = Vec::with_capacity(children.len());
         Self {
             cmp,
@@ -77,7 +78,7 @@ impl<'a, C: Comparator> MergingIter<'a, C> {
     }
 }
 
-impl<C: Comparator> KvIter for MergingIter<'_, C> {
+impl<C: Comparator, I: KvIter> KvIter for MergingIter<C, I> {
     fn valid(&self) -> bool {
         !self.heap.is_empty()
     }
@@ -170,6 +171,7 @@ mod tests {
     use super::*;
     use crate::comparator::Bytewise;
     use alloc::borrow::ToOwned;
+    use alloc::boxed::Box;
     use alloc::vec;
 
     fn v(keys: &[&str], tag: &str) -> Box<dyn KvIter> {

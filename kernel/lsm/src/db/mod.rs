@@ -1315,21 +1315,22 @@ impl<D: BlockDevice> Db<D> {
     }
 
     /// A cursor over user keys and values as of `snapshot` (or now).
-    pub fn iter(&self, snapshot: Option<&Snapshot>) -> Result<DbIter<'_>> {
+    pub fn iter(&self, snapshot: Option<&Snapshot>) -> Result<DbIter<'_, D>> {
+        use iter::Source;
         let seq = snapshot.map_or(self.last_seq, |s| s.seq);
-        let mut children: Vec<Box<dyn KvIter + '_>> = Vec::new();
-        children.push(Box::new(self.mem.iter()));
+        let mut children: Vec<Source<'_, D>> = Vec::new();
+        children.push(Source::Mem(self.mem.iter()));
         if let Some(imm) = &self.imm {
-            children.push(Box::new(imm.iter()));
+            children.push(Source::Mem(imm.iter()));
         }
         for (level, files) in self.version.levels.iter().enumerate() {
             if level == 0 {
                 for f in files {
                     let t = self.table(f, None)?;
-                    children.push(Box::new(t.iter(self.file(f, true, None))));
+                    children.push(Source::Table(t.iter(self.file(f, true, None))));
                 }
             } else if !files.is_empty() {
-                children.push(Box::new(iter::LevelIter::new(self, files.clone())));
+                children.push(Source::Level(iter::LevelIter::new(self, files.clone())));
             }
         }
         Ok(DbIter::new(MergingIter::new(Ikc::default(), children), seq))
