@@ -978,31 +978,45 @@ impl<D: BlockDevice> Db<D> {
                 }
             }
             let range = (lo.as_deref(), hi.as_deref());
-            let outputs = match self.merge_inputs(&files, range, out_level, smallest_snapshot) {
-                Ok(o) => o,
-                Err((e, written)) => {
-                    for f in written {
-                        self.alloc.release_extents(&f.extents);
-                    }
-                    return Err(e);
-                }
-            };
-            let written: Vec<FileMeta> = outputs.clone();
-            for f in outputs {
-                edit.added.push((out_level, f));
-            }
-            if let Err(e) = self.log_and_apply(edit) {
-                for f in written {
-                    self.alloc.release_extents(&f.extents);
-                }
-                return Err(e);
-            }
+            self.merge_and_commit(&files, range, out_level, smallest_snapshot, edit)?;
         }
         if let Some(p) = pointer {
             self.compact_pointers[level] = p;
         }
         self.stats.compactions += 1;
         Ok(())
+    }
+
+    /// Merges `files` over `range` (as [`merge_inputs`](Self::merge_inputs))
+    /// into tables of `out_level` and commits them with `edit`; on failure
+    /// the new tables' space is released and nothing is committed.
+    fn merge_and_commit(
+        &mut self,
+        files: &[Arc<FileMeta>],
+        range: (Option<&[u8]>, Option<&[u8]>),
+        out_level: usize,
+        smallest_snapshot: SequenceNumber,
+        mut edit: VersionEdit,
+    ) -> Result<()> {
+        let outputs = match self.merge_inputs(files, range, out_level, smallest_snapshot) {
+            Ok(o) => o,
+            Err((e, written)) => {
+                self.release_tables(&written);
+                return Err(e);
+            }
+        };
+        let written: Vec<FileMeta> = outputs.clone();
+        edit.added
+            .extend(outputs.into_iter().map(|f| (out_level, f)));
+        self.log_and_apply(edit)
+            .inspect_err(|_| self.release_tables(&written))
+    }
+
+    /// Gives back the space of tables written but never committed.
+    fn release_tables(&mut self, files: &[FileMeta]) {
+        for f in files {
+            self.alloc.release_extents(&f.extents);
+        }
     }
 
     /// Merges the entries of `files` whose user keys lie in `range` (from,
@@ -1455,25 +1469,7 @@ impl<D: BlockDevice> Db<D> {
                     edit.deleted.push((*level, f.number));
                 }
             }
-            let outputs = match self.merge_inputs(&files, (lo, hi), bottom, smallest_snapshot) {
-                Ok(o) => o,
-                Err((e, written)) => {
-                    for f in written {
-                        self.alloc.release_extents(&f.extents);
-                    }
-                    return Err(e);
-                }
-            };
-            let written: Vec<FileMeta> = outputs.clone();
-            for f in outputs {
-                edit.added.push((bottom, f));
-            }
-            if let Err(e) = self.log_and_apply(edit) {
-                for f in written {
-                    self.alloc.release_extents(&f.extents);
-                }
-                return Err(e);
-            }
+            self.merge_and_commit(&files, (lo, hi), bottom, smallest_snapshot, edit)?;
             for (j, d) in done.iter().enumerate() {
                 gone[j] |= *d;
             }

@@ -385,13 +385,7 @@ fn damaged_table_is_reported_never_misread() {
 
 #[test]
 fn full_disk_refuses_writes_and_keeps_acknowledged_ones() {
-    let opts = Options {
-        write_buffer_size: 16 << 10,
-        table_size: 8 << 10,
-        l1_max_bytes: 32 << 10,
-        wal_half_bytes: 64 << 10,
-        ..Options::default()
-    };
+    let opts = small_opts();
     let (mut db, _) = Db::open(MemDevice::new(2 << 20), opts.clone()).unwrap();
     let mut model = Model::new();
     let mut full = None;
@@ -427,13 +421,7 @@ fn full_disk_refuses_writes_and_keeps_acknowledged_ones() {
 fn deleting_and_compacting_a_full_disk_frees_space() {
     for seed in 0..6u64 {
         let mut rng = Rng::new(seed);
-        let opts = Options {
-            write_buffer_size: 16 << 10,
-            table_size: 8 << 10,
-            l1_max_bytes: 32 << 10,
-            wal_half_bytes: 64 << 10,
-            ..Options::default()
-        };
+        let opts = small_opts();
         let (mut db, _) = Db::open(MemDevice::new(2 << 20), opts.clone()).unwrap();
         let mut model = Model::new();
         let next_value = |rng: &mut Rng, i: u64| {
@@ -648,11 +636,23 @@ impl BlockCache for MapCache {
     }
 }
 
-type KindBlocks = BTreeMap<(u64, u64), (BlockKind, Arc<[u8]>)>;
+/// Writes 3000 keys in scattered order and flushes them to tables.
+fn put_3000_and_flush(db: &mut Db<MemDevice>) -> Model {
+    let mut model = Model::new();
+    for i in 0..3000u32 {
+        let k = format!("k{:05}", (i * 7919) % 3000).into_bytes();
+        let v = format!("value{i}").into_bytes();
+        db.put(&k, &v, false).unwrap();
+        model.insert(k, v);
+    }
+    db.flush().unwrap();
+    model
+}
 
-/// A cache with a byte budget that takes offered blocks only while they fit.
+/// A [`KindCache`] with a byte budget: it takes blocks, read or offered,
+/// only while they fit.
 struct RoomyCache {
-    blocks: std::sync::Mutex<KindBlocks>,
+    inner: KindCache,
     used: std::sync::atomic::AtomicU64,
     budget: u64,
     offered: std::sync::atomic::AtomicU64,
@@ -661,7 +661,7 @@ struct RoomyCache {
 impl RoomyCache {
     fn new(budget: u64) -> Self {
         Self {
-            blocks: Default::default(),
+            inner: KindCache::default(),
             used: Default::default(),
             budget,
             offered: Default::default(),
@@ -670,36 +670,33 @@ impl RoomyCache {
 }
 
 impl BlockCache for RoomyCache {
-    fn get(&self, _table: u64, _offset: u64) -> Option<Arc<[u8]>> {
-        unreachable!("the store asks with the block's kind")
+    fn get(&self, table: u64, offset: u64) -> Option<Arc<[u8]>> {
+        self.inner.get(table, offset)
     }
-    fn insert(&self, _table: u64, _offset: u64, _block: Arc<[u8]>) {
-        unreachable!("the store offers with the block's kind")
+    fn insert(&self, table: u64, offset: u64, block: Arc<[u8]>) {
+        self.inner.insert(table, offset, block)
     }
     fn get_block(&self, table: u64, offset: u64, kind: BlockKind) -> Option<Arc<[u8]>> {
-        let m = self.blocks.lock().unwrap();
-        let (k, b) = m.get(&(table, offset))?;
-        assert_eq!(*k, kind, "block ({table}, {offset}) asked as another kind");
-        Some(b.clone())
+        self.inner.get_block(table, offset, kind)
     }
     fn insert_block(&self, table: u64, offset: u64, kind: BlockKind, block: Arc<[u8]>) {
         if block.len() as u64 <= self.room() {
             self.used
                 .fetch_add(block.len() as u64, std::sync::atomic::Ordering::Relaxed);
-            self.blocks
-                .lock()
-                .unwrap()
-                .insert((table, offset), (kind, block));
+            self.inner.insert_block(table, offset, kind, block);
         }
     }
     fn erase_table(&self, table: u64) {
-        let mut m = self.blocks.lock().unwrap();
-        let gone: u64 = m
+        let gone: u64 = self
+            .inner
+            .blocks
+            .lock()
+            .unwrap()
             .iter()
             .filter(|(k, _)| k.0 == table)
             .map(|(_, (_, b))| b.len() as u64)
             .sum();
-        m.retain(|k, _| k.0 != table);
+        self.inner.erase_table(table);
         self.used
             .fetch_sub(gone, std::sync::atomic::Ordering::Relaxed);
     }
@@ -722,14 +719,7 @@ fn written_tables_warm_a_cache_with_room() {
         let (mut db, _) = Db::open(MemDevice::new(8 << 20), small_opts()).unwrap();
         let cache = Arc::new(RoomyCache::new(budget));
         db.set_block_cache(Some(cache.clone()));
-        let mut model = Model::new();
-        for i in 0..3000u32 {
-            let k = format!("k{:05}", (i * 7919) % 3000).into_bytes();
-            let v = format!("value{i}").into_bytes();
-            db.put(&k, &v, false).unwrap();
-            model.insert(k, v);
-        }
-        db.flush().unwrap();
+        let model = put_3000_and_flush(&mut db);
         let reads_before = db.stats().io.reads;
         for (k, v) in &model {
             assert_eq!(db.get(k, None).unwrap().as_ref(), Some(v));
@@ -756,14 +746,7 @@ fn block_cache_serves_repeated_reads_and_forgets_deleted_tables() {
     let (mut db, _) = Db::open(MemDevice::new(8 << 20), small_opts()).unwrap();
     let cache = Arc::new(MapCache::default());
     db.set_block_cache(Some(cache.clone()));
-    let mut model = Model::new();
-    for i in 0..3000u32 {
-        let k = format!("k{:05}", (i * 7919) % 3000).into_bytes();
-        let v = format!("value{i}").into_bytes();
-        db.put(&k, &v, false).unwrap();
-        model.insert(k, v);
-    }
-    db.flush().unwrap();
+    let model = put_3000_and_flush(&mut db);
     let reads_before = db.stats().io.reads;
     for _ in 0..2 {
         for (k, v) in &model {
