@@ -84,6 +84,10 @@ pub struct Options {
     pub l1_max_bytes: u64,
     /// Size ratio between adjacent levels.
     pub level_ratio: u64,
+    /// Most bytes of lower-level tables one compaction slice takes (as
+    /// RocksDB's `max_compaction_bytes`); 0 leaves it to the free space
+    /// alone (a quarter of it).
+    pub max_compaction_bytes: u64,
     /// Size of one WAL half at format time (0: scaled to the disk).
     pub wal_half_bytes: u64,
     /// Largest key accepted.
@@ -107,6 +111,7 @@ impl Default for Options {
             l0_compaction_trigger: 4,
             l1_max_bytes: 10 << 20,
             level_ratio: 10,
+            max_compaction_bytes: 0,
             wal_half_bytes: 0,
             max_key_len: 1024,
             max_value_len: 1 << 20,
@@ -947,25 +952,26 @@ impl<D: BlockDevice> Db<D> {
             .next()
             .copied()
             .unwrap_or(self.last_seq);
-        // One slice per table of the lower level, cut at the next one's
-        // smallest key: each slice merges that table with the upper inputs'
-        // entries in its range and commits, freeing the table, so the
-        // compaction needs room for one slice's output at a time, not the
-        // whole merge's, which a nearly full disk lacks just when deletes
-        // have made compaction worth running. The upper inputs go with the
-        // last slice; until then their entries already merged below are
-        // also still above, which reads (upper levels first) and later
-        // merges (equal sequence numbers: one copy kept) both tolerate, so
-        // a crash between slices leaves a correct store.
+        // Slices of the lower level's tables, cut at the next slice's
+        // smallest key (see `slice_end`): each merges its tables with the
+        // upper inputs' entries in its range and commits, freeing them, so
+        // the compaction needs room for one slice's output at a time, not
+        // the whole merge's, which a nearly full disk lacks just when
+        // deletes have made compaction worth running. The upper inputs go
+        // with the last slice; until then their entries already merged
+        // below are also still above, which reads (upper levels first) and
+        // later merges (equal sequence numbers: one copy kept) both
+        // tolerate, so a crash between slices leaves a correct store.
         let lower = &c.inputs[1];
-        let slices = lower.len().max(1);
-        for i in 0..slices {
-            let last = i + 1 == slices;
-            let lo = (i > 0).then(|| user_key(&lower[i].smallest).to_vec());
-            let hi = (!last).then(|| user_key(&lower[i + 1].smallest).to_vec());
+        let mut start = 0;
+        loop {
+            let end = self.slice_end(lower, start);
+            let last = end >= lower.len();
+            let lo = (start > 0).then(|| user_key(&lower[start].smallest).to_vec());
+            let hi = (!last).then(|| user_key(&lower[end].smallest).to_vec());
             let mut files: Vec<Arc<FileMeta>> = c.inputs[0].clone();
             let mut edit = VersionEdit::default();
-            if let Some(f) = lower.get(i) {
+            for f in &lower[start..end] {
                 files.push(Arc::clone(f));
                 edit.deleted.push((out_level, f.number));
             }
@@ -979,12 +985,40 @@ impl<D: BlockDevice> Db<D> {
             }
             let range = (lo.as_deref(), hi.as_deref());
             self.merge_and_commit(&files, range, out_level, smallest_snapshot, edit)?;
+            if last {
+                break;
+            }
+            start = end;
         }
         if let Some(p) = pointer {
             self.compact_pointers[level] = p;
         }
         self.stats.compactions += 1;
         Ok(())
+    }
+
+    /// Where a compaction slice that starts at `lower[start]` ends: as many
+    /// of the lower level's tables as together take at most a quarter of
+    /// the free space (at least one). A slice's lower tables are freed when
+    /// it commits; on a roomy disk one slice takes them all, so output
+    /// tables are cut only at their target size, and on a nearly full one
+    /// slices shrink, each leaving at most one short table.
+    fn slice_end(&self, lower: &[Arc<FileMeta>], start: usize) -> usize {
+        let mut budget = self.alloc.free_bytes() / 4;
+        if self.opts.max_compaction_bytes > 0 {
+            budget = budget.min(self.opts.max_compaction_bytes);
+        }
+        let budget = budget.max(self.opts.table_size);
+        let mut end = start;
+        let mut bytes = 0;
+        while let Some(f) = lower.get(end) {
+            bytes += round_up(f.size);
+            if end > start && bytes > budget {
+                break;
+            }
+            end += 1;
+        }
+        end
     }
 
     /// Merges `files` over `range` (as [`merge_inputs`](Self::merge_inputs))
@@ -1416,23 +1450,29 @@ impl<D: BlockDevice> Db<D> {
                 && hi.is_none_or(|hi| user_key(&f.smallest) < hi)
         };
         let lower = version.levels[bottom].clone();
-        let slices = lower.len().max(1);
         let mut gone = alloc::vec![false; upper.len()];
-        for i in 0..slices {
-            let last = i + 1 == slices;
-            let lo = (i > 0).then(|| user_key(&lower[i].smallest).to_vec());
-            let hi = (!last).then(|| user_key(&lower[i + 1].smallest).to_vec());
+        let mut start = 0;
+        loop {
+            let end = self.slice_end(&lower, start);
+            let last = end >= lower.len();
+            let lo = (start > 0).then(|| user_key(&lower[start].smallest).to_vec());
+            let hi = (!last).then(|| user_key(&lower[end].smallest).to_vec());
             let (lo, hi) = (lo.as_deref(), hi.as_deref());
             let mut files: Vec<Arc<FileMeta>> = upper
                 .iter()
-                .filter(|(_, f)| overlaps(f, lo, hi))
-                .map(|(_, f)| Arc::clone(f))
+                .zip(&gone)
+                .filter(|((_, f), gone)| !**gone && overlaps(f, lo, hi))
+                .map(|((_, f), _)| Arc::clone(f))
                 .collect();
             if files.is_empty() {
+                if last {
+                    break;
+                }
+                start = end;
                 continue;
             }
             let mut edit = VersionEdit::default();
-            if let Some(f) = lower.get(i) {
+            for f in &lower[start..end] {
                 files.push(Arc::clone(f));
                 edit.deleted.push((bottom, f.number));
             }
@@ -1474,6 +1514,10 @@ impl<D: BlockDevice> Db<D> {
                 gone[j] |= *d;
             }
             self.stats.compactions += 1;
+            if last {
+                break;
+            }
+            start = end;
         }
         Ok(())
     }
