@@ -1004,11 +1004,7 @@ impl<D: BlockDevice> Db<D> {
     /// tables are cut only at their target size, and on a nearly full one
     /// slices shrink, each leaving at most one short table.
     fn slice_end(&self, lower: &[Arc<FileMeta>], start: usize) -> usize {
-        let mut budget = self.alloc.free_bytes() / 4;
-        if self.opts.max_compaction_bytes > 0 {
-            budget = budget.min(self.opts.max_compaction_bytes);
-        }
-        let budget = budget.max(self.opts.table_size);
+        let budget = self.slice_budget();
         let mut end = start;
         let mut bytes = 0;
         while let Some(f) = lower.get(end) {
@@ -1019,6 +1015,41 @@ impl<D: BlockDevice> Db<D> {
             end += 1;
         }
         end
+    }
+
+    /// Where a slice of [`merge_into_bottom`](Self::merge_into_bottom) that
+    /// starts at slice boundary `start` ends: as many cut points' tables as
+    /// a quarter of the free space (or `max_compaction_bytes`) allows, at
+    /// least one; past the last cut point, the end of the keys.
+    ///
+    /// Slice boundary `i` is cut point `i - 1` (boundary 0 is the smallest
+    /// key); a slice from boundary `start` to `end` covers the keys from
+    /// cut `start - 1` to cut `end - 1`, and `end` past the last cut means
+    /// to the largest key.
+    fn cuts_end(&self, cuts: &[(Vec<u8>, u64)], start: usize) -> usize {
+        let budget = self.slice_budget();
+        // What starts before the first cut point is not counted.
+        let mut bytes = start.checked_sub(1).map_or(0, |i| cuts[i].1);
+        let mut end = start + 1;
+        // Moving the end past cut `end - 1` adds what starts there.
+        while let Some(c) = cuts.get(end - 1) {
+            if bytes + c.1 > budget {
+                break;
+            }
+            bytes += c.1;
+            end += 1;
+        }
+        end
+    }
+
+    /// The input one compaction slice should take: a quarter of the free
+    /// space, at most `max_compaction_bytes` if set, at least a table.
+    fn slice_budget(&self) -> u64 {
+        let mut budget = self.alloc.free_bytes() / 4;
+        if self.opts.max_compaction_bytes > 0 {
+            budget = budget.min(self.opts.max_compaction_bytes);
+        }
+        budget.max(self.opts.table_size)
     }
 
     /// Merges `files` over `range` (as [`merge_inputs`](Self::merge_inputs))
@@ -1416,14 +1447,18 @@ impl<D: BlockDevice> Db<D> {
 
     /// Merges every level's tables into the deepest level that holds data.
     ///
-    /// It works one key range at a time, cut at the bottom level's tables,
-    /// and merges every level's entries in that range straight into the
-    /// bottom, committing after each slice: a slice needs room only for its
-    /// own output, and the space of deleted data comes back as the slices
-    /// go, which is what a full disk whose keys were just deleted needs. An
-    /// upper table goes as soon as all its entries have been merged, unless
-    /// an older table that overlaps it is still there: that one's older
-    /// versions would then show through.
+    /// It works one key range at a time and merges every level's entries in
+    /// that range straight into the bottom, committing after each slice: a
+    /// slice needs room only for its own output, and the space of deleted
+    /// data comes back as the slices go, which is what a full disk whose
+    /// keys were just deleted needs. Slices are cut where tables of levels
+    /// 1 and down start (never inside a bottom table, which goes whole),
+    /// each taking about a quarter of the free space of input: the levels
+    /// may hold disjoint key ranges (sequential writes leave each level its
+    /// own), so cutting at the bottom's tables alone could leave one slice
+    /// with a whole level. An upper table goes as soon as all its entries
+    /// have been merged, unless an older table that overlaps it is still
+    /// there: that one's older versions would then show through.
     fn merge_into_bottom(&mut self) -> Result<()> {
         self.check_writable()?;
         let version = Arc::clone(&self.version);
@@ -1450,13 +1485,15 @@ impl<D: BlockDevice> Db<D> {
                 && hi.is_none_or(|hi| user_key(&f.smallest) < hi)
         };
         let lower = version.levels[bottom].clone();
+        let cuts = cut_points(&version, bottom);
         let mut gone = alloc::vec![false; upper.len()];
+        // Slice `i` starts at cut `i - 1` (the first at the smallest key).
         let mut start = 0;
         loop {
-            let end = self.slice_end(&lower, start);
-            let last = end >= lower.len();
-            let lo = (start > 0).then(|| user_key(&lower[start].smallest).to_vec());
-            let hi = (!last).then(|| user_key(&lower[end].smallest).to_vec());
+            let end = self.cuts_end(&cuts, start);
+            let last = end > cuts.len();
+            let lo = start.checked_sub(1).map(|i| cuts[i].0.clone());
+            let hi = (!last).then(|| cuts[end - 1].0.clone());
             let (lo, hi) = (lo.as_deref(), hi.as_deref());
             let mut files: Vec<Arc<FileMeta>> = upper
                 .iter()
@@ -1472,7 +1509,7 @@ impl<D: BlockDevice> Db<D> {
                 continue;
             }
             let mut edit = VersionEdit::default();
-            for f in &lower[start..end] {
+            for f in lower.iter().filter(|f| overlaps(f, lo, hi)) {
                 files.push(Arc::clone(f));
                 edit.deleted.push((bottom, f.number));
             }
@@ -1631,6 +1668,38 @@ fn parse_found(k: &[u8], table: u64) -> Result<ParsedInternalKey<'_>> {
             CorruptionKind::Malformed("internal key"),
         ))
     })
+}
+
+/// Where [`Db::merge_into_bottom`] may cut its slices: the user keys at
+/// which tables of levels 1 to `bottom` start, sorted, except inside a
+/// bottom table (which must go whole, in one slice), each with the bytes of
+/// the tables starting there up to the next cut point (those before the
+/// first cut point are left out; slice 0 takes them). Level-0 tables
+/// overlap everything and are not cut points.
+fn cut_points(v: &Version, bottom: usize) -> Vec<(Vec<u8>, u64)> {
+    let mut starts: Vec<(&[u8], u64)> = (1..=bottom)
+        .flat_map(|l| v.levels[l].iter())
+        .map(|f| (user_key(&f.smallest), round_up(f.size)))
+        .collect();
+    starts.sort_unstable();
+    let inside_bottom = |k: &[u8]| {
+        v.levels[bottom]
+            .iter()
+            .any(|f| user_key(&f.smallest) < k && k <= user_key(&f.largest))
+    };
+    let mut cuts: Vec<(Vec<u8>, u64)> = Vec::new();
+    for (k, bytes) in starts {
+        match cuts.last_mut() {
+            Some(last) if last.0.as_slice() == k || inside_bottom(k) => last.1 += bytes,
+            None if inside_bottom(k) => {}
+            _ => cuts.push((k.to_vec(), bytes)),
+        }
+    }
+    // The very first table start is the start of slice 0, not a cut.
+    if !cuts.is_empty() {
+        cuts.remove(0);
+    }
+    cuts
 }
 
 /// Whether no level below `level` may hold `ukey`, so a tombstone for it in
