@@ -14,6 +14,7 @@
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use lsm::db::{BlockCache, BlockKind, BlockPointer, LookupStats, PointCache, PointHit as Found};
 use spin::Mutex;
@@ -64,6 +65,10 @@ struct State {
 pub struct StoreCache {
     state: Mutex<State>,
     e_reads: EReads,
+    /// Whether the policy keeps point entries (AC-Key's KV and KP), so the
+    /// store's point hooks, called on every lookup and write, return at
+    /// once under the block-only policies: no lock, no key copied.
+    points: AtomicBool,
 }
 
 impl StoreCache {
@@ -90,6 +95,7 @@ impl StoreCache {
                 kinds: KindStats::default(),
             }),
             e_reads,
+            points: AtomicBool::new(policy == Policy::AcKey),
         }
     }
 
@@ -97,7 +103,17 @@ impl StoreCache {
     /// `INFO cache`). Do not call the store from inside `f`: the store takes
     /// the same lock.
     pub fn with<R>(&self, f: impl FnOnce(&mut StoreReadCache) -> R) -> R {
-        f(&mut self.state.lock().cache)
+        let mut s = self.state.lock();
+        let r = f(&mut s.cache);
+        // `f` may have switched the policy.
+        self.points
+            .store(s.cache.policy() == Policy::AcKey, Ordering::Relaxed);
+        r
+    }
+
+    /// Whether point entries are kept (see `points`).
+    fn keeps_points(&self) -> bool {
+        self.points.load(Ordering::Relaxed)
     }
 
     /// The policy in force.
@@ -110,6 +126,8 @@ impl StoreCache {
         let mut s = self.state.lock();
         s.cache.set_policy(policy);
         s.kinds = KindStats::default();
+        self.points
+            .store(policy == Policy::AcKey, Ordering::Relaxed);
     }
 
     /// Changes the budget, evicting at once if it shrank.
@@ -174,6 +192,9 @@ impl BlockCache for StoreCache {
 
 impl PointCache for StoreCache {
     fn lookup(&self, key: &[u8]) -> Found {
+        if !self.keeps_points() {
+            return Found::Miss;
+        }
         let key: Box<[u8]> = key.into();
         self.with(|c| match c.get_point(&key) {
             PointHit::Kv(v) => Found::Kv(v.to_vec()),
@@ -183,6 +204,9 @@ impl PointCache for StoreCache {
     }
 
     fn insert(&self, key: &[u8], value: &[u8], ptr: BlockPointer, stats: &LookupStats) {
+        if !self.keeps_points() {
+            return;
+        }
         let reads = match self.e_reads {
             EReads::Blocks => stats.block_reads,
             EReads::Disk => stats.disk_reads,
@@ -196,17 +220,28 @@ impl PointCache for StoreCache {
     }
 
     fn promote(&self, key: &[u8], value: &[u8]) {
+        if !self.keeps_points() {
+            return;
+        }
         let charge = (key.len() + value.len()) as u64;
         let key: Box<[u8]> = key.into();
         let _ = self.with(|c| c.promote(&key, value.into(), charge));
     }
 
     fn invalidate(&self, key: &[u8]) {
+        // Under a block-only policy there is no point entry to go stale
+        // (switching to AC-Key starts it empty).
+        if !self.keeps_points() {
+            return;
+        }
         let key: Box<[u8]> = key.into();
         self.with(|c| c.invalidate(&key));
     }
 
     fn retain_pointers(&self, keep: &mut dyn FnMut(&[u8], &mut BlockPointer) -> bool) {
+        if !self.keeps_points() {
+            return;
+        }
         self.with(|c| c.retain_kp(|k, p| keep(k, p)));
     }
 
