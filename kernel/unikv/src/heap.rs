@@ -1,5 +1,9 @@
-//! The kernel heap: `linked_list_allocator` over the RAM the image leaves
-//! free, behind a plain spin lock.
+//! The kernel heap: `talc` (the allocator Hermit uses: binned free lists,
+//! constant-time allocation and free) over the RAM the image leaves free,
+//! behind a plain spin lock. `linked_list_allocator`, used before, keeps its
+//! free list in address order and walks it on every free: with the read
+//! cache's blocks coming and going across a large heap, frees grew with the
+//! number of holes.
 //!
 //! The lock does not mask interrupts, unlike the kernel's other shared
 //! locks: under QEMU's TCG every write to DAIF ends the translation block
@@ -14,13 +18,16 @@ use crate::memory::Range;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use linked_list_allocator::Heap;
 use spin::Mutex;
+use talc::{ErrOnOom, Span, Talc};
 
-pub struct KernelHeap(Mutex<Heap>);
+pub struct KernelHeap(Mutex<Talc<ErrOnOom>>);
 
 #[global_allocator]
-static HEAP: KernelHeap = KernelHeap(Mutex::new(Heap::empty()));
+static HEAP: KernelHeap = KernelHeap(Mutex::new(Talc::new(ErrOnOom)));
+
+/// Where the heap starts, for `INFO memory` (talc does not keep it).
+static BOTTOM: AtomicUsize = AtomicUsize::new(0);
 
 /// Interrupt handlers running (nested depth), set by the IRQ vector.
 static IRQ_DEPTH: AtomicU32 = AtomicU32::new(0);
@@ -37,7 +44,7 @@ pub fn in_irq<R>(f: impl FnOnce() -> R) -> R {
 }
 
 impl KernelHeap {
-    fn lock(&self) -> Option<spin::MutexGuard<'_, Heap>> {
+    fn lock(&self) -> Option<spin::MutexGuard<'_, Talc<ErrOnOom>>> {
         if IRQ_DEPTH.load(Ordering::Relaxed) == 0 {
             Some(self.0.lock())
         } else {
@@ -46,12 +53,14 @@ impl KernelHeap {
     }
 }
 
-// SAFETY: linked_list_allocator returns blocks that fit the layout and do
-// not overlap; the lock serializes every use of the free list.
+// SAFETY: talc returns blocks that fit the layout and do not overlap; the
+// lock serializes every use of its free lists.
 unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         self.lock()
-            .and_then(|mut h| h.allocate_first_fit(layout).ok())
+            // SAFETY: malloc's contract is GlobalAlloc's (a non-zero size,
+            // which GlobalAlloc's caller guarantees).
+            .and_then(|mut t| unsafe { t.malloc(layout) }.ok())
             .map_or(ptr::null_mut(), NonNull::as_ptr)
     }
 
@@ -60,7 +69,7 @@ unsafe impl GlobalAlloc for KernelHeap {
         match self.lock() {
             // SAFETY: the GlobalAlloc contract: ptr came from `alloc` with
             // this layout.
-            Some(mut h) => unsafe { h.deallocate(p, layout) },
+            Some(mut t) => unsafe { t.free(p, layout) },
             None => {
                 LEAKED_IN_IRQ.fetch_add(layout.size(), Ordering::Relaxed);
             }
@@ -73,12 +82,11 @@ unsafe impl GlobalAlloc for KernelHeap {
 /// # Safety
 /// `region` is mapped read-write RAM that nothing else uses, now or later.
 pub unsafe fn init(region: Range) {
+    let span = Span::from_base_size(region.start as *mut u8, region.len() as usize);
     // SAFETY: forwarded from the caller.
-    unsafe {
-        HEAP.0
-            .lock()
-            .init(region.start as *mut u8, region.len() as usize)
-    };
+    if unsafe { HEAP.0.lock().claim(span) }.is_ok() {
+        BOTTOM.store(region.start as usize, Ordering::Relaxed);
+    }
 }
 
 pub struct HeapStats {
@@ -91,11 +99,13 @@ pub struct HeapStats {
 
 pub fn stats() -> HeapStats {
     let heap = HEAP.0.lock();
+    let c = heap.get_counters();
     HeapStats {
-        total: heap.size(),
-        used: heap.used(),
-        free: heap.free(),
-        bottom: heap.bottom() as usize,
+        total: c.claimed_bytes,
+        // What is not available, the allocator's own bookkeeping included.
+        used: c.claimed_bytes.saturating_sub(c.available_bytes),
+        free: c.available_bytes,
+        bottom: BOTTOM.load(Ordering::Relaxed),
         leaked_in_irq: LEAKED_IN_IRQ.load(Ordering::Relaxed),
     }
 }

@@ -11,7 +11,7 @@
 //!   services: registry (service! = module_init), console, virtio-mmio, ...
 //!   ───────────────────────────────────────────────────────────────────────
 //!   drivers: pl011 (UART), virtio_mmio      logger ─► log ring (LOG, gdb)
-//!   heap (linked_list_allocator)            memory (image layout)
+//!   heap (talc)                             memory (image layout)
 //!   arch/aarch64: exception, gicv3, timer, mmu, psci, semihosting, backtrace
 //!   ───────────────────────────────────────────────────────────────────────
 //!   boot/entry.s (EL2→EL1, FP on, stacks, .bss, vectors) + linker.ld
