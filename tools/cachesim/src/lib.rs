@@ -141,12 +141,30 @@ pub fn simulate(requests: &[Request], policies: &[SimPolicy], sizes: &[u64]) -> 
         .iter()
         .flat_map(|&p| sizes.iter().map(move |&s| (p, s)))
         .collect();
+    par_map(&jobs, |&(policy, size)| match policy {
+        SimPolicy::Cache(p) => run_cache(requests, p, size),
+        SimPolicy::Opt | SimPolicy::OptBypass => SimResult {
+            policy,
+            size,
+            requests: requests.len() as u64,
+            hits: opt::opt_hits(
+                requests,
+                next.as_deref().unwrap_or_default(),
+                size,
+                policy == SimPolicy::OptBypass,
+            ),
+        },
+    })
+}
+
+/// `f` over `jobs` on every core, results in the order of `jobs`.
+pub(crate) fn par_map<J: Sync, R: Send>(jobs: &[J], f: impl Fn(&J) -> R + Sync) -> Vec<R> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(jobs.len().max(1));
     let next_job = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<Option<SimResult>> = vec![None; jobs.len()];
+    let mut out: Vec<Option<R>> = (0..jobs.len()).map(|_| None).collect();
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
@@ -154,24 +172,10 @@ pub fn simulate(requests: &[Request], policies: &[SimPolicy], sizes: &[u64]) -> 
                     let mut done = Vec::new();
                     loop {
                         let i = next_job.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&(policy, size)) = jobs.get(i) else {
+                        let Some(job) = jobs.get(i) else {
                             break;
                         };
-                        let r = match policy {
-                            SimPolicy::Cache(p) => run_cache(requests, p, size),
-                            SimPolicy::Opt | SimPolicy::OptBypass => SimResult {
-                                policy,
-                                size,
-                                requests: requests.len() as u64,
-                                hits: opt::opt_hits(
-                                    requests,
-                                    next.as_deref().unwrap_or_default(),
-                                    size,
-                                    policy == SimPolicy::OptBypass,
-                                ),
-                            },
-                        };
-                        done.push((i, r));
+                        done.push((i, f(job)));
                     }
                     done
                 })
@@ -179,9 +183,9 @@ pub fn simulate(requests: &[Request], policies: &[SimPolicy], sizes: &[u64]) -> 
             .collect();
         for h in handles {
             for (i, r) in h.join().expect("simulation thread panicked") {
-                results[i] = Some(r);
+                out[i] = Some(r);
             }
         }
     });
-    results.into_iter().flatten().collect()
+    out.into_iter().flatten().collect()
 }

@@ -28,7 +28,7 @@ use cache::{AcKeyConfig, EReads, Policy, StoreCache, Targets};
 use lsm::db::{BlockCache, BlockKind, BlockPointer, LookupStats, PointCache, PointHit};
 
 use crate::store_trace::{BlockRef, Kind, Op, StoreTrace};
-use crate::{opt, SimPolicy};
+use crate::{opt, par_map, SimPolicy};
 
 /// One policy at one size on a store trace.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -382,39 +382,6 @@ pub fn simulate_store(
         r.opt_disk_reads = opt_at.get(&r.size).copied();
     }
     results
-}
-
-/// `f` over `jobs` on every core, results in the order of `jobs`.
-fn par_map<J: Sync, R: Send>(jobs: &[J], f: impl Fn(&J) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(jobs.len().max(1));
-    let next_job = std::sync::atomic::AtomicUsize::new(0);
-    let mut out: Vec<Option<R>> = (0..jobs.len()).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next_job.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(job) = jobs.get(i) else {
-                            break;
-                        };
-                        done.push((i, f(job)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        for h in handles {
-            for (i, r) in h.join().expect("simulation thread panicked") {
-                out[i] = Some(r);
-            }
-        }
-    });
-    out.into_iter().flatten().collect()
 }
 
 /// AC-Key's mean split over one phase of a trace.
