@@ -42,6 +42,24 @@ struct LsmArgs {
     value_size: u64,
 }
 
+impl Args {
+    /// The policies and sizes asked for, or the defaults for page traces
+    /// and the LSM model: LRU, ARC and OPT at 1000 and 2000.
+    fn unit_policies_and_sizes(&self) -> (Vec<SimPolicy>, Vec<u64>) {
+        let policies = self.policies.clone().unwrap_or_else(|| {
+            vec![
+                SimPolicy::Cache(cache::Policy::Lru),
+                SimPolicy::Cache(cache::Policy::Arc),
+                SimPolicy::Opt,
+            ]
+        });
+        (
+            policies,
+            self.sizes.clone().unwrap_or_else(|| vec![1000, 2000]),
+        )
+    }
+}
+
 struct Args {
     trace: Option<PathBuf>,
     lsm: Option<LsmArgs>,
@@ -258,14 +276,7 @@ fn main() -> ExitCode {
         eprintln!("cachesim: --split-plot needs a store trace");
         return ExitCode::from(2);
     }
-    let policies = args.policies.clone().unwrap_or_else(|| {
-        vec![
-            SimPolicy::Cache(cache::Policy::Lru),
-            SimPolicy::Cache(cache::Policy::Arc),
-            SimPolicy::Opt,
-        ]
-    });
-    let sizes = args.sizes.clone().unwrap_or_else(|| vec![1000, 2000]);
+    let (policies, sizes) = args.unit_policies_and_sizes();
     let trace = match trace::load(path, format) {
         Ok(t) => t,
         Err(e) => {
@@ -307,14 +318,7 @@ fn run_lsm(args: &Args, lsm: &LsmArgs) -> ExitCode {
     let model = LsmModel::new(lsm.keys, lsm.key_size, lsm.value_size);
     let keys = zipf_keys(lsm.keys, lsm.theta, lsm.ops, 0x5eed);
     let mut results = Vec::new();
-    let policies = args.policies.clone().unwrap_or_else(|| {
-        vec![
-            SimPolicy::Cache(cache::Policy::Lru),
-            SimPolicy::Cache(cache::Policy::Arc),
-            SimPolicy::Opt,
-        ]
-    });
-    let sizes = args.sizes.clone().unwrap_or_else(|| vec![1000, 2000]);
+    let (policies, sizes) = args.unit_policies_and_sizes();
     for policy in &policies {
         let SimPolicy::Cache(p) = *policy else {
             eprintln!("cachesim: {policy} needs a trace; skipped for --lsm-keys");
