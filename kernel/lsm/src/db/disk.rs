@@ -244,6 +244,19 @@ impl<D: BlockDevice> TableFile<'_, D> {
         Err(Corruption::new(CorruptionKind::OutOfBounds).into())
     }
 
+    /// Checks that `len` bytes at `offset` lie inside the table and counts a
+    /// device read for the lookup.
+    fn start_read(&self, offset: u64, len: usize) -> Result<()> {
+        let end = offset.checked_add(len as u64);
+        if end.is_none_or(|e| e > self.size) {
+            return Err(Corruption::new(CorruptionKind::OutOfBounds).into());
+        }
+        if let Some(c) = self.counter {
+            bump(&c.disk);
+        }
+        Ok(())
+    }
+
     /// Reads table bytes that may cross from one extent into the next.
     fn read_pieces(&self, mut offset: u64, buf: &mut [u8]) -> Result<()> {
         let mut done = 0;
@@ -262,13 +275,7 @@ impl<D: BlockDevice> TableFile<'_, D> {
 
 impl<D: BlockDevice> ReadAt for TableFile<'_, D> {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        let end = offset.checked_add(buf.len() as u64);
-        if end.is_none_or(|e| e > self.size) {
-            return Err(Corruption::new(CorruptionKind::OutOfBounds).into());
-        }
-        if let Some(c) = self.counter {
-            bump(&c.disk);
-        }
+        self.start_read(offset, buf.len())?;
         self.read_pieces(offset, buf)
     }
 
@@ -297,13 +304,7 @@ impl<D: BlockDevice> ReadAt for TableFile<'_, D> {
         len: usize,
         f: &mut BlockCheck<'_>,
     ) -> Result<Result<Arc<[u8]>>> {
-        let end = offset.checked_add(len as u64);
-        if end.is_none_or(|e| e > self.size) {
-            return Err(Corruption::new(CorruptionKind::OutOfBounds).into());
-        }
-        if let Some(c) = self.counter {
-            bump(&c.disk);
-        }
+        self.start_read(offset, len)?;
         let (at, run) = self.locate(offset)?;
         if run < len as u64 {
             // The block crosses into the next extent: gather it first.
