@@ -188,6 +188,27 @@ impl BlockCache for StoreCache {
         // A block larger than the whole budget is simply not cached.
         let _ = self.with(|c| c.insert_block((table, offset), block, charge));
     }
+
+    /// Free room of the budget: written tables' blocks fill it (see
+    /// `offer_block`) so that reads after writes hit, as they would in a
+    /// page cache, without displacing anything a small cache holds.
+    fn room(&self) -> u64 {
+        self.with(|c| room_of(&c.stats()))
+    }
+
+    fn offer_block(&self, table: u64, offset: u64, _kind: BlockKind, block: Arc<[u8]>) {
+        let charge = block.len() as u64;
+        self.with(|c| {
+            if charge <= room_of(&c.stats()) {
+                let _ = c.insert_block((table, offset), block, charge);
+            }
+        });
+    }
+}
+
+/// Bytes the budget has left.
+fn room_of(s: &Stats) -> u64 {
+    s.capacity_bytes.saturating_sub(s.used_bytes)
 }
 
 impl PointCache for StoreCache {

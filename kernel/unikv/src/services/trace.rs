@@ -132,20 +132,14 @@ impl BlockCache for Traced {
         hit
     }
 
-    /// Free room of the budget: written tables' blocks fill it (see
-    /// `offer_block`) so that reads after writes hit, as they would in a
-    /// page cache, without displacing anything a small cache holds.
     fn room(&self) -> u64 {
-        let s = self.0.stats();
-        s.capacity_bytes.saturating_sub(s.used_bytes)
+        self.0.room()
     }
 
     /// Not a lookup, so not traced: a replay starts from the same cache only
     /// if no table was written into free room while recording.
     fn offer_block(&self, table: u64, offset: u64, k: BlockKind, block: Arc<[u8]>) {
-        if block.len() as u64 <= self.room() {
-            self.0.insert_block(table, offset, k, block);
-        }
+        self.0.offer_block(table, offset, k, block)
     }
 
     fn insert_block(&self, table: u64, offset: u64, k: BlockKind, block: Arc<[u8]>) {
