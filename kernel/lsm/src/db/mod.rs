@@ -1514,32 +1514,25 @@ impl<D: BlockDevice> Db<D> {
                 edit.deleted.push((bottom, f.number));
             }
             // Upper tables now wholly merged, less those an older
-            // overlapping table still left above would show through.
+            // overlapping table still left above would show through. Oldest
+            // first: whether a table stays depends only on older ones, so
+            // one pass settles them all.
             let mut done: Vec<bool> = upper
                 .iter()
                 .enumerate()
                 .map(|(j, (_, f))| !gone[j] && hi.is_none_or(|hi| user_key(&f.largest) < hi))
                 .collect();
-            loop {
-                let mut changed = false;
-                for j in 0..upper.len() {
-                    let f = &upper[j].1;
-                    let blocked = done[j]
-                        && upper[j + 1..].iter().enumerate().any(|(k, (_, o))| {
-                            let k = j + 1 + k;
-                            !gone[k]
-                                && !done[k]
-                                && overlaps(o, Some(user_key(&f.smallest)), None)
-                                && user_key(&o.smallest) <= user_key(&f.largest)
-                        });
-                    if blocked {
-                        done[j] = false;
-                        changed = true;
-                    }
-                }
-                if !changed {
-                    break;
-                }
+            for j in (0..upper.len()).rev() {
+                let f = &upper[j].1;
+                let (lo_j, hi_j) = (user_key(&f.smallest), user_key(&f.largest));
+                done[j] = done[j]
+                    && !(j + 1..upper.len()).any(|k| {
+                        let o = &upper[k].1;
+                        !gone[k]
+                            && !done[k]
+                            && user_key(&o.largest) >= lo_j
+                            && user_key(&o.smallest) <= hi_j
+                    });
             }
             for (j, (level, f)) in upper.iter().enumerate() {
                 if done[j] {
