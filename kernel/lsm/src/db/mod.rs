@@ -963,12 +963,16 @@ impl<D: BlockDevice> Db<D> {
         // later merges (equal sequence numbers: one copy kept) both
         // tolerate, so a crash between slices leaves a correct store.
         let lower = &c.inputs[1];
+        let starts: Vec<(Vec<u8>, u64)> = lower
+            .iter()
+            .map(|f| (user_key(&f.smallest).to_vec(), round_up(f.size)))
+            .collect();
         let mut start = 0;
         loop {
-            let end = self.slice_end(lower, start);
-            let last = end >= lower.len();
-            let lo = (start > 0).then(|| user_key(&lower[start].smallest).to_vec());
-            let hi = (!last).then(|| user_key(&lower[end].smallest).to_vec());
+            let end = self.slice_end(&starts, start);
+            let last = end >= starts.len();
+            let lo = (start > 0).then(|| starts[start].0.clone());
+            let hi = (!last).then(|| starts[end].0.clone());
             let mut files: Vec<Arc<FileMeta>> = c.inputs[0].clone();
             let mut edit = VersionEdit::default();
             for f in &lower[start..end] {
@@ -997,46 +1001,25 @@ impl<D: BlockDevice> Db<D> {
         Ok(())
     }
 
-    /// Where a compaction slice that starts at `lower[start]` ends: as many
-    /// of the lower level's tables as together take at most a quarter of
-    /// the free space (at least one). A slice's lower tables are freed when
-    /// it commits; on a roomy disk one slice takes them all, so output
-    /// tables are cut only at their target size, and on a nearly full one
-    /// slices shrink, each leaving at most one short table.
-    fn slice_end(&self, lower: &[Arc<FileMeta>], start: usize) -> usize {
+    /// Where a compaction slice that starts at `starts[start]` ends. `starts`
+    /// are the keys a slice may begin at, in order, each with the bytes of
+    /// the tables that start there; a slice from `start` to `end` covers the
+    /// keys from `starts[start]` (the smallest key if 0) to `starts[end]`
+    /// (the largest if past the end). It takes as many as together hold at
+    /// most [`slice_budget`](Self::slice_budget), at least one. A slice's
+    /// lower tables are freed when it commits; on a roomy disk one slice
+    /// takes them all, so output tables are cut only at their target size,
+    /// and on a nearly full one slices shrink, each leaving at most one
+    /// short table.
+    fn slice_end(&self, starts: &[(Vec<u8>, u64)], start: usize) -> usize {
         let budget = self.slice_budget();
         let mut end = start;
         let mut bytes = 0;
-        while let Some(f) = lower.get(end) {
-            bytes += round_up(f.size);
+        while let Some((_, b)) = starts.get(end) {
+            bytes += b;
             if end > start && bytes > budget {
                 break;
             }
-            end += 1;
-        }
-        end
-    }
-
-    /// Where a slice of [`merge_into_bottom`](Self::merge_into_bottom) that
-    /// starts at slice boundary `start` ends: as many cut points' tables as
-    /// a quarter of the free space (or `max_compaction_bytes`) allows, at
-    /// least one; past the last cut point, the end of the keys.
-    ///
-    /// Slice boundary `i` is cut point `i - 1` (boundary 0 is the smallest
-    /// key); a slice from boundary `start` to `end` covers the keys from
-    /// cut `start - 1` to cut `end - 1`, and `end` past the last cut means
-    /// to the largest key.
-    fn cuts_end(&self, cuts: &[(Vec<u8>, u64)], start: usize) -> usize {
-        let budget = self.slice_budget();
-        // What starts before the first cut point is not counted.
-        let mut bytes = start.checked_sub(1).map_or(0, |i| cuts[i].1);
-        let mut end = start + 1;
-        // Moving the end past cut `end - 1` adds what starts there.
-        while let Some(c) = cuts.get(end - 1) {
-            if bytes + c.1 > budget {
-                break;
-            }
-            bytes += c.1;
             end += 1;
         }
         end
@@ -1485,15 +1468,14 @@ impl<D: BlockDevice> Db<D> {
                 && hi.is_none_or(|hi| user_key(&f.smallest) < hi)
         };
         let lower = version.levels[bottom].clone();
-        let cuts = cut_points(&version, bottom);
+        let starts = cut_points(&version, bottom);
         let mut gone = alloc::vec![false; upper.len()];
-        // Slice `i` starts at cut `i - 1` (the first at the smallest key).
         let mut start = 0;
         loop {
-            let end = self.cuts_end(&cuts, start);
-            let last = end > cuts.len();
-            let lo = start.checked_sub(1).map(|i| cuts[i].0.clone());
-            let hi = (!last).then(|| cuts[end - 1].0.clone());
+            let end = self.slice_end(&starts, start);
+            let last = end >= starts.len();
+            let lo = (start > 0).then(|| starts[start].0.clone());
+            let hi = (!last).then(|| starts[end].0.clone());
             let (lo, hi) = (lo.as_deref(), hi.as_deref());
             let mut files: Vec<Arc<FileMeta>> = upper
                 .iter()
@@ -1663,12 +1645,12 @@ fn parse_found(k: &[u8], table: u64) -> Result<ParsedInternalKey<'_>> {
     })
 }
 
-/// Where [`Db::merge_into_bottom`] may cut its slices: the user keys at
-/// which tables of levels 1 to `bottom` start, sorted, except inside a
-/// bottom table (which must go whole, in one slice), each with the bytes of
-/// the tables starting there up to the next cut point (those before the
-/// first cut point are left out; slice 0 takes them). Level-0 tables
-/// overlap everything and are not cut points.
+/// Where [`Db::merge_into_bottom`]'s slices may begin (as
+/// [`Db::slice_end`] takes them): the user keys at which tables of levels 1
+/// to `bottom` start, sorted, except inside a bottom table (which must go
+/// whole, in one slice), each with the bytes of the tables starting there
+/// up to the next one. Level-0 tables overlap everything and are not cut
+/// points.
 fn cut_points(v: &Version, bottom: usize) -> Vec<(Vec<u8>, u64)> {
     let mut starts: Vec<(&[u8], u64)> = (1..=bottom)
         .flat_map(|l| v.levels[l].iter())
@@ -1684,13 +1666,9 @@ fn cut_points(v: &Version, bottom: usize) -> Vec<(Vec<u8>, u64)> {
     for (k, bytes) in starts {
         match cuts.last_mut() {
             Some(last) if last.0.as_slice() == k || inside_bottom(k) => last.1 += bytes,
-            None if inside_bottom(k) => {}
+            // A new place to cut (the first one is where slice 0 begins).
             _ => cuts.push((k.to_vec(), bytes)),
         }
-    }
-    // The very first table start is the start of slice 0, not a cut.
-    if !cuts.is_empty() {
-        cuts.remove(0);
     }
     cuts
 }
