@@ -1114,7 +1114,9 @@ impl<D: BlockDevice> Db<D> {
                 Some(lo) => it.seek(&internal_key(lo, MAX_SEQUENCE, ValueType::FOR_SEEK))?,
                 None => it.seek_to_first()?,
             }
-            let mut current: Option<Vec<u8>> = None;
+            // The user key being merged (reused: no allocation per key).
+            let mut current: Vec<u8> = Vec::new();
+            let mut has_current = false;
             let mut last_seq_for_key = u64::MAX;
             while it.valid() {
                 let key = it.key();
@@ -1127,9 +1129,10 @@ impl<D: BlockDevice> Db<D> {
                 if range.1.is_some_and(|hi| p.user_key >= hi) {
                     break;
                 }
-                let new_user_key = current.as_deref() != Some(p.user_key);
-                if new_user_key {
-                    current = Some(p.user_key.to_vec());
+                if !has_current || !eq_bytes(&current, p.user_key) {
+                    current.clear();
+                    current.extend_from_slice(p.user_key);
+                    has_current = true;
                     last_seq_for_key = u64::MAX;
                 }
                 let drop = if last_seq_for_key <= smallest_snapshot {
@@ -1696,7 +1699,6 @@ struct TableSink<'a, D: BlockDevice> {
     target: u64,
     /// The number and builder of the table being built.
     building: Option<(u64, TableBuilder<Ikc>)>,
-    last_user_key: Vec<u8>,
     outputs: Vec<FileMeta>,
 }
 
@@ -1719,24 +1721,17 @@ impl<'a, D: BlockDevice> TableSink<'a, D> {
             opts,
             target,
             building: None,
-            last_user_key: Vec::new(),
             outputs: Vec::new(),
         }
     }
 
     fn add(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
-        let ukey = user_key(key);
-        let new_user_key = self.building.is_none() || ukey != self.last_user_key.as_slice();
-        if new_user_key {
-            let full = self
-                .building
-                .as_ref()
-                .is_some_and(|(_, b)| b.estimated_size() >= self.target);
-            if full {
-                self.finish()?;
-            }
-            self.last_user_key.clear();
-            self.last_user_key.extend_from_slice(ukey);
+        // Cut only where a new user key begins, and only once full.
+        let full = self.building.as_ref().is_some_and(|(_, b)| {
+            b.estimated_size() >= self.target && user_key(b.last_key()) != user_key(key)
+        });
+        if full {
+            self.finish()?;
         }
         if self.building.is_none() {
             let number = *self.next_file;
