@@ -1,30 +1,15 @@
 //! `kernel_main`: the boot sequence after `boot/entry.s`, in order.
 
 use crate::arch::{cpu, gicv3, mmu, psci, timer};
+use crate::board::{self, cpu_name, VERSION};
 use crate::memory::{self, Range};
 use crate::{console_out, heap, logger, registry, shell};
 use kcore::dt::{Board, PsciConduit};
 use log::{error, info, warn, LevelFilter};
 
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
 /// Where QEMU puts the device tree for an ELF image: the start of RAM.
 const VIRT_RAM_BASE: usize = 0x4000_0000;
 const FDT_MAGIC: u32 = 0xd00d_feed;
-
-static BOARD: spin::Once<Board> = spin::Once::new();
-static BOOT_US: spin::Once<u64> = spin::Once::new();
-
-pub fn board() -> &'static Board {
-    BOARD
-        .get()
-        .expect("the board is described before any service starts")
-}
-
-/// Microseconds from reset to the prompt.
-pub fn boot_time_us() -> u64 {
-    BOOT_US.get().copied().unwrap_or(0)
-}
 
 fn fdt_at(addr: usize) -> Option<usize> {
     if addr == 0 || !addr.is_multiple_of(8) {
@@ -116,7 +101,7 @@ pub extern "C" fn kernel_main(dtb: usize, entry_el: u64) -> ! {
     );
 
     let board = match Board::from_fdt(blob) {
-        Ok(b) => BOARD.call_once(|| b),
+        Ok(b) => board::set(b),
         Err(e) => {
             error!("device tree: {e}");
             cpu::halt();
@@ -175,8 +160,8 @@ pub extern "C" fn kernel_main(dtb: usize, entry_el: u64) -> ! {
     cpu::irq_enable();
 
     registry::start_all();
-    BOOT_US.call_once(timer::now_us);
-    info!("boot complete in {} us", boot_time_us());
+    board::set_boot_time_us(timer::now_us());
+    info!("boot complete in {} us", board::boot_time_us());
     // From here on the console is for commands; the log stays in the ring
     // (LOG) unless it is a warning or worse.
     let quiet = board
@@ -187,16 +172,4 @@ pub extern "C" fn kernel_main(dtb: usize, entry_el: u64) -> ! {
         .unwrap_or(LevelFilter::Warn);
     logger::set_console_level(quiet);
     shell::run()
-}
-
-pub fn cpu_name() -> &'static str {
-    let midr = cpu::midr();
-    match ((midr >> 24) & 0xff, (midr >> 4) & 0xfff) {
-        (0x41, 0xd03) => "Cortex-A53",
-        (0x41, 0xd07) => "Cortex-A57",
-        (0x41, 0xd08) => "Cortex-A72",
-        (0x41, 0xd0c) => "Neoverse-N1",
-        (0x41, _) => "an Arm core",
-        _ => "an unknown core",
-    }
 }

@@ -29,6 +29,8 @@ mod arch;
 #[cfg(target_os = "none")]
 mod bench;
 #[cfg(target_os = "none")]
+mod board;
+#[cfg(target_os = "none")]
 mod boot;
 #[cfg(target_os = "none")]
 mod console_out;

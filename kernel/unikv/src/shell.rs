@@ -4,7 +4,7 @@
 
 use crate::arch::{cpu, gicv3, mmu, psci, timer};
 use crate::drivers::pl011;
-use crate::{bench, boot, console_out, heap, kvcmd, logger, memory, registry, services};
+use crate::{bench, board, console_out, heap, kvcmd, logger, memory, registry, services};
 use alloc::{format, string::String, vec, vec::Vec};
 use console::{
     command::{help_all, help_one},
@@ -209,14 +209,14 @@ fn info(args: &[Vec<u8>]) -> CmdResult {
 }
 
 fn add_section(r: &mut Report, name: &str) {
-    let board = boot::board();
+    let board = board::board();
     match name {
         "server" => {
             r.add_section("Server");
-            r.add_field("version", boot::VERSION);
+            r.add_field("version", board::VERSION);
             r.add_field("kernel", "unikv (aarch64, no_std unikernel)");
             r.add_field("uptime_ms", timer::now_us() / 1000);
-            r.add_field("boot_time_us", boot::boot_time_us());
+            r.add_field("boot_time_us", board::boot_time_us());
             r.add_field("cpus", board.cpus);
             r.add_field("cpus_online", 1);
             r.add_field("exception_level", cpu::exception_level());
@@ -251,7 +251,7 @@ fn add_section(r: &mut Report, name: &str) {
         }
         "cpu" => {
             r.add_section("CPU");
-            r.add_field("model", boot::cpu_name());
+            r.add_field("model", board::cpu_name());
             r.add_field("midr", format!("{:#x}", cpu::midr()));
             r.add_field("mpidr", format!("{:#x}", cpu::mpidr()));
             r.add_field("exception_level", cpu::exception_level());
@@ -303,7 +303,7 @@ fn add_section(r: &mut Report, name: &str) {
 }
 
 fn irq_name(intid: u32) -> &'static str {
-    let board = boot::board();
+    let board = board::board();
     if intid == timer::intid() {
         "timer"
     } else if board.uart.as_ref().is_some_and(|u| u.intid == intid) {

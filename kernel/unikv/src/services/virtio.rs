@@ -10,7 +10,7 @@ use spin::Mutex;
 static DEVICES: Mutex<Vec<VirtioDevice>> = Mutex::new(Vec::new());
 
 fn init() -> Result<(), ServiceError> {
-    let board = crate::boot::board();
+    let board = crate::board::board();
     let found = virtio_mmio::probe(&board.virtio_mmio);
     for d in &found {
         log::info!(
