@@ -157,7 +157,8 @@ fn fatal(kind: &str, ctx: &ExceptionContext) -> ! {
 
 #[no_mangle]
 extern "C" fn exception_sync(ctx: &mut ExceptionContext) {
-    if semihosting::step_over_failed_call(ctx) {
+    if semihosting::is_failed_call(ctx.esr, ctx.elr) {
+        ctx.elr += 4;
         return;
     }
     fatal("synchronous", ctx)

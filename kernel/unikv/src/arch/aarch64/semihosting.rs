@@ -3,10 +3,9 @@
 //!
 //! QEMU only intercepts `hlt #0xf000` when started with `-semihosting`;
 //! otherwise the instruction traps as undefined. The sync exception handler
-//! steps over such a trap (`step_over_failed_call`), so calling here is safe
+//! steps over such a trap (`is_failed_call`), so calling here is safe
 //! either way and simply does nothing without the flag.
 
-use super::exception::ExceptionContext;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 const HLT_0XF000: u32 = 0xd45e_0000;
@@ -34,21 +33,21 @@ pub fn exit_failure(code: u32) {
     }
 }
 
-/// Called from the sync exception handler: if the fault is our semihosting
-/// `hlt` with semihosting off, note that and resume after it.
-pub fn step_over_failed_call(ctx: &mut ExceptionContext) -> bool {
-    if ctx.esr >> 26 != 0 {
+/// Called from the sync exception handler with its ESR and ELR: whether the
+/// fault is our semihosting `hlt` with semihosting off (noted, so later
+/// calls do nothing); the handler then resumes after the 4-byte `hlt`.
+pub fn is_failed_call(esr: u64, elr: u64) -> bool {
+    if esr >> 26 != 0 {
         return false;
     }
-    if !crate::memory::is_kernel_text(ctx.elr, 4) {
+    if !crate::memory::is_kernel_text(elr, 4) {
         return false;
     }
     // SAFETY: ELR lies in the kernel's text, which is mapped and readable.
-    let insn = unsafe { (ctx.elr as *const u32).read() };
+    let insn = unsafe { (elr as *const u32).read() };
     if insn != HLT_0XF000 {
         return false;
     }
     ABSENT.store(true, Ordering::Relaxed);
-    ctx.elr += 4;
     true
 }
