@@ -46,7 +46,7 @@ def _sizeof(symbol):
     raise gdb.GdbError("no debug info for " + symbol + ": is this the unikv ELF?")
 
 
-SYMBOL_MODULES = ("unikv::logger", "unikv::arch::aarch64::gicv3", "unikv::registry")
+SYMBOL_MODULES = ("hal::logger", "hal::arch::aarch64::gicv3", "unikv::registry")
 
 
 def _read(addr, size):

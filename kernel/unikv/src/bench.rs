@@ -5,12 +5,12 @@
 //! `value_size` bytes of pseudo-random data. Latency is measured per
 //! operation with the generic timer; disk I/O from the store's counters.
 
-use crate::arch::timer;
 use crate::services::kv;
 use crate::ycsb;
 use alloc::{format, string::String, vec::Vec};
 use console::{Reply, Report};
 use core::sync::atomic::{AtomicU64, Ordering};
+use hal::arch::timer;
 use lsm::iter::KvIter;
 use lsm::random::Rng;
 
@@ -285,7 +285,7 @@ pub fn run(args: &[Vec<u8>]) -> CmdResult {
                 kv::tick();
                 lat.push((timer::counter() - t).min(u64::from(u32::MAX)) as u32);
                 if (i + 1) % progress_every == 0 {
-                    crate::console_out::write(
+                    hal::console_out::write(
                         format!("progress: {}/{} ops\r\n", i + 1, p.n).as_bytes(),
                     );
                 }

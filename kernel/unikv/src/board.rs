@@ -4,7 +4,7 @@
 //! apart from `boot.rs` so that nothing needs to import the boot sequence,
 //! which imports everything.
 
-use crate::arch::cpu;
+use hal::arch::cpu;
 use kcore::dt::Board;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,9 +1,10 @@
 //! `kernel_main`: the boot sequence after `boot/entry.s`, in order.
 
-use crate::arch::{cpu, gicv3, mmu, psci, timer};
 use crate::board::{self, cpu_name, VERSION};
-use crate::memory::{self, Range};
-use crate::{console_out, heap, logger, registry, shell};
+use crate::{registry, shell};
+use hal::arch::{cpu, gicv3, mmu, psci, timer};
+use hal::memory::{self, Range};
+use hal::{console_out, heap, logger};
 use kcore::dt::{Board, PsciConduit};
 use log::{error, info, warn, LevelFilter};
 

@@ -57,7 +57,7 @@ pub fn range(args: &[Vec<u8>]) -> CmdResult {
     // The reply is built in memory: a scan of a store bigger than the heap
     // stops with an error at a quarter of the free heap (the rendered reply
     // needs about as much again) rather than exhausting it.
-    let budget = crate::heap::stats().free / 4;
+    let budget = hal::heap::stats().free / 4;
     let rows = kv::with(|db| {
         // One iterator is one consistent state (a snapshot of the sequence).
         let mut it = db.iter(None)?;

@@ -25,41 +25,21 @@
 extern crate alloc;
 
 #[cfg(target_os = "none")]
-mod arch;
-#[cfg(target_os = "none")]
 mod bench;
 #[cfg(target_os = "none")]
 mod board;
 #[cfg(target_os = "none")]
 mod boot;
 #[cfg(target_os = "none")]
-mod console_out;
-#[cfg(target_os = "none")]
-mod drivers;
-#[cfg(target_os = "none")]
 mod gdb_scripts;
 #[cfg(target_os = "none")]
-mod heap;
-#[cfg(target_os = "none")]
 mod kvcmd;
-#[cfg(target_os = "none")]
-mod logger;
-#[cfg(target_os = "none")]
-mod memory;
-#[cfg(target_os = "none")]
-mod mmio;
-#[cfg(target_os = "none")]
-mod panic;
-#[cfg(target_os = "none")]
-mod profile;
 #[cfg(target_os = "none")]
 mod registry;
 #[cfg(target_os = "none")]
 mod services;
 #[cfg(target_os = "none")]
 mod shell;
-#[cfg(target_os = "none")]
-mod sync;
 #[cfg(target_os = "none")]
 mod ycsb;
 

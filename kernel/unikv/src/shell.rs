@@ -2,14 +2,15 @@
 //! commands and prints replies, in the format `console.md` fixes. This is
 //! the kernel's main loop; it sleeps in `wfi` while there is no input.
 
-use crate::arch::{cpu, gicv3, mmu, psci, timer};
-use crate::drivers::pl011;
-use crate::{bench, board, console_out, heap, kvcmd, logger, memory, registry, services};
+use crate::{bench, board, kvcmd, registry, services};
 use alloc::{format, string::String, vec, vec::Vec};
 use console::{
     command::{help_all, help_one},
     parse_command, render, CommandError, Invocation, LineEditor, LineEvent, Reply, Report,
 };
+use hal::arch::{cpu, gicv3, mmu, psci, timer};
+use hal::drivers::pl011;
+use hal::{console_out, heap, logger, memory};
 use lsm::db::WriteBatch;
 
 pub const PROMPT: &[u8] = b"unikv> ";
@@ -419,11 +420,11 @@ fn debug(args: &[Vec<u8>]) -> CmdResult {
             };
             match args.get(1).map(|a| a.to_ascii_uppercase()).as_deref() {
                 Some(b"START") => {
-                    crate::profile::start(arg(2, 1000)?)?;
+                    hal::profile::start(arg(2, 1000)?)?;
                     Ok(Reply::Ok)
                 }
                 Some(b"STOP") => {
-                    let (total, hot) = crate::profile::stop(arg(2, 40)? as usize);
+                    let (total, hot) = hal::profile::stop(arg(2, 40)? as usize);
                     let mut text = format!("samples:{total}\n");
                     for (pc, n) in hot {
                         text.push_str(&format!(

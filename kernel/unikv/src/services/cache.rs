@@ -19,7 +19,7 @@ use spin::Mutex;
 /// database server gives its buffer pool a large share of memory (InnoDB
 /// recommends half or more); `CACHE SIZE` changes it.
 fn default_bytes() -> u64 {
-    (crate::heap::stats().free as u64 / 4).max(8 << 20)
+    (hal::heap::stats().free as u64 / 4).max(8 << 20)
 }
 
 static CACHE: Mutex<Option<Arc<StoreCache>>> = Mutex::new(None);

@@ -10,15 +10,43 @@
 //! The store is used from the shell only (one core, no interrupt context),
 //! so a plain lock around it is enough.
 
-use crate::arch::timer;
-use crate::drivers::virtio_blk::VirtioBlkDevice;
 use alloc::{format, string::String, vec::Vec};
 use core::sync::atomic::{AtomicU64, Ordering};
+use hal::arch::timer;
+use hal::drivers::virtio_blk::{BlkError, VirtioBlk};
 use kcore::registry::ServiceError;
 use lsm::db::{Db, Options};
+use lsm::device::{check_request, BlockDevice, DeviceError};
 use spin::Mutex;
 
-pub type Store = Db<VirtioBlkDevice>;
+pub type Store = Db<Disk>;
+
+/// The virtio-blk disk as the store's `BlockDevice`.
+pub struct Disk(VirtioBlk);
+
+fn device_error(e: BlkError) -> DeviceError {
+    DeviceError::Io(e.code())
+}
+
+impl BlockDevice for Disk {
+    fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
+        check_request(offset, buf.len(), self.0.capacity())?;
+        self.0.read(offset, buf).map_err(device_error)
+    }
+
+    fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
+        check_request(offset, data.len(), self.0.capacity())?;
+        self.0.write(offset, data).map_err(device_error)
+    }
+
+    fn flush(&mut self) -> Result<(), DeviceError> {
+        self.0.flush().map_err(device_error)
+    }
+
+    fn capacity(&self) -> u64 {
+        self.0.capacity()
+    }
+}
 
 struct Kv {
     db: Store,
@@ -97,7 +125,8 @@ fn init() -> Result<(), ServiceError> {
         ))?;
     // SAFETY: the virtio-mmio service found a block device in this slot (from
     // the device tree, mapped as device memory); only this service drives it.
-    let dev = unsafe { VirtioBlkDevice::attach(disk.base, disk.size) }
+    let dev = unsafe { VirtioBlk::attach(disk.base, disk.size) }
+        .map(Disk)
         .map_err(|e| ServiceError::owned(format!("disk at {:#x}: {e}", disk.base)))?;
     let capacity = lsm::device::BlockDevice::capacity(&dev);
     let (db, report) = Db::open(dev, options_for(capacity)).map_err(|e| {

@@ -2,8 +2,8 @@
 //! tree's slots, for the drivers that attach to them (the store's block
 //! driver depends on this service).
 
-use crate::drivers::virtio_mmio::{self, VirtioDevice};
 use alloc::vec::Vec;
+use hal::drivers::virtio_mmio::{self, VirtioDevice};
 use kcore::registry::ServiceError;
 use spin::Mutex;
 

@@ -1,4 +1,6 @@
-//! virtio-blk through `virtio-drivers`, as the store's `BlockDevice`.
+//! virtio-blk through `virtio-drivers`: byte-addressed reads and writes of
+//! whole sectors, and FLUSH. The store's service adapts it to the store's
+//! `BlockDevice` (this layer knows nothing of the store).
 //!
 //! The kernel's memory is identity-mapped and QEMU's virtio DMA is coherent,
 //! so the `Hal` is thin: physical = virtual, sharing a buffer is passing its
@@ -14,7 +16,6 @@ use crate::sync::IrqLock;
 use core::alloc::Layout;
 use core::ptr::NonNull;
 use linked_list_allocator::Heap;
-use lsm::device::{check_request, BlockDevice, DeviceError, SECTOR_SIZE};
 use virtio_drivers::{
     device::blk::VirtIOBlk,
     transport::mmio::{MmioTransport, VirtIOHeader},
@@ -24,6 +25,8 @@ use virtio_drivers::{
 /// Largest single request: QEMU takes any size, this only bounds the time
 /// one request holds the device.
 const MAX_REQUEST: usize = 1 << 20;
+/// virtio-blk's sector: every request is a whole number of them.
+pub const SECTOR_SIZE: usize = 512;
 /// Pages reserved for virtqueues: a 16-entry queue needs 2; room for a few.
 const DMA_POOL_PAGES: usize = 32;
 
@@ -105,13 +108,51 @@ unsafe impl Hal for KernelHal {
     unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
 }
 
-/// The disk the store sees.
-pub struct VirtioBlkDevice {
+/// Why a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlkError {
+    /// The offset or length is not a whole number of sectors.
+    Unaligned,
+    /// The request reaches past the end of the disk.
+    OutOfRange,
+    /// The device or the transport failed it.
+    Device(virtio_drivers::Error),
+}
+
+impl BlkError {
+    /// A status number for the failure, as a device would report one.
+    pub fn code(&self) -> u32 {
+        use virtio_drivers::Error as E;
+        match self {
+            Self::Device(E::IoError) => 1,
+            Self::Device(E::Unsupported) => 2,
+            Self::Device(E::NotReady) => 3,
+            Self::Device(E::QueueFull) => 4,
+            Self::Device(E::DmaError) => 5,
+            Self::Device(_) => 99,
+            Self::Unaligned => 100,
+            Self::OutOfRange => 101,
+        }
+    }
+}
+
+impl core::fmt::Display for BlkError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Unaligned => f.write_str("request not aligned to 512-byte sectors"),
+            Self::OutOfRange => f.write_str("request past the end of the disk"),
+            Self::Device(e) => write!(f, "virtio-blk: {e}"),
+        }
+    }
+}
+
+/// One virtio-blk disk.
+pub struct VirtioBlk {
     blk: VirtIOBlk<KernelHal, MmioTransport<'static>>,
     capacity: u64,
 }
 
-impl VirtioBlkDevice {
+impl VirtioBlk {
     /// Attaches to the virtio-blk device at `base`.
     ///
     /// # Safety
@@ -130,46 +171,54 @@ impl VirtioBlkDevice {
         let capacity = blk.capacity() * SECTOR_SIZE as u64;
         Ok(Self { blk, capacity })
     }
-}
 
-fn io_error(e: virtio_drivers::Error) -> DeviceError {
-    use virtio_drivers::Error as E;
-    DeviceError::Io(match e {
-        E::IoError => 1,
-        E::Unsupported => 2,
-        E::NotReady => 3,
-        E::QueueFull => 4,
-        E::DmaError => 5,
-        _ => 99,
-    })
-}
-
-impl BlockDevice for VirtioBlkDevice {
-    fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
-        check_request(offset, buf.len(), self.capacity)?;
-        let mut sector = (offset / SECTOR_SIZE as u64) as usize;
-        for chunk in buf.chunks_mut(MAX_REQUEST) {
-            self.blk.read_blocks(sector, chunk).map_err(io_error)?;
-            sector += chunk.len() / SECTOR_SIZE;
-        }
-        Ok(())
-    }
-
-    fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
-        check_request(offset, data.len(), self.capacity)?;
-        let mut sector = (offset / SECTOR_SIZE as u64) as usize;
-        for chunk in data.chunks(MAX_REQUEST) {
-            self.blk.write_blocks(sector, chunk).map_err(io_error)?;
-            sector += chunk.len() / SECTOR_SIZE;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<(), DeviceError> {
-        self.blk.flush().map_err(io_error)
-    }
-
-    fn capacity(&self) -> u64 {
+    /// The disk's size in bytes.
+    pub fn capacity(&self) -> u64 {
         self.capacity
+    }
+
+    /// The first sector of a request of `len` bytes at `offset`, once it is
+    /// known to be whole sectors inside the disk (virtio-drivers asserts
+    /// whole sectors: a bad request must be refused before it gets there).
+    fn start(&self, offset: u64, len: usize) -> Result<usize, BlkError> {
+        if !offset.is_multiple_of(SECTOR_SIZE as u64) || !len.is_multiple_of(SECTOR_SIZE) {
+            return Err(BlkError::Unaligned);
+        }
+        if offset
+            .checked_add(len as u64)
+            .is_none_or(|end| end > self.capacity)
+        {
+            return Err(BlkError::OutOfRange);
+        }
+        Ok((offset / SECTOR_SIZE as u64) as usize)
+    }
+
+    /// Reads `buf.len()` bytes at byte `offset`.
+    pub fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), BlkError> {
+        let mut sector = self.start(offset, buf.len())?;
+        for chunk in buf.chunks_mut(MAX_REQUEST) {
+            self.blk
+                .read_blocks(sector, chunk)
+                .map_err(BlkError::Device)?;
+            sector += chunk.len() / SECTOR_SIZE;
+        }
+        Ok(())
+    }
+
+    /// Writes `data` at byte `offset`.
+    pub fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), BlkError> {
+        let mut sector = self.start(offset, data.len())?;
+        for chunk in data.chunks(MAX_REQUEST) {
+            self.blk
+                .write_blocks(sector, chunk)
+                .map_err(BlkError::Device)?;
+            sector += chunk.len() / SECTOR_SIZE;
+        }
+        Ok(())
+    }
+
+    /// Makes every completed write durable (virtio's FLUSH).
+    pub fn flush(&mut self) -> Result<(), BlkError> {
+        self.blk.flush().map_err(BlkError::Device)
     }
 }
