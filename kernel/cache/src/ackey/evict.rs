@@ -109,7 +109,7 @@ fn elru_pick<K: Hash + Eq + Clone, T>(
             })
             .sum::<f64>()
             / n as f64;
-        let a = exp(sqrt(var));
+        let a = libm::exp(libm::sqrt(var));
         (a + 0.5) as usize
     } else {
         1
@@ -122,51 +122,4 @@ fn elru_pick<K: Hash + Eq + Clone, T>(
         }
     }
     best.0
-}
-
-/// Square root by Newton's method (core has no `f64::sqrt` without std).
-fn sqrt(x: f64) -> f64 {
-    if x <= 0.0 {
-        return 0.0;
-    }
-    let mut r = if x > 1.0 { x } else { 1.0 };
-    for _ in 0..64 {
-        let next = 0.5 * (r + x / r);
-        if (r - next).abs() <= 1e-12 * r {
-            return next;
-        }
-        r = next;
-    }
-    r
-}
-
-/// `e^x` for the small non-negative `x` E-LRU needs (core has no `f64::exp`).
-fn exp(x: f64) -> f64 {
-    // The sample size caps `a`, so anything past ln(64) is as good as infinity.
-    let x = x.clamp(0.0, 8.0);
-    // e^x = (e^(x/16))^16, and the series converges fast for x/16 <= 0.5.
-    let y = x / 16.0;
-    let mut term = 1.0;
-    let mut sum = 1.0;
-    for k in 1..12 {
-        term *= y / f64::from(k);
-        sum += term;
-    }
-    for _ in 0..4 {
-        sum *= sum;
-    }
-    sum
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{exp, sqrt};
-
-    #[test]
-    fn float_helpers_match_known_values() {
-        assert!((sqrt(2.0) - core::f64::consts::SQRT_2).abs() < 1e-12);
-        assert!((exp(1.0) - core::f64::consts::E).abs() < 1e-9);
-        assert!((exp(0.0) - 1.0).abs() < 1e-12);
-        assert!((exp(2.5) - 12.182_493_960_703_473).abs() < 1e-6);
-    }
 }
