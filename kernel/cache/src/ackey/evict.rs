@@ -123,3 +123,46 @@ fn elru_pick<K: Hash + Eq + Clone, T>(
     }
     best.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::elru_pick;
+    use crate::list::Lists;
+
+    /// A list whose LRU end holds `charges[0]`, each entry saving one read.
+    fn list(charges: &[u64]) -> Lists<u32, u64, 1> {
+        let mut l = Lists::new();
+        for (k, &c) in charges.iter().enumerate() {
+            l.push_mru(0, k as u32, 1, c);
+        }
+        l
+    }
+
+    fn picked(l: &Lists<u32, u64, 1>, sample: usize) -> u32 {
+        l.node(elru_pick(l, sample, |&s| s)).key
+    }
+
+    #[test]
+    fn the_cheapest_within_a_goes() {
+        // E = 1/10, 1/1000, 1/10, 1/10: mean 0.07525, normalized deviations
+        // 0.329, -0.987, 0.329, 0.329, so v = 0.570 and a = round(e^v) = 2:
+        // the second entry, worth a hundredth per byte of the others, goes.
+        let l = list(&[10, 1000, 10, 10]);
+        assert_eq!(picked(&l, 16), 1);
+        // A sample of one is LRU whatever the worth.
+        assert_eq!(picked(&l, 1), 0);
+    }
+
+    #[test]
+    fn a_bounds_how_far_from_the_lru_end_it_looks() {
+        // The same four worths as above, the cheap one last: a = 2 does not
+        // reach it, and of the two oldest (equal) the older goes.
+        let l = list(&[10, 10, 10, 1000]);
+        assert_eq!(picked(&l, 16), 0);
+        // Two cheap ones: v = 0.980, a = round(e^v) = 3, which reaches the
+        // first of them. A sample of two sees only the equal pair.
+        let l = list(&[10, 10, 1000, 1000]);
+        assert_eq!(picked(&l, 16), 2);
+        assert_eq!(picked(&l, 2), 0);
+    }
+}
