@@ -1,6 +1,7 @@
 //! The simulator against the checked numbers of the ARC paper's OLTP trace
-//! (`shared/data/OLTP.lis.zst`, beside the repository). A correctness check:
-//! each hit ratio must agree to two decimal places of a percent.
+//! (`testdata/OLTP.lis.zst`, described and cited in `testdata/README.md`). A
+//! correctness check: each hit ratio must agree to two decimal places of a
+//! percent. The trace is part of the repository, so a missing file fails.
 
 use std::path::PathBuf;
 
@@ -9,12 +10,7 @@ use cachesim::trace::{self, Format};
 use cachesim::{simulate, SimPolicy};
 
 fn trace_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("UNIKV_OLTP_TRACE") {
-        return PathBuf::from(p);
-    }
-    // The repository's shared/ folder sits beside the work tree.
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.join("../../../shared/data/OLTP.lis.zst")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/OLTP.lis.zst")
 }
 
 /// Hit ratio in hundredths of a percent, rounded.
@@ -27,7 +23,7 @@ fn oltp_hit_ratios_match_the_paper() {
     let path = trace_path();
     let trace = trace::load(&path, Format::Lis).unwrap_or_else(|e| {
         panic!(
-            "{}: {e} (set UNIKV_OLTP_TRACE to the trace's path)",
+            "{}: {e} (the trace is part of the repository: restore it with git)",
             path.display()
         )
     });

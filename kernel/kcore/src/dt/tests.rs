@@ -1,5 +1,6 @@
 use super::*;
 use alloc::vec;
+use alloc::vec::Vec;
 use std::panic;
 
 const VIRT_1G: &[u8] = include_bytes!("../../testdata/virt-gicv3-1024m.dtb");
