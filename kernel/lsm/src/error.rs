@@ -114,6 +114,10 @@ pub enum Error {
     },
     /// The disk is blank and formatting was not asked for.
     Unformatted,
+    /// The caller's stop hook asked a long operation to stop; what it had
+    /// committed stays, the rest was abandoned and the store is as usable
+    /// as before.
+    Interrupted,
 }
 
 impl fmt::Display for Error {
@@ -133,6 +137,7 @@ impl fmt::Display for Error {
                 "the disk holds unikv format version {found}, this build reads {supported}; refusing to touch it"
             ),
             Self::Unformatted => f.write_str("the disk is not formatted"),
+            Self::Interrupted => f.write_str("interrupted"),
         }
     }
 }

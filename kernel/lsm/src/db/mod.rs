@@ -30,6 +30,7 @@ mod batch;
 mod disk;
 mod iter;
 mod lookup;
+mod stop;
 mod superblock;
 mod version;
 
@@ -62,6 +63,7 @@ use crate::merge::MergingIter;
 use crate::table::{BlockHandle, LookupBufs, Table, TableBuilder, TableOptions};
 use crate::wal::{LogEnd, LogReader, LogWriter};
 use disk::{round_up, Disk, DiskRef, ReadCounter, TableFile};
+use stop::Stop;
 use superblock::Slot;
 
 type Ikc = InternalKeyComparator;
@@ -197,6 +199,9 @@ pub struct VerifyReport {
     pub entries: u64,
     /// Every problem found, each naming what is damaged.
     pub errors: Vec<Error>,
+    /// The stop hook ended the check early: the counts are of what was
+    /// read until then (the last table counted in part).
+    pub interrupted: bool,
 }
 
 /// A consistent view of the store at one sequence number; release it with
@@ -375,11 +380,7 @@ impl<D: BlockDevice> Db<D> {
             };
             return Err(Corruption::at("manifest", kind).into());
         };
-        let mut used: Vec<(u64, u64)> = version
-            .files()
-            .flat_map(|(_, f)| f.extents.iter().map(|e| (e.offset, e.len)))
-            .collect();
-        let alloc = ExtentAllocator::new(layout.table_start, layout.table_len, &mut used)?;
+        let alloc = ExtentAllocator::for_version(&layout, &version)?;
         let capacity = disk.capacity();
         let write_buffer = opts.write_buffer_size;
         let mut db = Self {
@@ -435,7 +436,7 @@ impl<D: BlockDevice> Db<D> {
         if !db.mem.is_empty() {
             let mem =
                 core::mem::replace(&mut db.mem, Arc::new(MemTable::with_capacity(write_buffer)));
-            for meta in db.write_level0(&mem)? {
+            for meta in db.write_level0(&mem, &mut Stop::never())? {
                 edit.added.push((0, meta));
             }
         }
@@ -685,7 +686,7 @@ impl<D: BlockDevice> Db<D> {
             }
             return Err(Error::InvalidArgument("write larger than the WAL"));
         }
-        self.rotate()?;
+        self.rotate(&mut Stop::never())?;
         if self.opts.inline_maintenance {
             self.maintenance()?;
         }
@@ -693,10 +694,10 @@ impl<D: BlockDevice> Db<D> {
     }
 
     /// Freezes the memtable and starts the next log.
-    fn rotate(&mut self) -> Result<()> {
+    fn rotate(&mut self, stop: &mut Stop<'_>) -> Result<()> {
         if self.imm.is_some() {
             // The next log's half still holds the frozen memtable's log.
-            self.flush_imm_reclaiming()?;
+            self.flush_imm_reclaiming(stop)?;
         }
         self.sync_wal()?;
         let number = u64::from(self.wal.log_number()) + 1;
@@ -715,24 +716,29 @@ impl<D: BlockDevice> Db<D> {
     pub fn maintenance(&mut self) -> Result<bool> {
         self.check_writable()?;
         let mut did = false;
+        let stop = &mut Stop::never();
         if self.imm.is_some() {
-            self.flush_imm_reclaiming()?;
+            self.flush_imm_reclaiming(stop)?;
             did = true;
         }
-        did |= self.compact_while_due()?;
+        did |= self.compact_while_due(stop)?;
         Ok(did)
     }
 
     /// Writes the memtable to a level-0 table now (the `FLUSH` command).
     pub fn flush(&mut self) -> Result<()> {
+        self.flush_with(&mut Stop::never())
+    }
+
+    fn flush_with(&mut self, stop: &mut Stop<'_>) -> Result<()> {
         self.check_writable()?;
         if !self.mem.is_empty() {
-            self.rotate()?;
+            self.rotate(stop)?;
         }
         if self.imm.is_some() {
-            self.flush_imm_reclaiming()?;
+            self.flush_imm_reclaiming(stop)?;
         }
-        self.compact_while_due()?;
+        self.compact_while_due(stop)?;
         Ok(())
     }
 
@@ -747,12 +753,12 @@ impl<D: BlockDevice> Db<D> {
     /// Below half the reserve of free space, that merge comes first: only
     /// deletes (which may use the reserve) get the store here, and merging
     /// frees what they killed while there is still room for its slices.
-    fn compact_while_due(&mut self) -> Result<bool> {
+    fn compact_while_due(&mut self, stop: &mut Stop<'_>) -> Result<bool> {
         let mut did = false;
         let mut reclaimed = false;
         if self.alloc.free_bytes() < self.space_reserve() / 2 {
             reclaimed = true;
-            match self.merge_into_bottom() {
+            match self.merge_into_bottom(stop) {
                 Ok(()) => did = true,
                 Err(Error::NoSpace { .. }) => {
                     self.stats.compactions_put_off += 1;
@@ -762,11 +768,11 @@ impl<D: BlockDevice> Db<D> {
             }
         }
         while let Some(c) = self.pick_compaction() {
-            match self.run_compaction(c) {
+            match self.run_compaction(c, stop) {
                 Ok(()) => did = true,
                 Err(Error::NoSpace { .. }) if !reclaimed => {
                     reclaimed = true;
-                    match self.merge_into_bottom() {
+                    match self.merge_into_bottom(stop) {
                         Ok(()) => did = true,
                         Err(Error::NoSpace { .. }) => {
                             self.stats.compactions_put_off += 1;
@@ -788,22 +794,22 @@ impl<D: BlockDevice> Db<D> {
     /// Flushes the frozen memtable; if the disk has no room for it, first
     /// merges the tables into the bottom level (so that what deletes left
     /// dead is freed) and tries once more.
-    fn flush_imm_reclaiming(&mut self) -> Result<()> {
-        match self.flush_imm() {
+    fn flush_imm_reclaiming(&mut self, stop: &mut Stop<'_>) -> Result<()> {
+        match self.flush_imm(stop) {
             Err(Error::NoSpace { .. }) => {
-                self.merge_into_bottom()?;
-                self.flush_imm()
+                self.merge_into_bottom(stop)?;
+                self.flush_imm(stop)
             }
             r => r,
         }
     }
 
-    fn flush_imm(&mut self) -> Result<()> {
+    fn flush_imm(&mut self, stop: &mut Stop<'_>) -> Result<()> {
         let Some(imm) = self.imm.clone() else {
             return Ok(());
         };
         let mut edit = VersionEdit::default();
-        for meta in self.write_level0(&imm)? {
+        for meta in self.write_level0(&imm, stop)? {
             edit.added.push((0, meta));
         }
         // The frozen memtable's log is no longer needed once this commits.
@@ -820,7 +826,8 @@ impl<D: BlockDevice> Db<D> {
 
     /// Writes `mem` as level-0 tables: one, unless the free space is in
     /// pieces smaller than the memtable (then its key ranges are disjoint).
-    fn write_level0(&mut self, mem: &MemTable) -> Result<Vec<FileMeta>> {
+    /// Stopped, it gives back the space of what it wrote.
+    fn write_level0(&mut self, mem: &MemTable, stop: &mut Stop<'_>) -> Result<Vec<FileMeta>> {
         let mut sink = TableSink::new(
             &self.disk,
             self.cache.as_deref(),
@@ -832,9 +839,11 @@ impl<D: BlockDevice> Db<D> {
             u64::MAX,
         );
         let r = (|| -> Result<()> {
+            stop.check()?;
             let mut it = mem.iter();
             it.seek_to_first()?;
             while it.valid() {
+                stop.entry(it.key().len() + it.value().len())?;
                 sink.add(it.key(), it.value())?;
                 it.next()?;
             }
@@ -842,9 +851,7 @@ impl<D: BlockDevice> Db<D> {
         })();
         let outputs = sink.outputs;
         if let Err(e) = r {
-            for f in outputs {
-                self.alloc.release_extents(&f.extents);
-            }
+            self.release_tables(&outputs);
             return Err(e);
         }
         Ok(outputs)
@@ -912,7 +919,7 @@ impl<D: BlockDevice> Db<D> {
         }
     }
 
-    fn run_compaction(&mut self, c: Compaction) -> Result<()> {
+    fn run_compaction(&mut self, c: Compaction, stop: &mut Stop<'_>) -> Result<()> {
         self.check_writable()?;
         let level = c.level;
         let out_level = level + 1;
@@ -923,6 +930,7 @@ impl<D: BlockDevice> Db<D> {
             .cloned();
         if c.inputs[0].len() == 1 && c.inputs[1].is_empty() && !c.force_merge {
             // Trivial move: nothing to merge with.
+            stop.check()?;
             let mut edit = VersionEdit::default();
             edit.deleted.push((level, c.inputs[0][0].number));
             edit.added
@@ -988,7 +996,7 @@ impl<D: BlockDevice> Db<D> {
                 }
             }
             let range = (lo.as_deref(), hi.as_deref());
-            self.merge_and_commit(&files, range, out_level, smallest_snapshot, edit)?;
+            self.merge_and_commit(&files, range, out_level, smallest_snapshot, edit, stop)?;
             if last {
                 break;
             }
@@ -1037,7 +1045,8 @@ impl<D: BlockDevice> Db<D> {
 
     /// Merges `files` over `range` (as [`merge_inputs`](Self::merge_inputs))
     /// into tables of `out_level` and commits them with `edit`; on failure
-    /// the new tables' space is released and nothing is committed.
+    /// (or told to stop) the new tables' space is released and nothing is
+    /// committed.
     fn merge_and_commit(
         &mut self,
         files: &[Arc<FileMeta>],
@@ -1045,8 +1054,9 @@ impl<D: BlockDevice> Db<D> {
         out_level: usize,
         smallest_snapshot: SequenceNumber,
         mut edit: VersionEdit,
+        stop: &mut Stop<'_>,
     ) -> Result<()> {
-        let outputs = match self.merge_inputs(files, range, out_level, smallest_snapshot) {
+        let outputs = match self.merge_inputs(files, range, out_level, smallest_snapshot, stop) {
             Ok(o) => o,
             Err((e, written)) => {
                 self.release_tables(&written);
@@ -1060,10 +1070,14 @@ impl<D: BlockDevice> Db<D> {
             .inspect_err(|_| self.release_tables(&written))
     }
 
-    /// Gives back the space of tables written but never committed.
+    /// Gives back the space of tables written but never committed, and
+    /// drops the blocks they offered to the cache.
     fn release_tables(&mut self, files: &[FileMeta]) {
         for f in files {
             self.alloc.release_extents(&f.extents);
+            if let Some(c) = &self.cache {
+                c.erase_table(f.number);
+            }
         }
     }
 
@@ -1077,8 +1091,12 @@ impl<D: BlockDevice> Db<D> {
         range: (Option<&[u8]>, Option<&[u8]>),
         out_level: usize,
         smallest_snapshot: SequenceNumber,
+        stop: &mut Stop<'_>,
     ) -> core::result::Result<Vec<FileMeta>, (Error, Vec<FileMeta>)> {
         let mut outputs: Vec<FileMeta> = Vec::new();
+        if let Err(e) = stop.check() {
+            return Err((e, outputs));
+        }
         let mut tables = Vec::new();
         for f in files {
             match self.table(f, None) {
@@ -1129,6 +1147,7 @@ impl<D: BlockDevice> Db<D> {
                 if range.1.is_some_and(|hi| p.user_key >= hi) {
                     break;
                 }
+                stop.entry(key.len() + it.value().len())?;
                 if !has_current || !eq_bytes(&current, p.user_key) {
                     current.clear();
                     current.extend_from_slice(p.user_key);
@@ -1427,8 +1446,18 @@ impl<D: BlockDevice> Db<D> {
     /// that each key lives in one place and tombstones are gone (the
     /// `COMPACT` command).
     pub fn compact_all(&mut self) -> Result<()> {
-        self.flush()?;
-        self.merge_into_bottom()
+        self.compact_all_with(&mut || false)
+    }
+
+    /// [`compact_all`](Self::compact_all), asking `stop` between slices of
+    /// its flush and compactions and every few hundred entries within
+    /// one. When `stop` says `true` it returns [`Error::Interrupted`]: what
+    /// it committed stays, the slice under way is dropped (its tables'
+    /// space given back) and the store is as usable as before.
+    pub fn compact_all_with(&mut self, stop: &mut dyn FnMut() -> bool) -> Result<()> {
+        let mut stop = Stop::new(stop);
+        self.flush_with(&mut stop)?;
+        self.merge_into_bottom(&mut stop)
     }
 
     /// Merges every level's tables into the deepest level that holds data.
@@ -1445,7 +1474,7 @@ impl<D: BlockDevice> Db<D> {
     /// with a whole level. An upper table goes as soon as all its entries
     /// have been merged, unless an older table that overlaps it is still
     /// there: that one's older versions would then show through.
-    fn merge_into_bottom(&mut self) -> Result<()> {
+    fn merge_into_bottom(&mut self, stop: &mut Stop<'_>) -> Result<()> {
         self.check_writable()?;
         let version = Arc::clone(&self.version);
         let deepest = (0..NUM_LEVELS)
@@ -1524,7 +1553,7 @@ impl<D: BlockDevice> Db<D> {
                     edit.deleted.push((*level, f.number));
                 }
             }
-            self.merge_and_commit(&files, (lo, hi), bottom, smallest_snapshot, edit)?;
+            self.merge_and_commit(&files, (lo, hi), bottom, smallest_snapshot, edit, stop)?;
             for (j, d) in done.iter().enumerate() {
                 gone[j] |= *d;
             }
@@ -1539,9 +1568,20 @@ impl<D: BlockDevice> Db<D> {
 
     /// Reads every table and checks every block; reports all damage found.
     pub fn verify(&self) -> VerifyReport {
+        self.verify_with(&mut || false)
+    }
+
+    /// [`verify`](Self::verify), asking `stop` before each table and each
+    /// data block after a table's first; when it says `true` the check
+    /// ends there, reported as [`VerifyReport::interrupted`].
+    pub fn verify_with(&self, stop: &mut dyn FnMut() -> bool) -> VerifyReport {
         let mut report = VerifyReport::default();
         let cmp = Ikc::default();
         for (_, f) in self.version.files() {
+            if stop() {
+                report.interrupted = true;
+                break;
+            }
             report.tables += 1;
             let file = self.file(f, false, None);
             // Read from the disk, not the cache: damage since open counts.
@@ -1558,7 +1598,15 @@ impl<D: BlockDevice> Db<D> {
             let mut prev: Option<Vec<u8>> = None;
             let r = (|| -> Result<()> {
                 it.seek_to_first()?;
+                let mut block = it.data_handle();
                 while it.valid() {
+                    if it.data_handle() != block {
+                        block = it.data_handle();
+                        if stop() {
+                            report.interrupted = true;
+                            return Ok(());
+                        }
+                    }
                     let k = it.key();
                     let out_of_range = cmp.compare(k, &f.smallest) == core::cmp::Ordering::Less
                         || cmp.compare(k, &f.largest) == core::cmp::Ordering::Greater;
@@ -1580,6 +1628,9 @@ impl<D: BlockDevice> Db<D> {
             })();
             if let Err(e) = r {
                 report.errors.push(e);
+            }
+            if report.interrupted {
+                break;
             }
         }
         report

@@ -8,6 +8,8 @@ use alloc::string::ToString;
 use alloc::vec;
 use std::format;
 
+mod interrupt;
+
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
 fn small_opts() -> Options {
