@@ -22,6 +22,9 @@
 //!   a table and starts the next log number, and starts a new manifest the
 //!   same way, switching to it through the two superblock slots.
 //!
+//! [`Db::open_read_only`] stops short of that saving: it replays the WAL into
+//! memory and refuses every change, so it never writes to the device.
+//!
 //! The store is single-threaded (`&mut self` for changes); the kernel wraps it
 //! in a lock. Group commit: writers append with `sync = false` and one of them
 //! calls [`Db::sync_wal`], which makes all of them durable with one flush.
@@ -64,7 +67,6 @@ use crate::table::{BlockHandle, LookupBufs, Table, TableBuilder, TableOptions};
 use crate::wal::{LogEnd, LogReader, LogWriter};
 use disk::{round_up, Disk, DiskRef, ReadCounter, TableFile};
 use stop::Stop;
-use superblock::Slot;
 
 type Ikc = InternalKeyComparator;
 
@@ -253,6 +255,8 @@ pub struct Db<D: BlockDevice> {
     /// A failed WAL or manifest write leaves the on-disk state unknown: every
     /// later change is refused with this error until the store is reopened.
     fatal: Option<Error>,
+    /// Opened by [`Db::open_read_only`]: every change is refused.
+    read_only: bool,
     stats: DbStats,
 }
 
@@ -267,45 +271,9 @@ impl<D: BlockDevice> Db<D> {
     pub fn open(dev: D, opts: Options) -> Result<(Self, OpenReport)> {
         let disk = Disk::new(dev);
         let mut report = OpenReport::default();
-        let capacity = disk.capacity();
-        if capacity < superblock::SUPERBLOCK_AREA {
-            return Err(Error::InvalidArgument("disk too small for a store"));
-        }
-        let mut area = Superblock::empty_area();
-        disk.read(0, &mut area)?;
-        let slots = [
-            Superblock::decode(&area[..crate::device::SECTOR_SIZE]),
-            Superblock::decode(
-                &area[superblock::SLOT_SIZE as usize..][..crate::device::SECTOR_SIZE],
-            ),
-        ];
-        let best = slots
-            .iter()
-            .filter_map(|s| match s {
-                Slot::Valid(sb) => Some(*sb),
-                _ => None,
-            })
-            .max_by_key(|sb| sb.generation);
-        let sb = match best {
+        let sb = match Self::read_superblock(&disk)? {
             Some(sb) => sb,
             None => {
-                if let Some(found) = slots.iter().find_map(|s| match s {
-                    Slot::OtherVersion(v) => Some(*v),
-                    _ => None,
-                }) {
-                    return Err(Error::UnsupportedVersion {
-                        found,
-                        supported: FORMAT_VERSION,
-                    });
-                }
-                if slots.contains(&Slot::Damaged) {
-                    return Err(
-                        Corruption::at("superblock", CorruptionKind::ChecksumMismatch).into(),
-                    );
-                }
-                if slots.contains(&Slot::Foreign) || area.iter().any(|&b| b != 0) {
-                    return Err(Error::ForeignFormat);
-                }
                 if !opts.create_if_missing {
                     return Err(Error::Unformatted);
                 }
@@ -313,14 +281,43 @@ impl<D: BlockDevice> Db<D> {
                 Self::format(&disk, &opts)?
             }
         };
-        if sb.layout.capacity > capacity {
+        Self::recover(disk, opts, sb, report)
+    }
+
+    /// Mounts the store on `dev` without ever writing to it (a tool
+    /// inspecting a disk, or one that must not change): the tables the
+    /// manifest names and the WAL's records replayed into the memtable, as
+    /// [`open`](Self::open) would find them, but nothing saved and no new
+    /// log or manifest started. A blank disk is refused with
+    /// [`Error::Unformatted`], others as `open` refuses them; every change
+    /// is refused with [`Error::ReadOnly`], and [`close`](Self::close)
+    /// neither writes nor flushes.
+    pub fn open_read_only(dev: D, opts: Options) -> Result<(Self, OpenReport)> {
+        let disk = Disk::new(dev);
+        let sb = Self::read_superblock(&disk)?.ok_or(Error::Unformatted)?;
+        let (mut db, report) = Self::load(disk, opts, sb, OpenReport::default())?;
+        db.read_only = true;
+        Ok((db, report))
+    }
+
+    /// The superblock to mount, or `None` if the disk is blank; a disk
+    /// that holds something else is refused (see [`superblock::choose`]).
+    fn read_superblock(disk: &Disk<D>) -> Result<Option<Superblock>> {
+        let capacity = disk.capacity();
+        if capacity < superblock::SUPERBLOCK_AREA {
+            return Err(Error::InvalidArgument("disk too small for a store"));
+        }
+        let mut area = Superblock::empty_area();
+        disk.read(0, &mut area)?;
+        let sb = superblock::choose(&area)?;
+        if sb.is_some_and(|sb| sb.layout.capacity > capacity) {
             return Err(Corruption::at(
                 "superblock",
                 CorruptionKind::Malformed("layout larger than the disk"),
             )
             .into());
         }
-        Self::recover(disk, opts, sb, report)
+        Ok(sb)
     }
 
     fn format(disk: &Disk<D>, opts: &Options) -> Result<Superblock> {
@@ -346,7 +343,42 @@ impl<D: BlockDevice> Db<D> {
         Ok(sb)
     }
 
+    /// Recovers the store [`load`](Self::load) finds: saves what the WAL
+    /// held in a table, then starts a new log and a new manifest.
     fn recover(
+        disk: Disk<D>,
+        opts: Options,
+        sb: Superblock,
+        report: OpenReport,
+    ) -> Result<(Self, OpenReport)> {
+        let (mut db, mut report) = Self::load(disk, opts, sb, report)?;
+        let write_buffer = db.opts.write_buffer_size;
+        // Save what was replayed in a table, then start afresh: a new log
+        // number (never appended to a log that may have a torn tail) and a
+        // new manifest.
+        let new_log = db.log_number + 2;
+        let mut edit = VersionEdit::default();
+        if !db.mem.is_empty() {
+            let mem =
+                core::mem::replace(&mut db.mem, Arc::new(MemTable::with_capacity(write_buffer)));
+            for meta in db.write_level0(&mem, &mut Stop::never())? {
+                edit.added.push((0, meta));
+            }
+        }
+        let version = db.version.apply(&edit)?;
+        db.disk.flush()?;
+        db.log_number = new_log;
+        db.write_new_manifest(&version)?;
+        db.version = Arc::new(version);
+        db.wal = LogWriter::new(sb.layout.wal_region(new_log), log_u32(new_log)?)?;
+        report.tables = db.version.files().count();
+        Ok((db, report))
+    }
+
+    /// The store as the disk holds it, read without a write: the live
+    /// tables from the manifest, and the records of the logs still needed
+    /// replayed into the memtable.
+    fn load(
         disk: Disk<D>,
         opts: Options,
         sb: Superblock,
@@ -387,7 +419,7 @@ impl<D: BlockDevice> Db<D> {
             disk,
             opts,
             sb,
-            // Replaced below by a fresh manifest; this writer is never used.
+            // Replaced by a fresh manifest when recovered; never used.
             manifest: LogWriter::new(
                 layout.manifest_region(sb.manifest_half),
                 sb.manifest_log.max(1),
@@ -407,6 +439,7 @@ impl<D: BlockDevice> Db<D> {
             snapshots: BTreeMap::new(),
             compact_pointers,
             fatal: None,
+            read_only: false,
             stats: DbStats {
                 capacity,
                 table_region_bytes: layout.table_len,
@@ -428,24 +461,6 @@ impl<D: BlockDevice> Db<D> {
             report.wal_dropped_bytes += r.dropped_bytes();
             report.wal_torn |= r.end() == Some(LogEnd::Torn);
         }
-        // Save what was replayed in a table, then start afresh: a new log
-        // number (never appended to a log that may have a torn tail) and a
-        // new manifest.
-        let new_log = log_number + 2;
-        let mut edit = VersionEdit::default();
-        if !db.mem.is_empty() {
-            let mem =
-                core::mem::replace(&mut db.mem, Arc::new(MemTable::with_capacity(write_buffer)));
-            for meta in db.write_level0(&mem, &mut Stop::never())? {
-                edit.added.push((0, meta));
-            }
-        }
-        let version = db.version.apply(&edit)?;
-        db.disk.flush()?;
-        db.log_number = new_log;
-        db.write_new_manifest(&version)?;
-        db.version = Arc::new(version);
-        db.wal = LogWriter::new(layout.wal_region(new_log), log_u32(new_log)?)?;
         report.tables = db.version.files().count();
         report.last_sequence = db.last_seq;
         Ok((db, report))
@@ -558,6 +573,9 @@ impl<D: BlockDevice> Db<D> {
     }
 
     fn check_writable(&self) -> Result<()> {
+        if self.read_only {
+            return Err(Error::ReadOnly);
+        }
         match &self.fatal {
             Some(e) => Err(e.clone()),
             None => Ok(()),
@@ -1655,6 +1673,11 @@ impl<D: BlockDevice> Db<D> {
         s
     }
 
+    /// Whether the store was opened by [`open_read_only`](Self::open_read_only).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
     /// The disk's layout.
     pub fn layout(&self) -> Layout {
         self.sb.layout
@@ -1668,7 +1691,7 @@ impl<D: BlockDevice> Db<D> {
     /// Makes every write durable and returns the device. The next open
     /// replays the WAL as after any stop.
     pub fn close(mut self) -> Result<D> {
-        if self.fatal.is_none() {
+        if self.check_writable().is_ok() {
             self.wal.sync(&mut DiskRef(&self.disk))?;
         }
         Ok(self.disk.into_inner())

@@ -9,6 +9,7 @@ use alloc::vec;
 use std::format;
 
 mod interrupt;
+mod read_only;
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -299,10 +300,32 @@ fn crash_at_random_points_keeps_acknowledged_writes() {
     assert!(prefixes as u64 > seeds / 4, "{prefixes} partial replays");
 }
 
-#[test]
-fn foreign_and_future_disks_are_refused_untouched() {
+/// A disk that starts like an ELF file.
+fn foreign_image() -> MemDevice {
     let mut dev = MemDevice::new(4 << 20);
     dev.bytes_mut()[..4].copy_from_slice(b"\x7fELF");
+    dev
+}
+
+/// A store whose superblocks say format `version`, checksums right.
+fn other_version_image(version: u32) -> MemDevice {
+    let (db, _) = Db::open(MemDevice::new(4 << 20), small_opts()).unwrap();
+    let mut dev = db.close().unwrap();
+    for slot in [0usize, 4096] {
+        let b = &mut dev.bytes_mut()[slot..slot + 88];
+        if b.iter().all(|&x| x == 0) {
+            continue;
+        }
+        b[8..12].copy_from_slice(&version.to_le_bytes());
+        let crc = crate::crc32c::mask(crate::crc32c::value(&b[..84]));
+        b[84..88].copy_from_slice(&crc.to_le_bytes());
+    }
+    dev
+}
+
+#[test]
+fn foreign_and_future_disks_are_refused_untouched() {
+    let dev = foreign_image();
     let before = dev.bytes().to_vec();
     let mut fault = FaultDevice::new(dev, 1);
     let r = Db::open(&mut fault, small_opts());
@@ -311,18 +334,7 @@ fn foreign_and_future_disks_are_refused_untouched() {
     assert_eq!(fault.into_inner().bytes(), &before[..]);
 
     // A unikv disk of another version.
-    let (db, _) = Db::open(MemDevice::new(4 << 20), small_opts()).unwrap();
-    let mut dev = db.close().unwrap();
-    for slot in [0usize, 4096] {
-        let b = &mut dev.bytes_mut()[slot..slot + 88];
-        if b.iter().all(|&x| x == 0) {
-            continue;
-        }
-        b[8..12].copy_from_slice(&7u32.to_le_bytes());
-        let crc = crate::crc32c::mask(crate::crc32c::value(&b[..84]));
-        b[84..88].copy_from_slice(&crc.to_le_bytes());
-    }
-    let mut fault = FaultDevice::new(dev, 1);
+    let mut fault = FaultDevice::new(other_version_image(7), 1);
     let err = Db::open(&mut fault, small_opts()).err().unwrap();
     assert_eq!(
         err,
