@@ -124,6 +124,24 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The options for a disk of `capacity` bytes, so that everything that
+    /// formats a disk (the kernel, host tools) formats it alike.
+    ///
+    /// LevelDB's sizes (4 MiB memtable, 2 MiB tables) suit big disks; on a
+    /// small one they would leave no room for a compaction's output next to
+    /// its input, so memtable and tables shrink with the disk (about 1/128
+    /// of it, at least 64 KiB), and level 1 holds five tables.
+    pub fn for_disk(capacity: u64) -> Options {
+        let mut o = Options::default();
+        let table = (capacity / 128).clamp(64 << 10, o.table_size);
+        o.table_size = table;
+        o.write_buffer_size = (table * 2).min(o.write_buffer_size as u64) as usize;
+        o.l1_max_bytes = table * 5;
+        o
+    }
+}
+
 /// What [`Db::open`] found and did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OpenReport {

@@ -437,12 +437,7 @@ fn deleting_and_compacting_a_full_disk_frees_space() {
     // order with 4000-byte values: every level then holds its own key
     // range, and COMPACT must slice the upper levels too, not only the
     // bottom's tables.
-    let kernel_like = Options {
-        table_size: 64 << 10,
-        write_buffer_size: 128 << 10,
-        l1_max_bytes: 320 << 10,
-        ..Options::default()
-    };
+    let kernel_like = Options::for_disk(8 << 20);
     for seed in 0..7u64 {
         let mut rng = Rng::new(seed);
         let (opts, disk) = if seed == 6 {
@@ -662,6 +657,42 @@ fn tables_split_over_free_pieces_read_back() {
         .files()
         .all(|(_, f)| split.iter().all(|s| s.number != f.number)));
     assert!(db.alloc.free_bytes() + 64 * 1024 > free);
+}
+
+/// Tables of 1/128 of the disk between 64 KiB and 2 MiB, a memtable of
+/// two tables (at most 4 MiB), five tables in level 1; the rest default.
+#[test]
+fn options_for_a_disk_scale_with_it() {
+    let sizes = |o: &Options| (o.table_size, o.write_buffer_size, o.l1_max_bytes);
+    for (capacity, want) in [
+        (2u64 << 20, (64 << 10, 128 << 10, 320 << 10)),
+        (8 << 20, (64 << 10, 128 << 10, 320 << 10)),
+        (100 << 20, (819_200, 1_638_400, 4_096_000)),
+        (256 << 20, (2 << 20, 4 << 20, 10 << 20)),
+        (1 << 30, (2 << 20, 4 << 20, 10 << 20)),
+    ] {
+        let o = Options::for_disk(capacity);
+        assert_eq!(sizes(&o), want, "{capacity} bytes");
+        let d = Options::default();
+        assert_eq!(
+            (
+                o.l0_compaction_trigger,
+                o.level_ratio,
+                o.max_compaction_bytes
+            ),
+            (
+                d.l0_compaction_trigger,
+                d.level_ratio,
+                d.max_compaction_bytes
+            )
+        );
+        assert_eq!(
+            (o.wal_half_bytes, o.max_key_len, o.max_value_len),
+            (d.wal_half_bytes, d.max_key_len, d.max_value_len)
+        );
+        assert_eq!(o.table, d.table);
+        assert!(o.create_if_missing && o.inline_maintenance);
+    }
 }
 
 #[test]
