@@ -755,8 +755,47 @@ fn frozen_memtable_is_read_while_a_new_one_takes_writes() {
 #[test]
 fn the_store_can_move_between_threads() {
     fn is_send<T: Send>() {}
-    is_send::<Db<MemDevice>>();
+    // For every device that can move, not only the ones named here.
+    fn store_is_send<D: BlockDevice + Send>() {
+        is_send::<Db<D>>();
+    }
+    store_is_send::<MemDevice>();
+    store_is_send::<Box<dyn BlockDevice + Send>>();
     is_send::<Arc<crate::memtable::MemTable>>();
+}
+
+/// The kernel and host tools hold the store over a boxed device of a type
+/// chosen at run time: it opens, writes, compacts, moves to another thread,
+/// closes, and reopens, read-only too.
+#[test]
+fn a_store_on_a_boxed_device_works() {
+    type Boxed = Box<dyn BlockDevice + Send>;
+    let dev: Boxed = Box::new(MemDevice::new(8 << 20));
+    let (mut db, report) = Db::open(dev, small_opts()).unwrap();
+    assert!(report.formatted);
+    let mut model = Model::new();
+    for i in 0..2000u32 {
+        let k = format!("k{i:05}").into_bytes();
+        let v = format!("v{i}").into_bytes();
+        db.put(&k, &v, false).unwrap();
+        model.insert(k, v);
+    }
+    db.compact_all().unwrap();
+    db.put(b"k00000", b"last", true).unwrap();
+    model.insert(b"k00000".to_vec(), b"last".to_vec());
+    let db = std::thread::spawn(move || {
+        assert_eq!(db.get(b"k00000", None).unwrap(), Some(b"last".to_vec()));
+        db
+    })
+    .join()
+    .unwrap();
+    let dev: Boxed = db.close().unwrap();
+    let (db, report) = Db::open_read_only(dev, small_opts()).unwrap();
+    assert_eq!(report.wal_records, 1);
+    assert_eq!(contents(&db, None), model);
+    let (db, _) = Db::open(db.close().unwrap(), small_opts()).unwrap();
+    assert_eq!(contents(&db, None), model);
+    assert!(db.verify().errors.is_empty());
 }
 
 type BlockMap = BTreeMap<(u64, u64), Arc<[u8]>>;
