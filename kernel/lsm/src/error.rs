@@ -112,8 +112,15 @@ pub enum Error {
         /// Version this code reads.
         supported: u32,
     },
-    /// The disk is blank and formatting was not asked for.
+    /// The disk is blank (formatting was not asked for, or the store was
+    /// opened read-only).
     Unformatted,
+    /// The caller's stop hook asked a long operation to stop; what it had
+    /// committed stays, the rest was abandoned and the store is as usable
+    /// as before.
+    Interrupted,
+    /// The store was opened read-only: it makes no change.
+    ReadOnly,
 }
 
 impl fmt::Display for Error {
@@ -132,7 +139,9 @@ impl fmt::Display for Error {
                 f,
                 "the disk holds unikv format version {found}, this build reads {supported}; refusing to touch it"
             ),
-            Self::Unformatted => f.write_str("the disk is not formatted"),
+            Self::Unformatted => f.write_str("the disk is blank: it holds no unikv store"),
+            Self::Interrupted => f.write_str("interrupted"),
+            Self::ReadOnly => f.write_str("the store is open read-only"),
         }
     }
 }

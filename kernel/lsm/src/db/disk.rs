@@ -11,7 +11,8 @@ use crate::device::{BlockDevice, DeviceError, SECTOR_SIZE};
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::table::{BlockCheck, BlockKind, ReadAt};
 
-use super::version::{Extent, MAX_EXTENTS};
+use super::version::{Extent, Version, MAX_EXTENTS};
+use super::Layout;
 
 /// Device I/O issued by the store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -319,7 +320,7 @@ impl<D: BlockDevice> ReadAt for TableFile<'_, D> {
 }
 
 /// Free space of the table region as sorted, disjoint, coalesced extents.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExtentAllocator {
     free: Vec<(u64, u64)>,
 }
@@ -350,6 +351,16 @@ impl ExtentAllocator {
             free.push((at, end - at));
         }
         Ok(Self { free })
+    }
+
+    /// The table region of `layout` less the tables of `version`: the free
+    /// space as the store finds it when it opens.
+    pub fn for_version(layout: &Layout, version: &Version) -> Result<Self> {
+        let mut used: Vec<(u64, u64)> = version
+            .files()
+            .flat_map(|(_, f)| f.extents.iter().map(|e| (e.offset, e.len)))
+            .collect();
+        Self::new(layout.table_start, layout.table_len, &mut used)
     }
 
     /// An extent for `size` bytes (rounded up to a sector): the smallest

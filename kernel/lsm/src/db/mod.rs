@@ -22,6 +22,9 @@
 //!   a table and starts the next log number, and starts a new manifest the
 //!   same way, switching to it through the two superblock slots.
 //!
+//! [`Db::open_read_only`] stops short of that saving: it replays the WAL into
+//! memory and refuses every change, so it never writes to the device.
+//!
 //! The store is single-threaded (`&mut self` for changes); the kernel wraps it
 //! in a lock. Group commit: writers append with `sync = false` and one of them
 //! calls [`Db::sync_wal`], which makes all of them durable with one flush.
@@ -30,6 +33,7 @@ mod batch;
 mod disk;
 mod iter;
 mod lookup;
+mod stop;
 mod superblock;
 mod version;
 
@@ -62,7 +66,7 @@ use crate::merge::MergingIter;
 use crate::table::{BlockHandle, LookupBufs, Table, TableBuilder, TableOptions};
 use crate::wal::{LogEnd, LogReader, LogWriter};
 use disk::{round_up, Disk, DiskRef, ReadCounter, TableFile};
-use superblock::Slot;
+use stop::Stop;
 
 type Ikc = InternalKeyComparator;
 
@@ -117,6 +121,24 @@ impl Default for Options {
             max_value_len: 1 << 20,
             inline_maintenance: true,
         }
+    }
+}
+
+impl Options {
+    /// The options for a disk of `capacity` bytes, so that everything that
+    /// formats a disk (the kernel, host tools) formats it alike.
+    ///
+    /// LevelDB's sizes (4 MiB memtable, 2 MiB tables) suit big disks; on a
+    /// small one they would leave no room for a compaction's output next to
+    /// its input, so memtable and tables shrink with the disk (about 1/128
+    /// of it, at least 64 KiB), and level 1 holds five tables.
+    pub fn for_disk(capacity: u64) -> Options {
+        let mut o = Options::default();
+        let table = (capacity / 128).clamp(64 << 10, o.table_size);
+        o.table_size = table;
+        o.write_buffer_size = (table * 2).min(o.write_buffer_size as u64) as usize;
+        o.l1_max_bytes = table * 5;
+        o
     }
 }
 
@@ -197,6 +219,9 @@ pub struct VerifyReport {
     pub entries: u64,
     /// Every problem found, each naming what is damaged.
     pub errors: Vec<Error>,
+    /// The stop hook ended the check early: the counts are of what was
+    /// read until then (the last table counted in part).
+    pub interrupted: bool,
 }
 
 /// A consistent view of the store at one sequence number; release it with
@@ -248,6 +273,8 @@ pub struct Db<D: BlockDevice> {
     /// A failed WAL or manifest write leaves the on-disk state unknown: every
     /// later change is refused with this error until the store is reopened.
     fatal: Option<Error>,
+    /// Opened by [`Db::open_read_only`]: every change is refused.
+    read_only: bool,
     stats: DbStats,
 }
 
@@ -262,45 +289,9 @@ impl<D: BlockDevice> Db<D> {
     pub fn open(dev: D, opts: Options) -> Result<(Self, OpenReport)> {
         let disk = Disk::new(dev);
         let mut report = OpenReport::default();
-        let capacity = disk.capacity();
-        if capacity < superblock::SUPERBLOCK_AREA {
-            return Err(Error::InvalidArgument("disk too small for a store"));
-        }
-        let mut area = Superblock::empty_area();
-        disk.read(0, &mut area)?;
-        let slots = [
-            Superblock::decode(&area[..crate::device::SECTOR_SIZE]),
-            Superblock::decode(
-                &area[superblock::SLOT_SIZE as usize..][..crate::device::SECTOR_SIZE],
-            ),
-        ];
-        let best = slots
-            .iter()
-            .filter_map(|s| match s {
-                Slot::Valid(sb) => Some(*sb),
-                _ => None,
-            })
-            .max_by_key(|sb| sb.generation);
-        let sb = match best {
+        let sb = match Self::read_superblock(&disk)? {
             Some(sb) => sb,
             None => {
-                if let Some(found) = slots.iter().find_map(|s| match s {
-                    Slot::OtherVersion(v) => Some(*v),
-                    _ => None,
-                }) {
-                    return Err(Error::UnsupportedVersion {
-                        found,
-                        supported: FORMAT_VERSION,
-                    });
-                }
-                if slots.contains(&Slot::Damaged) {
-                    return Err(
-                        Corruption::at("superblock", CorruptionKind::ChecksumMismatch).into(),
-                    );
-                }
-                if slots.contains(&Slot::Foreign) || area.iter().any(|&b| b != 0) {
-                    return Err(Error::ForeignFormat);
-                }
                 if !opts.create_if_missing {
                     return Err(Error::Unformatted);
                 }
@@ -308,14 +299,43 @@ impl<D: BlockDevice> Db<D> {
                 Self::format(&disk, &opts)?
             }
         };
-        if sb.layout.capacity > capacity {
+        Self::recover(disk, opts, sb, report)
+    }
+
+    /// Mounts the store on `dev` without ever writing to it (a tool
+    /// inspecting a disk, or one that must not change): the tables the
+    /// manifest names and the WAL's records replayed into the memtable, as
+    /// [`open`](Self::open) would find them, but nothing saved and no new
+    /// log or manifest started. A blank disk is refused with
+    /// [`Error::Unformatted`], others as `open` refuses them; every change
+    /// is refused with [`Error::ReadOnly`], and [`close`](Self::close)
+    /// neither writes nor flushes.
+    pub fn open_read_only(dev: D, opts: Options) -> Result<(Self, OpenReport)> {
+        let disk = Disk::new(dev);
+        let sb = Self::read_superblock(&disk)?.ok_or(Error::Unformatted)?;
+        let (mut db, report) = Self::load(disk, opts, sb, OpenReport::default())?;
+        db.read_only = true;
+        Ok((db, report))
+    }
+
+    /// The superblock to mount, or `None` if the disk is blank; a disk
+    /// that holds something else is refused (see [`superblock::choose`]).
+    fn read_superblock(disk: &Disk<D>) -> Result<Option<Superblock>> {
+        let capacity = disk.capacity();
+        if capacity < superblock::SUPERBLOCK_AREA {
+            return Err(Error::InvalidArgument("disk too small for a store"));
+        }
+        let mut area = Superblock::empty_area();
+        disk.read(0, &mut area)?;
+        let sb = superblock::choose(&area)?;
+        if sb.is_some_and(|sb| sb.layout.capacity > capacity) {
             return Err(Corruption::at(
                 "superblock",
                 CorruptionKind::Malformed("layout larger than the disk"),
             )
             .into());
         }
-        Self::recover(disk, opts, sb, report)
+        Ok(sb)
     }
 
     fn format(disk: &Disk<D>, opts: &Options) -> Result<Superblock> {
@@ -341,7 +361,42 @@ impl<D: BlockDevice> Db<D> {
         Ok(sb)
     }
 
+    /// Recovers the store [`load`](Self::load) finds: saves what the WAL
+    /// held in a table, then starts a new log and a new manifest.
     fn recover(
+        disk: Disk<D>,
+        opts: Options,
+        sb: Superblock,
+        report: OpenReport,
+    ) -> Result<(Self, OpenReport)> {
+        let (mut db, mut report) = Self::load(disk, opts, sb, report)?;
+        let write_buffer = db.opts.write_buffer_size;
+        // Save what was replayed in a table, then start afresh: a new log
+        // number (never appended to a log that may have a torn tail) and a
+        // new manifest.
+        let new_log = db.log_number + 2;
+        let mut edit = VersionEdit::default();
+        if !db.mem.is_empty() {
+            let mem =
+                core::mem::replace(&mut db.mem, Arc::new(MemTable::with_capacity(write_buffer)));
+            for meta in db.write_level0(&mem, &mut Stop::never())? {
+                edit.added.push((0, meta));
+            }
+        }
+        let version = db.version.apply(&edit)?;
+        db.disk.flush()?;
+        db.log_number = new_log;
+        db.write_new_manifest(&version)?;
+        db.version = Arc::new(version);
+        db.wal = LogWriter::new(sb.layout.wal_region(new_log), log_u32(new_log)?)?;
+        report.tables = db.version.files().count();
+        Ok((db, report))
+    }
+
+    /// The store as the disk holds it, read without a write: the live
+    /// tables from the manifest, and the records of the logs still needed
+    /// replayed into the memtable.
+    fn load(
         disk: Disk<D>,
         opts: Options,
         sb: Superblock,
@@ -375,18 +430,14 @@ impl<D: BlockDevice> Db<D> {
             };
             return Err(Corruption::at("manifest", kind).into());
         };
-        let mut used: Vec<(u64, u64)> = version
-            .files()
-            .flat_map(|(_, f)| f.extents.iter().map(|e| (e.offset, e.len)))
-            .collect();
-        let alloc = ExtentAllocator::new(layout.table_start, layout.table_len, &mut used)?;
+        let alloc = ExtentAllocator::for_version(&layout, &version)?;
         let capacity = disk.capacity();
         let write_buffer = opts.write_buffer_size;
         let mut db = Self {
             disk,
             opts,
             sb,
-            // Replaced below by a fresh manifest; this writer is never used.
+            // Replaced by a fresh manifest when recovered; never used.
             manifest: LogWriter::new(
                 layout.manifest_region(sb.manifest_half),
                 sb.manifest_log.max(1),
@@ -406,6 +457,7 @@ impl<D: BlockDevice> Db<D> {
             snapshots: BTreeMap::new(),
             compact_pointers,
             fatal: None,
+            read_only: false,
             stats: DbStats {
                 capacity,
                 table_region_bytes: layout.table_len,
@@ -427,24 +479,6 @@ impl<D: BlockDevice> Db<D> {
             report.wal_dropped_bytes += r.dropped_bytes();
             report.wal_torn |= r.end() == Some(LogEnd::Torn);
         }
-        // Save what was replayed in a table, then start afresh: a new log
-        // number (never appended to a log that may have a torn tail) and a
-        // new manifest.
-        let new_log = log_number + 2;
-        let mut edit = VersionEdit::default();
-        if !db.mem.is_empty() {
-            let mem =
-                core::mem::replace(&mut db.mem, Arc::new(MemTable::with_capacity(write_buffer)));
-            for meta in db.write_level0(&mem)? {
-                edit.added.push((0, meta));
-            }
-        }
-        let version = db.version.apply(&edit)?;
-        db.disk.flush()?;
-        db.log_number = new_log;
-        db.write_new_manifest(&version)?;
-        db.version = Arc::new(version);
-        db.wal = LogWriter::new(layout.wal_region(new_log), log_u32(new_log)?)?;
         report.tables = db.version.files().count();
         report.last_sequence = db.last_seq;
         Ok((db, report))
@@ -557,6 +591,9 @@ impl<D: BlockDevice> Db<D> {
     }
 
     fn check_writable(&self) -> Result<()> {
+        if self.read_only {
+            return Err(Error::ReadOnly);
+        }
         match &self.fatal {
             Some(e) => Err(e.clone()),
             None => Ok(()),
@@ -685,7 +722,7 @@ impl<D: BlockDevice> Db<D> {
             }
             return Err(Error::InvalidArgument("write larger than the WAL"));
         }
-        self.rotate()?;
+        self.rotate(&mut Stop::never())?;
         if self.opts.inline_maintenance {
             self.maintenance()?;
         }
@@ -693,10 +730,10 @@ impl<D: BlockDevice> Db<D> {
     }
 
     /// Freezes the memtable and starts the next log.
-    fn rotate(&mut self) -> Result<()> {
+    fn rotate(&mut self, stop: &mut Stop<'_>) -> Result<()> {
         if self.imm.is_some() {
             // The next log's half still holds the frozen memtable's log.
-            self.flush_imm_reclaiming()?;
+            self.flush_imm_reclaiming(stop)?;
         }
         self.sync_wal()?;
         let number = u64::from(self.wal.log_number()) + 1;
@@ -715,24 +752,29 @@ impl<D: BlockDevice> Db<D> {
     pub fn maintenance(&mut self) -> Result<bool> {
         self.check_writable()?;
         let mut did = false;
+        let stop = &mut Stop::never();
         if self.imm.is_some() {
-            self.flush_imm_reclaiming()?;
+            self.flush_imm_reclaiming(stop)?;
             did = true;
         }
-        did |= self.compact_while_due()?;
+        did |= self.compact_while_due(stop)?;
         Ok(did)
     }
 
     /// Writes the memtable to a level-0 table now (the `FLUSH` command).
     pub fn flush(&mut self) -> Result<()> {
+        self.flush_with(&mut Stop::never())
+    }
+
+    fn flush_with(&mut self, stop: &mut Stop<'_>) -> Result<()> {
         self.check_writable()?;
         if !self.mem.is_empty() {
-            self.rotate()?;
+            self.rotate(stop)?;
         }
         if self.imm.is_some() {
-            self.flush_imm_reclaiming()?;
+            self.flush_imm_reclaiming(stop)?;
         }
-        self.compact_while_due()?;
+        self.compact_while_due(stop)?;
         Ok(())
     }
 
@@ -747,12 +789,12 @@ impl<D: BlockDevice> Db<D> {
     /// Below half the reserve of free space, that merge comes first: only
     /// deletes (which may use the reserve) get the store here, and merging
     /// frees what they killed while there is still room for its slices.
-    fn compact_while_due(&mut self) -> Result<bool> {
+    fn compact_while_due(&mut self, stop: &mut Stop<'_>) -> Result<bool> {
         let mut did = false;
         let mut reclaimed = false;
         if self.alloc.free_bytes() < self.space_reserve() / 2 {
             reclaimed = true;
-            match self.merge_into_bottom() {
+            match self.merge_into_bottom(stop) {
                 Ok(()) => did = true,
                 Err(Error::NoSpace { .. }) => {
                     self.stats.compactions_put_off += 1;
@@ -762,11 +804,11 @@ impl<D: BlockDevice> Db<D> {
             }
         }
         while let Some(c) = self.pick_compaction() {
-            match self.run_compaction(c) {
+            match self.run_compaction(c, stop) {
                 Ok(()) => did = true,
                 Err(Error::NoSpace { .. }) if !reclaimed => {
                     reclaimed = true;
-                    match self.merge_into_bottom() {
+                    match self.merge_into_bottom(stop) {
                         Ok(()) => did = true,
                         Err(Error::NoSpace { .. }) => {
                             self.stats.compactions_put_off += 1;
@@ -788,22 +830,22 @@ impl<D: BlockDevice> Db<D> {
     /// Flushes the frozen memtable; if the disk has no room for it, first
     /// merges the tables into the bottom level (so that what deletes left
     /// dead is freed) and tries once more.
-    fn flush_imm_reclaiming(&mut self) -> Result<()> {
-        match self.flush_imm() {
+    fn flush_imm_reclaiming(&mut self, stop: &mut Stop<'_>) -> Result<()> {
+        match self.flush_imm(stop) {
             Err(Error::NoSpace { .. }) => {
-                self.merge_into_bottom()?;
-                self.flush_imm()
+                self.merge_into_bottom(stop)?;
+                self.flush_imm(stop)
             }
             r => r,
         }
     }
 
-    fn flush_imm(&mut self) -> Result<()> {
+    fn flush_imm(&mut self, stop: &mut Stop<'_>) -> Result<()> {
         let Some(imm) = self.imm.clone() else {
             return Ok(());
         };
         let mut edit = VersionEdit::default();
-        for meta in self.write_level0(&imm)? {
+        for meta in self.write_level0(&imm, stop)? {
             edit.added.push((0, meta));
         }
         // The frozen memtable's log is no longer needed once this commits.
@@ -820,7 +862,8 @@ impl<D: BlockDevice> Db<D> {
 
     /// Writes `mem` as level-0 tables: one, unless the free space is in
     /// pieces smaller than the memtable (then its key ranges are disjoint).
-    fn write_level0(&mut self, mem: &MemTable) -> Result<Vec<FileMeta>> {
+    /// Stopped, it gives back the space of what it wrote.
+    fn write_level0(&mut self, mem: &MemTable, stop: &mut Stop<'_>) -> Result<Vec<FileMeta>> {
         let mut sink = TableSink::new(
             &self.disk,
             self.cache.as_deref(),
@@ -832,9 +875,11 @@ impl<D: BlockDevice> Db<D> {
             u64::MAX,
         );
         let r = (|| -> Result<()> {
+            stop.check()?;
             let mut it = mem.iter();
             it.seek_to_first()?;
             while it.valid() {
+                stop.entry(it.key().len() + it.value().len())?;
                 sink.add(it.key(), it.value())?;
                 it.next()?;
             }
@@ -842,9 +887,7 @@ impl<D: BlockDevice> Db<D> {
         })();
         let outputs = sink.outputs;
         if let Err(e) = r {
-            for f in outputs {
-                self.alloc.release_extents(&f.extents);
-            }
+            self.release_tables(&outputs);
             return Err(e);
         }
         Ok(outputs)
@@ -912,7 +955,7 @@ impl<D: BlockDevice> Db<D> {
         }
     }
 
-    fn run_compaction(&mut self, c: Compaction) -> Result<()> {
+    fn run_compaction(&mut self, c: Compaction, stop: &mut Stop<'_>) -> Result<()> {
         self.check_writable()?;
         let level = c.level;
         let out_level = level + 1;
@@ -923,6 +966,7 @@ impl<D: BlockDevice> Db<D> {
             .cloned();
         if c.inputs[0].len() == 1 && c.inputs[1].is_empty() && !c.force_merge {
             // Trivial move: nothing to merge with.
+            stop.check()?;
             let mut edit = VersionEdit::default();
             edit.deleted.push((level, c.inputs[0][0].number));
             edit.added
@@ -988,7 +1032,7 @@ impl<D: BlockDevice> Db<D> {
                 }
             }
             let range = (lo.as_deref(), hi.as_deref());
-            self.merge_and_commit(&files, range, out_level, smallest_snapshot, edit)?;
+            self.merge_and_commit(&files, range, out_level, smallest_snapshot, edit, stop)?;
             if last {
                 break;
             }
@@ -1037,7 +1081,8 @@ impl<D: BlockDevice> Db<D> {
 
     /// Merges `files` over `range` (as [`merge_inputs`](Self::merge_inputs))
     /// into tables of `out_level` and commits them with `edit`; on failure
-    /// the new tables' space is released and nothing is committed.
+    /// (or told to stop) the new tables' space is released and nothing is
+    /// committed.
     fn merge_and_commit(
         &mut self,
         files: &[Arc<FileMeta>],
@@ -1045,8 +1090,9 @@ impl<D: BlockDevice> Db<D> {
         out_level: usize,
         smallest_snapshot: SequenceNumber,
         mut edit: VersionEdit,
+        stop: &mut Stop<'_>,
     ) -> Result<()> {
-        let outputs = match self.merge_inputs(files, range, out_level, smallest_snapshot) {
+        let outputs = match self.merge_inputs(files, range, out_level, smallest_snapshot, stop) {
             Ok(o) => o,
             Err((e, written)) => {
                 self.release_tables(&written);
@@ -1060,10 +1106,14 @@ impl<D: BlockDevice> Db<D> {
             .inspect_err(|_| self.release_tables(&written))
     }
 
-    /// Gives back the space of tables written but never committed.
+    /// Gives back the space of tables written but never committed, and
+    /// drops the blocks they offered to the cache.
     fn release_tables(&mut self, files: &[FileMeta]) {
         for f in files {
             self.alloc.release_extents(&f.extents);
+            if let Some(c) = &self.cache {
+                c.erase_table(f.number);
+            }
         }
     }
 
@@ -1077,8 +1127,12 @@ impl<D: BlockDevice> Db<D> {
         range: (Option<&[u8]>, Option<&[u8]>),
         out_level: usize,
         smallest_snapshot: SequenceNumber,
+        stop: &mut Stop<'_>,
     ) -> core::result::Result<Vec<FileMeta>, (Error, Vec<FileMeta>)> {
         let mut outputs: Vec<FileMeta> = Vec::new();
+        if let Err(e) = stop.check() {
+            return Err((e, outputs));
+        }
         let mut tables = Vec::new();
         for f in files {
             match self.table(f, None) {
@@ -1129,6 +1183,7 @@ impl<D: BlockDevice> Db<D> {
                 if range.1.is_some_and(|hi| p.user_key >= hi) {
                     break;
                 }
+                stop.entry(key.len() + it.value().len())?;
                 if !has_current || !eq_bytes(&current, p.user_key) {
                     current.clear();
                     current.extend_from_slice(p.user_key);
@@ -1427,8 +1482,18 @@ impl<D: BlockDevice> Db<D> {
     /// that each key lives in one place and tombstones are gone (the
     /// `COMPACT` command).
     pub fn compact_all(&mut self) -> Result<()> {
-        self.flush()?;
-        self.merge_into_bottom()
+        self.compact_all_with(&mut || false)
+    }
+
+    /// [`compact_all`](Self::compact_all), asking `stop` between slices of
+    /// its flush and compactions and every few hundred entries within
+    /// one. When `stop` says `true` it returns [`Error::Interrupted`]: what
+    /// it committed stays, the slice under way is dropped (its tables'
+    /// space given back) and the store is as usable as before.
+    pub fn compact_all_with(&mut self, stop: &mut dyn FnMut() -> bool) -> Result<()> {
+        let mut stop = Stop::new(stop);
+        self.flush_with(&mut stop)?;
+        self.merge_into_bottom(&mut stop)
     }
 
     /// Merges every level's tables into the deepest level that holds data.
@@ -1445,7 +1510,7 @@ impl<D: BlockDevice> Db<D> {
     /// with a whole level. An upper table goes as soon as all its entries
     /// have been merged, unless an older table that overlaps it is still
     /// there: that one's older versions would then show through.
-    fn merge_into_bottom(&mut self) -> Result<()> {
+    fn merge_into_bottom(&mut self, stop: &mut Stop<'_>) -> Result<()> {
         self.check_writable()?;
         let version = Arc::clone(&self.version);
         let deepest = (0..NUM_LEVELS)
@@ -1524,7 +1589,7 @@ impl<D: BlockDevice> Db<D> {
                     edit.deleted.push((*level, f.number));
                 }
             }
-            self.merge_and_commit(&files, (lo, hi), bottom, smallest_snapshot, edit)?;
+            self.merge_and_commit(&files, (lo, hi), bottom, smallest_snapshot, edit, stop)?;
             for (j, d) in done.iter().enumerate() {
                 gone[j] |= *d;
             }
@@ -1539,9 +1604,20 @@ impl<D: BlockDevice> Db<D> {
 
     /// Reads every table and checks every block; reports all damage found.
     pub fn verify(&self) -> VerifyReport {
+        self.verify_with(&mut || false)
+    }
+
+    /// [`verify`](Self::verify), asking `stop` before each table and each
+    /// data block after a table's first; when it says `true` the check
+    /// ends there, reported as [`VerifyReport::interrupted`].
+    pub fn verify_with(&self, stop: &mut dyn FnMut() -> bool) -> VerifyReport {
         let mut report = VerifyReport::default();
         let cmp = Ikc::default();
         for (_, f) in self.version.files() {
+            if stop() {
+                report.interrupted = true;
+                break;
+            }
             report.tables += 1;
             let file = self.file(f, false, None);
             // Read from the disk, not the cache: damage since open counts.
@@ -1558,7 +1634,15 @@ impl<D: BlockDevice> Db<D> {
             let mut prev: Option<Vec<u8>> = None;
             let r = (|| -> Result<()> {
                 it.seek_to_first()?;
+                let mut block = it.data_handle();
                 while it.valid() {
+                    if it.data_handle() != block {
+                        block = it.data_handle();
+                        if stop() {
+                            report.interrupted = true;
+                            return Ok(());
+                        }
+                    }
                     let k = it.key();
                     let out_of_range = cmp.compare(k, &f.smallest) == core::cmp::Ordering::Less
                         || cmp.compare(k, &f.largest) == core::cmp::Ordering::Greater;
@@ -1580,6 +1664,9 @@ impl<D: BlockDevice> Db<D> {
             })();
             if let Err(e) = r {
                 report.errors.push(e);
+            }
+            if report.interrupted {
+                break;
             }
         }
         report
@@ -1604,6 +1691,11 @@ impl<D: BlockDevice> Db<D> {
         s
     }
 
+    /// Whether the store was opened by [`open_read_only`](Self::open_read_only).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
     /// The disk's layout.
     pub fn layout(&self) -> Layout {
         self.sb.layout
@@ -1617,7 +1709,7 @@ impl<D: BlockDevice> Db<D> {
     /// Makes every write durable and returns the device. The next open
     /// replays the WAL as after any stop.
     pub fn close(mut self) -> Result<D> {
-        if self.fatal.is_none() {
+        if self.check_writable().is_ok() {
             self.wal.sync(&mut DiskRef(&self.disk))?;
         }
         Ok(self.disk.into_inner())

@@ -18,6 +18,7 @@ use alloc::vec::Vec;
 use crate::coding::{get_fixed32, get_fixed64, put_fixed32, put_fixed64};
 use crate::crc32c;
 use crate::device::SECTOR_SIZE;
+use crate::error::{Corruption, CorruptionKind, Error, Result};
 
 /// First bytes of a unikv disk.
 pub const MAGIC: [u8; 8] = *b"unikvDB\0";
@@ -231,6 +232,45 @@ impl Superblock {
     pub fn empty_area() -> Vec<u8> {
         vec![0; SUPERBLOCK_AREA as usize]
     }
+}
+
+/// The superblock a disk whose first [`SUPERBLOCK_AREA`] bytes are `area`
+/// is mounted with: the valid slot of the higher generation, or `None` if
+/// the area is blank. With no valid slot, a slot of another format version
+/// is [`Error::UnsupportedVersion`], a damaged one corruption, and any
+/// other byte [`Error::ForeignFormat`]: the caller leaves such a disk
+/// alone.
+pub fn choose(area: &[u8]) -> Result<Option<Superblock>> {
+    let slots = [
+        Superblock::decode(&area[..SECTOR_SIZE]),
+        Superblock::decode(&area[SLOT_SIZE as usize..][..SECTOR_SIZE]),
+    ];
+    let best = slots
+        .iter()
+        .filter_map(|s| match s {
+            Slot::Valid(sb) => Some(*sb),
+            _ => None,
+        })
+        .max_by_key(|sb| sb.generation);
+    if best.is_some() {
+        return Ok(best);
+    }
+    if let Some(found) = slots.iter().find_map(|s| match s {
+        Slot::OtherVersion(v) => Some(*v),
+        _ => None,
+    }) {
+        return Err(Error::UnsupportedVersion {
+            found,
+            supported: FORMAT_VERSION,
+        });
+    }
+    if slots.contains(&Slot::Damaged) {
+        return Err(Corruption::at("superblock", CorruptionKind::ChecksumMismatch).into());
+    }
+    if slots.contains(&Slot::Foreign) || area.iter().any(|&b| b != 0) {
+        return Err(Error::ForeignFormat);
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

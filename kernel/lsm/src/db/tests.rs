@@ -8,6 +8,9 @@ use alloc::string::ToString;
 use alloc::vec;
 use std::format;
 
+mod interrupt;
+mod read_only;
+
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
 fn small_opts() -> Options {
@@ -297,10 +300,32 @@ fn crash_at_random_points_keeps_acknowledged_writes() {
     assert!(prefixes as u64 > seeds / 4, "{prefixes} partial replays");
 }
 
-#[test]
-fn foreign_and_future_disks_are_refused_untouched() {
+/// A disk that starts like an ELF file.
+fn foreign_image() -> MemDevice {
     let mut dev = MemDevice::new(4 << 20);
     dev.bytes_mut()[..4].copy_from_slice(b"\x7fELF");
+    dev
+}
+
+/// A store whose superblocks say format `version`, checksums right.
+fn other_version_image(version: u32) -> MemDevice {
+    let (db, _) = Db::open(MemDevice::new(4 << 20), small_opts()).unwrap();
+    let mut dev = db.close().unwrap();
+    for slot in [0usize, 4096] {
+        let b = &mut dev.bytes_mut()[slot..slot + 88];
+        if b.iter().all(|&x| x == 0) {
+            continue;
+        }
+        b[8..12].copy_from_slice(&version.to_le_bytes());
+        let crc = crate::crc32c::mask(crate::crc32c::value(&b[..84]));
+        b[84..88].copy_from_slice(&crc.to_le_bytes());
+    }
+    dev
+}
+
+#[test]
+fn foreign_and_future_disks_are_refused_untouched() {
+    let dev = foreign_image();
     let before = dev.bytes().to_vec();
     let mut fault = FaultDevice::new(dev, 1);
     let r = Db::open(&mut fault, small_opts());
@@ -309,18 +334,7 @@ fn foreign_and_future_disks_are_refused_untouched() {
     assert_eq!(fault.into_inner().bytes(), &before[..]);
 
     // A unikv disk of another version.
-    let (db, _) = Db::open(MemDevice::new(4 << 20), small_opts()).unwrap();
-    let mut dev = db.close().unwrap();
-    for slot in [0usize, 4096] {
-        let b = &mut dev.bytes_mut()[slot..slot + 88];
-        if b.iter().all(|&x| x == 0) {
-            continue;
-        }
-        b[8..12].copy_from_slice(&7u32.to_le_bytes());
-        let crc = crate::crc32c::mask(crate::crc32c::value(&b[..84]));
-        b[84..88].copy_from_slice(&crc.to_le_bytes());
-    }
-    let mut fault = FaultDevice::new(dev, 1);
+    let mut fault = FaultDevice::new(other_version_image(7), 1);
     let err = Db::open(&mut fault, small_opts()).err().unwrap();
     assert_eq!(
         err,
@@ -423,12 +437,7 @@ fn deleting_and_compacting_a_full_disk_frees_space() {
     // order with 4000-byte values: every level then holds its own key
     // range, and COMPACT must slice the upper levels too, not only the
     // bottom's tables.
-    let kernel_like = Options {
-        table_size: 64 << 10,
-        write_buffer_size: 128 << 10,
-        l1_max_bytes: 320 << 10,
-        ..Options::default()
-    };
+    let kernel_like = Options::for_disk(8 << 20);
     for seed in 0..7u64 {
         let mut rng = Rng::new(seed);
         let (opts, disk) = if seed == 6 {
@@ -650,6 +659,42 @@ fn tables_split_over_free_pieces_read_back() {
     assert!(db.alloc.free_bytes() + 64 * 1024 > free);
 }
 
+/// Tables of 1/128 of the disk between 64 KiB and 2 MiB, a memtable of
+/// two tables (at most 4 MiB), five tables in level 1; the rest default.
+#[test]
+fn options_for_a_disk_scale_with_it() {
+    let sizes = |o: &Options| (o.table_size, o.write_buffer_size, o.l1_max_bytes);
+    for (capacity, want) in [
+        (2u64 << 20, (64 << 10, 128 << 10, 320 << 10)),
+        (8 << 20, (64 << 10, 128 << 10, 320 << 10)),
+        (100 << 20, (819_200, 1_638_400, 4_096_000)),
+        (256 << 20, (2 << 20, 4 << 20, 10 << 20)),
+        (1 << 30, (2 << 20, 4 << 20, 10 << 20)),
+    ] {
+        let o = Options::for_disk(capacity);
+        assert_eq!(sizes(&o), want, "{capacity} bytes");
+        let d = Options::default();
+        assert_eq!(
+            (
+                o.l0_compaction_trigger,
+                o.level_ratio,
+                o.max_compaction_bytes
+            ),
+            (
+                d.l0_compaction_trigger,
+                d.level_ratio,
+                d.max_compaction_bytes
+            )
+        );
+        assert_eq!(
+            (o.wal_half_bytes, o.max_key_len, o.max_value_len),
+            (d.wal_half_bytes, d.max_key_len, d.max_value_len)
+        );
+        assert_eq!(o.table, d.table);
+        assert!(o.create_if_missing && o.inline_maintenance);
+    }
+}
+
 #[test]
 fn oversized_keys_and_values_are_refused() {
     let (mut db, _) = Db::open(MemDevice::new(4 << 20), small_opts()).unwrap();
@@ -710,8 +755,47 @@ fn frozen_memtable_is_read_while_a_new_one_takes_writes() {
 #[test]
 fn the_store_can_move_between_threads() {
     fn is_send<T: Send>() {}
-    is_send::<Db<MemDevice>>();
+    // For every device that can move, not only the ones named here.
+    fn store_is_send<D: BlockDevice + Send>() {
+        is_send::<Db<D>>();
+    }
+    store_is_send::<MemDevice>();
+    store_is_send::<Box<dyn BlockDevice + Send>>();
     is_send::<Arc<crate::memtable::MemTable>>();
+}
+
+/// The kernel and host tools hold the store over a boxed device of a type
+/// chosen at run time: it opens, writes, compacts, moves to another thread,
+/// closes, and reopens, read-only too.
+#[test]
+fn a_store_on_a_boxed_device_works() {
+    type Boxed = Box<dyn BlockDevice + Send>;
+    let dev: Boxed = Box::new(MemDevice::new(8 << 20));
+    let (mut db, report) = Db::open(dev, small_opts()).unwrap();
+    assert!(report.formatted);
+    let mut model = Model::new();
+    for i in 0..2000u32 {
+        let k = format!("k{i:05}").into_bytes();
+        let v = format!("v{i}").into_bytes();
+        db.put(&k, &v, false).unwrap();
+        model.insert(k, v);
+    }
+    db.compact_all().unwrap();
+    db.put(b"k00000", b"last", true).unwrap();
+    model.insert(b"k00000".to_vec(), b"last".to_vec());
+    let db = std::thread::spawn(move || {
+        assert_eq!(db.get(b"k00000", None).unwrap(), Some(b"last".to_vec()));
+        db
+    })
+    .join()
+    .unwrap();
+    let dev: Boxed = db.close().unwrap();
+    let (db, report) = Db::open_read_only(dev, small_opts()).unwrap();
+    assert_eq!(report.wal_records, 1);
+    assert_eq!(contents(&db, None), model);
+    let (db, _) = Db::open(db.close().unwrap(), small_opts()).unwrap();
+    assert_eq!(contents(&db, None), model);
+    assert!(db.verify().errors.is_empty());
 }
 
 type BlockMap = BTreeMap<(u64, u64), Arc<[u8]>>;
