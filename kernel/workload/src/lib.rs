@@ -7,7 +7,7 @@
 //!   run::run(params, &mut State, store, clock, hooks) ─► BenchResult ─► report() ─► console::Report
 //!           │                         │      │      │
 //!           │   Store: get/put/scan/read_seq/sync/io   Clock: counter+frequency
-//!           │   Hooks: after_op (WAL write-out), progress, should_stop (Ctrl-C)
+//!           │   Hooks: timed_start, after_op (WAL write-out), progress, should_stop (Ctrl-C)
 //!   ycsb: the A-F mixes, zipfian (scrambled), latest, uniform
 //! ```
 //!

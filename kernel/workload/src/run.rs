@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!   values and keys from Rng(seed) ─► [YCSB: untimed load of the missing keys, sync]
-//!     ─► io() ─► start ─► n operations, each: should_stop? op, after_op, latency,
+//!     ─► io() ─► timed_start ─► start ─► n operations, each: should_stop? op, after_op, latency,
 //!                         progress every n/10 (n >= 200,000)
 //!                         (readseq: one iteration, a latency per entry)
 //!     ─► sync ─► elapsed ─► io() ─► BenchResult
@@ -56,6 +56,11 @@ pub trait Clock {
 /// What the caller does around the timed operations; every method has a
 /// default that does nothing.
 pub trait Hooks {
+    /// Once, right before the timed operations (after YCSB's load and the
+    /// store's first [`Store::io`]): where the caller snapshots figures of
+    /// its own that the report compares, as the kernel does its read cache's
+    /// counters.
+    fn timed_start(&mut self) {}
     /// After each timed operation (inside its latency), not during readseq's
     /// iteration nor YCSB's load: `buffered` when it was a write with
     /// `sync=0`, whose WAL record is buffered (the kernel notes it and
@@ -288,6 +293,7 @@ where
     lat.try_reserve_exact(p.n as usize)
         .map_err(|_| BenchError::NoMemory { n: p.n })?;
     let mut t = Tally::default();
+    hooks.timed_start();
     let start = clock.counter();
     if p.workload == Workload::ReadSeq {
         read_seq(p.n, store, clock, hooks, &mut lat, &mut t)?;

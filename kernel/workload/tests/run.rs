@@ -216,7 +216,10 @@ fn reads_and_overwrite_default_to_the_last_fills_key_space() {
 #[test]
 fn ycsb_loads_the_missing_keys_untimed_first() {
     let (mut m, mut s) = (Model::new(), State::new());
-    let r = bench(&mut m, &mut s, "ycsb-c 1000 keys=5000").unwrap();
+    let mut h = Recording::new(&m);
+    let r = bench_with(&mut m, &mut s, "ycsb-c 1000 keys=5000", &mut h).unwrap();
+    // The timed part begins once, after the load.
+    assert_eq!(h.timed_start, [5000]);
     let load: Vec<Call> = (0..5000)
         .map(|i| Call::Put(key(i).to_vec(), false))
         .chain([Call::Sync])
@@ -423,6 +426,7 @@ fn a_stop_ends_the_run_at_the_next_operation_with_writes_synced() {
     assert_eq!(m.puts_of(), want);
     assert_eq!(m.calls.last(), Some(&Call::Sync));
     assert_eq!(h.stop_checks, 251);
+    assert_eq!(h.timed_start, [0]);
 
     // Stopped before the first: nothing but the sync.
     let (mut m, mut s) = (Model::new(), State::new());

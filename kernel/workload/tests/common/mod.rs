@@ -155,6 +155,8 @@ pub struct Recording {
     pub progress: Vec<(Progress, u64)>,
     pub stop_checks: u64,
     pub stop_at: Option<u64>,
+    /// Puts the model had made when `timed_start` came, each time.
+    pub timed_start: Vec<u64>,
     /// The model's put counter, to see when progress came.
     pub puts: Rc<Cell<u64>>,
 }
@@ -169,6 +171,9 @@ impl Recording {
 }
 
 impl Hooks for Recording {
+    fn timed_start(&mut self) {
+        self.timed_start.push(self.puts.get());
+    }
     fn after_op(&mut self, buffered: bool) {
         self.after_op.push(buffered);
     }
