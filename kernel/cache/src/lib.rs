@@ -29,6 +29,8 @@
 //! policy switchable at run time (`CACHE POLICY`) without the store being
 //! generic over it. [`StoreCache`] is that, locked, implementing the store's
 //! `BlockCache` and `PointCache` traits: what the kernel attaches to `Db`.
+//! [`trace`] records what the store asks of it (the store-trace format, its
+//! writer, parser and recorder), for the host simulator to replay.
 #![no_std]
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -43,6 +45,7 @@ mod none;
 mod read;
 mod stats;
 pub mod store;
+pub mod trace;
 
 pub use ackey::{AcKey, AcKeyConfig, AcKeyStats, GhostHit, Part, PartStats, PointHit, Targets};
 pub use arc::{ArcCache, ArcShape};

@@ -15,11 +15,62 @@ pub mod store_trace;
 pub mod trace;
 
 use std::fmt;
+use std::io;
 use std::str::FromStr;
 
 use cache::{AnyCache, Cache, Policy};
 
-use trace::Request;
+/// One request: a key and the bytes it occupies (1 for unit-size traces).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// The page number or the interned key.
+    pub key: u64,
+    /// The entry's size; 1 when the trace gives none.
+    pub size: u64,
+}
+
+/// Why a trace could not be read.
+#[derive(Debug)]
+pub enum TraceError {
+    /// The file could not be opened or read.
+    Io(io::Error),
+    /// The zstd stream is damaged.
+    Zstd(String),
+    /// A line does not follow the format.
+    Parse {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl fmt::Display for TraceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TraceError::Io(e) => write!(f, "reading the trace: {e}"),
+            TraceError::Zstd(e) => write!(f, "decompressing the trace: {e}"),
+            TraceError::Parse { line, reason } => write!(f, "trace line {line}: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for TraceError {}
+
+impl From<io::Error> for TraceError {
+    fn from(e: io::Error) -> Self {
+        TraceError::Io(e)
+    }
+}
+
+impl From<cache::trace::ParseError> for TraceError {
+    fn from(e: cache::trace::ParseError) -> Self {
+        TraceError::Parse {
+            line: e.line,
+            reason: e.kind.to_string(),
+        }
+    }
+}
 
 /// A policy the simulator can run: one of the crate's, or OPT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -16,8 +16,10 @@
 //! reads the data blocks of the range. Point keys and scan starts are Zipfian
 //! (theta 0.99 by default), scattered over the key space.
 
+use lsm::db::BlockKind;
+
 use crate::lsm_model::zipf_keys;
-use crate::store_trace::{BlockRef, Builder, Found, Kind, StoreTrace};
+use crate::store_trace::{BlockRef, Builder, Found, StoreTrace};
 
 /// Bytes of a data block.
 pub const DATA_BLOCK: u64 = 4096;
@@ -132,7 +134,7 @@ impl ModelTree {
             table: self.levels[l].first_table + t as u64,
             offset: b as u64 * DATA_BLOCK,
             size: DATA_BLOCK,
-            kind: Kind::Data,
+            kind: BlockKind::Data,
         }
     }
 
@@ -147,7 +149,7 @@ impl ModelTree {
             table: self.levels[l].first_table + t as u64,
             offset: self.blocks_per_table() as u64 * DATA_BLOCK,
             size: blocks * (self.key_size + HANDLE),
-            kind: Kind::Index,
+            kind: BlockKind::Index,
         }
     }
 
@@ -156,7 +158,7 @@ impl ModelTree {
         BlockRef {
             offset: index.offset + index.size,
             size: (self.table_keys(l, t) as u64 * 10).div_ceil(8),
-            kind: Kind::Filter,
+            kind: BlockKind::Filter,
             ..index
         }
     }
@@ -180,22 +182,21 @@ impl ModelTree {
             let Some(t) = self.covering(l, k) else {
                 continue;
             };
-            let push = |b: &mut Builder, r| b.block(r).expect("a lookup is open");
-            push(b, self.filter(l, t));
+            b.block(self.filter(l, t));
             let keys = &self.levels[l].keys;
             let Ok(pos) = keys.binary_search(&k) else {
                 continue;
             };
             let data = self.data(l, pos);
-            push(b, self.index(l, t));
-            push(b, data);
+            b.block(self.index(l, t));
+            b.block(data);
             let f = Found {
                 value_len: self.value_size,
                 table: data.table,
                 offset: data.offset,
                 size: data.size,
             };
-            b.found(&self.key_bytes(k), f).expect("after its G");
+            b.found(f);
             return;
         }
     }
@@ -220,10 +221,9 @@ impl ModelTree {
                     continue;
                 }
                 if last.is_none_or(|(t, _)| t != d.table) {
-                    b.block(self.index(l, pos / KEYS_PER_TABLE))
-                        .expect("a scan is open");
+                    b.block(self.index(l, pos / KEYS_PER_TABLE));
                 }
-                b.block(d).expect("a scan is open");
+                b.block(d);
                 last = Some((d.table, d.offset));
             }
         }

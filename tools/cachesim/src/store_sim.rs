@@ -27,7 +27,7 @@ use std::sync::Arc;
 use cache::{AcKeyConfig, EReads, Policy, StoreCache, Targets};
 use lsm::db::{BlockCache, BlockKind, BlockPointer, LookupStats, PointCache, PointHit};
 
-use crate::store_trace::{BlockRef, Kind, Op, StoreTrace};
+use crate::store_trace::{BlockRef, Op, StoreTrace};
 use crate::{opt, par_map, SimPolicy};
 
 /// One policy at one size on a store trace.
@@ -150,14 +150,6 @@ impl Buffers {
     }
 }
 
-fn kind(k: Kind) -> BlockKind {
-    match k {
-        Kind::Data => BlockKind::Data,
-        Kind::Index => BlockKind::Index,
-        Kind::Filter => BlockKind::Filter,
-    }
-}
-
 struct Replayer {
     cache: StoreCache,
     bufs: Buffers,
@@ -169,17 +161,12 @@ impl Replayer {
     /// returns whether it was a disk read.
     fn block(&mut self, b: &BlockRef) -> bool {
         self.result.block_requests += 1;
-        if self
-            .cache
-            .get_block(b.table, b.offset, kind(b.kind))
-            .is_some()
-        {
+        if self.cache.get_block(b.table, b.offset, b.kind).is_some() {
             return false;
         }
         self.result.disk_reads += 1;
         let buf = self.bufs.of(b.size);
-        self.cache
-            .insert_block(b.table, b.offset, kind(b.kind), buf);
+        self.cache.insert_block(b.table, b.offset, b.kind, buf);
         true
     }
 }
@@ -259,7 +246,7 @@ pub fn replay(
                                     table: ptr.table,
                                     offset: ptr.offset,
                                     size,
-                                    kind: Kind::Data,
+                                    kind: BlockKind::Data,
                                 });
                                 value.resize(f.value_len as usize, 0);
                                 r.cache.promote(key, &value);

@@ -1,81 +1,20 @@
 //! The store's own lookup traces, as the kernel records them (`BENCH` with
-//! tracing on), so that every policy replays exactly what the store asked for.
-//!
-//! Text, one record per line, fields separated by one space, keys in lowercase
-//! hex; the file starts with [`HEADER`]; other `#` lines are comments, except
-//! `# phase NAME`, which marks where a phase of the workload begins (drawn on
-//! the split plot).
-//!
-//! ```text
-//!   G <key>                               point lookup past the memtables
-//!   B <table> <offset> <size> <d|i|f>     a block it (or a scan) needed
-//!   V <key> <value_len> <table> <offset> <size>   it found the key there
-//!   S <start-key> <limit>                 a range scan begins
-//!   W <key>                               a write or delete of the key
-//!   D <table>                             a compaction deleted the table
-//! ```
-//!
-//! The `B` records after a `G` or `S`, up to the next `G`, `S`, `W`, `V`, `D`
-//! or the end, are the blocks that operation needed, in order, whether the
-//! recording store's cache had them or not. A `G` without a `V` found nothing.
-//! `D` is optional: without it, KP pointers into deleted tables are noticed
-//! when a later lookup finds the key elsewhere (see `store_sim`).
+//! tracing on), held in memory for replay: each operation with the blocks it
+//! needed, keys interned. The format itself (its records, how they are
+//! written and parsed) is the `cache` crate's, [`cache::trace`]; this module
+//! only builds the replay's view of a trace from its records and writes one
+//! back (for generated traces).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 use std::io::BufRead;
 
-use crate::trace::{Request, TraceError};
+use cache::trace::{Parser, Record, HEADER};
 
-/// The first line of a store trace.
-pub const HEADER: &str = "# unikv store trace v1";
+pub use cache::trace::{BlockRef, Found};
 
-/// What a block holds, as the store's `BlockKind`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kind {
-    /// A data block (`d`).
-    Data,
-    /// An index block (`i`).
-    Index,
-    /// A filter block (`f`).
-    Filter,
-}
-
-impl Kind {
-    fn letter(self) -> char {
-        match self {
-            Kind::Data => 'd',
-            Kind::Index => 'i',
-            Kind::Filter => 'f',
-        }
-    }
-}
-
-/// One block the store needed; its cache identity is `(table, offset)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct BlockRef {
-    /// Table number.
-    pub table: u64,
-    /// Byte offset of the block in its table.
-    pub offset: u64,
-    /// Bytes the block occupies in a cache.
-    pub size: u64,
-    /// What it holds.
-    pub kind: Kind,
-}
-
-/// Where a point lookup found its key (a `V` record): what a KP entry points to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Found {
-    /// Bytes of the value.
-    pub value_len: u64,
-    /// Table of the data block holding it.
-    pub table: u64,
-    /// Offset of that data block.
-    pub offset: u64,
-    /// Size of that data block.
-    pub size: u64,
-}
+use crate::{Request, TraceError};
 
 /// One operation of the trace. Block lists are ranges into [`StoreTrace::blocks`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -189,20 +128,17 @@ impl StoreTrace {
             .collect()
     }
 
-    /// The trace as text, in the format [`parse`] reads.
-    pub fn to_text(&self) -> String {
-        let mut out = String::with_capacity(self.blocks.len() * 24 + self.ops.len() * 40);
-        out.push_str(HEADER);
-        out.push('\n');
+    /// Every record of the trace, in order, as the format has them.
+    pub fn for_each_record(&self, mut f: impl FnMut(Record<'_>)) {
+        let key = |k: u32| Cow::Borrowed(&*self.keys[k as usize]);
         let mut phases = self.phases.iter().peekable();
         for (i, op) in self.ops.iter().enumerate() {
             while let Some((_, name)) = phases.next_if(|(at, _)| *at == i) {
-                let _ = writeln!(out, "# phase {name}");
+                f(Record::Phase(Cow::Borrowed(name.as_str())));
             }
-            let hex = |k: u32| Hex(&self.keys[k as usize]);
             let blocks = match op {
-                Op::Get { key, blocks, .. } => {
-                    let _ = writeln!(out, "G {}", hex(*key));
+                Op::Get { key: k, blocks, .. } => {
+                    f(Record::Get { key: key(*k) });
                     Some(blocks)
                 }
                 Op::Scan {
@@ -210,72 +146,57 @@ impl StoreTrace {
                     limit,
                     blocks,
                 } => {
-                    let _ = writeln!(out, "S {} {limit}", hex(*start));
+                    f(Record::Scan {
+                        start: key(*start),
+                        limit: *limit,
+                    });
                     Some(blocks)
                 }
-                Op::Write { key } => {
-                    let _ = writeln!(out, "W {}", hex(*key));
+                Op::Write { key: k } => {
+                    f(Record::Write { key: key(*k) });
                     None
                 }
                 Op::DropTable { table } => {
-                    let _ = writeln!(out, "D {table}");
+                    f(Record::DropTable { table: *table });
                     None
                 }
             };
             for b in blocks.map(|r| self.blocks_of(r)).unwrap_or_default() {
-                let _ = writeln!(
-                    out,
-                    "B {} {} {} {}",
-                    b.table,
-                    b.offset,
-                    b.size,
-                    b.kind.letter()
-                );
+                f(Record::Block(*b));
             }
             if let Op::Get {
-                key,
-                found: Some(f),
+                key: k,
+                found: Some(found),
                 ..
             } = op
             {
-                let _ = writeln!(
-                    out,
-                    "V {} {} {} {} {}",
-                    hex(*key),
-                    f.value_len,
-                    f.table,
-                    f.offset,
-                    f.size
-                );
+                f(Record::Found {
+                    key: key(*k),
+                    found: *found,
+                });
             }
         }
+    }
+
+    /// The trace as text, in the format [`parse`] reads.
+    pub fn to_text(&self) -> String {
+        let mut out = String::with_capacity(self.blocks.len() * 24 + self.ops.len() * 40);
+        out.push_str(HEADER);
+        out.push('\n');
+        self.for_each_record(|r| {
+            let _ = writeln!(out, "{r}");
+        });
         out
     }
 }
 
-struct Hex<'a>(&'a [u8]);
-
-impl fmt::Display for Hex<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
-    }
-}
-
-/// Whether `first_line` marks a store trace.
-pub fn is_header(first_line: &str) -> bool {
-    first_line.trim_end() == HEADER
-}
-
 /// Builds a [`StoreTrace`] record by record (the parser and the generator).
+/// It keeps no order of its own: records come in an order the format allows
+/// (the parser checks it; a generator makes it so).
 #[derive(Default)]
 pub struct Builder {
     trace: StoreTrace,
     names: HashMap<Box<[u8]>, u32>,
-    /// The operation `B` and `V` records attach to: an open `G` or `S`.
-    open: bool,
 }
 
 impl Builder {
@@ -299,6 +220,19 @@ impl Builder {
         self.trace.blocks.len() as u32
     }
 
+    /// A record, in the order it came.
+    pub fn push(&mut self, r: Record<'_>) {
+        match r {
+            Record::Get { key } => self.get(&key),
+            Record::Block(b) => self.block(b),
+            Record::Found { found, .. } => self.found(found),
+            Record::Scan { start, limit } => self.scan(&start, limit),
+            Record::Write { key } => self.write(&key),
+            Record::DropTable { table } => self.drop_table(table),
+            Record::Phase(name) => self.phase(&name),
+        }
+    }
+
     /// A `# phase NAME` marker before the next operation.
     pub fn phase(&mut self, name: &str) {
         self.trace.phases.push((self.trace.ops.len(), name.into()));
@@ -313,7 +247,6 @@ impl Builder {
             blocks: at..at,
             found: None,
         });
-        self.open = true;
     }
 
     /// An `S` record.
@@ -325,51 +258,36 @@ impl Builder {
             limit,
             blocks: at..at,
         });
-        self.open = true;
     }
 
     /// A `W` record.
     pub fn write(&mut self, key: &[u8]) {
         let key = self.key(key);
         self.trace.ops.push(Op::Write { key });
-        self.open = false;
     }
 
     /// A `D` record.
     pub fn drop_table(&mut self, table: u64) {
         self.trace.ops.push(Op::DropTable { table });
-        self.open = false;
     }
 
-    /// A `B` record; `Err` when no `G` or `S` is open.
-    pub fn block(&mut self, b: BlockRef) -> Result<(), &'static str> {
-        if !self.open {
-            return Err("a block record outside a lookup or scan");
-        }
-        self.trace.blocks.push(b);
-        let end = self.here();
+    /// A `B` record: a block of the last operation, a `G` or `S`.
+    pub fn block(&mut self, b: BlockRef) {
+        let end = self.here() + 1;
         match self.trace.ops.last_mut() {
-            Some(Op::Get { blocks, .. } | Op::Scan { blocks, .. }) => blocks.end = end,
-            _ => return Err("a block record outside a lookup or scan"),
-        }
-        Ok(())
-    }
-
-    /// A `V` record; `Err` unless it follows a `G` of the same key.
-    pub fn found(&mut self, key: &[u8], f: Found) -> Result<(), &'static str> {
-        let want = self.names.get(key).copied();
-        match self.trace.ops.last_mut() {
-            Some(Op::Get {
-                key: k,
-                found: slot @ None,
-                ..
-            }) if self.open && Some(*k) == want => {
-                *slot = Some(f);
-                // The lookup's block list ends at its V.
-                self.open = false;
-                Ok(())
+            Some(Op::Get { blocks, .. } | Op::Scan { blocks, .. }) => {
+                blocks.end = end;
+                self.trace.blocks.push(b);
             }
-            _ => Err("a V record that does not follow a G of the same key"),
+            _ => debug_assert!(false, "a block record outside a lookup or scan"),
+        }
+    }
+
+    /// A `V` record: where the last operation, a `G`, found its key.
+    pub fn found(&mut self, f: Found) {
+        match self.trace.ops.last_mut() {
+            Some(Op::Get { found, .. }) => *found = Some(f),
+            _ => debug_assert!(false, "a V record that does not follow its G"),
         }
     }
 
@@ -379,97 +297,15 @@ impl Builder {
     }
 }
 
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-        .collect()
-}
-
-/// Parses a store trace. The header line is optional here (the caller may
-/// have forced the format); any other malformed line is an error naming it.
+/// Parses a store trace ([`cache::trace::Parser`] line by line). The header
+/// line is optional here (the caller may have forced the format); any other
+/// malformed line is an error naming it.
 pub fn parse(reader: impl BufRead) -> Result<StoreTrace, TraceError> {
+    let mut p = Parser::new();
     let mut b = Builder::new();
-    for (i, line) in reader.lines().enumerate() {
-        let line = line?;
-        let bad = |reason: String| TraceError::Parse {
-            line: i + 1,
-            reason,
-        };
-        if let Some(comment) = line.strip_prefix('#') {
-            if let Some(name) = comment.trim().strip_prefix("phase ") {
-                b.phase(name.trim());
-            }
-            continue;
-        }
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let Some((&tag, rest)) = fields.split_first() else {
-            continue;
-        };
-        let want = |n: usize| {
-            if rest.len() == n {
-                Ok(())
-            } else {
-                Err(bad(format!(
-                    "`{tag}` needs {n} field{}, found {}",
-                    if n == 1 { "" } else { "s" },
-                    rest.len()
-                )))
-            }
-        };
-        let key = |s: &str| decode_hex(s).ok_or_else(|| bad(format!("key `{s}` is not hex")));
-        let num = |s: &str| {
-            s.parse::<u64>()
-                .map_err(|_| bad(format!("`{s}` is not a number")))
-        };
-        match tag {
-            "G" => {
-                want(1)?;
-                b.get(&key(rest[0])?);
-            }
-            "S" => {
-                want(2)?;
-                b.scan(&key(rest[0])?, num(rest[1])?);
-            }
-            "W" => {
-                want(1)?;
-                b.write(&key(rest[0])?);
-            }
-            "D" => {
-                want(1)?;
-                b.drop_table(num(rest[0])?);
-            }
-            "B" => {
-                want(4)?;
-                let kind = match rest[3] {
-                    "d" => Kind::Data,
-                    "i" => Kind::Index,
-                    "f" => Kind::Filter,
-                    k => return Err(bad(format!("block kind `{k}` is not d, i or f"))),
-                };
-                b.block(BlockRef {
-                    table: num(rest[0])?,
-                    offset: num(rest[1])?,
-                    size: num(rest[2])?,
-                    kind,
-                })
-                .map_err(|e| bad(e.into()))?;
-            }
-            "V" => {
-                want(5)?;
-                let k = key(rest[0])?;
-                let f = Found {
-                    value_len: num(rest[1])?,
-                    table: num(rest[2])?,
-                    offset: num(rest[3])?,
-                    size: num(rest[4])?,
-                };
-                b.found(&k, f).map_err(|e| bad(e.into()))?;
-            }
-            other => return Err(bad(format!("unknown record `{other}`"))),
+    for line in reader.lines() {
+        if let Some(r) = p.line(&line?)? {
+            b.push(r);
         }
     }
     Ok(b.finish())

@@ -3,19 +3,11 @@
 //! optionally zstd-compressed.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-/// One request: a key and the bytes it occupies (1 for unit-size traces).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Request {
-    /// The page number or the interned key.
-    pub key: u64,
-    /// The entry's size; 1 when the trace gives none.
-    pub size: u64,
-}
+pub use crate::{Request, TraceError};
 
 /// A whole trace, loaded into memory.
 #[derive(Clone, Debug, Default)]
@@ -61,40 +53,6 @@ impl Format {
     }
 }
 
-/// Why a trace could not be read.
-#[derive(Debug)]
-pub enum TraceError {
-    /// The file could not be opened or read.
-    Io(io::Error),
-    /// The zstd stream is damaged.
-    Zstd(String),
-    /// A line does not follow the format.
-    Parse {
-        /// 1-based line number.
-        line: usize,
-        /// What is wrong with it.
-        reason: String,
-    },
-}
-
-impl fmt::Display for TraceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TraceError::Io(e) => write!(f, "reading the trace: {e}"),
-            TraceError::Zstd(e) => write!(f, "decompressing the trace: {e}"),
-            TraceError::Parse { line, reason } => write!(f, "trace line {line}: {reason}"),
-        }
-    }
-}
-
-impl std::error::Error for TraceError {}
-
-impl From<io::Error> for TraceError {
-    fn from(e: io::Error) -> Self {
-        TraceError::Io(e)
-    }
-}
-
 /// Opens a trace file, decompressing it if its name ends in `.zst`.
 pub fn open(path: &Path) -> Result<Box<dyn BufRead>, TraceError> {
     let file = File::open(path)?;
@@ -113,7 +71,7 @@ pub fn open(path: &Path) -> Result<Box<dyn BufRead>, TraceError> {
 pub fn detect(path: &Path) -> Result<Format, TraceError> {
     let mut first = String::new();
     open(path)?.read_line(&mut first)?;
-    Ok(if crate::store_trace::is_header(&first) {
+    Ok(if cache::trace::is_header(&first) {
         Format::Store
     } else {
         Format::guess(path)

@@ -7,9 +7,10 @@ use std::io::Cursor;
 use cache::Policy;
 use cachesim::phase::{phase_trace, PhaseSpec};
 use cachesim::store_sim::{phase_splits, replay, simulate_store, ReplayConfig, StoreResult};
-use cachesim::store_trace::{parse, BlockRef, Found, Kind, Op, StoreTrace};
+use cachesim::store_trace::{parse, BlockRef, Found, Op, StoreTrace};
 use cachesim::trace::{self, Format, TraceError};
 use cachesim::SimPolicy;
+use lsm::db::BlockKind;
 
 /// Table 7: data blocks at 0 and 4096 (4000 bytes each), index at 8192 (200
 /// bytes), filter at 8392 (100 bytes). Key 0a01 lives in the first data block
@@ -93,19 +94,19 @@ fn a_hand_written_trace_parses_into_its_operations() {
                 table: 7,
                 offset: 8392,
                 size: 100,
-                kind: Kind::Filter
+                kind: BlockKind::Filter
             },
             BlockRef {
                 table: 7,
                 offset: 8192,
                 size: 200,
-                kind: Kind::Index
+                kind: BlockKind::Index
             },
             BlockRef {
                 table: 7,
                 offset: 4096,
                 size: 4000,
-                kind: Kind::Data
+                kind: BlockKind::Data
             },
         ]
     );
@@ -308,7 +309,7 @@ fn the_phase_trace_has_three_phases_with_the_right_operations() {
         let last = t.blocks_of(blocks).last().unwrap();
         assert_eq!(
             (last.kind, last.table, last.offset),
-            (Kind::Data, f.table, f.offset)
+            (BlockKind::Data, f.table, f.offset)
         );
     }
 }

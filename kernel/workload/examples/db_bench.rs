@@ -1,27 +1,30 @@
 //! db_bench's workloads (16-byte keys, 100-byte values) on the engine alone,
 //! over an in-memory device or a file, so the engine's own cost can be
-//! profiled and compared with LevelDB natively.
+//! profiled and compared with LevelDB natively. The workloads are the
+//! kernel's `BENCH` ones, run by the same driver (`workload::run`).
 //!
-//! `cargo run --release -p lsm --example db_bench -- [--keys N] [--file PATH]
-//! [--cache-mb MB]`
+//! `cargo run --release -p workload --example db_bench -- [--keys N]
+//! [--file PATH] [--cache-mb MB]`
 //!
-//! `--cache-mb` gives the store an LRU block cache of that many MiB (the
+//! `--cache-mb` gives the store a CLOCK block cache of that many MiB (the
 //! kernel's default is 8, like LevelDB's); without it every block a lookup
 //! needs is read from the device and checked.
 //!
 //! With `--file PATH`, each store lives in its own file `PATH.<workload>`,
 //! zeroed and formatted afresh (put it on a real disk to measure syncs).
 
-use lsm::db::{BlockCache, Db, Options};
+use lsm::db::{BlockCache, Db, IoStats, Options};
 use lsm::device::{BlockDevice, DeviceError, MemDevice};
 use lsm::iter::KvIter;
-use lsm::random::Rng;
 use std::collections::HashMap;
+use std::fmt::Display;
 use std::fs::{File, OpenOptions};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::os::unix::fs::FileExt;
+use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use workload::{BenchResult, Clock, Params, State, Store, Workload};
 
 const CAPACITY: u64 = 512 << 20;
 
@@ -84,29 +87,28 @@ impl BlockDevice for Dev {
     }
 }
 
-fn device(path: Option<&str>) -> Dev {
-    match path {
-        None => Dev::Mem(MemDevice::new(CAPACITY as usize)),
-        Some(p) => {
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(p)
-                .expect("open the bench file");
-            file.set_len(CAPACITY).expect("size the bench file");
-            Dev::File(FileDevice {
-                file,
-                capacity: CAPACITY,
-            })
-        }
-    }
+fn device(path: Option<&str>) -> Result<Dev, String> {
+    let Some(p) = path else {
+        return Ok(Dev::Mem(MemDevice::new(CAPACITY as usize)));
+    };
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(p)
+        .map_err(|e| format!("opening {p}: {e}"))?;
+    file.set_len(CAPACITY)
+        .map_err(|e| format!("sizing {p}: {e}"))?;
+    Ok(Dev::File(FileDevice {
+        file,
+        capacity: CAPACITY,
+    }))
 }
 
 /// A CLOCK block cache charged by block bytes (cheap enough not to hide the
 /// engine's own costs in a profile).
-struct Clock {
+struct ClockCache {
     budget: usize,
     inner: Mutex<ClockInner>,
 }
@@ -144,7 +146,7 @@ impl Hasher for Fx {
     }
 }
 
-impl Clock {
+impl ClockCache {
     fn new(budget: usize) -> Self {
         Self {
             budget,
@@ -181,7 +183,7 @@ impl ClockInner {
     }
 }
 
-impl BlockCache for Clock {
+impl BlockCache for ClockCache {
     fn get(&self, table: u64, offset: u64) -> Option<Arc<[u8]>> {
         let mut g = self.inner.lock().unwrap();
         let &i = g.map.get(&(table, offset))?;
@@ -232,48 +234,105 @@ impl BlockCache for Clock {
     }
 }
 
-fn key(i: u64) -> [u8; 16] {
-    let mut k = [b'0'; 16];
-    let s = format!("{i:016}");
-    k.copy_from_slice(s.as_bytes());
-    k
+/// The engine as the workloads' store.
+struct Engine(Db<Dev>);
+
+impl Store for Engine {
+    type Error = lsm::Error;
+
+    fn get(&mut self, key: &[u8]) -> Result<Option<usize>, lsm::Error> {
+        Ok(self.0.get(key, None)?.map(|v| v.len()))
+    }
+    fn put(&mut self, key: &[u8], value: &[u8], sync: bool) -> Result<(), lsm::Error> {
+        self.0.put(key, value, sync)
+    }
+    fn scan(&mut self, start: &[u8], limit: usize) -> Result<u64, lsm::Error> {
+        Ok(self.0.range(start, None, limit, None)?.len() as u64)
+    }
+    fn read_seq(&mut self, visit: &mut dyn FnMut(usize) -> bool) -> Result<(), lsm::Error> {
+        let mut it = self.0.iter(None)?;
+        it.seek_to_first()?;
+        while it.valid() && visit(it.key().len() + it.value().len()) {
+            it.next()?;
+        }
+        Ok(())
+    }
+    fn sync(&mut self) -> Result<(), lsm::Error> {
+        self.0.sync_wal()
+    }
+    fn io(&mut self) -> Result<IoStats, lsm::Error> {
+        Ok(self.0.stats().io)
+    }
 }
 
-fn report(name: &str, n: u64, start: Instant) {
-    let secs = start.elapsed().as_secs_f64();
+/// Nanoseconds since the bench began.
+struct HostClock(Instant);
+
+impl Clock for HostClock {
+    fn counter(&mut self) -> u64 {
+        self.0.elapsed().as_nanos() as u64
+    }
+    fn frequency(&self) -> u64 {
+        1_000_000_000
+    }
+}
+
+/// One store and the key space its fills loaded.
+struct Bench {
+    store: Engine,
+    state: State,
+}
+
+impl Bench {
+    fn run(&mut self, workload: Workload, n: u64, sync: bool) -> Result<BenchResult, String> {
+        let p = Params {
+            n,
+            sync,
+            ..Params::new(workload)
+        };
+        let mut clock = HostClock(Instant::now());
+        workload::run(&p, &mut self.state, &mut self.store, &mut clock, &mut ()).map_err(msg)
+    }
+}
+
+fn msg(e: impl Display) -> String {
+    e.to_string()
+}
+
+fn report(name: &str, r: &BenchResult) {
+    let secs = r.secs();
     println!(
         "{name:12} {:>10.0} ops/s  {:>8.2} us/op",
-        n as f64 / secs,
-        secs * 1e6 / n as f64
+        r.ops_per_sec(),
+        secs * 1e6 / r.ops as f64
     );
 }
 
-// The read workloads are functions of their own, so that a profiler (e.g.
-// `valgrind --tool=callgrind --toggle-collect='*db_bench*readrandom*'`)
+// The read workloads run in functions of their own, so that a profiler
+// (e.g. `valgrind --tool=callgrind --toggle-collect='*db_bench*readrandom*'`)
 // can count their instructions alone.
 
 #[inline(never)]
-fn readrandom<D: BlockDevice>(db: &Db<D>, rng: &mut Rng, n: u64) -> u64 {
-    let mut found = 0;
-    for _ in 0..n {
-        found += u64::from(db.get(&key(rng.uniform(n)), None).unwrap().is_some());
-    }
-    found
+fn readrandom(b: &mut Bench, n: u64) -> Result<BenchResult, String> {
+    b.run(Workload::ReadRandom, n, false)
 }
 
 #[inline(never)]
-fn readseq<D: BlockDevice>(db: &Db<D>) -> u64 {
-    let mut it = db.iter(None).unwrap();
-    it.seek_to_first().unwrap();
-    let mut count = 0;
-    while it.valid() {
-        count += 1;
-        it.next().unwrap();
-    }
-    count
+fn readseq(b: &mut Bench, n: u64) -> Result<BenchResult, String> {
+    b.run(Workload::ReadSeq, n, false)
 }
 
-fn main() {
+fn main() -> ExitCode {
+    match bench() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("db_bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn bench() -> Result<(), String> {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| {
         args.iter()
@@ -282,77 +341,60 @@ fn main() {
     };
     let n: u64 = arg("--keys")
         .and_then(|s| s.parse().ok())
-        .unwrap_or(100_000);
+        .unwrap_or(100_000)
+        .max(1);
     let path = arg("--file");
     let cache_mb: usize = arg("--cache-mb").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let value = [b'x'; 100];
     // Each store gets its own file: two stores on one disk would destroy
     // each other.
-    let fresh = |tag: &str| {
+    let fresh = |tag: &str| -> Result<Bench, String> {
         let p = path.as_ref().map(|p| format!("{p}.{tag}"));
-        let mut db = Db::open(device(p.as_deref()), Options::default())
-            .unwrap()
+        let mut db = Db::open(device(p.as_deref())?, Options::default())
+            .map_err(msg)?
             .0;
         if cache_mb > 0 {
-            db.set_block_cache(Some(Arc::new(Clock::new(cache_mb << 20))));
+            db.set_block_cache(Some(Arc::new(ClockCache::new(cache_mb << 20))));
         }
-        db
+        Ok(Bench {
+            store: Engine(db),
+            state: State::new(),
+        })
     };
     println!(
         "{n} keys of 16 bytes, values of 100 bytes, on {}, CLOCK block cache {cache_mb} MiB",
         path.as_deref().unwrap_or("memory")
     );
 
-    let mut db = fresh("seq");
-    let t = Instant::now();
-    for i in 0..n {
-        db.put(&key(i), &value, false).unwrap();
-    }
-    db.sync_wal().unwrap();
-    report("fillseq", n, t);
+    let mut db = fresh("seq")?;
+    report("fillseq", &db.run(Workload::FillSeq, n, false)?);
 
-    let mut db2 = fresh("random");
-    let mut rng = Rng::new(1);
-    let t = Instant::now();
-    for _ in 0..n {
-        db2.put(&key(rng.uniform(n)), &value, false).unwrap();
-    }
-    db2.sync_wal().unwrap();
-    report("fillrandom", n, t);
+    let mut db2 = fresh("random")?;
+    report("fillrandom", &db2.run(Workload::FillRandom, n, false)?);
     drop(db2);
 
-    let t = Instant::now();
-    for _ in 0..n {
-        db.put(&key(rng.uniform(n)), &value, false).unwrap();
+    report("overwrite", &db.run(Workload::Overwrite, n, false)?);
+
+    let r = readrandom(&mut db, n)?;
+    if r.found != n {
+        return Err(format!("readrandom found {} of {n} keys", r.found));
     }
-    db.sync_wal().unwrap();
-    report("overwrite", n, t);
+    report("readrandom", &r);
 
-    let t = Instant::now();
-    assert_eq!(readrandom(&db, &mut rng, n), n);
-    report("readrandom", n, t);
+    report("readseq", &readseq(&mut db, n)?);
 
-    let t = Instant::now();
-    let count = readseq(&db);
-    report("readseq", count, t);
-
-    let t = Instant::now();
-    for i in 0..n {
-        let mut k = key(i);
-        k[15] = b'.';
-        assert!(db.get(&k, None).unwrap().is_none());
+    let r = db.run(Workload::ReadMissing, n, false)?;
+    if r.found != 0 {
+        return Err(format!("readmissing found {} keys", r.found));
     }
-    report("readmissing", n, t);
+    report("readmissing", &r);
 
-    let mut db3 = fresh("sync");
-    let t = Instant::now();
-    let synced = n / 10;
-    for i in 0..synced {
-        db3.put(&key(i), &value, true).unwrap();
-    }
-    report("fillsync", synced, t);
+    let mut db3 = fresh("sync")?;
+    report(
+        "fillsync",
+        &db3.run(Workload::FillSeq, (n / 10).max(1), true)?,
+    );
 
-    let s = db.stats();
+    let s = db.store.0.stats();
     println!("levels (tables, bytes): {:?}", s.levels);
     println!(
         "compactions {}  flushes {}  write amplification {:.2}",
@@ -360,4 +402,5 @@ fn main() {
         s.flushes,
         s.write_amplification()
     );
+    Ok(())
 }

@@ -1,0 +1,48 @@
+//! LevelDB db_bench's and YCSB's workloads over any store, as the kernel's
+//! `BENCH` command and the host's `db_bench` example run them.
+//!
+//! ```text
+//!   args::Params::parse(BENCH's arguments)      ArgError (Display: the console's message)
+//!           │
+//!   run::run(params, &mut State, store, clock, hooks) ─► BenchResult ─► report() ─► console::Report
+//!           │                         │      │      │
+//!           │   Store: get/put/scan/read_seq/sync/io   Clock: counter+frequency
+//!           │   Hooks: timed_start, after_op (WAL write-out), progress, should_stop (Ctrl-C)
+//!   ycsb: the A-F mixes, zipfian (scrambled), latest, uniform
+//! ```
+//!
+//! Keys are 16 bytes, `%016d` of the key number ([`key`]), as db_bench's;
+//! values `value_size` bytes of printable pseudo-random data. Every draw
+//! comes from `lsm::random::Rng` seeded by the run's seed, so a seed replays
+//! a run exactly. The crate knows nothing of the kernel: the caller gives the
+//! store, the clock and the hooks, and keeps the [`State`] between runs.
+#![no_std]
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod args;
+pub mod report;
+pub mod run;
+pub mod ycsb;
+
+pub use args::{ArgError, Params, Workload, USAGE};
+pub use report::{CacheCounters, CacheFigures};
+pub use run::{
+    run, BenchError, BenchResult, Clock, Hooks, Mix, Progress, State, Store, PROGRESS_MIN_OPS,
+};
+
+/// Bytes of every key the workloads make.
+pub const KEY_LEN: usize = 16;
+
+/// Key number `i` as db_bench writes it: `%016d` (the low 16 digits).
+pub fn key(i: u64) -> [u8; KEY_LEN] {
+    let mut k = [b'0'; KEY_LEN];
+    let mut v = i;
+    for b in k.iter_mut().rev() {
+        *b = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    k
+}
