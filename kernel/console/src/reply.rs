@@ -162,6 +162,8 @@ pub enum Reply {
     Report(Report),
     /// Free text (HELP, LOG), printed as is with line ends made "\r\n".
     Text(String),
+    /// The user stopped the command (Ctrl-C) at a safe point: `(interrupted)`.
+    Interrupted,
 }
 
 impl Reply {
@@ -235,6 +237,7 @@ pub fn render(reply: &Reply, out: &mut dyn Write) -> fmt::Result {
             Ok(())
         }
         Reply::Text(text) => write_lines(text, out),
+        Reply::Interrupted => out.write_str("(interrupted)\r\n"),
     }
 }
 
@@ -386,6 +389,7 @@ mod tests {
         assert_eq!(shown(&Reply::Text("a\nb\n".into())), "a\r\nb\r\n");
         assert_eq!(shown(&Reply::Text("a\r\nb".into())), "a\r\nb\r\n");
         assert_eq!(shown(&Reply::Text("one".into())), "one\r\n");
+        assert_eq!(shown(&Reply::Interrupted), "(interrupted)\r\n");
         assert_eq!(shown(&Reply::Text("a\n\nb\n".into())), "a\r\n\r\nb\r\n");
         assert_eq!(shown(&Reply::Text("\n".into())), "\r\n");
         assert_eq!(shown(&Reply::Text(String::new())), "");

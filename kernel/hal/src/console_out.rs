@@ -4,6 +4,7 @@
 use crate::drivers::pl011::{self, Pl011};
 use crate::sync::IrqLock;
 use core::fmt;
+use core::sync::atomic::Ordering;
 
 /// QEMU virt's PL011, used before the device tree is read (as Linux's
 /// `earlycon`), so that even a failure to parse it can be reported.
@@ -80,6 +81,18 @@ pub fn read_byte() -> Option<u8> {
         UART.lock().resume_rx();
     }
     b
+}
+
+/// Arms (or disarms) Ctrl-C as an interrupt of the running command, and
+/// forgets an earlier one.
+pub fn arm_interrupt(on: bool) {
+    pl011::INTERRUPTED.store(false, Ordering::Relaxed);
+    pl011::INTR_ARMED.store(on, Ordering::Relaxed);
+}
+
+/// Whether a Ctrl-C arrived since the interrupt was armed.
+pub fn interrupted() -> bool {
+    pl011::INTERRUPTED.load(Ordering::Relaxed)
 }
 
 pub fn rx_errors() -> u64 {

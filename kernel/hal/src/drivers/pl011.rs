@@ -4,8 +4,14 @@
 //! full the driver stops reading the FIFO and masks the receive interrupt;
 //! the FIFO fills and QEMU holds further input back at its end, so typed or
 //! piped input is delayed, never lost. The console unmasks as it catches up.
+//!
+//! While a command runs the console arms [`INTR_ARMED`]; a Ctrl-C (ETX)
+//! received then is taken out of the input and raises [`INTERRUPTED`], as a
+//! terminal's line discipline turns ^C into SIGINT, so the command can stop
+//! at its next safe point even though nobody reads the input meanwhile.
 
 use crate::mmio::MmioRef;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kcore::ring::SpscRing;
 use tock_registers::{
     interfaces::{ReadWriteable, Readable, Writeable},
@@ -69,6 +75,14 @@ pub const RX_RING_BYTES: usize = 16 * 1024;
 
 /// Bytes received and not yet read by the console.
 pub static RX: SpscRing<RX_RING_BYTES> = SpscRing::new();
+
+/// ETX, what Ctrl-C sends.
+const CTRL_C: u8 = 0x03;
+
+/// Set while a command runs: Ctrl-C then interrupts it instead of being input.
+pub static INTR_ARMED: AtomicBool = AtomicBool::new(false);
+/// A Ctrl-C arrived while armed.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 fn rx_full() -> bool {
     RX.len() >= RX.capacity()
@@ -151,7 +165,12 @@ impl Pl011 {
             if word.read(DR::ERRORS) != 0 {
                 self.rx_errors += 1;
             }
-            RX.push(word.read(DR::DATA) as u8);
+            let byte = word.read(DR::DATA) as u8;
+            if byte == CTRL_C && INTR_ARMED.load(Ordering::Relaxed) {
+                INTERRUPTED.store(true, Ordering::Relaxed);
+                continue;
+            }
+            RX.push(byte);
         }
     }
 
