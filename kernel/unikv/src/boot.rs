@@ -1,7 +1,7 @@
 //! `kernel_main`: the boot sequence after `boot/entry.s`, in order.
 
 use crate::board::{self, cpu_name, VERSION};
-use crate::{registry, shell};
+use crate::{registry, session};
 use hal::arch::{cpu, gicv3, mmu, psci, timer};
 use hal::memory::{self, Range};
 use hal::{console_out, heap, logger};
@@ -172,5 +172,5 @@ pub extern "C" fn kernel_main(dtb: usize, entry_el: u64) -> ! {
         .and_then(|l| l.parse::<LevelFilter>().ok())
         .unwrap_or(LevelFilter::Warn);
     logger::set_console_level(quiet);
-    shell::run()
+    session::run()
 }

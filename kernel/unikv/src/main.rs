@@ -1,23 +1,26 @@
 //! # unikv: the kernel
 //!
 //! A key-value appliance that QEMU's `virt` machine boots directly: no Linux,
-//! no user space, one address space, one core doing the work. This crate is
-//! the part that knows about hardware; everything portable lives in the
-//! libraries beside it (`kcore`, `console`, and the store's and cache's
-//! crates), which are tested on the host.
+//! no user space, one address space, one core doing the work. This crate
+//! wires the portable libraries to the machine; everything it can leave to
+//! them, it does (they are tested on the host):
 //!
 //! ```text
-//!   shell (console service) ── console crate: line editor, parser, replies
-//!   services: registry (service! = module_init), console, virtio-mmio, ...
-//!   ───────────────────────────────────────────────────────────────────────
-//!   drivers: pl011 (UART), virtio_mmio      logger ─► log ring (LOG, gdb)
-//!   heap (talc)                             memory (image layout)
-//!   arch/aarch64: exception, gicv3, timer, mmu, psci, semihosting, backtrace
-//!   ───────────────────────────────────────────────────────────────────────
+//!   boot        kernel_main: the boot sequence; imports everything, imported by nothing
+//!   session/    front ends: the serial console (line editor ─► cmd ─► replies)
+//!   host        the kernel as the commands see it (cmd::Host): INFO, services, power, debug
+//!   services/   registry-managed services: kv (the store on virtio-blk), cache, virtio-mmio, console
+//!   registry    service! = module_init; start in dependency order, stop dependents first
+//!   board       what boot learned: the device tree's board, version, CPU, boot time
+//!   ───────────────────────────────────────────────────────────────────────────────────
+//!   portable:   cmd (every command's handler) ─► kv (store service) ─► lsm, cache
+//!               workload (BENCH), console (line editor, parser, replies), kcore
+//!   hal:        arch/aarch64, drivers (pl011, virtio), heap, logger, memory, sync, panic
 //!   boot/entry.s (EL2→EL1, FP on, stacks, .bss, vectors) + linker.ld
 //! ```
 //!
-//! Boot order is `kernel_main` below, top to bottom.
+//! Boot order is `boot::kernel_main`, top to bottom; then `session::run` is
+//! the main loop.
 
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
@@ -25,23 +28,19 @@
 extern crate alloc;
 
 #[cfg(target_os = "none")]
-mod bench;
-#[cfg(target_os = "none")]
 mod board;
 #[cfg(target_os = "none")]
 mod boot;
 #[cfg(target_os = "none")]
 mod gdb_scripts;
 #[cfg(target_os = "none")]
-mod kvcmd;
+mod host;
 #[cfg(target_os = "none")]
 mod registry;
 #[cfg(target_os = "none")]
 mod services;
 #[cfg(target_os = "none")]
-mod shell;
-#[cfg(target_os = "none")]
-mod ycsb;
+mod session;
 
 #[cfg(not(target_os = "none"))]
 fn main() {

@@ -28,7 +28,7 @@ fn panic_prints_message_and_backtrace_and_fails() {
         t.contains("DEBUG PANIC from the console: on purpose"),
         "{t}"
     );
-    assert!(t.contains("at kernel/unikv/src/shell.rs:"), "{t}");
+    assert!(t.contains("at kernel/unikv/src/host.rs:"), "{t}");
     assert!(frames(&t) >= 3, "{t}");
 }
 

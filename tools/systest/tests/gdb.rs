@@ -63,7 +63,7 @@ fn gdb_breaks_at_kernel_main_and_helpers_print_state() {
             "-ex",
             "bt",
             "-ex",
-            "break unikv::shell::run",
+            "break unikv::session::run",
             "-ex",
             "continue",
             "-ex",
@@ -93,7 +93,7 @@ fn gdb_breaks_at_kernel_main_and_helpers_print_state() {
         "the backtrace reaches the entry code: {text}"
     );
     assert!(
-        text.contains("hit Breakpoint 2") && text.contains("unikv::shell::run"),
+        text.contains("hit Breakpoint 2") && text.contains("unikv::session::run"),
         "{text}"
     );
     assert!(

@@ -4,5 +4,4 @@
 pub mod cache;
 pub mod console;
 pub mod kv;
-pub mod trace;
 pub mod virtio;

@@ -1,0 +1,184 @@
+//! `BENCH`: the `workload` crate's db_bench and YCSB workloads against the
+//! store service, with the store's own disk counters and the read cache's
+//! hit counters in the report.
+
+use console::{Invocation, Reply};
+use kv::StoreCell;
+use lsm::db::{IoStats, WriteBatch};
+use lsm::iter::KvIter;
+use workload::{BenchError, CacheCounters, CacheFigures, Params, Progress, State};
+
+use crate::ctx::{CmdError, Ctx, Sink};
+
+/// The store as the workloads see it: one lock per operation, as any other
+/// session's command would take it.
+struct Target<'a> {
+    cell: &'a StoreCell,
+}
+
+impl Target<'_> {
+    fn with<R>(
+        &mut self,
+        f: impl FnOnce(&mut kv::Store) -> lsm::Result<R>,
+    ) -> Result<R, lsm::Error> {
+        let mut guard = self.cell.lock();
+        // The service cannot stop while a command holds the console; a
+        // store that is gone reads as one that refuses.
+        let store = guard.as_mut().ok_or(lsm::Error::ReadOnly)?;
+        f(store)
+    }
+}
+
+impl workload::Store for Target<'_> {
+    type Error = lsm::Error;
+
+    fn get(&mut self, key: &[u8]) -> Result<Option<usize>, lsm::Error> {
+        self.with(|s| Ok(s.get(key)?.map(|v| v.len())))
+    }
+
+    fn put(&mut self, key: &[u8], value: &[u8], sync: bool) -> Result<(), lsm::Error> {
+        let mut batch = WriteBatch::new();
+        batch.put(key, value);
+        self.with(|s| {
+            if sync {
+                s.write(batch)
+            } else {
+                s.write_buffered(batch)
+            }
+        })
+    }
+
+    fn scan(&mut self, start: &[u8], limit: usize) -> Result<u64, lsm::Error> {
+        self.with(|s| {
+            let mut it = s.scan(start, limit)?;
+            let mut n = 0;
+            while it.valid() && n < limit as u64 {
+                n += 1;
+                it.next()?;
+            }
+            Ok(n)
+        })
+    }
+
+    fn read_seq(&mut self, visit: &mut dyn FnMut(usize) -> bool) -> Result<(), lsm::Error> {
+        self.with(|s| {
+            let mut it = s.db().iter(None)?;
+            it.seek(b"")?;
+            while it.valid() && visit(it.key().len() + it.value().len()) {
+                it.next()?;
+            }
+            Ok(())
+        })
+    }
+
+    fn sync(&mut self) -> Result<(), lsm::Error> {
+        self.with(|s| s.sync())
+    }
+
+    fn io(&mut self) -> Result<IoStats, lsm::Error> {
+        self.with(|s| Ok(s.stats().io))
+    }
+}
+
+/// The generic timer (or whatever the host's clock is).
+struct Counter(kv::Clock);
+
+impl workload::Clock for Counter {
+    fn counter(&mut self) -> u64 {
+        (self.0.now)()
+    }
+
+    fn frequency(&self) -> u64 {
+        self.0.hz
+    }
+}
+
+/// Between operations: the sync=0 write-out deadline, progress lines, and
+/// Ctrl-C.
+struct Hooks<'a> {
+    cell: &'a StoreCell,
+    out: &'a mut dyn Sink,
+    cache_before: Option<CacheCounters>,
+}
+
+fn cache_counters(cell: &StoreCell) -> Option<(&'static str, CacheCounters)> {
+    let store = cell.lock();
+    let c = store.as_ref()?.cache()?;
+    let s = c.stats();
+    Some((
+        c.policy().name(),
+        CacheCounters {
+            hits: s.hits,
+            misses: s.misses,
+        },
+    ))
+}
+
+impl workload::Hooks for Hooks<'_> {
+    fn timed_start(&mut self) {
+        self.cache_before = cache_counters(self.cell).map(|(_, c)| c);
+    }
+
+    fn after_op(&mut self, buffered: bool) {
+        if buffered {
+            if let Some(store) = self.cell.lock().as_mut() {
+                // A failed write-out latches the store: the next write says so.
+                let _ = store.tick();
+            }
+        }
+    }
+
+    fn progress(&mut self, p: Progress) {
+        let line = alloc::format!("{p}");
+        self.out.progress(&line);
+    }
+
+    fn should_stop(&mut self) -> bool {
+        self.out.interrupted()
+    }
+}
+
+pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
+    let params = Params::parse(&inv.args).map_err(|e| CmdError::Invalid(alloc::format!("{e}")))?;
+    let (mut state, loss_bound_ms) = {
+        let store = ctx.store()?;
+        (
+            State {
+                loaded_keys: store.loaded_keys(),
+            },
+            store.wal_loss_bound_ms(),
+        )
+    };
+    let cell = ctx.store_cell();
+    let mut clock = Counter(ctx.host.clock());
+    let mut hooks = Hooks {
+        cell,
+        out: &mut *ctx.out,
+        cache_before: None,
+    };
+    let result = workload::run(
+        &params,
+        &mut state,
+        &mut Target { cell },
+        &mut clock,
+        &mut hooks,
+    );
+    let cache_before = hooks.cache_before;
+    if let Some(store) = cell.lock().as_mut() {
+        store.set_loaded_keys(state.loaded_keys);
+    }
+    let result = result.map_err(|e| match e {
+        BenchError::Store(e) => CmdError::from(e),
+        BenchError::Interrupted { .. } => CmdError::Interrupted,
+        e @ BenchError::NoMemory { .. } => CmdError::Invalid(alloc::format!("{e}")),
+    })?;
+    let cache = match (cache_before, cache_counters(cell)) {
+        (Some(before), Some((policy, after))) => Some(CacheFigures {
+            policy,
+            before,
+            after,
+        }),
+        _ => None,
+    };
+    Ok(Reply::Report(result.report(cache.as_ref(), loss_bound_ms)))
+}

@@ -1,0 +1,214 @@
+//! What a handler works with: [`Ctx`] (the store, the host, the session's
+//! sink, the caller), and the typed [`CmdError`] it returns.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+use core::ops::{Deref, DerefMut};
+
+use console::{Reply, Report};
+use kv::{Clock, Store, StoreCell, Ticket};
+
+/// Who sent the command. Commands that change the appliance itself may be
+/// refused to some callers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Caller {
+    /// A person (or script) at the serial console.
+    Console,
+}
+
+/// One service, as `SERVICES` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceRow {
+    /// Its name.
+    pub name: &'static str,
+    /// Its state, in words ("running", "failed: why" ...).
+    pub state: String,
+    /// What it is.
+    pub description: &'static str,
+    /// Who wrote it.
+    pub author: &'static str,
+    /// Under what license.
+    pub license: &'static str,
+}
+
+/// What only the kernel knows and does. The kernel implements it over its
+/// registry, log ring, timer, PSCI and debug hooks; tests implement a double.
+pub trait Host {
+    /// The kernel's own INFO sections, in INFO's order (lower case).
+    fn info_sections(&self) -> &'static [&'static str];
+    /// Adds the section `name` (one of [`Host::info_sections`]) to `r`.
+    fn info(&self, name: &str, r: &mut Report);
+    /// Every service, in the registry's order.
+    fn services(&self) -> Vec<ServiceRow>;
+    /// The state of the service `name`, in words.
+    fn service_state(&self, name: &str) -> String;
+    /// Starts a service (and what it depends on), by name or alias.
+    fn start_service(&self, name: &str) -> Result<(), String>;
+    /// Stops a service, by name or alias.
+    fn stop_service(&self, name: &str) -> Result<(), String>;
+    /// Stops every service, dependents first (before power-off or reset).
+    fn stop_all_services(&self);
+    /// Powers off (`reset` false) or resets the machine.
+    fn power(&self, reset: bool) -> !;
+    /// The last `n` lines of the kernel log.
+    fn log_lines(&self, n: usize) -> Vec<Vec<u8>>;
+    /// Sets the level of log records the console prints (and keeps).
+    fn set_console_log_level(&self, level: log::LevelFilter);
+    /// Free heap bytes: the bound for replies built in memory.
+    fn free_memory(&self) -> usize;
+    /// The time source for benchmarks.
+    fn clock(&self) -> Clock;
+    /// Panics on purpose (`DEBUG PANIC`).
+    fn panic(&self, message: &str) -> !;
+    /// Reads an unmapped address (`DEBUG FAULT`); returns only if the MMU
+    /// let the read through, with a message that says so.
+    fn fault(&self) -> String;
+    /// Recurses until the stack's guard page stops it (`DEBUG OVERFLOW`);
+    /// returns only if it did not, with a message that says so.
+    fn overflow(&self) -> String;
+    /// Starts the sampling profiler at `hz`.
+    fn profile_start(&self, hz: u64) -> Result<(), String>;
+    /// Stops it: (samples, the `top` hottest addresses with their counts).
+    fn profile_stop(&self, top: usize) -> (usize, Vec<(u64, u32)>);
+}
+
+/// The session a command runs in: where its output beyond the reply goes,
+/// and whether the user asked it to stop.
+pub trait Sink {
+    /// A progress line while the command runs (BENCH).
+    fn progress(&mut self, line: &str);
+    /// A line of unframed output (DEBUG TRACE DUMP).
+    fn raw(&mut self, line: &[u8]);
+    /// Whether the user asked the running command to stop (Ctrl-C).
+    fn interrupted(&mut self) -> bool;
+    /// Sends `reply` at once and waits until it has left (before the power
+    /// goes).
+    fn reply_now(&mut self, reply: &Reply);
+}
+
+/// Why a command failed; every variant renders as the console's
+/// `(error) ERR ...` but [`CmdError::Interrupted`], which is `(interrupted)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CmdError {
+    /// The user stopped it at a safe point; what it did so far stands.
+    Interrupted,
+    /// The store failed or refused.
+    Store(lsm::Error),
+    /// A service the command needs is not running; says which and why.
+    Unavailable(String),
+    /// An argument is wrong; says what is expected.
+    Invalid(String),
+    /// The arguments do not fit the command: its usage line.
+    Usage(&'static str),
+    /// The kernel refused (a service would not start or stop ...).
+    Host(String),
+}
+
+impl fmt::Display for CmdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CmdError::Interrupted => f.write_str("interrupted"),
+            CmdError::Store(e) => e.fmt(f),
+            CmdError::Unavailable(s) | CmdError::Invalid(s) | CmdError::Host(s) => f.write_str(s),
+            CmdError::Usage(usage) => write!(f, "usage: {usage}"),
+        }
+    }
+}
+
+impl From<lsm::Error> for CmdError {
+    fn from(e: lsm::Error) -> Self {
+        match e {
+            lsm::Error::Interrupted => CmdError::Interrupted,
+            e => CmdError::Store(e),
+        }
+    }
+}
+
+impl From<CmdError> for Reply {
+    fn from(e: CmdError) -> Self {
+        match e {
+            CmdError::Interrupted => Reply::Interrupted,
+            e => Reply::error(e),
+        }
+    }
+}
+
+/// The store, locked, and known to be running.
+pub struct StoreGuard<'a>(spin::MutexGuard<'a, Option<Store>>);
+
+impl Deref for StoreGuard<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        // `Ctx::store` only builds a guard around `Some`.
+        self.0.as_ref().expect("checked when locked")
+    }
+}
+
+impl DerefMut for StoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        self.0.as_mut().expect("checked when locked")
+    }
+}
+
+/// A command's context. See the crate doc.
+pub struct Ctx<'a> {
+    store: &'a StoreCell,
+    /// What only the kernel knows and does.
+    pub host: &'a dyn Host,
+    /// The session's output and interrupt check.
+    pub out: &'a mut dyn Sink,
+    /// Who is asking.
+    pub caller: Caller,
+    /// Set by a write whose reply must wait until its ticket is durable.
+    pub(crate) wait_for: Option<Ticket>,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context for one command.
+    pub fn new(
+        store: &'a StoreCell,
+        host: &'a dyn Host,
+        out: &'a mut dyn Sink,
+        caller: Caller,
+    ) -> Self {
+        Ctx {
+            store,
+            host,
+            out,
+            caller,
+            wait_for: None,
+        }
+    }
+
+    /// The store, locked; or why it is not available.
+    pub fn store(&self) -> Result<StoreGuard<'a>, CmdError> {
+        let guard = self.store.lock();
+        if guard.is_none() {
+            drop(guard);
+            return Err(CmdError::Unavailable(alloc::format!(
+                "the store is not available: service 'kv' is {} (see LOG; SERVICE START kv retries)",
+                self.host.service_state("kv")
+            )));
+        }
+        Ok(StoreGuard(guard))
+    }
+
+    /// The store's lock itself, for a command that takes it once per
+    /// operation (BENCH).
+    pub(crate) fn store_cell(&self) -> &'a StoreCell {
+        self.store
+    }
+
+    /// The ticket the command's reply waits for, if its write was deferred
+    /// (group commit): the session holds the reply until it is durable.
+    pub fn wait_for(&self) -> Option<Ticket> {
+        self.wait_for
+    }
+
+    /// Whether the user asked the command to stop.
+    pub fn interrupted(&mut self) -> bool {
+        self.out.interrupted()
+    }
+}

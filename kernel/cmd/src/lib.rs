@@ -1,0 +1,47 @@
+//! # cmd: the commands, written once for every front end
+//!
+//! A session (the serial console; network connections) turns its input
+//! into a [`console::Invocation`] and calls [`run`]; the handler the table
+//! names for that command does the work and returns a [`Reply`], which the
+//! session renders its own way (redis-cli style at the console). Handlers
+//! never touch a device: they reach the world through a [`Ctx`]:
+//!
+//! - the store service ([`kv::Store`], behind its lock), which keeps the
+//!   store's promises (group commit, the sync=0 deadline, the scan trace);
+//! - the [`Host`]: what only the kernel knows (its INFO sections, services,
+//!   log, power, the debug hooks), implemented by the kernel and by a test
+//!   double in this crate's tests;
+//! - the session's [`Sink`]: progress lines, unframed output, and whether
+//!   the user asked to stop (Ctrl-C), so long commands stop at a safe point;
+//! - who is asking ([`Caller`]).
+//!
+//! ```text
+//!   session ─► console::parse_command ─► cmd::run ─► table::HANDLERS[name]
+//!                                                        │   │    │
+//!                                         kv::Store ◄────┘   │    └──► Sink
+//!                                         Host (kernel) ◄────┘
+//! ```
+//!
+//! The table is keyed by the console crate's command specs: every spec has
+//! a handler and every handler a spec (a test checks both), and usage
+//! strings live only in the specs.
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+mod bench;
+mod cachecmd;
+mod ctx;
+mod debug;
+mod keys;
+mod server;
+mod storage;
+mod table;
+
+pub use console::Reply;
+pub use ctx::StoreGuard;
+pub use ctx::{Caller, CmdError, Ctx, Host, ServiceRow, Sink};
+pub use table::{handler, joins_group, run, Entry, Handler, HANDLERS};

@@ -1,0 +1,290 @@
+//! [`Store`]: `lsm::Db` with the promises every session relies on (group
+//! commit, the sync=0 write-out deadline, the scan trace, the read cache).
+
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use cache::trace::{Recorder, Traced, MAX_BYTES};
+use cache::StoreCache;
+use lsm::db::{BlockCache, DbIter, DbStats, PointCache, VerifyReport, WriteBatch};
+use lsm::device::BlockDevice;
+use lsm::iter::KvIter;
+use lsm::{Error, Result};
+
+/// The disk under the store, whatever it is (virtio-blk in the kernel, a
+/// file on the host, memory in tests): one dynamic call per I/O, which costs
+/// nothing next to the I/O.
+pub type Disk = Box<dyn BlockDevice + Send>;
+
+/// The store's lock, as its owner keeps it: `None` while the service is
+/// stopped. Sessions lock it per command.
+pub type StoreCell = spin::Mutex<Option<Store>>;
+
+/// How long a write made with `sync=0` may wait in memory before it is
+/// written out: with the owner's tick period, the bound on what a power
+/// cut can lose of such writes.
+pub const WAL_WRITEOUT_US: u64 = 5_000;
+
+/// The time source: a free-running counter and its frequency (the generic
+/// timer in the kernel).
+#[derive(Clone, Copy)]
+pub struct Clock {
+    /// The counter now.
+    pub now: fn() -> u64,
+    /// Counter ticks per second.
+    pub hz: u64,
+    /// How often, at least, the owner calls [`Store::tick`], in Hz.
+    pub tick_hz: u64,
+}
+
+/// A deferred write's place in line: durable once a commit covers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ticket(u64);
+
+/// Where a deferred write stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Commit {
+    /// On disk: its `OK` may go out.
+    Durable,
+    /// Applied, waiting for the next commit.
+    Pending,
+    /// The commit that should have covered it failed: its reply is this error.
+    Failed(Error),
+}
+
+/// The store and its service state. See the crate doc.
+pub struct Store {
+    db: lsm::db::Db<Disk>,
+    clock: Clock,
+    /// The last ticket handed out.
+    written: u64,
+    /// Every ticket up to this one is durable.
+    durable: u64,
+    /// Tickets in `(from, through]` whose commit failed, and why. The store
+    /// refuses every write after a failed WAL flush (its fatal latch), so
+    /// there is at most one such range.
+    failed: Option<(u64, u64, Error)>,
+    /// Counter value when `sync=0` writes were first left buffered.
+    buffered_since: Option<u64>,
+    group_commits: u64,
+    group_commit_writes: u64,
+    cache: Option<Arc<StoreCache>>,
+    recorder: Arc<Recorder>,
+    /// The key space the last benchmark fill loaded into this store.
+    loaded_keys: u64,
+}
+
+impl Store {
+    /// The service state around an opened store.
+    pub fn new(db: lsm::db::Db<Disk>, clock: Clock) -> Store {
+        Store {
+            db,
+            clock,
+            written: 0,
+            durable: 0,
+            failed: None,
+            buffered_since: None,
+            group_commits: 0,
+            group_commit_writes: 0,
+            cache: None,
+            recorder: Arc::new(Recorder::new(MAX_BYTES)),
+            loaded_keys: 0,
+        }
+    }
+
+    /// The store, for reads and reports.
+    pub fn db(&self) -> &lsm::db::Db<Disk> {
+        &self.db
+    }
+
+    /// The value of `key`, or `None`.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.db.get(key, None)
+    }
+
+    /// Applies `batch` now (readers see it at once) and returns the ticket
+    /// that says when it is durable: after the next [`Store::commit`].
+    /// An invalid or refused write fails here, alone.
+    pub fn write_deferred(&mut self, batch: WriteBatch) -> Result<Ticket> {
+        self.db.write(batch, false)?;
+        self.written += 1;
+        Ok(Ticket(self.written))
+    }
+
+    /// Deferred writes not yet covered by a commit.
+    pub fn pending(&self) -> u64 {
+        let settled = match &self.failed {
+            Some((_, through, _)) => self.durable.max(*through),
+            None => self.durable,
+        };
+        self.written - settled
+    }
+
+    /// Makes every write so far durable with one WAL flush (group commit).
+    /// On failure every pending ticket fails with the error, and the store
+    /// refuses writes from then on (its state on disk is unknown).
+    pub fn commit(&mut self) -> Result<()> {
+        let n = self.pending();
+        if n == 0 {
+            return Ok(());
+        }
+        match self.db.sync_wal() {
+            Ok(()) => {
+                self.durable = self.written;
+                self.buffered_since = None;
+                self.group_commits += 1;
+                self.group_commit_writes += n;
+                Ok(())
+            }
+            Err(e) => {
+                self.failed = Some((self.durable, self.written, e.clone()));
+                Err(e)
+            }
+        }
+    }
+
+    /// Where the write with ticket `t` stands.
+    pub fn status(&self, t: Ticket) -> Commit {
+        match &self.failed {
+            Some((from, through, e)) if t.0 > *from && t.0 <= *through => Commit::Failed(e.clone()),
+            _ if t.0 <= self.durable => Commit::Durable,
+            _ => Commit::Pending,
+        }
+    }
+
+    /// (group commits, deferred writes they made durable) so far.
+    pub fn group_stats(&self) -> (u64, u64) {
+        (self.group_commits, self.group_commit_writes)
+    }
+
+    /// Applies `batch` and makes it (and everything before it) durable
+    /// before returning.
+    pub fn write(&mut self, batch: WriteBatch) -> Result<()> {
+        self.write_deferred(batch)?;
+        self.commit()
+    }
+
+    /// Applies `batch` without waiting for the disk (`sync=0`): it is
+    /// written out within [`Store::wal_loss_bound_ms`], by [`Store::tick`].
+    pub fn write_buffered(&mut self, batch: WriteBatch) -> Result<()> {
+        self.db.write(batch, false)?;
+        let now = (self.clock.now)();
+        self.buffered_since.get_or_insert(now);
+        Ok(())
+    }
+
+    /// Writes out `sync=0` writes that have waited [`WAL_WRITEOUT_US`];
+    /// the owner calls it at least `clock.tick_hz` times a second and
+    /// between benchmark operations.
+    pub fn tick(&mut self) -> Result<()> {
+        let Some(since) = self.buffered_since else {
+            return Ok(());
+        };
+        // Compared in counter ticks: this runs once per benchmark operation,
+        // and a conversion to microseconds is a 128-bit division.
+        if (self.clock.now)().wrapping_sub(since) >= self.clock.hz / 1_000_000 * WAL_WRITEOUT_US {
+            self.buffered_since = None;
+            self.db.write_out_wal()?;
+        }
+        Ok(())
+    }
+
+    /// The most a power cut can lose of `sync=0` writes, in milliseconds:
+    /// the write-out delay plus one period of the owner's tick.
+    pub fn wal_loss_bound_ms(&self) -> u64 {
+        WAL_WRITEOUT_US / 1000 + 1000 / self.clock.tick_hz.max(1)
+    }
+
+    /// Makes every write so far durable, deferred or buffered.
+    pub fn sync(&mut self) -> Result<()> {
+        if self.pending() > 0 {
+            return self.commit();
+        }
+        self.db.sync_wal()?;
+        self.buffered_since = None;
+        Ok(())
+    }
+
+    /// A cursor at the first key `>= start`, for a scan of at most `limit`
+    /// keys; the trace records the scan before its blocks are read.
+    pub fn scan(&self, start: &[u8], limit: usize) -> Result<DbIter<'_, Disk>> {
+        self.recorder.scan(start, limit);
+        let mut it = self.db.iter(None)?;
+        it.seek(start)?;
+        Ok(it)
+    }
+
+    /// Writes the memtable to a table (`FLUSH`).
+    pub fn flush(&mut self) -> Result<()> {
+        self.sync()?;
+        self.db.flush()
+    }
+
+    /// Compacts every level into the bottom one (`COMPACT`), stopping at a
+    /// safe point with [`Error::Interrupted`] when `stop` says so.
+    pub fn compact_all(&mut self, stop: &mut dyn FnMut() -> bool) -> Result<()> {
+        self.sync()?;
+        self.db.compact_all_with(stop)
+    }
+
+    /// Checks every checksum and invariant (`VERIFY`), stopping early (and
+    /// saying so in the report) when `stop` says so.
+    pub fn verify(&self, stop: &mut dyn FnMut() -> bool) -> VerifyReport {
+        self.db.verify_with(stop)
+    }
+
+    /// The store's counters.
+    pub fn stats(&self) -> DbStats {
+        self.db.stats()
+    }
+
+    /// Puts `cache` under the store (every block read goes through it, and
+    /// under AC-Key every point lookup), with the trace recorder in front;
+    /// `None` takes it away.
+    pub fn set_cache(&mut self, cache: Option<Arc<StoreCache>>) {
+        let traced = cache
+            .clone()
+            .map(|c| Arc::new(Traced::new(c, self.recorder.clone())));
+        self.db.set_block_cache(
+            traced
+                .clone()
+                .map(|c| c as Arc<dyn BlockCache + Send + Sync>),
+        );
+        self.db
+            .set_point_cache(traced.map(|c| c as Arc<dyn PointCache + Send + Sync>));
+        self.cache = cache;
+    }
+
+    /// The read cache, if one is set.
+    pub fn cache(&self) -> Option<&Arc<StoreCache>> {
+        self.cache.as_ref()
+    }
+
+    /// The recorder of the store's cache requests (`DEBUG TRACE`).
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    /// The key space the last benchmark fill loaded (0: none since the store
+    /// was opened); benchmark reads default to it.
+    pub fn loaded_keys(&self) -> u64 {
+        self.loaded_keys
+    }
+
+    /// Records the key space a benchmark fill loaded.
+    pub fn set_loaded_keys(&mut self, keys: u64) {
+        self.loaded_keys = keys;
+    }
+
+    /// Makes everything durable (WAL synced, memtable flushed to a table)
+    /// and closes the store: the service's exit.
+    pub fn close(mut self) -> Result<()> {
+        let result = self.sync().and_then(|()| self.db.flush());
+        let closed = self.db.close().map(|_| ());
+        result.and(closed)
+    }
+}
+
+#[cfg(test)]
+mod tests;

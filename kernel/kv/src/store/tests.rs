@@ -1,0 +1,221 @@
+//! The service's promises, on a real store over an in-memory disk that
+//! the test can watch (flushes counted) and fail (power cut).
+
+extern crate std;
+
+use super::*;
+use alloc::string::String;
+use alloc::vec;
+use cache::Policy;
+use lsm::db::{Db, Options};
+use lsm::device::{DeviceError, FaultDevice, MemDevice};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc as StdArc, Mutex};
+
+/// A disk the test keeps a handle on while the store owns it.
+#[derive(Clone)]
+struct Shared(StdArc<Mutex<FaultDevice<MemDevice>>>);
+
+impl BlockDevice for Shared {
+    fn read(&mut self, offset: u64, buf: &mut [u8]) -> core::result::Result<(), DeviceError> {
+        self.0.lock().unwrap().read(offset, buf)
+    }
+    fn write(&mut self, offset: u64, data: &[u8]) -> core::result::Result<(), DeviceError> {
+        self.0.lock().unwrap().write(offset, data)
+    }
+    fn flush(&mut self) -> core::result::Result<(), DeviceError> {
+        self.0.lock().unwrap().flush()
+    }
+    fn capacity(&self) -> u64 {
+        self.0.lock().unwrap().capacity()
+    }
+}
+
+impl Shared {
+    fn new() -> Shared {
+        Shared(StdArc::new(Mutex::new(FaultDevice::new(
+            MemDevice::new(8 << 20),
+            7,
+        ))))
+    }
+    fn flushes(&self) -> u64 {
+        self.0.lock().unwrap().counts().1
+    }
+    fn writes(&self) -> u64 {
+        self.0.lock().unwrap().counts().0
+    }
+}
+
+static NOW: AtomicU64 = AtomicU64::new(0);
+fn now() -> u64 {
+    NOW.load(Ordering::Relaxed)
+}
+/// A counter at 1 MHz, moved by hand.
+const CLOCK: Clock = Clock {
+    now,
+    hz: 1_000_000,
+    tick_hz: 100,
+};
+
+fn open(disk: &Shared) -> Store {
+    let (db, _) = Db::open(
+        Box::new(disk.clone()) as Disk,
+        Options::for_disk(disk.capacity()),
+    )
+    .expect("open");
+    Store::new(db, CLOCK)
+}
+
+fn put(k: &str, v: &str) -> WriteBatch {
+    let mut b = WriteBatch::new();
+    b.put(k.as_bytes(), v.as_bytes());
+    b
+}
+
+#[test]
+fn deferred_writes_are_seen_at_once_and_share_one_flush() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    let before = disk.flushes();
+    let tickets: Vec<Ticket> = (0..50)
+        .map(|i| {
+            s.write_deferred(put(&std::format!("k{i}"), "v"))
+                .expect("write")
+        })
+        .collect();
+    assert_eq!(s.pending(), 50);
+    assert_eq!(s.get(b"k7").unwrap(), Some(b"v".to_vec()));
+    assert!(tickets.iter().all(|t| s.status(*t) == Commit::Pending));
+    assert_eq!(disk.flushes(), before, "nothing flushed before the commit");
+    s.commit().expect("commit");
+    assert_eq!(disk.flushes(), before + 1, "one flush for the group");
+    assert!(tickets.iter().all(|t| s.status(*t) == Commit::Durable));
+    assert_eq!(s.pending(), 0);
+    assert_eq!(s.group_stats(), (1, 50));
+    // Nothing pending: a commit is free.
+    s.commit().expect("empty commit");
+    assert_eq!(disk.flushes(), before + 1);
+    assert_eq!(s.group_stats(), (1, 50));
+}
+
+#[test]
+fn what_a_commit_covered_survives_a_power_cut() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    for i in 0..20 {
+        s.write_deferred(put(&std::format!("a{i}"), "durable"))
+            .unwrap();
+    }
+    s.commit().unwrap();
+    drop(s);
+    disk.0.lock().unwrap().crash().unwrap();
+    let s = open(&disk);
+    for i in 0..20 {
+        assert_eq!(
+            s.get(std::format!("a{i}").as_bytes()).unwrap(),
+            Some(b"durable".to_vec())
+        );
+    }
+}
+
+#[test]
+fn a_failed_commit_fails_every_pending_write_and_refuses_more() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    let early = s.write_deferred(put("early", "1")).unwrap();
+    s.commit().unwrap();
+    let t1 = s.write_deferred(put("x", "1")).unwrap();
+    let t2 = s.write_deferred(put("y", "2")).unwrap();
+    disk.0.lock().unwrap().cut_power_after(0);
+    let err = s.commit().expect_err("the flush fails");
+    assert_eq!(err, Error::Device(DeviceError::PowerLoss));
+    assert_eq!(s.status(early), Commit::Durable);
+    assert_eq!(s.status(t1), Commit::Failed(err.clone()));
+    assert_eq!(s.status(t2), Commit::Failed(err.clone()));
+    assert_eq!(s.pending(), 0, "failed writes are settled, not pending");
+    assert!(
+        s.write_deferred(put("z", "3")).is_err(),
+        "a store whose WAL flush failed refuses writes"
+    );
+}
+
+#[test]
+fn a_synchronous_write_makes_earlier_deferred_ones_durable() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    let t = s.write_deferred(put("a", "1")).unwrap();
+    let before = disk.flushes();
+    s.write(put("b", "2")).unwrap();
+    assert_eq!(disk.flushes(), before + 1);
+    assert_eq!(s.status(t), Commit::Durable);
+    assert_eq!(s.pending(), 0);
+}
+
+#[test]
+fn buffered_writes_go_out_after_the_deadline_and_not_before() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    NOW.store(1_000, Ordering::Relaxed);
+    s.write_buffered(put("a", "1")).unwrap();
+    let writes = disk.writes();
+    NOW.store(1_000 + WAL_WRITEOUT_US - 1, Ordering::Relaxed);
+    s.tick().unwrap();
+    assert_eq!(disk.writes(), writes, "not before the deadline");
+    NOW.store(1_000 + WAL_WRITEOUT_US, Ordering::Relaxed);
+    s.tick().unwrap();
+    assert!(disk.writes() > writes, "written out at the deadline");
+    let written = disk.writes();
+    NOW.store(1_000 + 10 * WAL_WRITEOUT_US, Ordering::Relaxed);
+    s.tick().unwrap();
+    assert_eq!(disk.writes(), written, "once only");
+    assert_eq!(s.wal_loss_bound_ms(), 5 + 10);
+}
+
+#[test]
+fn scans_are_recorded_before_their_blocks() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    for i in 0..300 {
+        s.write(put(&std::format!("key{i:04}"), "value")).unwrap();
+    }
+    s.flush().unwrap();
+    s.set_cache(Some(Arc::new(StoreCache::new(Policy::Lru, 1 << 20))));
+    s.recorder().start();
+    let mut it = s.scan(b"key0100", 5).unwrap();
+    let mut keys = vec![];
+    while it.valid() && keys.len() < 5 {
+        keys.push(String::from_utf8(it.key().to_vec()).unwrap());
+        it.next().unwrap();
+    }
+    drop(it);
+    s.recorder().stop();
+    assert_eq!(
+        keys,
+        ["key0100", "key0101", "key0102", "key0103", "key0104"]
+    );
+    let text = s.recorder().text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], cache::trace::HEADER);
+    assert_eq!(lines[1], "S 6b657930313030 5");
+    assert!(
+        lines[2..].iter().all(|l| l.starts_with("B ")),
+        "the scan's blocks follow it: {lines:?}"
+    );
+    assert!(lines.len() > 2);
+}
+
+#[test]
+fn close_leaves_everything_in_tables() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    s.write_deferred(put("k", "v")).unwrap();
+    s.close().unwrap();
+    let (db, report) = Db::open(
+        Box::new(disk.clone()) as Disk,
+        Options::for_disk(disk.capacity()),
+    )
+    .unwrap();
+    assert_eq!(report.wal_records, 0, "nothing left to replay");
+    assert_eq!(report.tables, 1);
+    assert_eq!(db.get(b"k", None).unwrap(), Some(b"v".to_vec()));
+}

@@ -1,0 +1,239 @@
+//! The kernel as the command layer sees it (`cmd::Host`): its INFO
+//! sections, the service registry, the log ring, power, the profiler and
+//! the debug hooks that exercise the failure paths.
+
+use crate::{board, registry, services};
+use alloc::{format, string::String, vec::Vec};
+use cmd::ServiceRow;
+use console::Report;
+use hal::arch::{cpu, gicv3, mmu, psci, timer};
+use hal::{console_out, heap, logger, memory};
+
+/// The kernel behind every session's commands.
+pub struct KernelHost;
+
+const SECTIONS: &[&str] = &["server", "memory", "cpu", "services", "devices"];
+
+/// Inside the 39-bit address space, far above any RAM or device of virt.
+const UNMAPPED: u64 = 0x7f_0000_0000;
+
+impl cmd::Host for KernelHost {
+    fn info_sections(&self) -> &'static [&'static str] {
+        SECTIONS
+    }
+
+    fn info(&self, name: &str, r: &mut Report) {
+        match name {
+            "server" => server(r),
+            "memory" => memory_section(r),
+            "cpu" => cpu_section(r),
+            "services" => {
+                r.add_section("Services");
+                for (d, state) in registry::table() {
+                    r.add_field(d.name, state);
+                }
+            }
+            "devices" => devices(r),
+            _ => {}
+        }
+    }
+
+    fn services(&self) -> Vec<ServiceRow> {
+        registry::table()
+            .into_iter()
+            .map(|(d, state)| ServiceRow {
+                name: d.name,
+                state,
+                description: d.description,
+                author: d.author,
+                license: d.license,
+            })
+            .collect()
+    }
+
+    fn service_state(&self, name: &str) -> String {
+        registry::table()
+            .into_iter()
+            .find(|(d, _)| d.name == name)
+            .map(|(_, s)| s)
+            .unwrap_or_default()
+    }
+
+    fn start_service(&self, name: &str) -> Result<(), String> {
+        registry::start(name)
+    }
+
+    fn stop_service(&self, name: &str) -> Result<(), String> {
+        registry::stop(name)
+    }
+
+    fn stop_all_services(&self) {
+        registry::stop_all();
+    }
+
+    fn power(&self, reset: bool) -> ! {
+        log::info!("{}", if reset { "rebooting" } else { "powering off" });
+        console_out::flush();
+        if reset {
+            psci::system_reset()
+        } else {
+            psci::system_off()
+        }
+    }
+
+    fn log_lines(&self, n: usize) -> Vec<Vec<u8>> {
+        logger::last_lines(n)
+    }
+
+    fn set_console_log_level(&self, level: log::LevelFilter) {
+        logger::set_console_level(level);
+        if level > log::max_level() {
+            logger::set_level(level);
+        }
+    }
+
+    fn free_memory(&self) -> usize {
+        heap::stats().free
+    }
+
+    fn clock(&self) -> kv::Clock {
+        services::kv::clock()
+    }
+
+    fn panic(&self, message: &str) -> ! {
+        panic!("{message}")
+    }
+
+    fn fault(&self) -> String {
+        // SAFETY: deliberately not safe: the read of an unmapped address is
+        // the point (it must end in the exception dump, never return).
+        let v = unsafe { core::ptr::read_volatile(UNMAPPED as *const u64) };
+        format!("read of unmapped {UNMAPPED:#x} returned {v:#x}: the MMU is not protecting it")
+    }
+
+    fn overflow(&self) -> String {
+        let depth = recurse(0);
+        format!("recursed {depth} levels without overflowing the stack")
+    }
+
+    fn profile_start(&self, hz: u64) -> Result<(), String> {
+        hal::profile::start(hz).map_err(String::from)
+    }
+
+    fn profile_stop(&self, top: usize) -> (usize, Vec<(u64, u32)>) {
+        hal::profile::stop(top)
+    }
+}
+
+/// Recurses until the stack's guard page stops it.
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    let frame = [depth; 64];
+    if core::hint::black_box(depth) == u64::MAX {
+        return depth;
+    }
+    let deeper = recurse(core::hint::black_box(depth + 1));
+    core::hint::black_box(&frame);
+    deeper
+}
+
+fn server(r: &mut Report) {
+    let board = board::board();
+    r.add_section("Server");
+    r.add_field("version", board::VERSION);
+    r.add_field("kernel", "unikv (aarch64, no_std unikernel)");
+    r.add_field("uptime_ms", timer::now_us() / 1000);
+    r.add_field("boot_time_us", board::boot_time_us());
+    r.add_field("cpus", board.cpus);
+    r.add_field("cpus_online", 1);
+    r.add_field("exception_level", cpu::exception_level());
+    r.add_field("timer_hz", timer::frequency());
+    r.add_field("tick_hz", timer::TICK_HZ);
+    r.add_field("machine", board.model.as_deref().unwrap_or("unknown"));
+    r.add_field("bootargs", board.bootargs.as_deref().unwrap_or(""));
+}
+
+fn memory_section(r: &mut Report) {
+    let board = board::board();
+    let h = heap::stats();
+    let image = memory::image();
+    let (l2, l3) = mmu::tables_used();
+    r.add_section("Memory");
+    r.add_field("ram_bytes", board.ram.iter().map(|m| m.size).sum::<u64>());
+    r.add_field(
+        "ram_base",
+        format!("{:#x}", board.ram.first().map_or(0, |m| m.base)),
+    );
+    r.add_field("kernel_image_bytes", image.len());
+    r.add_field("kernel_text_bytes", memory::text().len());
+    r.add_field("kernel_rodata_bytes", memory::rodata().len());
+    r.add_field("kernel_bss_bytes", memory::bss().len());
+    r.add_field("kernel_stack_bytes", memory::kernel_stack().len());
+    r.add_field("exception_stack_bytes", memory::exception_stack().len());
+    r.add_field("heap_base", format!("{:#x}", h.bottom));
+    r.add_field("heap_total_bytes", h.total);
+    r.add_field("heap_used_bytes", h.used);
+    r.add_field("heap_free_bytes", h.free);
+    r.add_field("heap_leaked_in_irq_bytes", h.leaked_in_irq);
+    r.add_field("page_tables_l2", l2);
+    r.add_field("page_tables_l3", l3);
+}
+
+fn cpu_section(r: &mut Report) {
+    r.add_section("CPU");
+    r.add_field("model", board::cpu_name());
+    r.add_field("midr", format!("{:#x}", cpu::midr()));
+    r.add_field("mpidr", format!("{:#x}", cpu::mpidr()));
+    r.add_field("exception_level", cpu::exception_level());
+    r.add_field("timer_hz", timer::frequency());
+    r.add_field("timer_ticks", timer::ticks());
+    r.add_field("irqs_total", gicv3::total());
+    for (intid, count) in gicv3::counts() {
+        r.add_field(&format!("irq_{intid}_{}", irq_name(intid)), count);
+    }
+    r.add_field("irqs_spurious", gicv3::spurious());
+    r.add_field("uart_rx_errors", console_out::rx_errors());
+}
+
+fn irq_name(intid: u32) -> &'static str {
+    let board = board::board();
+    if intid == timer::intid() {
+        "timer"
+    } else if board.uart.as_ref().is_some_and(|u| u.intid == intid) {
+        "uart"
+    } else if board.virtio_mmio.iter().any(|v| v.intid == intid) {
+        "virtio"
+    } else {
+        "other"
+    }
+}
+
+fn devices(r: &mut Report) {
+    let board = board::board();
+    r.add_section("Devices");
+    if let Some(u) = &board.uart {
+        r.add_field("uart", format!("pl011 at {:#x} INTID {}", u.base, u.intid));
+    }
+    if let Some(g) = &board.gic {
+        r.add_field(
+            "gic",
+            format!(
+                "GICv{} GICD {:#x} GICR {:#x}",
+                g.version, g.gicd_base, g.gicr_base
+            ),
+        );
+    }
+    r.add_field("virtio_mmio_slots", board.virtio_mmio.len());
+    for (i, d) in services::virtio::devices().iter().enumerate() {
+        r.add_field(
+            &format!("virtio{i}"),
+            format!(
+                "{} at {:#x} ({:#x} bytes) INTID {}",
+                d.kind(),
+                d.base,
+                d.size,
+                d.intid
+            ),
+        );
+    }
+}
