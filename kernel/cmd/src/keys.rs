@@ -9,7 +9,7 @@ use lsm::iter::KvIter;
 use crate::ctx::{CmdError, Ctx};
 
 /// Rows a RANGE reads between two looks at Ctrl-C.
-const RANGE_CHECK_EVERY: usize = 1024;
+const RANGE_CHECK_EVERY: usize = 256;
 
 /// `OK` once the WAL record is on disk: the write joins the group commit
 /// and its reply waits for it.

@@ -1,0 +1,185 @@
+//! A host for the command layer on the host: a real store on an in-memory
+//! disk, and a test double of the kernel (`Host`) that records what the
+//! commands asked of it.
+
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cmd::{Caller, Ctx, Host, Reply, ServiceRow, Sink};
+use console::{parse_command, render, Report};
+use kv::{Clock, Store, StoreCell};
+use lsm::db::{Db, Options};
+use lsm::device::MemDevice;
+
+static NOW: AtomicU64 = AtomicU64::new(0);
+
+/// A 1 MHz counter that moves 1 µs each time it is read, so benchmark
+/// runs have a non-zero duration.
+fn now() -> u64 {
+    NOW.fetch_add(1, Ordering::Relaxed)
+}
+
+pub const CLOCK: Clock = Clock {
+    now,
+    hz: 1_000_000,
+    tick_hz: 100,
+};
+
+/// A fresh store on an in-memory disk of `bytes`.
+pub fn store(bytes: usize) -> StoreCell {
+    let dev: kv::Disk = Box::new(MemDevice::new(bytes));
+    let (db, _) = Db::open(dev, Options::for_disk(bytes as u64)).expect("format");
+    StoreCell::new(Some(Store::new(db, CLOCK)))
+}
+
+/// The kernel, as far as commands can tell.
+#[derive(Default)]
+pub struct FakeHost {
+    pub calls: RefCell<Vec<String>>,
+    pub log: Vec<Vec<u8>>,
+}
+
+impl Host for FakeHost {
+    fn info_sections(&self) -> &'static [&'static str] {
+        &["server", "memory"]
+    }
+    fn info(&self, name: &str, r: &mut Report) {
+        r.add_section(if name == "server" { "Server" } else { "Memory" });
+        r.add_field("section", name);
+    }
+    fn services(&self) -> Vec<ServiceRow> {
+        vec![ServiceRow {
+            name: "kv",
+            state: "running".into(),
+            description: "the store",
+            author: "us",
+            license: "MIT",
+        }]
+    }
+    fn service_state(&self, name: &str) -> String {
+        format!("stopped ({name})")
+    }
+    fn start_service(&self, name: &str) -> Result<(), String> {
+        self.calls.borrow_mut().push(format!("start {name}"));
+        if name == "nosuch" {
+            return Err("no service 'nosuch'".into());
+        }
+        Ok(())
+    }
+    fn stop_service(&self, name: &str) -> Result<(), String> {
+        self.calls.borrow_mut().push(format!("stop {name}"));
+        Ok(())
+    }
+    fn stop_all_services(&self) {
+        self.calls.borrow_mut().push("stop all".into());
+    }
+    fn power(&self, reset: bool) -> ! {
+        panic!("power {}", if reset { "reset" } else { "off" })
+    }
+    fn log_lines(&self, n: usize) -> Vec<Vec<u8>> {
+        let skip = self.log.len().saturating_sub(n);
+        self.log[skip..].to_vec()
+    }
+    fn set_console_log_level(&self, level: log::LevelFilter) {
+        self.calls.borrow_mut().push(format!("loglevel {level}"));
+    }
+    fn free_memory(&self) -> usize {
+        64 << 20
+    }
+    fn clock(&self) -> Clock {
+        CLOCK
+    }
+    fn panic(&self, message: &str) -> ! {
+        panic!("{message}")
+    }
+    fn fault(&self) -> String {
+        "the fault returned".into()
+    }
+    fn overflow(&self) -> String {
+        "the recursion returned".into()
+    }
+    fn profile_start(&self, hz: u64) -> Result<(), String> {
+        if hz > 10_000 {
+            return Err("the sampling rate is 10 to 10000 Hz".into());
+        }
+        self.calls.borrow_mut().push(format!("profile {hz}"));
+        Ok(())
+    }
+    fn profile_stop(&self, top: usize) -> (usize, Vec<(u64, u32)>) {
+        (
+            10,
+            vec![(0x4020_0000, 7), (0x4020_0040, 3)]
+                .into_iter()
+                .take(top)
+                .collect(),
+        )
+    }
+}
+
+/// A session's sink that keeps what it got, and says "interrupted" from
+/// its `stop_at`-th question on.
+#[derive(Default)]
+pub struct Out {
+    pub progress: Vec<String>,
+    pub raw: Vec<Vec<u8>>,
+    pub now: Vec<Reply>,
+    pub asked: u64,
+    pub stop_at: Option<u64>,
+}
+
+impl Sink for Out {
+    fn progress(&mut self, line: &str) {
+        self.progress.push(line.to_string());
+    }
+    fn raw(&mut self, line: &[u8]) {
+        self.raw.push(line.to_vec());
+    }
+    fn interrupted(&mut self) -> bool {
+        self.asked += 1;
+        self.stop_at.is_some_and(|k| self.asked >= k)
+    }
+    fn reply_now(&mut self, reply: &Reply) {
+        self.now.push(reply.clone());
+    }
+}
+
+/// One console line through the command layer: the reply as the console
+/// renders it (with "\n" line ends), and the ticket it waits for.
+pub fn line_with(
+    cell: &StoreCell,
+    host: &FakeHost,
+    out: &mut Out,
+    line: &str,
+) -> (String, Option<kv::Ticket>) {
+    let reply = match parse_command(line.as_bytes()) {
+        Ok(Some(inv)) => {
+            let mut ctx = Ctx::new(cell, host, out, Caller::Console);
+            let reply = cmd::run(&mut ctx, &inv);
+            let wait = ctx.wait_for();
+            return (shown(&reply), wait);
+        }
+        Ok(None) => return (String::new(), None),
+        Err(e) => Reply::from(e),
+    };
+    (shown(&reply), None)
+}
+
+pub fn shown(reply: &Reply) -> String {
+    let mut s = String::new();
+    render(reply, &mut s).unwrap();
+    s.replace("\r\n", "\n")
+}
+
+/// A line whose writes are committed before the reply is returned, as a
+/// session does at the end of its round.
+pub fn line(cell: &StoreCell, line: &str) -> String {
+    let host = FakeHost::default();
+    let mut out = Out::default();
+    let (reply, wait) = line_with(cell, &host, &mut out, line);
+    if wait.is_some() {
+        cell.lock().as_mut().unwrap().commit().unwrap();
+    }
+    reply
+}
