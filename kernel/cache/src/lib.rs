@@ -1,7 +1,7 @@
 //! Byte-budgeted read caches for the store, and the policies that fill them.
 //!
 //! The store reads data, index and filter blocks through one cache with one
-//! memory budget (see `architecture.md`, "Cache contract"). This crate owns the
+//! memory budget (see `docs/architecture.md`, "Cache contract"). This crate owns the
 //! replacement policies and their bookkeeping; it knows nothing of the kernel,
 //! of disks or of the store's formats: keys, values and charges come from the
 //! caller.

@@ -1,4 +1,4 @@
-//! The serial console's byte-level contract, as the design note `console.md` fixes it:
+//! The serial console's byte-level contract, as `docs/console.md` fixes it:
 //!
 //! ```text
 //!  UART rx ─► line::LineEditor ─► parse::split_args ─► command::parse_command

@@ -1,5 +1,5 @@
 //! BENCH's report: a [`BenchResult`] as the console prints it, field for
-//! field and in order (console.md), with the caller's read-cache figures.
+//! field and in order (`docs/console.md`), with the caller's read-cache figures.
 
 use alloc::format;
 use console::Report;

@@ -1,4 +1,4 @@
-//! The console's contract (console.md), driven through QEMU's serial port
+//! The console's contract (`docs/console.md`), driven through QEMU's serial port
 //! on the seed's machine line: every command, its exact reply form, the
 //! prompt, and what bad input must not break.
 
