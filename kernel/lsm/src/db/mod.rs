@@ -36,6 +36,7 @@ mod lookup;
 mod manifest;
 mod open;
 mod read;
+mod sink;
 mod stop;
 mod superblock;
 mod version;
@@ -66,9 +67,10 @@ use crate::key::{
 };
 use crate::memtable::MemTable;
 use crate::merge::MergingIter;
-use crate::table::{LookupBufs, Table, TableBuilder, TableOptions};
+use crate::table::{LookupBufs, Table, TableOptions};
 use crate::wal::LogWriter;
 use disk::{round_up, Disk, TableFile};
+use sink::TableSink;
 use stop::Stop;
 
 type Ikc = InternalKeyComparator;
@@ -651,17 +653,6 @@ impl<D: BlockDevice> Db<D> {
             .inspect_err(|_| self.release_tables(&written))
     }
 
-    /// Gives back the space of tables written but never committed, and
-    /// drops the blocks they offered to the cache.
-    fn release_tables(&mut self, files: &[FileMeta]) {
-        for f in files {
-            self.alloc.release_extents(&f.extents);
-            if let Some(c) = &self.cache {
-                c.erase_table(f.number);
-            }
-        }
-    }
-
     /// Merges the entries of `files` whose user keys lie in `range` (from,
     /// inclusive, to, exclusive; `None` is open) into new tables; on
     /// failure, returns the tables already written so their space can be
@@ -1026,134 +1017,4 @@ fn is_base_level_for(v: &Version, level: usize, ukey: &[u8]) -> bool {
         .iter()
         .flatten()
         .all(|f| ukey < user_key(&f.smallest) || ukey > user_key(&f.largest))
-}
-
-/// Writes a sorted stream of internal keys as tables, cut at the target
-/// size, only between user keys so that one key's versions never straddle
-/// two tables of a level.
-struct TableSink<'a, D: BlockDevice> {
-    disk: &'a Disk<D>,
-    /// Offered the blocks of every table written.
-    cache: Option<&'a (dyn BlockCache + Send + Sync)>,
-    alloc: &'a mut ExtentAllocator,
-    stats: &'a mut DbStats,
-    next_file: &'a mut u64,
-    opts: &'a Options,
-    target: u64,
-    /// The number and builder of the table being built.
-    building: Option<(u64, TableBuilder<Ikc>)>,
-    outputs: Vec<FileMeta>,
-}
-
-impl<'a, D: BlockDevice> TableSink<'a, D> {
-    fn new(
-        disk: &'a Disk<D>,
-        cache: Option<&'a (dyn BlockCache + Send + Sync)>,
-        alloc: &'a mut ExtentAllocator,
-        stats: &'a mut DbStats,
-        next_file: &'a mut u64,
-        opts: &'a Options,
-        target: u64,
-    ) -> Self {
-        Self {
-            disk,
-            cache,
-            alloc,
-            stats,
-            next_file,
-            opts,
-            target,
-            building: None,
-            outputs: Vec::new(),
-        }
-    }
-
-    fn add(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
-        // Cut only where a new user key begins, and only once full.
-        let full = self.building.as_ref().is_some_and(|(_, b)| {
-            b.estimated_size() >= self.target && user_key(b.last_key()) != user_key(key)
-        });
-        if full {
-            self.finish()?;
-        }
-        if self.building.is_none() {
-            let number = *self.next_file;
-            *self.next_file += 1;
-            self.building = Some((
-                number,
-                TableBuilder::new(Ikc::default(), self.opts.table, number),
-            ));
-        }
-        if let Some((_, b)) = &mut self.building {
-            b.add(key, value)?;
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self) -> Result<()> {
-        if let Some((number, b)) = self.building.take() {
-            let meta = emit_table(self.disk, self.cache, self.alloc, self.stats, b, number)?;
-            self.outputs.push(meta);
-        }
-        Ok(())
-    }
-}
-
-/// Offers the blocks of table `number`, just written as `bytes`, to the
-/// cache. The table was built here a moment ago, so a failure to parse it
-/// would be a bug, not damage: it only means no offer.
-fn offer_blocks(cache: &(dyn BlockCache + Send + Sync), number: u64, bytes: &[u8]) {
-    let Ok(t) = Table::open(bytes, number, bytes.len() as u64, Ikc::default()) else {
-        return;
-    };
-    let Ok(blocks) = t.blocks(bytes) else {
-        return;
-    };
-    for (h, kind) in blocks {
-        let (start, end) = (h.offset as usize, (h.offset + h.size) as usize);
-        if let Some(b) = bytes.get(start..end) {
-            cache.offer_block(number, h.offset, kind, Arc::from(b));
-        }
-    }
-}
-
-/// Finishes a table, puts it in free extents and writes it (no flush: the
-/// commit flushes before the manifest record).
-fn emit_table<D: BlockDevice>(
-    disk: &Disk<D>,
-    cache: Option<&(dyn BlockCache + Send + Sync)>,
-    alloc: &mut ExtentAllocator,
-    stats: &mut DbStats,
-    b: TableBuilder<Ikc>,
-    number: u64,
-) -> Result<FileMeta> {
-    let smallest = b.first_key().unwrap_or_default().to_vec();
-    let largest = b.last_key().to_vec();
-    let mut bytes = b.finish()?;
-    let size = bytes.len() as u64;
-    let extents = alloc.allocate_extents(size).ok_or(Error::NoSpace {
-        region: "table region",
-        needed: size,
-    })?;
-    bytes.resize(round_up(size) as usize, 0);
-    let mut at = 0usize;
-    for e in &extents {
-        let piece = &bytes[at..at + e.len as usize];
-        if let Err(err) = disk.write(e.offset, piece) {
-            alloc.release_extents(&extents);
-            return Err(err.into());
-        }
-        at += e.len as usize;
-    }
-    stats.table_bytes_written += size;
-    if let Some(c) = cache.filter(|c| c.room() >= size) {
-        offer_blocks(c, number, &bytes[..size as usize]);
-    }
-    Ok(FileMeta {
-        number,
-        extents: extents.into(),
-        size,
-        smallest,
-        largest,
-    })
 }
