@@ -35,6 +35,7 @@ mod iter;
 mod lookup;
 mod manifest;
 mod open;
+mod pick;
 mod read;
 mod sink;
 mod stop;
@@ -70,6 +71,7 @@ use crate::merge::MergingIter;
 use crate::table::{LookupBufs, Table, TableOptions};
 use crate::wal::LogWriter;
 use disk::{round_up, Disk, TableFile};
+use pick::{cut_points, is_base_level_for, Compaction};
 use sink::TableSink;
 use stop::Stop;
 
@@ -241,13 +243,6 @@ impl Snapshot {
     pub fn sequence(&self) -> SequenceNumber {
         self.seq
     }
-}
-
-struct Compaction {
-    level: usize,
-    inputs: [Vec<Arc<FileMeta>>; 2],
-    /// Merge even a lone table, so its tombstones and old versions go.
-    force_merge: bool,
 }
 
 /// The store.
@@ -440,68 +435,6 @@ impl<D: BlockDevice> Db<D> {
         Ok(outputs)
     }
 
-    fn max_bytes_for_level(&self, level: usize) -> u64 {
-        let mut b = self.opts.l1_max_bytes;
-        for _ in 1..level {
-            b = b.saturating_mul(self.opts.level_ratio);
-        }
-        b
-    }
-
-    fn pick_compaction(&self) -> Option<Compaction> {
-        let v = &self.version;
-        let mut best = (0usize, 0.0f64);
-        for level in 0..NUM_LEVELS - 1 {
-            let score = if level == 0 {
-                v.levels[0].len() as f64 / self.opts.l0_compaction_trigger.max(1) as f64
-            } else {
-                v.level_bytes(level) as f64 / self.max_bytes_for_level(level) as f64
-            };
-            if score > best.1 {
-                best = (level, score);
-            }
-        }
-        let (level, score) = best;
-        if score < 1.0 {
-            return None;
-        }
-        Some(self.compaction_for(level, None))
-    }
-
-    /// The compaction of `level` starting at its compaction pointer; with
-    /// `range` (user keys), of every table of `level` meeting it.
-    fn compaction_for(&self, level: usize, range: Option<(&[u8], &[u8])>) -> Compaction {
-        let v = &self.version;
-        let cmp = Ikc::default();
-        let inputs0: Vec<Arc<FileMeta>> = if let Some((a, b)) = range {
-            v.overlapping(level, Some(a), Some(b))
-        } else if level == 0 {
-            // Level-0 tables overlap: take them all, so no newer version of a
-            // key stays behind in level 0 while an older one moves down.
-            v.levels[0].clone()
-        } else {
-            let ptr = &self.compact_pointers[level];
-            let pick = v.levels[level]
-                .iter()
-                .find(|f| {
-                    ptr.is_empty() || cmp.compare(&f.largest, ptr) == core::cmp::Ordering::Greater
-                })
-                .or_else(|| v.levels[level].first());
-            pick.cloned().into_iter().collect()
-        };
-        let lo = inputs0.iter().map(|f| user_key(&f.smallest)).min();
-        let hi = inputs0.iter().map(|f| user_key(&f.largest)).max();
-        let inputs1 = match (lo, hi) {
-            (Some(lo), Some(hi)) => v.overlapping(level + 1, Some(lo), Some(hi)),
-            _ => Vec::new(),
-        };
-        Compaction {
-            level,
-            inputs: [inputs0, inputs1],
-            force_merge: false,
-        }
-    }
-
     fn run_compaction(&mut self, c: Compaction, stop: &mut Stop<'_>) -> Result<()> {
         self.check_writable()?;
         let level = c.level;
@@ -590,40 +523,6 @@ impl<D: BlockDevice> Db<D> {
         }
         self.stats.compactions += 1;
         Ok(())
-    }
-
-    /// Where a compaction slice that starts at `starts[start]` ends. `starts`
-    /// are the keys a slice may begin at, in order, each with the bytes of
-    /// the tables that start there; a slice from `start` to `end` covers the
-    /// keys from `starts[start]` (the smallest key if 0) to `starts[end]`
-    /// (the largest if past the end). It takes as many as together hold at
-    /// most [`slice_budget`](Self::slice_budget), at least one. A slice's
-    /// lower tables are freed when it commits; on a roomy disk one slice
-    /// takes them all, so output tables are cut only at their target size,
-    /// and on a nearly full one slices shrink, each leaving at most one
-    /// short table.
-    fn slice_end(&self, starts: &[(Vec<u8>, u64)], start: usize) -> usize {
-        let budget = self.slice_budget();
-        let mut end = start;
-        let mut bytes = 0;
-        while let Some((_, b)) = starts.get(end) {
-            bytes += b;
-            if end > start && bytes > budget {
-                break;
-            }
-            end += 1;
-        }
-        end
-    }
-
-    /// The input one compaction slice should take: a quarter of the free
-    /// space, at most `max_compaction_bytes` if set, at least a table.
-    fn slice_budget(&self) -> u64 {
-        let mut budget = self.alloc.free_bytes() / 4;
-        if self.opts.max_compaction_bytes > 0 {
-            budget = budget.min(self.opts.max_compaction_bytes);
-        }
-        budget.max(self.opts.table_size)
     }
 
     /// Merges `files` over `range` (as [`merge_inputs`](Self::merge_inputs))
@@ -981,40 +880,3 @@ impl<D: BlockDevice> Db<D> {
 
 #[cfg(test)]
 mod tests;
-
-/// Where [`Db::merge_into_bottom`]'s slices may begin (as
-/// [`Db::slice_end`] takes them): the user keys at which tables of levels 1
-/// to `bottom` start, sorted, except inside a bottom table (which must go
-/// whole, in one slice), each with the bytes of the tables starting there
-/// up to the next one. Level-0 tables overlap everything and are not cut
-/// points.
-fn cut_points(v: &Version, bottom: usize) -> Vec<(Vec<u8>, u64)> {
-    let mut starts: Vec<(&[u8], u64)> = (1..=bottom)
-        .flat_map(|l| v.levels[l].iter())
-        .map(|f| (user_key(&f.smallest), round_up(f.size)))
-        .collect();
-    starts.sort_unstable();
-    let inside_bottom = |k: &[u8]| {
-        v.levels[bottom]
-            .iter()
-            .any(|f| user_key(&f.smallest) < k && k <= user_key(&f.largest))
-    };
-    let mut cuts: Vec<(Vec<u8>, u64)> = Vec::new();
-    for (k, bytes) in starts {
-        match cuts.last_mut() {
-            Some(last) if last.0.as_slice() == k || inside_bottom(k) => last.1 += bytes,
-            // A new place to cut (the first one is where slice 0 begins).
-            _ => cuts.push((k.to_vec(), bytes)),
-        }
-    }
-    cuts
-}
-
-/// Whether no level below `level` may hold `ukey`, so a tombstone for it in
-/// `level` hides nothing and can go.
-fn is_base_level_for(v: &Version, level: usize, ukey: &[u8]) -> bool {
-    v.levels[level + 1..]
-        .iter()
-        .flatten()
-        .all(|f| ukey < user_key(&f.smallest) || ukey > user_key(&f.largest))
-}
