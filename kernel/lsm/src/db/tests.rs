@@ -3,6 +3,7 @@ extern crate std;
 use super::*;
 use crate::device::{DeviceError, FaultDevice, MemDevice};
 use crate::random::Rng;
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::ToString;
 use alloc::vec;
