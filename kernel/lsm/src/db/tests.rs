@@ -2,6 +2,8 @@ extern crate std;
 
 use super::*;
 use crate::device::{DeviceError, FaultDevice, MemDevice};
+use crate::error::{Corruption, CorruptionKind};
+use crate::iter::KvIter;
 use crate::random::Rng;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
