@@ -14,7 +14,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::disk::{round_up, TableFile};
-use super::pick::{cut_points, is_base_level_for, Compaction};
+use super::pick::{cut_points, is_base_level_for, slice_budget, slice_end, Compaction};
 use super::sink::TableSink;
 use super::stop::Stop;
 use super::version::{FileMeta, VersionEdit, NUM_LEVELS};
@@ -87,7 +87,8 @@ impl<D: BlockDevice> Db<D> {
             .collect();
         let mut start = 0;
         loop {
-            let end = self.slice_end(&starts, start);
+            let budget = slice_budget(self.alloc.free_bytes(), &self.opts);
+            let end = slice_end(&starts, start, budget);
             let last = end >= starts.len();
             let lo = (start > 0).then(|| starts[start].0.clone());
             let hi = (!last).then(|| starts[end].0.clone());
@@ -287,7 +288,8 @@ impl<D: BlockDevice> Db<D> {
         let mut gone = alloc::vec![false; upper.len()];
         let mut start = 0;
         loop {
-            let end = self.slice_end(&starts, start);
+            let budget = slice_budget(self.alloc.free_bytes(), &self.opts);
+            let end = slice_end(&starts, start, budget);
             let last = end >= starts.len();
             let lo = (start > 0).then(|| starts[start].0.clone());
             let hi = (!last).then(|| starts[end].0.clone());

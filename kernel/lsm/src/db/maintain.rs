@@ -10,6 +10,7 @@
 
 use alloc::vec::Vec;
 
+use super::pick::pick_compaction;
 use super::sink::TableSink;
 use super::stop::Stop;
 use super::version::{FileMeta, VersionEdit};
@@ -76,7 +77,7 @@ impl<D: BlockDevice> Db<D> {
                 Err(e) => return Err(e),
             }
         }
-        while let Some(c) = self.pick_compaction() {
+        while let Some(c) = pick_compaction(&self.version, &self.opts, &self.compact_pointers) {
             match self.run_compaction(c, stop) {
                 Ok(()) => did = true,
                 Err(Error::NoSpace { .. }) if !reclaimed => {
