@@ -28,6 +28,32 @@
 //! The store is single-threaded (`&mut self` for changes); the kernel wraps it
 //! in a lock. Group commit: writers append with `sync = false` and one of them
 //! calls [`Db::sync_wal`], which makes all of them durable with one flush.
+//!
+//! One [`Db`], its methods in one file per concern (as LevelDB splits
+//! `db_impl.cc` from `version_set.cc`); this file keeps the struct, the
+//! options and the reports:
+//!
+//! ```text
+//!   open.rs      format, superblock, manifest load, WAL replay, recovery, close
+//!   write.rs     put/delete/write -> WAL -> memtable; make_room, rotate, space
+//!   read.rs      get (memtables, point cache, tables), iter, range, snapshots
+//!   maintain.rs  flush the frozen memtable, run compactions while due,
+//!                FLUSH and COMPACT
+//!     pick.rs      which compaction, its inputs, level targets, slice cuts
+//!                  (a Version and the Options in, no Db)
+//!     compact.rs   run a compaction slice by slice, merge into the bottom
+//!     sink.rs      write output tables (flush and compaction alike)
+//!   manifest.rs  commit an edit: flush, manifest record, new manifest, free
+//!   verify.rs    VERIFY: read every table, report all damage
+//!
+//!   beneath:  version.rs (live tables, edits)   superblock.rs (layout)
+//!             disk.rs (device, extents, cache)  batch.rs   iter.rs
+//!             lookup.rs (point cache)           stop.rs (stop hook)
+//! ```
+//!
+//! Writes reach `maintain` when the memtable fills; flushes and compactions
+//! write through `sink` and commit through `manifest`; `open` recovers
+//! through the same two.
 
 mod batch;
 mod compact;
