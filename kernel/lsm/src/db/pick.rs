@@ -167,3 +167,167 @@ pub(super) fn is_base_level_for(v: &Version, level: usize, ukey: &[u8]) -> bool 
         .flatten()
         .all(|f| ukey < user_key(&f.smallest) || ukey > user_key(&f.largest))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::version::{Extent, VersionEdit};
+    use crate::key::{internal_key, ValueType};
+    use alloc::vec;
+
+    /// Table `number` of `size` bytes holding user keys `a` to `b`.
+    fn file(number: u64, a: &[u8], b: &[u8], size: u64) -> FileMeta {
+        FileMeta {
+            number,
+            extents: Arc::from([Extent {
+                offset: number << 20,
+                len: round_up(size),
+            }]),
+            size,
+            smallest: internal_key(a, 5, ValueType::Value),
+            largest: internal_key(b, 1, ValueType::Value),
+        }
+    }
+
+    fn version(files: Vec<(usize, FileMeta)>) -> Version {
+        let edit = VersionEdit {
+            added: files,
+            ..VersionEdit::default()
+        };
+        Version::default().apply(&edit).unwrap()
+    }
+
+    fn numbers(files: &[Arc<FileMeta>]) -> Vec<u64> {
+        files.iter().map(|f| f.number).collect()
+    }
+
+    fn opts() -> Options {
+        Options {
+            l0_compaction_trigger: 4,
+            l1_max_bytes: 1000,
+            level_ratio: 10,
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn level_targets_grow_by_the_ratio_and_saturate() {
+        let o = opts();
+        let targets: Vec<u64> = (1..4).map(|l| max_bytes_for_level(&o, l)).collect();
+        assert_eq!(targets, [1000, 10_000, 100_000]);
+        let steep = Options {
+            level_ratio: 1 << 40,
+            ..opts()
+        };
+        assert_eq!(max_bytes_for_level(&steep, 6), u64::MAX);
+    }
+
+    #[test]
+    fn the_most_overdue_level_is_picked_once_one_is_due() {
+        let pointers: [Vec<u8>; NUM_LEVELS] = Default::default();
+        assert!(pick_compaction(&Version::default(), &opts(), &pointers).is_none());
+        // Three level-0 tables of a trigger of four: not due.
+        let mut files = vec![
+            (0, file(1, b"a", b"k", 100)),
+            (0, file(2, b"f", b"p", 100)),
+            (0, file(3, b"c", b"d", 100)),
+            (1, file(10, b"a", b"b", 400)),
+            (1, file(11, b"m", b"n", 400)),
+            (1, file(12, b"x", b"z", 100)),
+        ];
+        assert!(pick_compaction(&version(files.clone()), &opts(), &pointers).is_none());
+        // A fourth: level 0 (score 1) goes whole, with the level-1 tables
+        // its key range meets.
+        files.push((0, file(4, b"e", b"g", 100)));
+        let c = pick_compaction(&version(files.clone()), &opts(), &pointers).unwrap();
+        assert_eq!(c.level, 0);
+        assert_eq!(numbers(&c.inputs[0]), [4, 3, 2, 1]);
+        assert_eq!(numbers(&c.inputs[1]), [10, 11]);
+        assert!(!c.force_merge);
+        // Level 1 at twice its target (score 2) comes first.
+        files.push((1, file(13, b"q", b"r", 1100)));
+        let c = pick_compaction(&version(files), &opts(), &pointers).unwrap();
+        assert_eq!(c.level, 1);
+        assert_eq!(numbers(&c.inputs[0]), [10]);
+        assert!(c.inputs[1].is_empty());
+    }
+
+    #[test]
+    fn a_level_compaction_starts_past_its_pointer_and_wraps_around() {
+        let v = version(vec![
+            (1, file(10, b"a", b"c", 100)),
+            (1, file(11, b"d", b"f", 100)),
+            (1, file(12, b"g", b"i", 100)),
+            (2, file(20, b"b", b"e", 100)),
+            (2, file(21, b"h", b"k", 100)),
+        ]);
+        let pick = |ptr: &[u8]| {
+            let c = compaction_for(&v, ptr, 1, None);
+            (numbers(&c.inputs[0]), numbers(&c.inputs[1]))
+        };
+        assert_eq!(pick(b""), (vec![10], vec![20]));
+        assert_eq!(pick(&v.levels[1][0].largest), (vec![11], vec![20]));
+        assert_eq!(pick(&v.levels[1][1].largest), (vec![12], vec![21]));
+        assert_eq!(pick(&v.levels[1][2].largest), (vec![10], vec![20]));
+    }
+
+    #[test]
+    fn a_slice_takes_its_budget_and_at_least_one_start() {
+        let starts: Vec<(Vec<u8>, u64)> = [(b"a", 100), (b"b", 100), (b"c", 300), (b"d", 100)]
+            .iter()
+            .map(|(k, n)| (k.to_vec(), *n))
+            .collect();
+        assert_eq!(slice_end(&starts, 0, 250), 2);
+        // Over the budget on its own, it still goes.
+        assert_eq!(slice_end(&starts, 2, 250), 3);
+        assert_eq!(slice_end(&starts, 3, 250), 4);
+        assert_eq!(slice_end(&starts, 0, u64::MAX), 4);
+        let o = Options {
+            table_size: 500,
+            max_compaction_bytes: 0,
+            ..opts()
+        };
+        assert_eq!(slice_budget(4000, &o), 1000);
+        assert_eq!(slice_budget(1000, &o), 500);
+        let capped = Options {
+            max_compaction_bytes: 800,
+            ..o
+        };
+        assert_eq!(slice_budget(4000, &capped), 800);
+    }
+
+    #[test]
+    fn cut_points_never_fall_inside_a_bottom_table() {
+        let v = version(vec![
+            (0, file(1, b"0", b"z", 100)),
+            (1, file(2, b"a", b"b", 100)),
+            (1, file(3, b"m", b"n", 600)),
+            (2, file(4, b"c", b"p", 1000)),
+            (2, file(5, b"q", b"z", 100)),
+            (2, file(6, b"a0", b"a1", 100)),
+        ]);
+        // Level 0 is no cut point; "m" is inside table 4, so its bytes go
+        // with "c"; sizes are whole sectors.
+        let want: Vec<(Vec<u8>, u64)> = vec![
+            (b"a".to_vec(), 512),
+            (b"a0".to_vec(), 512),
+            (b"c".to_vec(), 2048),
+            (b"q".to_vec(), 512),
+        ];
+        assert_eq!(cut_points(&v, 2), want);
+    }
+
+    #[test]
+    fn a_tombstone_goes_only_where_no_deeper_level_may_hold_its_key() {
+        let v = version(vec![
+            (1, file(1, b"a", b"c", 100)),
+            (3, file(2, b"m", b"p", 100)),
+        ]);
+        assert!(!is_base_level_for(&v, 0, b"b"));
+        assert!(is_base_level_for(&v, 1, b"b"));
+        assert!(!is_base_level_for(&v, 1, b"n"));
+        assert!(!is_base_level_for(&v, 2, b"p"));
+        assert!(is_base_level_for(&v, 2, b"q"));
+        assert!(is_base_level_for(&v, 3, b"n"));
+    }
+}
