@@ -87,11 +87,8 @@ impl<D: BlockDevice> Db<D> {
             .collect();
         let mut start = 0;
         loop {
-            let budget = slice_budget(self.alloc.free_bytes(), &self.opts);
-            let end = slice_end(&starts, start, budget);
+            let (end, lo, hi) = self.next_slice(&starts, start);
             let last = end >= starts.len();
-            let lo = (start > 0).then(|| starts[start].0.clone());
-            let hi = (!last).then(|| starts[end].0.clone());
             let mut files: Vec<Arc<FileMeta>> = c.inputs[0].clone();
             let mut edit = VersionEdit::default();
             for f in &lower[start..end] {
@@ -118,6 +115,22 @@ impl<D: BlockDevice> Db<D> {
         }
         self.stats.compactions += 1;
         Ok(())
+    }
+
+    /// The slice that begins at `starts[start]`, cut (see [`slice_end`]) to
+    /// the free space as it is now, which grows as slices commit: where it
+    /// ends in `starts`, and its user-key range (from, inclusive, to,
+    /// exclusive; the first slice is open below, the last above).
+    fn next_slice(
+        &self,
+        starts: &[(Vec<u8>, u64)],
+        start: usize,
+    ) -> (usize, Option<Vec<u8>>, Option<Vec<u8>>) {
+        let budget = slice_budget(self.alloc.free_bytes(), &self.opts);
+        let end = slice_end(starts, start, budget);
+        let lo = (start > 0).then(|| starts[start].0.clone());
+        let hi = starts.get(end).map(|(k, _)| k.clone());
+        (end, lo, hi)
     }
 
     /// Merges `files` over `range` (as [`merge_inputs`](Self::merge_inputs))
@@ -288,11 +301,8 @@ impl<D: BlockDevice> Db<D> {
         let mut gone = alloc::vec![false; upper.len()];
         let mut start = 0;
         loop {
-            let budget = slice_budget(self.alloc.free_bytes(), &self.opts);
-            let end = slice_end(&starts, start, budget);
+            let (end, lo, hi) = self.next_slice(&starts, start);
             let last = end >= starts.len();
-            let lo = (start > 0).then(|| starts[start].0.clone());
-            let hi = (!last).then(|| starts[end].0.clone());
             let (lo, hi) = (lo.as_deref(), hi.as_deref());
             let mut files: Vec<Arc<FileMeta>> = upper
                 .iter()
