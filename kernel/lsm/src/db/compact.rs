@@ -64,12 +64,7 @@ impl<D: BlockDevice> Db<D> {
                 needed: peak,
             });
         }
-        let smallest_snapshot = self
-            .snapshots
-            .keys()
-            .next()
-            .copied()
-            .unwrap_or(self.last_seq);
+        let smallest_snapshot = self.smallest_snapshot();
         // Slices of the lower level's tables, cut at the next slice's
         // smallest key (see `slice_end`): each merges its tables with the
         // upper inputs' entries in its range and commits, freeing them, so
@@ -286,12 +281,7 @@ impl<D: BlockDevice> Db<D> {
         if upper.is_empty() {
             return Ok(());
         }
-        let smallest_snapshot = self
-            .snapshots
-            .keys()
-            .next()
-            .copied()
-            .unwrap_or(self.last_seq);
+        let smallest_snapshot = self.smallest_snapshot();
         let overlaps = |f: &FileMeta, lo: Option<&[u8]>, hi: Option<&[u8]>| {
             lo.is_none_or(|lo| user_key(&f.largest) >= lo)
                 && hi.is_none_or(|hi| user_key(&f.smallest) < hi)

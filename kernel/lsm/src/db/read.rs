@@ -246,6 +246,17 @@ impl<D: BlockDevice> Db<D> {
         }
     }
 
+    /// The oldest write a reader may still ask for: the oldest snapshot's,
+    /// or the last write if no snapshot is held. Compaction keeps what it
+    /// could see.
+    pub(super) fn smallest_snapshot(&self) -> SequenceNumber {
+        self.snapshots
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(self.last_seq)
+    }
+
     /// A cursor over user keys and values as of `snapshot` (or now).
     pub fn iter(&self, snapshot: Option<&Snapshot>) -> Result<DbIter<'_, D>> {
         use iter::Source;
