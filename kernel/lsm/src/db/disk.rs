@@ -11,8 +11,8 @@ use crate::device::{BlockDevice, DeviceError, SECTOR_SIZE};
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::table::{BlockCheck, BlockKind, ReadAt};
 
+use super::superblock::Layout;
 use super::version::{Extent, Version, MAX_EXTENTS};
-use super::Layout;
 
 /// Device I/O issued by the store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -210,7 +210,7 @@ pub struct ReadCounter {
 
 impl ReadCounter {
     /// Copies the counts into a lookup's statistics.
-    pub fn fill(&self, stats: &mut super::LookupStats) {
+    pub fn fill(&self, stats: &mut super::lookup::LookupStats) {
         stats.disk_reads = self.disk.get();
         stats.block_reads = self.blocks.get();
         stats.cache_hits = self.hits.get();

@@ -26,11 +26,13 @@
 mod block;
 pub mod bloom;
 mod builder;
+mod iter;
 mod reader;
 
 pub use block::{Block, BlockBuilder, BlockIter};
 pub use builder::{TableBuilder, TableOptions};
-pub use reader::{LookupBufs, Table, TableIter};
+pub use iter::TableIter;
+pub use reader::{LookupBufs, Table};
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

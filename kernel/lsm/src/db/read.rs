@@ -1,0 +1,313 @@
+//! The read path: a point lookup (memtables, the point cache, then the
+//! tables level by level), the open tables and the block cache they read
+//! through, cursors and ranges, and snapshots.
+//!
+//! Separate because reads take `&self` and never change the tree: nothing
+//! here writes to the device, so it can be read without the commit rules
+//! of the write, flush and compaction paths in mind.
+
+use alloc::format;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::cmp::Ordering;
+
+use super::disk::{ReadCounter, TableFile};
+use super::iter::{self, DbIter};
+use super::lookup::{BlockPointer, LookupSource, LookupStats, PointCache, PointHit};
+use super::version::{FileMeta, Version};
+use super::{BlockCache, Db, Ikc, Snapshot};
+use crate::comparator::{compare_bytes, eq_bytes};
+use crate::device::BlockDevice;
+use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::iter::KvIter;
+use crate::key::{internal_key, user_key, ParsedInternalKey, SequenceNumber, ValueType};
+use crate::memtable::Lookup;
+use crate::merge::MergingIter;
+use crate::table::{BlockHandle, LookupBufs, Table};
+
+impl<D: BlockDevice> Db<D> {
+    /// The bytes of table `f`, read through the block cache if `cached`,
+    /// counting reads in `counter`.
+    pub(super) fn file<'a>(
+        &'a self,
+        f: &FileMeta,
+        cached: bool,
+        counter: Option<&'a ReadCounter>,
+    ) -> TableFile<'a, D> {
+        TableFile {
+            disk: &self.disk,
+            number: f.number,
+            extents: Arc::clone(&f.extents),
+            size: f.size,
+            cache: if cached { self.cache.as_deref() } else { None },
+            counter,
+        }
+    }
+
+    /// Reads data, index and filter blocks through `cache` (or no cache,
+    /// so that every lookup reads them from the disk) from now on.
+    pub fn set_block_cache(&mut self, cache: Option<Arc<dyn BlockCache + Send + Sync>>) {
+        self.cache = cache;
+    }
+
+    /// Serves point lookups from `cache` (AC-Key's KV and KP parts) from now
+    /// on, or stops. The cache is cleared when attached: it has not seen the
+    /// writes made while it was away.
+    pub fn set_point_cache(&mut self, cache: Option<Arc<dyn PointCache + Send + Sync>>) {
+        if let Some(c) = &cache {
+            c.clear();
+        }
+        self.points = cache;
+    }
+
+    /// The open table of `f`: its footer, remembered or read and checked.
+    pub(super) fn table(&self, f: &FileMeta, counter: Option<&ReadCounter>) -> Result<Table<Ikc>> {
+        if let Some(t) = self.tables.borrow().get(&f.number) {
+            return Ok(t.clone());
+        }
+        let file = self.file(f, true, counter);
+        let t = Table::open(&file, f.number, f.size, Ikc::default())?;
+        self.tables.borrow_mut().insert(f.number, t.clone());
+        Ok(t)
+    }
+
+    /// The value of `key`, as of `snapshot` (or now).
+    pub fn get(&self, key: &[u8], snapshot: Option<&Snapshot>) -> Result<Option<Vec<u8>>> {
+        self.get_with_stats(key, snapshot).map(|(v, _)| v)
+    }
+
+    /// The value of `key`, as of `snapshot` (or now), with what finding it
+    /// cost: the disk reads it really made, and where the answer was.
+    pub fn get_with_stats(
+        &self,
+        key: &[u8],
+        snapshot: Option<&Snapshot>,
+    ) -> Result<(Option<Vec<u8>>, LookupStats)> {
+        let seq = snapshot.map_or(self.last_seq, |s| s.seq);
+        let mut stats = LookupStats::default();
+        for mem in core::iter::once(&self.mem).chain(self.imm.as_ref()) {
+            let found = match mem.get(key, seq)? {
+                Lookup::Found(v) => Some(v),
+                Lookup::Deleted => None,
+                Lookup::Missing => continue,
+            };
+            stats.source = LookupSource::Memtable;
+            return Ok((found, stats));
+        }
+        let counter = ReadCounter::default();
+        // The point cache knows only the newest values.
+        let points = self.points.as_deref().filter(|_| snapshot.is_none());
+        if let Some(p) = points {
+            match p.lookup(key) {
+                PointHit::Kv(v) => {
+                    stats.source = LookupSource::PointKv;
+                    return Ok((Some(v), stats));
+                }
+                PointHit::Kp(ptr) => {
+                    let r = self.read_pointed(key, seq, ptr, &counter);
+                    counter.fill(&mut stats);
+                    match r? {
+                        Some(v) => {
+                            p.promote(key, &v);
+                            stats.source = LookupSource::PointKp;
+                            stats.location = Some(ptr);
+                            return Ok((Some(v), stats));
+                        }
+                        // Not where the pointer said: a stale pointer is
+                        // dropped, and the tree answers.
+                        None => p.invalidate(key),
+                    }
+                }
+                PointHit::Miss => {}
+            }
+        }
+        let r = self.search_tables(key, seq, &counter, &mut stats);
+        counter.fill(&mut stats);
+        let found = r?;
+        if let (Some(p), Some(v), Some(ptr)) = (points, &found, stats.location) {
+            p.insert(key, v, ptr, &stats);
+        }
+        Ok((found, stats))
+    }
+
+    /// A KP hit: the newest version of `key` in the one block `ptr` names,
+    /// or `None` if it is not there (the table is gone, or the block does not
+    /// hold a value of `key`).
+    fn read_pointed(
+        &self,
+        key: &[u8],
+        seq: SequenceNumber,
+        ptr: BlockPointer,
+        counter: &ReadCounter,
+    ) -> Result<Option<Vec<u8>>> {
+        let Some((_, f)) = self.version.files().find(|(_, f)| f.number == ptr.table) else {
+            return Ok(None);
+        };
+        let t = self.table(f, Some(counter))?;
+        let file = self.file(f, true, Some(counter));
+        let h = BlockHandle {
+            offset: ptr.offset,
+            size: ptr.size,
+        };
+        let probe = internal_key(key, seq, ValueType::FOR_SEEK);
+        // Taken, not borrowed: nothing here can re-enter the store, but a
+        // cache callback that did would find empty buffers, not a panic.
+        let mut bufs = self.bufs.take();
+        let r = t.get_in_block_with(&file, h, &probe, &mut bufs, |k, v| {
+            let p = parse_found(k, f.number)?;
+            Ok((p.user_key == key && p.kind == ValueType::Value).then(|| v.to_vec()))
+        });
+        self.bufs.replace(bufs);
+        r?.transpose().map(Option::flatten)
+    }
+
+    /// The tree's answer for `key` at `seq`, level by level.
+    fn search_tables(
+        &self,
+        key: &[u8],
+        seq: SequenceNumber,
+        counter: &ReadCounter,
+        stats: &mut LookupStats,
+    ) -> Result<Option<Vec<u8>>> {
+        let probe = internal_key(key, seq, ValueType::FOR_SEEK);
+        let mut bufs = self.bufs.take();
+        let r = self.search_levels(key, &probe, counter, stats, &mut bufs);
+        self.bufs.replace(bufs);
+        r
+    }
+
+    fn search_levels(
+        &self,
+        key: &[u8],
+        probe: &[u8],
+        counter: &ReadCounter,
+        stats: &mut LookupStats,
+        bufs: &mut LookupBufs,
+    ) -> Result<Option<Vec<u8>>> {
+        let v = &self.version;
+        for (level, files) in v.levels.iter().enumerate() {
+            let (all, one);
+            let candidates: &[Arc<FileMeta>] = if level == 0 {
+                all = files.as_slice();
+                all
+            } else {
+                let i = Version::find_file(files, probe);
+                one = files.get(i..i + 1).unwrap_or(&[]);
+                one
+            };
+            for f in candidates {
+                let in_range = compare_bytes(user_key(&f.smallest), key) != Ordering::Greater
+                    && (level > 0 || compare_bytes(key, user_key(&f.largest)) != Ordering::Greater);
+                if !in_range {
+                    continue;
+                }
+                let t = self.table(f, Some(counter))?;
+                let file = self.file(f, true, Some(counter));
+                stats.tables_probed += 1;
+                let found = t.get_with(&file, probe, bufs, |k, value, h| -> Result<_> {
+                    let p = parse_found(k, f.number)?;
+                    if !eq_bytes(p.user_key, key) {
+                        return Ok(None);
+                    }
+                    let value = match p.kind {
+                        ValueType::Value => Some(value.to_vec()),
+                        ValueType::Deletion => None,
+                    };
+                    Ok(Some((value, h)))
+                })?;
+                if let Some((value, h)) = found.transpose()?.flatten() {
+                    stats.source = LookupSource::Table;
+                    stats.location = Some(BlockPointer {
+                        level: level as u8,
+                        table: f.number,
+                        offset: h.offset,
+                        size: h.size,
+                    });
+                    return Ok(value);
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// A snapshot of the store as it is now.
+    pub fn snapshot(&mut self) -> Snapshot {
+        *self.snapshots.entry(self.last_seq).or_insert(0) += 1;
+        Snapshot { seq: self.last_seq }
+    }
+
+    /// Releases a snapshot.
+    pub fn release_snapshot(&mut self, s: Snapshot) {
+        if let Some(n) = self.snapshots.get_mut(&s.seq) {
+            *n -= 1;
+            if *n == 0 {
+                self.snapshots.remove(&s.seq);
+            }
+        }
+    }
+
+    /// The oldest write a reader may still ask for: the oldest snapshot's,
+    /// or the last write if no snapshot is held. Compaction keeps what it
+    /// could see.
+    pub(super) fn smallest_snapshot(&self) -> SequenceNumber {
+        self.snapshots
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(self.last_seq)
+    }
+
+    /// A cursor over user keys and values as of `snapshot` (or now).
+    pub fn iter(&self, snapshot: Option<&Snapshot>) -> Result<DbIter<'_, D>> {
+        use iter::Source;
+        let seq = snapshot.map_or(self.last_seq, |s| s.seq);
+        let mut children: Vec<Source<'_, D>> = Vec::new();
+        children.push(Source::Mem(self.mem.iter()));
+        if let Some(imm) = &self.imm {
+            children.push(Source::Mem(imm.iter()));
+        }
+        for (level, files) in self.version.levels.iter().enumerate() {
+            if level == 0 {
+                for f in files {
+                    let t = self.table(f, None)?;
+                    children.push(Source::Table(t.iter(self.file(f, true, None))));
+                }
+            } else if !files.is_empty() {
+                children.push(Source::Level(iter::LevelIter::new(self, files.clone())));
+            }
+        }
+        Ok(DbIter::new(MergingIter::new(Ikc::default(), children), seq))
+    }
+
+    /// Up to `limit` pairs with `start <= key < end` (`end` `None`:
+    /// unbounded), as of `snapshot` (or now).
+    pub fn range(
+        &self,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+        snapshot: Option<&Snapshot>,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut it = self.iter(snapshot)?;
+        it.seek(start)?;
+        let mut out = Vec::new();
+        while it.valid() && out.len() < limit {
+            if end.is_some_and(|e| it.key() >= e) {
+                break;
+            }
+            out.push((it.key().to_vec(), it.value().to_vec()));
+            it.next()?;
+        }
+        Ok(out)
+    }
+}
+
+/// The internal key a table lookup returned, parsed.
+fn parse_found(k: &[u8], table: u64) -> Result<ParsedInternalKey<'_>> {
+    ParsedInternalKey::parse(k).ok_or_else(|| {
+        Error::from(Corruption::at(
+            format!("table {table}"),
+            CorruptionKind::Malformed("internal key"),
+        ))
+    })
+}

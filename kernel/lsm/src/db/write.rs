@@ -1,0 +1,168 @@
+//! The write path: a batch checked, given room (a frozen memtable and a new
+//! log when the memtable or the WAL half is full), appended to the WAL and
+//! applied to the memtable; group commit's `sync_wal`, and the space rule
+//! that keeps a reserve for deletes.
+//!
+//! Separate because it is the path every `SET` takes and the one whose
+//! order (WAL record, then memtable) makes an acknowledged write durable.
+
+use alloc::sync::Arc;
+
+use super::disk::DiskRef;
+use super::open::log_u32;
+use super::stop::Stop;
+use super::{Db, WriteBatch};
+use crate::device::BlockDevice;
+use crate::error::{Error, Result};
+use crate::key::ValueType;
+use crate::memtable::MemTable;
+use crate::wal::LogWriter;
+
+impl<D: BlockDevice> Db<D> {
+    /// Sets `key` to `value`; durable when this returns if `sync`.
+    pub fn put(&mut self, key: &[u8], value: &[u8], sync: bool) -> Result<()> {
+        let mut b = WriteBatch::new();
+        b.put(key, value);
+        self.write(b, sync)
+    }
+
+    /// Deletes `key`; durable when this returns if `sync`.
+    pub fn delete(&mut self, key: &[u8], sync: bool) -> Result<()> {
+        let mut b = WriteBatch::new();
+        b.delete(key);
+        self.write(b, sync)
+    }
+
+    /// Applies `batch` atomically; durable when this returns if `sync`.
+    pub fn write(&mut self, mut batch: WriteBatch, sync: bool) -> Result<()> {
+        self.check_writable()?;
+        let (max_key, max_value) = (self.opts.max_key_len, self.opts.max_value_len);
+        let mut user_bytes = 0u64;
+        let mut puts = false;
+        batch.for_each(|_, kind, k, v| {
+            puts |= kind == ValueType::Value;
+            if k.len() > max_key {
+                return Err(Error::InvalidArgument("key too long"));
+            }
+            if v.len() > max_value {
+                return Err(Error::InvalidArgument("value too long"));
+            }
+            user_bytes += (k.len() + v.len()) as u64;
+            Ok(())
+        })?;
+        if batch.count() == 0 {
+            return Ok(());
+        }
+        if puts {
+            self.check_space_for_puts(batch.size())?;
+        }
+        self.make_room(batch.size())?;
+        let seq = self.last_seq + 1;
+        batch.set_sequence(seq);
+        let mut wal_result = self.wal.append(&mut DiskRef(&self.disk), batch.contents());
+        if wal_result.is_ok() && sync {
+            wal_result = self.wal.sync(&mut DiskRef(&self.disk));
+        }
+        if let Err(e) = wal_result {
+            if !matches!(e, Error::NoSpace { .. }) {
+                self.fatal = Some(e.clone());
+            }
+            return Err(e);
+        }
+        let mem = &self.mem;
+        let points = self.points.as_deref();
+        batch.for_each(|s, kind, k, v| {
+            if let Some(p) = points {
+                p.invalidate(k);
+            }
+            mem.add(s, kind, k, v)
+        })?;
+        self.last_seq += u64::from(batch.count());
+        self.stats.user_bytes += user_bytes;
+        Ok(())
+    }
+
+    /// Refuses a write that adds data once the table region, less what the
+    /// memtables will take when flushed, is down to the reserve. Deletes and
+    /// the compactions they make worthwhile may use the reserve: without it a
+    /// full disk could not even flush the tombstones that would free it.
+    fn check_space_for_puts(&self, batch_bytes: usize) -> Result<()> {
+        let pending = self.mem.approximate_memory_usage()
+            + self
+                .imm
+                .as_ref()
+                .map_or(0, |m| m.approximate_memory_usage())
+            + batch_bytes;
+        let needed = pending as u64 + self.space_reserve();
+        if self.alloc.free_bytes() < needed {
+            return Err(Error::NoSpace {
+                region: "table region (the rest is kept for deletes and compaction)",
+                needed: pending as u64,
+            });
+        }
+        Ok(())
+    }
+
+    /// Table space kept back from writes that add data: enough for a
+    /// level-0 compaction (its inputs stay until its last slice commits)
+    /// and a few tables more, at most an eighth of the region.
+    pub fn space_reserve(&self) -> u64 {
+        let level0 = self.opts.l0_compaction_trigger as u64 * self.opts.write_buffer_size as u64;
+        (level0 + 4 * self.opts.table_size).min(self.sb.layout.table_len / 8)
+    }
+
+    /// Makes every write so far durable with one flush (group commit).
+    pub fn sync_wal(&mut self) -> Result<()> {
+        self.check_writable()?;
+        let r = self.wal.sync(&mut DiskRef(&self.disk));
+        if let Err(e) = &r {
+            self.fatal = Some(e.clone());
+        }
+        r
+    }
+
+    /// Writes buffered WAL records to the device without a flush, so that
+    /// they reach the disk within the owner's timer period (`sync = 0`).
+    pub fn write_out_wal(&mut self) -> Result<()> {
+        self.check_writable()?;
+        self.wal.write_out(&mut DiskRef(&self.disk))
+    }
+
+    /// Ensures the memtable and WAL can take `size` more bytes, freezing the
+    /// memtable (and flushing a frozen one) if they cannot.
+    fn make_room(&mut self, size: usize) -> Result<()> {
+        let wal_fits = self.wal.len() + self.wal.cost(size) <= self.sb.layout.wal_half;
+        if wal_fits && self.mem.approximate_memory_usage() < self.opts.write_buffer_size {
+            return Ok(());
+        }
+        if self.mem.is_empty() {
+            if wal_fits {
+                return Ok(());
+            }
+            return Err(Error::InvalidArgument("write larger than the WAL"));
+        }
+        self.rotate(&mut Stop::never())?;
+        if self.opts.inline_maintenance {
+            self.maintenance()?;
+        }
+        Ok(())
+    }
+
+    /// Freezes the memtable and starts the next log.
+    pub(super) fn rotate(&mut self, stop: &mut Stop<'_>) -> Result<()> {
+        if self.imm.is_some() {
+            // The next log's half still holds the frozen memtable's log.
+            self.flush_imm_reclaiming(stop)?;
+        }
+        self.sync_wal()?;
+        let number = u64::from(self.wal.log_number()) + 1;
+        let wal = LogWriter::new(self.sb.layout.wal_region(number), log_u32(number)?)?;
+        self.wal = wal;
+        let old = core::mem::replace(
+            &mut self.mem,
+            Arc::new(MemTable::with_capacity(self.opts.write_buffer_size)),
+        );
+        self.imm = Some(old);
+        Ok(())
+    }
+}
