@@ -142,11 +142,16 @@ impl Report {
     }
 }
 
-/// Everything a command can answer.
+/// Everything a command can answer, in terms every front end can render:
+/// the console as redis-cli prints replies, a network session as RESP2 or
+/// RESP3 (the `resp` crate).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
     /// Success with nothing to return: `OK`.
     Ok,
+    /// A short status word other than OK (RESP's simple string): `PONG`,
+    /// `QUEUED`.
+    Status(String),
     /// A value, printed quoted: `"alice"`.
     Value(Vec<u8>),
     /// No value: `(nil)`.
@@ -158,6 +163,18 @@ pub enum Reply {
     List(Vec<Vec<Vec<u8>>>),
     /// `(error) ERR <message>`; the message says what went wrong and what to do.
     Error(String),
+    /// An error with a code other than ERR, as Redis's `WRONGTYPE`,
+    /// `NOAUTH`, `WRONGPASS`, `EXECABORT`: `(error) CODE <message>`.
+    Coded(&'static str, String),
+    /// Replies in order, each of any kind (RESP's array): numbered lines,
+    /// nested ones indented, as redis-cli shows them; `(empty array)`.
+    Array(Vec<Reply>),
+    /// Pairs (RESP3's map; a flat array of key, value, ... in RESP2):
+    /// `1# key => value` lines, as redis-cli shows RESP3 maps.
+    Map(Vec<(Reply, Reply)>),
+    /// No array at all (RESP2's `*-1`: an EXEC whose WATCHed keys changed):
+    /// `(nil)`.
+    NilArray,
     /// A report in INFO's form.
     Report(Report),
     /// Free text (HELP, LOG), printed as is with line ends made "\r\n".
@@ -170,6 +187,16 @@ impl Reply {
     /// An error reply from anything printable.
     pub fn error(message: impl fmt::Display) -> Self {
         Reply::Error(message.to_string())
+    }
+
+    /// A value reply from a string's bytes.
+    pub fn bulk(text: impl Into<Vec<u8>>) -> Self {
+        Reply::Value(text.into())
+    }
+
+    /// Whether it is an error of any code.
+    pub fn is_error(&self) -> bool {
+        matches!(self, Reply::Error(_) | Reply::Coded(..))
     }
 }
 
@@ -196,7 +223,18 @@ fn write_lines(text: &str, out: &mut dyn Write) -> fmt::Result {
 /// Writes `reply` in its exact console form; every line ends with "\r\n".
 pub fn render(reply: &Reply, out: &mut dyn Write) -> fmt::Result {
     match reply {
+        Reply::Array(_) | Reply::Map(_) => {
+            let mut text = String::new();
+            nested(reply, 0, &mut text);
+            out.write_str(&text)
+        }
         Reply::Ok => out.write_str("OK\r\n"),
+        Reply::Status(word) => write_lines(word, out),
+        Reply::Coded(code, message) => {
+            write!(out, "(error) {code} ")?;
+            write_lines(message, out)
+        }
+        Reply::NilArray => out.write_str("(nil)\r\n"),
         Reply::Value(value) => {
             out.write_str(&quote(value))?;
             out.write_str("\r\n")
@@ -238,6 +276,61 @@ pub fn render(reply: &Reply, out: &mut dyn Write) -> fmt::Result {
         }
         Reply::Text(text) => write_lines(text, out),
         Reply::Interrupted => out.write_str("(interrupted)\r\n"),
+    }
+}
+
+/// redis-cli's layout of arrays and maps: each element after `N) ` (or
+/// `N# key => ` for a map), numbers right-aligned to the widest, and the
+/// element's later lines indented to line up under its first.
+fn nested(reply: &Reply, indent: usize, out: &mut String) {
+    let items: Vec<(String, &Reply)> = match reply {
+        Reply::Array(items) if items.is_empty() => {
+            out.push_str("(empty array)\r\n");
+            return;
+        }
+        Reply::Map(pairs) if pairs.is_empty() => {
+            out.push_str("(empty hash)\r\n");
+            return;
+        }
+        Reply::Array(items) => {
+            let width = items.len().to_string().len();
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| (alloc::format!("{:>width$}) ", i + 1), item))
+                .collect()
+        }
+        Reply::Map(pairs) => {
+            let width = pairs.len().to_string().len();
+            pairs
+                .iter()
+                .enumerate()
+                .map(|(i, (k, v))| {
+                    let mut key = String::new();
+                    let _ = render(k, &mut key);
+                    let key = key.trim_end_matches("\r\n").to_string();
+                    (alloc::format!("{:>width$}# {key} => ", i + 1), v)
+                })
+                .collect()
+        }
+        other => {
+            let _ = render(other, out);
+            return;
+        }
+    };
+    for (n, (label, item)) in items.into_iter().enumerate() {
+        if n > 0 {
+            out.extend(core::iter::repeat_n(' ', indent));
+        }
+        out.push_str(&label);
+        let mut inner = String::new();
+        match item {
+            Reply::Array(_) | Reply::Map(_) => nested(item, indent + label.len(), &mut inner),
+            other => {
+                let _ = render(other, &mut inner);
+            }
+        }
+        out.push_str(&inner);
     }
 }
 
@@ -390,6 +483,43 @@ mod tests {
         assert_eq!(shown(&Reply::Text("a\r\nb".into())), "a\r\nb\r\n");
         assert_eq!(shown(&Reply::Text("one".into())), "one\r\n");
         assert_eq!(shown(&Reply::Interrupted), "(interrupted)\r\n");
+    }
+
+    #[test]
+    fn redis_cli_forms_of_statuses_codes_arrays_and_maps() {
+        assert_eq!(shown(&Reply::Status("PONG".into())), "PONG\r\n");
+        assert_eq!(
+            shown(&Reply::Coded(
+                "WRONGPASS",
+                "invalid username-password pair".into()
+            )),
+            "(error) WRONGPASS invalid username-password pair\r\n"
+        );
+        assert_eq!(shown(&Reply::NilArray), "(nil)\r\n");
+        assert_eq!(shown(&Reply::Array(vec![])), "(empty array)\r\n");
+        assert_eq!(shown(&Reply::Map(vec![])), "(empty hash)\r\n");
+        // As redis-cli prints `SCAN 0` and nested replies.
+        let scan = Reply::Array(vec![
+            Reply::bulk("0"),
+            Reply::Array(vec![Reply::bulk("a"), Reply::bulk("b")]),
+        ]);
+        assert_eq!(shown(&scan), "1) \"0\"\r\n2) 1) \"a\"\r\n   2) \"b\"\r\n");
+        let ten = Reply::Array((1..=10).map(Reply::Integer).collect());
+        let text = shown(&ten);
+        assert!(
+            text.starts_with(" 1) (integer) 1\r\n 2) (integer) 2\r\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("10) (integer) 10\r\n"), "{text}");
+        let hello = Reply::Map(vec![
+            (Reply::bulk("server"), Reply::bulk("redis")),
+            (Reply::bulk("proto"), Reply::Integer(3)),
+            (Reply::bulk("modules"), Reply::Array(vec![])),
+        ]);
+        assert_eq!(
+            shown(&hello),
+            "1# \"server\" => \"redis\"\r\n2# \"proto\" => (integer) 3\r\n3# \"modules\" => (empty array)\r\n"
+        );
         assert_eq!(shown(&Reply::Text("a\n\nb\n".into())), "a\r\n\r\nb\r\n");
         assert_eq!(shown(&Reply::Text("\n".into())), "\r\n");
         assert_eq!(shown(&Reply::Text(String::new())), "");
