@@ -31,6 +31,7 @@
 
 mod batch;
 mod disk;
+pub mod inspect;
 mod iter;
 mod lookup;
 mod stop;

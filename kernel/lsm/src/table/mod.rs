@@ -26,10 +26,12 @@
 mod block;
 pub mod bloom;
 mod builder;
+mod inspect;
 mod reader;
 
 pub use block::{Block, BlockBuilder, BlockIter};
 pub use builder::{TableBuilder, TableOptions};
+pub use inspect::{DataBlockInfo, FilterInfo, TableInspection};
 pub use reader::{LookupBufs, Table, TableIter};
 
 use alloc::sync::Arc;
