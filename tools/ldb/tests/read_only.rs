@@ -38,6 +38,17 @@ fn read_everything(s: &Scratch, image: &[u8], with_sst: bool) -> BTreeMap<&'stat
     outs
 }
 
+/// The store after `k00..k09` were set to `value(i)`, `k02` deleted and
+/// `k05` set to `k05`.
+fn expected(value: impl Fn(u32) -> Vec<u8>, k05: &[u8]) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let mut m: BTreeMap<Vec<u8>, Vec<u8>> = (0..10u32)
+        .map(|i| (format!("k{i:02}").into_bytes(), value(i)))
+        .collect();
+    m.remove(&b"k02"[..]);
+    m.insert(b"k05".to_vec(), k05.to_vec());
+    m
+}
+
 #[test]
 fn records_only_in_the_wal_are_read_and_the_image_is_left_as_it_was() {
     let s = Scratch::new("wal-only");
@@ -62,16 +73,7 @@ fn records_only_in_the_wal_are_read_and_the_image_is_left_as_it_was() {
     assert_eq!(field(info, "Levels", "tables").as_deref(), Some("0"));
     assert!(!info.contains("# Table "));
     assert_eq!(outs["verify"], "# Verify\ntables:0\nentries:0\nerrors:0\n");
-    let mut want: BTreeMap<Vec<u8>, Vec<u8>> = (0..10u32)
-        .map(|i| {
-            (
-                format!("k{i:02}").into_bytes(),
-                format!("v{i}").into_bytes(),
-            )
-        })
-        .collect();
-    want.remove(&b"k02"[..]);
-    want.insert(b"k05".to_vec(), b"five\x00".to_vec());
+    let want = expected(|i| format!("v{i}").into_bytes(), b"five\x00");
     assert_eq!(outs["dump"], dump_text(&want));
     assert_eq!(
         outs["scan"],
@@ -122,11 +124,7 @@ fn tables_and_wal_records_together_the_newest_winning() {
     assert_eq!(outs["verify"], "# Verify\ntables:1\nentries:10\nerrors:0\n");
     assert_eq!(outs["get"], "\"new\"\n");
     assert_eq!(outs["get_deleted"], "(nil)\n");
-    let mut want: BTreeMap<Vec<u8>, Vec<u8>> = (0..10u32)
-        .map(|i| (format!("k{i:02}").into_bytes(), b"old".to_vec()))
-        .collect();
-    want.remove(&b"k02"[..]);
-    want.insert(b"k05".to_vec(), b"new".to_vec());
+    let want = expected(|_| b"old".to_vec(), b"new");
     assert_eq!(outs["dump"], dump_text(&want));
     // The table holds the old values: sst shows the disk, not the store.
     let sst = &outs["sst"];
