@@ -58,6 +58,7 @@
 mod batch;
 mod compact;
 mod disk;
+pub mod inspect;
 mod iter;
 mod lookup;
 mod maintain;

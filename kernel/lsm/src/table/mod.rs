@@ -26,11 +26,13 @@
 mod block;
 pub mod bloom;
 mod builder;
+mod inspect;
 mod iter;
 mod reader;
 
 pub use block::{Block, BlockBuilder, BlockIter};
 pub use builder::{TableBuilder, TableOptions};
+pub use inspect::{DataBlockInfo, FilterInfo, TableInspection};
 pub use iter::TableIter;
 pub use reader::{LookupBufs, Table};
 
