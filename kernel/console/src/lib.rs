@@ -26,7 +26,9 @@ pub mod line;
 pub mod parse;
 pub mod reply;
 
-pub use command::{lookup, parse_command, CommandError, CommandSpec, Invocation, COMMANDS};
+pub use command::{
+    commands, flag, lookup, parse_command, CommandError, CommandSpec, Invocation, Keys,
+};
 pub use line::{LineEditor, LineEvent};
 pub use parse::{split_args, ParseError};
 pub use reply::{quote, render, Reply, Report};

@@ -1,7 +1,11 @@
-//! The command table: names, aliases, arity, usage and help, independent of
-//! what the commands do. The kernel matches on [`CommandSpec::name`] to run
-//! one; everything a user can get wrong before that is caught here, so a bad
-//! command is refused before it can touch stored data.
+//! The command table: names, aliases, arity, flags, usage and help,
+//! independent of what the commands do, shared by every front end (the
+//! console, network sessions). The command layer (`cmd`) keys its handlers
+//! by [`CommandSpec::name`]; everything a user can get wrong before that is
+//! caught here, so a bad command is refused before it can touch stored data.
+//!
+//! The specs live in one file per family (keys, appliance, ...), listed in
+//! [`FAMILIES`]; [`commands`] walks them all.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -25,184 +29,100 @@ pub struct CommandSpec {
     pub usage: &'static str,
     /// What it does, in one line.
     pub summary: &'static str,
-    /// HELP lists commands by group: "keys", "storage", "cache", "server" or "debug".
+    /// HELP lists commands by group, in [`GROUPS`]' order.
     pub group: &'static str,
+    /// What kind of command it is ([`flag`]).
+    pub flags: u16,
+    /// Where its keys are among its arguments (Redis's COMMAND INFO).
+    pub keys: Keys,
+}
+
+impl CommandSpec {
+    /// Whether it has every flag in `flags`.
+    pub fn has(&self, flags: u16) -> bool {
+        self.flags & flags == flags
+    }
+
+    /// Redis's arity: the argument count with the name, negative for "at
+    /// least".
+    pub fn arity(&self) -> i64 {
+        let min = self.min_args as i64 + 1;
+        match self.max_args {
+            Some(max) if max == self.min_args => min,
+            _ => -min,
+        }
+    }
+}
+
+/// What kind of command a spec is, as bits of [`CommandSpec::flags`].
+pub mod flag {
+    /// It may change stored data.
+    pub const WRITE: u16 = 1;
+    /// It only reads stored data.
+    pub const READONLY: u16 = 1 << 1;
+    /// It controls the appliance itself (power, services, maintenance,
+    /// benchmarks, the debug hooks): refused over the network unless a
+    /// password is set and the connection authenticated.
+    pub const ADMIN: u16 = 1 << 2;
+    /// Allowed before a connection authenticates (AUTH, HELLO, QUIT).
+    pub const NOAUTH: u16 = 1 << 3;
+    /// Constant or logarithmic time.
+    pub const FAST: u16 = 1 << 4;
+    /// Not queued by MULTI: it runs (or is refused) at once.
+    pub const NO_MULTI: u16 = 1 << 5;
+}
+
+/// Where a command's keys are among its arguments, counting the name as 0:
+/// the first, the last (negative: from the end, -1 the last argument), and
+/// the step between keys; all zero for no keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keys {
+    /// The first key's position.
+    pub first: i8,
+    /// The last key's position.
+    pub last: i8,
+    /// The step between two keys.
+    pub step: i8,
+}
+
+impl Keys {
+    /// No keys.
+    pub const NONE: Keys = Keys {
+        first: 0,
+        last: 0,
+        step: 0,
+    };
+    /// The first argument is the key.
+    pub const ONE: Keys = Keys {
+        first: 1,
+        last: 1,
+        step: 1,
+    };
+    /// Every argument is a key.
+    pub const ALL: Keys = Keys {
+        first: 1,
+        last: -1,
+        step: 1,
+    };
+}
+
+mod appliance;
+mod keys;
+
+/// Every family's specs, in HELP's order of families.
+pub static FAMILIES: &[&[CommandSpec]] = &[keys::SPECS, appliance::SPECS];
+
+/// Every command.
+pub fn commands() -> impl Iterator<Item = &'static CommandSpec> {
+    FAMILIES.iter().flat_map(|f| f.iter())
 }
 
 /// Group order in HELP: the everyday commands first.
-const GROUPS: [&str; 5] = ["keys", "storage", "cache", "server", "debug"];
-
-/// Every command, in HELP's order within each group.
-pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec {
-        name: "SET",
-        aliases: &["PUT"],
-        min_args: 2,
-        max_args: Some(2),
-        usage: "SET key value",
-        summary: "store a value under a key; durable on disk once OK is printed",
-        group: "keys",
-    },
-    CommandSpec {
-        name: "GET",
-        aliases: &[],
-        min_args: 1,
-        max_args: Some(1),
-        usage: "GET key",
-        summary: "read the value of a key, or (nil) if it has none",
-        group: "keys",
-    },
-    CommandSpec {
-        name: "DEL",
-        aliases: &[],
-        min_args: 1,
-        max_args: None,
-        usage: "DEL key [key ...]",
-        summary: "delete keys; replies how many held a value",
-        group: "keys",
-    },
-    CommandSpec {
-        name: "EXISTS",
-        aliases: &[],
-        min_args: 1,
-        max_args: Some(1),
-        usage: "EXISTS key",
-        summary: "(integer) 1 if the key holds a value, else 0",
-        group: "keys",
-    },
-    CommandSpec {
-        name: "RANGE",
-        aliases: &[],
-        min_args: 2,
-        max_args: Some(4),
-        usage: "RANGE start end [LIMIT n]",
-        summary: "list the pairs with start <= key < end, in key order",
-        group: "keys",
-    },
-    CommandSpec {
-        name: "FLUSH",
-        aliases: &[],
-        min_args: 0,
-        max_args: Some(0),
-        usage: "FLUSH",
-        summary: "write the memtable to a table on disk",
-        group: "storage",
-    },
-    CommandSpec {
-        name: "COMPACT",
-        aliases: &[],
-        min_args: 0,
-        max_args: Some(0),
-        usage: "COMPACT",
-        summary: "compact every level of the tables on disk",
-        group: "storage",
-    },
-    CommandSpec {
-        name: "VERIFY",
-        aliases: &[],
-        min_args: 0,
-        max_args: Some(0),
-        usage: "VERIFY",
-        summary: "check every checksum and invariant on disk; an error names the damage",
-        group: "storage",
-    },
-    CommandSpec {
-        name: "BENCH",
-        aliases: &[],
-        min_args: 1,
-        max_args: None,
-        usage: "BENCH workload [n] [field=value ...]",
-        summary: "run an in-kernel benchmark: fillseq fillrandom overwrite readrandom \
-                  readseq readmissing ycsb-a..ycsb-f; fields keys= value_size= \
-                  dist=zipfian|uniform|latest sync=0|1 seed=",
-        group: "storage",
-    },
-    CommandSpec {
-        name: "CACHE",
-        aliases: &[],
-        min_args: 1,
-        max_args: Some(2),
-        usage: "CACHE POLICY none|lru|arc|ackey | CACHE SIZE bytes | CACHE RESET",
-        summary: "switch the read cache's policy, resize it, or zero its counters",
-        group: "cache",
-    },
-    CommandSpec {
-        name: "HELP",
-        aliases: &[],
-        min_args: 0,
-        max_args: Some(1),
-        usage: "HELP [command]",
-        summary: "list the commands, or show one command's usage",
-        group: "server",
-    },
-    CommandSpec {
-        name: "INFO",
-        aliases: &[],
-        min_args: 0,
-        max_args: Some(1),
-        usage: "INFO [section]",
-        summary: "report on the server, memory, storage, cache, services or cpu",
-        group: "server",
-    },
-    CommandSpec {
-        name: "SERVICES",
-        aliases: &[],
-        min_args: 0,
-        max_args: Some(0),
-        usage: "SERVICES",
-        summary: "list the services: name, state, description, author, license",
-        group: "server",
-    },
-    CommandSpec {
-        name: "SERVICE",
-        aliases: &[],
-        min_args: 2,
-        max_args: Some(2),
-        usage: "SERVICE START|STOP name",
-        summary: "start or stop one service",
-        group: "server",
-    },
-    CommandSpec {
-        name: "LOG",
-        aliases: &[],
-        min_args: 0,
-        max_args: Some(1),
-        usage: "LOG [n]",
-        summary: "print the last n lines of the kernel log (like dmesg)",
-        group: "server",
-    },
-    CommandSpec {
-        name: "SHUTDOWN",
-        aliases: &[],
-        min_args: 0,
-        max_args: Some(0),
-        usage: "SHUTDOWN",
-        summary: "make everything durable, then power off",
-        group: "server",
-    },
-    CommandSpec {
-        name: "REBOOT",
-        aliases: &[],
-        min_args: 0,
-        max_args: Some(0),
-        usage: "REBOOT",
-        summary: "make everything durable, then reset",
-        group: "server",
-    },
-    CommandSpec {
-        name: "DEBUG",
-        aliases: &[],
-        min_args: 1,
-        max_args: Some(3),
-        usage: "DEBUG PANIC [message] | DEBUG FAULT | DEBUG OVERFLOW | DEBUG LOGLEVEL level | DEBUG PROFILE START [hz] | DEBUG PROFILE STOP [top] | DEBUG TRACE START|STOP|DUMP",
-        summary: "exercise the kernel's failure paths (as Linux's sysrq), set the console's log level, or sample where the CPU spends its time",
-        group: "debug",
-    },
-];
+pub const GROUPS: [&str; 5] = ["keys", "storage", "cache", "server", "debug"];
 
 /// The command called `name` (or one of its aliases), ignoring ASCII case.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    COMMANDS.iter().find(|spec| {
+    commands().find(|spec| {
         spec.name.as_bytes().eq_ignore_ascii_case(name)
             || spec
                 .aliases
@@ -326,7 +246,7 @@ pub fn help_all() -> String {
     for group in GROUPS {
         // Writing to a String cannot fail.
         let _ = write!(out, "\n{group}:\n");
-        for spec in COMMANDS.iter().filter(|spec| spec.group == group) {
+        for spec in commands().filter(|spec| spec.group == group) {
             let _ = write!(out, "  {} - {}", spec.usage, spec.summary);
             for alias in spec.aliases {
                 let _ = write!(out, " (alias {alias})");
@@ -367,12 +287,12 @@ mod tests {
             assert!(lookup(name.as_bytes()).is_some(), "{name}");
         }
         // Every name above but the PUT alias is its own entry.
-        assert_eq!(COMMANDS.len(), names.len() - 1);
+        assert_eq!(commands().count(), names.len() - 1);
     }
 
     #[test]
     fn table_is_consistent() {
-        for spec in COMMANDS {
+        for spec in commands() {
             assert!(GROUPS.contains(&spec.group), "{}", spec.name);
             assert!(spec.usage.starts_with(spec.name), "{}", spec.name);
             assert_eq!(spec.name, spec.name.to_ascii_uppercase());
@@ -544,7 +464,7 @@ mod tests {
     #[test]
     fn help_lists_every_command_grouped() {
         let help = help_all();
-        for spec in COMMANDS {
+        for spec in commands() {
             let line = alloc::format!("  {} - {}", spec.usage, spec.summary);
             assert!(help.contains(&line), "{line}");
         }

@@ -1,0 +1,63 @@
+//! The key commands: read, write and delete values under keys, and scan
+//! them in order.
+
+use super::{flag, CommandSpec, Keys};
+
+/// In HELP's order.
+pub(super) static SPECS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "SET",
+        aliases: &["PUT"],
+        min_args: 2,
+        max_args: Some(2),
+        usage: "SET key value",
+        summary: "store a value under a key; durable on disk once OK is printed",
+        group: "keys",
+        flags: flag::WRITE,
+        keys: Keys::ONE,
+    },
+    CommandSpec {
+        name: "GET",
+        aliases: &[],
+        min_args: 1,
+        max_args: Some(1),
+        usage: "GET key",
+        summary: "read the value of a key, or (nil) if it has none",
+        group: "keys",
+        flags: flag::READONLY | flag::FAST,
+        keys: Keys::ONE,
+    },
+    CommandSpec {
+        name: "DEL",
+        aliases: &[],
+        min_args: 1,
+        max_args: None,
+        usage: "DEL key [key ...]",
+        summary: "delete keys; replies how many held a value",
+        group: "keys",
+        flags: flag::WRITE,
+        keys: Keys::ALL,
+    },
+    CommandSpec {
+        name: "EXISTS",
+        aliases: &[],
+        min_args: 1,
+        max_args: Some(1),
+        usage: "EXISTS key",
+        summary: "(integer) 1 if the key holds a value, else 0",
+        group: "keys",
+        flags: flag::READONLY | flag::FAST,
+        keys: Keys::ALL,
+    },
+    CommandSpec {
+        name: "RANGE",
+        aliases: &[],
+        min_args: 2,
+        max_args: Some(4),
+        usage: "RANGE start end [LIMIT n]",
+        summary: "list the pairs with start <= key < end, in key order",
+        group: "keys",
+        flags: flag::READONLY,
+        keys: Keys::NONE,
+    },
+];
