@@ -201,6 +201,8 @@ impl<D: BlockDevice> Db<D> {
             })));
         }
         let mut it = MergingIter::new(Ikc::default(), children);
+        let filter = self.filter.as_deref();
+        let mut stats_dropped = 0u64;
         let r = (|| -> Result<()> {
             match range.0 {
                 Some(lo) => it.seek(&internal_key(lo, MAX_SEQUENCE, ValueType::FOR_SEEK))?,
@@ -237,8 +239,24 @@ impl<D: BlockDevice> Db<D> {
                         && p.sequence <= smallest_snapshot
                         && is_base_level_for(&version, out_level, p.user_key)
                 };
+                // The newest entry of its key, which every snapshot sees as
+                // the newest when its sequence is at or below the oldest.
+                let newest = last_seq_for_key == u64::MAX;
                 last_seq_for_key = p.sequence;
-                if !drop {
+                let dead = newest
+                    && p.kind == ValueType::Value
+                    && p.sequence <= smallest_snapshot
+                    && filter.is_some_and(|f| f.is_dead(p.user_key, it.value()));
+                if dead {
+                    // Where no deeper level can hold the key the value just
+                    // goes; elsewhere it becomes a deletion, so that an
+                    // older version below cannot show through.
+                    if !is_base_level_for(&version, out_level, p.user_key) {
+                        let tombstone = internal_key(p.user_key, p.sequence, ValueType::Deletion);
+                        sink.add(&tombstone, &[])?;
+                    }
+                    stats_dropped += 1;
+                } else if !drop {
                     sink.add(key, it.value())?;
                 }
                 it.next()?;
@@ -246,6 +264,7 @@ impl<D: BlockDevice> Db<D> {
             sink.finish()
         })();
         outputs.append(&mut sink.outputs);
+        self.stats.filtered_values += stats_dropped;
         match r {
             Ok(()) => Ok(outputs),
             Err(e) => Err((e, outputs)),

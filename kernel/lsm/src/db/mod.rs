@@ -58,6 +58,7 @@
 mod batch;
 mod compact;
 mod disk;
+mod filter;
 pub mod inspect;
 mod iter;
 mod lookup;
@@ -76,6 +77,7 @@ mod write;
 pub use crate::table::BlockKind;
 pub use batch::WriteBatch;
 pub use disk::{BlockCache, ExtentAllocator, IoStats};
+pub use filter::CompactionFilter;
 pub use iter::DbIter;
 pub use lookup::{BlockPointer, LookupSource, LookupStats, PointCache, PointHit};
 pub use superblock::{Layout, Superblock, FORMAT_VERSION, MAGIC};
@@ -216,6 +218,9 @@ pub struct DbStats {
     pub compactions: u64,
     /// Compactions put off because the disk had no room for their output.
     pub compactions_put_off: u64,
+    /// Values a compaction filter declared dead (expired) and compactions
+    /// dropped or turned into deletions.
+    pub filtered_values: u64,
     /// Key and value bytes written by users.
     pub user_bytes: u64,
     /// Bytes of tables written by flushes and compactions.
@@ -287,6 +292,8 @@ pub struct Db<D: BlockDevice> {
     bufs: RefCell<LookupBufs>,
     cache: Option<Arc<dyn BlockCache + Send + Sync>>,
     points: Option<Arc<dyn PointCache + Send + Sync>>,
+    /// What compactions ask whether a value is dead (expired).
+    filter: Option<Arc<dyn CompactionFilter + Send + Sync>>,
     snapshots: BTreeMap<SequenceNumber, usize>,
     compact_pointers: [Vec<u8>; NUM_LEVELS],
     /// A failed WAL or manifest write leaves the on-disk state unknown: every

@@ -196,6 +196,7 @@ impl<D: BlockDevice> Db<D> {
             bufs: RefCell::new(LookupBufs::default()),
             cache: None,
             points: None,
+            filter: None,
             snapshots: BTreeMap::new(),
             compact_pointers,
             fatal: None,

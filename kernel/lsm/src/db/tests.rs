@@ -20,6 +20,7 @@ use std::format;
 
 mod caches;
 mod crash;
+mod filter;
 mod interrupt;
 mod read_only;
 mod space;
