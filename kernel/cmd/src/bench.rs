@@ -33,12 +33,12 @@ impl workload::Store for Target<'_> {
     type Error = lsm::Error;
 
     fn get(&mut self, key: &[u8]) -> Result<Option<usize>, lsm::Error> {
-        self.with(|s| Ok(s.get(key)?.map(|v| v.len())))
+        self.with(|s| Ok(s.get(key)?.map(|e| e.value.len())))
     }
 
     fn put(&mut self, key: &[u8], value: &[u8], sync: bool) -> Result<(), lsm::Error> {
         let mut batch = WriteBatch::new();
-        batch.put(key, value);
+        batch.put(key, &kv::value::encode(value, None));
         self.with(|s| {
             if sync {
                 s.write(batch)
@@ -64,7 +64,8 @@ impl workload::Store for Target<'_> {
         self.with(|s| {
             let mut it = s.db().iter(None)?;
             it.seek(b"")?;
-            while it.valid() && visit(it.key().len() + it.value().len()) {
+            // The stored bytes: one tag byte more than the value.
+            while it.valid() && visit(it.key().len() + it.value().len().saturating_sub(1)) {
                 it.next()?;
             }
             Ok(())

@@ -9,14 +9,8 @@ use core::ops::{Deref, DerefMut};
 use console::{Reply, Report};
 use kv::{Clock, Store, StoreCell, Ticket};
 
-/// Who sent the command. Commands that change the appliance itself may be
-/// refused to some callers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Caller {
-    /// A person (or script) at the serial console.
-    Console,
-}
+use crate::keyspace::Pending;
+use crate::state::{Client, ServerCell};
 
 /// One service, as `SERVICES` lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,29 +149,37 @@ impl DerefMut for StoreGuard<'_> {
 /// A command's context. See the crate doc.
 pub struct Ctx<'a> {
     store: &'a StoreCell,
+    /// What every session shares: configuration, clients, statistics.
+    pub server: &'a ServerCell,
     /// What only the kernel knows and does.
     pub host: &'a dyn Host,
     /// The session's output and interrupt check.
     pub out: &'a mut dyn Sink,
-    /// Who is asking.
-    pub caller: Caller,
+    /// The session's state: who is asking, in which protocol, its
+    /// transaction.
+    pub client: &'a mut Client,
+    /// Writes the command made, applied as one batch when it succeeds.
+    pub(crate) pending: Pending,
     /// Set by a write whose reply must wait until its ticket is durable.
     pub(crate) wait_for: Option<Ticket>,
 }
 
 impl<'a> Ctx<'a> {
-    /// A context for one command.
+    /// A context for one command of `client`'s session.
     pub fn new(
         store: &'a StoreCell,
+        server: &'a ServerCell,
         host: &'a dyn Host,
         out: &'a mut dyn Sink,
-        caller: Caller,
+        client: &'a mut Client,
     ) -> Self {
         Ctx {
             store,
+            server,
             host,
             out,
-            caller,
+            client,
+            pending: Pending::default(),
             wait_for: None,
         }
     }

@@ -3,47 +3,42 @@
 use alloc::{format, vec, vec::Vec};
 
 use console::{Invocation, Reply};
-use lsm::db::WriteBatch;
-use lsm::iter::KvIter;
+use kv::Entry;
 
 use crate::ctx::{CmdError, Ctx};
-
-/// Rows a RANGE reads between two looks at Ctrl-C.
-const RANGE_CHECK_EVERY: usize = 256;
 
 /// `OK` once the WAL record is on disk: the write joins the group commit
 /// and its reply waits for it.
 pub fn set(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    let mut batch = WriteBatch::new();
-    batch.put(&inv.args[0], &inv.args[1]);
-    ctx.wait_for = Some(ctx.store()?.write_deferred(batch)?);
+    ctx.write(&inv.args[0], Entry::string(inv.args[1].clone()));
     Ok(Reply::Ok)
 }
 
 pub fn get(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    Ok(match ctx.store()?.get(&inv.args[0])? {
-        Some(v) => Reply::Value(v),
+    Ok(match ctx.read(&inv.args[0])? {
+        Some(e) => Reply::Value(e.value),
         None => Reply::Nil,
     })
 }
 
+/// How many of the keys hold something (a key named twice counts twice).
 pub fn exists(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    let found = ctx.store()?.get(&inv.args[0])?.is_some();
-    Ok(Reply::Integer(i64::from(found)))
+    let mut n = 0;
+    for key in &inv.args {
+        n += i64::from(ctx.exists(key)?);
+    }
+    Ok(Reply::Integer(n))
 }
 
 /// One batch: all the keys go, or (on an error) none.
 pub fn del(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    let mut store = ctx.store()?;
-    let mut batch = WriteBatch::new();
     let mut removed = 0;
     for key in &inv.args {
-        if store.get(key)?.is_some() {
+        if ctx.exists(key)? {
             removed += 1;
+            ctx.remove(key);
         }
-        batch.delete(key);
     }
-    ctx.wait_for = Some(store.write_deferred(batch)?);
     Ok(Reply::Integer(removed))
 }
 
@@ -64,23 +59,22 @@ pub fn range(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
         _ => return Err(CmdError::Usage(inv.spec.usage)),
     };
     let budget = ctx.host.free_memory() / 4;
-    let store = ctx.store()?;
-    let mut it = store.scan(&args[0], limit)?;
+    let end = args[1].clone();
     let mut rows = Vec::new();
     let mut bytes = 0usize;
-    while it.valid() && rows.len() < limit && it.key() < args[1].as_slice() {
-        bytes += it.key().len() + it.value().len() + 64;
+    ctx.scan(&args[0], limit, &mut |key, entry| {
+        if rows.len() >= limit || key >= end.as_slice() {
+            return Ok(false);
+        }
+        bytes += key.len() + entry.value.len() + 64;
         if bytes > budget {
             return Err(CmdError::Invalid(format!(
                 "the range holds more than the free memory allows ({budget} bytes); \
                  add LIMIT n and continue from the last key"
             )));
         }
-        rows.push(vec![it.key().to_vec(), it.value().to_vec()]);
-        if rows.len().is_multiple_of(RANGE_CHECK_EVERY) && ctx.out.interrupted() {
-            return Err(CmdError::Interrupted);
-        }
-        it.next()?;
-    }
+        rows.push(vec![key.to_vec(), entry.value.clone()]);
+        Ok(true)
+    })?;
     Ok(Reply::List(rows))
 }

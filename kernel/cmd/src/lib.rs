@@ -13,7 +13,13 @@
 //!   double in this crate's tests;
 //! - the session's [`Sink`]: progress lines, unframed output, and whether
 //!   the user asked to stop (Ctrl-C), so long commands stop at a safe point;
-//! - who is asking ([`Caller`]).
+//! - the session's [`Client`] (who is asking, its protocol, its
+//!   transaction) and the [`Server`] every session shares (configuration,
+//!   the client list, statistics, WATCHed keys).
+//!
+//! A command's writes gather in one batch that goes to the store's group
+//! commit only when it succeeds (a transaction's, when EXEC ends), and its
+//! reads see them (`keyspace`).
 //!
 //! ```text
 //!   session ─► console::parse_command ─► cmd::run ─► table::HANDLERS[name]
@@ -37,11 +43,16 @@ mod cachecmd;
 mod ctx;
 mod debug;
 mod keys;
+mod keyspace;
 mod server;
+mod state;
 mod storage;
 mod table;
 
 pub use console::Reply;
-pub use ctx::StoreGuard;
-pub use ctx::{Caller, CmdError, Ctx, Host, ServiceRow, Sink};
+pub use ctx::{CmdError, Ctx, Host, ServiceRow, Sink, StoreGuard};
+pub use state::{
+    addr, Appendfsync, Caller, Client, ClientInfo, CommandStats, Config, Multi, Protocol, Server,
+    ServerCell, Stats,
+};
 pub use table::{handler, joins_group, run, Entry, Handler, HANDLERS};

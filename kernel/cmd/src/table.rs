@@ -2,8 +2,9 @@
 //! and [`run`], which every session calls.
 
 use alloc::format;
+use alloc::string::String;
 
-use console::{CommandSpec, Invocation, Reply};
+use console::{flag, CommandSpec, Invocation, Reply};
 
 use crate::ctx::{CmdError, Ctx};
 use crate::{bench, cachecmd, debug, keys, server, storage};
@@ -61,17 +62,94 @@ pub fn handler(spec: &CommandSpec) -> Option<&'static Entry> {
     HANDLERS.iter().find(|e| e.name == spec.name)
 }
 
-/// Runs one parsed command and returns its reply (an error reply if it
-/// failed). The caller renders it; if [`Ctx::wait_for`] is then set, the
-/// reply waits until that write is durable.
+/// Runs one parsed command for the session and returns its reply (an error
+/// reply if it failed or was refused). The caller renders it; if
+/// [`Ctx::wait_for`] is then set, the reply waits until that write is
+/// durable.
+///
+/// Before the handler: a connection that must authenticate first is
+/// refused (`NOAUTH`); the appliance's controls are refused over the
+/// network while no password is set; inside MULTI the command is queued.
+/// After it: its writes go to the store as one batch, if it succeeded.
 pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
-    match handler(inv.spec) {
-        Some(e) => (e.handler)(ctx, inv).unwrap_or_else(Reply::from),
-        None => Reply::error(format!(
+    let spec = inv.spec;
+    if let Some(refusal) = refuse(ctx, spec) {
+        ctx.server
+            .lock()
+            .stats
+            .commands
+            .entry(spec.name)
+            .or_default()
+            .rejected += 1;
+        return refusal;
+    }
+    if let Some(multi) = ctx.client.multi.as_mut() {
+        if !spec.has(flag::NO_MULTI) {
+            multi.queued.push(inv.clone());
+            return Reply::Status(String::from("QUEUED"));
+        }
+    }
+    let clock = ctx.host.clock();
+    let started = (clock.now)();
+    let reply = execute(ctx, inv);
+    let reply = match ctx.apply() {
+        Ok(()) => reply,
+        Err(e) => e.into(),
+    };
+    let usec = ((clock.now)() - started) * 1_000_000 / clock.hz.max(1);
+    ctx.client.last_command = spec.name;
+    ctx.client.last_ms = ctx.now_ms();
+    let mut server = ctx.server.lock();
+    server.stats.commands_processed += 1;
+    let stats = server.stats.commands.entry(spec.name).or_default();
+    stats.calls += 1;
+    stats.usec += usec;
+    if reply.is_error() {
+        stats.failed += 1;
+    }
+    reply
+}
+
+/// Runs one command's handler without the checks of [`run`] and without
+/// applying its writes (EXEC applies a transaction's writes once, at its
+/// end). A failed command's own writes are dropped.
+pub(crate) fn execute(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
+    let Some(e) = handler(inv.spec) else {
+        return Reply::error(format!(
             "'{}' is not available in this kernel",
             inv.spec.name
-        )),
+        ));
+    };
+    let before = ctx.pending_len();
+    match (e.handler)(ctx, inv) {
+        Ok(reply) => reply,
+        Err(err) => {
+            ctx.truncate_pending(before);
+            err.into()
+        }
     }
+}
+
+/// Why `spec` may not run for this session now, if it may not.
+fn refuse(ctx: &Ctx<'_>, spec: &CommandSpec) -> Option<Reply> {
+    if !ctx.client.authenticated && !spec.has(flag::NOAUTH) {
+        return Some(Reply::Coded(
+            "NOAUTH",
+            String::from("Authentication required."),
+        ));
+    }
+    if ctx.client.is_network()
+        && spec.has(flag::ADMIN)
+        && ctx.server.lock().config.requirepass.is_none()
+    {
+        return Some(Reply::error(format!(
+            "{} controls the appliance itself and is refused over the network while no password \
+             is set: set one (requirepass= in the boot arguments, or CONFIG SET requirepass at the \
+             console), then AUTH",
+            spec.name
+        )));
+    }
+    None
 }
 
 /// Whether `spec`'s command may run while earlier writes wait for their

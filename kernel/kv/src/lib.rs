@@ -34,5 +34,7 @@
 extern crate alloc;
 
 mod store;
+pub mod value;
 
-pub use store::{Clock, Commit, Disk, Store, StoreCell, Ticket, WAL_WRITEOUT_US};
+pub use store::{bad_value, Clock, Commit, Disk, Store, StoreCell, Ticket, WAL_WRITEOUT_US};
+pub use value::{Entry, Kind};

@@ -3,14 +3,24 @@
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 
 use cache::trace::{Recorder, Traced, MAX_BYTES};
 use cache::StoreCache;
 use lsm::db::{BlockCache, DbIter, DbStats, PointCache, VerifyReport, WriteBatch};
 use lsm::device::BlockDevice;
 use lsm::iter::KvIter;
-use lsm::{Error, Result};
+use lsm::{Corruption, CorruptionKind, Error, Result};
+
+use crate::value::{self, Entry, Expired};
+
+/// A stored value this code cannot read is damage, reported as such.
+pub fn bad_value(e: value::BadValue) -> Error {
+    let what = match e.tag {
+        Some(_) => "value of unknown type",
+        None => "value cut short",
+    };
+    Corruption::at("a stored value", CorruptionKind::Malformed(what)).into()
+}
 
 /// The disk under the store, whatever it is (virtio-blk in the kernel, a
 /// file on the host, memory in tests): one dynamic call per I/O, which costs
@@ -36,6 +46,8 @@ pub struct Clock {
     pub hz: u64,
     /// How often, at least, the owner calls [`Store::tick`], in Hz.
     pub tick_hz: u64,
+    /// The time of day, in Unix milliseconds (expiry is kept in it).
+    pub wall_ms: fn() -> u64,
 }
 
 /// A deferred write's place in line: durable once a commit covers it.
@@ -76,8 +88,12 @@ pub struct Store {
 }
 
 impl Store {
-    /// The service state around an opened store.
-    pub fn new(db: lsm::db::Db<Disk>, clock: Clock) -> Store {
+    /// The service state around an opened store. Its compactions drop
+    /// expired values from then on.
+    pub fn new(mut db: lsm::db::Db<Disk>, clock: Clock) -> Store {
+        db.set_compaction_filter(Some(Arc::new(Expired {
+            now_ms: clock.wall_ms,
+        })));
         Store {
             db,
             clock,
@@ -98,9 +114,21 @@ impl Store {
         &self.db
     }
 
-    /// The value of `key`, or `None`.
-    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.db.get(key, None)
+    /// The time now, in Unix milliseconds.
+    pub fn now_ms(&self) -> u64 {
+        (self.clock.wall_ms)()
+    }
+
+    /// What `key` holds, or `None` if nothing (or something expired).
+    pub fn get(&self, key: &[u8]) -> Result<Option<Entry>> {
+        let Some(stored) = self.db.get(key, None)? else {
+            return Ok(None);
+        };
+        let raw = value::decode(&stored).map_err(bad_value)?;
+        if raw.is_expired(self.now_ms()) {
+            return Ok(None);
+        }
+        Ok(Some(raw.to_entry()))
     }
 
     /// Applies `batch` now (readers see it at once) and returns the ticket

@@ -117,6 +117,16 @@ pub extern "C" fn kernel_main(dtb: usize, entry_el: u64) -> ! {
             logger::set_console_level(level);
         }
     }
+    if let Some(rtc) = &board.rtc {
+        // SAFETY: the device tree's PL031, in the device-mapped first GiB.
+        let secs = unsafe { hal::drivers::pl031::init(rtc.base as usize) };
+        info!(
+            "clock: {secs} s since the Unix epoch (PL031 at {:#x})",
+            rtc.base
+        );
+    } else {
+        warn!("no PL031 in the device tree: the time of day starts at the Unix epoch");
+    }
     if let Some(p) = &board.psci {
         psci::set_conduit_smc(matches!(p.conduit, PsciConduit::Smc));
     } else {

@@ -29,11 +29,11 @@ fn another_format_version_is_refused_untouched_by_every_command() {
     let s = Scratch::new("version");
     let image = other_version(
         lsm_image(4 * MIB, |db| db.put(b"k", b"v", true).unwrap()),
-        2,
+        3,
     );
     s.file("disk.img", &image);
     s.file("pairs.txt", b"a 1\n");
-    let msg = "disk.img: the disk holds unikv format version 2, this build reads 1; \
+    let msg = "disk.img: the disk holds unikv format version 3, this build reads 2; \
                refusing to touch it";
     for args in READERS {
         refused(&s, args, &image, msg);

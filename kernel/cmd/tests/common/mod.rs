@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use cmd::{Caller, Ctx, Host, Reply, ServiceRow, Sink};
+use cmd::{Caller, Client, Ctx, Host, Reply, Server, ServerCell, ServiceRow, Sink};
 use console::{parse_command, render, Report};
 use kv::{Clock, Store, StoreCell};
 use lsm::db::{Db, Options};
@@ -21,11 +21,27 @@ fn now() -> u64 {
     NOW.fetch_add(1, Ordering::Relaxed)
 }
 
+/// The wall clock, following the counter from a fixed day.
+fn wall_ms() -> u64 {
+    1_700_000_000_000 + NOW.load(Ordering::Relaxed) / 1000
+}
+
 pub const CLOCK: Clock = Clock {
     now,
     hz: 1_000_000,
     tick_hz: 100,
+    wall_ms,
 };
+
+/// A server with the default configuration.
+pub fn server() -> ServerCell {
+    ServerCell::new(Server::new(cmd::Config::default(), wall_ms()))
+}
+
+/// The console's client on `server`.
+pub fn console(server: &ServerCell) -> Client {
+    Client::new(&mut server.lock(), Caller::Console, wall_ms())
+}
 
 /// A fresh store on an in-memory disk of `bytes`.
 pub fn store(bytes: usize) -> StoreCell {
@@ -153,9 +169,23 @@ pub fn line_with(
     out: &mut Out,
     line: &str,
 ) -> (String, Option<kv::Ticket>) {
+    let server = server();
+    let mut client = console(&server);
+    line_as(cell, &server, &mut client, host, out, line)
+}
+
+/// One line from `client` of `server`.
+pub fn line_as(
+    cell: &StoreCell,
+    server: &ServerCell,
+    client: &mut Client,
+    host: &FakeHost,
+    out: &mut Out,
+    line: &str,
+) -> (String, Option<kv::Ticket>) {
     let reply = match parse_command(line.as_bytes()) {
         Ok(Some(inv)) => {
-            let mut ctx = Ctx::new(cell, host, out, Caller::Console);
+            let mut ctx = Ctx::new(cell, server, host, out, client);
             let reply = cmd::run(&mut ctx, &inv);
             let wait = ctx.wait_for();
             return (shown(&reply), wait);

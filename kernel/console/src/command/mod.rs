@@ -347,7 +347,7 @@ mod tests {
             ("PUT", 2, 2),
             ("GET", 1, 1),
             ("DEL", 1, usize::MAX),
-            ("EXISTS", 1, 1),
+            ("EXISTS", 1, usize::MAX),
             ("RANGE", 2, 4),
             ("FLUSH", 0, 0),
             ("COMPACT", 0, 0),

@@ -111,6 +111,9 @@ pub struct Board {
     pub virtio_mmio: Vec<VirtioMmio>,
     /// The PSCI conduit.
     pub psci: Option<Psci>,
+    /// The PL031 real-time clock's registers, if there is one: the time of
+    /// day (QEMU sets it from the host's clock).
+    pub rtc: Option<MemRegion>,
     /// `/chosen/bootargs` (QEMU `-append`).
     pub bootargs: Option<String>,
     /// Number of `/cpus/cpu@*` nodes with `device_type = "cpu"`.

@@ -1,5 +1,5 @@
 //! The node walkers: what each kind of node (memory, CPUs, reserved memory,
-//! the PL011, the GIC, the timer, virtio-mmio, PSCI, `/chosen`) contributes
+//! the PL011, the PL031, the GIC, the timer, virtio-mmio, PSCI, `/chosen`) contributes
 //! to the [`Board`], and the checks made once the walk is over.
 
 use alloc::string::String;
@@ -24,6 +24,7 @@ pub(super) struct Builder {
     timer: Option<Timer>,
     virtio_mmio: Vec<VirtioMmio>,
     psci: Option<Psci>,
+    rtc: Option<MemRegion>,
     bootargs: Option<String>,
     cpus: usize,
     model: Option<String>,
@@ -136,6 +137,10 @@ impl Builder {
                     intid,
                 },
             ));
+        } else if p.is_compatible("arm,pl031") {
+            if self.rtc.is_none() {
+                self.rtc = Some(first_reg(p, ac, sc, "pl031")?);
+            }
         } else if p.is_compatible("arm,gic-v3") {
             if self.gic.is_none() {
                 self.gic = Some(Self::gic(p, ac, sc)?);
@@ -244,6 +249,7 @@ impl Builder {
             timer: self.timer,
             virtio_mmio: self.virtio_mmio,
             psci: self.psci,
+            rtc: self.rtc,
             bootargs: self.bootargs,
             cpus: self.cpus,
             model: self.model,

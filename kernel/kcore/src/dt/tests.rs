@@ -23,6 +23,13 @@ fn check_virt(board: &Board, ram_size: u64, cpus: usize) {
     );
     assert_eq!(board.reserved, vec![]);
     assert_eq!(
+        board.rtc,
+        Some(MemRegion {
+            base: 0x0901_0000,
+            size: 0x1000
+        })
+    );
+    assert_eq!(
         board.uart,
         Some(Uart {
             base: 0x0900_0000,

@@ -51,10 +51,14 @@ fn now() -> u64 {
     NOW.load(Ordering::Relaxed)
 }
 /// A counter at 1 MHz, moved by hand.
+fn wall() -> u64 {
+    1_700_000_000_000 + NOW.load(Ordering::Relaxed) / 1000
+}
 const CLOCK: Clock = Clock {
     now,
     hz: 1_000_000,
     tick_hz: 100,
+    wall_ms: wall,
 };
 
 fn open(disk: &Shared) -> Store {
@@ -68,8 +72,12 @@ fn open(disk: &Shared) -> Store {
 
 fn put(k: &str, v: &str) -> WriteBatch {
     let mut b = WriteBatch::new();
-    b.put(k.as_bytes(), v.as_bytes());
+    b.put(k.as_bytes(), &value::encode(v.as_bytes(), None));
     b
+}
+
+fn get(s: &Store, k: &str) -> Option<Vec<u8>> {
+    s.get(k.as_bytes()).unwrap().map(|e| e.value)
 }
 
 #[test]
@@ -84,7 +92,7 @@ fn deferred_writes_are_seen_at_once_and_share_one_flush() {
         })
         .collect();
     assert_eq!(s.pending(), 50);
-    assert_eq!(s.get(b"k7").unwrap(), Some(b"v".to_vec()));
+    assert_eq!(get(&s, "k7"), Some(b"v".to_vec()));
     assert!(tickets.iter().all(|t| s.status(*t) == Commit::Pending));
     assert_eq!(disk.flushes(), before, "nothing flushed before the commit");
     s.commit().expect("commit");
@@ -111,10 +119,7 @@ fn what_a_commit_covered_survives_a_power_cut() {
     disk.0.lock().unwrap().crash().unwrap();
     let s = open(&disk);
     for i in 0..20 {
-        assert_eq!(
-            s.get(std::format!("a{i}").as_bytes()).unwrap(),
-            Some(b"durable".to_vec())
-        );
+        assert_eq!(get(&s, &std::format!("a{i}")), Some(b"durable".to_vec()));
     }
 }
 
@@ -217,5 +222,26 @@ fn close_leaves_everything_in_tables() {
     .unwrap();
     assert_eq!(report.wal_records, 0, "nothing left to replay");
     assert_eq!(report.tables, 1);
-    assert_eq!(db.get(b"k", None).unwrap(), Some(b"v".to_vec()));
+    assert_eq!(db.get(b"k", None).unwrap(), Some(b"\x00v".to_vec()));
+}
+
+#[test]
+fn expired_values_read_as_absent_and_compactions_reclaim_them() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    let now = s.now_ms();
+    let mut b = WriteBatch::new();
+    for i in 0..100 {
+        let at = if i % 2 == 0 { Some(now + 1) } else { None };
+        b.put(std::format!("k{i:03}").as_bytes(), &value::encode(b"v", at));
+    }
+    s.write(b).unwrap();
+    assert!(get(&s, "k000").is_some(), "not expired yet");
+    // 2 ms on the wall clock (the fake counter moves it 1 ms per 1000).
+    NOW.fetch_add(2_000, Ordering::Relaxed);
+    assert_eq!(get(&s, "k000"), None, "expired reads as absent");
+    assert_eq!(get(&s, "k001"), Some(b"v".to_vec()));
+    s.compact_all(&mut || false).unwrap();
+    assert_eq!(s.stats().filtered_values, 50);
+    assert_eq!(s.verify(&mut || false).entries, 50);
 }

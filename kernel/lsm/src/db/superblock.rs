@@ -23,7 +23,7 @@ use crate::error::{Corruption, CorruptionKind, Error, Result};
 /// First bytes of a unikv disk.
 pub const MAGIC: [u8; 8] = *b"unikvDB\0";
 /// The on-disk format this code reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Size of one superblock slot.
 pub const SLOT_SIZE: u64 = 4096;
 /// Bytes at the start of the disk reserved for the two slots.

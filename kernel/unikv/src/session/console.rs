@@ -16,9 +16,10 @@ use super::commit;
 use crate::host::KernelHost;
 use crate::services::kv::STORE;
 use alloc::{string::String, vec::Vec};
-use cmd::{Caller, Ctx, Reply, Sink};
+use cmd::{Caller, Client, Ctx, Reply, ServerCell, Sink};
 use console::{parse_command, render, CommandError, LineEditor, LineEvent};
 use hal::console_out;
+use hal::drivers::pl031;
 use kv::{Commit, Ticket};
 
 pub const PROMPT: &[u8] = b"unikv> ";
@@ -38,6 +39,8 @@ enum Held {
 pub struct Console {
     editor: LineEditor,
     held: Vec<Held>,
+    server: &'static ServerCell,
+    client: Client,
 }
 
 fn rendered(reply: &Reply) -> Vec<u8> {
@@ -47,11 +50,15 @@ fn rendered(reply: &Reply) -> Vec<u8> {
 }
 
 impl Console {
-    pub fn new() -> Console {
+    pub fn new(server: &'static ServerCell) -> Console {
+        let client = Client::new(&mut server.lock(), Caller::Console, pl031::wall_ms());
+        server.lock().register(&client);
         console_out::write(PROMPT);
         Console {
             editor: LineEditor::new(MAX_LINE),
             held: Vec::new(),
+            server,
+            client,
         }
     }
 
@@ -108,9 +115,16 @@ impl Console {
         }
         console_out::arm_interrupt(true);
         let mut sink = Uart;
-        let mut ctx = Ctx::new(&STORE, &KernelHost, &mut sink, Caller::Console);
+        let mut ctx = Ctx::new(
+            &STORE,
+            self.server,
+            &KernelHost,
+            &mut sink,
+            &mut self.client,
+        );
         let reply = cmd::run(&mut ctx, &inv);
         let wait_for = ctx.wait_for();
+        self.server.lock().register(&self.client);
         console_out::arm_interrupt(false);
         match wait_for {
             Some(ticket) => self.held.push(Held::Reply(ticket, rendered(&reply))),

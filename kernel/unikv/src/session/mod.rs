@@ -10,12 +10,20 @@
 mod console;
 
 use crate::services::kv::{self, STORE};
+use cmd::{Config, Server, ServerCell};
 use hal::arch::cpu;
-use hal::drivers::pl011;
+use hal::drivers::{pl011, pl031};
+
+/// What every session shares: configuration, the client list, statistics.
+static SERVER: spin::Once<ServerCell> = spin::Once::new();
+
+fn server() -> &'static ServerCell {
+    SERVER.call_once(|| ServerCell::new(Server::new(Config::default(), pl031::wall_ms())))
+}
 
 /// Runs the sessions for good.
 pub fn run() -> ! {
-    let mut console = console::Console::new();
+    let mut console = console::Console::new(server());
     loop {
         console.poll();
         // No more input waiting: what was gathered shares one flush.

@@ -214,9 +214,9 @@ fn read_only_open_refuses_blank_and_foreign_disks_untouched() {
     let cases = [
         (foreign_image(), Error::ForeignFormat),
         (
-            other_version_image(2),
+            other_version_image(3),
             Error::UnsupportedVersion {
-                found: 2,
+                found: 3,
                 supported: FORMAT_VERSION,
             },
         ),

@@ -1,0 +1,325 @@
+//! The state commands keep beyond the store: one [`Client`] per session
+//! (who it is, its protocol, its transaction), and the [`Server`] every
+//! session shares (configuration, the client list, statistics, WATCHed
+//! keys, SCAN cursors).
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use console::Invocation;
+
+/// Where a session's commands come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// A person (or script) at the serial console: trusted, as the machine's
+    /// own console is.
+    Console,
+    /// A network connection, from this IPv4 address and port.
+    Network {
+        /// The peer's address.
+        addr: [u8; 4],
+        /// The peer's port.
+        port: u16,
+    },
+}
+
+/// The protocol a connection speaks (`HELLO 2|3`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// RESP2, every connection's start.
+    Resp2,
+    /// RESP3.
+    Resp3,
+}
+
+/// A transaction being queued (`MULTI` ... `EXEC`).
+#[derive(Debug, Default)]
+pub struct Multi {
+    /// The commands, in order.
+    pub queued: Vec<Invocation>,
+    /// A command was refused while queueing: EXEC will abort.
+    pub failed: bool,
+}
+
+/// One session's state.
+#[derive(Debug)]
+pub struct Client {
+    /// Unique for the server's life (`CLIENT ID`).
+    pub id: u64,
+    /// Where it is.
+    pub caller: Caller,
+    /// `CLIENT SETNAME`.
+    pub name: Option<Vec<u8>>,
+    /// `CLIENT SETINFO LIB-NAME` and `LIB-VER`.
+    pub lib_name: Option<Vec<u8>>,
+    /// The library's version.
+    pub lib_ver: Option<Vec<u8>>,
+    /// Its protocol.
+    pub protocol: Protocol,
+    /// Whether AUTH (or HELLO AUTH) succeeded; the console always is.
+    pub authenticated: bool,
+    /// A transaction being queued.
+    pub multi: Option<Multi>,
+    /// WATCHed keys and their versions when watched.
+    pub watched: Vec<(Vec<u8>, u64)>,
+    /// Set by QUIT: the session sends the reply, then closes.
+    pub closing: bool,
+    /// When it connected, in Unix milliseconds.
+    pub since_ms: u64,
+    /// When its last command ran.
+    pub last_ms: u64,
+    /// Its last command's name, lower case.
+    pub last_command: &'static str,
+}
+
+impl Client {
+    /// A new session's state, id from `server`.
+    pub fn new(server: &mut Server, caller: Caller, now_ms: u64) -> Client {
+        server.next_client_id += 1;
+        Client {
+            id: server.next_client_id,
+            caller,
+            name: None,
+            lib_name: None,
+            lib_ver: None,
+            protocol: Protocol::Resp2,
+            authenticated: caller == Caller::Console || server.config.requirepass.is_none(),
+            multi: None,
+            watched: Vec::new(),
+            closing: false,
+            since_ms: now_ms,
+            last_ms: now_ms,
+            last_command: "NULL",
+        }
+    }
+
+    /// Whether it came over the network.
+    pub fn is_network(&self) -> bool {
+        matches!(self.caller, Caller::Network { .. })
+    }
+}
+
+/// `CONFIG SET appendfsync`: when acknowledged writes reach the disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Appendfsync {
+    /// Before the reply: nothing acknowledged is ever lost (the default).
+    Always,
+    /// Within a second.
+    Everysec,
+    /// Within the store's write-out bound (`wal_loss_bound_ms`).
+    No,
+}
+
+impl Appendfsync {
+    /// Its name in CONFIG.
+    pub fn name(self) -> &'static str {
+        match self {
+            Appendfsync::Always => "always",
+            Appendfsync::Everysec => "everysec",
+            Appendfsync::No => "no",
+        }
+    }
+}
+
+/// What `CONFIG GET`/`SET` reach.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The password every network connection must give (`requirepass`).
+    pub requirepass: Option<Vec<u8>>,
+    /// Most connections at once.
+    pub maxclients: u64,
+    /// Seconds a connection may stay idle before it is closed (0: never).
+    pub timeout_s: u64,
+    /// When writes reach the disk.
+    pub appendfsync: Appendfsync,
+    /// Largest bulk string a request may carry.
+    pub proto_max_bulk_len: u64,
+    /// Most bytes of one client's requests waiting to be parsed.
+    pub client_query_buffer_limit: u64,
+    /// Most bytes of replies a client may leave unread before it is dropped.
+    pub client_output_buffer_limit: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            requirepass: None,
+            maxclients: 256,
+            timeout_s: 0,
+            appendfsync: Appendfsync::Always,
+            proto_max_bulk_len: 64 << 20,
+            client_query_buffer_limit: 128 << 20,
+            client_output_buffer_limit: 64 << 20,
+        }
+    }
+}
+
+/// One command's counters (`INFO commandstats`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommandStats {
+    /// Times it ran.
+    pub calls: u64,
+    /// Microseconds it took, in all.
+    pub usec: u64,
+    /// Times it was refused before running (auth, arity, ...).
+    pub rejected: u64,
+    /// Times it ran and answered an error.
+    pub failed: u64,
+}
+
+/// The server's counters (`INFO stats`).
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Connections accepted.
+    pub connections_received: u64,
+    /// Connections refused (maxclients).
+    pub rejected_connections: u64,
+    /// Commands run.
+    pub commands_processed: u64,
+    /// Reads that found their key.
+    pub keyspace_hits: u64,
+    /// Reads that did not.
+    pub keyspace_misses: u64,
+    /// Keys found expired (and removed).
+    pub expired_keys: u64,
+    /// Per command, by name.
+    pub commands: BTreeMap<&'static str, CommandStats>,
+}
+
+/// A connected client as `CLIENT LIST` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// Its id.
+    pub id: u64,
+    /// Where it is.
+    pub caller: Caller,
+    /// Its name.
+    pub name: Option<Vec<u8>>,
+    /// Its library.
+    pub lib_name: Option<Vec<u8>>,
+    /// The library's version.
+    pub lib_ver: Option<Vec<u8>>,
+    /// Its protocol.
+    pub protocol: Protocol,
+    /// When it connected.
+    pub since_ms: u64,
+    /// When its last command ran.
+    pub last_ms: u64,
+    /// Its last command.
+    pub last_command: &'static str,
+    /// Commands queued in a transaction (-1: none).
+    pub multi: i64,
+    /// Keys it watches.
+    pub watching: usize,
+}
+
+/// Everything the sessions share. One per server, behind a lock.
+#[derive(Debug, Default)]
+pub struct Server {
+    /// The configuration.
+    pub config: Config,
+    /// The counters.
+    pub stats: Stats,
+    /// The last client id handed out.
+    next_client_id: u64,
+    /// Connected clients (the console too), by id.
+    pub clients: BTreeMap<u64, ClientInfo>,
+    /// WATCHed keys: (clients watching, times the key changed since).
+    pub watched: BTreeMap<Vec<u8>, (u32, u64)>,
+    /// SCAN cursors handed out: cursor number -> the key to go on from.
+    pub cursors: BTreeMap<u64, Vec<u8>>,
+    /// The last cursor number handed out.
+    pub last_cursor: u64,
+    /// When the server started, in Unix milliseconds.
+    pub started_ms: u64,
+}
+
+/// The server's lock, as its owner keeps it.
+pub type ServerCell = spin::Mutex<Server>;
+
+impl Server {
+    /// A fresh server started at `now_ms`.
+    pub fn new(config: Config, now_ms: u64) -> Server {
+        Server {
+            config,
+            started_ms: now_ms,
+            ..Server::default()
+        }
+    }
+
+    /// Records (or updates) `client` in the client list.
+    pub fn register(&mut self, client: &Client) {
+        let info = ClientInfo {
+            id: client.id,
+            caller: client.caller,
+            name: client.name.clone(),
+            lib_name: client.lib_name.clone(),
+            lib_ver: client.lib_ver.clone(),
+            protocol: client.protocol,
+            since_ms: client.since_ms,
+            last_ms: client.last_ms,
+            last_command: client.last_command,
+            multi: client.multi.as_ref().map_or(-1, |m| m.queued.len() as i64),
+            watching: client.watched.len(),
+        };
+        self.clients.insert(client.id, info);
+    }
+
+    /// Forgets a client that went away, and what it watched.
+    pub fn unregister(&mut self, client: &mut Client) {
+        self.unwatch_all(client);
+        self.clients.remove(&client.id);
+    }
+
+    /// The version of `key` now, counting `client` as watching it.
+    pub fn watch(&mut self, key: &[u8]) -> u64 {
+        let e = self.watched.entry(key.to_vec()).or_insert((0, 0));
+        e.0 += 1;
+        e.1
+    }
+
+    /// Stops `client` watching anything.
+    pub fn unwatch_all(&mut self, client: &mut Client) {
+        for (key, _) in client.watched.drain(..) {
+            if let Some(e) = self.watched.get_mut(&key) {
+                e.0 -= 1;
+                if e.0 == 0 {
+                    self.watched.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Notes that `key` changed: transactions watching it will abort.
+    pub fn touch(&mut self, key: &[u8]) {
+        if let Some(e) = self.watched.get_mut(key) {
+            e.1 += 1;
+        }
+    }
+
+    /// Notes that every key changed (FLUSHALL).
+    pub fn touch_all(&mut self) {
+        for e in self.watched.values_mut() {
+            e.1 += 1;
+        }
+    }
+
+    /// Whether every key `client` watches is as it was when watched.
+    pub fn watched_unchanged(&self, client: &Client) -> bool {
+        client
+            .watched
+            .iter()
+            .all(|(key, v)| self.watched.get(key).is_some_and(|e| e.1 == *v))
+    }
+}
+
+/// A name for logs and CLIENT LIST's `addr=`.
+pub fn addr(caller: Caller) -> String {
+    match caller {
+        Caller::Console => String::from("console"),
+        Caller::Network { addr, port } => {
+            alloc::format!("{}.{}.{}.{}:{}", addr[0], addr[1], addr[2], addr[3], port)
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! How a value is stored: a tag byte (the value's type, and whether an
+//! expiry time follows), the expiry as Unix milliseconds (8 bytes, little
+//! endian) when there is one, then the payload.
+//!
+//! ```text
+//!   string:               0x00 | payload
+//!   string that expires:  0x80 | expires_at_ms (u64 LE) | payload
+//! ```
+//!
+//! The store below (`lsm`) sees only bytes; this is where they get their
+//! meaning, for every front end and for `tools/ldb`. Expiry lives in the
+//! store, so it survives reboots and compactions; an expired value reads as
+//! absent, and compactions drop it ([`Expired`]).
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use lsm::db::CompactionFilter;
+
+/// The tag's type bits: a string (the only type so far).
+const STRING: u8 = 0x00;
+/// The tag bit that says an expiry time follows.
+const EXPIRES: u8 = 0x80;
+
+/// What a value is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Bytes (Redis's string).
+    String,
+}
+
+impl Kind {
+    /// Redis's name for it (`TYPE`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::String => "string",
+        }
+    }
+}
+
+/// A stored value, decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Its type.
+    pub kind: Kind,
+    /// When it expires, in Unix milliseconds; `None` for never.
+    pub expires_at: Option<u64>,
+    /// The value itself.
+    pub value: Vec<u8>,
+}
+
+impl Entry {
+    /// A string that never expires.
+    pub fn string(value: Vec<u8>) -> Entry {
+        Entry {
+            kind: Kind::String,
+            expires_at: None,
+            value,
+        }
+    }
+
+    /// Whether it has expired at `now_ms`.
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expires_at.is_some_and(|at| at <= now_ms)
+    }
+
+    /// The bytes the store keeps.
+    pub fn encode(&self) -> Vec<u8> {
+        encode(&self.value, self.expires_at)
+    }
+}
+
+/// The stored bytes of a string `value` expiring at `expires_at`.
+pub fn encode(value: &[u8], expires_at: Option<u64>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 9);
+    match expires_at {
+        None => out.push(STRING),
+        Some(at) => {
+            out.push(STRING | EXPIRES);
+            out.extend_from_slice(&at.to_le_bytes());
+        }
+    }
+    out.extend_from_slice(value);
+    out
+}
+
+/// A stored value that is not in this format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadValue {
+    /// The tag byte found (`None`: the value was empty, or cut short).
+    pub tag: Option<u8>,
+}
+
+impl fmt::Display for BadValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.tag {
+            Some(t) => write!(f, "a stored value has an unknown type tag {t:#04x}"),
+            None => f.write_str("a stored value is cut short"),
+        }
+    }
+}
+
+/// The stored bytes, decoded without copying the payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Raw<'a> {
+    /// Its type.
+    pub kind: Kind,
+    /// When it expires.
+    pub expires_at: Option<u64>,
+    /// The payload.
+    pub value: &'a [u8],
+}
+
+impl Raw<'_> {
+    /// Whether it has expired at `now_ms`.
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expires_at.is_some_and(|at| at <= now_ms)
+    }
+
+    /// An owned copy.
+    pub fn to_entry(&self) -> Entry {
+        Entry {
+            kind: self.kind,
+            expires_at: self.expires_at,
+            value: self.value.to_vec(),
+        }
+    }
+}
+
+/// Decodes stored bytes.
+pub fn decode(stored: &[u8]) -> Result<Raw<'_>, BadValue> {
+    let (&tag, rest) = stored.split_first().ok_or(BadValue { tag: None })?;
+    if tag & !EXPIRES != STRING {
+        return Err(BadValue { tag: Some(tag) });
+    }
+    let (expires_at, value) = if tag & EXPIRES != 0 {
+        if rest.len() < 8 {
+            return Err(BadValue { tag: None });
+        }
+        let (at, value) = rest.split_at(8);
+        let mut word = [0u8; 8];
+        word.copy_from_slice(at);
+        (Some(u64::from_le_bytes(word)), value)
+    } else {
+        (None, rest)
+    };
+    Ok(Raw {
+        kind: Kind::String,
+        expires_at,
+        value,
+    })
+}
+
+/// The compaction filter that reclaims expired values: compactions ask it
+/// about each value and drop those whose time has passed.
+pub struct Expired {
+    /// The time now, in Unix milliseconds.
+    pub now_ms: fn() -> u64,
+}
+
+impl CompactionFilter for Expired {
+    fn is_dead(&self, _key: &[u8], value: &[u8]) -> bool {
+        decode(value).is_ok_and(|v| v.is_expired((self.now_ms)()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    #[test]
+    fn round_trips_and_exact_bytes() {
+        assert_eq!(encode(b"abc", None), b"\x00abc");
+        assert_eq!(
+            encode(b"v", Some(0x0102_0304_0506_0708)),
+            [0x80, 8, 7, 6, 5, 4, 3, 2, 1, b'v']
+        );
+        for (v, at) in [
+            (&b""[..], None),
+            (b"x\x00y", Some(5)),
+            (b"", Some(u64::MAX)),
+        ] {
+            let stored = encode(v, at);
+            let raw = decode(&stored).unwrap();
+            assert_eq!((raw.value, raw.expires_at, raw.kind), (v, at, Kind::String));
+            assert_eq!(raw.to_entry().encode(), stored);
+        }
+    }
+
+    #[test]
+    fn foreign_bytes_are_an_error_never_a_panic() {
+        assert_eq!(decode(b""), Err(BadValue { tag: None }));
+        assert_eq!(decode(b"\x01abc"), Err(BadValue { tag: Some(1) }));
+        assert_eq!(decode(b"\x80\x01\x02"), Err(BadValue { tag: None }));
+        for n in 0..=255u8 {
+            let _ = decode(&[n, 1, 2, 3]);
+        }
+        assert_eq!(
+            BadValue { tag: Some(0x41) }.to_string(),
+            "a stored value has an unknown type tag 0x41"
+        );
+    }
+
+    #[test]
+    fn expiry() {
+        let e = Entry {
+            kind: Kind::String,
+            expires_at: Some(1000),
+            value: vec![],
+        };
+        assert!(!e.is_expired(999));
+        assert!(e.is_expired(1000));
+        assert!(!Entry::string(vec![]).is_expired(u64::MAX));
+        fn late() -> u64 {
+            2000
+        }
+        let f = Expired { now_ms: late };
+        assert!(f.is_dead(b"k", &e.encode()));
+        assert!(!f.is_dead(b"k", &Entry::string(vec![1]).encode()));
+        assert!(!f.is_dead(b"k", b"\x07garbage"), "not ours to judge");
+    }
+}
