@@ -5,12 +5,19 @@
 #   unikv-dmesg [n]     the kernel log ring (what LOG prints), last n lines
 #   unikv-services      the service registry: name, state, description, deps
 #   unikv-irqs          interrupts taken per INTID
+#   unikv-lsm           the store: memtables, WAL, levels, every table
+#   unikv-cache         the read cache: policy, budget, use, hits, AC-Key split
 #
 # tools/gdb loads this file; the kernel also embeds it (.debug_gdb_scripts),
 # so plain gdb loads it too once `set auto-load safe-path /` allows it.
-# Everything is read through symbols the kernel exports unmangled
-# (UNIKV_LOG_RING, UNIKV_SERVICE_STATES, UNIKV_IRQ_COUNTS) and the linker's
+# The first three read symbols the kernel exports unmangled (UNIKV_LOG_RING,
+# UNIKV_SERVICE_STATES, UNIKV_IRQ_COUNTS) and the linker's
 # __services_start/__services_end, with the layouts documented beside them.
+# unikv-lsm and unikv-cache read the store service's own structures
+# (unikv::services::kv::STORE) through the debug info: the Rust helpers
+# below follow the standard library's layouts for the pinned toolchain and
+# fail with a clear message if they change (tools/systest/tests/gdb.rs
+# catches it).
 
 import gdb
 
@@ -151,6 +158,328 @@ class UnikvIrqs(gdb.Command):
                 gdb.write("INTID %3d: %d\n" % (i, count))
 
 
+# --- Rust values through the debug info -------------------------------------
+# gdb reads Rust's types from DWARF and resolves an enum's active variant
+# (niches included) when it reads the value: only that variant's field can be
+# looked up. The helpers below know the standard library's layouts of the
+# pinned toolchain (Rust 1.95); a missing field raises a GdbError that says
+# the layout changed instead of printing something wrong.
+
+
+def _layout_error(value, what):
+    t = value.type.strip_typedefs()
+    return gdb.GdbError("unikv: no %s in %s: its layout changed (toolchain or "
+                        "kernel struct); update tools/gdb/unikv.py" % (what, t.name or t))
+
+
+def _get(value, *path):
+    """value.a.b... (struct fields), or a layout error naming the missing one."""
+    for name in path:
+        try:
+            value = value[name]
+        except gdb.error:
+            raise _layout_error(value, "field '%s'" % name)
+    return value
+
+
+def _variant(value, expect=None):
+    """The active variant of a Rust enum: (its name, its payload struct).
+    The value's type lists the discriminant (unnamed) and that variant
+    alone; `expect` names the variants the enum should have, if it matters."""
+    names = [f.name for f in value.type.strip_typedefs().fields() if f.name]
+    if len(names) != 1 or (expect is not None and names[0] not in expect):
+        raise _layout_error(value, "variant among " + "/".join(expect or ("any",)))
+    return names[0], value[names[0]]
+
+
+def _option(value):
+    """Option<T>: the T, or None."""
+    name, payload = _variant(value, ("Some", "None"))
+    return _get(payload, "__0") if name == "Some" else None
+
+
+def _arc(value):
+    """Arc<T> (T sized): the T, in the ArcInner beside the counts."""
+    return _get(_get(value, "ptr", "pointer").dereference(), "data")
+
+
+def _box(value):
+    """Box<T> (T sized): gdb shows it as a plain pointer."""
+    if value.type.strip_typedefs().code != gdb.TYPE_CODE_PTR:
+        raise _layout_error(value, "Box pointer")
+    return value.dereference()
+
+
+def _vec_parts(value):
+    ptr = _get(value, "buf", "inner", "ptr", "pointer", "pointer")
+    return ptr, int(_get(value, "len"))
+
+
+def _vec(value, limit=1 << 20):
+    """Vec<T>: its elements (RawVecInner keeps an untyped pointer)."""
+    ptr, n = _vec_parts(value)
+    if n > limit:
+        raise gdb.GdbError("unikv: a Vec of %d elements: damaged memory?" % n)
+    base = ptr.cast(value.type.strip_typedefs().template_argument(0).pointer())
+    return [base[i] for i in range(n)]
+
+
+def _array(value):
+    """A Rust array [T; N]: its elements."""
+    return [value[i] for i in range(value.type.strip_typedefs().range()[1] + 1)]
+
+
+def _vec_bytes(value, limit=1 << 16):
+    """Vec<u8>: its bytes (at most `limit`)."""
+    ptr, n = _vec_parts(value)
+    return _read(int(ptr), min(n, limit)) if n else b""
+
+
+def _atomic(value):
+    """AtomicUsize/AtomicBool...: the integer inside."""
+    return int(_get(value, "v", "value"))
+
+
+def _uint(value):
+    """An unsigned integer of any width (u128 included), from memory."""
+    return int.from_bytes(_read(int(value.address), value.type.sizeof), "little")
+
+
+def _spin_mutex(value):
+    """spin::Mutex<T>: (the T, whether the lock is held)."""
+    inner = _get(value, "inner")
+    return _get(inner, "data", "value"), _atomic(_get(inner, "lock")) != 0
+
+
+def _static(name):
+    sym = gdb.lookup_static_symbol(name) or gdb.lookup_global_symbol(name)
+    if sym is None:
+        raise gdb.GdbError("unikv: no debug info for " + name + ": is this the unikv ELF?")
+    return sym.value()
+
+
+def quote(data):
+    """Bytes as the console shows them (console::reply::quote)."""
+    out = ['"']
+    for b in data:
+        c = chr(b)
+        if c in '"\\':
+            out.append("\\" + c)
+        elif c in "\n\r\t":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[c])
+        elif 0x20 <= b < 0x7f:
+            out.append(c)
+        else:
+            out.append("\\x%02x" % b)
+    out.append('"')
+    return "".join(out)
+
+
+def _service_state(name):
+    return next((s["state"] for s in services() if s["name"] == name), "absent")
+
+
+def store():
+    """The store service's kv::Store and whether its lock is held; the
+    Store is None while service 'kv' is not running."""
+    cell, locked = _spin_mutex(_static("unikv::services::kv::STORE"))
+    return _option(cell), locked
+
+
+# --- unikv-lsm -----------------------------------------------------------------
+
+def _memtable(arc):
+    """(approximate bytes, entries) of an Arc<MemTable>."""
+    skiplist = _get(_arc(arc), "list")
+    return _atomic(_get(skiplist, "memory_usage")), _atomic(_get(skiplist, "len"))
+
+
+def _user_key(internal):
+    # An internal key is the user key and an 8-byte tag (sequence, kind).
+    return internal[:-8] if len(internal) >= 8 else internal
+
+
+def lsm_state(db):
+    """What unikv-lsm prints, from an lsm::db::Db: (fields, tables)."""
+    f = []
+    mem_bytes, mem_entries = _memtable(_get(db, "mem"))
+    f += [("memtable_bytes", mem_bytes), ("memtable_entries", mem_entries)]
+    imm = _option(_get(db, "imm"))
+    if imm is None:
+        f.append(("immutable_memtable", "none"))
+    else:
+        imm_bytes, imm_entries = _memtable(imm)
+        f += [("immutable_memtable_bytes", imm_bytes), ("immutable_memtable_entries", imm_entries)]
+    wal = _get(db, "wal")
+    f += [("wal_log", int(_get(wal, "log_number"))), ("wal_bytes", int(_get(wal, "pos")))]
+    levels = _get(_arc(_get(db, "version")), "levels")
+    tables, per_level = [], []
+    for level, files in enumerate(_array(levels)):
+        files = [_arc(a) for a in _vec(files)]
+        per_level.append((len(files), sum(int(_get(m, "size")) for m in files)))
+        for m in files:
+            tables.append((int(_get(m, "number")), level, int(_get(m, "size")),
+                           _user_key(_vec_bytes(_get(m, "smallest"))),
+                           _user_key(_vec_bytes(_get(m, "largest")))))
+    f.append(("tables", len(tables)))
+    for level, (n, size) in enumerate(per_level):
+        f += [("level_%d_tables" % level, n), ("level_%d_bytes" % level, size)]
+    f += [("last_sequence", int(_get(db, "last_seq"))),
+          ("next_table", int(_get(db, "next_file")))]
+    fatal = _option(_get(db, "fatal"))
+    if fatal is not None:
+        fatal = "yes: lsm::Error::%s" % _variant(fatal)[0]
+    f.append(("failed", fatal or "no"))
+    f.append(("read_only", "yes" if bool(_get(db, "read_only")) else "no"))
+    return f, tables
+
+
+def _print_fields(section, fields):
+    gdb.write("# %s\n" % section)
+    for name, value in fields:
+        gdb.write("%s:%s\n" % (name, value))
+
+
+def _not_running(what, service):
+    gdb.write("%s is not running: service '%s' is %s\n" % (what, service, _service_state(service)))
+
+
+def _lock_note(locked, what):
+    if locked:
+        gdb.write("(%s's lock is held: a change may be half done)\n" % what)
+
+
+class UnikvLsm(gdb.Command):
+    """The store as it stands: memtables, WAL, tables per level (the names of
+INFO storage's fields), sequence, the failure latch, then every table with
+its smallest and largest user key."""
+
+    def __init__(self):
+        super().__init__("unikv-lsm", gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        st, locked = store()
+        if st is None:
+            return _not_running("the store", "kv")
+        _lock_note(locked, "the store")
+        fields, tables = lsm_state(_get(st, "db"))
+        _print_fields("LSM", fields)
+        gdb.write("# Tables\n%8s %5s %10s  %s\n" % ("number", "level", "bytes", "smallest .. largest"))
+        for number, level, size, smallest, largest in tables:
+            gdb.write("%8d %5d %10d  %s .. %s\n" % (number, level, size, quote(smallest), quote(largest)))
+
+
+# --- unikv-cache ---------------------------------------------------------------
+
+STATS = ("hits", "misses", "inserts", "evictions", "used_bytes", "capacity_bytes",
+         "disk_reads_saved", "entries", "ghost_entries")
+
+
+def _stats(value):
+    """cache::Stats as a dict."""
+    return {k: int(_get(value, k)) for k in STATS}
+
+
+def _lists(value):
+    """cache::list::Lists<K, V, N>: (entries, bytes) of each of its N lists."""
+    return [(int(_get(e, "len")), int(_get(e, "bytes"))) for e in _array(_get(value, "ends"))]
+
+
+FRAC = 16  # fixed-point fraction bits of ARC's p and AC-Key's targets
+
+
+def _ackey(a):
+    """Stats of an AcKey, as its total_stats() and ac_stats() compute them."""
+    parts = ("kv", "kp", "block")
+    lists = [_lists(_get(a, f))[0] for f in ("kv", "kp", "blocks")]
+    per = [_stats(_get(a, "stats")[i]) for i in range(3)]
+    capacity = int(_get(a, "capacity"))
+    point_target, kv_target = _uint(_get(a, "point_target")), _uint(_get(a, "kv_target"))
+    point, kv = point_target >> FRAC, min(kv_target, point_target) >> FRAC
+    s = dict.fromkeys(STATS, 0)
+    for k in ("hits", "inserts", "evictions", "disk_reads_saved"):
+        s[k] = sum(p[k] for p in per)
+    # A point miss is counted by both KV and KP; a lookup misses once.
+    s["misses"] = per[1]["misses"] + per[2]["misses"]
+    s["capacity_bytes"] = capacity
+    s["used_bytes"] = sum(b for _, b in lists)
+    s["entries"] = sum(n for n, _ in lists)
+    s["ghost_entries"] = sum(_lists(_get(a, "ghosts")[i])[0][0] for i in range(3))
+    extra = [(name + "_bytes", b) for name, (_, b) in zip(parts, lists)]
+    extra += [(name + "_entries", n) for name, (n, _) in zip(parts, lists)]
+    extra += [(name + "_hits", p["hits"]) for name, p in zip(parts, per)]
+    extra += [("target_point_bytes", point), ("target_kv_bytes", kv),
+              ("target_kp_bytes", point - kv), ("target_block_bytes", capacity - point),
+              ("ghosts_enabled", int(bool(_get(a, "ghosts_on"))))]
+    return s, extra
+
+
+def _block_policy(any_cache):
+    """(policy, stats, extra fields) of a cache::AnyCache, as each policy's
+    stats() computes them."""
+    name, payload = _variant(any_cache, ("None", "Lru", "Arc", "AcKey"))
+    c = _get(payload, "__0")
+    if name == "AcKey":
+        s, extra = _ackey(_box(c))
+        return "ackey", s, extra
+    s = _stats(_get(c, "stats"))
+    if name == "None":
+        return "none", s, []
+    lists = _lists(_get(c, "lists"))
+    s["capacity_bytes"] = int(_get(c, "capacity"))
+    if name == "Lru":
+        s["entries"], s["used_bytes"] = lists[0]
+        s["ghost_entries"] = 0
+        return "lru", s, []
+    # ARC's lists: T1, T2 resident; B1, B2 ghosts.
+    s["entries"] = lists[0][0] + lists[1][0]
+    s["used_bytes"] = lists[0][1] + lists[1][1]
+    s["ghost_entries"] = lists[2][0] + lists[3][0]
+    extra = [("t1_bytes", lists[0][1]), ("t2_bytes", lists[1][1]),
+             ("target_t1_bytes", _uint(_get(c, "p")) >> FRAC)]
+    return "arc", s, extra
+
+
+def cache_state(store_cache):
+    """What unikv-cache prints, from a cache::StoreCache: (fields, lock held)."""
+    state, locked = _spin_mutex(_get(store_cache, "state"))
+    name, payload = _variant(_get(state, "cache", "inner"), ("Blocks", "AcKey"))
+    inner = _box(_get(payload, "__0"))
+    if name == "AcKey":
+        policy, (s, extra) = "ackey", _ackey(inner)
+    else:
+        policy, s, extra = _block_policy(inner)
+    lookups = s["hits"] + s["misses"]
+    f = [("policy", policy)] + [(k, s[k]) for k in ("capacity_bytes", "used_bytes", "entries",
+                                                    "hits", "misses")]
+    f.append(("hit_ratio", "%.6f" % (s["hits"] / lookups if lookups else 0.0)))
+    f += [(k, s[k]) for k in ("disk_reads_saved", "inserts", "evictions", "ghost_entries")]
+    kinds = _get(state, "kinds")
+    for i, kind in enumerate(("data", "index", "filter")):
+        f += [("%s_block_hits" % kind, int(_get(kinds, "hits")[i])),
+              ("%s_block_misses" % kind, int(_get(kinds, "misses")[i]))]
+    return f + extra, locked
+
+
+class UnikvCache(gdb.Command):
+    """The store's read cache: policy, budget, bytes used, entries, hits and
+misses (INFO cache's names), and under AC-Key its parts and targets."""
+
+    def __init__(self):
+        super().__init__("unikv-cache", gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        st, _ = store()
+        cache = None if st is None else _option(_get(st, "cache"))
+        if cache is None:
+            return _not_running("the read cache", "cache")
+        fields, locked = cache_state(_arc(cache))
+        _lock_note(locked, "the cache")
+        _print_fields("Cache", fields)
+
+
 UnikvDmesg()
 UnikvServices()
 UnikvIrqs()
+UnikvLsm()
+UnikvCache()
