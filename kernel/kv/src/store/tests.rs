@@ -6,6 +6,7 @@ extern crate std;
 use super::*;
 use alloc::string::String;
 use alloc::vec;
+use alloc::vec::Vec;
 use cache::Policy;
 use lsm::db::{Db, Options};
 use lsm::device::{DeviceError, FaultDevice, MemDevice};
