@@ -98,6 +98,29 @@ pub enum CmdError {
     Usage(&'static str),
     /// The kernel refused (a service would not start or stop ...).
     Host(String),
+    /// An error with a code other than ERR, as Redis's `WRONGTYPE`,
+    /// `NOAUTH`, `WRONGPASS`, `EXECABORT`.
+    Coded(&'static str, String),
+}
+
+impl CmdError {
+    /// Redis's `ERR syntax error`.
+    pub fn syntax() -> CmdError {
+        CmdError::Invalid(String::from("syntax error"))
+    }
+
+    /// Redis's error for an argument that must be a 64-bit integer.
+    pub fn not_integer() -> CmdError {
+        CmdError::Invalid(String::from("value is not an integer or out of range"))
+    }
+
+    /// Redis's `WRONGTYPE` error.
+    pub fn wrong_type() -> CmdError {
+        CmdError::Coded(
+            "WRONGTYPE",
+            String::from("Operation against a key holding the wrong kind of value"),
+        )
+    }
 }
 
 impl fmt::Display for CmdError {
@@ -107,6 +130,7 @@ impl fmt::Display for CmdError {
             CmdError::Store(e) => e.fmt(f),
             CmdError::Unavailable(s) | CmdError::Invalid(s) | CmdError::Host(s) => f.write_str(s),
             CmdError::Usage(usage) => write!(f, "usage: {usage}"),
+            CmdError::Coded(code, message) => write!(f, "{code} {message}"),
         }
     }
 }
@@ -124,6 +148,7 @@ impl From<CmdError> for Reply {
     fn from(e: CmdError) -> Self {
         match e {
             CmdError::Interrupted => Reply::Interrupted,
+            CmdError::Coded(code, message) => Reply::Coded(code, message),
             e => Reply::error(e),
         }
     }

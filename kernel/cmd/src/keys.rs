@@ -1,25 +1,17 @@
-//! The key commands: SET, GET, DEL, EXISTS, RANGE.
+//! The key commands: DEL, EXISTS, RANGE.
 
 use alloc::{format, vec, vec::Vec};
 
 use console::{Invocation, Reply};
-use kv::Entry;
 
 use crate::ctx::{CmdError, Ctx};
+use crate::table::{entry, Entry as Row};
 
-/// `OK` once the WAL record is on disk: the write joins the group commit
-/// and its reply waits for it.
-pub fn set(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    ctx.write(&inv.args[0], Entry::string(inv.args[1].clone()));
-    Ok(Reply::Ok)
-}
-
-pub fn get(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    Ok(match ctx.read(&inv.args[0])? {
-        Some(e) => Reply::Value(e.value),
-        None => Reply::Nil,
-    })
-}
+pub(crate) static HANDLERS: &[Row] = &[
+    entry("DEL", del, true),
+    entry("EXISTS", exists, true),
+    entry("RANGE", range, true),
+];
 
 /// How many of the keys hold something (a key named twice counts twice).
 pub fn exists(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {

@@ -38,6 +38,7 @@
 
 extern crate alloc;
 
+mod appliance;
 mod bench;
 mod cachecmd;
 mod ctx;
@@ -47,6 +48,7 @@ mod keyspace;
 mod server;
 mod state;
 mod storage;
+mod strings;
 mod table;
 
 pub use console::Reply;
@@ -55,4 +57,4 @@ pub use state::{
     addr, Appendfsync, Caller, Client, ClientInfo, CommandStats, Config, Multi, Protocol, Server,
     ServerCell, Stats,
 };
-pub use table::{handler, joins_group, run, Entry, Handler, HANDLERS};
+pub use table::{entries, handler, joins_group, run, Entry, Handler, HANDLERS};

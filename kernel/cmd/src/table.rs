@@ -7,7 +7,7 @@ use alloc::string::String;
 use console::{flag, CommandSpec, Invocation, Reply};
 
 use crate::ctx::{CmdError, Ctx};
-use crate::{bench, cachecmd, debug, keys, server, storage};
+use crate::{appliance, keys, strings};
 
 /// A command's implementation. It checks what the spec's arity cannot (the
 /// meaning of its arguments) and returns the reply or a typed error.
@@ -27,7 +27,7 @@ pub struct Entry {
     pub joins_group: bool,
 }
 
-const fn entry(name: &'static str, handler: Handler, joins_group: bool) -> Entry {
+pub(crate) const fn entry(name: &'static str, handler: Handler, joins_group: bool) -> Entry {
     Entry {
         name,
         handler,
@@ -35,31 +35,18 @@ const fn entry(name: &'static str, handler: Handler, joins_group: bool) -> Entry
     }
 }
 
-/// Every command's handler, keyed by the spec's name.
-pub static HANDLERS: &[Entry] = &[
-    entry("SET", keys::set, true),
-    entry("GET", keys::get, true),
-    entry("DEL", keys::del, true),
-    entry("EXISTS", keys::exists, true),
-    entry("RANGE", keys::range, true),
-    entry("FLUSH", storage::flush, false),
-    entry("COMPACT", storage::compact, false),
-    entry("VERIFY", storage::verify, false),
-    entry("BENCH", bench::run, false),
-    entry("CACHE", cachecmd::cache, false),
-    entry("HELP", server::help, true),
-    entry("INFO", server::info, false),
-    entry("SERVICES", server::services, false),
-    entry("SERVICE", server::service, false),
-    entry("LOG", server::log, false),
-    entry("SHUTDOWN", server::shutdown, false),
-    entry("REBOOT", server::reboot, false),
-    entry("DEBUG", debug::debug, false),
-];
+/// Every family's handlers, keyed by the specs' names. Each family's
+/// module keeps its own list.
+pub static HANDLERS: &[&[Entry]] = &[strings::HANDLERS, keys::HANDLERS, appliance::HANDLERS];
+
+/// Every handler.
+pub fn entries() -> impl Iterator<Item = &'static Entry> {
+    HANDLERS.iter().flat_map(|f| f.iter())
+}
 
 /// The table's row for `spec`.
 pub fn handler(spec: &CommandSpec) -> Option<&'static Entry> {
-    HANDLERS.iter().find(|e| e.name == spec.name)
+    entries().find(|e| e.name == spec.name)
 }
 
 /// Runs one parsed command for the session and returns its reply (an error
@@ -168,19 +155,19 @@ mod tests {
         for spec in commands() {
             assert!(handler(spec).is_some(), "no handler for {}", spec.name);
         }
-        for e in HANDLERS {
+        for e in entries() {
             assert!(
                 commands().any(|s| s.name == e.name),
                 "handler {} has no spec",
                 e.name
             );
             assert_eq!(
-                HANDLERS.iter().filter(|o| o.name == e.name).count(),
+                entries().filter(|o| o.name == e.name).count(),
                 1,
                 "{} twice",
                 e.name
             );
         }
-        assert_eq!(HANDLERS.len(), commands().count());
+        assert_eq!(entries().count(), commands().count());
     }
 }

@@ -1,32 +1,10 @@
-//! The key commands: read, write and delete values under keys, and scan
-//! them in order.
+//! The key commands: delete keys, ask whether they exist, scan them in
+//! order.
 
 use super::{flag, CommandSpec, Keys};
 
 /// In HELP's order.
 pub(super) static SPECS: &[CommandSpec] = &[
-    CommandSpec {
-        name: "SET",
-        aliases: &["PUT"],
-        min_args: 2,
-        max_args: Some(2),
-        usage: "SET key value",
-        summary: "store a value under a key; durable on disk once OK is printed",
-        group: "keys",
-        flags: flag::WRITE,
-        keys: Keys::ONE,
-    },
-    CommandSpec {
-        name: "GET",
-        aliases: &[],
-        min_args: 1,
-        max_args: Some(1),
-        usage: "GET key",
-        summary: "read the value of a key, or (nil) if it has none",
-        group: "keys",
-        flags: flag::READONLY | flag::FAST,
-        keys: Keys::ONE,
-    },
     CommandSpec {
         name: "DEL",
         aliases: &[],

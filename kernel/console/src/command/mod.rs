@@ -108,9 +108,10 @@ impl Keys {
 
 mod appliance;
 mod keys;
+mod strings;
 
 /// Every family's specs, in HELP's order of families.
-pub static FAMILIES: &[&[CommandSpec]] = &[keys::SPECS, appliance::SPECS];
+pub static FAMILIES: &[&[CommandSpec]] = &[strings::SPECS, keys::SPECS, appliance::SPECS];
 
 /// Every command.
 pub fn commands() -> impl Iterator<Item = &'static CommandSpec> {
@@ -118,7 +119,16 @@ pub fn commands() -> impl Iterator<Item = &'static CommandSpec> {
 }
 
 /// Group order in HELP: the everyday commands first.
-pub const GROUPS: [&str; 5] = ["keys", "storage", "cache", "server", "debug"];
+pub const GROUPS: [&str; 8] = [
+    "strings",
+    "keys",
+    "transactions",
+    "connection",
+    "storage",
+    "cache",
+    "server",
+    "debug",
+];
 
 /// The command called `name` (or one of its aliases), ignoring ASCII case.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {

@@ -1,0 +1,22 @@
+//! The appliance's own commands, by module: the store's maintenance
+//! (`storage`), BENCH (`bench`), the read cache (`cachecmd`), the server's
+//! reports, services, log and power (`server`), the debug hooks (`debug`).
+
+use crate::table::{entry, Entry};
+use crate::{bench, cachecmd, debug, server, storage};
+
+pub(crate) static HANDLERS: &[Entry] = &[
+    entry("FLUSH", storage::flush, false),
+    entry("COMPACT", storage::compact, false),
+    entry("VERIFY", storage::verify, false),
+    entry("BENCH", bench::run, false),
+    entry("CACHE", cachecmd::cache, false),
+    entry("HELP", server::help, true),
+    entry("INFO", server::info, false),
+    entry("SERVICES", server::services, false),
+    entry("SERVICE", server::service, false),
+    entry("LOG", server::log, false),
+    entry("SHUTDOWN", server::shutdown, false),
+    entry("REBOOT", server::reboot, false),
+    entry("DEBUG", debug::debug, false),
+];
