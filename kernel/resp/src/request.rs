@@ -45,6 +45,9 @@ const UNAUTH_MAX_BULK_LEN: i64 = 16384;
 /// and grows as they arrive, as Redis's does, so a large count alone
 /// reserves little.
 const FIRST_ARGV_CAPACITY: usize = 16;
+/// Room for an unfinished line kept between lines; a longer line's buffer
+/// is freed once it is read.
+const KEPT_LINE_CAPACITY: usize = 1024;
 
 /// The bounds a request must keep, under Redis's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,8 +264,11 @@ impl RequestParser {
                         None => &pending[..],
                     };
                     let done = self.end_line(kind, text);
-                    self.pending = pending;
-                    self.pending.clear();
+                    // A long line's room is not kept for the whole connection.
+                    if pending.capacity() <= KEPT_LINE_CAPACITY {
+                        self.pending = pending;
+                        self.pending.clear();
+                    }
                     match done {
                         Err(e) => return Err(self.fail(e)),
                         Ok(Some(argv)) => {
@@ -304,6 +310,18 @@ impl RequestParser {
         error
     }
 
+    /// Appends to the unfinished line, growing its buffer by doubling but
+    /// not past `inline_max_size` unless the line itself is longer.
+    fn keep(&mut self, bytes: &[u8]) {
+        let needed = self.pending.len() + bytes.len();
+        if needed > self.pending.capacity() {
+            let cap = self.limits.inline_max_size.max(needed);
+            let target = (self.pending.capacity() * 2).clamp(needed, cap);
+            self.pending.reserve_exact(target - self.pending.len());
+        }
+        self.pending.extend_from_slice(bytes);
+    }
+
     /// Looks for the end of the current line in `input`, keeping what
     /// comes before it if it is not there.
     fn find_line(&mut self, input: &[u8], kind: LineKind) -> Result<Line, ProtocolError> {
@@ -334,13 +352,13 @@ impl RequestParser {
                     at + 2
                 };
                 if consumed > input.len() {
-                    self.pending.extend_from_slice(input);
+                    self.keep(input);
                     return Ok(Line::Incomplete);
                 }
                 if self.pending.is_empty() {
                     return Ok(Line::InInput { end: at, consumed });
                 }
-                self.pending.extend_from_slice(&input[..at]);
+                self.keep(&input[..at]);
                 Ok(Line::InPending { consumed })
             }
             Some(_) => {
@@ -355,7 +373,7 @@ impl RequestParser {
                 if waiting > self.limits.inline_max_size {
                     return Err(kind.too_big());
                 }
-                self.pending.extend_from_slice(input);
+                self.keep(input);
                 Ok(Line::Incomplete)
             }
         }
