@@ -16,12 +16,7 @@ fn is_space(b: u8) -> bool {
 }
 
 fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    (b as char).to_digit(16).map(|d| d as u8)
 }
 
 /// `sdssplitargs`: the arguments of an inline request line, or `None` for
@@ -47,72 +42,71 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
             return Some(args);
         }
         let mut current = Vec::new();
-        let (mut in_double, mut in_single) = (false, false);
+        // The quote the token is inside, if any.
+        let mut quote = None;
         loop {
             let c = at(p);
-            if in_double {
-                if c == b'\\' && at(p + 1) == b'x' {
-                    if let (Some(hi), Some(lo)) = (hex_value(at(p + 2)), hex_value(at(p + 3))) {
-                        current.push((hi << 4) | lo);
-                        p += 4;
-                        continue;
-                    }
-                }
-                if c == b'\\' && at(p + 1) != 0 {
-                    p += 1;
-                    current.push(match at(p) {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 0x08,
-                        b'a' => 0x07,
-                        other => other,
-                    });
-                } else if c == b'"' {
-                    if at(p + 1) != 0 && !is_space(at(p + 1)) {
-                        return None;
-                    }
-                    p += 1;
-                    break;
-                } else if c == 0 {
-                    return None;
-                } else {
-                    current.push(c);
-                }
-            } else if in_single {
-                if c == b'\\' && at(p + 1) == b'\'' {
-                    p += 1;
-                    current.push(b'\'');
-                } else if c == b'\'' {
-                    if at(p + 1) != 0 && !is_space(at(p + 1)) {
-                        return None;
-                    }
-                    p += 1;
-                    break;
-                } else if c == 0 {
-                    return None;
-                } else {
-                    current.push(c);
-                }
-            } else {
+            let Some(q) = quote else {
                 match c {
                     // Only these end an unquoted token: `\v` and `\f`
                     // are blanks before a token but bytes inside one.
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => {
-                        if c != 0 {
-                            p += 1;
-                        }
+                    b' ' | b'\n' | b'\r' | b'\t' => {
+                        p += 1;
                         break;
                     }
-                    b'"' => in_double = true,
-                    b'\'' => in_single = true,
+                    0 => break,
+                    b'"' | b'\'' => quote = Some(c),
                     _ => current.push(c),
                 }
+                p += 1;
+                continue;
+            };
+            if let Some((byte, len)) = escape(q, at(p), at(p + 1), at(p + 2), at(p + 3)) {
+                current.push(byte);
+                p += len;
+            } else if c == q {
+                // A closing quote must be followed by a blank or the end.
+                if at(p + 1) != 0 && !is_space(at(p + 1)) {
+                    return None;
+                }
+                p += 1;
+                break;
+            } else if c == 0 {
+                return None;
+            } else {
+                current.push(c);
+                p += 1;
             }
-            p += 1;
         }
         args.push(current);
     }
+}
+
+/// The escape starting with byte `c` inside quotes `q`, given the three
+/// bytes after it (0 past the end): the byte it stands for and its length.
+/// Double quotes know `\xHH`, `\n \r \t \b \a` and keep any other escaped
+/// byte; single quotes know only `\'`.
+fn escape(q: u8, c: u8, next: u8, hi: u8, lo: u8) -> Option<(u8, usize)> {
+    if c != b'\\' || next == 0 {
+        return None;
+    }
+    if q == b'\'' {
+        return (next == b'\'').then_some((b'\'', 2));
+    }
+    if next == b'x' {
+        if let (Some(hi), Some(lo)) = (hex_value(hi), hex_value(lo)) {
+            return Some(((hi << 4) | lo, 4));
+        }
+    }
+    let byte = match next {
+        b'n' => b'\n',
+        b'r' => b'\r',
+        b't' => b'\t',
+        b'b' => 0x08,
+        b'a' => 0x07,
+        other => other,
+    };
+    Some((byte, 2))
 }
 
 /// `string2ll`: a decimal `i64` with an optional `-`, no leading zeros

@@ -6,46 +6,14 @@
 use proptest::prelude::*;
 use resp::{Limits, Parsed, ProtocolError, RequestParser};
 
+mod common;
+
+use common::End;
+
 type Argv = Vec<Vec<u8>>;
 
-/// How a stream ends after the parser read it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum End {
-    Idle,
-    Waiting,
-    Error(ProtocolError),
-}
-
-/// Feeds `input` cut at `cuts` (offsets, any order, out of range ignored).
 fn feed(limits: Limits, input: &[u8], cuts: &[usize]) -> (Vec<Argv>, End) {
-    let mut cuts: Vec<usize> = cuts.iter().copied().filter(|&c| c < input.len()).collect();
-    cuts.push(input.len());
-    cuts.sort_unstable();
-    let mut parser = RequestParser::new(limits);
-    let mut commands = Vec::new();
-    let mut at = 0;
-    for cut in cuts {
-        let mut rest = &input[at..cut];
-        at = cut;
-        loop {
-            match parser.parse(rest) {
-                Ok(Parsed::Command { argv, consumed }) => {
-                    assert!(consumed > 0 && consumed <= rest.len());
-                    assert!(!argv.is_empty());
-                    commands.push(argv);
-                    rest = &rest[consumed..];
-                }
-                Ok(Parsed::NeedMore) => break,
-                Err(e) => return (commands, End::Error(e)),
-            }
-        }
-    }
-    let end = if parser.is_idle() {
-        End::Idle
-    } else {
-        End::Waiting
-    };
-    (commands, end)
+    common::feed(limits, false, input, cuts)
 }
 
 fn multibulk(argv: &[Vec<u8>]) -> Vec<u8> {

@@ -379,16 +379,29 @@ pub fn table() -> Vec<Case> {
 /// What the parser makes of `input` fed `read` bytes at a time: the
 /// commands and how the stream ends.
 pub fn run(limits: Limits, auth: bool, input: &[u8], read: usize) -> (Vec<Vec<Vec<u8>>>, End) {
+    let read = read.max(1);
+    let cuts: Vec<usize> = (read..input.len()).step_by(read).collect();
+    feed(limits, auth, input, &cuts)
+}
+
+/// What the parser makes of `input` cut into reads at `cuts` (offsets in
+/// any order; those past the end are ignored).
+pub fn feed(limits: Limits, auth: bool, input: &[u8], cuts: &[usize]) -> (Vec<Vec<Vec<u8>>>, End) {
+    let mut cuts: Vec<usize> = cuts.iter().copied().filter(|&c| c < input.len()).collect();
+    cuts.push(input.len());
+    cuts.sort_unstable();
     let mut parser = RequestParser::new(limits);
     parser.set_auth_required(auth);
     let mut commands = Vec::new();
-    for chunk in input.chunks(read.max(1)) {
-        let mut rest = chunk;
+    let mut at = 0;
+    for cut in cuts {
+        let mut rest = &input[at..cut];
+        at = cut;
         loop {
             match parser.parse(rest) {
                 Ok(Parsed::Command { argv, consumed }) => {
                     assert!(!argv.is_empty());
-                    assert!(consumed <= rest.len());
+                    assert!(consumed > 0 && consumed <= rest.len());
                     commands.push(argv);
                     rest = &rest[consumed..];
                 }
