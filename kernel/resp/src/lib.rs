@@ -13,8 +13,8 @@
 //!   Redis 7.0's `processInputBuffer` does, limits and error texts included;
 //!   [`error`] holds those errors and Redis's reply to them.
 //! * [`text`] is Redis's `sdssplitargs` and `string2ll`.
-//! * [`encode`] writes a [`console::Reply`] as RESP2 or RESP3.
-//! * [`decode`] is the client side, reading reply frames back, for tests
+//! * [`mod@encode`] writes a [`console::Reply`] as RESP2 or RESP3.
+//! * [`mod@decode`] is the client side, reading reply frames back, for tests
 //!   and host tools.
 //!
 //! The crate knows nothing of the kernel or of sockets: it turns bytes into

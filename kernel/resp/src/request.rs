@@ -42,7 +42,7 @@ pub const MAX_MULTIBULK_LEN: u64 = i32::MAX as u64;
 const UNAUTH_MAX_MULTIBULK_LEN: i64 = 10;
 const UNAUTH_MAX_BULK_LEN: i64 = 16384;
 /// The argument vector starts with room for at most this many arguments
-/// and grows as they arrive, as Redis's does, so a large count alone
+/// and grows as they arrive (Redis starts at 1024), so a large count alone
 /// reserves little.
 const FIRST_ARGV_CAPACITY: usize = 16;
 /// Room for an unfinished line kept between lines; a longer line's buffer
@@ -53,9 +53,12 @@ const KEPT_LINE_CAPACITY: usize = 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// `proto-max-bulk-len`: the longest argument, checked on its header
-    /// before any of its bytes is buffered.
+    /// before any of its bytes is buffered. A header within it reserves
+    /// the whole length at once, as Redis does, so it bounds what one
+    /// request can make the server reserve.
     pub proto_max_bulk_len: u64,
-    /// The largest `*` count.
+    /// The largest `*` count; Redis 7.0's `INT_MAX` bounds it whatever is
+    /// set.
     pub max_multibulk_len: u64,
     /// `PROTO_INLINE_MAX_SIZE`: how many bytes of an inline line or a
     /// header may wait for its end.
