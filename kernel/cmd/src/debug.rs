@@ -94,9 +94,14 @@ fn trace(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
             Ok(Reply::Report(r))
         }
         Some("DUMP") => {
-            // Raw lines, for `cachesim --format store`: no reply framing.
             let text = recorder.text();
             drop(store);
+            if ctx.client.is_network() {
+                // A protocol reply, which a client reads whole.
+                return Ok(Reply::Text(text));
+            }
+            // At the console, raw lines for `cachesim --format store`, with
+            // no reply framing, and Ctrl-C between them.
             for (i, line) in text.lines().filter(|l| !l.is_empty()).enumerate() {
                 if i % DUMP_CHECK_EVERY == DUMP_CHECK_EVERY - 1 && ctx.out.interrupted() {
                     return Err(CmdError::Interrupted);

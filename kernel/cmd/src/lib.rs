@@ -57,4 +57,4 @@ pub use state::{
     addr, Appendfsync, Caller, Client, ClientInfo, CommandStats, Config, Multi, Protocol, Server,
     ServerCell, Stats,
 };
-pub use table::{entries, handler, joins_group, run, Entry, Handler, HANDLERS};
+pub use table::{entries, handler, joins_group, redis_invocation, run, Entry, Handler, HANDLERS};

@@ -3,10 +3,12 @@
 
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use console::{flag, CommandSpec, Invocation, Reply};
 
 use crate::ctx::{CmdError, Ctx};
+use crate::state::Client;
 use crate::{appliance, keys, strings};
 
 /// A command's implementation. It checks what the spec's arity cannot (the
@@ -115,6 +117,51 @@ pub(crate) fn execute(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
             err.into()
         }
     }
+}
+
+/// A network request (RESP's argument vector) as an invocation, or the
+/// error Redis answers for it: an unknown command, or the wrong number of
+/// arguments, in Redis's words. A request refused inside MULTI makes the
+/// transaction fail at EXEC, as Redis's EXECABORT.
+pub fn redis_invocation(mut argv: Vec<Vec<u8>>, client: &mut Client) -> Result<Invocation, Reply> {
+    let refused = |client: &mut Client, reply: Reply| {
+        if let Some(m) = client.multi.as_mut() {
+            m.failed = true;
+        }
+        reply
+    };
+    if argv.is_empty() {
+        return Err(Reply::error("empty command"));
+    }
+    let name = argv.remove(0);
+    let Some(spec) = console::lookup(&name) else {
+        // Redis: "unknown command '%.128s', with args beginning with: "
+        // and each argument as "'%.*s' " while the list is under 128 bytes.
+        let mut args = Vec::new();
+        for a in &argv {
+            if args.len() >= 128 {
+                break;
+            }
+            let room = 128 - args.len();
+            args.push(b'\'');
+            args.extend_from_slice(&a[..a.len().min(room)]);
+            args.extend_from_slice(b"' ");
+        }
+        let shown = String::from_utf8_lossy(&name[..name.len().min(128)]).into_owned();
+        let reply = Reply::error(format!(
+            "unknown command '{shown}', with args beginning with: {}",
+            String::from_utf8_lossy(&args)
+        ));
+        return Err(refused(client, reply));
+    };
+    if console::command::check_arity(spec, argv.len()).is_err() {
+        let reply = Reply::error(format!(
+            "wrong number of arguments for '{}' command",
+            spec.name.to_ascii_lowercase()
+        ));
+        return Err(refused(client, reply));
+    }
+    Ok(Invocation { spec, args: argv })
 }
 
 /// Why `spec` may not run for this session now, if it may not.

@@ -1,0 +1,219 @@
+//! [`Connection`]: one client speaking Redis's protocol.
+
+use alloc::vec::Vec;
+
+use cmd::{
+    Appendfsync, Caller, Client, Ctx, Host, Protocol as ClientProtocol, Reply, ServerCell, Sink,
+};
+use kv::{StoreCell, Ticket};
+use resp::{Limits, Parsed, Protocol, RequestParser};
+
+use crate::outbox::Outbox;
+
+/// What a connection's commands work with: the store, the state every
+/// session shares, the kernel.
+pub struct Env<'a> {
+    /// The store service.
+    pub store: &'a StoreCell,
+    /// Configuration, clients, statistics.
+    pub server: &'a ServerCell,
+    /// The kernel.
+    pub host: &'a dyn Host,
+}
+
+/// Redis's reply to a connection over `maxclients`, before it is closed.
+pub const MAX_CLIENTS_REPLY: &[u8] = b"-ERR max number of clients reached\r\n";
+
+/// Sent output is compacted away once this much of the buffer is behind it.
+const COMPACT_AFTER: usize = 64 << 10;
+
+/// One client's connection: bytes in, replies out. The owner moves the
+/// bytes (`input`, then `output`/`sent`), calls [`Connection::release`]
+/// after each group commit, and closes the socket when
+/// [`Connection::wants_close`] says so.
+pub struct Connection {
+    parser: RequestParser,
+    client: Client,
+    outbox: Outbox,
+    /// Replies ready to send; `out[sent..]` has not gone yet.
+    out: Vec<u8>,
+    sent: usize,
+    /// Close once everything is sent (QUIT, a protocol error).
+    closing: bool,
+    /// Close now: the client let its unread replies grow past the limit.
+    dropped: bool,
+}
+
+/// A network session's sink: it has nowhere to print progress and no
+/// Ctrl-C; its commands reply, that is all.
+struct Quiet;
+
+impl Sink for Quiet {
+    fn progress(&mut self, _line: &str) {}
+    fn raw(&mut self, _line: &[u8]) {}
+    fn interrupted(&mut self) -> bool {
+        false
+    }
+    fn reply_now(&mut self, _reply: &Reply) {}
+}
+
+fn protocol(p: ClientProtocol) -> Protocol {
+    match p {
+        ClientProtocol::Resp2 => Protocol::Resp2,
+        ClientProtocol::Resp3 => Protocol::Resp3,
+    }
+}
+
+impl Connection {
+    /// A connection from `caller`, registered with the server.
+    pub fn new(env: &Env<'_>, caller: Caller) -> Connection {
+        let now = (env.host.clock().wall_ms)();
+        let mut server = env.server.lock();
+        let client = Client::new(&mut server, caller, now);
+        server.register(&client);
+        server.stats.connections_received += 1;
+        let mut parser = RequestParser::new(Limits {
+            proto_max_bulk_len: server.config.proto_max_bulk_len,
+            ..Limits::REDIS
+        });
+        parser.set_auth_required(!client.authenticated);
+        Connection {
+            parser,
+            client,
+            outbox: Outbox::new(),
+            out: Vec::new(),
+            sent: 0,
+            closing: false,
+            dropped: false,
+        }
+    }
+
+    /// Its client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Takes bytes the client sent: runs every complete command in them.
+    /// Input after QUIT or a protocol error is ignored.
+    pub fn input(&mut self, env: &Env<'_>, bytes: &[u8]) {
+        let mut rest = bytes;
+        while !rest.is_empty() && !self.closing && !self.dropped {
+            match self.parser.parse(rest) {
+                Ok(Parsed::Command { argv, consumed }) => {
+                    rest = &rest[consumed..];
+                    self.command(env, argv);
+                }
+                Ok(Parsed::NeedMore) => break,
+                Err(e) => {
+                    let mut reply = Vec::new();
+                    e.write_reply(&mut reply);
+                    self.emit(reply);
+                    self.closing = true;
+                }
+            }
+        }
+        let limit = env.server.lock().config.client_output_buffer_limit;
+        if self.unsent_bytes() as u64 > limit {
+            // Redis's client-output-buffer-limit: the client that does not
+            // read is dropped, not the server's memory.
+            self.dropped = true;
+        }
+    }
+
+    fn command(&mut self, env: &Env<'_>, argv: Vec<Vec<u8>>) {
+        let inv = match cmd::redis_invocation(argv, &mut self.client) {
+            Ok(inv) => inv,
+            Err(refusal) => return self.reply(&refusal, None),
+        };
+        let mut quiet = Quiet;
+        let mut ctx = Ctx::new(
+            env.store,
+            env.server,
+            env.host,
+            &mut quiet,
+            &mut self.client,
+        );
+        let reply = cmd::run(&mut ctx, &inv);
+        let wait_for = ctx.wait_for();
+        let mut server = env.server.lock();
+        server.register(&self.client);
+        // With appendfsync everysec or no, a write's OK does not wait for
+        // the disk: the loss window is the owner's flush period.
+        let gate = wait_for.filter(|_| server.config.appendfsync == Appendfsync::Always);
+        drop(server);
+        self.parser.set_auth_required(!self.client.authenticated);
+        self.reply(&reply, gate);
+        if self.client.closing {
+            self.closing = true;
+        }
+    }
+
+    fn reply(&mut self, reply: &Reply, gate: Option<Ticket>) {
+        let bytes = resp::encoded(reply, protocol(self.client.protocol));
+        match gate {
+            Some(t) => self.outbox.hold(t, bytes),
+            None => self.emit(bytes),
+        }
+    }
+
+    fn emit(&mut self, bytes: Vec<u8>) {
+        let out = &mut self.out;
+        self.outbox.emit(bytes, &mut |b| out.extend_from_slice(b));
+    }
+
+    /// Moves the replies whose group commit has happened to the output.
+    pub fn release(&mut self, env: &Env<'_>) {
+        let proto = protocol(self.client.protocol);
+        let out = &mut self.out;
+        self.outbox.release(
+            env.store,
+            &|e| resp::encoded(&Reply::error(e), proto),
+            &mut |b| out.extend_from_slice(b),
+        );
+    }
+
+    /// The bytes ready to send.
+    pub fn output(&self) -> &[u8] {
+        &self.out[self.sent..]
+    }
+
+    /// `n` bytes of [`Connection::output`] went out.
+    pub fn sent(&mut self, n: usize) {
+        self.sent = (self.sent + n).min(self.out.len());
+        if self.sent == self.out.len() {
+            self.out.clear();
+            self.sent = 0;
+        } else if self.sent >= COMPACT_AFTER && self.sent * 2 >= self.out.len() {
+            self.out.drain(..self.sent);
+            self.sent = 0;
+        }
+    }
+
+    /// Replies not sent yet, held or ready.
+    pub fn unsent_bytes(&self) -> usize {
+        self.out.len() - self.sent + self.outbox.held_bytes()
+    }
+
+    /// Whether the owner should close the socket now: after QUIT or a
+    /// protocol error once everything is sent, or at once for a client
+    /// that stopped reading.
+    pub fn wants_close(&self) -> bool {
+        self.dropped || (self.closing && self.output().is_empty() && self.outbox.is_empty())
+    }
+
+    /// Whether it was dropped for not reading its replies.
+    pub fn was_dropped(&self) -> bool {
+        self.dropped
+    }
+
+    /// Milliseconds since its last command (or since it connected).
+    pub fn idle_ms(&self, now_ms: u64) -> u64 {
+        now_ms.saturating_sub(self.client.last_ms)
+    }
+
+    /// Forgets the connection: the client leaves the server's list and
+    /// stops watching keys.
+    pub fn close(mut self, env: &Env<'_>) {
+        env.server.lock().unregister(&mut self.client);
+    }
+}
