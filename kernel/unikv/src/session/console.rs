@@ -17,10 +17,10 @@ use crate::host::KernelHost;
 use crate::services::kv::STORE;
 use alloc::{string::String, vec::Vec};
 use cmd::{Caller, Client, Ctx, Reply, ServerCell, Sink};
+use conn::Outbox;
 use console::{parse_command, render, CommandError, LineEditor, LineEvent};
 use hal::console_out;
 use hal::drivers::pl031;
-use kv::{Commit, Ticket};
 
 pub const PROMPT: &[u8] = b"unikv> ";
 /// Longest accepted line: the contract asks for at least 16 KiB.
@@ -28,17 +28,10 @@ pub const MAX_LINE: usize = 64 * 1024;
 /// Most writes one group commit waits for before it flushes anyway.
 const MAX_GROUP: u64 = 256;
 
-/// Output held back behind a write's group commit, in order.
-enum Held {
-    Bytes(Vec<u8>),
-    /// A write's reply: sent once its ticket is durable, or replaced by
-    /// the commit's error if the flush failed.
-    Reply(Ticket, Vec<u8>),
-}
-
 pub struct Console {
     editor: LineEditor,
-    held: Vec<Held>,
+    /// Output held behind writes' group commits, in order.
+    held: Outbox,
     server: &'static ServerCell,
     client: Client,
 }
@@ -56,7 +49,7 @@ impl Console {
         console_out::write(PROMPT);
         Console {
             editor: LineEditor::new(MAX_LINE),
-            held: Vec::new(),
+            held: Outbox::new(),
             server,
             client,
         }
@@ -64,14 +57,7 @@ impl Console {
 
     /// Output that goes after everything held.
     fn emit(&mut self, bytes: Vec<u8>) {
-        if bytes.is_empty() {
-            return;
-        }
-        if self.held.is_empty() {
-            console_out::write(&bytes);
-        } else {
-            self.held.push(Held::Bytes(bytes));
-        }
+        self.held.emit(bytes, &mut |b| console_out::write(b));
     }
 
     /// Takes every byte that has arrived.
@@ -127,7 +113,7 @@ impl Console {
         self.server.lock().register(&self.client);
         console_out::arm_interrupt(false);
         match wait_for {
-            Some(ticket) => self.held.push(Held::Reply(ticket, rendered(&reply))),
+            Some(ticket) => self.held.hold(ticket, rendered(&reply)),
             None => self.emit(rendered(&reply)),
         }
     }
@@ -135,25 +121,10 @@ impl Console {
     /// Sends what no longer waits: held output up to the first write whose
     /// commit has not happened yet.
     pub fn release(&mut self) {
-        if self.held.is_empty() {
-            return;
-        }
-        let store = STORE.lock();
-        let mut sent = 0;
-        for h in &self.held {
-            match h {
-                Held::Bytes(b) => console_out::write(b),
-                Held::Reply(t, ok) => match store.as_ref().map(|s| s.status(*t)) {
-                    // A stopped store closed cleanly: everything is durable.
-                    None | Some(Commit::Durable) => console_out::write(ok),
-                    Some(Commit::Failed(e)) => console_out::write(&rendered(&Reply::error(e))),
-                    Some(Commit::Pending) => break,
-                },
-            }
-            sent += 1;
-        }
-        drop(store);
-        self.held.drain(..sent);
+        self.held
+            .release(&STORE, &|e| rendered(&Reply::error(e)), &mut |b| {
+                console_out::write(b)
+            });
     }
 }
 
