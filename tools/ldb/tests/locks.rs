@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{ldb, lsm_image, refused, Scratch, READERS};
+use common::{ldb, lsm_image, put, refused, Scratch, READERS};
 
 const MIB: usize = 1 << 20;
 
@@ -55,7 +55,7 @@ fn lock_on(path: &Path) -> Option<(bool, i64, i64)> {
 #[test]
 fn an_image_a_running_qemu_holds_is_refused_untouched() {
     let s = Scratch::new("locked");
-    let image = lsm_image(4 * MIB, |db| db.put(b"k", b"v", true).unwrap());
+    let image = lsm_image(4 * MIB, |db| put(db, b"k", b"v", None, true));
     let disk = s.file("disk.img", &image);
     s.file("pairs.txt", b"a 1\n");
     let qemu = OpenOptions::new()
@@ -133,7 +133,7 @@ fn load_holds_its_lock_while_it_writes() {
     );
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "# Load\npairs:2\nbatches:1\nformatted:1\nlast_sequence:2\n"
+        "# Load\npairs:2\nexpired:0\nbatches:1\nformatted:1\nlast_sequence:2\n"
     );
     assert_eq!(lock_on(&disk), None);
     assert_eq!(
