@@ -25,6 +25,10 @@ commands:
                                   formatting a blank image as the kernel does
   sst N                           table N: footer, filter, index, blocks, entries
 
+A value that expires is followed by PXAT and its expiry in Unix milliseconds
+(get: \"value\" PXAT 1700000000000; dump: \"key\" \"value\" PXAT 1700000000000);
+one that has expired by the host's clock is absent, as in the kernel.
+
 A key is one console token: plain (get alice) or double-quoted with the
 console's escapes \\\" \\\\ \\n \\r \\t \\xHH (get '\"k\\x00\"').
 Exit status: 0 done, 1 failed or damage found (why, on stderr), 2 bad usage.

@@ -6,6 +6,7 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::lock::Holder;
+use crate::value::PXAT;
 
 /// Why a command-line argument or a line of a load file is not what it
 /// should be.
@@ -38,8 +39,24 @@ impl fmt::Display for TokenProblem {
 /// Why a pair of a load file cannot go into the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoadProblem {
-    /// The line is not two console tokens.
+    /// The line is not console tokens.
     Tokens(TokenProblem),
+    /// The line holds this many tokens: neither 2 (`"key" "value"`) nor 4
+    /// (`"key" "value" PXAT <unix-ms>`).
+    TokenCount {
+        /// Tokens found.
+        found: usize,
+    },
+    /// The third token is not the option `PXAT`.
+    NotPxat {
+        /// The token found.
+        option: Vec<u8>,
+    },
+    /// What follows `PXAT` is not a time in Unix milliseconds.
+    BadExpiry {
+        /// The token found.
+        token: Vec<u8>,
+    },
     /// The key is empty (the console refuses such a key too).
     EmptyKey,
     /// The key is longer than the store takes.
@@ -49,11 +66,11 @@ pub enum LoadProblem {
         /// The store's limit.
         max: usize,
     },
-    /// The value is longer than the store takes.
+    /// The value, with its tag and expiry, is longer than the store takes.
     ValueTooLong {
         /// Its length.
         len: usize,
-        /// The store's limit.
+        /// The longest value the store takes with this one's tag and expiry.
         max: usize,
     },
     /// The pair's WAL record would not fit in a WAL half of this disk.
@@ -69,6 +86,23 @@ impl fmt::Display for LoadProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LoadProblem::Tokens(p) => write!(f, "not a \"key\" \"value\" line: {p}"),
+            LoadProblem::TokenCount { found } => write!(
+                f,
+                "not a \"key\" \"value\" line: {found} console token(s) where 2 belong \
+                 (4 with {PXAT} <unix-ms>); \
+                 double-quote one that holds spaces (\"a b\") or is empty (\"\")"
+            ),
+            LoadProblem::NotPxat { option } => write!(
+                f,
+                "{} where {PXAT} belongs: a line is \"key\" \"value\" \
+                 or \"key\" \"value\" {PXAT} <unix-ms>",
+                console::quote(option)
+            ),
+            LoadProblem::BadExpiry { token } => write!(
+                f,
+                "{PXAT} takes a time in Unix milliseconds (digits), not {}",
+                console::quote(token)
+            ),
             LoadProblem::EmptyKey => {
                 f.write_str("empty key: the store takes keys of 1 byte or more")
             }
@@ -150,6 +184,14 @@ pub enum LdbError {
     },
     /// `verify` found damage: every problem, each naming what is damaged.
     Damaged(Vec<lsm::Error>),
+    /// Stored values that do not decode (`kv::value`), each with its key;
+    /// none of them was printed.
+    BadValues {
+        /// The image.
+        path: PathBuf,
+        /// Each key, and what is wrong with its value.
+        values: Vec<(Vec<u8>, kv::value::BadValue)>,
+    },
     /// Standard output could not be written.
     Output(io::Error),
 }
@@ -225,6 +267,18 @@ impl fmt::Display for LdbError {
                 write!(f, "verify found {} problem(s):", problems.len())?;
                 for p in problems {
                     write!(f, "\n  {p}")?;
+                }
+                Ok(())
+            }
+            LdbError::BadValues { path, values } => {
+                write!(
+                    f,
+                    "{}: {} damaged value(s), not printed:",
+                    path.display(),
+                    values.len()
+                )?;
+                for (key, bad) in values {
+                    write!(f, "\n  {}: {bad}", console::quote(key))?;
                 }
                 Ok(())
             }

@@ -6,6 +6,7 @@
 //!   device   the image as a BlockDevice (read-only unless loading)
 //!   lock     QEMU's image locks found; load's own lock taken
 //!   show     info, verify, get, scan, dump, sst: Db::open_read_only
+//!   value    values decoded (kv::value), as text, expiry by the host's clock
 //!   load     dump's lines back in: Db::open, batches, sync, flush, close
 //!   error    every failure, typed, printed as `ldb: ...`
 //! ```
@@ -21,6 +22,7 @@ pub mod error;
 pub mod load;
 pub mod lock;
 pub mod show;
+pub mod value;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -61,11 +63,16 @@ pub fn run(args: &[OsString], out: &mut dyn Write) -> Result<(), LdbError> {
         Command::Load(file) => load::run(&disk, &file, out),
         Command::Info => show::info(&open()?, out),
         Command::Verify => show::verify(&open()?, out),
-        Command::Get(key) => show::get(&open()?, &key, out),
-        Command::Scan { start, end, limit } => {
-            show::scan(&open()?, &start, end.as_deref(), limit, out)
-        }
-        Command::Dump => show::scan(&open()?, &[], None, None, out),
+        Command::Get(key) => show::get(&open()?, &key, value::now_ms(), out),
+        Command::Scan { start, end, limit } => show::scan(
+            &open()?,
+            &start,
+            end.as_deref(),
+            limit,
+            value::now_ms(),
+            out,
+        ),
+        Command::Dump => show::scan(&open()?, &[], None, None, value::now_ms(), out),
         Command::Sst(n) => show::sst(&open()?, n, out),
     }
 }

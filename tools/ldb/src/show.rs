@@ -5,6 +5,11 @@
 //! [`render`]; keys and values are in the console's quoting ([`quote`]), so
 //! every line reads as console tokens. Lines end with `\n` (the console's
 //! `\r\n` is for a terminal on a serial line).
+//!
+//! get, scan and dump read values as the kernel does ([`crate::value`]):
+//! decoded, an expired one absent, one that does not decode reported as
+//! damage with its key and never printed. sst shows the stored bytes, and
+//! what they decode to after them.
 
 use std::io::Write;
 
@@ -14,8 +19,11 @@ use lsm::iter::KvIter;
 use lsm::key::{user_key, ParsedInternalKey, ValueType};
 use lsm::table::{BLOCK_TRAILER_SIZE, FOOTER_SIZE, TABLE_MAGIC};
 
+use kv::value::BadValue;
+
 use crate::device::FileDevice;
 use crate::error::LdbError;
+use crate::value::{describe, live, pair_line, value_text};
 
 /// The store as a read-only command sees it.
 pub struct Store<'a> {
@@ -42,11 +50,6 @@ pub fn text(reply: &Reply) -> String {
 /// Writes `s` to the output.
 pub fn emit(out: &mut dyn Write, s: &str) -> Result<(), LdbError> {
     out.write_all(s.as_bytes()).map_err(LdbError::Output)
-}
-
-/// A pair as one line of two console tokens.
-pub fn pair_line(key: &[u8], value: &[u8]) -> String {
-    format!("{} {}\n", quote(key), quote(value))
 }
 
 fn flag(b: bool) -> u8 {
@@ -138,38 +141,62 @@ pub fn verify(s: &Store<'_>, out: &mut dyn Write) -> Result<(), LdbError> {
     }
 }
 
-/// `get KEY`: the value, quoted, or `(nil)`.
-pub fn get(s: &Store<'_>, key: &[u8], out: &mut dyn Write) -> Result<(), LdbError> {
-    let reply = match s.db.get(key, None).map_err(LdbError::store(s.path))? {
-        Some(v) => Reply::Value(v),
-        None => Reply::Nil,
-    };
-    emit(out, &text(&reply))
+fn bad_values(s: &Store<'_>, values: Vec<(Vec<u8>, BadValue)>) -> LdbError {
+    LdbError::BadValues {
+        path: s.path.to_path_buf(),
+        values,
+    }
 }
 
-/// `scan` and `dump`: pairs with `start <= key < end`, at most `limit`,
-/// one `"key" "value"` line each, as the iterator yields them (one
-/// consistent state, streamed).
+/// `get KEY` at `now_ms`: the value, quoted, with ` PXAT <unix-ms>` after
+/// it if it expires; `(nil)` if there is none or it has expired.
+pub fn get(s: &Store<'_>, key: &[u8], now_ms: u64, out: &mut dyn Write) -> Result<(), LdbError> {
+    let stored = s.db.get(key, None).map_err(LdbError::store(s.path))?;
+    let line = match stored.as_deref().map(|v| live(v, now_ms)).transpose() {
+        Ok(Some(Some(raw))) => format!("{}\n", value_text(&raw)),
+        Ok(_) => text(&Reply::Nil),
+        Err(bad) => return Err(bad_values(s, vec![(key.to_vec(), bad)])),
+    };
+    emit(out, &line)
+}
+
+/// `scan` and `dump` at `now_ms`: the live pairs with `start <= key <
+/// end`, at most `limit`, one line each (`"key" "value"`, with
+/// ` PXAT <unix-ms>` for one that expires), as the iterator yields them
+/// (one consistent state, streamed). Values that do not decode are left
+/// out and named, with their keys, in the error that ends the command.
 pub fn scan(
     s: &Store<'_>,
     start: &[u8],
     end: Option<&[u8]>,
     limit: Option<usize>,
+    now_ms: u64,
     out: &mut dyn Write,
 ) -> Result<(), LdbError> {
     let store = LdbError::store(s.path);
     let mut it = s.db.iter(None).map_err(&store)?;
     it.seek(start).map_err(&store)?;
     let mut n = 0;
+    let mut bad = Vec::new();
     while it.valid() && limit.is_none_or(|l| n < l) {
         if end.is_some_and(|e| it.key() >= e) {
             break;
         }
-        emit(out, &pair_line(it.key(), it.value()))?;
-        n += 1;
+        match live(it.value(), now_ms) {
+            Ok(Some(raw)) => {
+                emit(out, &pair_line(it.key(), &raw))?;
+                n += 1;
+            }
+            Ok(None) => {}
+            Err(e) => bad.push((it.key().to_vec(), e)),
+        }
         it.next().map_err(&store)?;
     }
-    Ok(())
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(bad_values(s, bad))
+    }
 }
 
 /// An internal key as console tokens: `"user key" sequence type`.
@@ -187,8 +214,8 @@ fn internal(key: &[u8]) -> String {
 }
 
 /// `sst N`: table N's manifest entry, footer, filter, blocks and index,
-/// then every entry (`"key" sequence value "value"` or `"key" sequence
-/// deletion`).
+/// then every entry (`"key" sequence value "stored bytes" decoded` or
+/// `"key" sequence deletion`), `decoded` being [`describe`]'s.
 pub fn sst(s: &Store<'_>, number: u64, out: &mut dyn Write) -> Result<(), LdbError> {
     let mut entries = String::new();
     let t =
@@ -197,6 +224,8 @@ pub fn sst(s: &Store<'_>, number: u64, out: &mut dyn Write) -> Result<(), LdbErr
             if ParsedInternalKey::parse(k).is_some_and(|p| p.kind == ValueType::Value) {
                 entries.push(' ');
                 entries.push_str(&quote(v));
+                entries.push(' ');
+                entries.push_str(&describe(v));
             }
             entries.push('\n');
         })

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{dump_text, field, ldb, lsm_image, Scratch};
+use common::{dump_text, field, ldb, lsm_image, put, Scratch, Value};
 
 const MIB: usize = 1 << 20;
 
@@ -39,13 +39,13 @@ fn read_everything(s: &Scratch, image: &[u8], with_sst: bool) -> BTreeMap<&'stat
 }
 
 /// The store after `k00..k09` were set to `value(i)`, `k02` deleted and
-/// `k05` set to `k05`.
-fn expected(value: impl Fn(u32) -> Vec<u8>, k05: &[u8]) -> BTreeMap<Vec<u8>, Vec<u8>> {
-    let mut m: BTreeMap<Vec<u8>, Vec<u8>> = (0..10u32)
-        .map(|i| (format!("k{i:02}").into_bytes(), value(i)))
+/// `k05` set to `k05`, none of them expiring.
+fn expected(value: impl Fn(u32) -> Vec<u8>, k05: &[u8]) -> BTreeMap<Vec<u8>, Value> {
+    let mut m: BTreeMap<Vec<u8>, Value> = (0..10u32)
+        .map(|i| (format!("k{i:02}").into_bytes(), (value(i), None)))
         .collect();
     m.remove(&b"k02"[..]);
-    m.insert(b"k05".to_vec(), k05.to_vec());
+    m.insert(b"k05".to_vec(), (k05.to_vec(), None));
     m
 }
 
@@ -54,15 +54,11 @@ fn records_only_in_the_wal_are_read_and_the_image_is_left_as_it_was() {
     let s = Scratch::new("wal-only");
     let image = lsm_image(8 * MIB, |db| {
         for i in 0..10u32 {
-            db.put(
-                format!("k{i:02}").as_bytes(),
-                format!("v{i}").as_bytes(),
-                true,
-            )
-            .unwrap();
+            let key = format!("k{i:02}");
+            put(db, key.as_bytes(), format!("v{i}").as_bytes(), None, true);
         }
         db.delete(b"k02", true).unwrap();
-        db.put(b"k05", b"five\x00", true).unwrap();
+        put(db, b"k05", b"five\x00", None, true);
     });
     s.file("disk.img", &image);
     let outs = read_everything(&s, &image, false);
@@ -97,14 +93,13 @@ fn tables_and_wal_records_together_the_newest_winning() {
     let s = Scratch::new("tables-and-wal");
     let image = lsm_image(8 * MIB, |db| {
         for i in 0..10u32 {
-            db.put(format!("k{i:02}").as_bytes(), b"old", false)
-                .unwrap();
+            put(db, format!("k{i:02}").as_bytes(), b"old", None, false);
         }
         db.flush().unwrap();
         // After the flush, only in the WAL: a delete of a key in the
         // table, and a new value over one.
         db.delete(b"k02", true).unwrap();
-        db.put(b"k05", b"new", true).unwrap();
+        put(db, b"k05", b"new", None, true);
     });
     s.file("disk.img", &image);
     let outs = read_everything(&s, &image, true);
@@ -126,10 +121,11 @@ fn tables_and_wal_records_together_the_newest_winning() {
     assert_eq!(outs["get_deleted"], "(nil)\n");
     let want = expected(|_| b"old".to_vec(), b"new");
     assert_eq!(outs["dump"], dump_text(&want));
-    // The table holds the old values: sst shows the disk, not the store.
+    // The table holds the old values: sst shows the disk, not the store,
+    // each value as stored (tagged) and then decoded.
     let sst = &outs["sst"];
     let entries: String = (0..10u32)
-        .map(|i| format!("\"k{i:02}\" {} value \"old\"\n", i + 1))
+        .map(|i| format!("\"k{i:02}\" {} value \"\\x00old\" string\n", i + 1))
         .collect();
     assert!(sst.ends_with(&format!("\n# Entries\n{entries}")), "{sst}");
     assert_eq!(
@@ -164,8 +160,7 @@ fn damage_is_named_by_verify_and_sst_and_exits_non_zero() {
     let s = Scratch::new("damage");
     let mut image = lsm_image(8 * MIB, |db| {
         for i in 0..200u32 {
-            db.put(format!("k{i:04}").as_bytes(), &[b'v'; 100], false)
-                .unwrap();
+            put(db, format!("k{i:04}").as_bytes(), &[b'v'; 100], None, false);
         }
         db.flush().unwrap();
     });

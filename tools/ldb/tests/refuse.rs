@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{ldb, lsm_image, other_version, refused, Scratch, READERS};
+use common::{ldb, lsm_image, other_version, put, refused, Scratch, READERS};
 
 const MIB: usize = 1 << 20;
 
@@ -27,18 +27,23 @@ fn foreign_bytes_are_refused_untouched_by_every_command() {
 #[test]
 fn another_format_version_is_refused_untouched_by_every_command() {
     let s = Scratch::new("version");
-    let image = other_version(
-        lsm_image(4 * MIB, |db| db.put(b"k", b"v", true).unwrap()),
-        3,
-    );
-    s.file("disk.img", &image);
     s.file("pairs.txt", b"a 1\n");
-    let msg = "disk.img: the disk holds unikv format version 3, this build reads 2; \
-               refusing to touch it";
-    for args in READERS {
-        refused(&s, args, &image, msg);
+    // Version 1 (values stored untagged, before kv::value) and a later one.
+    for version in [1, 3] {
+        let image = other_version(
+            lsm_image(4 * MIB, |db| put(db, b"k", b"v", None, true)),
+            version,
+        );
+        s.file("disk.img", &image);
+        let msg = format!(
+            "disk.img: the disk holds unikv format version {version}, this build reads 2; \
+             refusing to touch it"
+        );
+        for args in READERS {
+            refused(&s, args, &image, &msg);
+        }
+        refused(&s, &["disk.img", "load", "pairs.txt"], &image, &msg);
     }
-    refused(&s, &["disk.img", "load", "pairs.txt"], &image, msg);
 }
 
 #[test]

@@ -1,13 +1,14 @@
 //! load then read back: dump gives the load file back byte for byte, and
-//! get, scan, verify, info and sst agree with it and with each other.
+//! get, scan, verify, info and sst agree with it and with each other, for
+//! values with and without an expiry.
 
 mod common;
 
 use std::collections::BTreeMap;
 
-use common::{dump_text, field, ldb, Scratch};
+use common::{dump_text, field, ldb, shown, Scratch, Value, LATER};
 
-type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+type Model = BTreeMap<Vec<u8>, Value>;
 
 /// xorshift64: deterministic, so a failure reproduces.
 fn rng(state: &mut u64) -> u64 {
@@ -18,8 +19,8 @@ fn rng(state: &mut u64) -> u64 {
 }
 
 /// Keys and values that quoting must get right, and enough plain pairs
-/// (binary values of 0 to 400 bytes) to make several tables of several
-/// blocks on a 16 MiB disk.
+/// (binary values of 0 to 400 bytes, every fifth expiring) to make several
+/// tables of several blocks on a 16 MiB disk.
 fn model() -> Model {
     let mut m = Model::new();
     let tricky: [(&[u8], &[u8]); 10] = [
@@ -34,22 +35,26 @@ fn model() -> Model {
         (b"empty", b""),
         (b"\\x41", b"\\x41 stays four bytes"),
     ];
-    for (k, v) in tricky {
-        m.insert(k.to_vec(), v.to_vec());
+    for (i, (k, v)) in tricky.into_iter().enumerate() {
+        let at = (i % 3 == 0).then_some(LATER + i as u64);
+        m.insert(k.to_vec(), (v.to_vec(), at));
     }
     let mut seed = 0x9e37_79b9_7f4a_7c15;
     for i in 0..3000u32 {
         let len = (rng(&mut seed) % 400) as usize;
         let v: Vec<u8> = (0..len).map(|_| rng(&mut seed) as u8).collect();
-        m.insert(format!("user{i:05}").into_bytes(), v);
+        let at = i.is_multiple_of(5).then_some(LATER + u64::from(i));
+        m.insert(format!("user{i:05}").into_bytes(), (v, at));
     }
     m
 }
 
-/// Bytes of one put in a write batch (doc/format.md's WAL record).
-fn put_bytes(k: &[u8], v: &[u8]) -> usize {
+/// Bytes of one put in a write batch (doc/format.md's WAL record), the
+/// value tagged as the kv service stores it.
+fn put_bytes(k: &[u8], (v, at): &Value) -> usize {
+    let stored = kv::value::encode(v, *at).len();
     let varint = |n: usize| (usize::BITS - (n | 1).leading_zeros()).div_ceil(7) as usize;
-    1 + varint(k.len()) + k.len() + varint(v.len()) + v.len()
+    1 + varint(k.len()) + k.len() + varint(stored) + stored
 }
 
 /// Batches load cuts `m` into: each closed once it reaches 64 KiB.
@@ -81,7 +86,7 @@ fn load_then_dump_gives_the_file_back_and_every_reader_agrees() {
     assert_eq!(
         load,
         format!(
-            "# Load\npairs:{n}\nbatches:{}\nformatted:1\nlast_sequence:{n}\n",
+            "# Load\npairs:{n}\nexpired:0\nbatches:{}\nformatted:1\nlast_sequence:{n}\n",
             batches(&m),
             n = m.len()
         )
@@ -92,16 +97,21 @@ fn load_then_dump_gives_the_file_back_and_every_reader_agrees() {
     assert_eq!(ldb(&s, &["disk.img", "dump"]).ok(), text);
 
     // get: every tricky key and a sample of the rest, in the console's quoting.
-    for (k, v) in m.iter().step_by(97).chain(m.iter().take(10)) {
+    for (k, (v, at)) in m.iter().step_by(97).chain(m.iter().take(10)) {
         let arg = console::quote(k);
         let out = ldb(&s, &["disk.img", "get", &arg]).ok();
-        assert_eq!(out, format!("{}\n", console::quote(v)), "{arg}");
+        assert_eq!(out, format!("{}\n", shown(v, *at)), "{arg}");
     }
+    assert!(m.iter().step_by(97).any(|(_, (_, at))| at.is_some()));
     assert_eq!(ldb(&s, &["disk.img", "get", "user99999"]).ok(), "(nil)\n");
     assert_eq!(ldb(&s, &["disk.img", "get", "empty"]).ok(), "\"\"\n");
     assert_eq!(
         ldb(&s, &["disk.img", "get", r#""k\x00""#]).ok(),
-        "\"\\x00\\x01\\x02\"\n"
+        "\"\\x00\\x01\\x02\" PXAT 4102444800000\n"
+    );
+    assert_eq!(
+        ldb(&s, &["disk.img", "get", "user00001"]).ok(),
+        format!("{}\n", console::quote(&m[&b"user00001"[..]].0))
     );
 
     // scan: START inclusive, END exclusive, --limit.
@@ -169,10 +179,18 @@ fn load_then_dump_gives_the_file_back_and_every_reader_agrees() {
         let (_, entries) = out.split_once("\n# Entries\n").unwrap();
         let mut count = 0;
         for line in entries.lines() {
+            // "key" sequence value "stored bytes" string [expires <ms>]
             let t = console::split_args(line.as_bytes()).unwrap();
-            assert_eq!(t.len(), 4, "{line}");
             assert_eq!(t[2], b"value");
-            assert!(seen.insert(t[0].clone(), t[3].clone()).is_none());
+            let raw = kv::value::decode(&t[3]).unwrap();
+            let decoded: Vec<&[u8]> = t[4..].iter().map(Vec::as_slice).collect();
+            let at = raw.expires_at.map(|at| at.to_string());
+            match &at {
+                None => assert_eq!(decoded, [&b"string"[..]], "{line}"),
+                Some(at) => assert_eq!(decoded, [&b"string"[..], b"expires", at.as_bytes()]),
+            }
+            let value = (raw.value.to_vec(), raw.expires_at);
+            assert!(seen.insert(t[0].clone(), value).is_none());
             count += 1;
         }
         assert_eq!(field(&out, "Table", "entries"), Some(count.to_string()));
@@ -212,7 +230,7 @@ fn a_second_load_adds_to_the_store_and_the_last_value_wins() {
     ldb(&s, &["disk.img", "load", "a.txt"]).ok();
     assert_eq!(
         ldb(&s, &["disk.img", "load", "b.txt"]).ok(),
-        "# Load\npairs:3\nbatches:1\nformatted:0\nlast_sequence:5\n"
+        "# Load\npairs:3\nexpired:0\nbatches:1\nformatted:0\nlast_sequence:5\n"
     );
     assert_eq!(
         ldb(&s, &["disk.img", "dump"]).ok(),

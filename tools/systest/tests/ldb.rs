@@ -1,5 +1,6 @@
 //! `tools/ldb` on disks the real kernel wrote, and the kernel on a disk ldb
-//! loaded: the same store code on both sides of the image.
+//! loaded: the same store code, and the same value encoding (`kv::value`),
+//! on both sides of the image.
 
 use std::ffi::OsString;
 use std::time::Duration;
@@ -65,11 +66,15 @@ fn ldb_reads_what_the_kernel_wrote_and_the_kernel_reads_what_ldb_loaded() {
     assert!(info.contains("\nrecords:1\n"), "{info}");
     assert_eq!(std::fs::read(&d.0).unwrap(), before, "ldb never writes");
 
-    // ldb loads a blank image; the kernel boots on it and reads every pair.
+    // ldb loads a blank image; the kernel boots on it and reads every pair,
+    // with the expiries ldb wrote: one in 2100, one long past.
     let fresh = TempFile::new("ldb-loaded.img", 64 << 20);
     let file = TempFile::new("ldb-load.txt", 0);
-    std::fs::write(&file.0, ldb(&d, &["dump"]).unwrap()).unwrap();
-    ldb(&fresh, &["load", file.0.to_str().unwrap()]).expect("load");
+    let mut pairs = ldb(&d, &["dump"]).unwrap();
+    pairs.push_str("later \"in 2100\" PXAT 4102444800000\nexpired x PXAT 1000000000000\n");
+    std::fs::write(&file.0, pairs).unwrap();
+    let load = ldb(&fresh, &["load", file.0.to_str().unwrap()]).expect("load");
+    assert!(load.starts_with("# Load\npairs:6\nexpired:1\n"), "{load}");
     let mut q = boot(&fresh);
     assert!(
         !q.transcript().contains("was blank"),
@@ -78,7 +83,15 @@ fn ldb_reads_what_the_kernel_wrote_and_the_kernel_reads_what_ldb_loaded() {
     );
     assert_eq!(q.cmd("GET carol"), "\"3\"\n");
     assert_eq!(q.cmd("GET \"bin\\x00key\""), "\"\\xff\\\"quoted\\\"\\n\"\n");
+    assert_eq!(q.cmd("GET later"), "\"in 2100\"\n");
+    assert_eq!(q.cmd("GET expired"), "(nil)\n");
     let v = q.cmd("VERIFY");
-    assert!(v.contains("entries:4\nerrors:0\n"), "{v}");
+    assert!(v.contains("entries:6\nerrors:0\n"), "{v}");
     shutdown(q);
+    // And back: ldb reads the image the kernel shut down, the expiry kept.
+    assert_eq!(
+        ldb(&fresh, &["get", "later"]).unwrap(),
+        "\"in 2100\" PXAT 4102444800000\n"
+    );
+    assert_eq!(ldb(&fresh, &["get", "expired"]).unwrap(), "(nil)\n");
 }

@@ -104,11 +104,39 @@ pub fn other_version(mut bytes: Vec<u8>, version: u32) -> Vec<u8> {
     bytes
 }
 
+/// A value and when it expires (Unix milliseconds), as a test's model of
+/// the store holds it.
+pub type Value = (Vec<u8>, Option<u64>);
+
+/// 2100-01-01 in Unix milliseconds: an expiry no test run reaches.
+pub const LATER: u64 = 4_102_444_800_000;
+
+/// 2001-09-09 in Unix milliseconds: an expiry every test run is past.
+pub const EARLIER: u64 = 1_000_000_000_000;
+
+/// Puts `value`, expiring at `at`, as the kv service stores it.
+pub fn put(db: &mut Db<MemDevice>, key: &[u8], value: &[u8], at: Option<u64>, sync: bool) {
+    db.put(key, &kv::value::encode(value, at), sync).unwrap();
+}
+
+/// What get prints for a value: `"value"`, with ` PXAT <ms>` if it expires.
+pub fn shown(value: &[u8], at: Option<u64>) -> String {
+    match at {
+        None => console::quote(value),
+        Some(at) => format!("{} PXAT {at}", console::quote(value)),
+    }
+}
+
+/// The line dump prints for one pair.
+pub fn line(key: &[u8], value: &[u8], at: Option<u64>) -> String {
+    format!("{} {}\n", console::quote(key), shown(value, at))
+}
+
 /// The lines dump prints for `pairs` (sorted, unique keys).
-pub fn dump_text<'a>(pairs: impl IntoIterator<Item = (&'a Vec<u8>, &'a Vec<u8>)>) -> String {
+pub fn dump_text<'a>(pairs: impl IntoIterator<Item = (&'a Vec<u8>, &'a Value)>) -> String {
     pairs
         .into_iter()
-        .map(|(k, v)| format!("{} {}\n", console::quote(k), console::quote(v)))
+        .map(|(k, (v, at))| line(k, v, *at))
         .collect()
 }
 
