@@ -314,11 +314,12 @@ mod tests {
     #[test]
     fn other_version_is_recognised() {
         let mut enc = sb().encode();
-        enc[8..12].copy_from_slice(&2u32.to_le_bytes());
+        let other = FORMAT_VERSION + 1;
+        enc[8..12].copy_from_slice(&other.to_le_bytes());
         let crc_at = ENCODED_LEN - 4;
         let crc = crc32c::mask(crc32c::value(&enc[..crc_at]));
         enc[crc_at..crc_at + 4].copy_from_slice(&crc.to_le_bytes());
-        assert_eq!(Superblock::decode(&enc), Slot::OtherVersion(2));
+        assert_eq!(Superblock::decode(&enc), Slot::OtherVersion(other));
         let mut foreign = vec![0u8; 512];
         foreign[..4].copy_from_slice(b"\x7fELF");
         assert_eq!(Superblock::decode(&foreign), Slot::Foreign);

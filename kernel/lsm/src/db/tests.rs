@@ -231,7 +231,7 @@ fn foreign_and_future_disks_are_refused_untouched() {
         err,
         Error::UnsupportedVersion {
             found: 7,
-            supported: 1
+            supported: FORMAT_VERSION
         }
     );
     assert!(err.to_string().contains("refusing"));
