@@ -33,7 +33,7 @@ pub(crate) struct Pending {
 impl Ctx<'_> {
     /// The time now, in Unix milliseconds.
     pub(crate) fn now_ms(&self) -> u64 {
-        (self.host.clock().wall_ms)()
+        self.host.clock().wall_ms()
     }
 
     /// What `key` holds for this command: its own writes first, then the
