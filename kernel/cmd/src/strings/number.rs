@@ -5,14 +5,18 @@
 //! Redis adds floats in C's `long double` (80-bit on x86-64) and prints the
 //! sum with `%.17Lf`, trailing zeros trimmed: the 11 bits beyond a double
 //! hide the binary noise of decimal fractions, so `1 - 1.1` is `-0.1` and ten
-//! times `+0.1` make `1`. Here the sum is an `f64`, and [`format_float`]
-//! hides that noise the same way by keeping 15 significant digits (a
-//! double's exact decimal precision, C's `DBL_DIG`) and at most 17 decimals,
-//! and prints integers up to 2^53 whole: every reply of Redis's
-//! unit/type/incr tests comes out the same (`17179869185.5`, `34359738368`,
-//! `-0.1`, `0` rather than `-0`). It differs where Redis shows digits only
-//! its wider type holds: it prints `1234567890.1234567 + 0` as
-//! `1234567890.12346` where Redis gives `1234567890.12345670000649989`.
+//! times `+0.1` make `1`. Here the sum is an `f64`, and [`format_sum`]
+//! hides that noise another way: it prints the shortest decimal within the
+//! sum's own rounding error (each input's half ulp and the addition's), at
+//! most 17 decimals, integers up to 2^53 whole. Plain shortest round-trip
+//! printing would show the noise (`-0.10000000000000009`, `0.9999999999999999`)
+//! and a fixed 15 digits would lose typed digits (1/41 stored short, so
+//! `+1/41 -1/41` would not come back to 0, Redis's "No negative zero"
+//! test). Every reply of Redis's unit/type/incr tests comes out as Redis's
+//! (`17179869185.5`, `34359738368`, `-0.1`, `0` rather than `-0`), and so do
+//! everyday decimals. It differs where Redis shows digits only its wider
+//! type holds: `1234567890.1234567 + 0` is `1234567890.123457` here and
+//! `1234567890.12345670000649989` in Redis.
 
 use alloc::format;
 use alloc::string::String;
@@ -83,28 +87,49 @@ fn parse_f64(s: &[u8]) -> Option<f64> {
     Some(v)
 }
 
-/// Significant digits a sum keeps: what an `f64` holds exactly.
-const SIGNIFICANT: usize = 15;
 /// Decimals Redis prints at most (`%.17Lf`).
 const MAX_DECIMALS: usize = 17;
 
-/// A finite float as INCRBYFLOAT stores and replies it (see the module doc).
-pub(crate) fn format_float(v: f64) -> String {
+/// The sum `a + b` as INCRBYFLOAT stores and replies it (see the module
+/// doc): the shortest decimal (at most 17 significant digits) within the
+/// sum's rounding error (the inputs' half ulps and the addition's), with at
+/// most 17 decimals, never `-0`; integers up to 2^53 whole.
+pub(crate) fn format_sum(a: f64, b: f64) -> String {
+    let sum = a + b;
+    let bound = (a.abs() + b.abs() + sum.abs()) * f64::EPSILON;
     // Every integer up to 2^53 is an f64.
     const EXACT_INTEGERS: f64 = (1u64 << 53) as f64;
-    if v.abs() <= EXACT_INTEGERS && (v as i64) as f64 == v {
-        // `as` is exact here, and -0 becomes 0.
-        return format!("{}", v as i64);
+    if sum.abs() <= bound {
+        return String::from("0");
     }
-    let sci = format!("{:.*e}", SIGNIFICANT - 1, v);
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    if sum.abs() <= EXACT_INTEGERS && (sum as i64) as f64 == sum {
+        return format!("{}", sum as i64);
+    }
+    let mut sci = format!("{sum:.16e}");
+    for digits in 1..17 {
+        let shorter = format!("{:.*e}", digits - 1, sum);
+        if shorter
+            .parse::<f64>()
+            .is_ok_and(|r| (r - sum).abs() <= bound)
+        {
+            sci = shorter;
+            break;
+        }
+    }
+    fixed(&sci, sum)
+}
+
+/// `sci` (Rust's `{:e}` of `v`, rounded) in positional notation, with at
+/// most 17 decimals and trailing zeros trimmed.
+fn fixed(sci: &str, v: f64) -> String {
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
     let exp: i64 = exp.parse().unwrap_or(0);
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
     // Digits before the decimal point.
     let point = exp + 1;
-    let decimals = SIGNIFICANT as i64 - point;
-    let mut out = if decimals > MAX_DECIMALS as i64 {
-        format!("{:.*}", MAX_DECIMALS, v.abs())
+    let mut out = if digits.len() as i64 - point > MAX_DECIMALS as i64 {
+        let rounded: f64 = sci.parse().unwrap_or(v);
+        format!("{:.*}", MAX_DECIMALS, rounded.abs())
     } else if point <= 0 {
         format!("0.{}{digits}", "0".repeat(point.unsigned_abs() as usize))
     } else if point as usize >= digits.len() {
@@ -171,7 +196,7 @@ pub fn decrby(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
 }
 
 /// The number under the key (0 if none) plus the increment, replied and
-/// stored as [`format_float`] prints it; the key keeps its expiry.
+/// stored as [`format_sum`] prints it; the key keeps its expiry.
 pub fn incrbyfloat(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     let not_float = || CmdError::Invalid(String::from("value is not a valid float"));
     let key = &inv.args[0];
@@ -183,13 +208,12 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdErro
         None => (0.0, None),
     };
     let by = parse_f64(&inv.args[1]).ok_or_else(not_float)?;
-    let sum = value + by;
-    if !sum.is_finite() {
+    if !(value + by).is_finite() {
         return Err(CmdError::Invalid(String::from(
             "increment would produce NaN or Infinity",
         )));
     }
-    let text = format_float(sum);
+    let text = format_sum(value, by);
     put(ctx, key, text.clone().into_bytes(), expires_at)?;
     Ok(Reply::Value(text.into_bytes()))
 }
@@ -249,33 +273,41 @@ mod tests {
     }
 
     #[test]
-    fn floats_print_as_redis_prints_its_sums() {
+    fn sums_print_as_redis_prints_them() {
         // Each as native redis-server 7.0.15 replies to the same INCRBYFLOAT.
-        for (sum, shown) in [
-            (1.0 + -1.1, "-0.1"),
-            (0.1 + 0.2, "0.3"),
-            (10.5 + 0.1, "10.6"),
-            (10.5 + 0.1 - 5.0, "5.6"),
-            (5.0e3 + 2.0e2, "5200"),
-            (3.0 + 1.1 + 1.1, "5.2"),
-            (17179869184.0 + 1.5, "17179869185.5"),
-            (17179869184.0 * 2.0, "34359738368"),
-            (1.0 / 41.0 + -1.0 / 41.0, "0"),
-            (-0.0, "0"),
-            (1e-20, "0"),
-            (-1e-20, "0"),
-            (1.5e-5, "0.000015"),
-            (1.0e23, "100000000000000000000000"),
-            (9007199254740992.0, "9007199254740992"),
+        for ((a, b), shown) in [
+            ((1.0, -1.1), "-0.1"),
+            ((0.1, 0.2), "0.3"),
+            ((10.5, 0.1), "10.6"),
+            ((10.6, -5.0), "5.6"),
+            ((5.0e3, 2.0e2), "5200"),
+            ((4.1, 1.1), "5.2"),
+            ((17179869184.0, 1.5), "17179869185.5"),
+            ((17179869184.0, 17179869184.0), "34359738368"),
+            ((0.02439024390243902, -0.024390243902439025), "0"),
+            ((0.0, -0.0), "0"),
+            ((1e-20, 0.0), "0"),
+            ((-1e-20, 0.0), "0"),
+            ((0.0, 1.5e-5), "0.000015"),
+            ((1.0e23, 0.0), "100000000000000000000000"),
+            ((9007199254740992.0, 0.0), "9007199254740992"),
+            ((0.0, 1.0 / 41.0), "0.02439024390243903"),
+            ((0.02439024390243903, -1.0 / 41.0), "0"),
+            ((1.0, 1e-10), "1.0000000001"),
         ] {
-            assert_eq!(format_float(sum), shown, "{sum:e}");
+            assert_eq!(format_sum(a, b), shown, "{a} + {b}");
         }
-        let mut tenths = 0.0;
+        // Ten times +0.1 from 0, each sum stored and read back.
+        let mut text = String::from("0");
         for i in 1..=10 {
-            tenths += 0.1;
-            let shown = format_float(tenths);
-            assert_eq!(shown, format_float(i as f64 / 10.0));
-            assert!(shown.len() <= 3, "{shown}");
+            let v: f64 = text.parse().unwrap();
+            text = format_sum(v, 0.1);
+            let want = if i == 10 {
+                String::from("1")
+            } else {
+                format!("0.{i}")
+            };
+            assert_eq!(text, want);
         }
     }
 }

@@ -248,3 +248,11 @@ pub fn line(cell: &StoreCell, line: &str) -> String {
     }
     reply
 }
+
+/// Runs each console line in order on `cell` and checks its exact reply
+/// (as the console renders it, without the final line end).
+pub fn expect(cell: &StoreCell, script: &[(&str, &str)]) {
+    for (input, want) in script {
+        assert_eq!(line(cell, input).trim_end_matches('\n'), *want, "{input}");
+    }
+}
