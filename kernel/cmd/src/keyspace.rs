@@ -33,16 +33,13 @@ pub(crate) struct Pending {
 impl Ctx<'_> {
     /// The time now, in Unix milliseconds.
     pub(crate) fn now_ms(&self) -> u64 {
-        (self.host.clock().wall_ms)()
+        self.host.clock().wall_ms()
     }
 
     /// What `key` holds for this command: its own writes first, then the
     /// store; `None` if nothing, or something expired.
     pub(crate) fn read(&self, key: &[u8]) -> Result<Option<Entry>, CmdError> {
-        let found = match self.pending.overlay.get(key) {
-            Some(e) => e.clone().filter(|e| !e.is_expired(self.now_ms())),
-            None => self.store()?.get(key)?,
-        };
+        let found = self.lookup(key)?;
         let mut server = self.server.lock();
         if found.is_some() {
             server.stats.keyspace_hits += 1;
@@ -50,6 +47,15 @@ impl Ctx<'_> {
             server.stats.keyspace_misses += 1;
         }
         Ok(found)
+    }
+
+    /// What `key` holds, as [`Ctx::read`] sees it, not counted as a hit or
+    /// a miss: Redis's lookup for a write (`lookupKeyWrite`).
+    pub(crate) fn lookup(&self, key: &[u8]) -> Result<Option<Entry>, CmdError> {
+        Ok(match self.pending.overlay.get(key) {
+            Some(e) => e.clone().filter(|e| !e.is_expired(self.now_ms())),
+            None => self.store()?.get(key)?,
+        })
     }
 
     /// Whether `key` holds something (not counted as a hit or a miss).

@@ -43,6 +43,7 @@ mod bench;
 mod cachecmd;
 mod ctx;
 mod debug;
+mod expire;
 mod keys;
 mod keyspace;
 mod server;

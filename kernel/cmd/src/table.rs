@@ -9,7 +9,7 @@ use console::{flag, CommandSpec, Invocation, Reply};
 
 use crate::ctx::{CmdError, Ctx};
 use crate::state::Client;
-use crate::{appliance, keys, strings};
+use crate::{appliance, expire, keys, strings};
 
 /// A command's implementation. It checks what the spec's arity cannot (the
 /// meaning of its arguments) and returns the reply or a typed error.
@@ -39,7 +39,12 @@ pub(crate) const fn entry(name: &'static str, handler: Handler, joins_group: boo
 
 /// Every family's handlers, keyed by the specs' names. Each family's
 /// module keeps its own list.
-pub static HANDLERS: &[&[Entry]] = &[strings::HANDLERS, keys::HANDLERS, appliance::HANDLERS];
+pub static HANDLERS: &[&[Entry]] = &[
+    strings::HANDLERS,
+    keys::HANDLERS,
+    expire::HANDLERS,
+    appliance::HANDLERS,
+];
 
 /// Every handler.
 pub fn entries() -> impl Iterator<Item = &'static Entry> {

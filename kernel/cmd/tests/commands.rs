@@ -180,7 +180,7 @@ fn server_commands() {
     };
     let mut out = Out::default();
     let mut run = |l: &str| line_with(&s, &host, &mut out, l).0;
-    assert!(run("HELP").contains("SET key value - store a value under a key"));
+    assert!(run("HELP").contains("|KEEPTTL] - store a value under a key (NX: only if absent"));
     assert!(run("HELP get").starts_with("usage: GET key\n"));
     assert_eq!(
         run("HELP nosuch"),

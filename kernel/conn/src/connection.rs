@@ -67,7 +67,7 @@ fn protocol(p: ClientProtocol) -> Protocol {
 impl Connection {
     /// A connection from `caller`, registered with the server.
     pub fn new(env: &Env<'_>, caller: Caller) -> Connection {
-        let now = (env.host.clock().wall_ms)();
+        let now = env.host.clock().wall_ms();
         let mut server = env.server.lock();
         let client = Client::new(&mut server, caller, now);
         server.register(&client);

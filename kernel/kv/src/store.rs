@@ -3,6 +3,7 @@
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use cache::trace::{Recorder, Traced, MAX_BYTES};
 use cache::StoreCache;
@@ -46,8 +47,16 @@ pub struct Clock {
     pub hz: u64,
     /// How often, at least, the owner calls [`Store::tick`], in Hz.
     pub tick_hz: u64,
-    /// The time of day, in Unix milliseconds (expiry is kept in it).
-    pub wall_ms: fn() -> u64,
+    /// The time of day, in Unix microseconds (`TIME`; expiry is kept in
+    /// milliseconds of it).
+    pub wall_us: fn() -> u64,
+}
+
+impl Clock {
+    /// The time of day, in Unix milliseconds.
+    pub fn wall_ms(&self) -> u64 {
+        (self.wall_us)() / 1000
+    }
 }
 
 /// A deferred write's place in line: durable once a commit covers it.
@@ -85,6 +94,10 @@ pub struct Store {
     recorder: Arc<Recorder>,
     /// The key space the last benchmark fill loaded into this store.
     loaded_keys: u64,
+    /// Where the next active-expiry step starts (empty: the first key).
+    expire_cursor: Vec<u8>,
+    /// Keys the active-expiry steps deleted.
+    expired_keys: u64,
 }
 
 impl Store {
@@ -92,7 +105,7 @@ impl Store {
     /// expired values from then on.
     pub fn new(mut db: lsm::db::Db<Disk>, clock: Clock) -> Store {
         db.set_compaction_filter(Some(Arc::new(Expired {
-            now_ms: clock.wall_ms,
+            wall_us: clock.wall_us,
         })));
         Store {
             db,
@@ -106,6 +119,8 @@ impl Store {
             cache: None,
             recorder: Arc::new(Recorder::new(MAX_BYTES)),
             loaded_keys: 0,
+            expire_cursor: Vec::new(),
+            expired_keys: 0,
         }
     }
 
@@ -116,7 +131,13 @@ impl Store {
 
     /// The time now, in Unix milliseconds.
     pub fn now_ms(&self) -> u64 {
-        (self.clock.wall_ms)()
+        self.clock.wall_ms()
+    }
+
+    /// The largest string a key can hold here: the largest value this disk
+    /// takes ([`lsm::db::Db::max_value_len`]) less the stored header.
+    pub fn max_string_len(&self) -> usize {
+        self.db.max_value_len().saturating_sub(value::MAX_HEADER)
     }
 
     /// What `key` holds, or `None` if nothing (or something expired).
@@ -303,6 +324,47 @@ impl Store {
     /// Records the key space a benchmark fill loaded.
     pub fn set_loaded_keys(&mut self, keys: u64) {
         self.loaded_keys = keys;
+    }
+
+    /// One step of Redis's active expiry: visits at most `budget` keys,
+    /// from where the last step stopped (from the first key again once a
+    /// step reaches the last), and deletes those that have expired; returns
+    /// how many it deleted. The deletions are buffered writes (`sync=0`): one
+    /// that a crash loses is harmless, as the key reads as expired anyway.
+    /// Reads of expired keys already miss, and compactions drop them; this
+    /// reclaims the keys that nobody reads and no compaction reaches soon.
+    pub fn expire_step(&mut self, budget: usize) -> Result<u64> {
+        let now = self.now_ms();
+        let mut dead = WriteBatch::new();
+        let mut it = self.db.iter(None)?;
+        it.seek(&self.expire_cursor)?;
+        for _ in 0..budget {
+            if !it.valid() {
+                break;
+            }
+            // A value this code cannot read is VERIFY's to report.
+            if value::decode(it.value()).is_ok_and(|v| v.is_expired(now)) {
+                dead.delete(it.key());
+            }
+            it.next()?;
+        }
+        self.expire_cursor.clear();
+        if it.valid() {
+            self.expire_cursor.extend_from_slice(it.key());
+        }
+        drop(it);
+        let n = u64::from(dead.count());
+        if n > 0 {
+            self.write_buffered(dead)?;
+            self.expired_keys += n;
+        }
+        Ok(n)
+    }
+
+    /// Keys the active expiry deleted since the store was opened (Redis's
+    /// `expired_keys`).
+    pub fn expired_keys(&self) -> u64 {
+        self.expired_keys
     }
 
     /// Makes everything durable (WAL synced, memtable flushed to a table)

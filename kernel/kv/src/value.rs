@@ -21,6 +21,8 @@ use lsm::db::CompactionFilter;
 const STRING: u8 = 0x00;
 /// The tag bit that says an expiry time follows.
 const EXPIRES: u8 = 0x80;
+/// The most bytes the encoding adds to a payload: the tag and the expiry.
+pub const MAX_HEADER: usize = 9;
 
 /// What a value is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,15 +61,20 @@ impl Entry {
         }
     }
 
-    /// Whether it has expired at `now_ms`.
+    /// Whether it has expired at `now_ms`: once that time has passed, as
+    /// in Redis (a key expiring at `now_ms` still reads, with a TTL of 0).
     pub fn is_expired(&self, now_ms: u64) -> bool {
-        self.expires_at.is_some_and(|at| at <= now_ms)
+        expired(self.expires_at, now_ms)
     }
 
     /// The bytes the store keeps.
     pub fn encode(&self) -> Vec<u8> {
         encode(&self.value, self.expires_at)
     }
+}
+
+fn expired(expires_at: Option<u64>, now_ms: u64) -> bool {
+    expires_at.is_some_and(|at| at < now_ms)
 }
 
 /// The stored bytes of a string `value` expiring at `expires_at`.
@@ -112,9 +119,9 @@ pub struct Raw<'a> {
 }
 
 impl Raw<'_> {
-    /// Whether it has expired at `now_ms`.
+    /// Whether it has expired at `now_ms` (see [`Entry::is_expired`]).
     pub fn is_expired(&self, now_ms: u64) -> bool {
-        self.expires_at.is_some_and(|at| at <= now_ms)
+        expired(self.expires_at, now_ms)
     }
 
     /// An owned copy.
@@ -154,13 +161,13 @@ pub fn decode(stored: &[u8]) -> Result<Raw<'_>, BadValue> {
 /// The compaction filter that reclaims expired values: compactions ask it
 /// about each value and drop those whose time has passed.
 pub struct Expired {
-    /// The time now, in Unix milliseconds.
-    pub now_ms: fn() -> u64,
+    /// The time now, in Unix microseconds.
+    pub wall_us: fn() -> u64,
 }
 
 impl CompactionFilter for Expired {
     fn is_dead(&self, _key: &[u8], value: &[u8]) -> bool {
-        decode(value).is_ok_and(|v| v.is_expired((self.now_ms)()))
+        decode(value).is_ok_and(|v| v.is_expired((self.wall_us)() / 1000))
     }
 }
 
@@ -211,12 +218,13 @@ mod tests {
             value: vec![],
         };
         assert!(!e.is_expired(999));
-        assert!(e.is_expired(1000));
+        assert!(!e.is_expired(1000), "alive through its last millisecond");
+        assert!(e.is_expired(1001));
         assert!(!Entry::string(vec![]).is_expired(u64::MAX));
         fn late() -> u64 {
-            2000
+            2_000_000
         }
-        let f = Expired { now_ms: late };
+        let f = Expired { wall_us: late };
         assert!(f.is_dead(b"k", &e.encode()));
         assert!(!f.is_dead(b"k", &Entry::string(vec![1]).encode()));
         assert!(!f.is_dead(b"k", b"\x07garbage"), "not ours to judge");

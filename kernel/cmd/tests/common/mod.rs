@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cmd::{Caller, Client, Ctx, Host, Reply, Server, ServerCell, ServiceRow, Sink};
@@ -21,16 +21,51 @@ fn now() -> u64 {
     NOW.fetch_add(1, Ordering::Relaxed)
 }
 
-/// The wall clock, following the counter from a fixed day.
+thread_local! {
+    /// This thread's wall clock, once a test stopped it (`freeze_clock`):
+    /// tests run in parallel threads, and one moving the time must not
+    /// expire another's keys.
+    static FROZEN_US: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// The wall clock in Unix microseconds: following the counter from a fixed
+/// day, or where this thread's test stopped it.
+fn wall_us() -> u64 {
+    FROZEN_US
+        .with(Cell::get)
+        .unwrap_or_else(|| 1_700_000_000_000_000 + NOW.load(Ordering::Relaxed))
+}
+
 fn wall_ms() -> u64 {
-    1_700_000_000_000 + NOW.load(Ordering::Relaxed) / 1000
+    wall_us() / 1000
+}
+
+/// Stops this thread's wall clock at `unix_us`: from then on it moves only
+/// with [`advance_us`], so TTLs read back exactly.
+pub fn freeze_clock(unix_us: u64) {
+    FROZEN_US.with(|f| f.set(Some(unix_us)));
+}
+
+/// Moves this thread's stopped wall clock on.
+pub fn advance_us(us: u64) {
+    FROZEN_US.with(|f| f.set(Some(f.get().expect("freeze_clock first") + us)));
+}
+
+/// Moves this thread's stopped wall clock on by `ms` milliseconds.
+pub fn advance_ms(ms: u64) {
+    advance_us(ms * 1000);
+}
+
+/// The wall clock now, in Unix milliseconds.
+pub fn now_ms() -> u64 {
+    wall_ms()
 }
 
 pub const CLOCK: Clock = Clock {
     now,
     hz: 1_000_000,
     tick_hz: 100,
-    wall_ms,
+    wall_us,
 };
 
 /// A server with the default configuration.
@@ -212,4 +247,12 @@ pub fn line(cell: &StoreCell, line: &str) -> String {
         cell.lock().as_mut().unwrap().commit().unwrap();
     }
     reply
+}
+
+/// Runs each console line in order on `cell` and checks its exact reply
+/// (as the console renders it, without the final line end).
+pub fn expect(cell: &StoreCell, script: &[(&str, &str)]) {
+    for (input, want) in script {
+        assert_eq!(line(cell, input).trim_end_matches('\n'), *want, "{input}");
+    }
 }

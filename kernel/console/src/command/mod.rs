@@ -104,14 +104,28 @@ impl Keys {
         last: -1,
         step: 1,
     };
+    /// The first two arguments are keys.
+    pub const TWO: Keys = Keys {
+        first: 1,
+        last: 2,
+        step: 1,
+    };
+    /// Key, value, key, value ...
+    pub const PAIRS: Keys = Keys {
+        first: 1,
+        last: -1,
+        step: 2,
+    };
 }
 
 mod appliance;
+mod expire;
 mod keys;
 mod strings;
 
 /// Every family's specs, in HELP's order of families.
-pub static FAMILIES: &[&[CommandSpec]] = &[strings::SPECS, keys::SPECS, appliance::SPECS];
+pub static FAMILIES: &[&[CommandSpec]] =
+    &[strings::SPECS, keys::SPECS, expire::SPECS, appliance::SPECS];
 
 /// Every command.
 pub fn commands() -> impl Iterator<Item = &'static CommandSpec> {
@@ -290,8 +304,57 @@ mod tests {
     #[test]
     fn every_command_of_the_contract_is_in_the_table() {
         let names = [
-            "HELP", "SET", "PUT", "GET", "DEL", "EXISTS", "RANGE", "FLUSH", "COMPACT", "VERIFY",
-            "INFO", "CACHE", "BENCH", "SERVICES", "LOG", "SERVICE", "SHUTDOWN", "REBOOT", "DEBUG",
+            "HELP",
+            "SET",
+            "PUT",
+            "GET",
+            "DEL",
+            "EXISTS",
+            "RANGE",
+            "FLUSH",
+            "COMPACT",
+            "VERIFY",
+            "INFO",
+            "CACHE",
+            "BENCH",
+            "SERVICES",
+            "LOG",
+            "SERVICE",
+            "SHUTDOWN",
+            "REBOOT",
+            "DEBUG",
+            // Strings.
+            "SETNX",
+            "SETEX",
+            "PSETEX",
+            "GETSET",
+            "GETDEL",
+            "GETEX",
+            "MGET",
+            "MSET",
+            "MSETNX",
+            "APPEND",
+            "STRLEN",
+            "GETRANGE",
+            "SUBSTR",
+            "SETRANGE",
+            "INCR",
+            "DECR",
+            "INCRBY",
+            "DECRBY",
+            "INCRBYFLOAT",
+            "LCS",
+            // Expiry.
+            "EXPIRE",
+            "PEXPIRE",
+            "EXPIREAT",
+            "PEXPIREAT",
+            "TTL",
+            "PTTL",
+            "EXPIRETIME",
+            "PEXPIRETIME",
+            "PERSIST",
+            "TIME",
         ];
         for name in names {
             assert!(lookup(name.as_bytes()).is_some(), "{name}");
@@ -321,7 +384,16 @@ mod tests {
     #[test]
     fn usage_strings_match_the_contract() {
         let usage = |name: &str| lookup(name.as_bytes()).unwrap().usage;
-        assert_eq!(usage("SET"), "SET key value");
+        assert_eq!(
+            usage("SET"),
+            "SET key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|\
+             PXAT unix-time-milliseconds|KEEPTTL]"
+        );
+        assert_eq!(usage("EXPIRE"), "EXPIRE key seconds [NX|XX|GT|LT]");
+        assert_eq!(
+            usage("LCS"),
+            "LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]"
+        );
         assert_eq!(usage("RANGE"), "RANGE start end [LIMIT n]");
         assert_eq!(
             usage("CACHE"),
@@ -353,9 +425,39 @@ mod tests {
         // (name, fewest, most) arguments after the name; usize::MAX for unbounded.
         let table = [
             ("HELP", 0, 1),
-            ("SET", 2, 2),
-            ("PUT", 2, 2),
+            ("SET", 2, usize::MAX),
+            ("PUT", 2, usize::MAX),
             ("GET", 1, 1),
+            ("SETNX", 2, 2),
+            ("SETEX", 3, 3),
+            ("PSETEX", 3, 3),
+            ("GETSET", 2, 2),
+            ("GETDEL", 1, 1),
+            ("GETEX", 1, usize::MAX),
+            ("MGET", 1, usize::MAX),
+            ("MSET", 2, usize::MAX),
+            ("MSETNX", 2, usize::MAX),
+            ("APPEND", 2, 2),
+            ("STRLEN", 1, 1),
+            ("GETRANGE", 3, 3),
+            ("SUBSTR", 3, 3),
+            ("SETRANGE", 3, 3),
+            ("INCR", 1, 1),
+            ("DECR", 1, 1),
+            ("INCRBY", 2, 2),
+            ("DECRBY", 2, 2),
+            ("INCRBYFLOAT", 2, 2),
+            ("LCS", 2, usize::MAX),
+            ("EXPIRE", 2, usize::MAX),
+            ("PEXPIRE", 2, usize::MAX),
+            ("EXPIREAT", 2, usize::MAX),
+            ("PEXPIREAT", 2, usize::MAX),
+            ("TTL", 1, 1),
+            ("PTTL", 1, 1),
+            ("EXPIRETIME", 1, 1),
+            ("PEXPIRETIME", 1, 1),
+            ("PERSIST", 1, 1),
+            ("TIME", 0, 0),
             ("DEL", 1, usize::MAX),
             ("EXISTS", 1, usize::MAX),
             ("RANGE", 2, 4),
@@ -494,7 +596,7 @@ mod tests {
             "usage: GET key\nread the value of a key, or (nil) if it has none\n"
         );
         let set = help_one(b"PUT").unwrap();
-        assert!(set.starts_with("usage: SET key value\n"));
+        assert!(set.starts_with("usage: SET key value [NX|XX] [GET] [EX seconds|"));
         assert!(set.ends_with("aliases: PUT\n"));
         assert_eq!(help_one(b"nope"), None);
     }

@@ -2,7 +2,7 @@
 //! seconds since the Unix epoch, which QEMU sets from the host's clock.
 //!
 //! It is read once, at boot; from then on the time of day is that second
-//! plus the generic timer's count since (`wall_ms`), which gives it the
+//! plus the generic timer's count since (`wall_us`), which gives it the
 //! counter's resolution and keeps it monotonic. Expiry times (Redis's
 //! EXPIREAT, TTLs) are kept in Unix milliseconds, so they survive reboots.
 
@@ -36,9 +36,14 @@ pub unsafe fn init(base: usize) -> u64 {
     secs
 }
 
-/// The time of day in Unix milliseconds: the clock's second at boot plus
+/// The time of day in Unix microseconds: the clock's second at boot plus
 /// the counter since (the uptime when there is no clock).
-pub fn wall_ms() -> u64 {
+pub fn wall_us() -> u64 {
     let ticks = timer::counter().wrapping_sub(BASE_COUNTER.load(Ordering::Relaxed));
-    BASE_MS.load(Ordering::Relaxed) + timer::ticks_to_us(ticks) / 1000
+    BASE_MS.load(Ordering::Relaxed) * 1000 + timer::ticks_to_us(ticks)
+}
+
+/// The time of day in Unix milliseconds.
+pub fn wall_ms() -> u64 {
+    wall_us() / 1000
 }

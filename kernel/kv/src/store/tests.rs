@@ -53,13 +53,13 @@ fn now() -> u64 {
 }
 /// A counter at 1 MHz, moved by hand.
 fn wall() -> u64 {
-    1_700_000_000_000 + NOW.load(Ordering::Relaxed) / 1000
+    1_700_000_000_000_000 + NOW.load(Ordering::Relaxed)
 }
 const CLOCK: Clock = Clock {
     now,
     hz: 1_000_000,
     tick_hz: 100,
-    wall_ms: wall,
+    wall_us: wall,
 };
 
 fn open(disk: &Shared) -> Store {
@@ -245,4 +245,56 @@ fn expired_values_read_as_absent_and_compactions_reclaim_them() {
     s.compact_all(&mut || false).unwrap();
     assert_eq!(s.stats().filtered_values, 50);
     assert_eq!(s.verify(&mut || false).entries, 50);
+}
+
+#[test]
+fn active_expiry_walks_a_bounded_number_of_keys_from_where_it_stopped() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    assert_eq!(s.expire_step(10).unwrap(), 0, "an empty store");
+    let now = s.now_ms();
+    let mut b = WriteBatch::new();
+    // k000..k099; every third expires 1 ms from now, but k051 in an hour.
+    for i in 0..100 {
+        let at = match i {
+            51 => Some(now + 3_600_000),
+            _ if i % 3 == 0 => Some(now + 1),
+            _ => None,
+        };
+        b.put(std::format!("k{i:03}").as_bytes(), &value::encode(b"v", at));
+    }
+    s.write(b).unwrap();
+    assert_eq!(s.expire_step(100).unwrap(), 0, "nothing has expired yet");
+    NOW.fetch_add(2_000, Ordering::Relaxed);
+    let raw = |s: &Store, k: &str| s.db().get(k.as_bytes(), None).unwrap();
+    // k000..k029 hold 10 expired keys (k000, k003, ... k027).
+    assert_eq!(s.expire_step(30).unwrap(), 10);
+    assert_eq!(raw(&s, "k027"), None, "deleted, not only hidden");
+    assert!(raw(&s, "k030").is_some(), "beyond the budget");
+    assert_eq!(s.expired_keys(), 10);
+    // On from k030: k030..k099 hold 23 more (k051 is the one that stays).
+    assert_eq!(s.expire_step(1000).unwrap(), 23);
+    assert_eq!(s.expired_keys(), 33);
+    assert!(raw(&s, "k051").is_some() && raw(&s, "k001").is_some());
+    // The walk wrapped around: the next step starts at the first key again
+    // and finds nothing more.
+    assert_eq!(s.expire_step(1000).unwrap(), 0);
+    assert_eq!(s.pending(), 0, "buffered deletions, no ticket to wait for");
+    s.sync().unwrap();
+    assert_eq!(s.verify(&mut || false).errors.len(), 0);
+    let live = (0..100).filter(|i| get(&s, &std::format!("k{i:03}")).is_some());
+    assert_eq!(live.count(), 67);
+}
+
+#[test]
+fn the_largest_string_is_the_largest_value_less_the_header() {
+    let disk = Shared::new();
+    let s = open(&disk);
+    assert_eq!(
+        s.max_string_len(),
+        s.db().max_value_len() - value::MAX_HEADER
+    );
+    // An 8 MiB disk's 512 KiB WAL half holds less than the 1 MiB the
+    // options allow.
+    assert!(s.max_string_len() > 500 << 10 && s.max_string_len() < 512 << 10);
 }

@@ -160,15 +160,33 @@ impl Options {
     /// small one they would leave no room for a compaction's output next to
     /// its input, so memtable and tables shrink with the disk (about 1/128
     /// of it, at least 64 KiB), and level 1 holds five tables.
+    ///
+    /// A disk of [`LARGE_VALUE_DISK`] bytes or more takes values of up to
+    /// [`LARGE_VALUE_LEN`] (16 MiB strings with their owner's header): its
+    /// WAL halves are [`LARGE_VALUE_WAL_HALF`] so that one such write fits
+    /// in a half (a 256 MiB disk gives 34 MiB to the WAL instead of 16).
     pub fn for_disk(capacity: u64) -> Options {
         let mut o = Options::default();
         let table = (capacity / 128).clamp(64 << 10, o.table_size);
         o.table_size = table;
         o.write_buffer_size = (table * 2).min(o.write_buffer_size as u64) as usize;
         o.l1_max_bytes = table * 5;
+        if capacity >= LARGE_VALUE_DISK {
+            o.max_value_len = LARGE_VALUE_LEN;
+            o.wal_half_bytes = LARGE_VALUE_WAL_HALF;
+        }
         o
     }
 }
+
+/// The smallest disk [`Options::for_disk`] gives large values.
+pub const LARGE_VALUE_DISK: u64 = 256 << 20;
+/// The largest value on such a disk: 16 MiB and room for the owner's own
+/// header (kv's type tag and expiry take 9 bytes).
+pub const LARGE_VALUE_LEN: usize = (16 << 20) + 64;
+/// Its WAL half: one batch of the largest value under the longest key,
+/// with a fragment header per 32 KiB block, and room to spare.
+pub const LARGE_VALUE_WAL_HALF: u64 = 17 << 20;
 
 /// What [`Db::open`] found and did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -342,6 +360,23 @@ impl<D: BlockDevice> Db<D> {
     /// The disk's layout.
     pub fn layout(&self) -> Layout {
         self.sb.layout
+    }
+
+    /// The largest value a write can carry: the options' limit, or less on
+    /// a disk whose WAL half (fixed when it was formatted) cannot hold a
+    /// batch of one such value under the longest key.
+    pub fn max_value_len(&self) -> usize {
+        let half = self.sb.layout.wal_half;
+        // A fragment header per block, and a block's tail too short for
+        // one, at worst.
+        let framing =
+            2 * crate::wal::HEADER_SIZE as u64 * (half / crate::wal::BLOCK_SIZE as u64 + 1);
+        // The batch's header, the entry's tag and two varint lengths.
+        let batch = 12 + 1 + 2 * 5 + self.opts.max_key_len as u64;
+        let fits = half.saturating_sub(framing + batch);
+        self.opts
+            .max_value_len
+            .min(usize::try_from(fits).unwrap_or(usize::MAX))
     }
 
     /// The live tables.

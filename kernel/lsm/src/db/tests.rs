@@ -315,9 +315,14 @@ fn options_for_a_disk_scale_with_it() {
                 d.max_compaction_bytes
             )
         );
+        let (wal_half, max_value) = if capacity >= LARGE_VALUE_DISK {
+            (LARGE_VALUE_WAL_HALF, LARGE_VALUE_LEN)
+        } else {
+            (d.wal_half_bytes, d.max_value_len)
+        };
         assert_eq!(
             (o.wal_half_bytes, o.max_key_len, o.max_value_len),
-            (d.wal_half_bytes, d.max_key_len, d.max_value_len)
+            (wal_half, d.max_key_len, max_value)
         );
         assert_eq!(o.table, d.table);
         assert!(o.create_if_missing && o.inline_maintenance);
@@ -336,6 +341,57 @@ fn oversized_keys_and_values_are_refused() {
         db.put(b"k", &vec![0; (1 << 20) + 1], false),
         Err(Error::InvalidArgument("value too long"))
     );
+}
+
+#[test]
+fn a_large_disk_takes_16_mib_values_through_the_wal_a_flush_and_a_compaction() {
+    let capacity = LARGE_VALUE_DISK;
+    let (mut db, _) = Db::open(
+        MemDevice::new(capacity as usize),
+        Options::for_disk(capacity),
+    )
+    .unwrap();
+    assert_eq!(db.max_value_len(), LARGE_VALUE_LEN);
+    let big = |i: u8| vec![i; LARGE_VALUE_LEN];
+    for i in 0..3u8 {
+        db.put(&[b'k', i], &big(i), true).unwrap();
+        db.put(b"small", &[i], true).unwrap();
+    }
+    assert_eq!(
+        db.put(b"k", &vec![0; LARGE_VALUE_LEN + 1], false),
+        Err(Error::InvalidArgument("value too long"))
+    );
+    // Replayed from the WAL.
+    let dev = db.close().unwrap();
+    let (mut db, report) = Db::open(dev, Options::for_disk(capacity)).unwrap();
+    assert!(report.wal_records > 0);
+    assert_eq!(db.get(b"k\x02", None).unwrap(), Some(big(2)));
+    db.flush().unwrap();
+    db.compact_all_with(&mut || false).unwrap();
+    for i in 0..3u8 {
+        assert_eq!(db.get(&[b'k', i], None).unwrap(), Some(big(i)));
+    }
+    assert_eq!(db.get(b"small", None).unwrap(), Some(vec![2]));
+}
+
+#[test]
+fn the_largest_value_is_what_the_wal_half_of_the_format_holds() {
+    // Formatted with the default (small) WAL half, opened with large-value
+    // options: the WAL bounds what a write can carry.
+    let capacity = LARGE_VALUE_DISK;
+    let mut small = Options::for_disk(capacity);
+    small.wal_half_bytes = 0;
+    let (db, _) = Db::open(MemDevice::new(capacity as usize), small).unwrap();
+    let dev = db.close().unwrap();
+    let (mut db, _) = Db::open(dev, Options::for_disk(capacity)).unwrap();
+    let max = db.max_value_len();
+    assert!(
+        max < db.layout().wal_half as usize && max > (8 << 20) - (64 << 10),
+        "{max}"
+    );
+    db.put(&[b'k'; 1024], &vec![1; max], false).unwrap();
+    // The bound is safe, and wastes less than 8 KiB.
+    assert!(db.put(&[b'k'; 1024], &vec![1; max + 8192], false).is_err());
 }
 
 #[test]

@@ -58,7 +58,7 @@ pub fn clock() -> Clock {
         now: timer::counter,
         hz: timer::frequency(),
         tick_hz: timer::TICK_HZ,
-        wall_ms: hal::drivers::pl031::wall_ms,
+        wall_us: hal::drivers::pl031::wall_us,
     }
 }
 

@@ -30,6 +30,7 @@ pub fn run() -> ! {
         commit();
         console.release();
         kv::tick();
+        expire_step();
         cpu::wait_for_interrupt_if(|| pl011::RX.is_empty());
     }
 }
@@ -40,6 +41,20 @@ fn commit() {
     if let Some(store) = STORE.lock().as_mut() {
         if let Err(e) = store.commit() {
             log::error!("kv: group commit failed: {e}");
+        }
+    }
+}
+
+/// Keys each pass of the loop checks for expiry (Redis samples 20 keys
+/// ten times a second; the loop runs at least on every 100 Hz tick).
+const EXPIRE_BUDGET: usize = 16;
+
+/// One step of the store's active expiry: the expired keys nobody reads
+/// go, a few at a time.
+fn expire_step() {
+    if let Some(store) = STORE.lock().as_mut() {
+        if let Err(e) = store.expire_step(EXPIRE_BUDGET) {
+            log::warn!("kv: active expiry: {e}");
         }
     }
 }

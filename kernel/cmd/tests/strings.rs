@@ -1,0 +1,810 @@
+//! The string commands, reply by reply, as native redis-server 7.0.15
+//! answers the same commands (checked with redis-cli against Debian's
+//! build). Tests named `tcl_*` cover the tests of Redis's
+//! tests/unit/type/string.tcl and incr.tcl that need only strings and
+//! expiry; each names the Tcl tests it covers.
+
+mod common;
+
+use cmd::Reply;
+use common::{advance_ms, expect, freeze_clock, line, shown, store};
+
+/// A day in 2023, in Unix microseconds.
+const T0_US: u64 = 1_700_000_000_000_000;
+
+/// "SET and GET an item", "SET and GET an empty item".
+#[test]
+fn tcl_set_and_get_an_item_and_an_empty_item() {
+    let s = store(16 << 20);
+    expect(
+        &s,
+        &[
+            ("SET x foobar", "OK"),
+            ("GET x", "\"foobar\""),
+            ("SET x \"\"", "OK"),
+            ("GET x", "\"\""),
+            ("put x v", "OK"),
+            ("GET x", "\"v\""),
+        ],
+    );
+}
+
+/// "Very big payload in GET/SET", "Very big payload random access", and
+/// values up to 16 MiB on a disk of 256 MiB: written whole, grown by
+/// SETRANGE and APPEND, and refused past the store's largest value.
+#[test]
+fn tcl_very_big_payload_in_get_set_and_16_mib_values() {
+    let s = store(256 << 20);
+    let big = "abcd".repeat(1_000_000);
+    assert_eq!(line(&s, &format!("SET foo {big}")), "OK\n");
+    assert_eq!(line(&s, "GET foo"), format!("\"{big}\"\n"));
+    for j in 0..10 {
+        let v = format!("pl-{j}").repeat(1 + j * 10_000);
+        assert_eq!(line(&s, &format!("SET bigpayload_{j} {v}")), "OK\n");
+    }
+    for j in (0..10).rev() {
+        let v = format!("pl-{j}").repeat(1 + j * 10_000);
+        assert_eq!(
+            line(&s, &format!("GET bigpayload_{j}")),
+            format!("\"{v}\"\n")
+        );
+    }
+    let max = 16 << 20;
+    expect(
+        &s,
+        &[
+            (&format!("SETRANGE big {} x", max - 1), "(integer) 16777216"),
+            ("STRLEN big", "(integer) 16777216"),
+            ("APPEND big 0123456789", "(integer) 16777226"),
+            ("GETRANGE big 16777214 -1", "\"\\x00x0123456789\""),
+        ],
+    );
+    // 16 MiB + 64 stored bytes, less kv's 9-byte header.
+    let err = "(error) ERR string exceeds maximum allowed size \
+               (the store keeps strings of at most 16777271 bytes)";
+    expect(
+        &s,
+        &[
+            ("SETRANGE big 16777271 x", err),
+            ("SETRANGE big 16777270 x", "(integer) 16777271"),
+            ("APPEND big x", err),
+            ("STRLEN big", "(integer) 16777271"),
+        ],
+    );
+    let too_big = "x".repeat(16777272);
+    assert_eq!(line(&s, &format!("SET huge {too_big}")), format!("{err}\n"));
+    assert_eq!(line(&s, "EXISTS huge"), "(integer) 0\n");
+}
+
+/// "SET 10000 numeric keys and access all them in reverse order" (a
+/// thousand here).
+#[test]
+fn tcl_set_numeric_keys_and_access_them_in_reverse_order() {
+    let s = store(16 << 20);
+    for x in 0..1000 {
+        assert_eq!(line(&s, &format!("SET {x} {x}")), "OK\n");
+    }
+    for x in (0..1000).rev() {
+        assert_eq!(line(&s, &format!("GET {x}")), format!("\"{x}\"\n"));
+    }
+}
+
+/// "SETNX target key missing", "SETNX target key exists", "SETNX against
+/// not-expired volatile key", "SETNX against expired volatile key".
+#[test]
+fn tcl_setnx() {
+    freeze_clock(T0_US);
+    let s = store(16 << 20);
+    expect(
+        &s,
+        &[
+            ("SETNX novar foobared", "(integer) 1"),
+            ("GET novar", "\"foobared\""),
+            ("SETNX novar blabla", "(integer) 0"),
+            ("GET novar", "\"foobared\""),
+            ("SET x 10", "OK"),
+            ("EXPIRE x 10000", "(integer) 1"),
+            ("SETNX x 20", "(integer) 0"),
+            ("GET x", "\"10\""),
+            ("EXPIRE x 1", "(integer) 1"),
+        ],
+    );
+    advance_ms(2000);
+    expect(
+        &s,
+        &[
+            ("SETNX x 20", "(integer) 1"),
+            ("GET x", "\"20\""),
+            ("TTL x", "(integer) -1"),
+        ],
+    );
+}
+
+/// "GETEX EX option", "GETEX PX option", "GETEX EXAT option", "GETEX PXAT
+/// option", "GETEX PERSIST option", "GETEX no option", "GETEX syntax
+/// errors", "GETEX no arguments"; and its edge cases: a time past deletes
+/// the key, an invalid time on a missing key is not looked at.
+#[test]
+fn tcl_getex() {
+    freeze_clock(T0_US);
+    let s = store(16 << 20);
+    expect(
+        &s,
+        &[
+            ("SET foo bar", "OK"),
+            ("GETEX foo ex 10", "\"bar\""),
+            ("TTL foo", "(integer) 10"),
+            ("GETEX foo px 10000", "\"bar\""),
+            ("PTTL foo", "(integer) 10000"),
+            ("GETEX foo exat 1700000010", "\"bar\""),
+            ("TTL foo", "(integer) 10"),
+            ("GETEX foo pxat 1700000010000", "\"bar\""),
+            ("PTTL foo", "(integer) 10000"),
+            ("GETEX foo persist", "\"bar\""),
+            ("TTL foo", "(integer) -1"),
+            ("GETEX foo persist", "\"bar\""),
+            ("SET foo bar", "OK"),
+            ("GETEX foo", "\"bar\""),
+            ("GETEX foo", "\"bar\""),
+            ("GETEX foo non-existent-option", "(error) ERR syntax error"),
+            ("GETEX foo keepttl", "(error) ERR syntax error"),
+            ("GETEX foo nx", "(error) ERR syntax error"),
+            ("GETEX foo get", "(error) ERR syntax error"),
+            ("GETEX foo persist ex 1", "(error) ERR syntax error"),
+            ("GETEX foo ex 1 persist", "(error) ERR syntax error"),
+            ("GETEX foo ex 1 px 1", "(error) ERR syntax error"),
+            ("GETEX foo ex", "(error) ERR syntax error"),
+            (
+                "GETEX",
+                "(error) ERR wrong number of arguments for 'GETEX': usage GETEX key \
+                 [EX seconds|PX milliseconds|EXAT unix-time-seconds|\
+                 PXAT unix-time-milliseconds|PERSIST]",
+            ),
+            ("GETEX nokey ex -1", "(nil)"),
+            (
+                "GETEX foo ex -1",
+                "(error) ERR invalid expire time in 'getex' command",
+            ),
+            (
+                "GETEX foo ex abc",
+                "(error) ERR value is not an integer or out of range",
+            ),
+            ("GETEX foo exat 1", "\"bar\""),
+            ("GET foo", "(nil)"),
+            ("SET foo bar", "OK"),
+            ("GETEX foo pxat 1700000000000", "\"bar\""),
+            ("EXISTS foo", "(integer) 0"),
+            ("SET foo bar", "OK"),
+            ("GETEX foo pxat 1700000000001", "\"bar\""),
+            ("PTTL foo", "(integer) 1"),
+        ],
+    );
+}
+
+/// "GETDEL command".
+#[test]
+fn tcl_getdel() {
+    let s = store(16 << 20);
+    expect(
+        &s,
+        &[
+            ("SET foo bar", "OK"),
+            ("GETDEL foo", "\"bar\""),
+            ("GETDEL foo", "(nil)"),
+            ("EXISTS foo", "(integer) 0"),
+        ],
+    );
+}
+
+/// "MGET", "MGET against non existing key", "MSET base case", "MSET/MSETNX
+/// wrong number of args", "MSETNX with already existent key", "MSETNX with
+/// not existing keys", "MSETNX with not existing keys - same key twice",
+/// "MSETNX with already existing keys - same key twice".
+#[test]
+fn tcl_mget_mset_msetnx() {
+    freeze_clock(T0_US);
+    let s = store(16 << 20);
+    expect(
+        &s,
+        &[
+            ("SET foo{t} BAR", "OK"),
+            ("SET bar{t} FOO", "OK"),
+            ("MGET foo{t} bar{t}", "1) \"BAR\"\n2) \"FOO\""),
+            (
+                "MGET foo{t} baazz{t} bar{t}",
+                "1) \"BAR\"\n2) (nil)\n3) \"FOO\"",
+            ),
+            (
+                "MSET x{t} 10 y{t} \"foo bar\" z{t} \"x x x x x x x\\n\\n\\r\\n\"",
+                "OK",
+            ),
+            (
+                "MGET x{t} y{t} z{t}",
+                "1) \"10\"\n2) \"foo bar\"\n3) \"x x x x x x x\\n\\n\\r\\n\"",
+            ),
+            (
+                "MSET x{t} 10 y{t} \"foo bar\" z{t}",
+                "(error) ERR wrong number of arguments for 'mset' command",
+            ),
+            (
+                "MSETNX x{t} 20 y{t} \"foo bar\" z{t}",
+                "(error) ERR wrong number of arguments for 'msetnx' command",
+            ),
+            ("MSETNX x1{t} xxx y2{t} yyy x{t} 20", "(integer) 0"),
+            ("EXISTS x1{t}", "(integer) 0"),
+            ("EXISTS y2{t}", "(integer) 0"),
+            ("MSETNX x1{t} xxx y2{t} yyy", "(integer) 1"),
+            ("MGET x1{t} y2{t}", "1) \"xxx\"\n2) \"yyy\""),
+            ("DEL x1{t}", "(integer) 1"),
+            ("MSETNX x1{t} xxx x1{t} yyy", "(integer) 1"),
+            ("GET x1{t}", "\"yyy\""),
+            ("MSETNX x1{t} xxx x1{t} zzz", "(integer) 0"),
+            ("GET x1{t}", "\"yyy\""),
+            // MSET drops an expiry.
+            ("SET v 1 EX 100", "OK"),
+            ("MSET v 2", "OK"),
+            ("TTL v", "(integer) -1"),
+        ],
+    );
+}
+
+/// "GETSET (set new value)", "GETSET (replace old value)"; the new value
+/// has no expiry.
+#[test]
+fn tcl_getset() {
+    let s = store(16 << 20);
+    expect(
+        &s,
+        &[
+            ("GETSET foo xyz", "(nil)"),
+            ("GET foo", "\"xyz\""),
+            ("SET foo bar EX 100", "OK"),
+            ("GETSET foo xyz", "\"bar\""),
+            ("GET foo", "\"xyz\""),
+            ("TTL foo", "(integer) -1"),
+        ],
+    );
+}
+
+/// "STRLEN against non-existing key", "STRLEN against integer-encoded
+/// value", "STRLEN against plain string".
+#[test]
+fn tcl_strlen() {
+    let s = store(16 << 20);
+    expect(
+        &s,
+        &[
+            ("STRLEN notakey", "(integer) 0"),
+            ("SET myinteger -555", "OK"),
+            ("STRLEN myinteger", "(integer) 4"),
+            ("SET mystring \"foozzz0123456789 baz\"", "OK"),
+            ("STRLEN mystring", "(integer) 20"),
+        ],
+    );
+}
+
+/// "SETRANGE against non-existing key", "SETRANGE against string-encoded
+/// key", "SETRANGE against integer-encoded key", "SETRANGE with out of
+/// range offset", "SETRANGE with huge offset".
+#[test]
+fn tcl_setrange() {
+    freeze_clock(T0_US);
+    let s = store(16 << 20);
+    let too_big = "(error) ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+    expect(
+        &s,
+        &[
+            ("SETRANGE mykey 0 foo", "(integer) 3"),
+            ("GET mykey", "\"foo\""),
+            ("DEL mykey", "(integer) 1"),
+            ("SETRANGE mykey 0 \"\"", "(integer) 0"),
+            ("EXISTS mykey", "(integer) 0"),
+            ("SETRANGE mykey 1 foo", "(integer) 4"),
+            ("GET mykey", "\"\\x00foo\""),
+            ("SET mykey foo", "OK"),
+            ("SETRANGE mykey 0 b", "(integer) 3"),
+            ("GET mykey", "\"boo\""),
+            ("SET mykey foo", "OK"),
+            ("SETRANGE mykey 0 \"\"", "(integer) 3"),
+            ("GET mykey", "\"foo\""),
+            ("SET mykey foo", "OK"),
+            ("SETRANGE mykey 1 b", "(integer) 3"),
+            ("GET mykey", "\"fbo\""),
+            ("SET mykey foo", "OK"),
+            ("SETRANGE mykey 4 bar", "(integer) 7"),
+            ("GET mykey", "\"foo\\x00bar\""),
+            ("SET mykey 1234", "OK"),
+            ("SETRANGE mykey 0 2", "(integer) 4"),
+            ("GET mykey", "\"2234\""),
+            ("SET mykey 1234", "OK"),
+            ("SETRANGE mykey 1 3", "(integer) 4"),
+            ("GET mykey", "\"1334\""),
+            ("SET mykey 1234", "OK"),
+            ("SETRANGE mykey 5 2", "(integer) 6"),
+            ("GET mykey", "\"1234\\x002\""),
+            ("DEL mykey", "(integer) 1"),
+            ("SETRANGE mykey 536870908 world", too_big),
+            ("SET mykey hello", "OK"),
+            (
+                "SETRANGE mykey -1 world",
+                "(error) ERR offset is out of range",
+            ),
+            ("SETRANGE mykey 536870908 world", too_big),
+            ("SETRANGE K 9223372036854775807 A", too_big),
+            ("SETRANGE K 2147483647 A", too_big),
+            (
+                "SETRANGE K 9223372036854775808 A",
+                "(error) ERR value is not an integer or out of range",
+            ),
+            (
+                "SETRANGE K abc A",
+                "(error) ERR value is not an integer or out of range",
+            ),
+            // The key keeps its expiry.
+            ("SET mykey hello EX 100", "OK"),
+            ("SETRANGE mykey 0 J", "(integer) 5"),
+            ("TTL mykey", "(integer) 100"),
+        ],
+    );
+}
+
+/// "GETRANGE against non-existing key", "GETRANGE against string value",
+/// "GETRANGE against integer-encoded value", "GETRANGE with huge ranges,
+/// Github issue #1844", and SUBSTR, its old name.
+#[test]
+fn tcl_getrange() {
+    let s = store(16 << 20);
+    expect(
+        &s,
+        &[
+            ("GETRANGE mykey 0 -1", "\"\""),
+            ("SET mykey \"Hello World\"", "OK"),
+            ("GETRANGE mykey 0 3", "\"Hell\""),
+            ("GETRANGE mykey 0 -1", "\"Hello World\""),
+            ("GETRANGE mykey -4 -1", "\"orld\""),
+            ("GETRANGE mykey 5 3", "\"\""),
+            ("GETRANGE mykey 5 5000", "\" World\""),
+            ("GETRANGE mykey -5000 10000", "\"Hello World\""),
+            ("GETRANGE mykey -1 -5", "\"\""),
+            (
+                "GETRANGE mykey -9223372036854775808 9223372036854775807",
+                "\"Hello World\"",
+            ),
+            ("SUBSTR mykey 1 2", "\"el\""),
+            (
+                "GETRANGE mykey a 1",
+                "(error) ERR value is not an integer or out of range",
+            ),
+            (
+                "GETRANGE mykey 1 b",
+                "(error) ERR value is not an integer or out of range",
+            ),
+            ("SET mykey 1234", "OK"),
+            ("GETRANGE mykey 0 2", "\"123\""),
+            ("GETRANGE mykey 0 -1", "\"1234\""),
+            ("GETRANGE mykey -3 -1", "\"234\""),
+            ("GETRANGE mykey 5 3", "\"\""),
+            ("GETRANGE mykey 3 5000", "\"4\""),
+            ("GETRANGE mykey -5000 10000", "\"1234\""),
+            ("SET foo bar", "OK"),
+            ("GETRANGE foo 0 4294967297", "\"bar\""),
+            ("SET empty \"\"", "OK"),
+            ("GETRANGE empty 0 -1", "\"\""),
+        ],
+    );
+}
+
+/// "GETRANGE fuzzing": every start and end against Tcl's `string range`
+/// (here: the same clamping written directly).
+#[test]
+fn tcl_getrange_fuzzing() {
+    let s = store(16 << 20);
+    let value: Vec<u8> = (0..300u32).map(|i| (i * 7 % 251) as u8).collect();
+    let hex: String = value.iter().map(|b| format!("\\x{b:02x}")).collect();
+    assert_eq!(line(&s, &format!("SET bin \"{hex}\"")), "OK\n");
+    for (start, end) in [
+        (0, 0),
+        (0, 299),
+        (5, 400),
+        (299, 299),
+        (300, 310),
+        (150, 10),
+        (17, 1499),
+    ] {
+        let want = if start > end.min(299) {
+            &[][..]
+        } else {
+            &value[start..=end.min(299)]
+        };
+        assert_eq!(
+            line(&s, &format!("GETRANGE bin {start} {end}")),
+            shown(&Reply::Value(want.to_vec()))
+        );
+    }
+}
+
+/// "Extended SET can detect syntax errors", "Extended SET NX option",
+/// "Extended SET XX option", "Extended SET GET option", "... with no
+/// previous value", "... with XX", "... with XX and no previous value",
+/// "... with NX", "... with NX and previous value", "Extended SET EX
+/// option", "Extended SET PX option", "Extended SET EXAT option", "Extended
+/// SET PXAT option", "Extended SET using multiple options at once"; and
+/// the options' conflicts and repeats as Redis parses them.
+#[test]
+fn tcl_extended_set() {
+    freeze_clock(T0_US);
+    let s = store(16 << 20);
+    let syntax = "(error) ERR syntax error";
+    expect(
+        &s,
+        &[
+            ("SET foo bar non-existing-option", syntax),
+            ("SET foo 1 nx", "OK"),
+            ("SET foo 2 nx", "(nil)"),
+            ("GET foo", "\"1\""),
+            ("DEL foo", "(integer) 1"),
+            ("SET foo 1 xx", "(nil)"),
+            ("SET foo bar", "OK"),
+            ("SET foo 2 xx", "OK"),
+            ("GET foo", "\"2\""),
+            ("SET foo bar", "OK"),
+            ("SET foo bar2 GET", "\"bar\""),
+            ("GET foo", "\"bar2\""),
+            ("DEL foo", "(integer) 1"),
+            ("SET foo bar GET", "(nil)"),
+            ("GET foo", "\"bar\""),
+            ("SET foo baz GET XX", "\"bar\""),
+            ("GET foo", "\"baz\""),
+            ("DEL foo", "(integer) 1"),
+            ("SET foo bar GET XX", "(nil)"),
+            ("GET foo", "(nil)"),
+            ("SET foo bar GET NX", "(nil)"),
+            ("GET foo", "\"bar\""),
+            ("SET foo baz GET NX", "\"bar\""),
+            ("GET foo", "\"bar\""),
+            ("SET foo bar ex 10", "OK"),
+            ("TTL foo", "(integer) 10"),
+            ("SET foo bar px 10000", "OK"),
+            ("PTTL foo", "(integer) 10000"),
+            ("SET foo bar exat 1700000010", "OK"),
+            ("TTL foo", "(integer) 10"),
+            ("SET foo bar pxat 1700000010000", "OK"),
+            ("PTTL foo", "(integer) 10000"),
+            ("SET foo val", "OK"),
+            ("SET foo bar xx px 10000", "OK"),
+            ("TTL foo", "(integer) 10"),
+            // Conflicts, repeats and missing arguments.
+            ("SET foo bar nx xx", syntax),
+            ("SET foo bar xx nx", syntax),
+            ("SET foo bar ex 10 px 100", syntax),
+            ("SET foo bar keepttl ex 1", syntax),
+            ("SET foo bar ex 1 keepttl", syntax),
+            ("SET foo bar ex", syntax),
+            ("SET foo bar persist", syntax),
+            ("SET foo bar nx nx", "(nil)"),
+            ("SET foo bar ex 10 ex 20", "OK"),
+            ("TTL foo", "(integer) 20"),
+            ("SET foo bar get get", "\"bar\""),
+            ("SET foo bar Ex 5 gEt", "\"bar\""),
+            ("TTL foo", "(integer) 5"),
+        ],
+    );
+}
+
+/// SET's expiry arguments: "SET with EX with big integer should report an
+/// error", "SET with EX with smallest integer should report an error"
+/// (expire.tcl), and the rest of Redis's checks for SET, SETEX and PSETEX.
+#[test]
+fn set_expiry_arguments_are_checked_as_redis_checks_them() {
+    freeze_clock(T0_US);
+    let s = store(16 << 20);
+    let invalid = |cmd: &str| format!("(error) ERR invalid expire time in '{cmd}' command");
+    expect(
+        &s,
+        &[
+            ("SET foo bar EX 10000000000000000", &invalid("set")),
+            ("SET foo bar EX -9999999999999999", &invalid("set")),
+            ("SET foo bar EX 0", &invalid("set")),
+            ("SET foo bar PX -1", &invalid("set")),
+            ("SET foo bar PXAT 0", &invalid("set")),
+            ("PUT foo bar EX 0", &invalid("set")),
+            ("SET foo bar PX 9223372036854775807", &invalid("set")),
+            (
+                "SET foo bar EX abc",
+                "(error) ERR value is not an integer or out of range",
+            ),
+            ("SET foo bar EXAT 1", "OK"),
+            ("GET foo", "(nil)"),
+            ("SETEX a -1 v", &invalid("setex")),
+            ("SETEX a 0 v", &invalid("setex")),
+            ("SETEX a 10000000000000000 v", &invalid("setex")),
+            ("PSETEX a 0 v", &invalid("psetex")),
+            ("PSETEX a 9223372036854775807 v", &invalid("psetex")),
+            (
+                "SETEX a x v",
+                "(error) ERR value is not an integer or out of range",
+            ),
+            ("EXISTS a", "(integer) 0"),
+            ("PSETEX a 1500 v", "OK"),
+            ("PTTL a", "(integer) 1500"),
+            ("TTL a", "(integer) 2"),
+            ("SET foo bar PXAT 9223372036854775807", "OK"),
+            ("PEXPIRETIME foo", "(integer) 9223372036854775807"),
+        ],
+    );
+}
+
+/// "LCS basic", "LCS len", "LCS indexes", "LCS indexes with match len",
+/// "LCS indexes with match len and minimum match len"; and LCS's errors.
+#[test]
+fn tcl_lcs() {
+    let s = store(16 << 20);
+    let rna1 = "CACCTTCCCAGGTAACAAACCAACCAACTTTCGATCTCTTGTAGATCTGTTCTCTAAACGAACTTTAAAATCTGTGTGGCTGTCACTCGGCTGCATGCTTAGTGCACTCACGCAGTATAATTAATAACTAATTACTGTCGTTGACAGGACACGAGTAACTCGTCTATCTTCTGCAGGCTGCTTACGGTTTCGTCCGTGTTGCAGCCGATCATCAGCACATCTAGGTTTCGTCCGGGTGTG";
+    let rna2 = "ATTAAAGGTTTATACCTTCCCAGGTAACAAACCAACCAACTTTCGATCTCTTGTAGATCTGTTCTCTAAACGAACTTTAAAATCTGTGTGGCTGTCACTCGGCTGCATGCTTAGTGCACTCACGCAGTATAATTAATAACTAATTACTGTCGTTGACAGGACACGAGTAACTCGTCTATCTTCTGCAGGCTGCTTACGGTTTCGTCCGTGTTGCAGCCGATCATCAGCACATCTAGGTTT";
+    let rnalcs = "ACCTTCCCAGGTAACAAACCAACCAACTTTCGATCTCTTGTAGATCTGTTCTCTAAACGAACTTTAAAATCTGTGTGGCTGTCACTCGGCTGCATGCTTAGTGCACTCACGCAGTATAATTAATAACTAATTACTGTCGTTGACAGGACACGAGTAACTCGTCTATCTTCTGCAGGCTGCTTACGGTTTCGTCCGTGTTGCAGCCGATCATCAGCACATCTAGGTTT";
+    assert_eq!(line(&s, &format!("SET virus1{{t}} {rna1}")), "OK\n");
+    assert_eq!(line(&s, &format!("SET virus2{{t}} {rna2}")), "OK\n");
+    // Each match: [a start, a end], [b start, b end] (and its length).
+    let m = |a: (u32, u32), b: (u32, u32), len: Option<u32>, first: bool| {
+        let pad = "                ";
+        let lead = if first { "" } else { pad };
+        let mut s = format!(
+            "{lead}1) (integer) {}\n{pad}      2) (integer) {}\n{pad}   2) 1) (integer) {}\n{pad}      2) (integer) {}",
+            a.0, a.1, b.0, b.1
+        );
+        if let Some(len) = len {
+            s.push_str(&format!("\n{pad}   3) (integer) {len}"));
+        }
+        s
+    };
+    let idx = |len: bool, only_long: bool| {
+        let all = [
+            ((238, 238), (239, 239), 1),
+            ((236, 236), (238, 238), 1),
+            ((229, 230), (236, 237), 2),
+            ((224, 224), (235, 235), 1),
+            ((1, 222), (13, 234), 222),
+        ];
+        let kept: Vec<_> = all.iter().filter(|x| !only_long || x.2 >= 5).collect();
+        let rows: Vec<String> = kept
+            .iter()
+            .enumerate()
+            .map(|(n, (a, b, l))| {
+                let body = m(*a, *b, len.then_some(*l), true);
+                let lead = if n == 0 { "" } else { "                " };
+                format!("{lead}{}) 1) {body}", n + 1)
+            })
+            .collect();
+        format!(
+            "1# \"matches\" => {}\n2# \"len\" => (integer) 227",
+            rows.join("\n")
+        )
+    };
+    expect(
+        &s,
+        &[
+            ("LCS virus1{t} virus2{t}", &format!("\"{rnalcs}\"")),
+            ("LCS virus1{t} virus2{t} LEN", "(integer) 227"),
+            ("LCS virus1{t} virus2{t} IDX", &idx(false, false)),
+            (
+                "LCS virus1{t} virus2{t} IDX WITHMATCHLEN",
+                &idx(true, false),
+            ),
+            (
+                "LCS virus1{t} virus2{t} IDX WITHMATCHLEN MINMATCHLEN 5",
+                &idx(true, true),
+            ),
+        ],
+    );
+    let _ = m((0, 0), (0, 0), None, false);
+    expect(
+        &s,
+        &[
+            ("SET a ohmytext", "OK"),
+            ("SET b mynewtext", "OK"),
+            ("LCS a b", "\"mytext\""),
+            ("LCS nokey b", "\"\""),
+            ("LCS a nokey LEN", "(integer) 0"),
+            (
+                "LCS a b LEN IDX",
+                "(error) ERR If you want both the length and indexes, please just use IDX.",
+            ),
+            ("LCS a b MINMATCHLEN", "(error) ERR syntax error"),
+            ("LCS a b foo", "(error) ERR syntax error"),
+            (
+                "LCS a b MINMATCHLEN x",
+                "(error) ERR value is not an integer or out of range",
+            ),
+            (
+                "LCS a b IDX MINMATCHLEN -5 WITHMATCHLEN",
+                "1# \"matches\" => 1) 1) 1) (integer) 4\n\
+                 \x20                     2) (integer) 7\n\
+                 \x20                  2) 1) (integer) 5\n\
+                 \x20                     2) (integer) 8\n\
+                 \x20                  3) (integer) 4\n\
+                 \x20               2) 1) 1) (integer) 2\n\
+                 \x20                     2) (integer) 3\n\
+                 \x20                  2) 1) (integer) 0\n\
+                 \x20                     2) (integer) 1\n\
+                 \x20                  3) (integer) 2\n\
+                 2# \"len\" => (integer) 6",
+            ),
+        ],
+    );
+}
+
+/// LCS's table is refused beyond proto-max-bulk-len (4 bytes a cell).
+#[test]
+fn lcs_refuses_a_table_bigger_than_proto_max_bulk_len() {
+    let s = store(64 << 20);
+    let a = "a".repeat(5000);
+    assert_eq!(line(&s, &format!("SET a {a}")), "OK\n");
+    assert_eq!(line(&s, &format!("SET b {a}")), "OK\n");
+    assert_eq!(
+        line(&s, "LCS a b LEN"),
+        "(error) ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len\n"
+    );
+    assert_eq!(line(&s, "LCS a nokey LEN"), "(integer) 0\n");
+}
+
+/// APPEND creates, grows, and keeps the expiry.
+#[test]
+fn append() {
+    freeze_clock(T0_US);
+    let s = store(16 << 20);
+    expect(
+        &s,
+        &[
+            ("APPEND a new", "(integer) 3"),
+            ("APPEND a xyz", "(integer) 6"),
+            ("GET a", "\"newxyz\""),
+            ("APPEND a \"\"", "(integer) 6"),
+            ("EXPIRE a 100", "(integer) 1"),
+            ("APPEND a 1", "(integer) 7"),
+            ("TTL a", "(integer) 100"),
+        ],
+    );
+}
+
+/// "INCR against non existing key", "INCR against key created by incr
+/// itself", "INCR against key originally set with SET", "INCR over 32bit
+/// value", "INCRBY over 32bit value with over 32bit increment", "INCR fails
+/// against key with spaces (left)", "(right)", "(both)", "DECRBY negation
+/// overflow", "DECRBY over 32bit value with over 32bit increment, negative
+/// res"; and the overflows, the expiry kept.
+#[test]
+fn tcl_incr() {
+    freeze_clock(T0_US);
+    let s = store(16 << 20);
+    let not_int = "(error) ERR value is not an integer or out of range";
+    let overflow = "(error) ERR increment or decrement would overflow";
+    expect(
+        &s,
+        &[
+            ("INCR novar", "(integer) 1"),
+            ("GET novar", "\"1\""),
+            ("INCR novar", "(integer) 2"),
+            ("SET novar 100", "OK"),
+            ("INCR novar", "(integer) 101"),
+            ("SET novar 17179869184", "OK"),
+            ("INCR novar", "(integer) 17179869185"),
+            ("SET novar 17179869184", "OK"),
+            ("INCRBY novar 17179869184", "(integer) 34359738368"),
+            ("SET novar \"    11\"", "OK"),
+            ("INCR novar", not_int),
+            ("SET novar \"11    \"", "OK"),
+            ("INCR novar", not_int),
+            ("SET novar \"    11    \"", "OK"),
+            ("INCR novar", not_int),
+            ("SET x 0", "OK"),
+            (
+                "DECRBY x -9223372036854775808",
+                "(error) ERR decrement would overflow",
+            ),
+            ("SET novar 17179869184", "OK"),
+            ("DECRBY novar 17179869185", "(integer) -1"),
+            ("DECR novar", "(integer) -2"),
+            ("SET n 9223372036854775807", "OK"),
+            ("INCR n", overflow),
+            ("INCRBY n 1", overflow),
+            ("SET n -9223372036854775808", "OK"),
+            ("DECR n", overflow),
+            ("INCRBY n -1", overflow),
+            ("INCRBY n 9223372036854775807", "(integer) -1"),
+            ("INCRBY n abc", not_int),
+            ("INCRBY n 1.5", not_int),
+            ("SET n 007", "OK"),
+            ("INCR n", not_int),
+            ("SET n 10", "OK"),
+            ("EXPIRE n 100", "(integer) 1"),
+            ("INCR n", "(integer) 11"),
+            ("TTL n", "(integer) 100"),
+        ],
+    );
+}
+
+/// "INCRBYFLOAT against non existing key", "INCRBYFLOAT against key
+/// originally set with SET", "INCRBYFLOAT over 32bit value", "INCRBYFLOAT
+/// over 32bit value with over 32bit increment", "INCRBYFLOAT fails against
+/// key with spaces (left)", "(right)", "(both)", "INCRBYFLOAT does not allow
+/// NaN or Infinity", "INCRBYFLOAT decrement", "string to double with null
+/// terminator", "No negative zero"; the replies as Redis prints them.
+#[test]
+fn tcl_incrbyfloat() {
+    freeze_clock(T0_US);
+    let s = store(16 << 20);
+    let not_float = "(error) ERR value is not a valid float";
+    expect(
+        &s,
+        &[
+            ("INCRBYFLOAT novar 1", "\"1\""),
+            ("GET novar", "\"1\""),
+            ("INCRBYFLOAT novar 0.25", "\"1.25\""),
+            ("GET novar", "\"1.25\""),
+            ("SET novar 1.5", "OK"),
+            ("INCRBYFLOAT novar 1.5", "\"3\""),
+            ("SET novar 17179869184", "OK"),
+            ("INCRBYFLOAT novar 1.5", "\"17179869185.5\""),
+            ("SET novar 17179869184", "OK"),
+            ("INCRBYFLOAT novar 17179869184", "\"34359738368\""),
+            ("SET novar \"    11\"", "OK"),
+            ("INCRBYFLOAT novar 1.0", not_float),
+            ("SET novar \"11    \"", "OK"),
+            ("INCRBYFLOAT novar 1.0", not_float),
+            ("SET novar \" 11 \"", "OK"),
+            ("INCRBYFLOAT novar 1.0", not_float),
+            ("SET foo 0", "OK"),
+            (
+                "INCRBYFLOAT foo +inf",
+                "(error) ERR increment would produce NaN or Infinity",
+            ),
+            ("INCRBYFLOAT foo nan", not_float),
+            ("INCRBYFLOAT foo \" 1\"", not_float),
+            ("INCRBYFLOAT foo abc", not_float),
+            ("SET foo 1", "OK"),
+            ("INCRBYFLOAT foo -1.1", "\"-0.1\""),
+            ("SET foo 1", "OK"),
+            ("SETRANGE foo 2 2", "(integer) 3"),
+            ("INCRBYFLOAT foo 1", not_float),
+            ("DEL foo", "(integer) 1"),
+            // Redis: "0.02439024390243902" (17 decimals of its long double);
+            // the f64 sum's shortest form within its error ends in 3.
+            (
+                "INCRBYFLOAT foo 0.024390243902439025",
+                "\"0.02439024390243903\"",
+            ),
+            ("INCRBYFLOAT foo -0.024390243902439025", "\"0\""),
+            ("GET foo", "\"0\""),
+            ("SET f 10.5", "OK"),
+            ("INCRBYFLOAT f 0.1", "\"10.6\""),
+            ("INCRBYFLOAT f -5", "\"5.6\""),
+            ("SET f 5.0e3", "OK"),
+            ("INCRBYFLOAT f 2.0e2", "\"5200\""),
+            ("SET f 0.1", "OK"),
+            ("INCRBYFLOAT f 0.2", "\"0.3\""),
+            ("SET f 1e-20", "OK"),
+            ("INCRBYFLOAT f 0", "\"0\""),
+            ("SET f 3", "OK"),
+            ("EXPIRE f 100", "(integer) 1"),
+            ("INCRBYFLOAT f 1.1", "\"4.1\""),
+            ("TTL f", "(integer) 100"),
+        ],
+    );
+}
+
+/// Every string command's arity, as the console reports it.
+#[test]
+fn arity_errors_name_the_usage() {
+    let s = store(16 << 20);
+    expect(
+        &s,
+        &[
+            ("SETNX k", "(error) ERR wrong number of arguments for 'SETNX': usage SETNX key value"),
+            ("SETEX k 1", "(error) ERR wrong number of arguments for 'SETEX': usage SETEX key seconds value"),
+            ("GETRANGE k 1", "(error) ERR wrong number of arguments for 'GETRANGE': usage GETRANGE key start end"),
+            ("INCR", "(error) ERR wrong number of arguments for 'INCR': usage INCR key"),
+            ("LCS a", "(error) ERR wrong number of arguments for 'LCS': usage LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]"),
+            ("MGET", "(error) ERR wrong number of arguments for 'MGET': usage MGET key [key ...]"),
+        ],
+    );
+}
