@@ -1,5 +1,7 @@
 //! Device drivers.
 
+pub mod pci;
 pub mod pl011;
+pub mod virtio;
 pub mod virtio_blk;
 pub mod virtio_mmio;
