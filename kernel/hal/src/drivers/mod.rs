@@ -5,3 +5,4 @@ pub mod pl011;
 pub mod virtio;
 pub mod virtio_blk;
 pub mod virtio_mmio;
+pub mod virtio_net;
