@@ -13,7 +13,7 @@ use hal::{console_out, heap, logger, memory};
 /// The kernel behind every session's commands.
 pub struct KernelHost;
 
-const SECTIONS: &[&str] = &["server", "memory", "cpu", "services", "devices"];
+const SECTIONS: &[&str] = &["server", "memory", "cpu", "services", "devices", "network"];
 
 /// Inside the 39-bit address space, far above any RAM or device of virt.
 const UNMAPPED: u64 = 0x7f_0000_0000;
@@ -35,6 +35,7 @@ impl cmd::Host for KernelHost {
                 }
             }
             "devices" => devices(r),
+            "network" => services::net::info(r),
             _ => {}
         }
     }
