@@ -10,6 +10,7 @@
 mod console;
 
 use crate::services::kv::{self, STORE};
+use crate::services::net;
 use hal::arch::cpu;
 use hal::drivers::pl011;
 
@@ -17,12 +18,14 @@ use hal::drivers::pl011;
 pub fn run() -> ! {
     let mut console = console::Console::new();
     loop {
+        net::poll();
         console.poll();
         // No more input waiting: what was gathered shares one flush.
         commit();
         console.release();
+        net::poll();
         kv::tick();
-        cpu::wait_for_interrupt_if(|| pl011::RX.is_empty());
+        cpu::wait_for_interrupt_if(|| pl011::RX.is_empty() && !net::pending());
     }
 }
 
