@@ -7,7 +7,7 @@
 //! the table, an opaque [`ConnId`], a place in the accept queue) and a new
 //! listener takes its place. A burst of connections then meets a listener
 //! per SYN, whatever its length, up to [`MAX_CONNS`] open at once; past that
-//! SYNs are refused (reset) and counted.
+//! SYNs are dropped (the client retries) and counted as refused.
 //!
 //! Each socket is walked by smoltcp for every packet, so the pool stays
 //! small ([`IDLE_LISTENERS`]) and sockets that finished closing are reused
@@ -62,8 +62,11 @@ pub struct ConnStats {
     pub accepted: u64,
     /// Connections released (by a session, or here when nobody took them).
     pub closed: u64,
-    /// SYNs reset for want of a listener.
+    /// SYNs turned away (dropped: the client retries) for want of a
+    /// listener, the connection limit being reached.
     pub refused: u64,
+    /// The most connections open at once.
+    pub peak: usize,
 }
 
 pub struct Conns {
@@ -206,6 +209,7 @@ impl Conns {
         let slot = &mut self.slots[usize::from(index)];
         slot.conn = Some(conn);
         self.open += 1;
+        self.stats.peak = self.stats.peak.max(self.open);
         ConnId(u32::from(slot.generation) << 16 | u32::from(index))
     }
 

@@ -5,9 +5,12 @@
 //! receive token owns its frame (out of the ring), so no borrow of the
 //! driver is held while smoltcp reads it.
 //!
-//! It also notices the SYNs that no listener will take (the pool of
+//! It also turns away the SYNs that no listener would take (the pool of
 //! listening sockets is empty because the connection limit is reached):
-//! smoltcp answers those with a reset, and `INFO network` counts them.
+//! dropped and counted rather than handed to smoltcp, which would reset
+//! them. It takes a frame only when a transmit buffer is free for the
+//! reply, so a full transmit ring holds reception back instead of losing
+//! replies.
 
 use core::cell::RefCell;
 use hal::drivers::virtio_net::{RxFrame, VirtioNet, MAX_FRAME};
@@ -20,7 +23,7 @@ pub struct Dev<'n> {
     /// The port the sessions listen on, and whether a listener is free.
     port: u16,
     listening: bool,
-    /// SYNs for `port` received while no listener was free.
+    /// SYNs for `port` dropped because no listener was free.
     pub refused: u64,
 }
 
@@ -44,7 +47,7 @@ impl<'n> Dev<'n> {
         self.nic.borrow().rx_ready()
     }
 
-    fn is_new_connection(&self, frame: &[u8]) -> bool {
+    fn is_new_connection(port: u16, frame: &[u8]) -> bool {
         let Ok(eth) = EthernetFrame::new_checked(frame) else {
             return false;
         };
@@ -60,7 +63,7 @@ impl<'n> Dev<'n> {
         let Ok(tcp) = TcpPacket::new_checked(ip.payload()) else {
             return false;
         };
-        tcp.syn() && !tcp.ack() && tcp.dst_port() == self.port
+        tcp.syn() && !tcp.ack() && tcp.dst_port() == port
     }
 }
 
@@ -104,17 +107,31 @@ impl<'n> phy::Device for Dev<'n> {
         Self: 'a;
 
     fn receive(&mut self, _now: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
-        let frame = self.nic.get_mut().receive()?;
-        if !self.listening && self.is_new_connection(frame.data()) {
+        let (port, listening) = (self.port, self.listening);
+        let nic = self.nic.get_mut();
+        loop {
+            // A reply needs a transmit buffer: with none free, frames wait
+            // in the ring (the device holds further ones back) rather than
+            // have their replies dropped.
+            if !nic.can_transmit() {
+                return None;
+            }
+            let frame = nic.receive()?;
+            if listening || !Self::is_new_connection(port, frame.data()) {
+                return Some((
+                    Rx {
+                        nic: &self.nic,
+                        frame,
+                    },
+                    Tx { nic: &self.nic },
+                ));
+            }
+            // No listener free: smoltcp would answer with a reset. Dropped
+            // instead, as Linux drops a SYN its full accept queue cannot
+            // take, so the client retries a second later.
             self.refused += 1;
+            nic.recycle(frame);
         }
-        Some((
-            Rx {
-                nic: &self.nic,
-                frame,
-            },
-            Tx { nic: &self.nic },
-        ))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<Self::TxToken<'_>> {

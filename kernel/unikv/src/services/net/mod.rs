@@ -458,6 +458,7 @@ pub fn info(r: &mut Report) {
     let c = st.conns.stats;
     r.add_field("tcp_accepted", c.accepted);
     r.add_field("tcp_open", st.conns.open());
+    r.add_field("tcp_open_peak", c.peak);
     r.add_field("tcp_waiting", st.conns.waiting());
     r.add_field("tcp_closed", c.closed);
     r.add_field("tcp_closing", st.conns.closing());
