@@ -377,6 +377,17 @@ impl Qemu {
         }
     }
 
+    /// Types SHUTDOWN and checks that QEMU exits 0 (powered off cleanly).
+    pub fn shutdown(mut self) {
+        self.send(b"SHUTDOWN\r");
+        assert_eq!(
+            self.wait_exit(Duration::from_secs(30)).code(),
+            Some(0),
+            "{}",
+            self.transcript()
+        );
+    }
+
     /// Waits until the console has been quiet for `quiet`, then skips
     /// everything printed so far: after input whose replies do not matter.
     pub fn settle(&mut self, quiet: Duration) {

@@ -50,16 +50,6 @@ fn user_nic(pci: bool, host_port: u16) -> Nic {
     }
 }
 
-fn shutdown(mut q: Qemu) {
-    q.send(b"SHUTDOWN\r");
-    assert_eq!(
-        q.wait_exit(Duration::from_secs(30)).code(),
-        Some(0),
-        "{}",
-        q.transcript()
-    );
-}
-
 #[test]
 fn the_store_on_a_pci_disk_without_a_nic() {
     let d = TempFile::new("net-pci-disk.img", 64 << 20);
@@ -92,7 +82,7 @@ fn the_store_on_a_pci_disk_without_a_nic() {
     q.read_until("boot complete");
     q.read_until(PROMPT);
     assert_eq!(q.cmd("GET pci"), "\"disk\"\n");
-    shutdown(q);
+    q.shutdown();
 }
 
 #[test]

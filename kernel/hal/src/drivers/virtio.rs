@@ -111,6 +111,23 @@ unsafe impl Hal for KernelHal {
     unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
 }
 
+/// A virtio device type's name.
+pub fn kind(device_id: u32) -> &'static str {
+    match device_id {
+        1 => "network",
+        2 => "block",
+        3 => "console",
+        4 => "entropy",
+        5 => "balloon",
+        8 => "scsi",
+        9 => "9p",
+        16 => "gpu",
+        18 => "input",
+        19 => "vsock",
+        _ => "other",
+    }
+}
+
 /// Where a virtio device sits; shown as its mmio base (`0xa003e00`) or its
 /// PCI address (`PCI 00:02.0`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,19 +165,7 @@ pub struct VirtioDevice {
 
 impl VirtioDevice {
     pub fn kind(&self) -> &'static str {
-        match self.device_id {
-            1 => "network",
-            2 => "block",
-            3 => "console",
-            4 => "entropy",
-            5 => "balloon",
-            8 => "scsi",
-            9 => "9p",
-            16 => "gpu",
-            18 => "input",
-            19 => "vsock",
-            _ => "other",
-        }
+        kind(self.device_id)
     }
 
     /// The transport a driver attaches through. Reserves the DMA pool first.

@@ -10,7 +10,7 @@
 
 use alloc::{format, string::String, vec::Vec};
 use hal::drivers::pci::{self, PciFunction};
-use hal::drivers::virtio::{Location, VirtioDevice};
+use hal::drivers::virtio::{self, Location, VirtioDevice};
 use hal::drivers::virtio_mmio;
 use kcore::registry::ServiceError;
 use spin::Mutex;
@@ -82,18 +82,7 @@ pub fn describe(f: &PciFunction) -> String {
         f.bus, f.device, f.function, f.vendor_id, f.device_id, f.class, f.subclass
     );
     if let Some(t) = f.virtio_type {
-        let kind = VirtioDevice {
-            location: Location::Pci {
-                bus: f.bus,
-                device: f.device,
-                function: f.function,
-            },
-            device_id: t,
-            vendor_id: 0,
-            intid: None,
-        }
-        .kind();
-        s.push_str(&format!(" virtio {kind}"));
+        s.push_str(&format!(" virtio {}", virtio::kind(t)));
     }
     if f.bridge {
         s.push_str(" (bridge, not scanned behind)");
