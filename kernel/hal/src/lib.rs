@@ -5,7 +5,9 @@
 //! this crate cannot name them, so the compiler keeps the layers apart.
 //!
 //! ```text
-//!   drivers: pl011 (UART), virtio_mmio (discovery), virtio_blk
+//!   drivers: pl011 (UART), pci (ECAM bus, BARs, INTx), virtio (shared Hal,
+//!            devices on both buses), virtio_mmio (discovery), virtio_blk,
+//!            virtio_net
 //!   console_out (the one way to the serial port)   logger ─► log ring
 //!   heap (talc)   memory (image layout)   profile (sampling on the tick)
 //!   sync: IrqLock, BootCell                panic: message + backtrace

@@ -223,6 +223,16 @@ impl Store {
         Ok(())
     }
 
+    /// Starts the write-out clock for deferred writes no commit will cover
+    /// soon (`appendfsync everysec` or `no`): they then reach the disk within
+    /// [`Store::wal_loss_bound_ms`], as `sync=0` writes do.
+    pub fn note_unsynced(&mut self) {
+        if self.pending() > 0 {
+            let now = (self.clock.now)();
+            self.buffered_since.get_or_insert(now);
+        }
+    }
+
     /// Writes out `sync=0` writes that have waited [`WAL_WRITEOUT_US`];
     /// the owner calls it at least `clock.tick_hz` times a second and
     /// between benchmark operations.

@@ -7,12 +7,13 @@ use alloc::{format, string::String, vec::Vec};
 use cmd::ServiceRow;
 use console::Report;
 use hal::arch::{cpu, gicv3, mmu, psci, timer};
+use hal::drivers::virtio::Location;
 use hal::{console_out, heap, logger, memory};
 
 /// The kernel behind every session's commands.
 pub struct KernelHost;
 
-const SECTIONS: &[&str] = &["server", "memory", "cpu", "services", "devices"];
+const SECTIONS: &[&str] = &["server", "memory", "cpu", "services", "devices", "network"];
 
 /// Inside the 39-bit address space, far above any RAM or device of virt.
 const UNMAPPED: u64 = 0x7f_0000_0000;
@@ -34,6 +35,7 @@ impl cmd::Host for KernelHost {
                 }
             }
             "devices" => devices(r),
+            "network" => services::net::info(r),
             _ => {}
         }
     }
@@ -225,15 +227,29 @@ fn devices(r: &mut Report) {
     }
     r.add_field("virtio_mmio_slots", board.virtio_mmio.len());
     for (i, d) in services::virtio::devices().iter().enumerate() {
+        let at = match d.location {
+            Location::Mmio { base, size, .. } => format!("{base:#x} ({size:#x} bytes)"),
+            pci @ Location::Pci { .. } => format!("{pci}"),
+        };
+        let intid = d.intid.map_or(String::from("none"), |i| format!("{i}"));
         r.add_field(
             &format!("virtio{i}"),
+            format!("{} at {at} INTID {intid}", d.kind()),
+        );
+    }
+    if let Some(host) = &board.pci {
+        r.add_field(
+            "pci_ecam",
             format!(
-                "{} at {:#x} ({:#x} bytes) INTID {}",
-                d.kind(),
-                d.base,
-                d.size,
-                d.intid
+                "{:#x} ({} MiB), buses {}-{}",
+                host.ecam.base,
+                host.ecam.size >> 20,
+                host.bus_start,
+                host.bus_end
             ),
         );
+    }
+    for (i, f) in services::virtio::pci_functions().iter().enumerate() {
+        r.add_field(&format!("pci{i}"), services::virtio::describe(f));
     }
 }

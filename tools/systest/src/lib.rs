@@ -58,15 +58,50 @@ pub fn kernel() -> PathBuf {
         .clone()
 }
 
+/// Which bus the disk sits on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiskBus {
+    /// `-device virtio-blk-device` (virtio-mmio), as tools/run does.
+    Mmio,
+    /// `-drive if=virtio`: virtio-blk-pci.
+    Pci,
+}
+
+/// The guest's network card.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Nic {
+    /// What QEMU adds by itself (virtio-net-pci on user networking, no
+    /// forwarding): the seed's line.
+    QemuDefault,
+    /// `-nic none`.
+    None,
+    /// A NIC on user networking with `restrict=on`, and 127.0.0.1:`host_port`
+    /// forwarded to the guest's `guest_port`. `pci` picks virtio-net-pci over
+    /// virtio-net-device. QEMU runs with the listen-backlog shim (see
+    /// [`backlog_shim`]) so that bursts of connections are not held back.
+    User {
+        pci: bool,
+        host_port: u16,
+        guest_port: u16,
+    },
+    /// A tap device `tap0` that `wrapper` creates (see [`Options::wrapper`]).
+    Tap { pci: bool },
+}
+
 /// How to start QEMU.
 #[derive(Clone, Debug)]
 pub struct Options {
     pub mem_mib: u32,
     pub disk: Option<PathBuf>,
+    pub disk_bus: DiskBus,
+    pub nic: Nic,
     /// Adds `-semihosting` so that a panic's exit status reaches the host.
     pub semihosting: bool,
     pub append: Option<String>,
     pub extra: Vec<String>,
+    /// A command QEMU runs under (its program and arguments come last), e.g.
+    /// `unshare --net sh -c 'set-up; exec "$0" "$@"'`.
+    pub wrapper: Vec<String>,
 }
 
 impl Default for Options {
@@ -74,9 +109,12 @@ impl Default for Options {
         Self {
             mem_mib: 1024,
             disk: None,
+            disk_bus: DiskBus::Mmio,
+            nic: Nic::QemuDefault,
             semihosting: true,
             append: None,
             extra: Vec::new(),
+            wrapper: Vec::new(),
         }
     }
 }
@@ -102,9 +140,43 @@ impl Options {
         .collect();
         if let Some(disk) = &self.disk {
             a.push("-drive".into());
-            a.push(format!("if=none,file={},format=raw,id=hd0", disk.display()));
-            a.push("-device".into());
-            a.push("virtio-blk-device,drive=hd0".into());
+            match self.disk_bus {
+                DiskBus::Mmio => {
+                    a.push(format!("if=none,file={},format=raw,id=hd0", disk.display()));
+                    a.push("-device".into());
+                    a.push("virtio-blk-device,drive=hd0".into());
+                }
+                DiskBus::Pci => a.push(format!("file={},if=virtio,format=raw", disk.display())),
+            }
+        }
+        let model = |pci: bool| {
+            if pci {
+                "virtio-net-pci"
+            } else {
+                "virtio-net-device"
+            }
+        };
+        match &self.nic {
+            Nic::QemuDefault => {}
+            Nic::None => a.extend(["-nic".into(), "none".into()]),
+            Nic::User {
+                pci,
+                host_port,
+                guest_port,
+            } => {
+                a.push("-netdev".into());
+                a.push(format!(
+                    "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{host_port}-:{guest_port}"
+                ));
+                a.push("-device".into());
+                a.push(format!("{},netdev=n0", model(*pci)));
+            }
+            Nic::Tap { pci } => {
+                a.push("-netdev".into());
+                a.push("tap,id=n0,ifname=tap0,script=no,downscript=no".into());
+                a.push("-device".into());
+                a.push(format!("{},netdev=n0", model(*pci)));
+            }
         }
         if self.semihosting {
             a.push("-semihosting".into());
@@ -133,7 +205,18 @@ pub struct Qemu {
 impl Qemu {
     pub fn start(opts: &Options) -> Qemu {
         let kernel = kernel();
-        let mut child = Command::new("qemu-system-aarch64")
+        let mut command = match opts.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg("qemu-system-aarch64");
+                c
+            }
+            None => Command::new("qemu-system-aarch64"),
+        };
+        if matches!(opts.nic, Nic::User { .. }) {
+            command.env("LD_PRELOAD", backlog_shim());
+        }
+        let mut child = command
             .args(opts.qemu_args(&kernel))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -294,6 +377,17 @@ impl Qemu {
         }
     }
 
+    /// Types SHUTDOWN and checks that QEMU exits 0 (powered off cleanly).
+    pub fn shutdown(mut self) {
+        self.send(b"SHUTDOWN\r");
+        assert_eq!(
+            self.wait_exit(Duration::from_secs(30)).code(),
+            Some(0),
+            "{}",
+            self.transcript()
+        );
+    }
+
     /// Waits until the console has been quiet for `quiet`, then skips
     /// everything printed so far: after input whose replies do not matter.
     pub fn settle(&mut self, quiet: Duration) {
@@ -341,6 +435,43 @@ pub fn field<'a>(report: &'a str, name: &str) -> Option<&'a str> {
     report
         .lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
+/// `tools/shim/listen-backlog.c` built (once per test process) into the
+/// target directory: preloaded into QEMU, it raises the backlog of the
+/// user network's hostfwd socket from 1, which otherwise makes the host's
+/// kernel drop the SYNs of a connection burst (clients then wait for SYN
+/// retransmissions, a second and more each).
+pub fn backlog_shim() -> PathBuf {
+    static SHIM: OnceLock<PathBuf> = OnceLock::new();
+    SHIM.get_or_init(|| {
+        let root = workspace_root();
+        let dir = root.join("target/systest");
+        std::fs::create_dir_all(&dir).expect("create target/systest");
+        let out = dir.join("listen-backlog.so");
+        // Built under a name of its own, then renamed over: test processes
+        // running side by side never load a half-written file.
+        let tmp = dir.join(format!("listen-backlog.so.{}", std::process::id()));
+        let status = Command::new("gcc")
+            .args(["-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o"])
+            .arg(&tmp)
+            .arg(root.join("tools/shim/listen-backlog.c"))
+            .arg("-ldl")
+            .status()
+            .expect("run gcc (tools/setup installs it)");
+        assert!(status.success(), "building the listen-backlog shim failed");
+        std::fs::rename(&tmp, &out).expect("move the shim into place");
+        out
+    })
+    .clone()
 }
 
 /// A scratch file under the target directory, removed when dropped.

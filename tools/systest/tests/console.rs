@@ -130,6 +130,8 @@ fn services_and_service_control() {
     assert!(q
         .cmd("GET a")
         .starts_with("(error) ERR the store is not available: service 'kv' is stopped"));
+    // The network service (on QEMU's default NIC) uses the bus too.
+    assert_eq!(q.cmd("SERVICE STOP net"), "OK\n");
     assert_eq!(q.cmd("SERVICE STOP virtio-mmio"), "OK\n");
     assert!(q.cmd("SERVICES").contains("\"virtio-mmio\" \"stopped\""));
     assert!(
@@ -151,6 +153,7 @@ fn services_and_service_control() {
         "starts kv, its dependency, too"
     );
     assert_eq!(q.cmd("SET after restart"), "OK\n");
+    assert_eq!(q.cmd("SERVICE START net"), "OK\n", "the NIC attaches again");
     assert!(q
         .cmd("SERVICE STOP console")
         .starts_with("(error) ERR service 'console' cannot be stopped"));

@@ -1,42 +1,23 @@
 //! virtio-blk through `virtio-drivers`: byte-addressed reads and writes of
 //! whole sectors, and FLUSH. The store's service adapts it to the store's
-//! `BlockDevice` (this layer knows nothing of the store).
-//!
-//! The kernel's memory is identity-mapped and QEMU's virtio DMA is coherent,
-//! so the `Hal` is thin: physical = virtual, sharing a buffer is passing its
-//! address. Queue memory comes from a DMA pool reserved when the device is
-//! attached, so running out of memory is an error at attach time (which the
-//! `Hal` trait, whose `dma_alloc` cannot fail, has no way to say later).
+//! `BlockDevice` (this layer knows nothing of the store). It attaches
+//! through either transport: virtio-blk-device (mmio) or virtio-blk-pci.
 //!
 //! Every request costs about 50 us under QEMU whatever its size, so the
 //! store hands over large buffers and they go out as single requests of up
 //! to `MAX_REQUEST` bytes.
 
-use crate::sync::IrqLock;
-use core::alloc::Layout;
-use core::ptr::NonNull;
-use linked_list_allocator::Heap;
-use virtio_drivers::{
-    device::blk::VirtIOBlk,
-    transport::mmio::{MmioTransport, VirtIOHeader},
-    BufferDirection, Hal, PhysAddr, PAGE_SIZE,
-};
+use super::virtio::KernelHal;
+use virtio_drivers::{device::blk::VirtIOBlk, transport::SomeTransport};
 
 /// Largest single request: QEMU takes any size, this only bounds the time
 /// one request holds the device.
 const MAX_REQUEST: usize = 1 << 20;
 /// virtio-blk's sector: every request is a whole number of them.
 pub const SECTOR_SIZE: usize = 512;
-/// Pages reserved for virtqueues: a 16-entry queue needs 2; room for a few.
-const DMA_POOL_PAGES: usize = 32;
-
-static DMA_POOL: IrqLock<Heap> = IrqLock::new(Heap::empty());
 
 #[derive(Debug)]
 pub enum AttachError {
-    NoMemory,
-    NullAddress,
-    Transport(virtio_drivers::transport::mmio::MmioError),
     Device(virtio_drivers::Error),
     ReadOnly,
 }
@@ -44,68 +25,10 @@ pub enum AttachError {
 impl core::fmt::Display for AttachError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::NoMemory => f.write_str("out of memory for the virtio DMA pool"),
-            Self::NullAddress => f.write_str("the device tree puts the device at address 0"),
-            Self::Transport(e) => write!(f, "virtio-mmio transport: {e}"),
             Self::Device(e) => write!(f, "virtio-blk: {e}"),
             Self::ReadOnly => f.write_str("the disk is read-only (QEMU readonly=on?)"),
         }
     }
-}
-
-fn reserve_pool() -> Result<(), AttachError> {
-    let mut pool = DMA_POOL.lock();
-    if pool.size() > 0 {
-        return Ok(());
-    }
-    let layout = Layout::from_size_align(DMA_POOL_PAGES * PAGE_SIZE, PAGE_SIZE)
-        .map_err(|_| AttachError::NoMemory)?;
-    // SAFETY: a non-zero layout; the memory is handed to the pool for good.
-    let mem = unsafe { alloc::alloc::alloc_zeroed(layout) };
-    if mem.is_null() {
-        return Err(AttachError::NoMemory);
-    }
-    // SAFETY: `mem` is a fresh allocation of that size that nothing else uses.
-    unsafe { pool.init(mem, layout.size()) };
-    Ok(())
-}
-
-pub struct KernelHal;
-
-// SAFETY: dma_alloc returns zeroed, page-aligned memory from the pool that
-// nothing else aliases until dma_dealloc; with the identity map the physical
-// address is the virtual one, and QEMU's virtio DMA is cache-coherent, so
-// share/unshare need no copies or cache maintenance.
-unsafe impl Hal for KernelHal {
-    fn dma_alloc(pages: usize, _direction: BufferDirection) -> (PhysAddr, NonNull<u8>) {
-        let layout =
-            Layout::from_size_align(pages * PAGE_SIZE, PAGE_SIZE).expect("page-multiple layout");
-        let ptr = DMA_POOL
-            .lock()
-            .allocate_first_fit(layout)
-            .expect("virtio DMA pool exhausted: more queues than DMA_POOL_PAGES allows");
-        // SAFETY: the block is `layout.size()` bytes owned by us now.
-        unsafe { ptr.as_ptr().write_bytes(0, layout.size()) };
-        (ptr.as_ptr() as PhysAddr, ptr)
-    }
-
-    unsafe fn dma_dealloc(_paddr: PhysAddr, vaddr: NonNull<u8>, pages: usize) -> i32 {
-        let layout =
-            Layout::from_size_align(pages * PAGE_SIZE, PAGE_SIZE).expect("page-multiple layout");
-        // SAFETY: the caller returns a block dma_alloc gave out with this size.
-        unsafe { DMA_POOL.lock().deallocate(vaddr, layout) };
-        0
-    }
-
-    unsafe fn mmio_phys_to_virt(paddr: PhysAddr, _size: usize) -> NonNull<u8> {
-        NonNull::new(paddr as *mut u8).expect("virtio MMIO at address 0")
-    }
-
-    unsafe fn share(buffer: NonNull<[u8]>, _direction: BufferDirection) -> PhysAddr {
-        buffer.as_ptr().cast::<u8>() as PhysAddr
-    }
-
-    unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
 }
 
 /// Why a request failed.
@@ -148,22 +71,13 @@ impl core::fmt::Display for BlkError {
 
 /// One virtio-blk disk.
 pub struct VirtioBlk {
-    blk: VirtIOBlk<KernelHal, MmioTransport<'static>>,
+    blk: VirtIOBlk<KernelHal, SomeTransport<'static>>,
     capacity: u64,
 }
 
 impl VirtioBlk {
-    /// Attaches to the virtio-blk device at `base`.
-    ///
-    /// # Safety
-    /// `base..base+size` is a virtio-mmio slot holding a block device,
-    /// mapped as device memory, that nothing else drives.
-    pub unsafe fn attach(base: u64, size: u64) -> Result<Self, AttachError> {
-        reserve_pool()?;
-        let header = NonNull::new(base as *mut VirtIOHeader).ok_or(AttachError::NullAddress)?;
-        // SAFETY: forwarded from the caller.
-        let transport =
-            unsafe { MmioTransport::new(header, size as usize) }.map_err(AttachError::Transport)?;
+    /// Attaches to the block device behind `transport`.
+    pub fn attach(transport: SomeTransport<'static>) -> Result<Self, AttachError> {
         let blk = VirtIOBlk::<KernelHal, _>::new(transport).map_err(AttachError::Device)?;
         if blk.readonly() {
             return Err(AttachError::ReadOnly);

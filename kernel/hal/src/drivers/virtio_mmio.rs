@@ -1,7 +1,9 @@
 //! virtio-mmio discovery: which of the device tree's slots hold a device,
-//! and of what kind. The block driver (the store's) attaches to what this
-//! finds; this module only reads identification registers.
+//! and of what kind. Drivers attach to what this finds (through
+//! `VirtioDevice::transport`); this module only reads identification
+//! registers.
 
+use super::virtio::{Location, VirtioDevice};
 use crate::mmio::MmioRef;
 use alloc::vec::Vec;
 use tock_registers::{interfaces::Readable, register_structs, registers::ReadOnly};
@@ -19,34 +21,6 @@ register_structs! {
 
 /// "virt" in little-endian ASCII.
 const MAGIC: u32 = 0x7472_6976;
-
-#[derive(Clone, Debug)]
-pub struct VirtioDevice {
-    pub base: u64,
-    pub size: u64,
-    pub intid: u32,
-    pub device_id: u32,
-    pub version: u32,
-    pub vendor_id: u32,
-}
-
-impl VirtioDevice {
-    pub fn kind(&self) -> &'static str {
-        match self.device_id {
-            1 => "network",
-            2 => "block",
-            3 => "console",
-            4 => "entropy",
-            5 => "balloon",
-            8 => "scsi",
-            9 => "9p",
-            16 => "gpu",
-            18 => "input",
-            19 => "vsock",
-            _ => "other",
-        }
-    }
-}
 
 /// Reads every slot; empty slots (device ID 0) and non-virtio windows are
 /// skipped, as the virtio spec says a driver must.
@@ -68,12 +42,14 @@ pub fn probe(slots: &[kcore::dt::VirtioMmio]) -> Vec<VirtioDevice> {
             continue;
         }
         found.push(VirtioDevice {
-            base: slot.base,
-            size: slot.size,
-            intid: slot.intid,
+            location: Location::Mmio {
+                base: slot.base,
+                size: slot.size,
+                version: regs.version.get(),
+            },
             device_id,
-            version: regs.version.get(),
             vendor_id: regs.vendor_id.get(),
+            intid: Some(slot.intid),
         });
     }
     found

@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 
 use super::builder::Builder;
 use super::fdt::{self, Fdt, Token};
+use super::pci::PciHost;
 use super::props::Frame;
 use super::{DtError, MAX_DEPTH};
 
@@ -109,6 +110,8 @@ pub struct Board {
     pub timer: Option<Timer>,
     /// virtio-mmio slots, sorted by base.
     pub virtio_mmio: Vec<VirtioMmio>,
+    /// The first PCI host bridge (`pci-host-ecam-generic`).
+    pub pci: Option<PciHost>,
     /// The PSCI conduit.
     pub psci: Option<Psci>,
     /// The PL031 real-time clock's registers, if there is one: the time of

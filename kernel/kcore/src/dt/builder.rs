@@ -1,10 +1,12 @@
 //! The node walkers: what each kind of node (memory, CPUs, reserved memory,
-//! the PL011, the PL031, the GIC, the timer, virtio-mmio, PSCI, `/chosen`) contributes
-//! to the [`Board`], and the checks made once the walk is over.
+//! the PL011, the PL031, the GIC, the timer, virtio-mmio, the PCI host
+//! bridge, PSCI, `/chosen`) contributes to the [`Board`], and the checks made
+//! once the walk is over.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::pci::{self, Phandle, RawPciHost};
 use super::props::{
     first_intid, first_reg, first_string, gic_intids, one_cell, owned_string, reg_entries, strings,
     Frame, Props,
@@ -28,6 +30,8 @@ pub(super) struct Builder {
     bootargs: Option<String>,
     cpus: usize,
     model: Option<String>,
+    phandles: Vec<Phandle>,
+    pci: Option<RawPciHost>,
 }
 
 impl Builder {
@@ -96,6 +100,14 @@ impl Builder {
         }
         if !p.enabled() {
             return Ok(());
+        }
+        if let Some(phandle) = p.phandle.and_then(one_cell) {
+            self.phandles.push(Phandle {
+                phandle,
+                address_cells: p.address_cells.and_then(one_cell),
+                interrupt_cells: p.interrupt_cells.and_then(one_cell),
+                gic_v3: p.is_compatible("arm,gic-v3"),
+            });
         }
         if first_string(p.device_type) == Some("memory") {
             let reg = p.reg.ok_or(DtError::BadProperty {
@@ -178,6 +190,11 @@ impl Builder {
                 size: reg.size,
                 intid,
             });
+        } else if p.is_compatible("pci-host-ecam-generic") {
+            // The first bridge is the one the kernel drives.
+            if self.pci.is_none() {
+                self.pci = Some(Self::pci_host(p, ac, sc)?);
+            }
         } else if (depth == 1 && base_name == "psci")
             || strings(p.compatible).any(|c| c.starts_with("arm,psci"))
         {
@@ -219,6 +236,29 @@ impl Builder {
         })
     }
 
+    fn pci_host(p: &Props<'_>, ac: usize, sc: usize) -> Result<RawPciHost, DtError> {
+        let bad = |property| DtError::BadProperty {
+            node: "pci-host-ecam-generic",
+            property,
+        };
+        let cell = |v: Option<&[u8]>, property| match v {
+            None => Ok(None),
+            Some(v) => one_cell(v).map(Some).ok_or(bad(property)),
+        };
+        Ok(RawPciHost {
+            reg: p.reg.ok_or(bad("reg"))?.to_vec(),
+            parent_address_cells: ac,
+            parent_size_cells: sc,
+            address_cells: cell(p.address_cells, "#address-cells")?,
+            size_cells: cell(p.size_cells, "#size-cells")?,
+            interrupt_cells: cell(p.interrupt_cells, "#interrupt-cells")?,
+            bus_range: p.bus_range.map(<[u8]>::to_vec),
+            ranges: p.ranges.unwrap_or(&[]).to_vec(),
+            interrupt_map: p.interrupt_map.unwrap_or(&[]).to_vec(),
+            interrupt_map_mask: p.interrupt_map_mask.map(<[u8]>::to_vec),
+        })
+    }
+
     pub(super) fn into_board(mut self, fdt_size: usize) -> Result<Board, DtError> {
         if self.ram.is_empty() {
             return Err(DtError::NoMemory);
@@ -241,6 +281,10 @@ impl Builder {
             .iter()
             .position(|(path, _)| Some(path.as_str()) == wanted)
             .unwrap_or(0);
+        let pci = match &self.pci {
+            Some(raw) => Some(pci::decode(raw, &self.phandles)?),
+            None => None,
+        };
         Ok(Board {
             ram: self.ram,
             reserved: self.reserved,
@@ -248,6 +292,7 @@ impl Builder {
             gic: self.gic,
             timer: self.timer,
             virtio_mmio: self.virtio_mmio,
+            pci,
             psci: self.psci,
             rtc: self.rtc,
             bootargs: self.bootargs,

@@ -3,7 +3,8 @@
 //!
 //! [`Board::from_fdt`] makes one pass over the structure block and keeps only
 //! what the kernel drives: RAM, the PL011, the GICv3, the generic timer, the
-//! virtio-mmio slots, the PSCI conduit, the boot arguments. Absent optional
+//! virtio-mmio slots, the PCI host bridge, the PSCI conduit, the boot
+//! arguments. Absent optional
 //! devices come back as `None` or empty; a blob without RAM, with a damaged
 //! structure, or with a device whose properties do not decode is an error.
 //! Nothing in a blob can make this module panic.
@@ -21,6 +22,8 @@
 //! - `board`: the device types and [`Board`], with the walk that fills it;
 //! - `builder`: the node walkers, what each kind of node contributes, and the
 //!   checks once the walk is over;
+//! - `pci`: the PCI host bridge ([`PciHost`]): ECAM, bus range, windows and
+//!   the INTx interrupt map, decoded once every phandle is known;
 //! - `props`: a node's properties and their decoders (strings, cells, `reg`,
 //!   GIC interrupt specifiers);
 //! - `ram`: [`ram_regions`], the RAM banks without allocating;
@@ -30,12 +33,14 @@ mod board;
 mod bootargs;
 mod builder;
 mod fdt;
+mod pci;
 mod props;
 mod ram;
 
 pub use board::{Board, Gic, MemRegion, Psci, PsciConduit, Timer, Uart, VirtioMmio};
 pub use bootargs::bootarg;
 pub use fdt::{Fdt, Reservations, Token, Walk, MAX_FDT_SIZE};
+pub use pci::{PciHost, PciIntx, PciSpace, PciWindow};
 pub use ram::ram_regions;
 
 use core::fmt;

@@ -22,6 +22,11 @@ pub(super) struct Props<'a> {
     pub(super) address_cells: Option<&'a [u8]>,
     pub(super) size_cells: Option<&'a [u8]>,
     pub(super) interrupt_cells: Option<&'a [u8]>,
+    pub(super) phandle: Option<&'a [u8]>,
+    pub(super) ranges: Option<&'a [u8]>,
+    pub(super) bus_range: Option<&'a [u8]>,
+    pub(super) interrupt_map: Option<&'a [u8]>,
+    pub(super) interrupt_map_mask: Option<&'a [u8]>,
 }
 
 impl<'a> Props<'a> {
@@ -39,6 +44,12 @@ impl<'a> Props<'a> {
             "#address-cells" => self.address_cells = Some(value),
             "#size-cells" => self.size_cells = Some(value),
             "#interrupt-cells" => self.interrupt_cells = Some(value),
+            // Old blobs spell it `linux,phandle`; both mean the same.
+            "phandle" | "linux,phandle" => self.phandle = Some(value),
+            "ranges" => self.ranges = Some(value),
+            "bus-range" => self.bus_range = Some(value),
+            "interrupt-map" => self.interrupt_map = Some(value),
+            "interrupt-map-mask" => self.interrupt_map_mask = Some(value),
             _ => {}
         }
     }

@@ -10,6 +10,8 @@ const VIRT_BOOTARGS: &[u8] = include_bytes!("../../testdata/virt-gicv3-512m-boot
 const SYNTHETIC: &[u8] = include_bytes!("../../testdata/synthetic.dtb");
 const GICV2: &[u8] = include_bytes!("../../testdata/gicv2.dtb");
 const NO_MEMORY: &[u8] = include_bytes!("../../testdata/no-memory.dtb");
+const PCI: &[u8] = include_bytes!("../../testdata/pci.dtb");
+const PCI_BAD_MAP: &[u8] = include_bytes!("../../testdata/pci-bad-map.dtb");
 
 const ALL_REAL: [&[u8]; 4] = [VIRT_1G, VIRT_256M, VIRT_4G, VIRT_BOOTARGS];
 
@@ -78,6 +80,63 @@ fn check_virt(board: &Board, ram_size: u64, cpus: usize) {
     );
     assert_eq!(board.cpus, cpus);
     assert_eq!(board.model.as_deref(), Some("linux,dummy-virt"));
+    check_virt_pci(board.pci.as_ref().expect("virt has a PCIe host bridge"));
+}
+
+fn check_virt_pci(pci: &PciHost) {
+    assert_eq!(
+        pci.ecam,
+        MemRegion {
+            base: 0x40_1000_0000,
+            size: 0x1000_0000
+        }
+    );
+    assert_eq!((pci.bus_start, pci.bus_end), (0, 0xff));
+    assert_eq!(
+        pci.windows,
+        vec![
+            PciWindow {
+                space: PciSpace::Io,
+                prefetchable: false,
+                pci_base: 0,
+                cpu_base: 0x3eff_0000,
+                size: 0x1_0000,
+            },
+            PciWindow {
+                space: PciSpace::Mem32,
+                prefetchable: false,
+                pci_base: 0x1000_0000,
+                cpu_base: 0x1000_0000,
+                size: 0x2eff_0000,
+            },
+            PciWindow {
+                space: PciSpace::Mem64,
+                prefetchable: false,
+                pci_base: 0x80_0000_0000,
+                cpu_base: 0x80_0000_0000,
+                size: 0x80_0000_0000,
+            },
+        ]
+    );
+    assert_eq!(pci.window(PciSpace::Mem32).unwrap().cpu_base, 0x1000_0000);
+    assert_eq!(pci.intx_mask, [0x1800, 0, 0, 7]);
+    assert_eq!(pci.intx.len(), 16);
+    // virt swizzles: slot d, pin p goes to SPI 3 + (d + p - 1) % 4.
+    for device in 0..32u8 {
+        for pin in 1..=4u8 {
+            let spi = 3 + (u32::from(device) + u32::from(pin) - 1) % 4;
+            let route = pci.intx(0, device, 0, pin).unwrap();
+            assert_eq!(
+                (route.intid, route.level),
+                (32 + spi, true),
+                "{device} {pin}"
+            );
+        }
+    }
+    assert_eq!(pci.intx(0, 1, 0, 1).unwrap().intid, 36);
+    // Function and bus bits are masked off.
+    assert_eq!(pci.intx(3, 1, 5, 1).unwrap().intid, 36);
+    assert_eq!(pci.intx(0, 1, 0, 0), None, "pin 0: no interrupt");
 }
 
 #[test]
@@ -193,6 +252,84 @@ fn synthetic_edge_cases() {
     assert_eq!(bootarg(args, "msg"), Some("hello world"));
     assert_eq!(bootarg(args, "quiet"), Some(""));
     assert_eq!(bootarg(args, "console"), Some("ttyAMA0"));
+}
+
+#[test]
+fn pci_host_bridge_edge_cases() {
+    let b = Board::from_fdt(PCI).unwrap();
+    let pci = b.pci.unwrap();
+    // The first bridge, its reg in the root's 1/1 cells.
+    assert_eq!(
+        pci.ecam,
+        MemRegion {
+            base: 0x3000_0000,
+            size: 0x20_0000
+        }
+    );
+    assert_eq!((pci.bus_start, pci.bus_end), (0, 1));
+    assert_eq!(
+        pci.windows,
+        vec![
+            PciWindow {
+                space: PciSpace::Mem32,
+                prefetchable: true,
+                pci_base: 0x5000_0000,
+                cpu_base: 0x5000_0000,
+                size: 0x100_0000,
+            },
+            PciWindow {
+                space: PciSpace::Mem32,
+                prefetchable: false,
+                pci_base: 0x6000_0000,
+                cpu_base: 0x6100_0000,
+                size: 0x200_0000,
+            },
+        ]
+    );
+    // Any BAR may go in a non-prefetchable window: it is preferred.
+    assert_eq!(pci.window(PciSpace::Mem32).unwrap().pci_base, 0x6000_0000);
+    assert_eq!(pci.window(PciSpace::Io), None);
+    // No mask: every bit takes part. The entry for the foreign controller
+    // is skipped; the GIC's own are decoded, edge and level.
+    assert_eq!(pci.intx_mask, [u32::MAX; 4]);
+    assert_eq!(
+        pci.intx,
+        vec![
+            PciIntx {
+                addr_hi: 0x800,
+                pin: 1,
+                intid: 39,
+                level: false
+            },
+            PciIntx {
+                addr_hi: 0x1000,
+                pin: 1,
+                intid: 40,
+                level: true
+            },
+        ]
+    );
+    assert_eq!(pci.intx(0, 1, 0, 1).unwrap().intid, 39);
+    assert_eq!(pci.intx(0, 1, 0, 2), None, "routed to the other controller");
+    assert_eq!(
+        pci.intx(0, 1, 1, 1),
+        None,
+        "unmasked function bits must match"
+    );
+    assert_eq!(pci.intx(0, 2, 0, 1).unwrap().intid, 40);
+}
+
+#[test]
+fn pci_interrupt_map_to_an_unknown_phandle_is_an_error() {
+    assert_eq!(
+        Board::from_fdt(PCI_BAD_MAP),
+        Err(DtError::BadProperty {
+            node: "pci-host-ecam-generic",
+            property: "interrupt-map"
+        })
+    );
+    // The machines without a bridge have none.
+    assert_eq!(Board::from_fdt(SYNTHETIC).unwrap().pci, None);
 }
 
 #[test]

@@ -118,21 +118,20 @@ fn init() -> Result<(), ServiceError> {
         .find(|d| d.device_id == 2)
         .ok_or(ServiceError::new(
             "no virtio block device: start QEMU with -drive if=none,file=disk.img,format=raw,id=hd0 \
-             -device virtio-blk-device,drive=hd0 (tools/run does)",
+             -device virtio-blk-device,drive=hd0 (tools/run does), or -drive file=disk.img,if=virtio,format=raw",
         ))?;
-    // SAFETY: the virtio-mmio service found a block device in this slot (from
-    // the device tree, mapped as device memory); only this service drives it.
-    let dev = unsafe { VirtioBlk::attach(disk.base, disk.size) }
-        .map_err(|e| ServiceError::owned(format!("disk at {:#x}: {e}", disk.base)))?;
+    let at = disk.location;
+    // SAFETY: the virtio bus service found this block device (an mmio slot
+    // from the device tree, or a PCI function whose BARs it assigned); only
+    // this service drives it.
+    let transport = unsafe { disk.transport() }
+        .map_err(|e| ServiceError::owned(format!("disk at {at}: {e}")))?;
+    let dev = VirtioBlk::attach(transport)
+        .map_err(|e| ServiceError::owned(format!("disk at {at}: {e}")))?;
     let capacity = dev.capacity();
     let dev: kv::Disk = Box::new(VirtioDisk(dev));
-    let (db, report) = Db::open(dev, Options::for_disk(capacity)).map_err(|e| {
-        ServiceError::owned(format!(
-            "disk at {:#x} ({} MiB): {e}",
-            disk.base,
-            capacity >> 20
-        ))
-    })?;
+    let (db, report) = Db::open(dev, Options::for_disk(capacity))
+        .map_err(|e| ServiceError::owned(format!("disk at {at} ({} MiB): {e}", capacity >> 20)))?;
     if report.formatted {
         log::warn!(
             "kv: the disk ({} MiB) was blank: formatted it as a unikv store",

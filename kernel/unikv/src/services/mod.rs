@@ -4,4 +4,5 @@
 pub mod cache;
 pub mod console;
 pub mod kv;
+pub mod net;
 pub mod virtio;

@@ -8,9 +8,11 @@
 //! for it, then sleeps (`wfi`) until the next interrupt.
 
 mod console;
+mod network;
 
 use crate::services::kv::{self, STORE};
-use cmd::{Config, Server, ServerCell};
+use crate::services::net;
+use cmd::{Appendfsync, Config, Server, ServerCell};
 use hal::arch::cpu;
 use hal::drivers::{pl011, pl031};
 
@@ -24,14 +26,44 @@ fn server() -> &'static ServerCell {
 /// Runs the sessions for good.
 pub fn run() -> ! {
     let mut console = console::Console::new(server());
+    let mut network = network::Network::new(server());
+    let mut last_sync_ms = pl031::wall_ms();
     loop {
+        // Frames in, then every session takes what arrived.
         console.poll();
+        network.poll();
         // No more input waiting: what was gathered shares one flush.
-        commit();
+        settle(&mut last_sync_ms);
         console.release();
+        network.flush();
         kv::tick();
         expire_step();
-        cpu::wait_for_interrupt_if(|| pl011::RX.is_empty());
+        cpu::wait_for_interrupt_if(|| pl011::RX.is_empty() && !net::pending());
+    }
+}
+
+/// Makes the writes gathered this round durable as `appendfsync` says:
+/// `always`, one WAL flush now, before their replies go; `everysec`, a
+/// flush once a second (their replies did not wait); `no`, none here: the
+/// store's write-out deadline puts them on the disk.
+fn settle(last_sync_ms: &mut u64) {
+    let policy = server().lock().config.appendfsync;
+    let now = pl031::wall_ms();
+    match policy {
+        Appendfsync::Always => commit(),
+        Appendfsync::Everysec if now.saturating_sub(*last_sync_ms) >= 1000 => {
+            commit();
+            *last_sync_ms = now;
+        }
+        Appendfsync::Everysec | Appendfsync::No => note_unsynced(),
+    }
+}
+
+/// Deferred writes that no commit covers yet start the store's write-out
+/// clock, so they reach the disk within its bound.
+fn note_unsynced() {
+    if let Some(store) = STORE.lock().as_mut() {
+        store.note_unsynced();
     }
 }
 

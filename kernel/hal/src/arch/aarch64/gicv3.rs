@@ -231,6 +231,20 @@ pub fn enable(intid: u32, handler: Handler, edge: bool) -> Result<(), GicError> 
     Ok(())
 }
 
+/// Disables `intid` (SPIs only) and forgets its handler: for a driver that
+/// lets its device go.
+pub fn disable(intid: u32) -> Result<(), GicError> {
+    let gic = GIC.get().ok_or(GicError::NotInitialized)?;
+    let i = intid as usize;
+    if !(32..MAX_INTID).contains(&i) {
+        return Err(GicError::IntidOutOfRange(intid));
+    }
+    gic.gicd.icenabler[i / 32].set(1u32 << (i % 32));
+    wait_rwp(&gic.gicd);
+    HANDLERS[i].store(0, Ordering::Release);
+    Ok(())
+}
+
 /// Called from the IRQ vector: acknowledge, dispatch, end.
 pub fn handle_irq() {
     let mut handled = false;

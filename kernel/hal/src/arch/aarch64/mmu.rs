@@ -6,6 +6,10 @@
 //! hold the kernel image are split into pages so that text is read-only and
 //! executable, read-only data read-only, and the guard page under each stack
 //! is not mapped at all (W^X everywhere).
+//!
+//! Devices beyond the first GiB (the PCI host bridge's ECAM window sits at
+//! 256 GiB on virt) are added later with [`map_device`], in 2 MiB device
+//! blocks, by the driver that finds them.
 
 use crate::memory::{self, Range};
 use crate::sync::BootCell;
@@ -60,6 +64,10 @@ static TABLES: BootCell<Tables> = BootCell::new(Tables {
 #[derive(Debug)]
 pub enum MmuError {
     OutOfTables(&'static str),
+    /// The address is beyond the 39 bits the map covers.
+    OutOfRange(u64),
+    /// A device range overlaps RAM.
+    NotDevice(u64),
 }
 
 impl core::fmt::Display for MmuError {
@@ -69,6 +77,11 @@ impl core::fmt::Display for MmuError {
                 f,
                 "the identity map needs more {level} tables than the kernel reserves"
             ),
+            Self::OutOfRange(a) => write!(
+                f,
+                "{a:#x} is beyond the 39-bit addresses the identity map covers"
+            ),
+            Self::NotDevice(a) => write!(f, "{a:#x} is RAM, not a device"),
         }
     }
 }
@@ -158,6 +171,38 @@ impl Tables {
         Ok(())
     }
 
+    /// Maps `start..end` as device memory in 2 MiB blocks; blocks already
+    /// mapped as devices stay as they are.
+    fn map_device(&mut self, start: u64, end: u64) -> Result<(), MmuError> {
+        let mut addr = start & !(L2_SPAN - 1);
+        while addr < end {
+            let g = (addr / L1_SPAN) as usize;
+            if g >= ENTRIES {
+                return Err(MmuError::OutOfRange(addr));
+            }
+            let l1 = self.l1.0[g];
+            if l1 & 1 != 0 && !is_table(l1) {
+                // A whole GiB block: the first GiB is devices already, the
+                // others are RAM.
+                if l1 & DESC::ATTR_INDX.mask << DESC::ATTR_INDX.shift != 0 {
+                    return Err(MmuError::NotDevice(addr));
+                }
+                addr = (addr / L1_SPAN + 1) * L1_SPAN;
+                continue;
+            }
+            let entry = &mut self.l2_for(addr)?.0[((addr / L2_SPAN) as usize) % ENTRIES];
+            if *entry & 1 == 0 {
+                *entry = block(addr, device());
+            } else if is_table(*entry)
+                || *entry & (DESC::ATTR_INDX.mask << DESC::ATTR_INDX.shift) != 0
+            {
+                return Err(MmuError::NotDevice(addr));
+            }
+            addr += L2_SPAN;
+        }
+        Ok(())
+    }
+
     fn map_kernel(&mut self, image: Range) -> Result<(), MmuError> {
         let mut chunk = image.start & !(L2_SPAN - 1);
         while chunk < image.end {
@@ -230,9 +275,36 @@ pub fn init(ram: &[Range]) -> Result<(), MmuError> {
     Ok(())
 }
 
+/// Adds `base..base+size` to the identity map as device memory (nGnRE,
+/// never executable), for devices the boot map does not cover.
+///
+/// Runs on the one CPU that runs the kernel, with interrupts masked while
+/// the tables change: nothing else walks or edits them meanwhile.
+pub fn map_device(base: u64, size: u64) -> Result<(), MmuError> {
+    let end = base.checked_add(size).ok_or(MmuError::OutOfRange(base))?;
+    if end > 1 << 39 {
+        return Err(MmuError::OutOfRange(end - 1));
+    }
+    let saved = super::cpu::irq_save();
+    // SAFETY: one CPU runs the kernel and IRQs are masked, so nothing else
+    // reads or writes TABLES during this call; the entries written are new
+    // (invalid before), which needs no break-before-make.
+    let tables = unsafe { &mut *TABLES.get() };
+    let result = tables.map_device(base, end);
+    barrier::dsb(barrier::ISHST);
+    // SAFETY: drops stale TLB entries; none can exist for entries that were
+    // invalid, but a walk cached before the change is discarded all the same.
+    unsafe { core::arch::asm!("tlbi vmalle1", options(nostack)) };
+    barrier::dsb(barrier::ISH);
+    barrier::isb(barrier::SY);
+    super::cpu::irq_restore(saved);
+    result
+}
+
 /// Tables in use, for `INFO memory`.
 pub fn tables_used() -> (usize, usize) {
-    // SAFETY: after init the tables are only read.
+    // SAFETY: only init and map_device write the tables, on this same CPU
+    // (map_device with IRQs masked): this read cannot overlap a write.
     let t = unsafe { &*TABLES.get() };
     (t.l2_used, t.l3_used)
 }

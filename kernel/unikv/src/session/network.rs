@@ -1,0 +1,116 @@
+//! Network sessions: every TCP connection the net service accepts speaks
+//! Redis's protocol, through `conn::Connection` (parsing, commands,
+//! replies, limits). This file only moves bytes between the sockets and the
+//! connections, and enforces what needs the socket: `maxclients`, the idle
+//! `timeout`, and closing.
+
+use crate::host::KernelHost;
+use crate::services::kv::STORE;
+use crate::services::net::{self, ConnId};
+use alloc::vec::Vec;
+use cmd::{Caller, ServerCell};
+use conn::{Connection, Env, MAX_CLIENTS_REPLY};
+use hal::drivers::pl031;
+
+/// Bytes read from a socket at a time.
+const READ_CHUNK: usize = 16 << 10;
+
+pub struct Network {
+    conns: Vec<(ConnId, Connection)>,
+    buf: Vec<u8>,
+    server: &'static ServerCell,
+}
+
+impl Network {
+    pub fn new(server: &'static ServerCell) -> Network {
+        Network {
+            conns: Vec::new(),
+            buf: alloc::vec![0; READ_CHUNK],
+            server,
+        }
+    }
+
+    fn env(&self) -> Env<'static> {
+        Env {
+            store: &STORE,
+            server: self.server,
+            host: &KernelHost,
+        }
+    }
+
+    /// Accepts new connections and takes what every connection sent;
+    /// returns whether anything happened.
+    pub fn poll(&mut self) -> bool {
+        let env = self.env();
+        let mut busy = net::poll();
+        while let Some(id) = net::accept() {
+            busy = true;
+            let maxclients = self.server.lock().config.maxclients;
+            if self.conns.len() as u64 >= maxclients {
+                net::send(id, MAX_CLIENTS_REPLY);
+                net::close(id);
+                self.server.lock().stats.rejected_connections += 1;
+                continue;
+            }
+            let caller = match net::peer(id) {
+                Some(p) => Caller::Network {
+                    addr: p.ip().octets(),
+                    port: p.port(),
+                },
+                None => Caller::Network {
+                    addr: [0; 4],
+                    port: 0,
+                },
+            };
+            self.conns.push((id, Connection::new(&env, caller)));
+        }
+        for (id, c) in &mut self.conns {
+            while !c.wants_close() {
+                let n = net::recv(*id, &mut self.buf);
+                if n == 0 {
+                    break;
+                }
+                busy = true;
+                c.input(&env, &self.buf[..n]);
+            }
+        }
+        busy
+    }
+
+    /// Sends the replies that no longer wait (their group commit happened),
+    /// and closes what should be closed; returns whether anything happened.
+    pub fn flush(&mut self) -> bool {
+        let env = self.env();
+        let now = pl031::wall_ms();
+        let timeout_ms = self.server.lock().config.timeout_s.saturating_mul(1000);
+        let mut busy = false;
+        let mut i = 0;
+        while i < self.conns.len() {
+            let (id, c) = &mut self.conns[i];
+            c.release(&env);
+            while !c.output().is_empty() {
+                let n = net::send(*id, c.output());
+                if n == 0 {
+                    break;
+                }
+                busy = true;
+                c.sent(n);
+            }
+            let idle = timeout_ms > 0 && c.idle_ms(now) > timeout_ms;
+            if c.wants_close() || idle || net::is_closed(*id) {
+                busy = true;
+                if c.was_dropped() {
+                    net::abort(*id);
+                } else {
+                    net::close(*id);
+                }
+                let (_, c) = self.conns.swap_remove(i);
+                c.close(&env);
+                continue;
+            }
+            i += 1;
+        }
+        busy |= net::poll();
+        busy
+    }
+}
