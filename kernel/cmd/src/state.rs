@@ -145,12 +145,12 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             requirepass: None,
-            maxclients: 256,
+            maxclients: 500,
             timeout_s: 0,
             appendfsync: Appendfsync::Always,
             proto_max_bulk_len: 64 << 20,
             client_query_buffer_limit: 128 << 20,
-            client_output_buffer_limit: 64 << 20,
+            client_output_buffer_limit: 32 << 20,
         }
     }
 }

@@ -96,12 +96,19 @@ impl Connection {
     /// Takes bytes the client sent: runs every complete command in them.
     /// Input after QUIT or a protocol error is ignored.
     pub fn input(&mut self, env: &Env<'_>, bytes: &[u8]) {
+        let limit = env.server.lock().config.client_output_buffer_limit;
         let mut rest = bytes;
         while !rest.is_empty() && !self.closing && !self.dropped {
             match self.parser.parse(rest) {
                 Ok(Parsed::Command { argv, consumed }) => {
                     rest = &rest[consumed..];
                     self.command(env, argv);
+                    // Redis's client-output-buffer-limit, checked after
+                    // every command: a client that does not read is
+                    // dropped, not the server's memory.
+                    if self.unsent_bytes() as u64 > limit {
+                        self.drop_client();
+                    }
                 }
                 Ok(Parsed::NeedMore) => break,
                 Err(e) => {
@@ -112,12 +119,15 @@ impl Connection {
                 }
             }
         }
-        let limit = env.server.lock().config.client_output_buffer_limit;
-        if self.unsent_bytes() as u64 > limit {
-            // Redis's client-output-buffer-limit: the client that does not
-            // read is dropped, not the server's memory.
-            self.dropped = true;
-        }
+    }
+
+    /// Drops the client at once: its unsent replies go, and so will the
+    /// socket (the owner sees [`Connection::wants_close`]).
+    pub fn drop_client(&mut self) {
+        self.dropped = true;
+        self.out = Vec::new();
+        self.sent = 0;
+        self.outbox = Outbox::new();
     }
 
     fn command(&mut self, env: &Env<'_>, argv: Vec<Vec<u8>>) {

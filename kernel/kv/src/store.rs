@@ -98,6 +98,11 @@ pub struct Store {
     expire_cursor: Vec<u8>,
     /// Keys the active-expiry steps deleted.
     expired_keys: u64,
+    /// Whether any key may have an expiry: unknown (true) when opened, false
+    /// after a whole pass found none, true again when one is written.
+    may_expire: bool,
+    /// A key with an expiry was seen (or written) in the current pass.
+    expiring_seen: bool,
 }
 
 impl Store {
@@ -121,6 +126,8 @@ impl Store {
             loaded_keys: 0,
             expire_cursor: Vec::new(),
             expired_keys: 0,
+            may_expire: true,
+            expiring_seen: false,
         }
     }
 
@@ -156,6 +163,7 @@ impl Store {
     /// that says when it is durable: after the next [`Store::commit`].
     /// An invalid or refused write fails here, alone.
     pub fn write_deferred(&mut self, batch: WriteBatch) -> Result<Ticket> {
+        self.note_expiring(&batch);
         self.db.write(batch, false)?;
         self.written += 1;
         Ok(Ticket(self.written))
@@ -217,6 +225,7 @@ impl Store {
     /// Applies `batch` without waiting for the disk (`sync=0`): it is
     /// written out within [`Store::wal_loss_bound_ms`], by [`Store::tick`].
     pub fn write_buffered(&mut self, batch: WriteBatch) -> Result<()> {
+        self.note_expiring(&batch);
         self.db.write(batch, false)?;
         let now = (self.clock.now)();
         self.buffered_since.get_or_insert(now);
@@ -344,6 +353,9 @@ impl Store {
     /// Reads of expired keys already miss, and compactions drop them; this
     /// reclaims the keys that nobody reads and no compaction reaches soon.
     pub fn expire_step(&mut self, budget: usize) -> Result<u64> {
+        if !self.may_expire {
+            return Ok(0);
+        }
         let now = self.now_ms();
         let mut dead = WriteBatch::new();
         let mut it = self.db.iter(None)?;
@@ -353,14 +365,21 @@ impl Store {
                 break;
             }
             // A value this code cannot read is VERIFY's to report.
-            if value::decode(it.value()).is_ok_and(|v| v.is_expired(now)) {
-                dead.delete(it.key());
+            if let Ok(v) = value::decode(it.value()) {
+                self.expiring_seen |= v.expires_at.is_some();
+                if v.is_expired(now) {
+                    dead.delete(it.key());
+                }
             }
             it.next()?;
         }
         self.expire_cursor.clear();
         if it.valid() {
             self.expire_cursor.extend_from_slice(it.key());
+        } else {
+            // A whole pass over the keys: if none had an expiry, there is
+            // nothing to look for until a write brings one.
+            self.may_expire = core::mem::take(&mut self.expiring_seen);
         }
         drop(it);
         let n = u64::from(dead.count());
@@ -369,6 +388,24 @@ impl Store {
             self.expired_keys += n;
         }
         Ok(n)
+    }
+
+    /// Notes whether `batch` writes a value with an expiry: the active
+    /// expiry then has work again. Looked at only while it believes it has
+    /// none (a tag byte per value).
+    fn note_expiring(&mut self, batch: &WriteBatch) {
+        if self.may_expire {
+            return;
+        }
+        let mut expiring = false;
+        let _ = batch.for_each(|_, _, _, v| {
+            expiring |= value::has_expiry(v);
+            Ok(())
+        });
+        if expiring {
+            self.may_expire = true;
+            self.expiring_seen = true;
+        }
     }
 
     /// Keys the active expiry deleted since the store was opened (Redis's

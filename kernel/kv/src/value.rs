@@ -134,6 +134,11 @@ impl Raw<'_> {
     }
 }
 
+/// Whether stored bytes carry an expiry, from the tag alone.
+pub fn has_expiry(stored: &[u8]) -> bool {
+    stored.first().is_some_and(|t| t & EXPIRES != 0)
+}
+
 /// Decodes stored bytes.
 pub fn decode(stored: &[u8]) -> Result<Raw<'_>, BadValue> {
     let (&tag, rest) = stored.split_first().ok_or(BadValue { tag: None })?;

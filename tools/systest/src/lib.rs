@@ -5,6 +5,8 @@
 //! Every wait has a deadline, so a hung kernel fails a test instead of
 //! hanging the suite; QEMU is killed when a `Qemu` is dropped.
 
+pub mod net;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};

@@ -298,3 +298,32 @@ fn the_largest_string_is_the_largest_value_less_the_header() {
     // options allow.
     assert!(s.max_string_len() > 500 << 10 && s.max_string_len() < 512 << 10);
 }
+
+#[test]
+fn the_active_expiry_rests_while_no_key_expires() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    let mut b = WriteBatch::new();
+    for i in 0..10 {
+        b.put(std::format!("k{i}").as_bytes(), &value::encode(b"v", None));
+    }
+    s.write(b).unwrap();
+    // One whole pass finds no expiry: from then on a step reads nothing.
+    assert_eq!(s.expire_step(100).unwrap(), 0);
+    let reads = s.stats().io.reads;
+    let before = s.db().stats().memtable_bytes;
+    assert_eq!(s.expire_step(100).unwrap(), 0);
+    assert_eq!(
+        (s.stats().io.reads, s.db().stats().memtable_bytes),
+        (reads, before)
+    );
+    assert!(!s.may_expire);
+    // A value with an expiry wakes it up.
+    let now = s.now_ms();
+    let mut b = WriteBatch::new();
+    b.put(b"soon", &value::encode(b"v", Some(now)));
+    s.write(b).unwrap();
+    assert!(s.may_expire);
+    NOW.fetch_add(2_000, Ordering::Relaxed);
+    assert_eq!(s.expire_step(100).unwrap(), 1);
+}

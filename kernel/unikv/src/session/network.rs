@@ -74,7 +74,31 @@ impl Network {
                 c.input(&env, &self.buf[..n]);
             }
         }
+        self.bound_unsent();
         busy
+    }
+
+    /// Each client's unread replies are capped (client-output-buffer-limit);
+    /// so is their sum, at a quarter of the free heap: past it, the client
+    /// with the most unread goes, so that many slow readers together cannot
+    /// take the memory the store and its cache need.
+    fn bound_unsent(&mut self) {
+        let budget = hal::heap::stats().free / 4;
+        loop {
+            let total: usize = self.conns.iter().map(|(_, c)| c.unsent_bytes()).sum();
+            if total <= budget {
+                return;
+            }
+            let Some((_, worst)) = self.conns.iter_mut().max_by_key(|(_, c)| c.unsent_bytes())
+            else {
+                return;
+            };
+            log::warn!(
+                "net: dropping a client with {} bytes of unread replies: the clients' unread replies passed a quarter of the free heap",
+                worst.unsent_bytes()
+            );
+            worst.drop_client();
+        }
     }
 
     /// Sends the replies that no longer wait (their group commit happened),

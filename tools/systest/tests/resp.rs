@@ -1,0 +1,384 @@
+//! unikv as a Redis server under QEMU, with real clients on 127.0.0.1:
+//! redis-cli (one-shot and interactive), redis-benchmark, the Rust `redis`
+//! crate; data written over the network read at the console and after a
+//! reboot; hostile clients that must not hurt anyone else; and a QEMU
+//! killed while clients pipeline SETs, after which every SET whose OK
+//! reached its client is there.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use resp::Frame;
+use systest::net::{request, Client, Server};
+
+/// Closes `stream` with a reset (RST) instead of a FIN: SO_LINGER with a
+/// zero timeout, as a client that crashes or is killed does.
+fn reset(stream: std::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket descriptor and a properly sized, initialised
+    // option value; the call only changes how the socket closes.
+    let r = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0, "SO_LINGER");
+    drop(stream);
+}
+
+fn bulk(v: &str) -> Frame {
+    Frame::Bulk(v.as_bytes().to_vec())
+}
+
+fn ok() -> Frame {
+    Frame::Simple(b"OK".to_vec())
+}
+
+fn redis_cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli (tools/setup installs redis-tools)");
+    assert!(out.status.success(), "redis-cli {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn redis_cli_and_the_console_see_the_same_store_across_a_reboot() {
+    let mut s = Server::boot("resp-cli.img", 64, false, None);
+    assert_eq!(
+        redis_cli(s.port, &["SET", "greeting", "hello world"]),
+        "OK\n"
+    );
+    assert_eq!(redis_cli(s.port, &["GET", "greeting"]), "hello world\n");
+    assert_eq!(redis_cli(s.port, &["INCRBY", "n", "41"]), "41\n");
+    // Interactive: commands on stdin, replies in order; a binary value
+    // typed in redis-cli's quoting round trips.
+    let mut child = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &s.port.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("redis-cli");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"SET a 1\nAPPEND a 23\nGET a\nDEL a\nEXISTS a\nSET bin \"a\\x00b\"\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "OK\n3\n123\n1\n0\nOK\n"
+    );
+    assert_eq!(
+        redis_cli(s.port, &["--no-raw", "GET", "bin"]),
+        "\"a\\x00b\"\n"
+    );
+    // The console reads what the network wrote.
+    assert_eq!(s.qemu.cmd("GET greeting"), "\"hello world\"\n");
+    assert_eq!(s.qemu.cmd("GET n"), "\"41\"\n");
+    // And after a reboot too.
+    s.qemu.send(b"REBOOT\r");
+    s.qemu.read_until("boot complete");
+    s.qemu.read_until(systest::PROMPT);
+    s.wait_ready();
+    assert_eq!(redis_cli(s.port, &["GET", "greeting"]), "hello world\n");
+    assert_eq!(s.qemu.cmd("GET bin"), "\"a\\x00b\"\n");
+    s.qemu.shutdown();
+}
+
+#[test]
+fn the_rust_redis_crate_with_pipelines_and_binary_data_on_the_pci_nic() {
+    let s = Server::boot("resp-crate.img", 256, true, None);
+    let client = redis::Client::open(format!("redis://127.0.0.1:{}/", s.port)).unwrap();
+    let mut con = client
+        .get_connection()
+        .expect("connect with the redis crate");
+    let big: Vec<u8> = (0..(1 << 20)).map(|i| (i * 7 % 256) as u8).collect();
+    let () = redis::cmd("SET")
+        .arg("big")
+        .arg(&big)
+        .query(&mut con)
+        .unwrap();
+    let back: Vec<u8> = redis::cmd("GET").arg("big").query(&mut con).unwrap();
+    assert_eq!(back, big, "a 1 MiB binary value comes back byte for byte");
+    let mut pipe = redis::pipe();
+    for i in 0..500 {
+        pipe.cmd("SET").arg(format!("p{i:03}")).arg(i).ignore();
+    }
+    pipe.cmd("MGET").arg("p000").arg("p499").arg("nope");
+    let (got,): (Vec<Option<i64>>,) = pipe.query(&mut con).unwrap();
+    assert_eq!(got, vec![Some(0), Some(499), None]);
+    let n: i64 = redis::cmd("INCRBY")
+        .arg("p010")
+        .arg(5)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(n, 15);
+    let ttl: i64 = {
+        let () = redis::cmd("SET")
+            .arg("t")
+            .arg("v")
+            .arg("EX")
+            .arg(100)
+            .query(&mut con)
+            .unwrap();
+        redis::cmd("TTL").arg("t").query(&mut con).unwrap()
+    };
+    assert!((99..=100).contains(&ttl), "{ttl}");
+    s.qemu.shutdown();
+}
+
+#[test]
+fn redis_benchmark_runs_without_errors() {
+    let s = Server::boot("resp-bench.img", 64, false, None);
+    for (clients, pipeline) in [("1", "1"), ("10", "1"), ("50", "1"), ("10", "16")] {
+        let out = Command::new("redis-benchmark")
+            .args(["-h", "127.0.0.1", "-p", &s.port.to_string()])
+            .args(["-t", "set,get,incr,mset", "-n", "2000", "-q"])
+            .args(["-c", clients, "-P", pipeline])
+            .output()
+            .expect("redis-benchmark (tools/setup installs redis-tools)");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "-c {clients} -P {pipeline}: {text}");
+        for test in ["SET", "GET", "INCR", "MSET"] {
+            let line = text
+                .lines()
+                .find(|l| {
+                    l.trim_start().starts_with(&format!("{test}:"))
+                        || l.contains(&format!("{test} ("))
+                })
+                .unwrap_or_else(|| panic!("no {test} line at -c {clients} -P {pipeline}: {text}"));
+            assert!(line.contains("requests per second"), "{line}");
+        }
+        assert!(
+            !text.contains("Error"),
+            "-c {clients} -P {pipeline}: {text}"
+        );
+    }
+    let mut c = s.client();
+    assert_eq!(
+        c.cmd(&["EXISTS", "key:__rand_int__"]).unwrap(),
+        Frame::Integer(1)
+    );
+    s.qemu.shutdown();
+}
+
+/// Hostile clients, one after another, while a well-behaved one keeps
+/// being served; afterwards nothing stored has changed.
+#[test]
+fn hostile_clients_hurt_nobody_else() {
+    let s = Server::boot("resp-hostile.img", 64, false, None);
+    let mut good = s.client();
+    assert_eq!(good.cmd(&["SET", "canary", "alive"]).unwrap(), ok());
+    let check = |good: &mut Client| match good.cmd(&["GET", "canary"]) {
+        Ok(f) => assert_eq!(f, bulk("alive")),
+        Err(e) => panic!("the well-behaved client lost its connection: {e}"),
+    };
+
+    // Garbage: a protocol error, then the connection closes.
+    let mut c = s.client();
+    c.send(b"*2\r\n$3\r\nGET\r\nxx\r\n\x00\xff garbage\r\n")
+        .unwrap();
+    let mut rest = c.read();
+    while let Ok(f) = rest {
+        if let Frame::Error(e) = &f {
+            assert!(e.starts_with(b"ERR Protocol error"), "{f:?}");
+        }
+        rest = c.read();
+    }
+    check(&mut good);
+
+    // Absurd lengths are refused from the header, before any byte is kept.
+    for header in [
+        &b"*99999999999999\r\n"[..],
+        b"*1\r\n$99999999999\r\n",
+        b"*1\r\n$-7\r\n",
+        b"*abc\r\n",
+    ] {
+        let mut c = s.client();
+        c.send(header).unwrap();
+        match c.read().unwrap() {
+            Frame::Error(e) => assert!(e.starts_with(b"ERR Protocol error"), "{e:?}"),
+            f => panic!("{header:?}: {f:?}"),
+        }
+        assert!(c.closed_within(Duration::from_secs(5)));
+    }
+    check(&mut good);
+
+    // An endless inline line: refused at 64 KiB.
+    let mut c = s.client();
+    let _ = c.send(&vec![b'a'; 70 * 1024]);
+    match c.read() {
+        Ok(Frame::Error(e)) => assert_eq!(e, b"ERR Protocol error: too big inline request"),
+        other => panic!("{other:?}"),
+    }
+    check(&mut good);
+
+    // A value over proto-max-bulk-len (64 MiB): refused from its header.
+    let mut c = s.client();
+    c.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$70000000\r\n")
+        .unwrap();
+    match c.read().unwrap() {
+        Frame::Error(e) => assert_eq!(e, b"ERR Protocol error: invalid bulk length"),
+        f => panic!("{f:?}"),
+    }
+    check(&mut good);
+
+    // A slow sender: one command dribbled a byte at a time.
+    let mut slow = s.client();
+    let req = request(&["SET", "slow", "value"]);
+    for b in &req {
+        slow.send(&[*b]).unwrap();
+        check(&mut good);
+    }
+    assert_eq!(slow.read().unwrap(), ok());
+
+    // A reset in the middle of a request.
+    let c = s.client();
+    let mut half = request(&["SET", "half", "value"]);
+    half.truncate(half.len() - 5);
+    (&c.stream).write_all(&half).unwrap();
+    reset(c.stream);
+    check(&mut good);
+
+    // Hundreds of connections at once, each served.
+    let mut many: Vec<Client> = (0..300).map(|_| s.client()).collect();
+    for (i, c) in many.iter_mut().enumerate() {
+        c.send(&request(&["GET", "canary"])).unwrap();
+        if i % 50 == 0 {
+            check(&mut good);
+        }
+    }
+    for c in &mut many {
+        assert_eq!(c.read().unwrap(), bulk("alive"));
+    }
+    drop(many);
+
+    // A client that never reads: it asks for a 512 KiB value over and over;
+    // it is dropped once its unread replies pass the limit, and the server
+    // goes on.
+    let mut c = s.client();
+    assert_eq!(
+        c.cmd(&["SET", "big", &"x".repeat(512 << 10)]).unwrap(),
+        ok()
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let stream = c.stream.try_clone().unwrap();
+    let flood = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut stream = stream;
+            let req = request(&["GET", "big"]);
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                if stream.write_all(&req).is_err() {
+                    return true;
+                }
+            }
+            false
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        check(&mut good);
+        let clients = s.client().cmd(&["EXISTS", "canary"]).unwrap();
+        assert_eq!(clients, Frame::Integer(1));
+        if flood.is_finished() || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert!(
+        flood.join().unwrap(),
+        "the client that never reads was dropped"
+    );
+
+    // Nothing stored changed: the canary and the values set on purpose.
+    check(&mut good);
+    assert_eq!(good.cmd(&["GET", "slow"]).unwrap(), bulk("value"));
+    assert_eq!(
+        good.cmd(&["EXISTS", "half", "k"]).unwrap(),
+        Frame::Integer(0)
+    );
+    s.qemu.shutdown();
+}
+
+/// Clients pipeline SETs; QEMU is killed in the middle; after the reboot
+/// every SET whose OK reached its client is there, with its value.
+#[test]
+fn a_killed_qemu_keeps_every_acknowledged_set() {
+    let mut s = Server::boot("resp-kill.img", 256, false, None);
+    let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    let mut threads = Vec::new();
+    for t in 0..4 {
+        let port = s.port;
+        let acked = acked.clone();
+        threads.push(std::thread::spawn(move || {
+            let mut c = Client::try_connect(port).unwrap();
+            for round in 0..10_000 {
+                let batch: Vec<(String, String)> = (0..32)
+                    .map(|i| (format!("t{t}:{round}:{i}"), format!("v{round}-{i}")))
+                    .collect();
+                let mut bytes = Vec::new();
+                for (k, v) in &batch {
+                    bytes.extend_from_slice(&request(&["SET", k.as_str(), v.as_str()]));
+                }
+                if c.send(&bytes).is_err() {
+                    return;
+                }
+                for pair in batch {
+                    match c.read() {
+                        Ok(f) if f == ok() => acked.lock().unwrap().push(pair),
+                        _ => return,
+                    }
+                }
+            }
+        }));
+    }
+    // Let them write for a while, then pull the plug.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acked.lock().unwrap().len() < 3000 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    s.qemu.kill();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 3000,
+        "only {} SETs acknowledged",
+        acked.len()
+    );
+    s.reboot();
+    let mut c = s.client();
+    for chunk in acked.chunks(500) {
+        let keys: Vec<&str> = chunk.iter().map(|(k, _)| k.as_str()).collect();
+        let mut args = vec!["MGET"];
+        args.extend(keys);
+        let Frame::Array(values) = c.cmd(&args).unwrap() else {
+            panic!("MGET")
+        };
+        for ((k, v), got) in chunk.iter().zip(values) {
+            assert_eq!(got, bulk(v), "{k} was acknowledged and lost");
+        }
+    }
+    eprintln!("{} acknowledged SETs all survived the kill", acked.len());
+    s.qemu.shutdown();
+}
