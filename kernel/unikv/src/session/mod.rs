@@ -20,7 +20,19 @@ use hal::drivers::{pl011, pl031};
 static SERVER: spin::Once<ServerCell> = spin::Once::new();
 
 fn server() -> &'static ServerCell {
-    SERVER.call_once(|| ServerCell::new(Server::new(Config::default(), pl031::wall_ms())))
+    SERVER.call_once(|| ServerCell::new(Server::new(config(), pl031::wall_ms())))
+}
+
+/// The configuration the boot arguments give: `requirepass=` sets the
+/// password network clients must give (the console needs none).
+fn config() -> Config {
+    let mut config = Config::default();
+    let args = crate::board::board().bootargs.as_deref().unwrap_or("");
+    if let Some(pass) = kcore::dt::bootarg(args, "requirepass").filter(|p| !p.is_empty()) {
+        config.requirepass = Some(pass.as_bytes().to_vec());
+        log::info!("sessions: network clients must AUTH (requirepass= in the boot arguments)");
+    }
+    config
 }
 
 /// Runs the sessions for good.
