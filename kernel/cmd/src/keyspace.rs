@@ -39,10 +39,7 @@ impl Ctx<'_> {
     /// What `key` holds for this command: its own writes first, then the
     /// store; `None` if nothing, or something expired.
     pub(crate) fn read(&self, key: &[u8]) -> Result<Option<Entry>, CmdError> {
-        let found = match self.pending.overlay.get(key) {
-            Some(e) => e.clone().filter(|e| !e.is_expired(self.now_ms())),
-            None => self.store()?.get(key)?,
-        };
+        let found = self.read_for_write(key)?;
         let mut server = self.server.lock();
         if found.is_some() {
             server.stats.keyspace_hits += 1;
@@ -50,6 +47,21 @@ impl Ctx<'_> {
             server.stats.keyspace_misses += 1;
         }
         Ok(found)
+    }
+
+    /// [`Ctx::read`] without counting a keyspace hit or miss: what a
+    /// command that writes the key looks at first (Redis's
+    /// `lookupKeyWrite`: RENAME's source, COPY's target).
+    pub(crate) fn read_for_write(&self, key: &[u8]) -> Result<Option<Entry>, CmdError> {
+        Ok(match self.pending.overlay.get(key) {
+            Some(e) => e.clone().filter(|e| !e.is_expired(self.now_ms())),
+            None => self.store()?.get(key)?,
+        })
+    }
+
+    /// Whether this command (or transaction) has written `key` so far.
+    pub(crate) fn has_written(&self, key: &[u8]) -> bool {
+        self.pending.overlay.contains_key(key)
     }
 
     /// Whether `key` holds something (not counted as a hit or a miss).

@@ -39,22 +39,31 @@
 extern crate alloc;
 
 mod appliance;
+mod args;
 mod bench;
 mod cachecmd;
+mod config;
+mod connection;
 mod ctx;
 mod debug;
+mod info;
+mod introspect;
 mod keys;
 mod keyspace;
 mod server;
+mod serverfamily;
 mod state;
 mod storage;
 mod strings;
+mod subcommand;
 mod table;
+mod transactions;
 
+pub use connection::REDIS_VERSION;
 pub use console::Reply;
 pub use ctx::{CmdError, Ctx, Host, ServiceRow, Sink, StoreGuard};
 pub use state::{
     addr, Appendfsync, Caller, Client, ClientInfo, CommandStats, Config, Multi, Protocol, Server,
-    ServerCell, Stats,
+    ServerCell, Stats, Watched, MAX_CURSORS,
 };
-pub use table::{entries, handler, joins_group, run, Entry, Handler, HANDLERS};
+pub use table::{entries, handler, joins_group, refused, run, Entry, Handler, HANDLERS};

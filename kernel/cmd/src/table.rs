@@ -7,7 +7,9 @@ use alloc::string::String;
 use console::{flag, CommandSpec, Invocation, Reply};
 
 use crate::ctx::{CmdError, Ctx};
-use crate::{appliance, keys, strings};
+use crate::state::{Client, Server};
+use crate::subcommand::container;
+use crate::{appliance, connection, keys, serverfamily, strings, transactions};
 
 /// A command's implementation. It checks what the spec's arity cannot (the
 /// meaning of its arguments) and returns the reply or a typed error.
@@ -37,7 +39,14 @@ pub(crate) const fn entry(name: &'static str, handler: Handler, joins_group: boo
 
 /// Every family's handlers, keyed by the specs' names. Each family's
 /// module keeps its own list.
-pub static HANDLERS: &[&[Entry]] = &[strings::HANDLERS, keys::HANDLERS, appliance::HANDLERS];
+pub static HANDLERS: &[&[Entry]] = &[
+    strings::HANDLERS,
+    keys::HANDLERS,
+    transactions::HANDLERS,
+    connection::HANDLERS,
+    appliance::HANDLERS,
+    serverfamily::HANDLERS,
+];
 
 /// Every handler.
 pub fn entries() -> impl Iterator<Item = &'static Entry> {
@@ -56,18 +65,18 @@ pub fn handler(spec: &CommandSpec) -> Option<&'static Entry> {
 ///
 /// Before the handler: a connection that must authenticate first is
 /// refused (`NOAUTH`); the appliance's controls are refused over the
-/// network while no password is set; inside MULTI the command is queued.
-/// After it: its writes go to the store as one batch, if it succeeded.
+/// network while no password is set, and inside MULTI always; a container
+/// command's subcommand must exist and have its arity; a refusal inside
+/// MULTI makes EXEC abort. Then inside MULTI the command is queued. After
+/// it: its writes go to the store as one batch, if it succeeded.
 pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
     let spec = inv.spec;
-    if let Some(refusal) = refuse(ctx, spec) {
-        ctx.server
-            .lock()
-            .stats
-            .commands
-            .entry(spec.name)
-            .or_default()
-            .rejected += 1;
+    if let Some(refusal) = refuse(ctx, inv) {
+        let mut server = ctx.server.lock();
+        server.stats.commands.entry(spec.name).or_default().rejected += 1;
+        count_error(&mut server, &refusal);
+        drop(server);
+        flag_transaction(ctx.client);
         return refusal;
     }
     if let Some(multi) = ctx.client.multi.as_mut() {
@@ -76,25 +85,70 @@ pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
             return Reply::Status(String::from("QUEUED"));
         }
     }
+    let reply = timed(ctx, inv);
+    match ctx.apply() {
+        Ok(()) => reply,
+        Err(e) => e.into(),
+    }
+}
+
+/// Runs `inv`'s handler (see [`execute`]) and counts it in the statistics:
+/// its calls, time and failures, the error's code, the client's last
+/// command. Every command EXEC runs is counted so too.
+pub(crate) fn timed(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
     let clock = ctx.host.clock();
     let started = (clock.now)();
     let reply = execute(ctx, inv);
-    let reply = match ctx.apply() {
-        Ok(()) => reply,
-        Err(e) => e.into(),
-    };
     let usec = ((clock.now)() - started) * 1_000_000 / clock.hz.max(1);
-    ctx.client.last_command = spec.name;
+    ctx.client.last_command = inv.spec.name;
     ctx.client.last_ms = ctx.now_ms();
     let mut server = ctx.server.lock();
     server.stats.commands_processed += 1;
-    let stats = server.stats.commands.entry(spec.name).or_default();
+    let stats = server.stats.commands.entry(inv.spec.name).or_default();
     stats.calls += 1;
     stats.usec += usec;
     if reply.is_error() {
         stats.failed += 1;
+        count_error(&mut server, &reply);
     }
     reply
+}
+
+/// Counts an error reply under its code in INFO errorstats.
+fn count_error(server: &mut Server, reply: &Reply) {
+    let code = match reply {
+        Reply::Coded(code, _) => code,
+        Reply::Error(_) => "ERR",
+        _ => return,
+    };
+    *server.stats.errors.entry(String::from(code)).or_default() += 1;
+}
+
+/// A command the session refused before it became an [`Invocation`]: an
+/// unknown name, a wrong number of arguments (the session's parser
+/// catches those). Counts it as Redis does (the command's
+/// `rejected_calls` when the name is known, an `ERR` in errorstats) and,
+/// inside MULTI, makes the transaction's EXEC answer `EXECABORT`. Every
+/// session calls it for every such refusal.
+pub fn refused(
+    server: &crate::state::ServerCell,
+    client: &mut Client,
+    known: Option<&'static CommandSpec>,
+) {
+    let mut server = server.lock();
+    if let Some(spec) = known {
+        server.stats.commands.entry(spec.name).or_default().rejected += 1;
+    }
+    *server.stats.errors.entry(String::from("ERR")).or_default() += 1;
+    drop(server);
+    flag_transaction(client);
+}
+
+/// Inside MULTI, a refused command makes EXEC abort.
+fn flag_transaction(client: &mut Client) {
+    if let Some(multi) = client.multi.as_mut() {
+        multi.failed = true;
+    }
 }
 
 /// Runs one command's handler without the checks of [`run`] and without
@@ -117,8 +171,10 @@ pub(crate) fn execute(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
     }
 }
 
-/// Why `spec` may not run for this session now, if it may not.
-fn refuse(ctx: &Ctx<'_>, spec: &CommandSpec) -> Option<Reply> {
+/// Why `inv` may not run (or be queued) for this session now, if it may
+/// not.
+fn refuse(ctx: &Ctx<'_>, inv: &Invocation) -> Option<Reply> {
+    let spec = inv.spec;
     if !ctx.client.authenticated && !spec.has(flag::NOAUTH) {
         return Some(Reply::Coded(
             "NOAUTH",
@@ -135,6 +191,15 @@ fn refuse(ctx: &Ctx<'_>, spec: &CommandSpec) -> Option<Reply> {
              console), then AUTH",
             spec.name
         )));
+    }
+    if ctx.client.multi.is_some() && spec.has(flag::ADMIN) {
+        // Redis's answer to SHUTDOWN (its no-multi commands) in MULTI.
+        return Some(Reply::error("Command not allowed inside a transaction"));
+    }
+    if let Some(c) = container(spec.name) {
+        if let Err(e) = c.check(inv) {
+            return Some(e.into());
+        }
     }
     None
 }

@@ -186,17 +186,7 @@ fn server_commands() {
         run("HELP nosuch"),
         "(error) ERR no such command 'nosuch', type HELP for the list\n"
     );
-    assert_eq!(run("INFO server"), "# Server\nsection:server\n");
-    let all = run("INFO");
-    assert!(
-        all.starts_with("# Server\nsection:server\n\n# Memory\nsection:memory\n\n# Storage\n"),
-        "{all}"
-    );
-    assert!(!all.contains("# Cache"), "no cache, no section: {all}");
-    assert_eq!(
-        run("INFO nonsense"),
-        "(error) ERR no INFO section 'nonsense'; sections: server, memory, storage, cache\n"
-    );
+    // INFO has tests of its own (tests/server.rs).
     assert_eq!(
         run("SERVICES"),
         "1) \"kv\" \"running\" \"the store\" \"us\" \"MIT\"\n"
