@@ -22,6 +22,7 @@ use crate::subcommand::{Container, Sub, HELP};
 /// CONFIG's subcommands, with Redis's arities.
 pub(crate) static CONFIG: Container = Container {
     name: "CONFIG",
+    bare: false,
     subs: &[
         Sub {
             name: "GET",
@@ -197,7 +198,7 @@ fn set(config: &mut Config, name: &str, value: &[u8]) -> Result<(), String> {
 fn set_output_limit(config: &mut Config, value: &[u8]) -> Result<(), String> {
     let text = core::str::from_utf8(value).unwrap_or("\u{fffd}");
     let words: Vec<&str> = text.split_ascii_whitespace().collect();
-    if words.len() % 4 != 0 {
+    if !words.len().is_multiple_of(4) {
         return Err(String::from(
             "Wrong number of arguments in buffer limit configuration.",
         ));
@@ -301,7 +302,7 @@ fn config_get(ctx: &Ctx<'_>, patterns: &[Vec<u8>]) -> Result<Reply, CmdError> {
 /// All the pairs or none: checked (names, then values in order) on a copy
 /// that replaces the configuration only if every one is right.
 fn config_set(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Reply, CmdError> {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(CmdError::syntax());
     }
     let failed = |name: &[u8], why: &str| {

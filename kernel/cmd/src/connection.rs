@@ -219,6 +219,7 @@ pub fn quit(ctx: &mut Ctx<'_>, _: &Invocation) -> Result<Reply, CmdError> {
 /// CLIENT's subcommands, with Redis's arities.
 pub(crate) static CLIENT: Container = Container {
     name: "CLIENT",
+    bare: false,
     subs: &[
         Sub {
             name: "GETNAME",

@@ -19,6 +19,7 @@ use crate::subcommand::{container, full_name, Container, Sub, HELP};
 /// COMMAND's subcommands, with Redis's arities.
 pub(crate) static COMMAND: Container = Container {
     name: "COMMAND",
+    bare: true,
     subs: &[
         Sub {
             name: "COUNT",
@@ -367,7 +368,7 @@ fn list(args: &[Vec<u8>]) -> Result<Reply, CmdError> {
         Filter::Module => false,
         Filter::Category(cat) => categories(s.flags, s.group)
             .iter()
-            .any(|c| matches!(c, Reply::Status(c) if c[1..].as_bytes().eq_ignore_ascii_case(cat))),
+            .any(|c| matches!(c, Reply::Status(c) if c.as_bytes()[1..].eq_ignore_ascii_case(cat))),
         Filter::Pattern(p) => glob::matches(p, s.name.to_ascii_lowercase().as_bytes(), true),
     };
     Ok(Reply::Array(

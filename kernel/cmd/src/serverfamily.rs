@@ -22,6 +22,7 @@ pub(crate) static HANDLERS: &[Entry] = &[
 /// LIST, ...) get Redis's error for an unknown subcommand.
 pub(crate) static FUNCTION: Container = Container {
     name: "FUNCTION",
+    bare: false,
     subs: &[
         Sub {
             name: "FLUSH",

@@ -33,6 +33,8 @@ pub(crate) struct Container {
     pub name: &'static str,
     /// Its subcommands, in HELP's order.
     pub subs: &'static [Sub],
+    /// Whether it also runs without a subcommand (COMMAND does).
+    pub bare: bool,
 }
 
 /// Every container command.
@@ -49,6 +51,16 @@ pub(crate) fn container(name: &str) -> Option<&'static Container> {
 }
 
 impl Container {
+    /// Whether `inv` may run: it names one of the subcommands with a
+    /// count of arguments its arity allows, or none if the command runs
+    /// bare.
+    pub(crate) fn admits(&'static self, inv: &Invocation) -> Result<(), CmdError> {
+        if self.bare && inv.args.is_empty() {
+            return Ok(());
+        }
+        self.check(inv).map(|_| ())
+    }
+
     /// The subcommand `inv` names, if it exists and has a count of
     /// arguments its arity allows; otherwise Redis's error.
     pub(crate) fn check(&'static self, inv: &Invocation) -> Result<&'static Sub, CmdError> {

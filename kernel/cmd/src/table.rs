@@ -71,9 +71,19 @@ pub fn handler(spec: &CommandSpec) -> Option<&'static Entry> {
 /// it: its writes go to the store as one batch, if it succeeded.
 pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
     let spec = inv.spec;
-    if let Some(refusal) = refuse(ctx, inv) {
+    if let Some(mut refusal) = refuse(ctx, inv) {
         let mut server = ctx.server.lock();
         server.stats.commands.entry(spec.name).or_default().rejected += 1;
+        if spec.name == "EXEC" {
+            // Redis's answer to a refused EXEC: the transaction is
+            // discarded, and the reply says why.
+            refusal = Reply::Coded(
+                "EXECABORT",
+                format!("Transaction discarded because of: {}", error_text(&refusal)),
+            );
+            ctx.client.multi = None;
+            server.unwatch_all(ctx.client);
+        }
         count_error(&mut server, &refusal);
         drop(server);
         flag_transaction(ctx.client);
@@ -112,6 +122,15 @@ pub(crate) fn timed(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
         count_error(&mut server, &reply);
     }
     reply
+}
+
+/// An error reply's text with its code, as the wire carries it.
+fn error_text(reply: &Reply) -> String {
+    match reply {
+        Reply::Coded(code, message) => format!("{code} {message}"),
+        Reply::Error(message) => format!("ERR {message}"),
+        _ => String::new(),
+    }
 }
 
 /// Counts an error reply under its code in INFO errorstats.
@@ -197,7 +216,7 @@ fn refuse(ctx: &Ctx<'_>, inv: &Invocation) -> Option<Reply> {
         return Some(Reply::error("Command not allowed inside a transaction"));
     }
     if let Some(c) = container(spec.name) {
-        if let Err(e) = c.check(inv) {
+        if let Err(e) = c.admits(inv) {
             return Some(e.into());
         }
     }
