@@ -627,3 +627,26 @@ fn dbsize_counts_live_keys_once() {
     assert_eq!(c.run("DEL key:0 key:1"), "(integer) 2\n");
     assert_eq!(c.run("DBSIZE"), "(integer) 48\n");
 }
+
+#[test]
+fn keyspace_hits_and_misses_count_as_redis_counts_them() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    let counts = |srv: &cmd::ServerCell| {
+        let stats = &srv.lock().stats;
+        (stats.keyspace_hits, stats.keyspace_misses)
+    };
+    assert_eq!(c.run("SET a 1"), "OK\n");
+    // Reads count: EXISTS, TOUCH and TYPE per key, COPY's source.
+    assert_eq!(c.run("EXISTS a nokey"), "(integer) 1\n");
+    assert_eq!(c.run("TOUCH a nokey"), "(integer) 1\n");
+    assert_eq!(c.run("TYPE a"), "string\n");
+    assert_eq!(counts(&srv), (3, 2));
+    assert_eq!(c.run("COPY a c"), "(integer) 1\n");
+    assert_eq!(counts(&srv), (4, 2));
+    // Writes' lookups do not: RENAME, DEL, COPY's destination.
+    assert_eq!(c.run("RENAME a b"), "OK\n");
+    assert_eq!(c.run("DEL c nokey"), "(integer) 1\n");
+    assert_eq!(c.run("COPY b c"), "(integer) 1\n");
+    assert_eq!(counts(&srv), (5, 2));
+}

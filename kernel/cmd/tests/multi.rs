@@ -9,6 +9,13 @@ mod common;
 use cmd::Reply;
 use common::{advance_ms, now_ms, server, set_expiring, store, Session};
 
+/// MULTI, PING, EXEC: EXEC's reply (`1) PONG` or `(nil)`).
+fn ping_in_multi(c: &mut Session<'_>) -> String {
+    assert_eq!(c.run("MULTI"), "OK\n");
+    assert_eq!(c.run("PING"), "QUEUED\n");
+    c.run("EXEC")
+}
+
 #[test]
 fn multi_tcl_multi_exec_basics_and_one_batch() {
     let (s, srv) = (store(16 << 20), server());
@@ -184,9 +191,7 @@ fn multi_tcl_exec_works_on_watched_key_not_modified() {
     let mut c = Session::network(&s, &srv);
     assert_eq!(c.run("WATCH x{t} y{t} z{t}"), "OK\n");
     assert_eq!(c.run("WATCH k{t}"), "OK\n");
-    assert_eq!(c.run("MULTI"), "OK\n");
-    assert_eq!(c.run("PING"), "QUEUED\n");
-    assert_eq!(c.run("EXEC"), "1) PONG\n");
+    assert_eq!(ping_in_multi(&mut c), "1) PONG\n");
 }
 
 #[test]
@@ -216,9 +221,7 @@ fn multi_tcl_exec_fail_on_watched_key_modified() {
         assert_eq!(other.run("SET v 1"), "OK\n");
         assert_eq!(c.run("WATCH w"), "OK\n");
         assert!(!other.run(write).starts_with("(error)"), "{write}");
-        assert_eq!(c.run("MULTI"), "OK\n");
-        assert_eq!(c.run("PING"), "QUEUED\n");
-        assert_eq!(c.run("EXEC"), "(nil)\n", "{write}");
+        assert_eq!(ping_in_multi(&mut c), "(nil)\n", "{write}");
     }
     assert_eq!(c.run("WATCH w"), "OK\n");
     assert_eq!(other.run("MULTI"), "OK\n");
@@ -238,9 +241,7 @@ fn a_write_that_changes_nothing_touches_nothing() {
     assert_eq!(other.run("SET there 1"), "OK\n");
     assert_eq!(other.run("DEL absent"), "(integer) 0\n");
     assert_eq!(other.run("COPY nokey absent"), "(integer) 0\n");
-    assert_eq!(c.run("MULTI"), "OK\n");
-    assert_eq!(c.run("PING"), "QUEUED\n");
-    assert_eq!(c.run("EXEC"), "1) PONG\n");
+    assert_eq!(ping_in_multi(&mut c), "1) PONG\n");
 }
 
 #[test]
@@ -264,34 +265,26 @@ fn multi_tcl_watch_stale_keys_should_not_fail_exec() {
     set_expiring(&s, "x", "foo", now_ms() + 1);
     advance_ms(2);
     assert_eq!(c.run("WATCH x"), "OK\n");
-    assert_eq!(c.run("MULTI"), "OK\n");
-    assert_eq!(c.run("PING"), "QUEUED\n");
-    assert_eq!(c.run("EXEC"), "1) PONG\n");
+    assert_eq!(ping_in_multi(&mut c), "1) PONG\n");
     // Delete WATCHed stale keys should not fail EXEC.
     set_expiring(&s, "x", "foo", now_ms() + 1);
     advance_ms(2);
     assert_eq!(c.run("WATCH x"), "OK\n");
     assert_eq!(c.run("EXISTS x"), "(integer) 0\n");
     assert_eq!(c.run("DEL x"), "(integer) 0\n");
-    assert_eq!(c.run("MULTI"), "OK\n");
-    assert_eq!(c.run("PING"), "QUEUED\n");
-    assert_eq!(c.run("EXEC"), "1) PONG\n");
+    assert_eq!(ping_in_multi(&mut c), "1) PONG\n");
     // FLUSHDB while watching stale keys should not fail EXEC.
     set_expiring(&s, "x", "foo", now_ms() + 1);
     advance_ms(2);
     assert_eq!(c.run("WATCH x"), "OK\n");
     assert_eq!(c.run("FLUSHDB"), "OK\n");
-    assert_eq!(c.run("MULTI"), "OK\n");
-    assert_eq!(c.run("PING"), "QUEUED\n");
-    assert_eq!(c.run("EXEC"), "1) PONG\n");
+    assert_eq!(ping_in_multi(&mut c), "1) PONG\n");
     // But a stale key written since fails it (as redis-server 7.0.15).
     set_expiring(&s, "x", "foo", now_ms() + 1);
     advance_ms(2);
     assert_eq!(c.run("WATCH x"), "OK\n");
     assert_eq!(c.run("SET x bar"), "OK\n");
-    assert_eq!(c.run("MULTI"), "OK\n");
-    assert_eq!(c.run("PING"), "QUEUED\n");
-    assert_eq!(c.run("EXEC"), "(nil)\n");
+    assert_eq!(ping_in_multi(&mut c), "(nil)\n");
 }
 
 #[test]
@@ -301,29 +294,21 @@ fn multi_tcl_after_exec_or_unwatch_keys_are_no_longer_watched() {
     // After successful EXEC key is no longer watched.
     assert_eq!(c.run("SET x 30"), "OK\n");
     assert_eq!(c.run("WATCH x"), "OK\n");
-    assert_eq!(c.run("MULTI"), "OK\n");
-    assert_eq!(c.run("PING"), "QUEUED\n");
-    assert_eq!(c.run("EXEC"), "1) PONG\n");
+    assert_eq!(ping_in_multi(&mut c), "1) PONG\n");
     assert_eq!(c.run("SET x 40"), "OK\n");
-    assert_eq!(c.run("MULTI"), "OK\n");
-    assert_eq!(c.run("PING"), "QUEUED\n");
-    assert_eq!(c.run("EXEC"), "1) PONG\n");
+    assert_eq!(ping_in_multi(&mut c), "1) PONG\n");
     // After failed EXEC key is no longer watched.
     assert_eq!(c.run("WATCH x"), "OK\n");
     assert_eq!(c.run("SET x 50"), "OK\n");
     assert_eq!(c.run("MULTI"), "OK\n");
     assert_eq!(c.run("EXEC"), "(nil)\n");
     assert_eq!(c.run("SET x 60"), "OK\n");
-    assert_eq!(c.run("MULTI"), "OK\n");
-    assert_eq!(c.run("PING"), "QUEUED\n");
-    assert_eq!(c.run("EXEC"), "1) PONG\n");
+    assert_eq!(ping_in_multi(&mut c), "1) PONG\n");
     // It is possible to UNWATCH.
     assert_eq!(c.run("WATCH x"), "OK\n");
     assert_eq!(c.run("SET x 40"), "OK\n");
     assert_eq!(c.run("UNWATCH"), "OK\n");
-    assert_eq!(c.run("MULTI"), "OK\n");
-    assert_eq!(c.run("PING"), "QUEUED\n");
-    assert_eq!(c.run("EXEC"), "1) PONG\n");
+    assert_eq!(ping_in_multi(&mut c), "1) PONG\n");
     // UNWATCH when there is nothing watched works as expected.
     assert_eq!(c.run("UNWATCH"), "OK\n");
     assert!(srv.lock().watched.is_empty());
@@ -342,16 +327,12 @@ fn multi_tcl_flushall_and_flushdb_touch_the_watched_keys_that_exist() {
         assert_eq!(c.run("SET x 30"), "OK\n");
         assert_eq!(c.run("WATCH x"), "OK\n");
         assert_eq!(c.run(flush), "OK\n");
-        assert_eq!(c.run("MULTI"), "OK\n");
-        assert_eq!(c.run("PING"), "QUEUED\n");
-        assert_eq!(c.run("EXEC"), "(nil)\n", "{flush}");
+        assert_eq!(ping_in_multi(&mut c), "(nil)\n", "{flush}");
         // ... does not touch non affected keys.
         assert_eq!(c.run("DEL x"), "(integer) 0\n");
         assert_eq!(c.run("WATCH x"), "OK\n");
         assert_eq!(c.run(flush), "OK\n");
-        assert_eq!(c.run("MULTI"), "OK\n");
-        assert_eq!(c.run("PING"), "QUEUED\n");
-        assert_eq!(c.run("EXEC"), "1) PONG\n", "{flush}");
+        assert_eq!(ping_in_multi(&mut c), "1) PONG\n", "{flush}");
     }
     // Flushall while watching several keys by one client.
     assert_eq!(c.run("SET a a"), "OK\n");
@@ -369,9 +350,7 @@ fn multi_tcl_watch_will_consider_touched_expired_keys() {
     assert_eq!(c.run("WATCH x"), "OK\n");
     advance_ms(10);
     assert_eq!(c.run("DBSIZE"), "(integer) 0\n");
-    assert_eq!(c.run("MULTI"), "OK\n");
-    assert_eq!(c.run("PING"), "QUEUED\n");
-    assert_eq!(c.run("EXEC"), "(nil)\n");
+    assert_eq!(ping_in_multi(&mut c), "(nil)\n");
 }
 
 #[test]

@@ -79,7 +79,7 @@ pub(super) static SPECS: &[CommandSpec] = &[
         aliases: &[],
         min_args: 0,
         max_args: None,
-        usage: "INFO [section [section ...]]",
+        usage: "INFO [section] [section ...]",
         summary: "report on the server, clients, memory, stats, cpu, keyspace, storage, cache, services or devices (Redis's sections and unikv's)",
         group: "server",
         flags: 0,

@@ -4,6 +4,13 @@
 
 use super::{flag, CommandSpec, Keys};
 
+/// The first two arguments are keys (a source and a destination).
+const FIRST_TWO: Keys = Keys {
+    first: 1,
+    last: 2,
+    step: 1,
+};
+
 /// In HELP's order.
 pub(super) static SPECS: &[CommandSpec] = &[
     CommandSpec {
@@ -70,11 +77,7 @@ pub(super) static SPECS: &[CommandSpec] = &[
         summary: "move a key's value (and its expiry) to another key, replacing it",
         group: "keys",
         flags: flag::WRITE,
-        keys: Keys {
-            first: 1,
-            last: 2,
-            step: 1,
-        },
+        keys: FIRST_TWO,
     },
     CommandSpec {
         name: "RENAMENX",
@@ -85,11 +88,7 @@ pub(super) static SPECS: &[CommandSpec] = &[
         summary: "RENAME, only if the new key holds nothing: 1 if renamed, else 0",
         group: "keys",
         flags: flag::WRITE | flag::FAST,
-        keys: Keys {
-            first: 1,
-            last: 2,
-            step: 1,
-        },
+        keys: FIRST_TWO,
     },
     CommandSpec {
         name: "COPY",
@@ -100,11 +99,7 @@ pub(super) static SPECS: &[CommandSpec] = &[
         summary: "copy a key's value and expiry to another key: 1 if copied, 0 if not",
         group: "keys",
         flags: flag::WRITE,
-        keys: Keys {
-            first: 1,
-            last: 2,
-            step: 1,
-        },
+        keys: FIRST_TWO,
     },
     CommandSpec {
         name: "MOVE",
