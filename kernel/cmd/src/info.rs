@@ -120,11 +120,11 @@ pub fn info(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     }
     let mut report = Report::new();
     for name in names.iter().filter(|n| wanted.contains(n)) {
-        let r = section(ctx, name, &mut report);
-        // A section the store gives while it is down: an error if it was
-        // the one asked for, left out otherwise.
-        if explicit {
-            r?;
+        match section(ctx, name, &mut report) {
+            // A section the store gives while it is down: an error if it
+            // was the one asked for, left out otherwise.
+            Err(e) if explicit || e == CmdError::Interrupted => return Err(e),
+            _ => {}
         }
     }
     Ok(Reply::Report(report))

@@ -10,8 +10,9 @@
 //!
 //! DBSIZE and INFO keyspace count the live keys by reading them all (an
 //! LSM tree cannot know how many distinct live keys its tables hold
-//! without merging them): about a microsecond per key, so a second per
-//! million keys.
+//! without merging them): time in proportion to the store, 17 ms for
+//! 300,000 keys in a host release build (`INFO` without arguments pays it
+//! too, for its keyspace section).
 
 use alloc::{format, string::String, vec::Vec};
 
