@@ -21,6 +21,12 @@
 //! commit only when it succeeds (a transaction's, when EXEC ends), and its
 //! reads see them (`keyspace`).
 //!
+//! A line the session refuses itself (an unknown command, a wrong number
+//! of arguments) never reaches [`run`]: the session reports it with
+//! [`refused`], which counts it and makes a transaction's EXEC abort, as
+//! Redis does. After QUIT ([`Client::closing`]) the session sends the
+//! reply and closes, running nothing the client sent after it.
+//!
 //! ```text
 //!   session ─► console::parse_command ─► cmd::run ─► table::HANDLERS[name]
 //!                                                        │   │    │

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use cache::{Policy, StoreCache};
-use common::{line, line_with, store, FakeHost, Out};
+use common::{line, line_with, store, tables, FakeHost, Out};
 use kv::{Commit, StoreCell};
 
 fn with_cache(cell: &StoreCell) {
@@ -158,17 +158,6 @@ fn ctrl_c_stops_compact_verify_range_and_bench_at_a_safe_point() {
         line(&s, "VERIFY"),
         format!("# Verify\ntables:{t}\nentries:1000\nerrors:0\n")
     );
-}
-
-fn tables(s: &StoreCell) -> usize {
-    s.lock()
-        .as_ref()
-        .unwrap()
-        .stats()
-        .levels
-        .iter()
-        .map(|l| l.0)
-        .sum()
 }
 
 #[test]

@@ -222,6 +222,18 @@ pub fn line(cell: &StoreCell, line: &str) -> String {
     reply
 }
 
+/// The store's tables, on every level.
+pub fn tables(s: &StoreCell) -> usize {
+    s.lock()
+        .as_ref()
+        .unwrap()
+        .stats()
+        .levels
+        .iter()
+        .map(|l| l.0)
+        .sum()
+}
+
 /// Moves the wall clock `ms` milliseconds on (every test shares it; it
 /// only ever moves forwards).
 pub fn advance_ms(ms: u64) {
