@@ -1,9 +1,10 @@
 //! The appliance's own commands, by module: the store's maintenance
-//! (`storage`), BENCH (`bench`), the read cache (`cachecmd`), the server's
-//! reports, services, log and power (`server`), the debug hooks (`debug`).
+//! (`storage`), BENCH (`bench`), the read cache (`cachecmd`), INFO
+//! (`info`), the server's services, log and power (`server`), the debug
+//! hooks (`debug`).
 
 use crate::table::{entry, Entry};
-use crate::{bench, cachecmd, debug, server, storage};
+use crate::{bench, cachecmd, debug, info, server, storage};
 
 pub(crate) static HANDLERS: &[Entry] = &[
     entry("FLUSH", storage::flush, false),
@@ -12,7 +13,7 @@ pub(crate) static HANDLERS: &[Entry] = &[
     entry("BENCH", bench::run, false),
     entry("CACHE", cachecmd::cache, false),
     entry("HELP", server::help, true),
-    entry("INFO", server::info, false),
+    entry("INFO", info::info, false),
     entry("SERVICES", server::services, false),
     entry("SERVICE", server::service, false),
     entry("LOG", server::log, false),

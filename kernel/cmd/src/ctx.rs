@@ -30,9 +30,13 @@ pub struct ServiceRow {
 /// What only the kernel knows and does. The kernel implements it over its
 /// registry, log ring, timer, PSCI and debug hooks; tests implement a double.
 pub trait Host {
-    /// The kernel's own INFO sections, in INFO's order (lower case).
+    /// The INFO sections the kernel has fields for, lower case: Redis's
+    /// (`server`, `memory`, `cpu`) and its own (`services`, `devices`,
+    /// which INFO puts after Redis's, in this order).
     fn info_sections(&self) -> &'static [&'static str];
-    /// Adds the section `name` (one of [`Host::info_sections`]) to `r`.
+    /// Adds the kernel's fields of section `name` (one of
+    /// [`Host::info_sections`]) to `r`'s current section, which INFO has
+    /// started (with Redis's fields first, if Redis has the section).
     fn info(&self, name: &str, r: &mut Report);
     /// Every service, in the registry's order.
     fn services(&self) -> Vec<ServiceRow>;
@@ -52,6 +56,14 @@ pub trait Host {
     fn set_console_log_level(&self, level: log::LevelFilter);
     /// Free heap bytes: the bound for replies built in memory.
     fn free_memory(&self) -> usize;
+    /// Heap bytes in use (INFO memory's `used_memory`).
+    fn used_memory(&self) -> usize;
+    /// The machine's RAM in bytes (`total_system_memory`).
+    fn total_memory(&self) -> u64;
+    /// The IPv4 address and TCP port the Redis service listens on
+    /// (`tcp_port`, CONFIG GET port, CLIENT LIST's `laddr`); `None` while
+    /// there is no network service.
+    fn listen_addr(&self) -> Option<([u8; 4], u16)>;
     /// The time source for benchmarks.
     fn clock(&self) -> Clock;
     /// Panics on purpose (`DEBUG PANIC`).

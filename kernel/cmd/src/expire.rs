@@ -103,7 +103,7 @@ fn expire_generic(
         .checked_add(base_ms)
         .ok_or_else(|| invalid_expire_time(inv))?;
     let key = &inv.args[0];
-    let Some(e) = ctx.lookup(key)? else {
+    let Some(e) = ctx.read_for_write(key)? else {
         return Ok(Reply::Integer(0));
     };
     // -1: no expiry, which GT and LT take as forever.
@@ -191,7 +191,7 @@ pub fn pexpiretime(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdErro
 /// 1 if the key had an expiry (now gone), 0 if it had none or no key.
 pub fn persist(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     let key = &inv.args[0];
-    match ctx.lookup(key)? {
+    match ctx.read_for_write(key)? {
         Some(e) if e.expires_at.is_some() => {
             ctx.write(
                 key,

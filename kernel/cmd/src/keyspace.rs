@@ -39,7 +39,7 @@ impl Ctx<'_> {
     /// What `key` holds for this command: its own writes first, then the
     /// store; `None` if nothing, or something expired.
     pub(crate) fn read(&self, key: &[u8]) -> Result<Option<Entry>, CmdError> {
-        let found = self.lookup(key)?;
+        let found = self.read_for_write(key)?;
         let mut server = self.server.lock();
         if found.is_some() {
             server.stats.keyspace_hits += 1;
@@ -49,13 +49,19 @@ impl Ctx<'_> {
         Ok(found)
     }
 
-    /// What `key` holds, as [`Ctx::read`] sees it, not counted as a hit or
-    /// a miss: Redis's lookup for a write (`lookupKeyWrite`).
-    pub(crate) fn lookup(&self, key: &[u8]) -> Result<Option<Entry>, CmdError> {
+    /// [`Ctx::read`] without counting a keyspace hit or miss: what a
+    /// command that writes the key looks at first (Redis's
+    /// `lookupKeyWrite`: RENAME's source, COPY's target).
+    pub(crate) fn read_for_write(&self, key: &[u8]) -> Result<Option<Entry>, CmdError> {
         Ok(match self.pending.overlay.get(key) {
             Some(e) => e.clone().filter(|e| !e.is_expired(self.now_ms())),
             None => self.store()?.get(key)?,
         })
+    }
+
+    /// Whether this command (or transaction) has written `key` so far.
+    pub(crate) fn has_written(&self, key: &[u8]) -> bool {
+        self.pending.overlay.contains_key(key)
     }
 
     /// Whether `key` holds something (not counted as a hit or a miss).

@@ -21,6 +21,12 @@
 //! commit only when it succeeds (a transaction's, when EXEC ends), and its
 //! reads see them (`keyspace`).
 //!
+//! A line the session refuses itself (an unknown command, a wrong number
+//! of arguments) never reaches [`run`]: the session reports it with
+//! [`refused`], which counts it and makes a transaction's EXEC abort, as
+//! Redis does. After QUIT ([`Client::closing`]) the session sends the
+//! reply and closes, running nothing the client sent after it.
+//!
 //! ```text
 //!   session ─► console::parse_command ─► cmd::run ─► table::HANDLERS[name]
 //!                                                        │   │    │
@@ -39,23 +45,34 @@
 extern crate alloc;
 
 mod appliance;
+mod args;
 mod bench;
 mod cachecmd;
+mod config;
+mod connection;
 mod ctx;
 mod debug;
 mod expire;
+mod info;
+mod introspect;
 mod keys;
 mod keyspace;
 mod server;
+mod serverfamily;
 mod state;
 mod storage;
 mod strings;
+mod subcommand;
 mod table;
+mod transactions;
 
+pub use connection::REDIS_VERSION;
 pub use console::Reply;
 pub use ctx::{CmdError, Ctx, Host, ServiceRow, Sink, StoreGuard};
 pub use state::{
     addr, Appendfsync, Caller, Client, ClientInfo, CommandStats, Config, Multi, Protocol, Server,
-    ServerCell, Stats,
+    ServerCell, Stats, Watched, MAX_CURSORS,
 };
-pub use table::{entries, handler, joins_group, redis_invocation, run, Entry, Handler, HANDLERS};
+pub use table::{
+    entries, handler, joins_group, redis_invocation, refused, run, Entry, Handler, HANDLERS,
+};

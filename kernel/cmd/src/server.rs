@@ -1,14 +1,12 @@
-//! The server's commands: HELP, INFO, SERVICES, SERVICE, LOG, SHUTDOWN,
-//! REBOOT.
+//! The server's commands: HELP, SERVICES, SERVICE, LOG, SHUTDOWN, REBOOT
+//! (INFO is in `info`).
 
-use alloc::{format, string::String, vec, vec::Vec};
+use alloc::{format, string::String, vec};
 
 use console::command::{help_all, help_one};
-use console::{Invocation, Reply, Report};
+use console::{Invocation, Reply};
 
-use crate::cachecmd::info_cache;
 use crate::ctx::{CmdError, Ctx};
-use crate::storage::info_storage;
 
 /// An argument that must be text.
 pub(crate) fn text(arg: &[u8]) -> Result<&str, CmdError> {
@@ -26,39 +24,6 @@ pub fn help(_: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
             ))
         }),
     }
-}
-
-/// The sections INFO has beyond the kernel's own.
-const STORE_SECTIONS: [&str; 2] = ["storage", "cache"];
-
-pub fn info(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    let wanted = match inv.args.first() {
-        Some(a) => Some(text(a)?.to_ascii_lowercase()),
-        None => None,
-    };
-    let kernel = ctx.host.info_sections();
-    let mut report = Report::new();
-    match wanted.as_deref() {
-        None | Some("all") | Some("everything") => {
-            for s in kernel {
-                ctx.host.info(s, &mut report);
-            }
-            // The store's and the cache's sections when they are up.
-            let _ = info_storage(ctx, &mut report);
-            let _ = info_cache(ctx, &mut report);
-        }
-        Some(s) if kernel.contains(&s) => ctx.host.info(s, &mut report),
-        Some("storage") => info_storage(ctx, &mut report)?,
-        Some("cache") => info_cache(ctx, &mut report)?,
-        Some(other) => {
-            let all: Vec<&str> = kernel.iter().chain(&STORE_SECTIONS).copied().collect();
-            return Err(CmdError::Invalid(format!(
-                "no INFO section '{other}'; sections: {}",
-                all.join(", ")
-            )));
-        }
-    }
-    Ok(Reply::Report(report))
 }
 
 pub fn services(ctx: &mut Ctx<'_>, _: &Invocation) -> Result<Reply, CmdError> {

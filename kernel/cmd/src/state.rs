@@ -6,6 +6,7 @@
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt::Write;
 
 use console::Invocation;
 
@@ -42,6 +43,19 @@ pub struct Multi {
     pub failed: bool,
 }
 
+/// A key a client WATCHes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Watched {
+    /// The key.
+    pub key: Vec<u8>,
+    /// Its version (times it changed) when watched: see [`Server::touch`].
+    pub version: u64,
+    /// Whether it held a live value when watched: if it then expires, EXEC
+    /// fails (Redis's `isWatchedKeyExpired`), while a key already expired
+    /// (or absent) when watched fails EXEC only if written.
+    pub live: bool,
+}
+
 /// One session's state.
 #[derive(Debug)]
 pub struct Client {
@@ -61,8 +75,8 @@ pub struct Client {
     pub authenticated: bool,
     /// A transaction being queued.
     pub multi: Option<Multi>,
-    /// WATCHed keys and their versions when watched.
-    pub watched: Vec<(Vec<u8>, u64)>,
+    /// WATCHed keys, as they were when watched.
+    pub watched: Vec<Watched>,
     /// Set by QUIT: the session sends the reply, then closes.
     pub closing: bool,
     /// When it connected, in Unix milliseconds.
@@ -185,6 +199,9 @@ pub struct Stats {
     pub expired_keys: u64,
     /// Per command, by name.
     pub commands: BTreeMap<&'static str, CommandStats>,
+    /// Error replies, by their code (`ERR`, `WRONGTYPE` ...): INFO
+    /// errorstats.
+    pub errors: BTreeMap<String, u64>,
 }
 
 /// A connected client as `CLIENT LIST` shows it.
@@ -212,6 +229,28 @@ pub struct ClientInfo {
     pub multi: i64,
     /// Keys it watches.
     pub watching: usize,
+    /// Whether it has authenticated.
+    pub authenticated: bool,
+}
+
+impl ClientInfo {
+    /// `client` as the client list shows it.
+    pub fn of(client: &Client) -> ClientInfo {
+        ClientInfo {
+            id: client.id,
+            caller: client.caller,
+            name: client.name.clone(),
+            lib_name: client.lib_name.clone(),
+            lib_ver: client.lib_ver.clone(),
+            protocol: client.protocol,
+            since_ms: client.since_ms,
+            last_ms: client.last_ms,
+            last_command: client.last_command,
+            multi: client.multi.as_ref().map_or(-1, |m| m.queued.len() as i64),
+            watching: client.watched.len(),
+            authenticated: client.authenticated,
+        }
+    }
 }
 
 /// Everything the sessions share. One per server, behind a lock.
@@ -227,43 +266,64 @@ pub struct Server {
     pub clients: BTreeMap<u64, ClientInfo>,
     /// WATCHed keys: (clients watching, times the key changed since).
     pub watched: BTreeMap<Vec<u8>, (u32, u64)>,
-    /// SCAN cursors handed out: cursor number -> the key to go on from.
+    /// SCAN cursors handed out: cursor number -> the key to go on from;
+    /// the [`MAX_CURSORS`] newest.
     pub cursors: BTreeMap<u64, Vec<u8>>,
     /// The last cursor number handed out.
     pub last_cursor: u64,
     /// When the server started, in Unix milliseconds.
     pub started_ms: u64,
+    /// 40 hex digits, different at every start (INFO's `run_id`).
+    pub run_id: String,
 }
+
+/// SCAN cursors kept: a scan whose cursor has been pushed out by this many
+/// newer ones gets `ERR invalid cursor`. Each holds a key (at most 1 KiB),
+/// so the table is bounded by 4 MiB.
+pub const MAX_CURSORS: usize = 4096;
 
 /// The server's lock, as its owner keeps it.
 pub type ServerCell = spin::Mutex<Server>;
 
 impl Server {
-    /// A fresh server started at `now_ms`.
+    /// A fresh server started at `now_ms`. Its cursor numbers start from
+    /// `now_ms * 1_000_000`, so that a cursor handed out before a reboot
+    /// is not mistaken for one of this run (it gets `ERR invalid cursor`).
     pub fn new(config: Config, now_ms: u64) -> Server {
+        let mut rng = lsm::random::Rng::new(now_ms);
+        let mut run_id = String::new();
+        for _ in 0..5 {
+            // 5 x 8 hex digits.
+            let _ = write!(run_id, "{:08x}", rng.next_u64() as u32);
+        }
         Server {
             config,
             started_ms: now_ms,
+            last_cursor: now_ms.saturating_mul(1_000_000),
+            run_id,
             ..Server::default()
         }
     }
 
+    /// A new SCAN cursor that goes on from `next`; the oldest cursor goes
+    /// when [`MAX_CURSORS`] are kept.
+    pub fn new_cursor(&mut self, next: Vec<u8>) -> u64 {
+        self.last_cursor = self.last_cursor.wrapping_add(1).max(1);
+        while self.cursors.len() >= MAX_CURSORS {
+            self.cursors.pop_first();
+        }
+        self.cursors.insert(self.last_cursor, next);
+        self.last_cursor
+    }
+
+    /// Where the SCAN cursor `n` goes on from, if it is still kept.
+    pub fn cursor(&self, n: u64) -> Option<&[u8]> {
+        self.cursors.get(&n).map(Vec::as_slice)
+    }
+
     /// Records (or updates) `client` in the client list.
     pub fn register(&mut self, client: &Client) {
-        let info = ClientInfo {
-            id: client.id,
-            caller: client.caller,
-            name: client.name.clone(),
-            lib_name: client.lib_name.clone(),
-            lib_ver: client.lib_ver.clone(),
-            protocol: client.protocol,
-            since_ms: client.since_ms,
-            last_ms: client.last_ms,
-            last_command: client.last_command,
-            multi: client.multi.as_ref().map_or(-1, |m| m.queued.len() as i64),
-            watching: client.watched.len(),
-        };
-        self.clients.insert(client.id, info);
+        self.clients.insert(client.id, ClientInfo::of(client));
     }
 
     /// Forgets a client that went away, and what it watched.
@@ -281,7 +341,7 @@ impl Server {
 
     /// Stops `client` watching anything.
     pub fn unwatch_all(&mut self, client: &mut Client) {
-        for (key, _) in client.watched.drain(..) {
+        for Watched { key, .. } in client.watched.drain(..) {
             if let Some(e) = self.watched.get_mut(&key) {
                 e.0 -= 1;
                 if e.0 == 0 {
@@ -298,19 +358,13 @@ impl Server {
         }
     }
 
-    /// Notes that every key changed (FLUSHALL).
-    pub fn touch_all(&mut self) {
-        for e in self.watched.values_mut() {
-            e.1 += 1;
-        }
-    }
-
-    /// Whether every key `client` watches is as it was when watched.
+    /// Whether no key `client` watches has been written since it was
+    /// watched (expiry is the caller's to check: [`Watched::live`]).
     pub fn watched_unchanged(&self, client: &Client) -> bool {
         client
             .watched
             .iter()
-            .all(|(key, v)| self.watched.get(key).is_some_and(|e| e.1 == *v))
+            .all(|w| self.watched.get(&w.key).is_some_and(|e| e.1 == w.version))
     }
 }
 

@@ -8,8 +8,9 @@ use alloc::vec::Vec;
 use console::{flag, CommandSpec, Invocation, Reply};
 
 use crate::ctx::{CmdError, Ctx};
-use crate::state::Client;
-use crate::{appliance, expire, keys, strings};
+use crate::state::{Client, Server};
+use crate::subcommand::container;
+use crate::{appliance, connection, expire, keys, serverfamily, strings, transactions};
 
 /// A command's implementation. It checks what the spec's arity cannot (the
 /// meaning of its arguments) and returns the reply or a typed error.
@@ -43,7 +44,10 @@ pub static HANDLERS: &[&[Entry]] = &[
     strings::HANDLERS,
     keys::HANDLERS,
     expire::HANDLERS,
+    transactions::HANDLERS,
+    connection::HANDLERS,
     appliance::HANDLERS,
+    serverfamily::HANDLERS,
 ];
 
 /// Every handler.
@@ -63,18 +67,28 @@ pub fn handler(spec: &CommandSpec) -> Option<&'static Entry> {
 ///
 /// Before the handler: a connection that must authenticate first is
 /// refused (`NOAUTH`); the appliance's controls are refused over the
-/// network while no password is set; inside MULTI the command is queued.
-/// After it: its writes go to the store as one batch, if it succeeded.
+/// network while no password is set, and inside MULTI always; a container
+/// command's subcommand must exist and have its arity; a refusal inside
+/// MULTI makes EXEC abort. Then inside MULTI the command is queued. After
+/// it: its writes go to the store as one batch, if it succeeded.
 pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
     let spec = inv.spec;
-    if let Some(refusal) = refuse(ctx, spec) {
-        ctx.server
-            .lock()
-            .stats
-            .commands
-            .entry(spec.name)
-            .or_default()
-            .rejected += 1;
+    if let Some(mut refusal) = refuse(ctx, inv) {
+        let mut server = ctx.server.lock();
+        server.stats.commands.entry(spec.name).or_default().rejected += 1;
+        if spec.name == "EXEC" {
+            // Redis's answer to a refused EXEC: the transaction is
+            // discarded, and the reply says why.
+            refusal = Reply::Coded(
+                "EXECABORT",
+                format!("Transaction discarded because of: {}", error_text(&refusal)),
+            );
+            ctx.client.multi = None;
+            server.unwatch_all(ctx.client);
+        }
+        count_error(&mut server, &refusal);
+        drop(server);
+        flag_transaction(ctx.client);
         return refusal;
     }
     if let Some(multi) = ctx.client.multi.as_mut() {
@@ -83,25 +97,79 @@ pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
             return Reply::Status(String::from("QUEUED"));
         }
     }
+    let reply = timed(ctx, inv);
+    match ctx.apply() {
+        Ok(()) => reply,
+        Err(e) => e.into(),
+    }
+}
+
+/// Runs `inv`'s handler (see [`execute`]) and counts it in the statistics:
+/// its calls, time and failures, the error's code, the client's last
+/// command. Every command EXEC runs is counted so too.
+pub(crate) fn timed(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
     let clock = ctx.host.clock();
     let started = (clock.now)();
     let reply = execute(ctx, inv);
-    let reply = match ctx.apply() {
-        Ok(()) => reply,
-        Err(e) => e.into(),
-    };
     let usec = ((clock.now)() - started) * 1_000_000 / clock.hz.max(1);
-    ctx.client.last_command = spec.name;
+    ctx.client.last_command = inv.spec.name;
     ctx.client.last_ms = ctx.now_ms();
     let mut server = ctx.server.lock();
     server.stats.commands_processed += 1;
-    let stats = server.stats.commands.entry(spec.name).or_default();
+    let stats = server.stats.commands.entry(inv.spec.name).or_default();
     stats.calls += 1;
     stats.usec += usec;
     if reply.is_error() {
         stats.failed += 1;
+        count_error(&mut server, &reply);
     }
     reply
+}
+
+/// An error reply's text with its code, as the wire carries it.
+fn error_text(reply: &Reply) -> String {
+    match reply {
+        Reply::Coded(code, message) => format!("{code} {message}"),
+        Reply::Error(message) => format!("ERR {message}"),
+        _ => String::new(),
+    }
+}
+
+/// Counts an error reply under its code in INFO errorstats.
+fn count_error(server: &mut Server, reply: &Reply) {
+    let code = match reply {
+        Reply::Coded(code, _) => code,
+        Reply::Error(_) => "ERR",
+        _ => return,
+    };
+    *server.stats.errors.entry(String::from(code)).or_default() += 1;
+}
+
+/// A command the session refused before it became an [`Invocation`]: an
+/// unknown name, a wrong number of arguments (the session's parser
+/// catches those). Counts it as Redis does (the command's
+/// `rejected_calls` when the name is known, an `ERR` in errorstats) and,
+/// inside MULTI, makes the transaction's EXEC answer `EXECABORT`. Every
+/// session calls it for every such refusal.
+pub fn refused(
+    server: &crate::state::ServerCell,
+    client: &mut Client,
+    known: Option<&'static CommandSpec>,
+) {
+    let mut server = server.lock();
+    if let Some(spec) = known {
+        server.stats.commands.entry(spec.name).or_default().rejected += 1;
+    }
+    *server.stats.errors.entry(String::from("ERR")).or_default() += 1;
+    drop(server);
+    flag_transaction(client);
+}
+
+/// Inside MULTI, a refused command makes EXEC abort.
+fn flag_transaction(client: &mut Client) {
+    if let Some(multi) = client.multi.as_mut() {
+        multi.failed = true;
+    }
 }
 
 /// Runs one command's handler without the checks of [`run`] and without
@@ -128,13 +196,11 @@ pub(crate) fn execute(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
 /// error Redis answers for it: an unknown command, or the wrong number of
 /// arguments, in Redis's words. A request refused inside MULTI makes the
 /// transaction fail at EXEC, as Redis's EXECABORT.
-pub fn redis_invocation(mut argv: Vec<Vec<u8>>, client: &mut Client) -> Result<Invocation, Reply> {
-    let refused = |client: &mut Client, reply: Reply| {
-        if let Some(m) = client.multi.as_mut() {
-            m.failed = true;
-        }
-        reply
-    };
+pub fn redis_invocation(
+    server: &crate::state::ServerCell,
+    client: &mut Client,
+    mut argv: Vec<Vec<u8>>,
+) -> Result<Invocation, Reply> {
     if argv.is_empty() {
         return Err(Reply::error("empty command"));
     }
@@ -157,20 +223,23 @@ pub fn redis_invocation(mut argv: Vec<Vec<u8>>, client: &mut Client) -> Result<I
             "unknown command '{shown}', with args beginning with: {}",
             String::from_utf8_lossy(&args)
         ));
-        return Err(refused(client, reply));
+        refused(server, client, None);
+        return Err(reply);
     };
     if console::command::check_arity(spec, argv.len()).is_err() {
-        let reply = Reply::error(format!(
+        refused(server, client, Some(spec));
+        return Err(Reply::error(format!(
             "wrong number of arguments for '{}' command",
             spec.name.to_ascii_lowercase()
-        ));
-        return Err(refused(client, reply));
+        )));
     }
     Ok(Invocation { spec, args: argv })
 }
 
-/// Why `spec` may not run for this session now, if it may not.
-fn refuse(ctx: &Ctx<'_>, spec: &CommandSpec) -> Option<Reply> {
+/// Why `inv` may not run (or be queued) for this session now, if it may
+/// not.
+fn refuse(ctx: &Ctx<'_>, inv: &Invocation) -> Option<Reply> {
+    let spec = inv.spec;
     if !ctx.client.authenticated && !spec.has(flag::NOAUTH) {
         return Some(Reply::Coded(
             "NOAUTH",
@@ -187,6 +256,15 @@ fn refuse(ctx: &Ctx<'_>, spec: &CommandSpec) -> Option<Reply> {
              console), then AUTH",
             spec.name
         )));
+    }
+    if ctx.client.multi.is_some() && spec.has(flag::ADMIN) {
+        // Redis's answer to SHUTDOWN (its no-multi commands) in MULTI.
+        return Some(Reply::error("Command not allowed inside a transaction"));
+    }
+    if let Some(c) = container(spec.name) {
+        if let Err(e) = c.admits(inv) {
+            return Some(e.into());
+        }
     }
     None
 }

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use cache::{Policy, StoreCache};
-use common::{line, line_with, store, FakeHost, Out};
+use common::{line, line_with, store, tables, FakeHost, Out};
 use kv::{Commit, StoreCell};
 
 fn with_cache(cell: &StoreCell) {
@@ -160,17 +160,6 @@ fn ctrl_c_stops_compact_verify_range_and_bench_at_a_safe_point() {
     );
 }
 
-fn tables(s: &StoreCell) -> usize {
-    s.lock()
-        .as_ref()
-        .unwrap()
-        .stats()
-        .levels
-        .iter()
-        .map(|l| l.0)
-        .sum()
-}
-
 #[test]
 fn server_commands() {
     let s = store(16 << 20);
@@ -186,17 +175,7 @@ fn server_commands() {
         run("HELP nosuch"),
         "(error) ERR no such command 'nosuch', type HELP for the list\n"
     );
-    assert_eq!(run("INFO server"), "# Server\nsection:server\n");
-    let all = run("INFO");
-    assert!(
-        all.starts_with("# Server\nsection:server\n\n# Memory\nsection:memory\n\n# Storage\n"),
-        "{all}"
-    );
-    assert!(!all.contains("# Cache"), "no cache, no section: {all}");
-    assert_eq!(
-        run("INFO nonsense"),
-        "(error) ERR no INFO section 'nonsense'; sections: server, memory, storage, cache\n"
-    );
+    // INFO has tests of its own (tests/server.rs).
     assert_eq!(
         run("SERVICES"),
         "1) \"kv\" \"running\" \"the store\" \"us\" \"MIT\"\n"

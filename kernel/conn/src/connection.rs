@@ -131,7 +131,7 @@ impl Connection {
     }
 
     fn command(&mut self, env: &Env<'_>, argv: Vec<Vec<u8>>) {
-        let inv = match cmd::redis_invocation(argv, &mut self.client) {
+        let inv = match cmd::redis_invocation(env.server, &mut self.client, argv) {
             Ok(inv) => inv,
             Err(refusal) => return self.reply(&refusal, None),
         };

@@ -289,6 +289,17 @@ impl Store {
         self.db.flush()
     }
 
+    /// Deletes every key (`FLUSHALL`): the writes before it are made
+    /// durable first (their tickets settle), then one manifest edit drops
+    /// every table and memtable ([`lsm::db::Db::clear`]); durable when
+    /// this returns, whatever the store held.
+    pub fn clear(&mut self) -> Result<()> {
+        self.sync()?;
+        self.db.clear()?;
+        self.loaded_keys = 0;
+        Ok(())
+    }
+
     /// Compacts every level into the bottom one (`COMPACT`), stopping at a
     /// safe point with [`Error::Interrupted`] when `stop` says so.
     pub fn compact_all(&mut self, stop: &mut dyn FnMut() -> bool) -> Result<()> {

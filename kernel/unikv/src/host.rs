@@ -1,5 +1,5 @@
-//! The kernel as the command layer sees it (`cmd::Host`): its INFO
-//! sections, the service registry, the log ring, power, the profiler and
+//! The kernel as the command layer sees it (`cmd::Host`): its fields of
+//! INFO's sections (INFO starts each section), the service registry, the log ring, power, the profiler and
 //! the debug hooks that exercise the failure paths.
 
 use crate::{board, registry, services};
@@ -29,7 +29,6 @@ impl cmd::Host for KernelHost {
             "memory" => memory_section(r),
             "cpu" => cpu_section(r),
             "services" => {
-                r.add_section("Services");
                 for (d, state) in registry::table() {
                     r.add_field(d.name, state);
                 }
@@ -98,6 +97,18 @@ impl cmd::Host for KernelHost {
         heap::stats().free
     }
 
+    fn used_memory(&self) -> usize {
+        heap::stats().used
+    }
+
+    fn total_memory(&self) -> u64 {
+        board::board().ram.iter().map(|m| m.size).sum()
+    }
+
+    fn listen_addr(&self) -> Option<([u8; 4], u16)> {
+        services::net::listen_addr()
+    }
+
     fn clock(&self) -> kv::Clock {
         services::kv::clock()
     }
@@ -141,7 +152,6 @@ fn recurse(depth: u64) -> u64 {
 
 fn server(r: &mut Report) {
     let board = board::board();
-    r.add_section("Server");
     r.add_field("version", board::VERSION);
     r.add_field("kernel", "unikv (aarch64, no_std unikernel)");
     r.add_field("uptime_ms", timer::now_us() / 1000);
@@ -160,7 +170,6 @@ fn memory_section(r: &mut Report) {
     let h = heap::stats();
     let image = memory::image();
     let (l2, l3) = mmu::tables_used();
-    r.add_section("Memory");
     r.add_field("ram_bytes", board.ram.iter().map(|m| m.size).sum::<u64>());
     r.add_field(
         "ram_base",
@@ -182,7 +191,6 @@ fn memory_section(r: &mut Report) {
 }
 
 fn cpu_section(r: &mut Report) {
-    r.add_section("CPU");
     r.add_field("model", board::cpu_name());
     r.add_field("midr", format!("{:#x}", cpu::midr()));
     r.add_field("mpidr", format!("{:#x}", cpu::mpidr()));
@@ -212,7 +220,6 @@ fn irq_name(intid: u32) -> &'static str {
 
 fn devices(r: &mut Report) {
     let board = board::board();
-    r.add_section("Devices");
     if let Some(u) = &board.uart {
         r.add_field("uart", format!("pl011 at {:#x} INTID {}", u.base, u.intid));
     }

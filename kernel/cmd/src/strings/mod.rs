@@ -198,7 +198,7 @@ fn set_generic(
     } else {
         None
     };
-    let current = ctx.lookup(key)?;
+    let current = ctx.read_for_write(key)?;
     let reply = |done: Reply| match &old {
         Some(old) => bulk_or_nil(old.clone()),
         None => done,

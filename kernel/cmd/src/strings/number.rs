@@ -151,7 +151,7 @@ fn fixed(sci: &str, v: f64) -> String {
 /// INCR, DECR, INCRBY, DECRBY: the integer under the key (0 if none) plus
 /// `by`, stored as its decimal digits; the key keeps its expiry.
 fn add(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> Result<Reply, CmdError> {
-    let current = ctx.lookup(key)?;
+    let current = ctx.read_for_write(key)?;
     let (value, expires_at) = match current {
         Some(e) => {
             let at = e.expires_at;
@@ -200,7 +200,7 @@ pub fn decrby(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
 pub fn incrbyfloat(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     let not_float = || CmdError::Invalid(String::from("value is not a valid float"));
     let key = &inv.args[0];
-    let (value, expires_at) = match ctx.lookup(key)? {
+    let (value, expires_at) = match ctx.read_for_write(key)? {
         Some(e) => {
             let at = e.expires_at;
             (parse_f64(&string(e)?).ok_or_else(not_float)?, at)

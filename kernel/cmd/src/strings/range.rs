@@ -11,7 +11,7 @@ use crate::ctx::{CmdError, Ctx};
 /// The new length; the key keeps its expiry.
 pub fn append(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     let (key, tail) = (&inv.args[0], &inv.args[1]);
-    let (mut value, expires_at) = match ctx.lookup(key)? {
+    let (mut value, expires_at) = match ctx.read_for_write(key)? {
         Some(e) => {
             let at = e.expires_at;
             (string(e)?, at)
@@ -67,7 +67,7 @@ pub fn setrange(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> 
     let offset = integer_arg(&inv.args[1])?;
     let offset = u64::try_from(offset)
         .map_err(|_| CmdError::Invalid(String::from("offset is out of range")))?;
-    let (mut value, expires_at) = match ctx.lookup(key)? {
+    let (mut value, expires_at) = match ctx.read_for_write(key)? {
         Some(e) => {
             let at = e.expires_at;
             (string(e)?, at)

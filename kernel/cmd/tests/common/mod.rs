@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cmd::{Caller, Client, Ctx, Host, Reply, Server, ServerCell, ServiceRow, Sink};
-use console::{parse_command, render, Report};
+use console::{parse_command, render, CommandError, Report};
 use kv::{Clock, Store, StoreCell};
 use lsm::db::{Db, Options};
 use lsm::device::MemDevice;
@@ -46,9 +46,11 @@ pub fn freeze_clock(unix_us: u64) {
     FROZEN_US.with(|f| f.set(Some(unix_us)));
 }
 
-/// Moves this thread's stopped wall clock on.
+/// Moves this thread's wall clock on, stopping it first where it is if it
+/// still follows the counter.
 pub fn advance_us(us: u64) {
-    FROZEN_US.with(|f| f.set(Some(f.get().expect("freeze_clock first") + us)));
+    let now = wall_us();
+    FROZEN_US.with(|f| f.set(Some(f.get().unwrap_or(now) + us)));
 }
 
 /// Moves this thread's stopped wall clock on by `ms` milliseconds.
@@ -94,11 +96,10 @@ pub struct FakeHost {
 
 impl Host for FakeHost {
     fn info_sections(&self) -> &'static [&'static str] {
-        &["server", "memory"]
+        &["server", "memory", "cpu", "devices"]
     }
     fn info(&self, name: &str, r: &mut Report) {
-        r.add_section(if name == "server" { "Server" } else { "Memory" });
-        r.add_field("section", name);
+        r.add_field(&format!("kernel_{name}"), "yes");
     }
     fn services(&self) -> Vec<ServiceRow> {
         vec![ServiceRow {
@@ -138,6 +139,15 @@ impl Host for FakeHost {
     }
     fn free_memory(&self) -> usize {
         64 << 20
+    }
+    fn used_memory(&self) -> usize {
+        3 << 20
+    }
+    fn total_memory(&self) -> u64 {
+        1 << 30
+    }
+    fn listen_addr(&self) -> Option<([u8; 4], u16)> {
+        Some(([10, 0, 2, 15], 6379))
     }
     fn clock(&self) -> Clock {
         CLOCK
@@ -254,5 +264,103 @@ pub fn line(cell: &StoreCell, line: &str) -> String {
 pub fn expect(cell: &StoreCell, script: &[(&str, &str)]) {
     for (input, want) in script {
         assert_eq!(line(cell, input).trim_end_matches('\n'), *want, "{input}");
+    }
+}
+
+/// The store's tables, on every level.
+pub fn tables(s: &StoreCell) -> usize {
+    s.lock()
+        .as_ref()
+        .unwrap()
+        .stats()
+        .levels
+        .iter()
+        .map(|l| l.0)
+        .sum()
+}
+
+/// Stores `key` = `value` expiring at `at_ms`, straight into the store
+/// (the string family's SET options are not this crate's tests' concern).
+pub fn set_expiring(cell: &StoreCell, key: &str, value: &str, at_ms: u64) {
+    let mut batch = lsm::db::WriteBatch::new();
+    batch.put(
+        key.as_bytes(),
+        &kv::value::encode(value.as_bytes(), Some(at_ms)),
+    );
+    cell.lock().as_mut().unwrap().write(batch).unwrap();
+}
+
+/// A session of `server` on `cell`, as a session of the kernel runs it:
+/// a line is parsed, run (a refused line is reported with
+/// `cmd::refused`), and its writes are committed before the reply.
+pub struct Session<'a> {
+    pub cell: &'a StoreCell,
+    pub server: &'a ServerCell,
+    pub client: Client,
+    pub host: FakeHost,
+    pub out: Out,
+}
+
+impl<'a> Session<'a> {
+    /// A network connection from 127.0.0.1:40000 + its id.
+    pub fn network(cell: &'a StoreCell, server: &'a ServerCell) -> Session<'a> {
+        let caller = Caller::Network {
+            addr: [127, 0, 0, 1],
+            port: 40000,
+        };
+        Self::with(cell, server, caller)
+    }
+
+    /// The serial console.
+    pub fn console(cell: &'a StoreCell, server: &'a ServerCell) -> Session<'a> {
+        Self::with(cell, server, Caller::Console)
+    }
+
+    fn with(cell: &'a StoreCell, server: &'a ServerCell, caller: Caller) -> Session<'a> {
+        let client = Client::new(&mut server.lock(), caller, wall_ms());
+        server.lock().register(&client);
+        Session {
+            cell,
+            server,
+            client,
+            host: FakeHost::default(),
+            out: Out::default(),
+        }
+    }
+
+    /// The reply to `line`, rendered as the console shows it.
+    pub fn run(&mut self, line: &str) -> String {
+        shown(&self.reply(line))
+    }
+
+    /// The reply to `line`.
+    pub fn reply(&mut self, line: &str) -> Reply {
+        let reply = match parse_command(line.as_bytes()) {
+            Ok(Some(inv)) => {
+                let mut ctx = Ctx::new(
+                    self.cell,
+                    self.server,
+                    &self.host,
+                    &mut self.out,
+                    &mut self.client,
+                );
+                let reply = cmd::run(&mut ctx, &inv);
+                if ctx.wait_for().is_some() {
+                    self.cell.lock().as_mut().unwrap().commit().unwrap();
+                }
+                reply
+            }
+            Ok(None) => return Reply::Text(String::new()),
+            Err(e) => {
+                let known = match &e {
+                    CommandError::Arity { name, .. } => console::lookup(name.as_bytes()),
+                    _ => None,
+                };
+                cmd::refused(self.server, &mut self.client, known);
+                Reply::from(e)
+            }
+        };
+        self.server.lock().register(&self.client);
+        reply
     }
 }

@@ -211,6 +211,27 @@ fn scans_are_recorded_before_their_blocks() {
 }
 
 #[test]
+fn clear_settles_pending_writes_then_drops_every_key() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    s.write(put("flushed", "1")).unwrap();
+    s.flush().unwrap();
+    let t = s.write_deferred(put("pending", "2")).unwrap();
+    s.set_loaded_keys(100);
+    s.clear().unwrap();
+    // The deferred write was made durable before the clear, which then
+    // removed it with everything else.
+    assert_eq!(s.status(t), Commit::Durable);
+    assert_eq!((get(&s, "flushed"), get(&s, "pending")), (None, None));
+    assert_eq!(s.loaded_keys(), 0);
+    s.write(put("after", "3")).unwrap();
+    drop(s);
+    let s = open(&disk);
+    assert_eq!(get(&s, "after"), Some(b"3".to_vec()));
+    assert_eq!(get(&s, "flushed"), None);
+}
+
+#[test]
 fn close_leaves_everything_in_tables() {
     let disk = Shared::new();
     let mut s = open(&disk);

@@ -1,15 +1,18 @@
 //! The work a write leaves behind: flushing the frozen memtable to level 0,
 //! running compactions until none is due (falling back to a merge into the
 //! bottom when the disk has no room for one), and the `FLUSH` and `COMPACT`
-//! commands that ask for it directly.
+//! commands that ask for it directly; and [`Db::clear`], which empties the
+//! store in one manifest edit (Redis's `FLUSHALL`).
 //!
 //! Separate because it is what may run inline in a write or be left to the
 //! owner (`Options::inline_maintenance`), and because its policy on a full
 //! disk (reclaim first, put off rather than fail) is one decision in one
 //! place; the compactions themselves are in `compact`.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use super::open::log_u32;
 use super::pick::pick_compaction;
 use super::sink::TableSink;
 use super::stop::Stop;
@@ -19,6 +22,7 @@ use crate::device::BlockDevice;
 use crate::error::{Error, Result};
 use crate::iter::KvIter;
 use crate::memtable::MemTable;
+use crate::wal::LogWriter;
 
 impl<D: BlockDevice> Db<D> {
     /// Flushes a frozen memtable and runs compactions until none is due.
@@ -187,5 +191,49 @@ impl<D: BlockDevice> Db<D> {
         let mut stop = Stop::new(stop);
         self.flush_with(&mut stop)?;
         self.merge_into_bottom(&mut stop)
+    }
+
+    /// Deletes every key: one manifest edit drops every table and moves
+    /// the log number past the current log, so the memtables and the WAL
+    /// that fed them are gone with it. All or nothing across a crash:
+    /// before the edit's record is durable recovery finds the store as it
+    /// was, after it an empty store; durable when this returns.
+    ///
+    /// It writes no tombstones and reads no table, so its cost is one
+    /// manifest record and a device flush whatever the store holds. The
+    /// new log takes the other WAL half, which holds only the frozen
+    /// memtable's log (dropped too), or an older one: its fragments carry
+    /// another log number, so recovery never replays them. Refused while
+    /// a snapshot is held, which would lose what it sees.
+    pub fn clear(&mut self) -> Result<()> {
+        self.check_writable()?;
+        if !self.snapshots.is_empty() {
+            return Err(Error::InvalidArgument("clear while a snapshot is held"));
+        }
+        let number = u64::from(self.wal.log_number()) + 1;
+        let wal = LogWriter::new(self.sb.layout.wal_region(number), log_u32(number)?)?;
+        let edit = VersionEdit {
+            deleted: self
+                .version
+                .files()
+                .map(|(level, f)| (level, f.number))
+                .collect(),
+            ..VersionEdit::default()
+        };
+        let old = self.log_number;
+        self.log_number = number;
+        if let Err(e) = self.log_and_apply(edit) {
+            self.log_number = old;
+            return Err(e);
+        }
+        self.wal = wal;
+        self.mem = Arc::new(MemTable::with_capacity(self.opts.write_buffer_size));
+        self.imm = None;
+        self.compact_pointers = Default::default();
+        if let Some(p) = &self.points {
+            // Its KV entries hold values of keys that are gone.
+            p.clear();
+        }
+        Ok(())
     }
 }

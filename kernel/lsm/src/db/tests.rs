@@ -2,8 +2,8 @@
 //! every file here shares (options for small disks, a model to check
 //! against, random keys and values, a filled store), then the whole-store
 //! tests; those of one concern are in `tests/`: `caches` (block and point
-//! caches), `crash` (power cuts), `interrupt` (stop hooks), `read_only`,
-//! `space` (a full disk).
+//! caches), `clear` (emptying the store), `crash` (power cuts), `interrupt`
+//! (stop hooks), `read_only`, `space` (a full disk).
 
 extern crate std;
 
@@ -19,6 +19,7 @@ use alloc::vec;
 use std::format;
 
 mod caches;
+mod clear;
 mod crash;
 mod filter;
 mod interrupt;

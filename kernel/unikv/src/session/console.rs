@@ -93,7 +93,15 @@ impl Console {
         let inv = match parse_command(line) {
             Ok(None) => return,
             Ok(Some(inv)) => inv,
-            Err(e) => return self.emit(rendered(&Reply::from(e))),
+            Err(e) => {
+                // Counted, and inside MULTI it makes EXEC abort.
+                let known = match &e {
+                    CommandError::Arity { name, .. } => console::lookup(name.as_bytes()),
+                    _ => None,
+                };
+                cmd::refused(self.server, &mut self.client, known);
+                return self.emit(rendered(&Reply::from(e)));
+            }
         };
         if !cmd::joins_group(inv.spec) {
             commit();

@@ -251,9 +251,9 @@ fn without_a_cache_every_lookup_reads_its_blocks_from_the_disk() {
 /// A point cache that keeps every miss as a pointer (KP) and every KP hit as
 /// a value (KV), without a budget: the store's side of AC-Key, alone.
 #[derive(Default)]
-struct PointMap {
-    kv: std::sync::Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
-    kp: std::sync::Mutex<BTreeMap<Vec<u8>, BlockPointer>>,
+pub(super) struct PointMap {
+    pub(super) kv: std::sync::Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
+    pub(super) kp: std::sync::Mutex<BTreeMap<Vec<u8>, BlockPointer>>,
     inserted_reads: std::sync::Mutex<Vec<LookupStats>>,
 }
 

@@ -387,6 +387,16 @@ pub fn is_closed(conn: ConnId) -> bool {
     with(true, |st| st.conns.is_closed(&mut st.sockets, conn))
 }
 
+/// The address (once it has one) and the port the sessions listen on.
+pub fn listen_addr() -> Option<([u8; 4], u16)> {
+    with(None, |st| {
+        Some((
+            st.address.map_or([0; 4], |a| a.address().octets()),
+            st.conns.port(),
+        ))
+    })
+}
+
 /// The `network` section of `INFO`.
 pub fn info(r: &mut Report) {
     r.add_section("Network");

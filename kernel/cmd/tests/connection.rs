@@ -1,0 +1,300 @@
+//! The connection commands over network connections, with the replies a
+//! native redis-server 7.0.15 gives (CLIENT SETINFO as 7.2 gives it).
+//! `quit_tcl_*` is what Redis's tests/unit/quit.tcl checks.
+
+mod common;
+
+use cmd::{Protocol, Reply};
+use common::{server, store, Session};
+
+#[test]
+fn ping_and_echo() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    assert_eq!(c.reply("PING"), Reply::Status("PONG".into()));
+    assert_eq!(c.reply("PING hello"), Reply::bulk("hello"));
+    assert_eq!(
+        c.run("PING a b"),
+        "(error) ERR wrong number of arguments for 'PING': usage PING [message]\n"
+    );
+    assert_eq!(c.reply("ECHO \"x y\""), Reply::bulk("x y"));
+    assert_eq!(c.run("ECHO \"\""), "\"\"\n");
+}
+
+#[test]
+fn auth_without_a_password_configured() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    assert!(c.client.authenticated);
+    assert_eq!(
+        c.run("AUTH pw"),
+        "(error) ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\n"
+    );
+    // The default user has no password: any password is its password.
+    assert_eq!(c.run("AUTH default pw"), "OK\n");
+    assert_eq!(
+        c.run("AUTH bob pw"),
+        "(error) WRONGPASS invalid username-password pair or user is disabled.\n"
+    );
+    assert_eq!(c.run("AUTH a b c"), "(error) ERR syntax error\n");
+}
+
+#[test]
+fn auth_hello_and_reset_with_a_password() {
+    let (s, srv) = (store(16 << 20), server());
+    srv.lock().config.requirepass = Some(b"pw".to_vec());
+    let mut c = Session::network(&s, &srv);
+    assert!(!c.client.authenticated);
+    assert_eq!(c.run("PING"), "(error) NOAUTH Authentication required.\n");
+    assert_eq!(c.run("GET k"), "(error) NOAUTH Authentication required.\n");
+    assert_eq!(
+        c.run("HELLO 3"),
+        "(error) NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\n"
+    );
+    assert_eq!(c.client.protocol, Protocol::Resp2);
+    let wrong = "(error) WRONGPASS invalid username-password pair or user is disabled.\n";
+    assert_eq!(c.run("HELLO 3 AUTH default nope"), wrong);
+    assert_eq!(c.run("AUTH nope"), wrong);
+    assert_eq!(c.run("AUTH default nope"), wrong);
+    assert_eq!(c.run("AUTH Default pw"), wrong, "user names have case");
+    assert_eq!(c.run("AUTH pw"), "OK\n");
+    assert_eq!(c.run("PING"), "PONG\n");
+    // RESET: unauthenticated again, as a new connection.
+    assert_eq!(c.reply("RESET"), Reply::Status("RESET".into()));
+    assert_eq!(c.run("PING"), "(error) NOAUTH Authentication required.\n");
+    // HELLO AUTH authenticates, names and switches at once.
+    assert_eq!(
+        c.run("HELLO 3 AUTH default pw SETNAME n1"),
+        format!(
+            "1# \"server\" => \"redis\"\n2# \"version\" => \"7.0.15\"\n3# \"proto\" => (integer) 3\n4# \"id\" => (integer) {}\n5# \"mode\" => \"standalone\"\n6# \"role\" => \"master\"\n7# \"modules\" => (empty array)\n",
+            c.client.id
+        )
+    );
+    assert_eq!(c.client.protocol, Protocol::Resp3);
+    assert_eq!(c.run("CLIENT GETNAME"), "\"n1\"\n");
+    // A transaction across RESET: gone, and an EXEC refused for want of
+    // AUTH says so as Redis does.
+    assert_eq!(c.run("MULTI"), "OK\n");
+    assert_eq!(c.run("SET a 1"), "QUEUED\n");
+    assert_eq!(c.run("RESET"), "RESET\n");
+    assert!(c.client.multi.is_none());
+    assert_eq!(c.client.protocol, Protocol::Resp2);
+    assert_eq!(
+        c.run("CLIENT GETNAME"),
+        "(error) NOAUTH Authentication required.\n"
+    );
+    assert_eq!(
+        c.run("EXEC"),
+        "(error) EXECABORT Transaction discarded because of: NOAUTH Authentication required.\n"
+    );
+    assert_eq!(c.run("AUTH pw"), "OK\n");
+    assert_eq!(c.run("CLIENT GETNAME"), "(nil)\n");
+    // The console needs no password.
+    let mut console = Session::console(&s, &srv);
+    assert_eq!(console.run("GET a"), "(nil)\n");
+    assert_eq!(console.run("RESET"), "RESET\n");
+    assert_eq!(console.run("GET a"), "(nil)\n");
+}
+
+#[test]
+fn hello_as_redis_answers_it() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    let id = c.client.id as i64;
+    let description = |proto: i64| {
+        Reply::Map(vec![
+            (Reply::bulk("server"), Reply::bulk("redis")),
+            (Reply::bulk("version"), Reply::bulk("7.0.15")),
+            (Reply::bulk("proto"), Reply::Integer(proto)),
+            (Reply::bulk("id"), Reply::Integer(id)),
+            (Reply::bulk("mode"), Reply::bulk("standalone")),
+            (Reply::bulk("role"), Reply::bulk("master")),
+            (Reply::bulk("modules"), Reply::Array(vec![])),
+        ])
+    };
+    assert_eq!(c.reply("HELLO"), description(2));
+    assert_eq!(c.reply("HELLO 3"), description(3));
+    assert_eq!(c.reply("HELLO"), description(3));
+    assert_eq!(c.reply("HELLO 2"), description(2));
+    assert_eq!(
+        c.run("HELLO 4"),
+        "(error) NOPROTO unsupported protocol version\n"
+    );
+    assert_eq!(
+        c.run("HELLO 1"),
+        "(error) NOPROTO unsupported protocol version\n"
+    );
+    assert_eq!(
+        c.run("HELLO x"),
+        "(error) ERR Protocol version is not an integer or out of range\n"
+    );
+    assert_eq!(
+        c.run("HELLO 3 foo"),
+        "(error) ERR Syntax error in HELLO option 'foo'\n"
+    );
+    assert_eq!(
+        c.run("HELLO 3 auth default"),
+        "(error) ERR Syntax error in HELLO option 'auth'\n"
+    );
+    assert_eq!(
+        c.client.protocol,
+        Protocol::Resp2,
+        "a failed HELLO changes nothing"
+    );
+    assert_eq!(
+        c.run("HELLO 2 SETNAME \"a b\""),
+        "(error) ERR Client names cannot contain spaces, newlines or special characters.\n"
+    );
+    assert_eq!(c.reply("HELLO 2 setname myname"), description(2));
+    assert_eq!(c.run("CLIENT GETNAME"), "\"myname\"\n");
+}
+
+#[test]
+fn client_name_id_setinfo_and_help() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    assert_eq!(c.run("CLIENT ID"), format!("(integer) {}\n", c.client.id));
+    assert_eq!(c.run("CLIENT GETNAME"), "(nil)\n");
+    assert_eq!(c.run("CLIENT SETNAME myname"), "OK\n");
+    assert_eq!(c.run("client getname"), "\"myname\"\n");
+    assert_eq!(c.run("CLIENT SETNAME \"\""), "OK\n");
+    assert_eq!(c.run("CLIENT GETNAME"), "(nil)\n");
+    assert_eq!(
+        c.run("CLIENT SETNAME \"a\\nb\""),
+        "(error) ERR Client names cannot contain spaces, newlines or special characters.\n"
+    );
+    assert_eq!(
+        c.run("CLIENT SETNAME"),
+        "(error) ERR wrong number of arguments for 'client|setname' command\n"
+    );
+    assert_eq!(
+        c.run("CLIENT ID x"),
+        "(error) ERR wrong number of arguments for 'client|id' command\n"
+    );
+    // CLIENT SETINFO, as redis-py sends it on connect (Redis 7.2's).
+    assert_eq!(c.run("CLIENT SETINFO LIB-NAME redis-py"), "OK\n");
+    assert_eq!(c.run("CLIENT SETINFO lib-ver 5.0.1"), "OK\n");
+    assert_eq!(c.client.lib_name.as_deref(), Some(&b"redis-py"[..]));
+    assert_eq!(c.client.lib_ver.as_deref(), Some(&b"5.0.1"[..]));
+    assert_eq!(
+        c.run("CLIENT SETINFO foo bar"),
+        "(error) ERR Unrecognized option 'foo'\n"
+    );
+    assert_eq!(
+        c.run("CLIENT SETINFO lib-name \"a b\""),
+        "(error) ERR lib-name cannot contain spaces, newlines or special characters.\n"
+    );
+    assert_eq!(c.run("CLIENT SETINFO lib-ver \"\""), "OK\n");
+    assert_eq!(c.client.lib_ver, None);
+    // What redis-py 8 sends for maintenance notifications gets the error
+    // for an unknown subcommand, which it tolerates.
+    assert_eq!(
+        c.run("CLIENT MAINT_NOTIFICATIONS ON moving-endpoint-type none"),
+        "(error) ERR unknown subcommand 'MAINT_NOTIFICATIONS'. Try CLIENT HELP.\n"
+    );
+    let help = c.run("CLIENT HELP");
+    assert!(
+        help.starts_with(" 1) CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\n 2) GETNAME\n 3)     Return the name of the current connection.\n"),
+        "{help}"
+    );
+    assert!(
+        help.ends_with("14) HELP\n15)     Prints this help.\n"),
+        "{help}"
+    );
+}
+
+#[test]
+fn client_list_and_info() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut console = Session::console(&s, &srv);
+    let mut c = Session::network(&s, &srv);
+    assert_eq!(console.run("SET k v"), "OK\n");
+    assert_eq!(c.run("CLIENT SETNAME app"), "OK\n");
+    assert_eq!(c.run("CLIENT SETINFO LIB-NAME redis-py"), "OK\n");
+    let Reply::Value(me) = c.reply("CLIENT INFO") else {
+        panic!()
+    };
+    let me = String::from_utf8(me).unwrap();
+    assert_eq!(
+        me,
+        format!(
+            "id={} addr=127.0.0.1:40000 laddr=10.0.2.15:6379 name=app age=0 idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 watch=0 cmd=client user=default redir=-1 resp=2 lib-name=redis-py lib-ver=\n",
+            c.client.id
+        )
+    );
+    // Another client sees it in a transaction, watching a key.
+    assert_eq!(c.run("WATCH k"), "OK\n");
+    assert_eq!(c.run("MULTI"), "OK\n");
+    assert_eq!(c.run("GET k"), "QUEUED\n");
+    let Reply::Value(seen) = console.reply(&format!("CLIENT LIST ID {}", c.client.id)) else {
+        panic!()
+    };
+    let seen = String::from_utf8(seen).unwrap();
+    assert!(
+        seen.contains(" flags=x db=0 sub=0 psub=0 ssub=0 multi=1 watch=1 cmd=multi "),
+        "{seen}"
+    );
+    assert_eq!(c.run("EXEC"), "1) \"v\"\n");
+    let Reply::Value(list) = c.reply("CLIENT LIST") else {
+        panic!()
+    };
+    let list = String::from_utf8(list).unwrap();
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "{list}");
+    assert_eq!(
+        lines[0],
+        format!(
+            "id={} addr=console name= age=0 idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 watch=0 cmd=client user=default redir=-1 resp=2 lib-name= lib-ver=",
+            console.client.id
+        )
+    );
+    assert!(lines[1].starts_with(&format!("id={} addr=127.0.0.1:40000 ", c.client.id)));
+    assert!(lines[1].contains(" flags=N "), "{}", lines[1]);
+    assert_eq!(c.run("CLIENT LIST TYPE normal"), c.run("CLIENT LIST"));
+    assert_eq!(c.run("CLIENT LIST TYPE pubsub"), "\"\"\n");
+    assert_eq!(c.run("CLIENT LIST TYPE replica"), "\"\"\n");
+    assert_eq!(
+        c.run("CLIENT LIST TYPE foo"),
+        "(error) ERR Unknown client type 'foo'\n"
+    );
+    let Reply::Value(one) = c.reply(&format!("CLIENT LIST ID 99999 {}", console.client.id)) else {
+        panic!()
+    };
+    assert_eq!(String::from_utf8(one).unwrap(), format!("{}\n", lines[0]));
+    assert_eq!(c.run("CLIENT LIST ID x"), "(error) ERR Invalid client ID\n");
+    assert_eq!(c.run("CLIENT LIST ID"), "(error) ERR syntax error\n");
+    assert_eq!(c.run("CLIENT LIST foo"), "(error) ERR syntax error\n");
+}
+
+#[test]
+fn select_only_database_zero() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    assert_eq!(c.run("SELECT 0"), "OK\n");
+    assert_eq!(c.run("SELECT 1"), "(error) ERR DB index is out of range\n");
+    assert_eq!(
+        c.run("SELECT 00"),
+        "(error) ERR value is not an integer or out of range\n"
+    );
+}
+
+#[test]
+fn quit_tcl_quit_returns_ok_and_the_session_closes() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    assert!(!c.client.closing);
+    assert_eq!(c.run("QUIT"), "OK\n");
+    assert!(c.client.closing, "the session closes after this reply");
+    // QUIT takes any arguments, needs no password and runs at once
+    // inside MULTI.
+    srv.lock().config.requirepass = Some(b"pw".to_vec());
+    let mut c = Session::network(&s, &srv);
+    assert_eq!(c.run("QUIT now please"), "OK\n");
+    assert!(c.client.closing);
+    let mut c = Session::network(&s, &srv);
+    assert_eq!(c.run("AUTH pw"), "OK\n");
+    assert_eq!(c.run("MULTI"), "OK\n");
+    assert_eq!(c.run("SET foo bar"), "QUEUED\n");
+    assert_eq!(c.run("QUIT"), "OK\n");
+    assert!(c.client.closing);
+}

@@ -1,0 +1,722 @@
+//! Redis's server commands over network connections (COMMAND, CONFIG,
+//! FUNCTION) and INFO, with the replies a native redis-server 7.0.15
+//! gives. `info_command_tcl_*` is what Redis's
+//! tests/unit/info-command.tcl checks.
+
+mod common;
+
+use cmd::{Appendfsync, Reply};
+use common::{now_ms, server, set_expiring, store, Session};
+
+#[test]
+fn command_count_info_and_list() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    let n = console::commands().count();
+    assert_eq!(c.run("COMMAND COUNT"), format!("(integer) {n}\n"));
+    let Reply::Array(all) = c.reply("COMMAND") else {
+        panic!()
+    };
+    assert_eq!(all.len(), n);
+    assert_eq!(c.reply("COMMAND INFO"), Reply::Array(all));
+    let status = |s: &str| Reply::Status(s.into());
+    assert_eq!(
+        c.reply("COMMAND INFO get nosuch RENAME"),
+        Reply::Array(vec![
+            Reply::Array(vec![
+                Reply::bulk("get"),
+                Reply::Integer(2),
+                Reply::Array(vec![status("readonly"), status("fast")]),
+                Reply::Integer(1),
+                Reply::Integer(1),
+                Reply::Integer(1),
+                Reply::Array(vec![status("@string"), status("@read"), status("@fast")]),
+                Reply::Array(vec![]),
+                Reply::Array(vec![]),
+                Reply::Array(vec![]),
+            ]),
+            Reply::Nil,
+            Reply::Array(vec![
+                Reply::bulk("rename"),
+                Reply::Integer(3),
+                Reply::Array(vec![status("write")]),
+                Reply::Integer(1),
+                Reply::Integer(2),
+                Reply::Integer(1),
+                Reply::Array(vec![status("@keyspace"), status("@write"), status("@slow")]),
+                Reply::Array(vec![]),
+                Reply::Array(vec![]),
+                Reply::Array(vec![]),
+            ]),
+        ])
+    );
+    // A container's subcommands, inside it and by their full names.
+    let Reply::Array(config) = c.reply("COMMAND INFO config") else {
+        panic!()
+    };
+    let Reply::Array(info) = &config[0] else {
+        panic!()
+    };
+    let Reply::Array(subs) = &info[9] else {
+        panic!()
+    };
+    assert_eq!(subs.len(), 5);
+    let get = Reply::Array(vec![
+        Reply::bulk("config|get"),
+        Reply::Integer(-3),
+        Reply::Array(vec![]),
+        Reply::Integer(0),
+        Reply::Integer(0),
+        Reply::Integer(0),
+        Reply::Array(vec![status("@slow")]),
+        Reply::Array(vec![]),
+        Reply::Array(vec![]),
+        Reply::Array(vec![]),
+    ]);
+    assert_eq!(subs[0], get);
+    assert_eq!(c.reply("COMMAND INFO CONFIG|GET"), Reply::Array(vec![get]));
+    assert_eq!(
+        c.reply("COMMAND INFO get|x"),
+        Reply::Array(vec![Reply::Nil])
+    );
+    // COMMAND LIST and its filters.
+    let Reply::Array(names) = c.reply("COMMAND LIST") else {
+        panic!()
+    };
+    assert_eq!(names.len(), n);
+    assert!(names.contains(&Reply::bulk("scan")));
+    assert_eq!(
+        c.run("COMMAND LIST FILTERBY ACLCAT transaction"),
+        "1) \"multi\"\n2) \"exec\"\n3) \"discard\"\n4) \"watch\"\n5) \"unwatch\"\n"
+    );
+    assert_eq!(
+        c.run("COMMAND LIST FILTERBY PATTERN r*name*"),
+        "1) \"rename\"\n2) \"renamenx\"\n"
+    );
+    assert_eq!(c.run("COMMAND LIST FILTERBY MODULE foo"), "(empty array)\n");
+    assert_eq!(
+        c.run("COMMAND LIST FILTERBY foo x"),
+        "(error) ERR syntax error\n"
+    );
+    assert_eq!(
+        c.run("COMMAND LIST FILTERBY PATTERN"),
+        "(error) ERR syntax error\n"
+    );
+    assert_eq!(
+        c.run("COMMAND COUNT x"),
+        "(error) ERR wrong number of arguments for 'command|count' command\n"
+    );
+    assert_eq!(
+        c.run("COMMAND FOO"),
+        "(error) ERR unknown subcommand 'FOO'. Try COMMAND HELP.\n"
+    );
+}
+
+#[test]
+fn command_getkeys() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    assert_eq!(c.run("COMMAND GETKEYS get k"), "1) \"k\"\n");
+    assert_eq!(c.run("COMMAND GETKEYS rename a b"), "1) \"a\"\n2) \"b\"\n");
+    assert_eq!(
+        c.run("COMMAND GETKEYS del a b c"),
+        "1) \"a\"\n2) \"b\"\n3) \"c\"\n"
+    );
+    assert_eq!(
+        c.run("COMMAND GETKEYS copy a b replace"),
+        "1) \"a\"\n2) \"b\"\n"
+    );
+    assert_eq!(
+        c.run("COMMAND GETKEYS ping"),
+        "(error) ERR wrong number of arguments for 'command|getkeys' command\n"
+    );
+    assert_eq!(
+        c.run("COMMAND GETKEYS nosuch a"),
+        "(error) ERR Invalid command specified\n"
+    );
+    assert_eq!(
+        c.run("COMMAND GETKEYS get a b"),
+        "(error) ERR Invalid number of arguments specified for command\n"
+    );
+    assert_eq!(
+        c.run("COMMAND GETKEYS ping a"),
+        "(error) ERR The command has no key arguments\n"
+    );
+}
+
+#[test]
+fn command_docs_give_redis_cli_its_help_and_hints() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    let field = |k: &str, v: Reply| (Reply::bulk(k), v);
+    let args = |usage: &str| {
+        Reply::Array(vec![Reply::Map(vec![
+            field("name", Reply::bulk(usage)),
+            field("type", Reply::bulk("string")),
+        ])])
+    };
+    assert_eq!(
+        c.reply("COMMAND DOCS get nosuch dbsize range"),
+        Reply::Map(vec![
+            (
+                Reply::bulk("get"),
+                Reply::Map(vec![
+                    field(
+                        "summary",
+                        Reply::bulk("read the value of a key, or (nil) if it has none")
+                    ),
+                    field("since", Reply::bulk("1.0.0")),
+                    field("group", Reply::bulk("string")),
+                    field("arguments", args("key")),
+                ])
+            ),
+            (
+                Reply::bulk("dbsize"),
+                Reply::Map(vec![
+                    field(
+                        "summary",
+                        Reply::bulk("how many keys hold a value (counted: it reads every key)")
+                    ),
+                    field("since", Reply::bulk("1.0.0")),
+                    field("group", Reply::bulk("server")),
+                ])
+            ),
+            (
+                Reply::bulk("range"),
+                Reply::Map(vec![
+                    field(
+                        "summary",
+                        Reply::bulk("list the pairs with start <= key < end, in key order")
+                    ),
+                    field("group", Reply::bulk("keys")),
+                    field("arguments", args("start end [LIMIT n]")),
+                ])
+            ),
+        ])
+    );
+    let Reply::Map(function) = c.reply("COMMAND DOCS function") else {
+        panic!()
+    };
+    let Reply::Map(entries) = &function[0].1 else {
+        panic!()
+    };
+    assert_eq!(
+        entries[3],
+        field(
+            "subcommands",
+            Reply::Map(vec![
+                (
+                    Reply::bulk("function|flush"),
+                    Reply::Map(vec![
+                        field(
+                            "summary",
+                            Reply::bulk("Deletes all libraries and functions.")
+                        ),
+                        field("since", Reply::bulk("7.0.0")),
+                        field("group", Reply::bulk("scripting")),
+                        field("arguments", args("[ASYNC|SYNC]")),
+                    ])
+                ),
+                (
+                    Reply::bulk("function|help"),
+                    Reply::Map(vec![
+                        field("summary", Reply::bulk("Prints this help.")),
+                        field("since", Reply::bulk("5.0.0")),
+                        field("group", Reply::bulk("scripting")),
+                    ])
+                ),
+            ])
+        )
+    );
+    let Reply::Map(all) = c.reply("COMMAND DOCS") else {
+        panic!()
+    };
+    assert_eq!(all.len(), console::commands().count());
+}
+
+#[test]
+fn config_get_as_redis_answers_it() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    // What redis-benchmark asks first.
+    assert_eq!(c.run("CONFIG GET save"), "1# \"save\" => \"\"\n");
+    assert_eq!(
+        c.run("CONFIG GET appendonly"),
+        "1# \"appendonly\" => \"yes\"\n"
+    );
+    assert_eq!(
+        c.run("CONFIG GET maxclients TIMEOUT appendfsync APPENDFSYNC nosuch"),
+        "1# \"maxclients\" => \"500\"\n2# \"TIMEOUT\" => \"0\"\n3# \"appendfsync\" => \"always\"\n"
+    );
+    assert_eq!(
+        c.run("CONFIG GET *max*"),
+        "1# \"maxclients\" => \"500\"\n2# \"proto-max-bulk-len\" => \"67108864\"\n3# \"maxmemory\" => \"0\"\n4# \"maxmemory-policy\" => \"noeviction\"\n"
+    );
+    assert_eq!(
+        c.run("CONFIG GET client-* port databases requirepass"),
+        "1# \"client-query-buffer-limit\" => \"134217728\"\n2# \"client-output-buffer-limit\" => \"normal 33554432 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60\"\n3# \"port\" => \"6379\"\n4# \"databases\" => \"1\"\n5# \"requirepass\" => \"\"\n"
+    );
+    assert_eq!(c.run("CONFIG GET nosuch"), "(empty hash)\n");
+    let Reply::Map(all) = c.reply("CONFIG GET *") else {
+        panic!()
+    };
+    assert_eq!(all.len(), 13);
+    assert_eq!(
+        c.run("CONFIG GET"),
+        "(error) ERR wrong number of arguments for 'config|get' command\n"
+    );
+}
+
+#[test]
+fn config_set_as_redis_answers_it() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    let failed = |name: &str, why: &str| {
+        format!("(error) ERR CONFIG SET failed (possibly related to argument '{name}') - {why}\n")
+    };
+    assert_eq!(
+        c.run("CONFIG SET foo bar"),
+        "(error) ERR Unknown option or number of arguments for CONFIG SET - 'foo'\n"
+    );
+    assert_eq!(
+        c.run("CONFIG SET maxclients abc"),
+        failed("maxclients", "argument couldn't be parsed into an integer")
+    );
+    assert_eq!(
+        c.run("CONFIG SET maxclients 01"),
+        failed("maxclients", "argument couldn't be parsed into an integer")
+    );
+    assert_eq!(
+        c.run("CONFIG SET maxclients 0"),
+        failed(
+            "maxclients",
+            "argument must be between 1 and 4294967295 inclusive"
+        )
+    );
+    assert_eq!(
+        c.run("CONFIG SET timeout -1"),
+        failed(
+            "timeout",
+            "argument must be between 0 and 2147483647 inclusive"
+        )
+    );
+    assert_eq!(
+        c.run("CONFIG SET appendfsync sometimes"),
+        failed(
+            "appendfsync",
+            "argument(s) must be one of the following: everysec, always, no"
+        )
+    );
+    assert_eq!(
+        c.run("CONFIG SET proto-max-bulk-len 100"),
+        failed(
+            "proto-max-bulk-len",
+            "argument must be between 1048576 and 9223372036854775807 inclusive"
+        )
+    );
+    assert_eq!(
+        c.run("CONFIG SET proto-max-bulk-len 1.5mb"),
+        failed("proto-max-bulk-len", "argument must be a memory value")
+    );
+    assert_eq!(
+        c.run("CONFIG SET client-query-buffer-limit mb"),
+        failed(
+            "client-query-buffer-limit",
+            "argument must be between 1048576 and 9223372036854775807 inclusive"
+        )
+    );
+    assert_eq!(
+        c.run("CONFIG SET maxclients 10 MAXCLIENTS 20"),
+        failed("MAXCLIENTS", "duplicate parameter")
+    );
+    assert_eq!(
+        c.run("CONFIG SET databases 16"),
+        failed("databases", "can't set immutable config")
+    );
+    assert_eq!(c.run("CONFIG SET a b c"), "(error) ERR syntax error\n");
+    assert_eq!(
+        c.run("CONFIG SET a"),
+        "(error) ERR wrong number of arguments for 'config|set' command\n"
+    );
+    for (value, why) in [
+        (
+            "\"normal 1 2\"",
+            "Wrong number of arguments in buffer limit configuration.",
+        ),
+        (
+            "\"foo 1 2 3\"",
+            "Invalid client class specified in buffer limit configuration.",
+        ),
+        (
+            "\"normal a 2 3\"",
+            "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
+        ),
+        (
+            "\"normal 1 2 x\"",
+            "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
+        ),
+    ] {
+        assert_eq!(
+            c.run(&format!("CONFIG SET client-output-buffer-limit {value}")),
+            failed("client-output-buffer-limit", why)
+        );
+    }
+    // Nothing of a failed SET applies, even its valid pairs.
+    assert_eq!(
+        c.run("CONFIG SET timeout 5 maxclients 0"),
+        failed(
+            "maxclients",
+            "argument must be between 1 and 4294967295 inclusive"
+        )
+    );
+    assert_eq!(srv.lock().config.timeout_s, 0);
+    // A good one applies every pair, names and words without case.
+    assert_eq!(
+        c.run("CONFIG SET TIMEOUT 5 maxclients 100 appendfsync EVERYSEC proto-max-bulk-len 1mb"),
+        "OK\n"
+    );
+    {
+        let config = srv.lock().config.clone();
+        assert_eq!(config.timeout_s, 5);
+        assert_eq!(config.maxclients, 100);
+        assert_eq!(config.appendfsync, Appendfsync::Everysec);
+        assert_eq!(config.proto_max_bulk_len, 1 << 20);
+    }
+    assert_eq!(
+        c.run("CONFIG GET appendfsync"),
+        "1# \"appendfsync\" => \"everysec\"\n"
+    );
+    assert_eq!(
+        c.run(
+            "CONFIG SET client-output-buffer-limit \"normal 1mb 0 0 pubsub 33554432 8388608 60\""
+        ),
+        "OK\n"
+    );
+    assert_eq!(srv.lock().config.client_output_buffer_limit, 1 << 20);
+    assert_eq!(c.run("CONFIG SET client-output-buffer-limit \"\""), "OK\n");
+    assert!(c
+        .run("CONFIG SET client-output-buffer-limit \"normal 0 1 2\"")
+        .starts_with("(error) ERR CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - unikv enforces only the hard limit"));
+    // The one value unikv has is accepted; others are refused.
+    assert_eq!(
+        c.run("CONFIG SET save \"\" appendonly yes maxmemory 0 maxmemory-policy noeviction"),
+        "OK\n"
+    );
+    for (name, value) in [
+        ("save", "\"3600 1\""),
+        ("appendonly", "no"),
+        ("maxmemory", "1gb"),
+        ("maxmemory-policy", "allkeys-lru"),
+    ] {
+        assert!(
+            c.run(&format!("CONFIG SET {name} {value}"))
+                .starts_with(&failed(name, "")[..failed(name, "").len() - 1]),
+            "{name}"
+        );
+    }
+    // requirepass: set, then new connections must AUTH; cleared with "".
+    assert_eq!(c.run("CONFIG SET requirepass \"a b\""), "OK\n");
+    assert_eq!(
+        c.run("CONFIG GET requirepass"),
+        "1# \"requirepass\" => \"a b\"\n"
+    );
+    let mut other = Session::network(&s, &srv);
+    assert_eq!(
+        other.run("PING"),
+        "(error) NOAUTH Authentication required.\n"
+    );
+    assert_eq!(other.run("AUTH \"a b\""), "OK\n");
+    assert_eq!(c.run("PING"), "PONG\n", "connections already in stay in");
+    assert_eq!(c.run("CONFIG SET requirepass \"\""), "OK\n");
+    assert_eq!(srv.lock().config.requirepass, None);
+}
+
+#[test]
+fn config_resetstat_rewrite_and_help() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    assert_eq!(c.run("GET nokey"), "(nil)\n");
+    assert_eq!(c.run("RENAME a b"), "(error) ERR no such key\n");
+    assert!(srv.lock().stats.commands_processed > 0);
+    assert_eq!(c.run("CONFIG RESETSTAT"), "OK\n");
+    {
+        let stats = srv.lock().stats.clone();
+        assert_eq!(stats.keyspace_misses, 0);
+        assert!(stats.errors.is_empty());
+        assert_eq!(
+            stats.commands.keys().copied().collect::<Vec<_>>(),
+            ["CONFIG"]
+        );
+    }
+    assert_eq!(
+        c.run("CONFIG RESETSTAT x"),
+        "(error) ERR wrong number of arguments for 'config|resetstat' command\n"
+    );
+    assert_eq!(
+        c.run("CONFIG REWRITE"),
+        "(error) ERR The server is running without a config file\n"
+    );
+    assert_eq!(
+        c.run("CONFIG HELP"),
+        " 1) CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\n 2) GET <pattern>\n 3)     Return parameters matching the glob-like <pattern> and their values.\n 4) SET <directive> <value>\n 5)     Set the configuration <directive> to <value>.\n 6) RESETSTAT\n 7)     Reset statistics reported by the INFO command.\n 8) REWRITE\n 9)     Rewrite the configuration file.\n10) HELP\n11)     Prints this help.\n"
+    );
+    assert_eq!(
+        c.run("CONFIG foo"),
+        "(error) ERR unknown subcommand 'foo'. Try CONFIG HELP.\n"
+    );
+}
+
+#[test]
+fn function_flush_has_nothing_to_flush() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    assert_eq!(c.run("SET k v"), "OK\n");
+    assert_eq!(c.run("FUNCTION FLUSH"), "OK\n");
+    assert_eq!(c.run("FUNCTION FLUSH async"), "OK\n");
+    assert_eq!(c.run("FUNCTION FLUSH SYNC"), "OK\n");
+    assert_eq!(c.run("GET k"), "\"v\"\n", "keys are not functions");
+    assert_eq!(
+        c.run("FUNCTION FLUSH foo"),
+        "(error) ERR FUNCTION FLUSH only supports SYNC|ASYNC option\n"
+    );
+    assert_eq!(
+        c.run("FUNCTION FLUSH a b"),
+        "(error) ERR unknown subcommand or wrong number of arguments for 'FLUSH'. Try FUNCTION HELP.\n"
+    );
+    assert_eq!(
+        c.run("FUNCTION LIST"),
+        "(error) ERR unknown subcommand 'LIST'. Try FUNCTION HELP.\n"
+    );
+    assert_eq!(
+        c.run("FUNCTION"),
+        "(error) ERR wrong number of arguments for 'FUNCTION': usage FUNCTION FLUSH [ASYNC|SYNC] | FUNCTION HELP\n"
+    );
+}
+
+/// The field names of a report, in order, and its section headers.
+fn fields(report: &str) -> Vec<&str> {
+    report
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(':').next().unwrap())
+        .collect()
+}
+
+#[test]
+fn info_command_tcl_info_command_with_at_most_one_sub_command() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    for arg in ["", "all", "default", "everything"] {
+        let info = c.run(&format!("INFO {arg}"));
+        assert!(info.contains("redis_version"), "{arg}");
+        assert!(info.contains("used_cpu_user"), "{arg}");
+        assert!(!info.contains("sentinel_tilt"), "{arg}");
+        assert!(info.contains("used_memory"), "{arg}");
+        let with_stats = arg == "all" || arg == "everything";
+        assert_eq!(info.contains("rejected_calls"), with_stats, "{arg}");
+    }
+}
+
+#[test]
+fn info_command_tcl_info_command_with_one_sub_section() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    let info = c.run("INFO cpu");
+    assert!(info.contains("used_cpu_user"));
+    assert!(!info.contains("sentinel_tilt"));
+    assert!(!info.contains("used_memory"));
+    assert_eq!(
+        c.run("INFO sentinel"),
+        "",
+        "an empty bulk string, not an error"
+    );
+    let info = c.run("INFO commandSTATS");
+    assert!(!info.contains("used_memory"));
+    assert!(info.contains("rejected_calls"));
+}
+
+#[test]
+fn info_command_tcl_info_command_with_multiple_sub_sections() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    let info = c.run("INFO cpu sentinel");
+    assert!(info.contains("used_cpu_user"));
+    assert!(!info.contains("sentinel_tilt"));
+    assert!(!info.contains("master_repl_offset"));
+    for extra in ["all", "default"] {
+        let info = c.run(&format!("INFO cpu {extra}"));
+        assert!(info.contains("used_cpu_user"));
+        assert!(info.contains("used_memory"));
+        assert!(info.contains("master_repl_offset"));
+        assert_eq!(info.contains("rejected_calls"), extra == "all");
+        assert_eq!(info.matches("used_cpu_user_children").count(), 1, "{extra}");
+    }
+}
+
+#[test]
+fn info_sections_in_order_with_redis_fields_then_the_kernels() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    let info = c.run("INFO");
+    let headers: Vec<&str> = info.lines().filter(|l| l.starts_with("# ")).collect();
+    assert_eq!(
+        headers,
+        [
+            "# Server",
+            "# Clients",
+            "# Memory",
+            "# Persistence",
+            "# Stats",
+            "# Replication",
+            "# CPU",
+            "# Modules",
+            "# Errorstats",
+            "# Cluster",
+            "# Keyspace",
+            "# Devices",
+            "# Storage",
+        ],
+        "no cache attached, no cache section"
+    );
+    let server = c.run("INFO server");
+    assert_eq!(
+        fields(&server),
+        [
+            "# Server",
+            "redis_version",
+            "redis_mode",
+            "os",
+            "arch_bits",
+            "run_id",
+            "tcp_port",
+            "server_time_usec",
+            "uptime_in_seconds",
+            "uptime_in_days",
+            "config_file",
+            "kernel_server",
+        ]
+    );
+    assert!(server.contains("\nredis_version:7.0.15\nredis_mode:standalone\n"));
+    assert!(server.contains("\narch_bits:64\n"));
+    assert!(server.contains("\ntcp_port:6379\n"));
+    let run_id = server
+        .lines()
+        .find_map(|l| l.strip_prefix("run_id:"))
+        .unwrap();
+    assert_eq!(run_id.len(), 40);
+    assert!(run_id.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(
+        c.run("INFO memory"),
+        "# Memory\nused_memory:3145728\nused_memory_human:3.00M\ntotal_system_memory:1073741824\ntotal_system_memory_human:1.00G\nmaxmemory:0\nmaxmemory_human:0B\nmaxmemory_policy:noeviction\nkernel_memory:yes\n"
+    );
+    assert_eq!(
+        c.run("INFO persistence replication cluster"),
+        "# Persistence\nloading:0\nasync_loading:0\nrdb_bgsave_in_progress:0\naof_enabled:1\naof_rewrite_in_progress:0\naof_rewrite_scheduled:0\n\n# Replication\nrole:master\nconnected_slaves:0\nmaster_failover_state:no-failover\nmaster_repl_offset:0\nsecond_repl_offset:-1\nrepl_backlog_active:0\n\n# Cluster\ncluster_enabled:0\n"
+    );
+    assert_eq!(c.run("INFO devices"), "# Devices\nkernel_devices:yes\n");
+    assert_eq!(c.run("INFO modules"), "# Modules\n");
+    assert_eq!(c.run("INFO module_list"), "# Modules\n");
+}
+
+#[test]
+fn info_clients_stats_keyspace_and_command_and_error_stats() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    let _console = Session::console(&s, &srv);
+    srv.lock().stats.connections_received = 7;
+    assert_eq!(c.run("INFO keyspace"), "# Keyspace\n");
+    assert_eq!(c.run("SET a 1"), "OK\n");
+    assert_eq!(c.run("SET b 2"), "OK\n");
+    let now = now_ms();
+    set_expiring(&s, "c", "3", now + 10_000);
+    set_expiring(&s, "d", "4", now + 20_000);
+    let keyspace = c.run("INFO keyspace");
+    let avg: u64 = keyspace
+        .trim_end()
+        .rsplit_once("avg_ttl=")
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    assert!(
+        keyspace.starts_with("# Keyspace\ndb0:keys=4,expires=2,avg_ttl="),
+        "{keyspace}"
+    );
+    assert!((14_000..=15_000).contains(&avg), "{avg}");
+    assert_eq!(c.run("GET a"), "\"1\"\n");
+    assert_eq!(c.run("GET nokey"), "(nil)\n");
+    assert_eq!(c.run("RENAME nokey x"), "(error) ERR no such key\n");
+    assert_eq!(
+        c.run("INFO clients"),
+        "# Clients\nconnected_clients:2\nmaxclients:500\nblocked_clients:0\ntracking_clients:0\n"
+    );
+    let stats = c.run("INFO stats");
+    assert!(
+        stats.starts_with("# Stats\ntotal_connections_received:7\ntotal_commands_processed:"),
+        "{stats}"
+    );
+    assert!(stats.contains("\nrejected_connections:0\nexpired_keys:0\nevicted_keys:0\nkeyspace_hits:1\nkeyspace_misses:1\ntotal_error_replies:1\n"), "{stats}");
+    assert_eq!(
+        c.run("INFO errorstats"),
+        "# Errorstats\nerrorstat_ERR:count=1\n"
+    );
+    let commandstats = c.run("INFO commandstats");
+    assert!(
+        commandstats.starts_with("# Commandstats\n"),
+        "{commandstats}"
+    );
+    let rename = commandstats
+        .lines()
+        .find(|l| l.starts_with("cmdstat_rename:"))
+        .unwrap();
+    assert!(
+        rename.starts_with("cmdstat_rename:calls=1,usec="),
+        "{rename}"
+    );
+    assert!(
+        rename.ends_with(",rejected_calls=0,failed_calls=1"),
+        "{rename}"
+    );
+    let set = commandstats
+        .lines()
+        .find(|l| l.starts_with("cmdstat_set:"))
+        .unwrap();
+    assert!(set.starts_with("cmdstat_set:calls=2,"), "{set}");
+    assert!(c
+        .run("INFO cpu")
+        .starts_with("# CPU\nused_cpu_sys:0.000000\nused_cpu_user:0.0"));
+}
+
+#[test]
+fn info_at_the_console_names_its_sections_and_refuses_unknown_ones() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::console(&s, &srv);
+    assert_eq!(
+        c.run("INFO nonsense"),
+        "(error) ERR no INFO section 'nonsense'; sections: server, clients, memory, persistence, stats, replication, cpu, modules, commandstats, errorstats, latencystats, cluster, keyspace, devices, storage, cache\n"
+    );
+    assert!(c.run("INFO SERVER").starts_with("# Server\n"));
+    // A section the store gives, asked for alone while the store is down,
+    // says why; among others it is left out.
+    let down = kv::StoreCell::new(None);
+    let mut c = Session::console(&down, &srv);
+    assert!(c
+        .run("INFO storage")
+        .starts_with("(error) ERR the store is not available"));
+    assert!(c
+        .run("INFO keyspace")
+        .starts_with("(error) ERR the store is not available"));
+    let info = c.run("INFO");
+    assert!(
+        !info.contains("# Storage") && !info.contains("# Keyspace"),
+        "{info}"
+    );
+    assert!(info.contains("# Server\n"));
+    // Over the network an unknown section is nothing, as in Redis.
+    let mut n = Session::network(&s, &srv);
+    assert_eq!(
+        n.reply("INFO nonsense"),
+        Reply::Report(console::Report::new())
+    );
+    assert!(n.run("INFO server nonsense").starts_with("# Server\n"));
+}
