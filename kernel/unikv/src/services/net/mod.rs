@@ -397,9 +397,8 @@ pub fn listen_addr() -> Option<([u8; 4], u16)> {
     })
 }
 
-/// The `network` section of `INFO`.
+/// The fields of `INFO`'s network section (the command layer starts it).
 pub fn info(r: &mut Report) {
-    r.add_section("Network");
     let guard = STACK.lock();
     let Some(st) = guard.as_ref() else {
         r.add_field("link", "none");
