@@ -246,6 +246,10 @@ fn refuse(ctx: &Ctx<'_>, inv: &Invocation) -> Option<Reply> {
             String::from("Authentication required."),
         ));
     }
+    if ctx.client.multi.is_some() && spec.has(flag::ADMIN) {
+        // Redis's answer to SHUTDOWN (its no-multi commands) in MULTI.
+        return Some(Reply::error("Command not allowed inside a transaction"));
+    }
     if ctx.client.is_network()
         && spec.has(flag::ADMIN)
         && ctx.server.lock().config.requirepass.is_none()
@@ -256,10 +260,6 @@ fn refuse(ctx: &Ctx<'_>, inv: &Invocation) -> Option<Reply> {
              console), then AUTH",
             spec.name
         )));
-    }
-    if ctx.client.multi.is_some() && spec.has(flag::ADMIN) {
-        // Redis's answer to SHUTDOWN (its no-multi commands) in MULTI.
-        return Some(Reply::error("Command not allowed inside a transaction"));
     }
     if let Some(c) = container(spec.name) {
         if let Err(e) = c.admits(inv) {

@@ -117,16 +117,6 @@ pub extern "C" fn kernel_main(dtb: usize, entry_el: u64) -> ! {
             logger::set_console_level(level);
         }
     }
-    if let Some(rtc) = &board.rtc {
-        // SAFETY: the device tree's PL031, in the device-mapped first GiB.
-        let secs = unsafe { hal::drivers::pl031::init(rtc.base as usize) };
-        info!(
-            "clock: {secs} s since the Unix epoch (PL031 at {:#x})",
-            rtc.base
-        );
-    } else {
-        warn!("no PL031 in the device tree: the time of day starts at the Unix epoch");
-    }
     if let Some(p) = &board.psci {
         psci::set_conduit_smc(matches!(p.conduit, PsciConduit::Smc));
     } else {
@@ -167,6 +157,16 @@ pub extern "C" fn kernel_main(dtb: usize, entry_el: u64) -> ! {
             }
         }
         None => warn!("no PL011 in the device tree: staying on the early UART, polled"),
+    }
+    if let Some(rtc) = &board.rtc {
+        // SAFETY: the device tree's PL031, in the device-mapped first GiB.
+        let secs = unsafe { hal::drivers::pl031::init(rtc.base as usize) };
+        info!(
+            "clock: {secs} s since the Unix epoch (PL031 at {:#x}; exact within two seconds)",
+            rtc.base
+        );
+    } else {
+        warn!("no PL031 in the device tree: the time of day starts at the Unix epoch");
     }
     cpu::irq_enable();
 

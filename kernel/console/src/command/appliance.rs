@@ -18,6 +18,17 @@ pub(super) static SPECS: &[CommandSpec] = &[
         keys: Keys::NONE,
     },
     CommandSpec {
+        name: "SAVE",
+        aliases: &[],
+        min_args: 0,
+        max_args: Some(0),
+        usage: "SAVE",
+        summary: "Redis's SAVE: everything written so far on disk in tables (as FLUSH)",
+        group: "storage",
+        flags: flag::ADMIN | flag::NO_MULTI,
+        keys: Keys::NONE,
+    },
+    CommandSpec {
         name: "COMPACT",
         aliases: &[],
         min_args: 0,

@@ -479,6 +479,7 @@ mod tests {
             ("EXISTS", 1, usize::MAX),
             ("RANGE", 2, 4),
             ("FLUSH", 0, 0),
+            ("SAVE", 0, 0),
             ("COMPACT", 0, 0),
             ("VERIFY", 0, 0),
             ("INFO", 0, usize::MAX),

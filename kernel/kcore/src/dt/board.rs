@@ -93,6 +93,17 @@ pub struct Psci {
     pub conduit: PsciConduit,
 }
 
+/// A PL031 real-time clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rtc {
+    /// Its registers.
+    pub base: u64,
+    /// Their size.
+    pub size: u64,
+    /// Its interrupt (a match of the seconds counter).
+    pub intid: u32,
+}
+
 /// What the kernel needs to know about the machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Board {
@@ -114,9 +125,9 @@ pub struct Board {
     pub pci: Option<PciHost>,
     /// The PSCI conduit.
     pub psci: Option<Psci>,
-    /// The PL031 real-time clock's registers, if there is one: the time of
-    /// day (QEMU sets it from the host's clock).
-    pub rtc: Option<MemRegion>,
+    /// The PL031 real-time clock, if there is one: the time of day (QEMU
+    /// sets it from the host's clock).
+    pub rtc: Option<Rtc>,
     /// `/chosen/bootargs` (QEMU `-append`).
     pub bootargs: Option<String>,
     /// Number of `/cpus/cpu@*` nodes with `device_type = "cpu"`.

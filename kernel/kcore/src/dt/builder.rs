@@ -11,7 +11,7 @@ use super::props::{
     first_intid, first_reg, first_string, gic_intids, one_cell, owned_string, reg_entries, strings,
     Frame, Props,
 };
-use super::{Board, DtError, Gic, MemRegion, Psci, PsciConduit, Timer, Uart, VirtioMmio};
+use super::{Board, DtError, Gic, MemRegion, Psci, PsciConduit, Rtc, Timer, Uart, VirtioMmio};
 
 /// What the walk has gathered so far; [`Builder::into_board`] checks it and
 /// makes the [`Board`].
@@ -26,7 +26,7 @@ pub(super) struct Builder {
     timer: Option<Timer>,
     virtio_mmio: Vec<VirtioMmio>,
     psci: Option<Psci>,
-    rtc: Option<MemRegion>,
+    rtc: Option<Rtc>,
     bootargs: Option<String>,
     cpus: usize,
     model: Option<String>,
@@ -151,7 +151,13 @@ impl Builder {
             ));
         } else if p.is_compatible("arm,pl031") {
             if self.rtc.is_none() {
-                self.rtc = Some(first_reg(p, ac, sc, "pl031")?);
+                let reg = first_reg(p, ac, sc, "pl031")?;
+                let intid = first_intid(p, "pl031")?;
+                self.rtc = Some(Rtc {
+                    base: reg.base,
+                    size: reg.size,
+                    intid,
+                });
             }
         } else if p.is_compatible("arm,gic-v3") {
             if self.gic.is_none() {

@@ -37,7 +37,7 @@ mod pci;
 mod props;
 mod ram;
 
-pub use board::{Board, Gic, MemRegion, Psci, PsciConduit, Timer, Uart, VirtioMmio};
+pub use board::{Board, Gic, MemRegion, Psci, PsciConduit, Rtc, Timer, Uart, VirtioMmio};
 pub use bootargs::bootarg;
 pub use fdt::{Fdt, Reservations, Token, Walk, MAX_FDT_SIZE};
 pub use pci::{PciHost, PciIntx, PciSpace, PciWindow};

@@ -26,9 +26,10 @@ fn check_virt(board: &Board, ram_size: u64, cpus: usize) {
     assert_eq!(board.reserved, vec![]);
     assert_eq!(
         board.rtc,
-        Some(MemRegion {
+        Some(Rtc {
             base: 0x0901_0000,
-            size: 0x1000
+            size: 0x1000,
+            intid: 34
         })
     );
     assert_eq!(

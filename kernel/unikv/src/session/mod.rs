@@ -51,6 +51,9 @@ pub fn run() -> ! {
         network.flush();
         kv::tick();
         expire_step(&mut last_expiry_ms);
+        // Makes the time of day exact in the first seconds (the 100 Hz
+        // tick wakes the loop for it); one atomic load afterwards.
+        pl031::sync_step();
         cpu::wait_for_interrupt_if(|| pl011::RX.is_empty() && !net::pending());
     }
 }
