@@ -139,7 +139,101 @@ fn the_rust_redis_crate_with_pipelines_and_binary_data_on_the_pci_nic() {
         redis::cmd("TTL").arg("t").query(&mut con).unwrap()
     };
     assert!((99..=100).contains(&ttl), "{ttl}");
+    // A transaction: one atomic batch.
+    let (a, b): (i64, i64) = redis::pipe()
+        .atomic()
+        .cmd("INCR")
+        .arg("tx")
+        .cmd("INCRBY")
+        .arg("tx")
+        .arg(10)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!((a, b), (1, 11));
+    // SCAN with MATCH, through the crate's cursor iterator: every key once.
+    let mut found: Vec<String> = redis::Commands::scan_match::<_, String>(&mut con, "p04*")
+        .unwrap()
+        .map(|k| k.unwrap())
+        .collect();
+    found.sort();
+    let want: Vec<String> = (40..50).map(|i| format!("p0{i}")).collect();
+    assert_eq!(found, want);
     s.qemu.shutdown();
+}
+
+fn error(text: &str) -> Frame {
+    Frame::Error(text.as_bytes().to_vec())
+}
+
+#[test]
+fn passwords_noauth_wrongpass_hello_auth_and_the_appliance_controls() {
+    // No password: the data commands work, the appliance's controls are
+    // refused over the network with a way to enable them.
+    let s = Server::boot("resp-noauth.img", 64, false, None);
+    let mut c = s.client();
+    assert_eq!(c.cmd(&["PING"]).unwrap(), Frame::Simple(b"PONG".to_vec()));
+    for control in [
+        &["FLUSH"][..],
+        &["SERVICE", "STOP", "kv"],
+        &["DEBUG", "PANIC"],
+        &["BENCH", "fillseq", "10"],
+        &["CACHE", "RESET"],
+        &["SHUTDOWN"],
+    ] {
+        match c.cmd(control).unwrap() {
+            Frame::Error(e) => {
+                let e = String::from_utf8_lossy(&e).into_owned();
+                assert!(
+                    e.contains("refused over the network") && e.contains("requirepass"),
+                    "{control:?}: {e}"
+                );
+            }
+            f => panic!("{control:?}: {f:?}"),
+        }
+    }
+    assert_eq!(s.qemu.cmd("GET nothing"), "(nil)\n", "the kernel is up");
+    s.qemu.shutdown();
+
+    // A password from the boot arguments.
+    let s = Server::boot("resp-auth.img", 64, false, Some("requirepass=s3cret"));
+    let mut c = s.client();
+    assert_eq!(
+        c.cmd(&["GET", "k"]).unwrap(),
+        error("NOAUTH Authentication required.")
+    );
+    assert_eq!(
+        c.cmd(&["AUTH", "wrong"]).unwrap(),
+        error("WRONGPASS invalid username-password pair or user is disabled.")
+    );
+    assert_eq!(
+        c.cmd(&["GET", "k"]).unwrap(),
+        error("NOAUTH Authentication required.")
+    );
+    assert_eq!(c.cmd(&["AUTH", "s3cret"]).unwrap(), ok());
+    assert_eq!(c.cmd(&["SET", "k", "v"]).unwrap(), ok());
+    // HELLO 3 with AUTH on a new connection: a RESP3 map, then the data.
+    let mut h = s.client();
+    match h.cmd(&["HELLO", "3", "AUTH", "default", "s3cret"]).unwrap() {
+        Frame::Map(pairs) => assert!(
+            pairs.contains(&(bulk("proto"), Frame::Integer(3))),
+            "{pairs:?}"
+        ),
+        f => panic!("HELLO 3: {f:?}"),
+    }
+    assert_eq!(h.cmd(&["GET", "k"]).unwrap(), bulk("v"));
+    let mut bad = s.client();
+    assert_eq!(
+        bad.cmd(&["HELLO", "3", "AUTH", "default", "nope"]).unwrap(),
+        error("WRONGPASS invalid username-password pair or user is disabled.")
+    );
+    // Authenticated, the appliance's controls work over the network.
+    assert_eq!(c.cmd(&["FLUSH"]).unwrap(), ok());
+    assert_eq!(c.cmd(&["CACHE", "RESET"]).unwrap(), ok());
+    // The console needs no password.
+    assert_eq!(s.qemu.cmd("GET k"), "\"v\"\n");
+    // SHUTDOWN over the network, authenticated: QEMU exits 0.
+    c.send(&request(&["SHUTDOWN"])).unwrap();
+    assert_eq!(s.qemu.wait_exit(Duration::from_secs(30)).code(), Some(0));
 }
 
 #[test]
