@@ -169,7 +169,7 @@ fn error(text: &str) -> Frame {
 fn passwords_noauth_wrongpass_hello_auth_and_the_appliance_controls() {
     // No password: the data commands work, the appliance's controls are
     // refused over the network with a way to enable them.
-    let s = Server::boot("resp-noauth.img", 64, false, None);
+    let mut s = Server::boot("resp-noauth.img", 64, false, None);
     let mut c = s.client();
     assert_eq!(c.cmd(&["PING"]).unwrap(), Frame::Simple(b"PONG".to_vec()));
     for control in [
@@ -195,7 +195,7 @@ fn passwords_noauth_wrongpass_hello_auth_and_the_appliance_controls() {
     s.qemu.shutdown();
 
     // A password from the boot arguments.
-    let s = Server::boot("resp-auth.img", 64, false, Some("requirepass=s3cret"));
+    let mut s = Server::boot("resp-auth.img", 64, false, Some("requirepass=s3cret"));
     let mut c = s.client();
     assert_eq!(
         c.cmd(&["GET", "k"]).unwrap(),
