@@ -43,6 +43,11 @@
 #![warn(missing_docs)]
 
 extern crate alloc;
+#[cfg(feature = "testing")]
+extern crate std;
+
+#[cfg(feature = "testing")]
+pub mod testing;
 
 mod appliance;
 mod args;

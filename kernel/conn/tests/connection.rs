@@ -1,0 +1,221 @@
+//! A Redis-protocol connection on the host, over a real store: pipelining,
+//! replies held until their group commit (across connections), protocol
+//! errors, QUIT, Redis's refusals, RESP3, the unread-output cap, the
+//! appendfsync modes and authentication.
+
+use cmd::testing::{server, store, FakeHost};
+use cmd::{Appendfsync, Caller, ServerCell};
+use conn::{Connection, Env};
+use kv::StoreCell;
+
+const PEER: Caller = Caller::Network {
+    addr: [127, 0, 0, 1],
+    port: 50000,
+};
+
+struct Rig {
+    store: StoreCell,
+    server: ServerCell,
+    host: FakeHost,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        Rig {
+            store: store(16 << 20),
+            server: server(),
+            host: FakeHost::default(),
+        }
+    }
+
+    fn env(&self) -> Env<'_> {
+        Env {
+            store: &self.store,
+            server: &self.server,
+            host: &self.host,
+        }
+    }
+
+    fn commit(&self) {
+        self.store.lock().as_mut().unwrap().commit().unwrap();
+    }
+}
+
+/// What the connection has ready to send, taken.
+fn take(c: &mut Connection) -> String {
+    let out = String::from_utf8_lossy(c.output()).into_owned();
+    let n = c.output().len();
+    c.sent(n);
+    out
+}
+
+#[test]
+fn pipelined_writes_wait_for_their_group_commit_reads_do_not_overtake() {
+    let rig = Rig::new();
+    let env = rig.env();
+    let mut c = Connection::new(&env, PEER);
+    c.input(
+        &env,
+        b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\nGET a\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n",
+    );
+    assert_eq!(
+        take(&mut c),
+        "",
+        "the OK waits for the disk, and so does what follows"
+    );
+    c.release(&env);
+    assert_eq!(take(&mut c), "", "no commit yet");
+    rig.commit();
+    c.release(&env);
+    assert_eq!(take(&mut c), "+OK\r\n$1\r\n1\r\n:1\r\n");
+    // A read alone goes at once.
+    c.input(&env, b"GET a\r\n");
+    assert_eq!(take(&mut c), "$1\r\n1\r\n");
+}
+
+#[test]
+fn writes_of_several_connections_share_one_flush() {
+    let rig = Rig::new();
+    let env = rig.env();
+    let mut conns: Vec<Connection> = (0..5).map(|_| Connection::new(&env, PEER)).collect();
+    for (i, c) in conns.iter_mut().enumerate() {
+        c.input(&env, format!("SET k{i} v{i}\r\n").as_bytes());
+    }
+    rig.commit();
+    for c in &mut conns {
+        c.release(&env);
+        assert_eq!(take(c), "+OK\r\n");
+    }
+    assert_eq!(rig.store.lock().as_ref().unwrap().group_stats(), (1, 5));
+}
+
+#[test]
+fn a_protocol_error_answers_then_closes_and_ignores_the_rest() {
+    let rig = Rig::new();
+    let env = rig.env();
+    let mut c = Connection::new(&env, PEER);
+    c.input(&env, b"PING\r\n*1\r\n$abc\r\nPING\r\n");
+    assert_eq!(
+        take(&mut c),
+        "+PONG\r\n-ERR Protocol error: invalid bulk length\r\n"
+    );
+    assert!(c.wants_close());
+    c.input(&env, b"PING\r\n");
+    assert_eq!(take(&mut c), "", "nothing after the error runs");
+}
+
+#[test]
+fn quit_answers_ok_then_the_connection_closes() {
+    let rig = Rig::new();
+    let env = rig.env();
+    let mut c = Connection::new(&env, PEER);
+    c.input(&env, b"QUIT\r\nSET after quit\r\n");
+    assert!(!c.wants_close(), "not before its reply is sent");
+    assert_eq!(take(&mut c), "+OK\r\n");
+    assert!(c.wants_close());
+    assert_eq!(
+        rig.store.lock().as_ref().unwrap().get(b"after").unwrap(),
+        None,
+        "what came after QUIT did not run"
+    );
+}
+
+#[test]
+fn unknown_commands_and_arity_in_redis_words_and_execabort() {
+    let rig = Rig::new();
+    let env = rig.env();
+    let mut c = Connection::new(&env, PEER);
+    c.input(&env, b"FOO a b\r\nGET\r\n");
+    assert_eq!(
+        take(&mut c),
+        "-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n\
+         -ERR wrong number of arguments for 'get' command\r\n"
+    );
+    c.input(&env, b"MULTI\r\nSET x 1\r\nNOSUCH\r\nEXEC\r\n");
+    assert_eq!(
+        take(&mut c),
+        "+OK\r\n+QUEUED\r\n-ERR unknown command 'NOSUCH', with args beginning with: \r\n\
+         -EXECABORT Transaction discarded because of previous errors.\r\n"
+    );
+    c.input(&env, b"EXISTS x\r\n");
+    assert_eq!(
+        take(&mut c),
+        ":0\r\n",
+        "the aborted transaction wrote nothing"
+    );
+}
+
+#[test]
+fn hello_3_switches_to_resp3() {
+    let rig = Rig::new();
+    let env = rig.env();
+    let mut c = Connection::new(&env, PEER);
+    c.input(&env, b"HELLO 3\r\n");
+    let hello = take(&mut c);
+    assert!(
+        hello.starts_with("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n"),
+        "{hello}"
+    );
+    c.input(&env, b"GET nothing\r\n");
+    assert_eq!(take(&mut c), "_\r\n", "RESP3's null");
+}
+
+#[test]
+fn a_client_that_does_not_read_is_dropped_at_the_limit() {
+    let rig = Rig::new();
+    rig.server.lock().config.client_output_buffer_limit = 4096;
+    let env = rig.env();
+    let mut c = Connection::new(&env, PEER);
+    c.input(&env, format!("SET big {}\r\n", "x".repeat(1000)).as_bytes());
+    rig.commit();
+    c.release(&env);
+    take(&mut c);
+    c.input(&env, "GET big\r\n".repeat(3).as_bytes());
+    assert!(!c.was_dropped(), "3 KB unread is under the limit");
+    c.input(&env, "GET big\r\n".repeat(100).as_bytes());
+    assert!(c.was_dropped() && c.wants_close());
+    assert_eq!(c.unsent_bytes(), 0, "its replies are let go at once");
+}
+
+#[test]
+fn under_appendfsync_everysec_replies_do_not_wait_for_the_disk() {
+    let rig = Rig::new();
+    rig.server.lock().config.appendfsync = Appendfsync::Everysec;
+    let env = rig.env();
+    let mut c = Connection::new(&env, PEER);
+    c.input(&env, b"SET k v\r\n");
+    assert_eq!(take(&mut c), "+OK\r\n");
+    assert_eq!(
+        rig.store.lock().as_ref().unwrap().pending(),
+        1,
+        "not on disk yet"
+    );
+}
+
+#[test]
+fn a_password_is_asked_for_before_anything_else() {
+    let rig = Rig::new();
+    rig.server.lock().config.requirepass = Some(b"pw".to_vec());
+    let env = rig.env();
+    let mut c = Connection::new(&env, PEER);
+    c.input(&env, b"GET k\r\nAUTH nope\r\nAUTH pw\r\nGET k\r\n");
+    assert_eq!(
+        take(&mut c),
+        "-NOAUTH Authentication required.\r\n\
+         -WRONGPASS invalid username-password pair or user is disabled.\r\n\
+         +OK\r\n$-1\r\n"
+    );
+    // Before AUTH, Redis's limits on unauthenticated requests apply.
+    let mut d = Connection::new(&env, PEER);
+    d.input(&env, b"*1\r\n$20000\r\n");
+    assert_eq!(
+        take(&mut d),
+        "-ERR Protocol error: unauthenticated bulk length\r\n"
+    );
+    d.close(&env);
+    c.close(&env);
+    assert!(
+        rig.server.lock().clients.is_empty(),
+        "closed connections leave the list"
+    );
+}
