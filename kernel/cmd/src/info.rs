@@ -28,6 +28,7 @@ use crate::cachecmd::info_cache;
 use crate::connection::REDIS_VERSION;
 use crate::ctx::{CmdError, Ctx};
 use crate::keys::iterate::count_keys;
+use crate::state::Appendfsync;
 use crate::storage::info_storage;
 
 /// INFO's sections in order: (name, title, in the default set). The
@@ -190,6 +191,11 @@ fn human(n: u64) -> String {
 /// Redis's fields of section `name`.
 fn redis_fields(ctx: &Ctx<'_>, name: &str, r: &mut Report) {
     let now = ctx.now_ms();
+    // What the store knows, read before the server's lock is taken.
+    let (expired_by_pass, loss_bound_ms) = ctx
+        .store()
+        .map(|s| (s.expired_keys(), s.wal_loss_bound_ms()))
+        .unwrap_or((0, 0));
     let server = ctx.server.lock();
     let stats = &server.stats;
     match name {
@@ -233,12 +239,26 @@ fn redis_fields(ctx: &Ctx<'_>, name: &str, r: &mut Report) {
             r.add_field("aof_enabled", 1);
             r.add_field("aof_rewrite_in_progress", 0);
             r.add_field("aof_rewrite_scheduled", 0);
+            // unikv's: when an acknowledged write is on the disk, and what a
+            // power cut may lose of them.
+            let policy = server.config.appendfsync;
+            r.add_field("appendfsync", policy.name());
+            r.add_field(
+                "acknowledged_loss_window_ms",
+                match policy {
+                    Appendfsync::Always => 0,
+                    Appendfsync::Everysec => 1000 + loss_bound_ms,
+                    Appendfsync::No => loss_bound_ms,
+                },
+            );
         }
         "stats" => {
             r.add_field("total_connections_received", stats.connections_received);
             r.add_field("total_commands_processed", stats.commands_processed);
             r.add_field("rejected_connections", stats.rejected_connections);
-            r.add_field("expired_keys", stats.expired_keys);
+            // Keys the active expiry deleted (reads of expired keys only
+            // hide them, so they are not counted twice).
+            r.add_field("expired_keys", stats.expired_keys + expired_by_pass);
             r.add_field("evicted_keys", 0);
             r.add_field("keyspace_hits", stats.keyspace_hits);
             r.add_field("keyspace_misses", stats.keyspace_misses);
