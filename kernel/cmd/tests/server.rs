@@ -611,7 +611,7 @@ fn info_sections_in_order_with_redis_fields_then_the_kernels() {
     );
     assert_eq!(
         c.run("INFO persistence replication cluster"),
-        "# Persistence\nloading:0\nasync_loading:0\nrdb_bgsave_in_progress:0\naof_enabled:1\naof_rewrite_in_progress:0\naof_rewrite_scheduled:0\n\n# Replication\nrole:master\nconnected_slaves:0\nmaster_failover_state:no-failover\nmaster_repl_offset:0\nsecond_repl_offset:-1\nrepl_backlog_active:0\n\n# Cluster\ncluster_enabled:0\n"
+        "# Persistence\nloading:0\nasync_loading:0\nrdb_bgsave_in_progress:0\naof_enabled:1\naof_rewrite_in_progress:0\naof_rewrite_scheduled:0\nappendfsync:always\nacknowledged_loss_window_ms:0\n\n# Replication\nrole:master\nconnected_slaves:0\nmaster_failover_state:no-failover\nmaster_repl_offset:0\nsecond_repl_offset:-1\nrepl_backlog_active:0\n\n# Cluster\ncluster_enabled:0\n"
     );
     assert_eq!(c.run("INFO devices"), "# Devices\nkernel_devices:yes\n");
     assert_eq!(c.run("INFO modules"), "# Modules\n");
