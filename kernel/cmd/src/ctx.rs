@@ -199,6 +199,8 @@ pub struct Ctx<'a> {
     pub(crate) pending: Pending,
     /// Set by a write whose reply must wait until its ticket is durable.
     pub(crate) wait_for: Option<Ticket>,
+    /// The command's reading of the time of day (see `Ctx::now_ms`).
+    pub(crate) now: core::cell::Cell<Option<u64>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -218,6 +220,7 @@ impl<'a> Ctx<'a> {
             client,
             pending: Pending::default(),
             wait_for: None,
+            now: core::cell::Cell::new(None),
         }
     }
 

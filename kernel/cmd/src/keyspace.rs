@@ -32,8 +32,17 @@ pub(crate) struct Pending {
 
 impl Ctx<'_> {
     /// The time now, in Unix milliseconds.
+    ///
+    /// Read once per command (and once for a whole transaction), as Redis
+    /// takes one time snapshot per command: every key expires or not at the
+    /// same instant.
     pub(crate) fn now_ms(&self) -> u64 {
-        self.host.clock().wall_ms()
+        if let Some(t) = self.now.get() {
+            return t;
+        }
+        let t = self.host.clock().wall_ms();
+        self.now.set(Some(t));
+        t
     }
 
     /// What `key` holds for this command: its own writes first, then the
@@ -55,7 +64,7 @@ impl Ctx<'_> {
     pub(crate) fn read_for_write(&self, key: &[u8]) -> Result<Option<Entry>, CmdError> {
         Ok(match self.pending.overlay.get(key) {
             Some(e) => e.clone().filter(|e| !e.is_expired(self.now_ms())),
-            None => self.store()?.get(key)?,
+            None => self.store()?.get_at(key, self.now_ms())?,
         })
     }
 
@@ -68,7 +77,7 @@ impl Ctx<'_> {
     pub(crate) fn exists(&self, key: &[u8]) -> Result<bool, CmdError> {
         Ok(match self.pending.overlay.get(key) {
             Some(e) => e.as_ref().is_some_and(|e| !e.is_expired(self.now_ms())),
-            None => self.store()?.get(key)?.is_some(),
+            None => self.store()?.get_at(key, self.now_ms())?.is_some(),
         })
     }
 

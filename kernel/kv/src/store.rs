@@ -149,11 +149,18 @@ impl Store {
 
     /// What `key` holds, or `None` if nothing (or something expired).
     pub fn get(&self, key: &[u8]) -> Result<Option<Entry>> {
+        self.get_at(key, self.now_ms())
+    }
+
+    /// What `key` holds at `now_ms` (a command's one reading of the clock:
+    /// every key it looks at expires or not at the same instant, and the
+    /// clock, a call into the emulator under QEMU, is read once).
+    pub fn get_at(&self, key: &[u8], now_ms: u64) -> Result<Option<Entry>> {
         let Some(stored) = self.db.get(key, None)? else {
             return Ok(None);
         };
         let raw = value::decode(&stored).map_err(bad_value)?;
-        if raw.is_expired(self.now_ms()) {
+        if raw.is_expired(now_ms) {
             return Ok(None);
         }
         Ok(Some(raw.to_entry()))

@@ -107,14 +107,18 @@ fn the_rust_redis_crate_with_pipelines_and_binary_data_on_the_pci_nic() {
     let mut con = client
         .get_connection()
         .expect("connect with the redis crate");
-    let big: Vec<u8> = (0..(1 << 20)).map(|i| (i * 7 % 256) as u8).collect();
+    // 16 MiB, the largest value a disk of 256 MiB or more keeps.
+    let big: Vec<u8> = (0..(16 << 20)).map(|i| (i * 7 % 251) as u8).collect();
     let () = redis::cmd("SET")
         .arg("big")
         .arg(&big)
         .query(&mut con)
         .unwrap();
     let back: Vec<u8> = redis::cmd("GET").arg("big").query(&mut con).unwrap();
-    assert_eq!(back, big, "a 1 MiB binary value comes back byte for byte");
+    assert!(
+        back == big,
+        "a 16 MiB binary value comes back byte for byte"
+    );
     let mut pipe = redis::pipe();
     for i in 0..500 {
         pipe.cmd("SET").arg(format!("p{i:03}")).arg(i).ignore();
@@ -158,6 +162,61 @@ fn the_rust_redis_crate_with_pipelines_and_binary_data_on_the_pci_nic() {
     found.sort();
     let want: Vec<String> = (40..50).map(|i| format!("p0{i}")).collect();
     assert_eq!(found, want);
+    s.qemu.shutdown();
+}
+
+#[test]
+fn maxclients_and_the_idle_timeout_as_redis_applies_them() {
+    let mut s = Server::boot("resp-limits.img", 64, false, None);
+    assert_eq!(s.qemu.cmd("CONFIG SET maxclients 2"), "OK\n");
+    let mut a = s.client();
+    let mut b = s.client();
+    assert_eq!(a.cmd(&["PING"]).unwrap(), Frame::Simple(b"PONG".to_vec()));
+    assert_eq!(b.cmd(&["PING"]).unwrap(), Frame::Simple(b"PONG".to_vec()));
+    let mut c = s.client();
+    assert_eq!(
+        c.read().unwrap(),
+        error("ERR max number of clients reached")
+    );
+    assert!(c.closed_within(Duration::from_secs(5)));
+    drop(b);
+    // A place is free again once the server has seen the close.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut d = s.client();
+        if d.cmd(&["PING"])
+            .map(|f| f == Frame::Simple(b"PONG".to_vec()))
+            .unwrap_or(false)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the closed connection's place never came back"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(s.qemu.cmd("CONFIG SET maxclients 500"), "OK\n");
+    // An idle client is closed after `timeout` seconds; a busy one is not.
+    assert_eq!(
+        a.cmd(&["CONFIG", "GET", "timeout"]).unwrap(),
+        Frame::Array(vec![bulk("timeout"), bulk("0")])
+    );
+    assert_eq!(s.qemu.cmd("CONFIG SET timeout 1"), "OK\n");
+    let mut idle = s.client();
+    assert_eq!(
+        idle.cmd(&["PING"]).unwrap(),
+        Frame::Simple(b"PONG".to_vec())
+    );
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(2500) {
+        assert_eq!(a.cmd(&["PING"]).unwrap(), Frame::Simple(b"PONG".to_vec()));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        idle.closed_within(Duration::from_secs(5)),
+        "the idle client was closed"
+    );
     s.qemu.shutdown();
 }
 
@@ -242,14 +301,14 @@ fn redis_benchmark_runs_without_errors() {
     for (clients, pipeline) in [("1", "1"), ("10", "1"), ("50", "1"), ("10", "16")] {
         let out = Command::new("redis-benchmark")
             .args(["-h", "127.0.0.1", "-p", &s.port.to_string()])
-            .args(["-t", "set,get,incr,mset", "-n", "2000", "-q"])
+            .args(["-t", "ping,set,get,incr,mset", "-n", "2000", "-q"])
             .args(["-c", clients, "-P", pipeline])
             .output()
             .expect("redis-benchmark (tools/setup installs redis-tools)");
         let text = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "-c {clients} -P {pipeline}: {text}");
-        for test in ["SET", "GET", "INCR", "MSET"] {
+        for test in ["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET"] {
             let line = text
                 .lines()
                 .find(|l| {
