@@ -19,7 +19,8 @@
 //!   loop, before the sessions read and again after they wrote.
 //! - [`pending`]`() -> bool`: whether `poll` has work now (a frame arrived,
 //!   a session queued data or closed, a timer is due, the last poll stopped
-//!   at its bound). The main loop sleeps only when it is false; the NIC's
+//!   at its bound) or the sessions have (the last poll took frames in, whose
+//!   data they have not read). The main loop sleeps only when it is false; the NIC's
 //!   interrupt ends that sleep (and the 100 Hz tick wakes it for timers).
 //! - [`accept`]`() -> Option<ConnId>`: the next connection whose handshake
 //!   completed. A [`ConnId`] is opaque; once closed it stays closed (its
@@ -92,7 +93,8 @@ struct Stack {
 
 static STACK: Mutex<Option<Stack>> = Mutex::new(None);
 static NIC: IrqLock<Option<VirtioNet>> = IrqLock::new(None);
-/// An interrupt came, or the last poll left frames behind.
+/// An interrupt came, or the last poll took frames in (their data waits for
+/// the sessions) or left some behind.
 static PENDING: AtomicBool = AtomicBool::new(false);
 /// A session queued data, read some (the window may reopen) or closed.
 static DIRTY: AtomicBool = AtomicBool::new(false);
@@ -282,6 +284,11 @@ pub fn poll() -> bool {
     let ts = now();
     let mut did = false;
     let mut left = false;
+    // Whether frames were taken in: what they carried waits in the sockets
+    // until a session reads it, in the loop's next round, which must then
+    // come before the loop sleeps (the poll after the sessions wrote takes
+    // frames in too).
+    let mut took = false;
     {
         let mut nic = NIC.lock();
         let Some(nic) = nic.as_mut() else {
@@ -295,6 +302,7 @@ pub fn poll() -> bool {
                 PollIngressSingleResult::None => break,
                 _ => {
                     did = true;
+                    took = true;
                     let listening = st.conns.update(&mut st.sockets);
                     dev.set_listening(listening);
                 }
@@ -320,7 +328,7 @@ pub fn poll() -> bool {
         .poll_at(ts, &st.sockets)
         .map_or(u64::MAX, |t| t.total_micros().max(0) as u64);
     DEADLINE_US.store(deadline, Ordering::Release);
-    if left {
+    if left || took {
         PENDING.store(true, Ordering::Release);
     }
     did
