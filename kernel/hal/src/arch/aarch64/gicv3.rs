@@ -231,6 +231,35 @@ pub fn enable(intid: u32, handler: Handler, edge: bool) -> Result<(), GicError> 
     Ok(())
 }
 
+/// Stops `intid` from being signalled, its handler kept: a handler that
+/// leaves the device's acknowledgement to the main loop masks its line
+/// until then, so that nothing runs with interrupts masked meanwhile.
+pub fn mask(intid: u32) -> Result<(), GicError> {
+    set_enabled(intid, false)
+}
+
+/// Lets `intid` be signalled again after [`mask`]; a line still raised is
+/// taken at once.
+pub fn unmask(intid: u32) -> Result<(), GicError> {
+    set_enabled(intid, true)
+}
+
+fn set_enabled(intid: u32, on: bool) -> Result<(), GicError> {
+    let gic = GIC.get().ok_or(GicError::NotInitialized)?;
+    let i = intid as usize;
+    if i >= MAX_INTID {
+        return Err(GicError::IntidOutOfRange(intid));
+    }
+    let bit = 1u32 << (i % 32);
+    match (i < 32, on) {
+        (true, true) => gic.sgi.isenabler0.set(bit),
+        (true, false) => gic.sgi.icenabler0.set(bit),
+        (false, true) => gic.gicd.isenabler[i / 32].set(bit),
+        (false, false) => gic.gicd.icenabler[i / 32].set(bit),
+    }
+    Ok(())
+}
+
 /// Disables `intid` (SPIs only) and forgets its handler: for a driver that
 /// lets its device go.
 pub fn disable(intid: u32) -> Result<(), GicError> {

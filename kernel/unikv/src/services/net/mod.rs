@@ -40,9 +40,11 @@
 //! `conns` for the listener pool that stands in for a listen backlog, and
 //! `INFO network` for the counts.
 //!
-//! Locking: the stack is used from the main loop only (spin lock); the NIC
-//! is shared with its interrupt handler, which only acknowledges the
-//! interrupt and raises [`pending`] (lock that masks IRQs).
+//! Locking: the stack and the NIC are used from the main loop only (spin
+//! lock). The NIC's interrupt handler touches neither: it masks the line
+//! at the GIC and raises [`pending`]; `poll` acknowledges the device and
+//! unmasks the line. So nothing runs with interrupts masked for the length
+//! of a poll (the console and the profiler's tick are taken at once).
 
 mod config;
 mod conns;
@@ -60,7 +62,6 @@ use device::Dev;
 use hal::arch::{gicv3, timer};
 use hal::drivers::virtio::Location;
 use hal::drivers::virtio_net::VirtioNet;
-use hal::sync::IrqLock;
 use kcore::registry::ServiceError;
 use smoltcp::iface::{
     Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
@@ -85,6 +86,7 @@ struct Stack {
     address: Option<Ipv4Cidr>,
     gateway: Option<Ipv4Addr>,
     conns: Conns,
+    nic: VirtioNet,
     mac: [u8; 6],
     location: Location,
     intid: Option<u32>,
@@ -92,10 +94,12 @@ struct Stack {
 }
 
 static STACK: Mutex<Option<Stack>> = Mutex::new(None);
-static NIC: IrqLock<Option<VirtioNet>> = IrqLock::new(None);
 /// An interrupt came, or the last poll took frames in (their data waits for
 /// the sessions) or left some behind.
 static PENDING: AtomicBool = AtomicBool::new(false);
+/// The NIC's line is masked at the GIC: its interrupt came and `poll` has
+/// yet to acknowledge the device.
+static MASKED: AtomicBool = AtomicBool::new(false);
 /// A session queued data, read some (the window may reopen) or closed.
 static DIRTY: AtomicBool = AtomicBool::new(false);
 /// When smoltcp's next timer is due, in microseconds since reset.
@@ -105,10 +109,10 @@ fn now() -> Instant {
     Instant::from_micros(timer::now_us() as i64)
 }
 
-fn on_interrupt(_intid: u32) {
-    if let Some(nic) = NIC.lock().as_mut() {
-        nic.ack_interrupt();
-    }
+fn on_interrupt(intid: u32) {
+    // The device's line stays raised until `poll` acknowledges it.
+    let _ = gicv3::mask(intid);
+    MASKED.store(true, Ordering::Release);
     PENDING.store(true, Ordering::Release);
 }
 
@@ -173,14 +177,13 @@ fn init() -> Result<(), ServiceError> {
             }
             log::info!(
                 "net: static address {a}, gateway {}",
-                g.map_or(String::from("none"), |g| format!("{g}"))
+                g.map_or_else(|| String::from("none"), |g| format!("{g}"))
             );
             (address, gateway) = (Some(a), g);
         }
         Addressing::Dhcp => dhcp = Some(sockets.add(dhcpv4::Socket::new())),
     }
     conns.update(&mut sockets);
-    *NIC.lock() = Some(nic);
     if let Some(intid) = dev.intid {
         gicv3::enable(intid, on_interrupt, false)
             .map_err(|e| ServiceError::owned(format!("NIC interrupt {intid}: {e}")))?;
@@ -193,7 +196,8 @@ fn init() -> Result<(), ServiceError> {
             "virtio-net"
         },
         mac_string(&mac),
-        dev.intid.map_or(String::from("none"), |i| format!("{i}")),
+        dev.intid
+            .map_or_else(|| String::from("none"), |i| format!("{i}")),
         config.port,
         buf >> 10
     );
@@ -205,6 +209,7 @@ fn init() -> Result<(), ServiceError> {
         address,
         gateway,
         conns,
+        nic,
         mac,
         location: at,
         intid: dev.intid,
@@ -220,8 +225,10 @@ fn exit() -> Result<(), ServiceError> {
     if let Some(intid) = stack.as_ref().and_then(|s| s.intid) {
         let _ = gicv3::disable(intid);
     }
-    // Dropping the driver resets the device, which lowers its line.
-    NIC.lock().take();
+    // Dropping the driver (with the stack) resets the device, which lowers
+    // its line.
+    drop(stack);
+    MASKED.store(false, Ordering::Release);
     PENDING.store(false, Ordering::Release);
     DIRTY.store(false, Ordering::Release);
     DEADLINE_US.store(u64::MAX, Ordering::Release);
@@ -251,7 +258,8 @@ impl Stack {
                 }
                 log::info!(
                     "net: DHCP: address {a}, gateway {}",
-                    c.router.map_or(String::from("none"), |r| format!("{r}"))
+                    c.router
+                        .map_or_else(|| String::from("none"), |r| format!("{r}"))
                 );
                 self.address = Some(a);
                 self.gateway = c.router;
@@ -289,14 +297,16 @@ pub fn poll() -> bool {
     // come before the loop sleeps (the poll after the sessions wrote takes
     // frames in too).
     let mut took = false;
+    // Acknowledged before the ring is read: a frame that comes after the
+    // read raises the line again.
+    let unmask = MASKED.swap(false, Ordering::AcqRel);
+    if unmask {
+        st.nic.ack_interrupt();
+    }
     {
-        let mut nic = NIC.lock();
-        let Some(nic) = nic.as_mut() else {
-            return false;
-        };
-        nic.reclaim();
+        st.nic.reclaim();
         let listening = st.conns.idle_listeners(&st.sockets) > 0;
-        let mut dev = Dev::new(nic, st.conns.port(), listening);
+        let mut dev = Dev::new(&mut st.nic, st.conns.port(), listening);
         for _ in 0..INGRESS_PER_POLL {
             match st.iface.poll_ingress_single(ts, &mut dev, &mut st.sockets) {
                 PollIngressSingleResult::None => break,
@@ -330,6 +340,9 @@ pub fn poll() -> bool {
     DEADLINE_US.store(deadline, Ordering::Release);
     if left || took {
         PENDING.store(true, Ordering::Release);
+    }
+    if let (true, Some(intid)) = (unmask, st.intid) {
+        let _ = gicv3::unmask(intid);
     }
     did
 }
@@ -412,7 +425,7 @@ pub fn info(r: &mut Report) {
         r.add_field("link", "none");
         return;
     };
-    let dev = NIC.lock().as_ref().map(|n| n.stats()).unwrap_or_default();
+    let dev = st.nic.stats();
     r.add_field("link", "up");
     r.add_field(
         "device",
@@ -423,12 +436,14 @@ pub fn info(r: &mut Report) {
     );
     r.add_field(
         "intid",
-        st.intid.map_or(String::from("none"), |i| format!("{i}")),
+        st.intid
+            .map_or_else(|| String::from("none"), |i| format!("{i}")),
     );
     r.add_field("mac", mac_string(&st.mac));
     r.add_field(
         "address",
-        st.address.map_or(String::from("none"), |a| format!("{a}")),
+        st.address
+            .map_or_else(|| String::from("none"), |a| format!("{a}")),
     );
     r.add_field(
         "address_source",
@@ -440,7 +455,8 @@ pub fn info(r: &mut Report) {
     );
     r.add_field(
         "gateway",
-        st.gateway.map_or(String::from("none"), |g| format!("{g}")),
+        st.gateway
+            .map_or_else(|| String::from("none"), |g| format!("{g}")),
     );
     r.add_field("port", st.conns.port());
     r.add_field("rx_packets", dev.rx_packets);
