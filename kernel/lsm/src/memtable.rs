@@ -134,9 +134,12 @@ impl MemTable {
             return Ok(Lookup::Missing);
         }
         // Keys in the memtable were made by `add`, so they always parse.
-        let parsed = ParsedInternalKey::parse(it.key()).ok_or(Error::Corruption(
-            crate::error::Corruption::at("memtable", CorruptionKind::Malformed("internal key")),
-        ))?;
+        let parsed = ParsedInternalKey::parse(it.key()).ok_or_else(|| {
+            Error::Corruption(crate::error::Corruption::at(
+                "memtable",
+                CorruptionKind::Malformed("internal key"),
+            ))
+        })?;
         Ok(match parsed.kind {
             ValueType::Value => Lookup::Found(it.value().to_vec()),
             ValueType::Deletion => Lookup::Deleted,

@@ -238,7 +238,9 @@ fn devices(r: &mut Report) {
             Location::Mmio { base, size, .. } => format!("{base:#x} ({size:#x} bytes)"),
             pci @ Location::Pci { .. } => format!("{pci}"),
         };
-        let intid = d.intid.map_or(String::from("none"), |i| format!("{i}"));
+        let intid = d
+            .intid
+            .map_or_else(|| String::from("none"), |i| format!("{i}"));
         r.add_field(
             &format!("virtio{i}"),
             format!("{} at {at} INTID {intid}", d.kind()),

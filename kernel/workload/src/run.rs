@@ -284,7 +284,7 @@ where
     }
     let dist = p
         .dist
-        .unwrap_or(ycsb.map_or(Dist::Uniform, Ycsb::default_dist));
+        .unwrap_or_else(|| ycsb.map_or(Dist::Uniform, Ycsb::default_dist));
     // Only YCSB picks records; the others get a one-item generator, which
     // costs nothing to set up (a zipfian one over `keys` is O(keys)).
     let picker = Picker::new(dist, if ycsb.is_some() { keys } else { 1 });

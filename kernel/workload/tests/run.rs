@@ -313,7 +313,7 @@ fn ycsb_runs_make_exactly_their_generators_calls() {
             }
             let mut h = Recording::new(&m);
             let r = bench_with(&mut m, &mut s, &line, &mut h).unwrap();
-            let dist = dist.unwrap_or(w.default_dist());
+            let dist = dist.unwrap_or_else(|| w.default_dist());
             let (calls, mix) = expected_ycsb(w, dist, 8, n, keys);
             // After the load (keys puts and a sync).
             assert_eq!(m.calls[keys as usize + 1..], calls[..], "{line}");

@@ -238,7 +238,8 @@ fn assign_bars(
                     function,
                     index,
                 };
-                let address = align_up(*next, (*size).max(MIN_BAR_ALIGN)).ok_or(full.clone())?;
+                let address =
+                    align_up(*next, (*size).max(MIN_BAR_ALIGN)).ok_or_else(|| full.clone())?;
                 let after = address
                     .checked_add(*size)
                     .filter(|&a| a <= end)

@@ -249,10 +249,10 @@ impl Builder {
         };
         let cell = |v: Option<&[u8]>, property| match v {
             None => Ok(None),
-            Some(v) => one_cell(v).map(Some).ok_or(bad(property)),
+            Some(v) => one_cell(v).map(Some).ok_or_else(|| bad(property)),
         };
         Ok(RawPciHost {
-            reg: p.reg.ok_or(bad("reg"))?.to_vec(),
+            reg: p.reg.ok_or_else(|| bad("reg"))?.to_vec(),
             parent_address_cells: ac,
             parent_size_cells: sc,
             address_cells: cell(p.address_cells, "#address-cells")?,

@@ -139,7 +139,7 @@ fn cell_list(value: &[u8], property: &'static str) -> Result<Vec<u32>, DtError> 
         return Err(bad(property));
     }
     (0..value.len() / 4)
-        .map(|i| be32(value, i * 4).ok_or(bad(property)))
+        .map(|i| be32(value, i * 4).ok_or_else(|| bad(property)))
         .collect()
 }
 
@@ -156,7 +156,7 @@ pub(super) fn decode(raw: &RawPciHost, phandles: &[Phandle]) -> Result<PciHost, 
         NODE,
     )?
     .first()
-    .ok_or(bad("reg"))?;
+    .ok_or_else(|| bad("reg"))?;
     // PCI unit addresses are three cells (phys.hi, phys.mid, phys.lo).
     if raw.address_cells != Some(3) {
         return Err(bad("#address-cells"));
@@ -194,14 +194,18 @@ fn windows(raw: &RawPciHost, size_cells: usize) -> Result<Vec<PciWindow>, DtErro
     raw.ranges
         .chunks_exact(entry)
         .map(|e| {
-            let hi = be32(e, 0).ok_or(bad("ranges"))?;
+            let hi = be32(e, 0).ok_or_else(|| bad("ranges"))?;
             let pci_base = join(
-                be32(e, 4).ok_or(bad("ranges"))?,
-                be32(e, 8).ok_or(bad("ranges"))?,
+                be32(e, 4).ok_or_else(|| bad("ranges"))?,
+                be32(e, 8).ok_or_else(|| bad("ranges"))?,
             );
-            let cpu_base = cells(e.get(12..).ok_or(bad("ranges"))?, pac).ok_or(bad("ranges"))?;
-            let size = cells(e.get(12 + pac * 4..).ok_or(bad("ranges"))?, size_cells)
-                .ok_or(bad("ranges"))?;
+            let cpu_base = cells(e.get(12..).ok_or_else(|| bad("ranges"))?, pac)
+                .ok_or_else(|| bad("ranges"))?;
+            let size = cells(
+                e.get(12 + pac * 4..).ok_or_else(|| bad("ranges"))?,
+                size_cells,
+            )
+            .ok_or_else(|| bad("ranges"))?;
             let space = match (hi >> 24) & 3 {
                 1 => PciSpace::Io,
                 2 => PciSpace::Mem32,
@@ -245,14 +249,16 @@ fn interrupt_map(raw: &RawPciHost, phandles: &[Phandle]) -> Result<Vec<PciIntx>,
     while at < map.len() {
         // child unit address (3), child pin (1), parent phandle (1), then the
         // parent's unit address and interrupt specifier, sized by the parent.
-        let head = map.get(at..at + 5).ok_or(bad(p))?;
+        let head = map.get(at..at + 5).ok_or_else(|| bad(p))?;
         let parent = phandles
             .iter()
             .find(|ph| ph.phandle == head[4])
-            .ok_or(bad(p))?;
+            .ok_or_else(|| bad(p))?;
         let pac = parent.address_cells.unwrap_or(0) as usize;
-        let pic = parent.interrupt_cells.ok_or(bad(p))? as usize;
-        let spec = map.get(at + 5 + pac..at + 5 + pac + pic).ok_or(bad(p))?;
+        let pic = parent.interrupt_cells.ok_or_else(|| bad(p))? as usize;
+        let spec = map
+            .get(at + 5 + pac..at + 5 + pac + pic)
+            .ok_or_else(|| bad(p))?;
         at += 5 + pac + pic;
         if !parent.gic_v3 {
             continue;

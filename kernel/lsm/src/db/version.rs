@@ -182,7 +182,7 @@ impl VersionEdit {
                     let size = take_varint(s, "file size")?;
                     let len = size
                         .checked_next_multiple_of(SECTOR_SIZE as u64)
-                        .ok_or(bad("file size"))?;
+                        .ok_or_else(|| bad("file size"))?;
                     let f = FileMeta {
                         number,
                         extents: Arc::from([Extent { offset, len }]),
@@ -208,7 +208,7 @@ impl VersionEdit {
                         if len == 0 || len % SECTOR_SIZE as u64 != 0 {
                             return Err(bad("extent length"));
                         }
-                        total = total.checked_add(len).ok_or(bad("extent length"))?;
+                        total = total.checked_add(len).ok_or_else(|| bad("extent length"))?;
                         extents.push(Extent { offset, len });
                     }
                     if size.checked_next_multiple_of(SECTOR_SIZE as u64) != Some(total) {

@@ -119,8 +119,8 @@ impl Block {
     /// Checks the restart array's frame and wraps the block.
     pub fn new(data: Arc<[u8]>) -> Result<Self> {
         let n = data.len();
-        let num = get_fixed32(&data, n.wrapping_sub(4)).ok_or(corrupt(CorruptionKind::Truncated))?
-            as usize;
+        let num = get_fixed32(&data, n.wrapping_sub(4))
+            .ok_or_else(|| corrupt(CorruptionKind::Truncated))? as usize;
         let max = (n - 4) / 4;
         if num == 0 || num > max {
             return Err(corrupt(CorruptionKind::Malformed("restart count")));
@@ -189,7 +189,7 @@ impl Block {
         let end = key_start
             .checked_add(non_shared)
             .and_then(|v| v.checked_add(value_len))
-            .ok_or(corrupt(CorruptionKind::OutOfBounds))?;
+            .ok_or_else(|| corrupt(CorruptionKind::OutOfBounds))?;
         if end > limit {
             return Err(corrupt(CorruptionKind::OutOfBounds));
         }
@@ -204,7 +204,7 @@ impl Block {
 
     fn restart_point(&self, i: usize) -> Result<usize> {
         let off = get_fixed32(&self.data, self.restarts_offset + 4 * i)
-            .ok_or(corrupt(CorruptionKind::Truncated))? as usize;
+            .ok_or_else(|| corrupt(CorruptionKind::Truncated))? as usize;
         if off > self.restarts_offset {
             return Err(corrupt(CorruptionKind::OutOfBounds));
         }

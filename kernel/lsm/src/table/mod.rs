@@ -140,7 +140,7 @@ impl ReadAt for [u8] {
         let src = start
             .checked_add(buf.len())
             .and_then(|end| self.get(start..end))
-            .ok_or(Corruption::new(CorruptionKind::Truncated))?;
+            .ok_or_else(|| Corruption::new(CorruptionKind::Truncated))?;
         buf.copy_from_slice(src);
         Ok(())
     }
@@ -155,7 +155,7 @@ impl ReadAt for [u8] {
         let src = start
             .checked_add(len)
             .and_then(|end| self.get(start..end))
-            .ok_or(Corruption::new(CorruptionKind::Truncated))?;
+            .ok_or_else(|| Corruption::new(CorruptionKind::Truncated))?;
         Ok(f(src))
     }
 }

@@ -269,9 +269,10 @@ fn compare(workload: &str, n: u64, cache_bytes: u64) {
         if policy == "lru" {
             lru = Some(reads);
         }
-        let vs = lru.map_or(String::from("-"), |l| {
-            format!("{:+.1}%", (reads / l - 1.0) * 100.0)
-        });
+        let vs = lru.map_or_else(
+            || String::from("-"),
+            |l| format!("{:+.1}%", (reads / l - 1.0) * 100.0),
+        );
         println!(
             "| {policy} | {reads:.4} | {vs} | {:.4} | {:.0} |",
             get("cache_hit_ratio"),

@@ -44,7 +44,7 @@ pub fn from_bootargs(bootargs: &str) -> Result<NetConfig, String> {
             .parse::<u16>()
             .ok()
             .filter(|&p| p != 0)
-            .ok_or(format!("port={p}: not a TCP port (1-65535)"))?,
+            .ok_or_else(|| format!("port={p}: not a TCP port (1-65535)"))?,
     };
     let gateway = arg("gw").map(|g| address(g, "gw")).transpose()?;
     let addressing = match arg("ip") {
@@ -59,12 +59,12 @@ pub fn from_bootargs(bootargs: &str) -> Result<NetConfig, String> {
         Some(ip) => {
             let (a, n) = ip
                 .split_once('/')
-                .ok_or(format!("ip={ip}: want A.B.C.D/N (or ip=dhcp)"))?;
+                .ok_or_else(|| format!("ip={ip}: want A.B.C.D/N (or ip=dhcp)"))?;
             let prefix = n
                 .parse::<u8>()
                 .ok()
                 .filter(|&n| (1..=32).contains(&n))
-                .ok_or(format!("ip={ip}: the prefix length must be 1-32"))?;
+                .ok_or_else(|| format!("ip={ip}: the prefix length must be 1-32"))?;
             let addr = address(a, "ip")?;
             if addr.is_unspecified() || addr.is_broadcast() || addr.is_multicast() {
                 return Err(format!("ip={ip}: not a host address"));
