@@ -20,14 +20,82 @@ const SCAN_CHECK_EVERY: usize = 256;
 /// What a scan calls for each live key and its value: false stops it.
 pub(crate) type Visit<'v> = dyn FnMut(&[u8], &Entry) -> Result<bool, CmdError> + 'v;
 
+/// Writes from which on [`Pending`] keeps an index of its keys: below, a
+/// look from the end of the list is faster than a tree and allocates
+/// nothing (most commands write one key).
+const INDEX_FROM: usize = 16;
+
 /// Writes not applied yet.
 #[derive(Default)]
 pub(crate) struct Pending {
     /// Every write in order (`None`: a deletion), so that a failed command
-    /// of a transaction can take back its own.
+    /// of a transaction can take back its own. A key holds what its last
+    /// write says.
     ops: Vec<(Vec<u8>, Option<Entry>)>,
-    /// What the writes leave each key holding.
-    overlay: BTreeMap<Vec<u8>, Option<Entry>>,
+    /// Each key's last write in `ops`, once there are `INDEX_FROM` writes.
+    index: Option<BTreeMap<Vec<u8>, usize>>,
+}
+
+impl Pending {
+    /// What the writes leave `key` holding, if they wrote it.
+    fn get(&self, key: &[u8]) -> Option<&Option<Entry>> {
+        let i = match &self.index {
+            Some(index) => *index.get(key)?,
+            None => self.ops.iter().rposition(|(k, _)| k == key)?,
+        };
+        Some(&self.ops[i].1)
+    }
+
+    fn push(&mut self, key: &[u8], entry: Option<Entry>) {
+        self.ops.push((key.to_vec(), entry));
+        let i = self.ops.len() - 1;
+        match &mut self.index {
+            Some(index) => {
+                index.insert(key.to_vec(), i);
+            }
+            None if self.ops.len() >= INDEX_FROM => self.reindex(),
+            None => {}
+        }
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.ops.truncate(len);
+        self.index = None;
+        if self.ops.len() >= INDEX_FROM {
+            self.reindex();
+        }
+    }
+
+    fn reindex(&mut self) {
+        let index = self
+            .ops
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| (k.clone(), i));
+        self.index = Some(index.collect());
+    }
+
+    /// Each written key once, with what it holds: in key order with the
+    /// index, else in the order of their last writes.
+    fn last_writes(&self) -> impl Iterator<Item = (&[u8], &Option<Entry>)> {
+        let indexed = self.index.iter().flat_map(|index| index.values());
+        let listed = self.index.is_none().then_some(self.ops.iter().enumerate());
+        let listed = listed.into_iter().flatten().filter_map(|(i, (k, _))| {
+            let later = self.ops[i + 1..].iter().any(|(later, _)| later == k);
+            (!later).then_some(i)
+        });
+        indexed
+            .copied()
+            .chain(listed)
+            .map(|i| (self.ops[i].0.as_slice(), &self.ops[i].1))
+    }
+
+    /// [`Pending::last_writes`] in key order, from `start` on.
+    fn sorted_from(&self, start: &[u8]) -> Vec<(&[u8], &Option<Entry>)> {
+        let mut writes: Vec<_> = self.last_writes().filter(|(k, _)| *k >= start).collect();
+        writes.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        writes
+    }
 }
 
 impl Ctx<'_> {
@@ -62,7 +130,7 @@ impl Ctx<'_> {
     /// command that writes the key looks at first (Redis's
     /// `lookupKeyWrite`: RENAME's source, COPY's target).
     pub(crate) fn read_for_write(&self, key: &[u8]) -> Result<Option<Entry>, CmdError> {
-        Ok(match self.pending.overlay.get(key) {
+        Ok(match self.pending.get(key) {
             Some(e) => e.clone().filter(|e| !e.is_expired(self.now_ms())),
             None => self.store()?.get_at(key, self.now_ms())?,
         })
@@ -70,12 +138,12 @@ impl Ctx<'_> {
 
     /// Whether this command (or transaction) has written `key` so far.
     pub(crate) fn has_written(&self, key: &[u8]) -> bool {
-        self.pending.overlay.contains_key(key)
+        self.pending.get(key).is_some()
     }
 
     /// Whether `key` holds something (not counted as a hit or a miss).
     pub(crate) fn exists(&self, key: &[u8]) -> Result<bool, CmdError> {
-        Ok(match self.pending.overlay.get(key) {
+        Ok(match self.pending.get(key) {
             Some(e) => e.as_ref().is_some_and(|e| !e.is_expired(self.now_ms())),
             None => self.store()?.get_at(key, self.now_ms())?.is_some(),
         })
@@ -83,14 +151,12 @@ impl Ctx<'_> {
 
     /// Sets `key` to `entry` when the command succeeds.
     pub(crate) fn write(&mut self, key: &[u8], entry: Entry) {
-        self.pending.ops.push((key.to_vec(), Some(entry.clone())));
-        self.pending.overlay.insert(key.to_vec(), Some(entry));
+        self.pending.push(key, Some(entry));
     }
 
     /// Deletes `key` when the command succeeds.
     pub(crate) fn remove(&mut self, key: &[u8]) {
-        self.pending.ops.push((key.to_vec(), None));
-        self.pending.overlay.insert(key.to_vec(), None);
+        self.pending.push(key, None);
     }
 
     /// How many writes are gathered (a mark for [`Ctx::truncate_pending`]).
@@ -100,11 +166,9 @@ impl Ctx<'_> {
 
     /// Takes back the writes after the first `len`.
     pub(crate) fn truncate_pending(&mut self, len: usize) {
-        if len >= self.pending.ops.len() {
-            return;
+        if len < self.pending.ops.len() {
+            self.pending.truncate(len);
         }
-        self.pending.ops.truncate(len);
-        self.pending.overlay = self.pending.ops.iter().cloned().collect();
     }
 
     /// Hands the writes gathered so far to the store, as one batch joining
@@ -115,10 +179,20 @@ impl Ctx<'_> {
             return Ok(());
         }
         let pending = core::mem::take(&mut self.pending);
-        let mut batch = WriteBatch::new();
-        for (key, entry) in &pending.overlay {
+        // One allocation for the batch: its size first.
+        let size = pending
+            .last_writes()
+            .map(|(key, entry)| {
+                let value = entry
+                    .as_ref()
+                    .map_or(0, |e| value::MAX_HEADER + e.value.len());
+                WriteBatch::put_size(key.len(), value)
+            })
+            .sum();
+        let mut batch = WriteBatch::with_capacity(size);
+        for (key, entry) in pending.last_writes() {
             match entry {
-                Some(e) => batch.put(key, &e.encode()),
+                Some(e) => batch.put_parts(key, &[e.header().as_bytes(), &e.value]),
                 None => batch.delete(key),
             }
         }
@@ -126,7 +200,7 @@ impl Ctx<'_> {
         self.wait_for = Some(ticket);
         let mut server = self.server.lock();
         if !server.watched.is_empty() {
-            for key in pending.overlay.keys() {
+            for (key, _) in pending.last_writes() {
                 server.touch(key);
             }
         }
@@ -145,7 +219,7 @@ impl Ctx<'_> {
         let now = self.now_ms();
         let store = self.store()?;
         let mut it = store.scan(start, limit)?;
-        let mut overlay = self.pending.overlay.range(start.to_vec()..).peekable();
+        let mut overlay = self.pending.sorted_from(start).into_iter().peekable();
         let mut seen = 0usize;
         loop {
             seen += 1;
@@ -156,7 +230,7 @@ impl Ctx<'_> {
                 (false, None) => return Ok(()),
                 (true, None) => Ordering::Less,
                 (false, Some(_)) => Ordering::Greater,
-                (true, Some((k, _))) => it.key().cmp(k.as_slice()),
+                (true, Some((k, _))) => it.key().cmp(k),
             };
             let go_on = match order {
                 Ordering::Less => {

@@ -234,6 +234,43 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
+    /// Brings the entry up to date with `client`, in place: sessions call
+    /// this after every command, and the names rarely change.
+    pub fn update(&mut self, client: &Client) {
+        // Every field named, so that a new one cannot be forgotten here.
+        let ClientInfo {
+            id: _,
+            caller,
+            name,
+            lib_name,
+            lib_ver,
+            protocol,
+            since_ms,
+            last_ms,
+            last_command,
+            multi,
+            watching,
+            authenticated,
+        } = self;
+        for (mine, theirs) in [
+            (name, &client.name),
+            (lib_name, &client.lib_name),
+            (lib_ver, &client.lib_ver),
+        ] {
+            if mine != theirs {
+                mine.clone_from(theirs);
+            }
+        }
+        *caller = client.caller;
+        *protocol = client.protocol;
+        *since_ms = client.since_ms;
+        *last_ms = client.last_ms;
+        *last_command = client.last_command;
+        *multi = client.multi.as_ref().map_or(-1, |m| m.queued.len() as i64);
+        *watching = client.watched.len();
+        *authenticated = client.authenticated;
+    }
+
     /// `client` as the client list shows it.
     pub fn of(client: &Client) -> ClientInfo {
         ClientInfo {
@@ -323,7 +360,12 @@ impl Server {
 
     /// Records (or updates) `client` in the client list.
     pub fn register(&mut self, client: &Client) {
-        self.clients.insert(client.id, ClientInfo::of(client));
+        match self.clients.get_mut(&client.id) {
+            Some(info) => info.update(client),
+            None => {
+                self.clients.insert(client.id, ClientInfo::of(client));
+            }
+        }
     }
 
     /// Forgets a client that went away, and what it watched.

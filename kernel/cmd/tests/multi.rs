@@ -409,3 +409,37 @@ fn watching_the_same_key_twice_and_leaving_forgets_it() {
     assert_eq!(srv.lock().watched[&b"a".to_vec()].0, 1);
     assert!(!srv.lock().watched.contains_key(b"b".as_slice()));
 }
+
+/// A transaction past the point where its writes get an index (16): every
+/// command sees the writes before it, overwrites and deletions included,
+/// in reads and in scans, and the store ends with the last of each.
+#[test]
+fn long_transaction_sees_its_own_writes() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    assert_eq!(c.run("SET k00 stored"), "OK\n");
+    assert_eq!(c.run("MULTI"), "OK\n");
+    let mut expected = Vec::new();
+    for round in 0..3 {
+        for k in 0..12 {
+            assert_eq!(c.run(&format!("SET k{k:02} r{round}")), "QUEUED\n");
+            expected.push(Reply::Ok);
+            assert_eq!(c.run(&format!("GET k{k:02}")), "QUEUED\n");
+            expected.push(Reply::bulk(format!("r{round}")));
+        }
+        assert_eq!(c.run(&format!("DEL k{:02}", round * 2)), "QUEUED\n");
+        expected.push(Reply::Integer(1));
+        assert_eq!(c.run(&format!("EXISTS k{:02}", round * 2)), "QUEUED\n");
+        expected.push(Reply::Integer(0));
+        assert_eq!(c.run("DBSIZE"), "QUEUED\n");
+        expected.push(Reply::Integer(11));
+    }
+    assert_eq!(c.run("INCR k01"), "QUEUED\n");
+    expected.push(Reply::Error(
+        "value is not an integer or out of range".into(),
+    ));
+    assert_eq!(c.reply("EXEC"), Reply::Array(expected));
+    assert_eq!(c.run("KEYS *").lines().count(), 11);
+    assert_eq!(c.run("GET k04"), "(nil)\n");
+    assert_eq!(c.run("GET k05"), "\"r2\"\n");
+}

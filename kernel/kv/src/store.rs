@@ -159,11 +159,8 @@ impl Store {
         let Some(stored) = self.db.get(key, None)? else {
             return Ok(None);
         };
-        let raw = value::decode(&stored).map_err(bad_value)?;
-        if raw.is_expired(now_ms) {
-            return Ok(None);
-        }
-        Ok(Some(raw.to_entry()))
+        let entry = value::decode_owned(stored).map_err(bad_value)?;
+        Ok((!entry.is_expired(now_ms)).then_some(entry))
     }
 
     /// Applies `batch` now (readers see it at once) and returns the ticket

@@ -71,6 +71,46 @@ impl Entry {
     pub fn encode(&self) -> Vec<u8> {
         encode(&self.value, self.expires_at)
     }
+
+    /// The bytes the store keeps before the payload: with the payload, what
+    /// [`Entry::encode`] makes, for a writer that copies the two where they
+    /// go (a write batch) instead of joining them first.
+    pub fn header(&self) -> Header {
+        header(self.expires_at)
+    }
+}
+
+/// The tag and the expiry, when there is one: the bytes before a payload.
+#[derive(Clone, Copy, Debug)]
+pub struct Header {
+    bytes: [u8; MAX_HEADER],
+    len: usize,
+}
+
+impl Header {
+    /// The header's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// The header of a string expiring at `expires_at`.
+pub fn header(expires_at: Option<u64>) -> Header {
+    let mut bytes = [0u8; MAX_HEADER];
+    match expires_at {
+        None => {
+            bytes[0] = STRING;
+            Header { bytes, len: 1 }
+        }
+        Some(at) => {
+            bytes[0] = STRING | EXPIRES;
+            bytes[1..].copy_from_slice(&at.to_le_bytes());
+            Header {
+                bytes,
+                len: MAX_HEADER,
+            }
+        }
+    }
 }
 
 fn expired(expires_at: Option<u64>, now_ms: u64) -> bool {
@@ -79,14 +119,9 @@ fn expired(expires_at: Option<u64>, now_ms: u64) -> bool {
 
 /// The stored bytes of a string `value` expiring at `expires_at`.
 pub fn encode(value: &[u8], expires_at: Option<u64>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(value.len() + 9);
-    match expires_at {
-        None => out.push(STRING),
-        Some(at) => {
-            out.push(STRING | EXPIRES);
-            out.extend_from_slice(&at.to_le_bytes());
-        }
-    }
+    let header = header(expires_at);
+    let mut out = Vec::with_capacity(header.len + value.len());
+    out.extend_from_slice(header.as_bytes());
     out.extend_from_slice(value);
     out
 }
@@ -137,6 +172,21 @@ impl Raw<'_> {
 /// Whether stored bytes carry an expiry, from the tag alone.
 pub fn has_expiry(stored: &[u8]) -> bool {
     stored.first().is_some_and(|t| t & EXPIRES != 0)
+}
+
+/// Decodes stored bytes the caller owns into an entry, in place: the
+/// payload moves to the front of the same buffer (a read that found a
+/// value then allocates once, not twice).
+pub fn decode_owned(mut stored: Vec<u8>) -> Result<Entry, BadValue> {
+    let raw = decode(&stored)?;
+    let (kind, expires_at) = (raw.kind, raw.expires_at);
+    let header = stored.len() - raw.value.len();
+    stored.drain(..header);
+    Ok(Entry {
+        kind,
+        expires_at,
+        value: stored,
+    })
 }
 
 /// Decodes stored bytes.
@@ -198,6 +248,9 @@ mod tests {
             let raw = decode(&stored).unwrap();
             assert_eq!((raw.value, raw.expires_at, raw.kind), (v, at, Kind::String));
             assert_eq!(raw.to_entry().encode(), stored);
+            assert_eq!(decode_owned(stored.clone()).unwrap(), raw.to_entry());
+            let e = raw.to_entry();
+            assert_eq!([e.header().as_bytes(), &e.value].concat(), stored);
         }
     }
 

@@ -198,7 +198,13 @@ fn set_generic(
     } else {
         None
     };
-    let current = ctx.read_for_write(key)?;
+    // Only NX, XX and KEEPTTL look at what the key holds; a plain SET
+    // overwrites it unread (a store lookup saved per SET).
+    let current = if o.nx || o.xx || o.keepttl {
+        ctx.read_for_write(key)?
+    } else {
+        None
+    };
     let reply = |done: Reply| match &old {
         Some(old) => bulk_or_nil(old.clone()),
         None => done,

@@ -9,7 +9,9 @@
 
 use alloc::vec::Vec;
 
-use crate::coding::{get_fixed32, get_fixed64, get_length_prefixed, put_length_prefixed};
+use crate::coding::{
+    get_fixed32, get_fixed64, get_length_prefixed, put_length_prefixed, put_varint64, varint_len,
+};
 use crate::error::{Corruption, CorruptionKind, Result};
 use crate::key::{SequenceNumber, ValueType};
 
@@ -35,11 +37,35 @@ impl WriteBatch {
         }
     }
 
+    /// An empty batch with room for operations of `bytes` in all (see
+    /// [`WriteBatch::put_size`]): one allocation for the whole batch.
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut rep = Vec::with_capacity(HEADER + bytes);
+        rep.resize(HEADER, 0);
+        Self { rep }
+    }
+
+    /// The bytes a put of a `key_len`-byte key and a `value_len`-byte value
+    /// takes in a batch.
+    pub fn put_size(key_len: usize, value_len: usize) -> usize {
+        1 + varint_len(key_len as u64) + key_len + varint_len(value_len as u64) + value_len
+    }
+
     /// Adds setting `key` to `value`.
     pub fn put(&mut self, key: &[u8], value: &[u8]) {
+        self.put_parts(key, &[value]);
+    }
+
+    /// Adds setting `key` to the concatenation of `parts` (a header and a
+    /// payload, say), without building it first.
+    pub fn put_parts(&mut self, key: &[u8], parts: &[&[u8]]) {
         self.rep.push(ValueType::Value as u8);
         put_length_prefixed(&mut self.rep, key);
-        put_length_prefixed(&mut self.rep, value);
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        put_varint64(&mut self.rep, len as u64);
+        for p in parts {
+            self.rep.extend_from_slice(p);
+        }
         self.set_count(self.count() + 1);
     }
 
@@ -112,10 +138,10 @@ impl WriteBatch {
         let mut rest = self.rep.get(HEADER..).unwrap_or(&[]);
         let mut seq = self.sequence();
         while let Some((&tag, after)) = rest.split_first() {
-            let kind = ValueType::from_byte(tag).ok_or(bad("batch operation"))?;
-            let (key, after) = get_length_prefixed(after).ok_or(bad("batch key"))?;
+            let kind = ValueType::from_byte(tag).ok_or_else(|| bad("batch operation"))?;
+            let (key, after) = get_length_prefixed(after).ok_or_else(|| bad("batch key"))?;
             let (value, after) = match kind {
-                ValueType::Value => get_length_prefixed(after).ok_or(bad("batch value"))?,
+                ValueType::Value => get_length_prefixed(after).ok_or_else(|| bad("batch value"))?,
                 ValueType::Deletion => (&[][..], after),
             };
             f(seq, kind, key, value)?;
