@@ -239,7 +239,15 @@ impl RequestParser {
                 State::Failed(e) => return Err(e),
                 State::Idle => match rest.first() {
                     None => return Ok(Parsed::NeedMore),
-                    Some(b'*') => self.state = State::Line(LineKind::Count),
+                    Some(b'*') => {
+                        if let Some((argv, used)) = self.parse_whole(rest) {
+                            return Ok(Parsed::Command {
+                                argv,
+                                consumed: pos + used,
+                            });
+                        }
+                        self.state = State::Line(LineKind::Count)
+                    }
                     Some(_) => self.state = State::Line(LineKind::Inline),
                 },
                 State::Hidden { kind, waiting } => {
@@ -302,6 +310,49 @@ impl RequestParser {
                 }
             }
         }
+    }
+
+    /// The common case in one pass: a whole multibulk request at the start
+    /// of `input`, every header well formed and within every limit; the
+    /// request and the bytes it took. Anything else (a request cut short,
+    /// a count of 0 or less, a header the state machine would take apart
+    /// differently or refuse) is `None`, and the state machine reads it
+    /// from the start, with the same result it always gives.
+    fn parse_whole(&self, input: &[u8]) -> Option<(Argv, usize)> {
+        let (count, mut pos) = header(input, b'*')?;
+        let most = self.limits.max_multibulk_len.min(i32::MAX as u64);
+        if count <= 0 || count as u64 > most {
+            return None;
+        }
+        if self.auth_required && count > UNAUTH_MAX_MULTIBULK_LEN {
+            return None;
+        }
+        // Each argument takes six bytes at least (`$0\r\n\r\n`): a count
+        // the input cannot hold reserves nothing here.
+        let count = count as usize;
+        if count > (input.len() - pos) / 6 {
+            return None;
+        }
+        let mut argv = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (len, start) = header(&input[pos..], b'$')?;
+            if len < 0 || len as u64 > self.limits.proto_max_bulk_len {
+                return None;
+            }
+            if self.auth_required && len > UNAUTH_MAX_BULK_LEN {
+                return None;
+            }
+            let start = pos + start;
+            let end = start.checked_add(usize::try_from(len).ok()?)?;
+            // The two bytes after a bulk are skipped unread, but only a
+            // CRLF is taken here: anything else goes the long way.
+            if input.get(end..end.checked_add(2)?)? != b"\r\n" {
+                return None;
+            }
+            argv.push(input[start..end].to_vec());
+            pos = end + 2;
+        }
+        Some((argv, pos))
     }
 
     fn fail(&mut self, error: ProtocolError) -> ProtocolError {
@@ -458,4 +509,30 @@ impl RequestParser {
         self.state = State::Idle;
         Some(core::mem::take(&mut self.argv))
     }
+}
+
+/// A `*` or `$` header at the start of `input` that is well formed (the
+/// tag, a number, CRLF, within 32 bytes): the number and the bytes the
+/// header took.
+fn header(input: &[u8], tag: u8) -> Option<(i64, usize)> {
+    if *input.first()? != tag {
+        return None;
+    }
+    // Every count and length a client sends, in one pass: up to 17 digits
+    // (no overflow), no leading zero, then CRLF.
+    let mut value = 0i64;
+    let mut end = 1;
+    while let Some(&d) = input.get(end).filter(|d| d.is_ascii_digit() && end < 18) {
+        value = value * 10 + i64::from(d - b'0');
+        end += 1;
+    }
+    let plain = end == 2 || (end > 2 && input[1] != b'0');
+    if plain && input.get(end..end + 2) == Some(b"\r\n") {
+        return Some((value, end + 2));
+    }
+    let cr = input.iter().take(32).position(|&b| b == b'\r')?;
+    if *input.get(cr + 1)? != b'\n' {
+        return None;
+    }
+    Some((string2ll(&input[1..cr])?, cr + 2))
 }

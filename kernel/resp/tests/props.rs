@@ -182,6 +182,29 @@ proptest! {
         prop_assert_eq!(&commands[..intact], &sent[..intact]);
     }
 
+    /// Whole requests in one read take the parser's one-pass path; read a
+    /// byte at a time they take its state machine. Near-valid damage (a
+    /// header byte changed into a sign, a zero, a NUL, a blank...) must read
+    /// the same both ways, with and without the unauthenticated limits.
+    #[test]
+    fn damaged_requests_read_alike_whole_and_bytewise(
+        (_sent, mut bytes, _ends) in stream(),
+        damage in proptest::collection::vec(
+            (any::<prop::sample::Index>(), prop::sample::select(&b"*$\r\n0123-9 +\0"[..])),
+            0..4,
+        ),
+        auth in any::<bool>(),
+    ) {
+        for (at, byte) in damage {
+            let at = at.index(bytes.len());
+            bytes[at] = byte;
+        }
+        let limits = Limits { proto_max_bulk_len: 100, max_multibulk_len: 50, ..Limits::REDIS };
+        let whole = common::feed(limits, auth, &bytes, &[]);
+        let bytewise: Vec<usize> = (0..bytes.len()).collect();
+        prop_assert_eq!(common::feed(limits, auth, &bytes, &bytewise), whole);
+    }
+
     #[test]
     fn a_bulk_over_the_limit_is_refused_from_its_header(limit in 0u64..100_000, over in 1u64..1 << 40) {
         let limits = Limits { proto_max_bulk_len: limit, ..Limits::REDIS };
@@ -204,5 +227,68 @@ proptest! {
         let mut parser = RequestParser::new(limits);
         prop_assert_eq!(parser.parse(at_limit.as_bytes()), Ok(Parsed::NeedMore));
         prop_assert_eq!(parser.is_idle(), limit == 0);
+    }
+}
+
+/// Headers the one-pass path must leave to the state machine (or read as
+/// it does), each in a request that is otherwise whole: read at once and a
+/// byte at a time, they give the same commands and the same end.
+#[test]
+fn odd_headers_read_alike_whole_and_bytewise() {
+    let counts = [
+        "1",
+        "01",
+        "00",
+        "0",
+        "-1",
+        "-0",
+        "+1",
+        " 1",
+        "1 ",
+        "",
+        "2",
+        "99999999999999999",
+        "999999999999999999",
+        "9223372036854775808",
+    ];
+    let lengths = [
+        "1",
+        "01",
+        "0",
+        "00",
+        "-1",
+        "-0",
+        "+1",
+        " 1",
+        "",
+        "12345678901234567",
+        "123456789012345678",
+        "9223372036854775807",
+    ];
+    let ends = ["\r\n", "\r\r", "\rx", "\n", "\r\0", "\0\r\n"];
+    let limits = Limits {
+        proto_max_bulk_len: 100,
+        max_multibulk_len: 50,
+        ..Limits::REDIS
+    };
+    for count in counts {
+        for length in lengths {
+            for end in ends {
+                for (c_end, l_end) in [(end, "\r\n"), ("\r\n", end)] {
+                    let bytes = format!("*{count}{c_end}${length}{l_end}x\r\n*1\r\n$1\r\ny\r\n");
+                    let bytes = bytes.as_bytes();
+                    for auth in [false, true] {
+                        let whole = common::feed(limits, auth, bytes, &[]);
+                        let bytewise: Vec<usize> = (0..bytes.len()).collect();
+                        assert_eq!(
+                            common::feed(limits, auth, bytes, &bytewise),
+                            whole,
+                            "{:?}",
+                            String::from_utf8_lossy(bytes)
+                        );
+                    }
+                }
+            }
+        }
     }
 }
