@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use cache::Policy;
 use lsm::db::{Db, Options};
 use lsm::device::{DeviceError, FaultDevice, MemDevice};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::Cell;
 use std::sync::{Arc as StdArc, Mutex};
 
 /// A disk the test keeps a handle on while the store owns it.
@@ -47,13 +47,23 @@ impl Shared {
     }
 }
 
-static NOW: AtomicU64 = AtomicU64::new(0);
+std::thread_local! {
+    /// The clock, one per test (tests run on threads of their own): a
+    /// shared one let one test's time jump under another's feet.
+    static NOW: Cell<u64> = const { Cell::new(0) };
+}
 fn now() -> u64 {
-    NOW.load(Ordering::Relaxed)
+    NOW.get()
+}
+fn set_now(us: u64) {
+    NOW.set(us);
+}
+fn advance(us: u64) {
+    NOW.set(NOW.get() + us);
 }
 /// A counter at 1 MHz, moved by hand.
 fn wall() -> u64 {
-    1_700_000_000_000_000 + NOW.load(Ordering::Relaxed)
+    1_700_000_000_000_000 + now()
 }
 const CLOCK: Clock = Clock {
     now,
@@ -161,17 +171,17 @@ fn a_synchronous_write_makes_earlier_deferred_ones_durable() {
 fn buffered_writes_go_out_after_the_deadline_and_not_before() {
     let disk = Shared::new();
     let mut s = open(&disk);
-    NOW.store(1_000, Ordering::Relaxed);
+    set_now(1_000);
     s.write_buffered(put("a", "1")).unwrap();
     let writes = disk.writes();
-    NOW.store(1_000 + WAL_WRITEOUT_US - 1, Ordering::Relaxed);
+    set_now(1_000 + WAL_WRITEOUT_US - 1);
     s.tick().unwrap();
     assert_eq!(disk.writes(), writes, "not before the deadline");
-    NOW.store(1_000 + WAL_WRITEOUT_US, Ordering::Relaxed);
+    set_now(1_000 + WAL_WRITEOUT_US);
     s.tick().unwrap();
     assert!(disk.writes() > writes, "written out at the deadline");
     let written = disk.writes();
-    NOW.store(1_000 + 10 * WAL_WRITEOUT_US, Ordering::Relaxed);
+    set_now(1_000 + 10 * WAL_WRITEOUT_US);
     s.tick().unwrap();
     assert_eq!(disk.writes(), written, "once only");
     assert_eq!(s.wal_loss_bound_ms(), 5 + 10);
@@ -260,7 +270,7 @@ fn expired_values_read_as_absent_and_compactions_reclaim_them() {
     s.write(b).unwrap();
     assert!(get(&s, "k000").is_some(), "not expired yet");
     // 2 ms on the wall clock (the fake counter moves it 1 ms per 1000).
-    NOW.fetch_add(2_000, Ordering::Relaxed);
+    advance(2_000);
     assert_eq!(get(&s, "k000"), None, "expired reads as absent");
     assert_eq!(get(&s, "k001"), Some(b"v".to_vec()));
     s.compact_all(&mut || false).unwrap();
@@ -286,7 +296,7 @@ fn active_expiry_walks_a_bounded_number_of_keys_from_where_it_stopped() {
     }
     s.write(b).unwrap();
     assert_eq!(s.expire_step(100).unwrap(), 0, "nothing has expired yet");
-    NOW.fetch_add(2_000, Ordering::Relaxed);
+    advance(2_000);
     let raw = |s: &Store, k: &str| s.db().get(k.as_bytes(), None).unwrap();
     // k000..k029 hold 10 expired keys (k000, k003, ... k027).
     assert_eq!(s.expire_step(30).unwrap(), 10);
@@ -345,6 +355,6 @@ fn the_active_expiry_rests_while_no_key_expires() {
     b.put(b"soon", &value::encode(b"v", Some(now)));
     s.write(b).unwrap();
     assert!(s.may_expire);
-    NOW.fetch_add(2_000, Ordering::Relaxed);
+    advance(2_000);
     assert_eq!(s.expire_step(100).unwrap(), 1);
 }
