@@ -1,0 +1,34 @@
+//! tools/insn-profile: QEMU counts every guest instruction of a
+//! redis-benchmark test (a TCG plugin, tools/shim/insn-count.c), and the
+//! report names the kernel's functions and crates that ran them.
+
+use std::process::Command;
+use systest::workspace_root;
+
+#[test]
+fn insn_profile_counts_a_benchmarks_instructions_by_function() {
+    let out = Command::new(workspace_root().join("tools/insn-profile"))
+        .args(["ping_mbulk", "-c", "2"])
+        .env("NREQ", "3000")
+        .env("TOP", "60")
+        .output()
+        .expect("tools/insn-profile runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("requests per second"), "{text}");
+    let per_request: f64 = text
+        .lines()
+        .find_map(|l| l.strip_suffix(" guest instructions per request"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no total in:\n{text}"));
+    // A PING is parsed, looked up, run and answered through smoltcp: some
+    // hundreds of instructions at least, and nothing like a spin.
+    assert!((300.0..100_000.0).contains(&per_request), "{text}");
+    for part in ["resp::", "cmd::", "smoltcp::", "heap (talc)", "alloc\n"] {
+        assert!(text.contains(part), "{part:?} missing from:\n{text}");
+    }
+}
