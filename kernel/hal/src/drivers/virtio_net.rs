@@ -15,7 +15,8 @@
 //! received after the previous one was taken raises one). The line is
 //! level-triggered on PCI (INTx) and held until acknowledged on mmio:
 //! [`VirtioNet::ack_interrupt`] (the ISR read on PCI, InterruptACK on mmio)
-//! lowers it, and must run in the handler before its end of interrupt.
+//! lowers it: the handler runs it before its end of interrupt, or masks the
+//! line at the GIC until something else has (the net service does so).
 //!
 //! The device offers no checksum offload that is negotiated here (the stack
 //! checksums in software) and one queue pair; frames are at most 1514 bytes.
