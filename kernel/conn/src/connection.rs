@@ -145,6 +145,8 @@ impl Connection {
         );
         let reply = cmd::run(&mut ctx, &inv);
         let wait_for = ctx.wait_for();
+        drop(ctx);
+        self.parser.recycle(inv.args);
         let mut server = env.server.lock();
         server.register(&self.client);
         // With appendfsync everysec or no, a write's OK does not wait for
@@ -159,10 +161,12 @@ impl Connection {
     }
 
     fn reply(&mut self, reply: &Reply, gate: Option<Ticket>) {
-        let bytes = resp::encoded(reply, protocol(self.client.protocol));
+        let proto = protocol(self.client.protocol);
         match gate {
-            Some(t) => self.outbox.hold(t, bytes),
-            None => self.emit(bytes),
+            // Nothing held ahead of it: written straight into the output.
+            None if self.outbox.is_empty() => resp::encode(reply, proto, &mut self.out),
+            None => self.emit(resp::encoded(reply, proto)),
+            Some(t) => self.outbox.hold(t, resp::encoded(reply, proto)),
         }
     }
 

@@ -48,6 +48,11 @@ const FIRST_ARGV_CAPACITY: usize = 16;
 /// Room for an unfinished line kept between lines; a longer line's buffer
 /// is freed once it is read.
 const KEPT_LINE_CAPACITY: usize = 1024;
+/// Arguments given back ([`RequestParser::recycle`]) that are kept for the
+/// next requests, and the largest kept: a connection holds a few small
+/// buffers, never a large value's.
+const SPARE_ARGS: usize = 16;
+const SPARE_ARG_CAPACITY: usize = 4096;
 
 /// The bounds a request must keep, under Redis's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +180,10 @@ pub struct RequestParser {
     left: u64,
     /// The bulk being read.
     arg: Vec<u8>,
+    /// Emptied argument buffers of earlier requests, for the next ones.
+    spare: Vec<Vec<u8>>,
+    /// An emptied argument vector of an earlier request.
+    spare_argv: Vec<Vec<u8>>,
 }
 
 impl Default for RequestParser {
@@ -194,6 +203,25 @@ impl RequestParser {
             argv: Vec::new(),
             left: 0,
             arg: Vec::new(),
+            spare: Vec::new(),
+            spare_argv: Vec::new(),
+        }
+    }
+
+    /// Gives back a command's arguments once it has run: their buffers
+    /// (the small ones, a few) hold the next requests' arguments, so that a
+    /// connection's steady stream of commands allocates little.
+    pub fn recycle(&mut self, mut argv: Argv) {
+        // Last argument first, so that the next request's first argument
+        // gets this one's first buffer (commands alike, buffers alike).
+        for mut arg in argv.drain(..).rev() {
+            if self.spare.len() < SPARE_ARGS && arg.capacity() <= SPARE_ARG_CAPACITY {
+                arg.clear();
+                self.spare.push(arg);
+            }
+        }
+        if argv.capacity() <= SPARE_ARGS && argv.capacity() > self.spare_argv.capacity() {
+            self.spare_argv = argv;
         }
     }
 
@@ -318,7 +346,7 @@ impl RequestParser {
     /// a count of 0 or less, a header the state machine would take apart
     /// differently or refuse) is `None`, and the state machine reads it
     /// from the start, with the same result it always gives.
-    fn parse_whole(&self, input: &[u8]) -> Option<(Argv, usize)> {
+    fn parse_whole(&mut self, input: &[u8]) -> Option<(Argv, usize)> {
         let (count, mut pos) = header(input, b'*')?;
         let most = self.limits.max_multibulk_len.min(i32::MAX as u64);
         if count <= 0 || count as u64 > most {
@@ -333,7 +361,26 @@ impl RequestParser {
         if count > (input.len() - pos) / 6 {
             return None;
         }
-        let mut argv = Vec::with_capacity(count);
+        let mut argv = core::mem::take(&mut self.spare_argv);
+        argv.reserve_exact(count);
+        match self.bulks(input, pos, count, &mut argv) {
+            Some(end) => Some((argv, end)),
+            None => {
+                self.recycle(argv);
+                None
+            }
+        }
+    }
+
+    /// The `count` bulks from `pos` on, into `argv` (spare buffers first);
+    /// where they end.
+    fn bulks(
+        &mut self,
+        input: &[u8],
+        mut pos: usize,
+        count: usize,
+        argv: &mut Argv,
+    ) -> Option<usize> {
         for _ in 0..count {
             let (len, start) = header(&input[pos..], b'$')?;
             if len < 0 || len as u64 > self.limits.proto_max_bulk_len {
@@ -349,10 +396,23 @@ impl RequestParser {
             if input.get(end..end.checked_add(2)?)? != b"\r\n" {
                 return None;
             }
-            argv.push(input[start..end].to_vec());
+            let bytes = &input[start..end];
+            // A spare buffer only if it holds the whole argument: a value
+            // is still copied once, into room reserved for all of it.
+            let arg = match self.spare.pop() {
+                Some(mut arg) if arg.capacity() >= bytes.len() => {
+                    arg.extend_from_slice(bytes);
+                    arg
+                }
+                other => {
+                    self.spare.extend(other);
+                    bytes.to_vec()
+                }
+            };
+            argv.push(arg);
             pos = end + 2;
         }
-        Some((argv, pos))
+        Some(pos)
     }
 
     fn fail(&mut self, error: ProtocolError) -> ProtocolError {

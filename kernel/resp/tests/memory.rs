@@ -13,9 +13,13 @@ struct Counting;
 thread_local! {
     static LIVE: Cell<usize> = const { Cell::new(0) };
     static PEAK: Cell<usize> = const { Cell::new(0) };
+    static CALLS: Cell<usize> = const { Cell::new(0) };
 }
 
 fn count(grow: usize, shrink: usize) {
+    if grow > 0 {
+        let _ = CALLS.try_with(|calls| calls.set(calls.get() + 1));
+    }
     let _ = LIVE.try_with(|live| {
         let now = (live.get() + grow).saturating_sub(shrink);
         live.set(now);
@@ -155,4 +159,36 @@ fn a_long_line_buffer_is_freed_after_it() {
         other => panic!("{other:?}"),
     }
     assert!(LIVE.with(Cell::get).saturating_sub(base) <= OVERHEAD);
+}
+
+/// A connection's steady stream of small commands, each one's arguments
+/// given back once it ran (`recycle`), allocates nothing after the first.
+#[test]
+fn recycled_arguments_make_a_steady_stream_allocate_nothing() {
+    let mut input = Vec::new();
+    for i in 0..1000 {
+        let key = format!("key:{i:06}");
+        input.extend_from_slice(
+            format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len()).as_bytes(),
+        );
+    }
+    let mut parser = RequestParser::default();
+    let mut rest = &input[..];
+    let mut calls_after_first = 0;
+    let mut commands = 0;
+    while !rest.is_empty() {
+        let before = CALLS.with(Cell::get);
+        let Ok(Parsed::Command { argv, consumed }) = parser.parse(rest) else {
+            panic!("a whole command");
+        };
+        assert_eq!(argv[0], b"GET");
+        rest = &rest[consumed..];
+        parser.recycle(argv);
+        if commands > 0 {
+            calls_after_first += CALLS.with(Cell::get) - before;
+        }
+        commands += 1;
+    }
+    assert_eq!(commands, 1000);
+    assert_eq!(calls_after_first, 0);
 }

@@ -472,7 +472,8 @@ pub fn run(limits: Limits, auth: bool, input: &[u8], read: usize) -> (Vec<Vec<Ve
 }
 
 /// What the parser makes of `input` cut into reads at `cuts` (offsets in
-/// any order; those past the end are ignored).
+/// any order; those past the end are ignored), each command's arguments
+/// given back to it once read.
 pub fn feed(limits: Limits, auth: bool, input: &[u8], cuts: &[usize]) -> (Vec<Vec<Vec<u8>>>, End) {
     let mut cuts: Vec<usize> = cuts.iter().copied().filter(|&c| c < input.len()).collect();
     cuts.push(input.len());
@@ -489,6 +490,9 @@ pub fn feed(limits: Limits, auth: bool, input: &[u8], cuts: &[usize]) -> (Vec<Ve
                 Ok(Parsed::Command { argv, consumed }) => {
                     assert!(!argv.is_empty());
                     assert!(consumed > 0 && consumed <= rest.len());
+                    // As a connection does: the buffers go back for the
+                    // next requests.
+                    parser.recycle(argv.clone());
                     commands.push(argv);
                     rest = &rest[consumed..];
                 }
