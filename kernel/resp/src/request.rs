@@ -347,7 +347,7 @@ impl RequestParser {
     /// differently or refuse) is `None`, and the state machine reads it
     /// from the start, with the same result it always gives.
     fn parse_whole(&mut self, input: &[u8]) -> Option<(Argv, usize)> {
-        let (count, mut pos) = header(input, b'*')?;
+        let (count, pos) = header(input, b'*')?;
         let most = self.limits.max_multibulk_len.min(i32::MAX as u64);
         if count <= 0 || count as u64 > most {
             return None;
