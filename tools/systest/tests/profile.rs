@@ -1,6 +1,7 @@
 //! tools/insn-profile: QEMU counts every guest instruction of a
-//! redis-benchmark test (a TCG plugin, tools/shim/insn-count.c), and the
-//! report names the kernel's functions and crates that ran them.
+//! redis-benchmark test or a BENCH workload (a TCG plugin,
+//! tools/shim/insn-count.c), and the report names the kernel's functions
+//! and crates that ran them.
 
 use std::process::Command;
 use systest::workspace_root;
@@ -29,6 +30,35 @@ fn insn_profile_counts_a_benchmarks_instructions_by_function() {
     // hundreds of instructions at least, and nothing like a spin.
     assert!((300.0..100_000.0).contains(&per_request), "{text}");
     for part in ["resp::", "cmd::", "smoltcp::", "heap (talc)", "alloc\n"] {
+        assert!(text.contains(part), "{part:?} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn insn_profile_counts_a_bench_workloads_instructions_per_operation() {
+    let out = Command::new(workspace_root().join("tools/insn-profile"))
+        .args(["bench", "readseq"])
+        .env("NREQ", "3000")
+        .env("PRE", "fillseq")
+        .env("TOP", "60")
+        .output()
+        .expect("tools/insn-profile runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("ops:3000 "), "{text}");
+    let per_op: f64 = text
+        .lines()
+        .find_map(|l| l.strip_suffix(" guest instructions per operation"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no total in:\n{text}"));
+    // An entry of a scan: a merge step and the store cursor's at least, and
+    // nothing like the cost of a request over the network.
+    assert!((50.0..20_000.0).contains(&per_op), "{text}");
+    for part in ["lsm::merge::", "lsm::db::iter::"] {
         assert!(text.contains(part), "{part:?} missing from:\n{text}");
     }
 }
