@@ -272,6 +272,7 @@ pub fn init(ram: &[Range]) -> Result<(), MmuError> {
             + SCTLR_EL1::A::Disable,
     );
     barrier::isb(barrier::SY);
+    super::mem::allow_word_copies();
     Ok(())
 }
 

@@ -6,6 +6,7 @@ pub mod cpu;
 pub mod exception;
 pub mod gicv3;
 mod icc;
+mod mem;
 pub mod mmu;
 pub mod psci;
 pub mod semihosting;
