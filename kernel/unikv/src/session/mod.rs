@@ -40,7 +40,10 @@ pub fn run() -> ! {
     let mut console = console::Console::new(server());
     let mut network = network::Network::new(server());
     let mut last_sync_ms = pl031::wall_ms();
-    let mut last_expiry_ms = last_sync_ms;
+    let mut expiry = Expiry {
+        last_ms: last_sync_ms,
+        failing: false,
+    };
     loop {
         // Frames in, then every session takes what arrived.
         console.poll();
@@ -50,7 +53,7 @@ pub fn run() -> ! {
         console.release();
         network.flush();
         kv::tick();
-        expire_step(&mut last_expiry_ms);
+        expire_step(&mut expiry);
         // Makes the time of day exact in the first seconds (the 100 Hz
         // tick wakes the loop for it); one atomic load afterwards.
         pl031::sync_step();
@@ -97,19 +100,49 @@ fn commit() {
 const EXPIRE_BUDGET: usize = 64;
 /// Milliseconds between two steps: ten a second, as Redis's `hz 10`.
 const EXPIRE_PERIOD_MS: u64 = 100;
+/// Milliseconds between two steps after one failed (a damaged table in
+/// its way: VERIFY reports it, and reads of it fail on their own).
+const EXPIRE_RETRY_MS: u64 = 10_000;
+
+/// When the active expiry steps next, and whether its last step failed.
+struct Expiry {
+    last_ms: u64,
+    failing: bool,
+}
 
 /// One step of the store's active expiry: the expired keys nobody reads
 /// go, a few at a time, at most ten times a second (the loop wakes on every
-/// packet), and not at all while the store has no key with an expiry.
-fn expire_step(last_ms: &mut u64) {
+/// packet), and not at all while the store has no key with an expiry. A
+/// failure is logged once (not ten times a second, in the middle of the
+/// console's replies), and the expiry then retries every ten seconds.
+fn expire_step(x: &mut Expiry) {
     let now = pl031::wall_ms();
-    if now.saturating_sub(*last_ms) < EXPIRE_PERIOD_MS {
+    let period = if x.failing {
+        EXPIRE_RETRY_MS
+    } else {
+        EXPIRE_PERIOD_MS
+    };
+    if now.saturating_sub(x.last_ms) < period {
         return;
     }
-    *last_ms = now;
+    x.last_ms = now;
     if let Some(store) = STORE.lock().as_mut() {
-        if let Err(e) = store.expire_step(EXPIRE_BUDGET) {
-            log::warn!("kv: active expiry: {e}");
+        match store.expire_step(EXPIRE_BUDGET) {
+            Ok(_) => {
+                if x.failing {
+                    log::info!("kv: the active expiry works again");
+                }
+                x.failing = false;
+            }
+            Err(e) => {
+                if !x.failing {
+                    log::warn!(
+                        "kv: active expiry: {e}; retrying every {} s",
+                        EXPIRE_RETRY_MS / 1000
+                    );
+                }
+                x.failing = true;
+            }
         }
     }
 }
