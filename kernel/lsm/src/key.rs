@@ -66,6 +66,7 @@ pub struct ParsedInternalKey<'a> {
 impl<'a> ParsedInternalKey<'a> {
     /// Splits an internal key; `None` if it is too short or has an unknown
     /// type (it came from a damaged disk).
+    #[inline]
     pub fn parse(key: &'a [u8]) -> Option<Self> {
         let n = key.len().checked_sub(TAG_SIZE)?;
         let tag = get_fixed64(key, n)?;

@@ -47,6 +47,7 @@ impl<C: Comparator, I: KvIter> MergingIter<C, I> {
     }
 
     /// Abbreviates child `i`'s key after it moved.
+    #[inline(always)]
     fn load_key(&mut self, i: usize) {
         self.abbrevs[i] = self.cmp.abbreviate(self.children[i].key());
     }
@@ -69,6 +70,9 @@ impl<C: Comparator, I: KvIter> MergingIter<C, I> {
         }
     }
 
+    // Inlined into `next`: under TCG every return is a lookup of its
+    // target, and a scan makes several calls per entry.
+    #[inline(always)]
     fn sift_down(&mut self, mut i: usize) {
         let n = self.heap.len();
         loop {
@@ -150,6 +154,7 @@ impl<C: Comparator, I: KvIter> KvIter for MergingIter<C, I> {
         self.heap.first().map_or(&[], |&i| self.children[i].key())
     }
 
+    #[inline]
     fn value(&self) -> &[u8] {
         self.heap.first().map_or(&[], |&i| self.children[i].value())
     }

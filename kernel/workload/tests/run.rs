@@ -436,20 +436,26 @@ fn a_stop_ends_the_run_at_the_next_operation_with_writes_synced() {
     assert!(matches!(e, BenchError::Interrupted { done: 0, .. }));
     assert_eq!(m.calls, [Call::Sync]);
 
-    // readseq stops between entries.
+    // readseq asks before the first entry and after every batch of
+    // READSEQ_BATCH, and stops between batches.
     let (mut m, mut s) = (Model::new(), State::new());
-    bench(&mut m, &mut s, "fillseq 100").unwrap();
+    bench(&mut m, &mut s, "fillseq 300").unwrap();
     let mut h = Recording::new(&m);
-    h.stop_at = Some(10);
-    let e = bench_with(&mut m, &mut s, "readseq 50", &mut h).unwrap_err();
+    h.stop_at = Some(2);
+    let e = bench_with(&mut m, &mut s, "readseq 250", &mut h).unwrap_err();
+    let batch = u64::from(workload::run::READSEQ_BATCH);
     assert_eq!(
         e,
         BenchError::Interrupted {
-            done: 10,
-            of: 50,
+            done: 2 * batch,
+            of: 250,
             loading: false
         }
     );
+    let mut h = Recording::new(&m);
+    h.stop_at = Some(0);
+    let e = bench_with(&mut m, &mut s, "readseq 250", &mut h).unwrap_err();
+    assert!(matches!(e, BenchError::Interrupted { done: 0, .. }));
 }
 
 #[test]

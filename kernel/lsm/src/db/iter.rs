@@ -81,9 +81,14 @@ impl<D: BlockDevice> KvIter for LevelIter<'_, D> {
         self.skip_forward()
     }
 
+    #[inline]
     fn next(&mut self) -> Result<()> {
         if let Some(c) = self.cur.as_mut() {
             c.next()?;
+            // The usual step, inside a table: no call further.
+            if c.valid() {
+                return Ok(());
+            }
         }
         self.skip_forward()
     }

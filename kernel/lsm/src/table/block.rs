@@ -166,7 +166,7 @@ impl Block {
     /// Decodes the entry header at `p` (which must be `< restarts_offset`):
     /// shared key bytes, where the key's own bytes start, how many there are,
     /// and the value's length; checks that the entry ends inside the entries.
-    #[inline]
+    #[inline(always)]
     fn entry_at(&self, p: usize) -> Result<Entry> {
         let limit = self.restarts_offset;
         let data = &self.data[..limit];
@@ -332,6 +332,7 @@ impl<C: Comparator> KvIter for BlockIter<C> {
         self.result(r)
     }
 
+    #[inline]
     fn next(&mut self) -> Result<()> {
         let r = self.parse_next().map(drop);
         self.result(r)

@@ -250,15 +250,19 @@ impl<C: Comparator, R: ReadAt> KvIter for TableIter<C, R> {
         r.map_err(|e| self.fail(e))
     }
 
+    #[inline]
     fn next(&mut self) -> Result<()> {
-        let r = (|| {
-            if let Some(d) = self.data.as_mut() {
-                let r = d.next();
-                r.map_err(|e| self.data_err(e))?;
+        if let Some(d) = self.data.as_mut() {
+            if let Err(e) = d.next() {
+                let e = self.data_err(e);
+                return Err(self.fail(e));
             }
-            self.skip_empty_blocks()
-        })();
-        r.map_err(|e| self.fail(e))
+            // The usual step, inside a block: no call further.
+            if d.valid() {
+                return Ok(());
+            }
+        }
+        self.skip_empty_blocks().map_err(|e| self.fail(e))
     }
 
     fn key(&self) -> &[u8] {
