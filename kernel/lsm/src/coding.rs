@@ -154,6 +154,7 @@ pub fn put_length_prefixed(dst: &mut Vec<u8>, s: &[u8]) {
 
 /// Splits a length-prefixed slice off the front of `src`: the slice and the
 /// rest.
+#[inline]
 pub fn get_length_prefixed(src: &[u8]) -> Option<(&[u8], &[u8])> {
     let (len, n) = get_varint64(src)?;
     let rest = &src[n..];

@@ -148,6 +148,7 @@ impl Comparator for InternalKeyComparator {
         bytewise_prefix(user_key(key))
     }
 
+    #[inline]
     fn filter_key<'k>(&self, key: &'k [u8]) -> &'k [u8] {
         user_key(key)
     }

@@ -157,6 +157,7 @@ impl MemTable {
     }
 
     /// Bytes of memory held, counting arena blocks whole.
+    #[inline]
     pub fn approximate_memory_usage(&self) -> usize {
         self.list.memory_usage()
     }

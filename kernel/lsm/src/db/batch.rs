@@ -83,6 +83,7 @@ impl WriteBatch {
     }
 
     /// Operations in the batch.
+    #[inline]
     pub fn count(&self) -> u32 {
         get_fixed32(&self.rep, 8).unwrap_or(0)
     }
@@ -92,6 +93,7 @@ impl WriteBatch {
     }
 
     /// Sequence number of the first operation.
+    #[inline]
     pub fn sequence(&self) -> SequenceNumber {
         get_fixed64(&self.rep, 0).unwrap_or(0)
     }

@@ -50,6 +50,7 @@ impl<'a> Stop<'a> {
 
     /// Counts an entry of `bytes` bytes, and asks the hook once
     /// [`EVERY_ENTRIES`] entries or [`EVERY_BYTES`] bytes went by.
+    #[inline]
     pub fn entry(&mut self, bytes: usize) -> Result<()> {
         self.entries += 1;
         self.bytes = self.bytes.saturating_add(bytes);

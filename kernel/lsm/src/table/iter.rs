@@ -265,10 +265,12 @@ impl<C: Comparator, R: ReadAt> KvIter for TableIter<C, R> {
         self.skip_empty_blocks().map_err(|e| self.fail(e))
     }
 
+    #[inline]
     fn key(&self) -> &[u8] {
         self.data.as_ref().map_or(&[], |d| d.key())
     }
 
+    #[inline]
     fn value(&self) -> &[u8] {
         self.data.as_ref().map_or(&[], |d| d.value())
     }

@@ -144,6 +144,7 @@ impl LogWriter {
     }
 
     /// Bytes a record of `len` bytes would take if appended now.
+    #[inline]
     pub fn cost(&self, len: usize) -> u64 {
         encoded_len(self.pos, len)
     }
