@@ -37,8 +37,12 @@ impl workload::Store for Target<'_> {
     }
 
     fn put(&mut self, key: &[u8], value: &[u8], sync: bool) -> Result<(), lsm::Error> {
-        let mut batch = WriteBatch::new();
-        batch.put(key, &kv::value::encode(value, None));
+        // Sized once, the header beside the value: one allocation a put.
+        let header = kv::value::header(None);
+        let header = header.as_bytes();
+        let mut batch =
+            WriteBatch::with_capacity(WriteBatch::put_size(key.len(), header.len() + value.len()));
+        batch.put_parts(key, &[header, value]);
         self.with(|s| {
             if sync {
                 s.write(batch)
