@@ -6,26 +6,34 @@
 use std::process::Command;
 use systest::workspace_root;
 
-#[test]
-fn insn_profile_counts_a_benchmarks_instructions_by_function() {
+/// Runs tools/insn-profile with `args` and `env`, checks that it succeeded,
+/// and returns its report and the instructions per `unit` it gives.
+fn profile(args: &[&str], env: &[(&str, &str)], unit: &str) -> (String, f64) {
     let out = Command::new(workspace_root().join("tools/insn-profile"))
-        .args(["ping_mbulk", "-c", "2"])
-        .env("NREQ", "3000")
+        .args(args)
+        .envs(env.iter().copied())
         .env("TOP", "60")
         .output()
         .expect("tools/insn-profile runs");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.contains("requests per second"), "{text}");
-    let per_request: f64 = text
+    let suffix = format!(" guest instructions per {unit}");
+    let per: f64 = text
         .lines()
-        .find_map(|l| l.strip_suffix(" guest instructions per request"))
+        .find_map(|l| l.strip_suffix(suffix.as_str()))
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("no total in:\n{text}"));
+    (text, per)
+}
+
+#[test]
+fn insn_profile_counts_a_benchmarks_instructions_by_function() {
+    let (text, per_request) = profile(&["ping_mbulk", "-c", "2"], &[("NREQ", "3000")], "request");
+    assert!(text.contains("requests per second"), "{text}");
     // A PING is parsed, looked up, run and answered through smoltcp: some
     // hundreds of instructions at least, and nothing like a spin.
     assert!((300.0..100_000.0).contains(&per_request), "{text}");
@@ -36,25 +44,12 @@ fn insn_profile_counts_a_benchmarks_instructions_by_function() {
 
 #[test]
 fn insn_profile_counts_a_bench_workloads_instructions_per_operation() {
-    let out = Command::new(workspace_root().join("tools/insn-profile"))
-        .args(["bench", "readseq"])
-        .env("NREQ", "3000")
-        .env("PRE", "fillseq")
-        .env("TOP", "60")
-        .output()
-        .expect("tools/insn-profile runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (text, per_op) = profile(
+        &["bench", "readseq"],
+        &[("NREQ", "3000"), ("PRE", "fillseq")],
+        "operation",
     );
     assert!(text.contains("ops:3000 "), "{text}");
-    let per_op: f64 = text
-        .lines()
-        .find_map(|l| l.strip_suffix(" guest instructions per operation"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no total in:\n{text}"));
     // An entry of a scan: a merge step and the store cursor's at least, and
     // nothing like the cost of a request over the network.
     assert!((50.0..20_000.0).contains(&per_op), "{text}");
