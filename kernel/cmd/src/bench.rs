@@ -2,6 +2,8 @@
 //! store service, with the store's own disk counters and the read cache's
 //! hit counters in the report.
 
+use alloc::vec::Vec;
+
 use console::{Invocation, Reply};
 use kv::StoreCell;
 use lsm::db::{IoStats, WriteBatch};
@@ -32,8 +34,16 @@ impl Target<'_> {
 impl workload::Store for Target<'_> {
     type Error = lsm::Error;
 
-    fn get(&mut self, key: &[u8]) -> Result<Option<usize>, lsm::Error> {
-        self.with(|s| Ok(s.get(key)?.map(|e| e.value.len())))
+    fn get(&mut self, key: &[u8], value: &mut Vec<u8>) -> Result<bool, lsm::Error> {
+        self.with(|s| {
+            Ok(match s.get(key)? {
+                Some(e) => {
+                    *value = e.value;
+                    true
+                }
+                None => false,
+            })
+        })
     }
 
     fn put(&mut self, key: &[u8], value: &[u8], sync: bool) -> Result<(), lsm::Error> {
@@ -52,11 +62,17 @@ impl workload::Store for Target<'_> {
         })
     }
 
-    fn scan(&mut self, start: &[u8], limit: usize) -> Result<u64, lsm::Error> {
+    fn scan(
+        &mut self,
+        start: &[u8],
+        limit: usize,
+        visit: &mut dyn FnMut(&[u8], &[u8]),
+    ) -> Result<u64, lsm::Error> {
         self.with(|s| {
             let mut it = s.scan(start, limit)?;
             let mut n = 0;
             while it.valid() && n < limit as u64 {
+                visit(it.key(), payload(it.value()));
                 n += 1;
                 it.next()?;
             }
@@ -64,12 +80,11 @@ impl workload::Store for Target<'_> {
         })
     }
 
-    fn read_seq(&mut self, visit: &mut dyn FnMut(usize) -> bool) -> Result<(), lsm::Error> {
+    fn read_seq(&mut self, visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<(), lsm::Error> {
         self.with(|s| {
             let mut it = s.db().iter(None)?;
             it.seek(b"")?;
-            // The stored bytes: one tag byte more than the value.
-            while it.valid() && visit(it.key().len() + it.value().len().saturating_sub(1)) {
+            while it.valid() && visit(it.key(), payload(it.value())) {
                 it.next()?;
             }
             Ok(())
@@ -83,6 +98,12 @@ impl workload::Store for Target<'_> {
     fn io(&mut self) -> Result<IoStats, lsm::Error> {
         self.with(|s| Ok(s.stats().io))
     }
+}
+
+/// The value in stored bytes (empty if they are not a value: the
+/// workload's check then fails on it).
+fn payload(stored: &[u8]) -> &[u8] {
+    kv::value::decode(stored).map_or(&[], |raw| raw.value)
 }
 
 /// The generic timer (or whatever the host's clock is).
@@ -175,7 +196,9 @@ pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     let result = result.map_err(|e| match e {
         BenchError::Store(e) => CmdError::from(e),
         BenchError::Interrupted { .. } => CmdError::Interrupted,
-        e @ BenchError::NoMemory { .. } => CmdError::Invalid(alloc::format!("{e}")),
+        e @ (BenchError::NoMemory { .. } | BenchError::WrongValue { .. }) => {
+            CmdError::Invalid(alloc::format!("{e}"))
+        }
     })?;
     let cache = match (cache_before, cache_counters(cell)) {
         (Some(before), Some((policy, after))) => Some(CacheFigures {

@@ -240,19 +240,38 @@ struct Engine(Db<Dev>);
 impl Store for Engine {
     type Error = lsm::Error;
 
-    fn get(&mut self, key: &[u8]) -> Result<Option<usize>, lsm::Error> {
-        Ok(self.0.get(key, None)?.map(|v| v.len()))
+    fn get(&mut self, key: &[u8], value: &mut Vec<u8>) -> Result<bool, lsm::Error> {
+        Ok(match self.0.get(key, None)? {
+            Some(v) => {
+                *value = v;
+                true
+            }
+            None => false,
+        })
     }
     fn put(&mut self, key: &[u8], value: &[u8], sync: bool) -> Result<(), lsm::Error> {
         self.0.put(key, value, sync)
     }
-    fn scan(&mut self, start: &[u8], limit: usize) -> Result<u64, lsm::Error> {
-        Ok(self.0.range(start, None, limit, None)?.len() as u64)
+    fn scan(
+        &mut self,
+        start: &[u8],
+        limit: usize,
+        visit: &mut dyn FnMut(&[u8], &[u8]),
+    ) -> Result<u64, lsm::Error> {
+        let mut it = self.0.iter(None)?;
+        it.seek(start)?;
+        let mut n = 0;
+        while it.valid() && n < limit as u64 {
+            visit(it.key(), it.value());
+            n += 1;
+            it.next()?;
+        }
+        Ok(n)
     }
-    fn read_seq(&mut self, visit: &mut dyn FnMut(usize) -> bool) -> Result<(), lsm::Error> {
+    fn read_seq(&mut self, visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<(), lsm::Error> {
         let mut it = self.0.iter(None)?;
         it.seek_to_first()?;
-        while it.valid() && visit(it.key().len() + it.value().len()) {
+        while it.valid() && visit(it.key(), it.value()) {
             it.next()?;
         }
         Ok(())

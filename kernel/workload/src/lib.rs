@@ -12,7 +12,8 @@
 //! ```
 //!
 //! Keys are 16 bytes, `%016d` of the key number ([`key`]), as db_bench's;
-//! values `value_size` bytes of printable pseudo-random data. Every draw
+//! values `value_size` bytes, each a window of printable pseudo-random data
+//! that names its key, which every read checks ([`values`]). Every draw
 //! comes from `lsm::random::Rng` seeded by the run's seed, so a seed replays
 //! a run exactly. The crate knows nothing of the kernel: the caller gives the
 //! store, the clock and the hooks, and keeps the [`State`] between runs.
@@ -25,6 +26,7 @@ extern crate alloc;
 pub mod args;
 pub mod report;
 pub mod run;
+pub mod values;
 pub mod ycsb;
 
 pub use args::{ArgError, Params, Workload, USAGE};

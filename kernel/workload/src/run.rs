@@ -20,6 +20,7 @@ use lsm::db::IoStats;
 use lsm::random::Rng;
 
 use crate::args::{Params, Workload};
+use crate::values::{is_bench_key, Values};
 use crate::ycsb::{Dist, Op, Picker, Ycsb};
 use crate::{key, KEY_LEN};
 
@@ -28,15 +29,22 @@ use crate::{key, KEY_LEN};
 pub trait Store {
     /// Why an operation failed.
     type Error;
-    /// Looks `key` up: the length of its value, if it has one.
-    fn get(&mut self, key: &[u8]) -> Result<Option<usize>, Self::Error>;
+    /// Looks `key` up: its value into `value` (whatever `value` held before
+    /// is dropped), and whether it has one.
+    fn get(&mut self, key: &[u8], value: &mut Vec<u8>) -> Result<bool, Self::Error>;
     /// Writes `key`; with `sync`, returns once the write is on the disk.
     fn put(&mut self, key: &[u8], value: &[u8], sync: bool) -> Result<(), Self::Error>;
-    /// Reads up to `limit` entries in key order from `start`: how many there were.
-    fn scan(&mut self, start: &[u8], limit: usize) -> Result<u64, Self::Error>;
+    /// Reads up to `limit` entries in key order from `start`, calling `visit`
+    /// with each key and value: how many there were.
+    fn scan(
+        &mut self,
+        start: &[u8],
+        limit: usize,
+        visit: &mut dyn FnMut(&[u8], &[u8]),
+    ) -> Result<u64, Self::Error>;
     /// Iterates every entry in key order from the first, calling `visit` with
-    /// each entry's key plus value length, until it returns false.
-    fn read_seq(&mut self, visit: &mut dyn FnMut(usize) -> bool) -> Result<(), Self::Error>;
+    /// each key and value, until it returns false.
+    fn read_seq(&mut self, visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<(), Self::Error>;
     /// Makes every write so far durable.
     fn sync(&mut self) -> Result<(), Self::Error>;
     /// The store's device I/O so far (the report's disk figures are the
@@ -192,6 +200,13 @@ pub enum BenchError<E> {
         /// Operations asked for.
         n: u64,
     },
+    /// A read got a value that the workloads did not write for its key
+    /// (another key's, cut short, or changed): the store is wrong, or
+    /// something other than BENCH wrote the key.
+    WrongValue {
+        /// The key read.
+        key: [u8; KEY_LEN],
+    },
     /// [`Hooks::should_stop`] said stop; what was written so far is synced.
     Interrupted {
         /// Keys loaded (`loading`) or operations done.
@@ -210,6 +225,11 @@ impl<E: fmt::Display> fmt::Display for BenchError<E> {
             BenchError::NoMemory { n } => write!(
                 f,
                 "not enough memory to record {n} latencies; use a smaller n or more RAM (-m)"
+            ),
+            BenchError::WrongValue { key } => write!(
+                f,
+                "key {} read back a value BENCH did not write for it",
+                core::str::from_utf8(key).unwrap_or("?")
             ),
             BenchError::Interrupted {
                 done,
@@ -266,9 +286,7 @@ where
     H: Hooks + ?Sized,
 {
     let mut rng = Rng::new(p.seed);
-    let value: Vec<u8> = (0..p.value_size)
-        .map(|_| b' ' + (rng.next_u64() % 95) as u8)
-        .collect();
+    let mut values = Values::new();
     let fill = p.workload.is_fill();
     let loaded = state.loaded_keys;
     let keys = p
@@ -280,7 +298,7 @@ where
     }
     let ycsb = p.workload.ycsb();
     if ycsb.is_some() {
-        load(state, store, hooks, keys, &value)?;
+        load(state, store, hooks, keys, p.value_size, &mut values)?;
     }
     let dist = p
         .dist
@@ -296,13 +314,14 @@ where
     hooks.timed_start();
     let start = clock.counter();
     if p.workload == Workload::ReadSeq {
-        read_seq(p.n, store, clock, hooks, &mut lat, &mut t)?;
+        read_seq(p.n, store, clock, hooks, &values, &mut lat, &mut t)?;
     } else {
         let mut ops = Ops {
             p,
             keys,
             inserted: keys,
-            value: &value,
+            values: &mut values,
+            buf: Vec::new(),
             picker: &picker,
             rng: &mut rng,
         };
@@ -316,7 +335,7 @@ where
                 return Err(interrupted(store, i, p.n, false));
             }
             let t0 = clock.counter();
-            let wrote = ops.one(i, store, &mut t).map_err(BenchError::Store)?;
+            let wrote = ops.one(i, store, &mut t)?;
             hooks.after_op(wrote && !p.sync);
             lat.push(clock.counter().saturating_sub(t0).min(u64::from(u32::MAX)) as u32);
             if (i + 1) % progress_every == 0 {
@@ -368,22 +387,24 @@ fn load<S, H>(
     store: &mut S,
     hooks: &mut H,
     keys: u64,
-    value: &[u8],
+    value_size: usize,
+    values: &mut Values,
 ) -> Result<(), BenchError<S::Error>>
 where
     S: Store + ?Sized,
     H: Hooks + ?Sized,
 {
     let from = state.loaded_keys.min(keys);
+    let mut value = Vec::new();
     for i in from..keys {
         if hooks.should_stop() {
             // Keys 0..i now exist: the next run loads from there.
             state.loaded_keys = i;
             return Err(interrupted(store, i, keys, true));
         }
-        store
-            .put(&key(i), value, false)
-            .map_err(BenchError::Store)?;
+        let k = key(i);
+        values.next(&k, value_size, &mut value);
+        store.put(&k, &value, false).map_err(BenchError::Store)?;
     }
     store.sync().map_err(BenchError::Store)?;
     state.loaded_keys = keys;
@@ -403,6 +424,7 @@ fn read_seq<S, C, H>(
     store: &mut S,
     clock: &mut C,
     hooks: &mut H,
+    values: &Values,
     lat: &mut Vec<u32>,
     t: &mut Tally,
 ) -> Result<(), BenchError<S::Error>>
@@ -415,6 +437,7 @@ where
     let mut start = clock.counter();
     let mut in_batch = 0u32;
     let mut seen = 0u64;
+    let mut wrong = None;
     // Closes the batch: its entries get its average latency.
     let mut settle = |lat: &mut Vec<u32>, clock: &mut C, in_batch: &mut u32| {
         let now = clock.counter();
@@ -426,8 +449,12 @@ where
     };
     if !stopped {
         store
-            .read_seq(&mut |len| {
-                t.bytes += len as u64;
+            .read_seq(&mut |k, v| {
+                if is_bench_key(k) && !values.check(k, v) {
+                    wrong = k.try_into().ok();
+                    return false;
+                }
+                t.bytes += (k.len() + v.len()) as u64;
                 t.found += 1;
                 seen += 1;
                 in_batch += 1;
@@ -441,6 +468,9 @@ where
                 seen < n
             })
             .map_err(BenchError::Store)?;
+    }
+    if let Some(key) = wrong {
+        return Err(BenchError::WrongValue { key });
     }
     if in_batch > 0 {
         settle(lat, clock, &mut in_batch);
@@ -457,7 +487,9 @@ struct Ops<'a> {
     keys: u64,
     /// Records YCSB's inserts have made so far (keys `0..inserted`).
     inserted: u64,
-    value: &'a [u8],
+    values: &'a mut Values,
+    /// The value being written, or the value read: one buffer for the run.
+    buf: Vec<u8>,
     picker: &'a Picker,
     rng: &'a mut Rng,
 }
@@ -469,16 +501,13 @@ impl Ops<'_> {
         i: u64,
         store: &mut S,
         t: &mut Tally,
-    ) -> Result<bool, S::Error> {
-        let written = (KEY_LEN + self.value.len()) as u64;
-        match self.p.workload {
-            Workload::FillSeq => store.put(&key(i), self.value, self.p.sync)?,
-            Workload::FillRandom | Workload::Overwrite => {
-                let k = key(self.rng.uniform(self.keys));
-                store.put(&k, self.value, self.p.sync)?;
-            }
+    ) -> Result<bool, BenchError<S::Error>> {
+        let k = match self.p.workload {
+            Workload::FillSeq => key(i),
+            Workload::FillRandom | Workload::Overwrite => key(self.rng.uniform(self.keys)),
             Workload::ReadRandom => {
-                read(store, &key(self.rng.uniform(self.keys)), t)?;
+                let k = key(self.rng.uniform(self.keys));
+                self.read(store, &k, t)?;
                 return Ok(false);
             }
             Workload::ReadMissing => {
@@ -486,60 +515,84 @@ impl Ops<'_> {
                 let mut k = [0u8; KEY_LEN + 1];
                 k[..KEY_LEN].copy_from_slice(&key(self.rng.uniform(self.keys)));
                 k[KEY_LEN] = b'.';
-                if store.get(&k)?.is_some() {
+                if store.get(&k, &mut self.buf).map_err(BenchError::Store)? {
                     t.found += 1;
                 }
                 return Ok(false);
             }
             // One iteration, not operations: see `read_seq`.
             Workload::ReadSeq => return Ok(false),
-            Workload::Ycsb(w) => {
-                let op = w.next_op(self.rng);
-                match op {
-                    Op::Read => {
-                        t.mix.reads += 1;
-                        read(store, &key(self.pick()), t)?;
-                        return Ok(false);
-                    }
-                    Op::Update => {
-                        t.mix.updates += 1;
-                        store.put(&key(self.pick()), self.value, self.p.sync)?;
-                    }
-                    Op::Insert => {
-                        t.mix.inserts += 1;
-                        store.put(&key(self.inserted), self.value, self.p.sync)?;
-                        self.inserted += 1;
-                    }
-                    Op::Scan(len) => {
-                        t.mix.scans += 1;
-                        t.found += store.scan(&key(self.pick()), len as usize)?;
-                        return Ok(false);
-                    }
-                    Op::ReadModifyWrite => {
-                        t.mix.read_modify_writes += 1;
-                        let k = key(self.pick());
-                        store.get(&k)?;
-                        store.put(&k, self.value, self.p.sync)?;
-                    }
+            Workload::Ycsb(w) => match w.next_op(self.rng) {
+                Op::Read => {
+                    t.mix.reads += 1;
+                    let k = key(self.pick());
+                    self.read(store, &k, t)?;
+                    return Ok(false);
                 }
-            }
-        }
-        t.bytes += written;
+                Op::Update => {
+                    t.mix.updates += 1;
+                    key(self.pick())
+                }
+                Op::Insert => {
+                    t.mix.inserts += 1;
+                    self.inserted += 1;
+                    key(self.inserted - 1)
+                }
+                Op::Scan(len) => {
+                    t.mix.scans += 1;
+                    let start = key(self.pick());
+                    let values = &*self.values;
+                    let mut wrong = None;
+                    let found = store
+                        .scan(&start, len as usize, &mut |k, v| {
+                            if wrong.is_none() && is_bench_key(k) && !values.check(k, v) {
+                                wrong = k.try_into().ok();
+                            }
+                        })
+                        .map_err(BenchError::Store)?;
+                    if let Some(key) = wrong {
+                        return Err(BenchError::WrongValue { key });
+                    }
+                    t.found += found;
+                    return Ok(false);
+                }
+                Op::ReadModifyWrite => {
+                    t.mix.read_modify_writes += 1;
+                    let k = key(self.pick());
+                    let mut ignore = Tally::default();
+                    self.read(store, &k, &mut ignore)?;
+                    k
+                }
+            },
+        };
+        self.values.next(&k, self.p.value_size, &mut self.buf);
+        store
+            .put(&k, &self.buf, self.p.sync)
+            .map_err(BenchError::Store)?;
+        t.bytes += (KEY_LEN + self.buf.len()) as u64;
         Ok(true)
     }
 
     fn pick(&mut self) -> u64 {
         self.picker.pick(self.rng, self.inserted)
     }
-}
 
-/// A read that counts what it found.
-fn read<S: Store + ?Sized>(store: &mut S, k: &[u8], t: &mut Tally) -> Result<(), S::Error> {
-    if let Some(len) = store.get(k)? {
-        t.found += 1;
-        t.bytes += (KEY_LEN + len) as u64;
+    /// A read that checks what it got and counts what it found.
+    fn read<S: Store + ?Sized>(
+        &mut self,
+        store: &mut S,
+        k: &[u8; KEY_LEN],
+        t: &mut Tally,
+    ) -> Result<(), BenchError<S::Error>> {
+        if store.get(k, &mut self.buf).map_err(BenchError::Store)? {
+            if !self.values.check(k, &self.buf) {
+                return Err(BenchError::WrongValue { key: *k });
+            }
+            t.found += 1;
+            t.bytes += (KEY_LEN + self.buf.len()) as u64;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The I/O between two snapshots of the store's counters.

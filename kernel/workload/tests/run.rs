@@ -8,6 +8,7 @@ use common::{Call, Model, Recording, GET_COST, PUT_COST, SYNC_COST};
 use lsm::db::IoStats;
 use lsm::random::Rng;
 use workload::run::ticks_to_us;
+use workload::values::{Values, HEADER};
 use workload::ycsb::{Dist, Op, Picker, Ycsb};
 use workload::{
     key, run, BenchError, BenchResult, CacheCounters, CacheFigures, Mix, Params, Progress, State,
@@ -31,22 +32,6 @@ fn bench_with(m: &mut Model, s: &mut State, line: &str, h: &mut Recording) -> Ou
     run(&params(line), s, m, &mut clock, h)
 }
 
-/// The generator a run with `seed` draws from once it has made its value.
-fn after_value(seed: u64, value_size: usize) -> Rng {
-    let mut rng = Rng::new(seed);
-    for _ in 0..value_size {
-        rng.next_u64();
-    }
-    rng
-}
-
-fn value_of(seed: u64, value_size: usize) -> Vec<u8> {
-    let mut rng = Rng::new(seed);
-    (0..value_size)
-        .map(|_| b' ' + (rng.next_u64() % 95) as u8)
-        .collect()
-}
-
 #[test]
 fn fillseq_writes_keys_in_order() {
     let (mut m, mut s) = (Model::new(), State::new());
@@ -55,9 +40,16 @@ fn fillseq_writes_keys_in_order() {
     let want: Vec<(Vec<u8>, bool)> = (0..1000).map(|i| (key(i).to_vec(), false)).collect();
     assert_eq!(m.puts_of(), want);
     assert_eq!(m.calls.last(), Some(&Call::Sync));
-    let value = value_of(301, 100);
-    assert!(value.iter().all(|b| (b' '..=b'~').contains(b)));
-    assert!(m.map.values().all(|v| *v == value));
+    // Each value names its key and is a window of printable bytes; no two
+    // are the same.
+    let values = Values::new();
+    assert!(m.map.iter().all(|(k, v)| values.check(k, v)));
+    assert!(m
+        .map
+        .values()
+        .all(|v| v[HEADER..].iter().all(|b| (b' '..=b'~').contains(b))));
+    let bodies: std::collections::HashSet<&[u8]> = m.map.values().map(|v| &v[HEADER..]).collect();
+    assert_eq!(bodies.len(), 1000);
     assert_eq!(s.loaded_keys, 1000);
     assert_eq!(h.after_op, vec![true; 1000]);
     assert_eq!(
@@ -101,7 +93,7 @@ fn synced_writes_are_not_buffered() {
 fn fillrandom_writes_uniform_keys_of_the_key_space() {
     let (mut m, mut s) = (Model::new(), State::new());
     bench(&mut m, &mut s, "fillrandom 10000 seed=4").unwrap();
-    let mut rng = after_value(4, 100);
+    let mut rng = Rng::new(4);
     let want: Vec<(Vec<u8>, bool)> = (0..10_000)
         .map(|_| (key(rng.uniform(10_000)).to_vec(), false))
         .collect();
@@ -119,6 +111,34 @@ fn check_found(m: &Model, r: &BenchResult, gets_from: usize) {
     let present = gets.iter().filter(|k| m.map.contains_key(*k)).count() as u64;
     assert_eq!(r.found, present);
     assert_eq!(r.bytes, present * 116);
+}
+
+/// A value the workloads did not write for its key stops every kind of
+/// read with an error naming the key, whatever wrote it.
+#[test]
+fn reads_refuse_a_value_that_is_not_their_keys() {
+    let (mut m, mut s) = (Model::new(), State::new());
+    bench(&mut m, &mut s, "fillseq 100").unwrap();
+    let wrong = Err(BenchError::WrongValue { key: key(7) });
+    // Another key's value, a value cut short, one byte changed.
+    let other = m.map[&key(8)[..]].clone();
+    let mut changed = m.map[&key(7)[..]].clone();
+    changed[HEADER + 3] ^= 0x20;
+    let short = changed[..50].to_vec();
+    for bad in [other, short, changed] {
+        m.map.insert(key(7).to_vec(), bad);
+        assert_eq!(bench(&mut m, &mut s, "readrandom 2000"), wrong);
+        assert_eq!(bench(&mut m, &mut s, "readseq 100"), wrong);
+        assert_eq!(
+            bench(&mut m, &mut s, "ycsb-e 2000 keys=100 dist=uniform"),
+            wrong
+        );
+    }
+    // Keys that are not the workloads' are read past, not checked.
+    m.map.insert(key(7).to_vec(), m.map[&key(6)[..]].clone());
+    bench(&mut m, &mut s, "fillseq 100").unwrap();
+    m.map.insert(b"user:1".to_vec(), b"hello".to_vec());
+    assert_eq!(bench(&mut m, &mut s, "readseq 101").unwrap().found, 101);
 }
 
 #[test]
@@ -261,7 +281,7 @@ fn ycsb_loads_the_missing_keys_untimed_first() {
 /// The store calls a YCSB run makes, from the public generators in the
 /// order the run draws: the operation, then its record.
 fn expected_ycsb(w: Ycsb, dist: Dist, seed: u64, n: u64, keys: u64) -> (Vec<Call>, Mix) {
-    let mut rng = after_value(seed, 100);
+    let mut rng = Rng::new(seed);
     let picker = Picker::new(dist, keys);
     let mut inserted = keys;
     let mut calls = Vec::new();

@@ -274,6 +274,12 @@ fn bench_reports_every_field() {
     assert!(q
         .cmd("BENCH fillseq 10 bogus=1")
         .starts_with("(error) ERR unknown argument"));
+    // Every read checks its value: one BENCH did not write stops the run.
+    assert_eq!(q.cmd("SET 0000000000000007 hello"), "OK\n");
+    assert_eq!(
+        q.cmd("BENCH readrandom 2000 keys=10"),
+        "(error) ERR key 0000000000000007 read back a value BENCH did not write for it\n"
+    );
     shutdown(q);
 }
 

@@ -80,11 +80,17 @@ impl Model {
 impl Store for Model {
     type Error = String;
 
-    fn get(&mut self, key: &[u8]) -> Result<Option<usize>, String> {
+    fn get(&mut self, key: &[u8], value: &mut Vec<u8>) -> Result<bool, String> {
         self.spend(GET_COST);
         self.calls.push(Call::Get(key.to_vec()));
         self.io.reads += 1;
-        Ok(self.map.get(key).map(Vec::len))
+        match self.map.get(key) {
+            Some(v) => {
+                value.clone_from(v);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     fn put(&mut self, key: &[u8], value: &[u8], sync: bool) -> Result<(), String> {
@@ -103,20 +109,29 @@ impl Store for Model {
         Ok(())
     }
 
-    fn scan(&mut self, start: &[u8], limit: usize) -> Result<u64, String> {
+    fn scan(
+        &mut self,
+        start: &[u8],
+        limit: usize,
+        visit: &mut dyn FnMut(&[u8], &[u8]),
+    ) -> Result<u64, String> {
         self.spend(SCAN_COST);
         self.calls.push(Call::Scan(start.to_vec(), limit));
         self.io.reads += 1;
-        let n = self.map.range(start.to_vec()..).take(limit).count() as u64;
+        let mut n = 0;
+        for (k, v) in self.map.range(start.to_vec()..).take(limit) {
+            visit(k, v);
+            n += 1;
+        }
         self.scanned += n;
         Ok(n)
     }
 
-    fn read_seq(&mut self, visit: &mut dyn FnMut(usize) -> bool) -> Result<(), String> {
+    fn read_seq(&mut self, visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<(), String> {
         self.calls.push(Call::ReadSeq);
         for (k, v) in &self.map {
             self.now.set(self.now.get() + 1);
-            if !visit(k.len() + v.len()) {
+            if !visit(k, v) {
                 break;
             }
         }
