@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 
 use cache::trace::{Recorder, Traced, MAX_BYTES};
 use cache::StoreCache;
-use lsm::db::{BlockCache, DbIter, DbStats, PointCache, VerifyReport, WriteBatch};
+use lsm::db::{BlockCache, DbIter, DbStats, LookupStats, PointCache, VerifyReport, WriteBatch};
 use lsm::device::BlockDevice;
 use lsm::iter::KvIter;
 use lsm::{Corruption, CorruptionKind, Error, Result};
@@ -156,11 +156,39 @@ impl Store {
     /// every key it looks at expires or not at the same instant, and the
     /// clock, a call into the emulator under QEMU, is read once).
     pub fn get_at(&self, key: &[u8], now_ms: u64) -> Result<Option<Entry>> {
-        let Some(stored) = self.db.get(key, None)? else {
-            return Ok(None);
-        };
-        let entry = value::decode_owned(stored).map_err(bad_value)?;
-        Ok((!entry.is_expired(now_ms)).then_some(entry))
+        let mut value = Vec::new();
+        Ok(self
+            .get_into(key, now_ms, &mut value)?
+            .map(|(kind, expires_at)| Entry {
+                kind,
+                expires_at,
+                value,
+            }))
+    }
+
+    /// What `key` holds at `now_ms`, its payload into `value` (cleared
+    /// first): its kind and expiry, or `None`. The payload is copied once,
+    /// from where the store keeps it, past its header; a caller that keeps
+    /// `value` between reads allocates nothing.
+    pub fn get_into(
+        &self,
+        key: &[u8],
+        now_ms: u64,
+        value: &mut Vec<u8>,
+    ) -> Result<Option<(value::Kind, Option<u64>)>> {
+        value.clear();
+        let mut head = Ok(None);
+        let mut stats = LookupStats::default();
+        self.db.get_visit(key, None, &mut stats, &mut |stored| {
+            head = value::decode(stored).map(|raw| {
+                if raw.is_expired(now_ms) {
+                    return None;
+                }
+                value.extend_from_slice(raw.value);
+                Some((raw.kind, raw.expires_at))
+            });
+        })?;
+        head.map_err(bad_value)
     }
 
     /// Applies `batch` now (readers see it at once) and returns the ticket

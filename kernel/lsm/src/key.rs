@@ -154,6 +154,27 @@ impl Comparator for InternalKeyComparator {
     }
 }
 
+/// `key` as an internal key, in `stack` if it fits (no allocation on the
+/// common path), else in `heap`.
+pub(crate) fn internal_key_in<'a>(
+    stack: &'a mut [u8; 64],
+    heap: &'a mut Vec<u8>,
+    key: &[u8],
+    seq: SequenceNumber,
+    kind: ValueType,
+) -> &'a [u8] {
+    let n = key.len() + 8;
+    if n <= stack.len() {
+        stack[..key.len()].copy_from_slice(key);
+        let tag = pack_tag(seq, kind);
+        stack[key.len()..n].copy_from_slice(&tag.to_le_bytes());
+        &stack[..n]
+    } else {
+        append_internal_key(heap, key, seq, kind);
+        heap
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,17 +10,17 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use crate::error::{CorruptionKind, Error, Result};
 use crate::iter::KvIter;
 use crate::key::{
-    append_internal_key, user_key, InternalKeyComparator, ParsedInternalKey, SequenceNumber,
-    ValueType,
+    internal_key_in, user_key, InternalKeyComparator, ParsedInternalKey, SequenceNumber, ValueType,
 };
 use crate::skiplist::{SkipIter, SkipList};
 use crate::table::bloom;
 
 /// What a memtable knows about a key at a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lookup {
-    /// The newest visible write set this value.
-    Found(Vec<u8>),
+pub enum Lookup<T = Vec<u8>> {
+    /// The newest visible write set this value (or what a visitor made of
+    /// it, see [`MemTable::get_with`]).
+    Found(T),
     /// The newest visible write deleted the key.
     Deleted,
     /// No visible write of the key is here: look in older data.
@@ -47,27 +47,6 @@ const FILTER_PROBES: u32 = 6;
 impl Default for MemTable {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// `key` as an internal key, in `stack` if it fits (no allocation on the
-/// common path), else in `heap`.
-fn internal_key_in<'a>(
-    stack: &'a mut [u8; 64],
-    heap: &'a mut Vec<u8>,
-    key: &[u8],
-    seq: SequenceNumber,
-    kind: ValueType,
-) -> &'a [u8] {
-    let n = key.len() + 8;
-    if n <= stack.len() {
-        stack[..key.len()].copy_from_slice(key);
-        let tag = crate::key::pack_tag(seq, kind);
-        stack[key.len()..n].copy_from_slice(&tag.to_le_bytes());
-        &stack[..n]
-    } else {
-        append_internal_key(heap, key, seq, kind);
-        heap
     }
 }
 
@@ -123,6 +102,16 @@ impl MemTable {
 
     /// The newest write of `key` with a sequence `<= seq`.
     pub fn get(&self, key: &[u8], seq: SequenceNumber) -> Result<Lookup> {
+        self.get_with(key, seq, <[u8]>::to_vec)
+    }
+
+    /// As [`get`](Self::get), handing a found value to `f` where it lies.
+    pub fn get_with<T>(
+        &self,
+        key: &[u8],
+        seq: SequenceNumber,
+        f: impl FnOnce(&[u8]) -> T,
+    ) -> Result<Lookup<T>> {
         if !self.may_contain(key) {
             return Ok(Lookup::Missing);
         }
@@ -141,7 +130,7 @@ impl MemTable {
             ))
         })?;
         Ok(match parsed.kind {
-            ValueType::Value => Lookup::Found(it.value().to_vec()),
+            ValueType::Value => Lookup::Found(f(it.value())),
             ValueType::Deletion => Lookup::Deleted,
         })
     }

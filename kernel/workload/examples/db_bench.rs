@@ -241,13 +241,7 @@ impl Store for Engine {
     type Error = lsm::Error;
 
     fn get(&mut self, key: &[u8], value: &mut Vec<u8>) -> Result<bool, lsm::Error> {
-        Ok(match self.0.get(key, None)? {
-            Some(v) => {
-                *value = v;
-                true
-            }
-            None => false,
-        })
+        self.0.get_into(key, None, value)
     }
     fn put(&mut self, key: &[u8], value: &[u8], sync: bool) -> Result<(), lsm::Error> {
         self.0.put(key, value, sync)

@@ -20,7 +20,9 @@ use crate::comparator::{compare_bytes, eq_bytes};
 use crate::device::BlockDevice;
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::iter::KvIter;
-use crate::key::{internal_key, user_key, ParsedInternalKey, SequenceNumber, ValueType};
+use crate::key::{
+    internal_key, internal_key_in, user_key, ParsedInternalKey, SequenceNumber, ValueType,
+};
 use crate::memtable::Lookup;
 use crate::merge::MergingIter;
 use crate::table::{BlockHandle, LookupBufs, Table};
@@ -73,7 +75,24 @@ impl<D: BlockDevice> Db<D> {
 
     /// The value of `key`, as of `snapshot` (or now).
     pub fn get(&self, key: &[u8], snapshot: Option<&Snapshot>) -> Result<Option<Vec<u8>>> {
-        self.get_with_stats(key, snapshot).map(|(v, _)| v)
+        let mut value = Vec::new();
+        Ok(self.get_into(key, snapshot, &mut value)?.then_some(value))
+    }
+
+    /// The value of `key`, as of `snapshot` (or now), into `value` (cleared
+    /// first; a caller that keeps the buffer reads without allocating):
+    /// whether there is one.
+    pub fn get_into(
+        &self,
+        key: &[u8],
+        snapshot: Option<&Snapshot>,
+        value: &mut Vec<u8>,
+    ) -> Result<bool> {
+        value.clear();
+        let mut stats = LookupStats::default();
+        self.get_visit(key, snapshot, &mut stats, &mut |v| {
+            value.extend_from_slice(v)
+        })
     }
 
     /// The value of `key`, as of `snapshot` (or now), with what finding it
@@ -83,16 +102,33 @@ impl<D: BlockDevice> Db<D> {
         key: &[u8],
         snapshot: Option<&Snapshot>,
     ) -> Result<(Option<Vec<u8>>, LookupStats)> {
+        let (mut value, mut stats) = (Vec::new(), LookupStats::default());
+        let found = self.get_visit(key, snapshot, &mut stats, &mut |v| {
+            value.extend_from_slice(v)
+        })?;
+        Ok((found.then_some(value), stats))
+    }
+
+    /// A point lookup that hands the value to `visit` where it lies (in a
+    /// block, the memtable or the point cache), so that the caller copies
+    /// it once, where it wants it; true if there is a value. `stats` gets
+    /// what the lookup cost and where the answer was.
+    pub fn get_visit(
+        &self,
+        key: &[u8],
+        snapshot: Option<&Snapshot>,
+        stats: &mut LookupStats,
+        visit: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool> {
         let seq = snapshot.map_or(self.last_seq, |s| s.seq);
-        let mut stats = LookupStats::default();
         for mem in core::iter::once(&self.mem).chain(self.imm.as_ref()) {
-            let found = match mem.get(key, seq)? {
-                Lookup::Found(v) => Some(v),
-                Lookup::Deleted => None,
+            let found = match mem.get_with(key, seq, &mut *visit)? {
+                Lookup::Found(()) => true,
+                Lookup::Deleted => false,
                 Lookup::Missing => continue,
             };
             stats.source = LookupSource::Memtable;
-            return Ok((found, stats));
+            return Ok(found);
         }
         let counter = ReadCounter::default();
         // The point cache knows only the newest values.
@@ -101,17 +137,19 @@ impl<D: BlockDevice> Db<D> {
             match p.lookup(key) {
                 PointHit::Kv(v) => {
                     stats.source = LookupSource::PointKv;
-                    return Ok((Some(v), stats));
+                    visit(&v);
+                    return Ok(true);
                 }
                 PointHit::Kp(ptr) => {
                     let r = self.read_pointed(key, seq, ptr, &counter);
-                    counter.fill(&mut stats);
+                    counter.fill(stats);
                     match r? {
                         Some(v) => {
                             p.promote(key, &v);
                             stats.source = LookupSource::PointKp;
                             stats.location = Some(ptr);
-                            return Ok((Some(v), stats));
+                            visit(&v);
+                            return Ok(true);
                         }
                         // Not where the pointer said: a stale pointer is
                         // dropped, and the tree answers.
@@ -121,13 +159,23 @@ impl<D: BlockDevice> Db<D> {
                 PointHit::Miss => {}
             }
         }
-        let r = self.search_tables(key, seq, &counter, &mut stats);
-        counter.fill(&mut stats);
-        let found = r?;
-        if let (Some(p), Some(v), Some(ptr)) = (points, &found, stats.location) {
-            p.insert(key, v, ptr, &stats);
-        }
-        Ok((found, stats))
+        let (mut stack, mut heap) = ([0u8; 64], Vec::new());
+        let probe = internal_key_in(&mut stack, &mut heap, key, seq, ValueType::FOR_SEEK);
+        // Taken, not borrowed: nothing here can re-enter the store, but a
+        // cache callback that did would find empty buffers, not a panic.
+        let mut bufs = self.bufs.take();
+        let mut found = Found {
+            key,
+            probe,
+            counter: &counter,
+            stats,
+            points,
+            visit,
+        };
+        let r = self.search_levels(&mut found, &mut bufs);
+        self.bufs.replace(bufs);
+        counter.fill(found.stats);
+        r
     }
 
     /// A KP hit: the newest version of `key` in the one block `ptr` names,
@@ -150,8 +198,7 @@ impl<D: BlockDevice> Db<D> {
             size: ptr.size,
         };
         let probe = internal_key(key, seq, ValueType::FOR_SEEK);
-        // Taken, not borrowed: nothing here can re-enter the store, but a
-        // cache callback that did would find empty buffers, not a panic.
+        // Taken, not borrowed: as in `get_visit`.
         let mut bufs = self.bufs.take();
         let r = t.get_in_block_with(&file, h, &probe, &mut bufs, |k, v| {
             let p = parse_found(k, f.number)?;
@@ -161,37 +208,18 @@ impl<D: BlockDevice> Db<D> {
         r?.transpose().map(Option::flatten)
     }
 
-    /// The tree's answer for `key` at `seq`, level by level.
-    fn search_tables(
-        &self,
-        key: &[u8],
-        seq: SequenceNumber,
-        counter: &ReadCounter,
-        stats: &mut LookupStats,
-    ) -> Result<Option<Vec<u8>>> {
-        let probe = internal_key(key, seq, ValueType::FOR_SEEK);
-        let mut bufs = self.bufs.take();
-        let r = self.search_levels(key, &probe, counter, stats, &mut bufs);
-        self.bufs.replace(bufs);
-        r
-    }
-
-    fn search_levels(
-        &self,
-        key: &[u8],
-        probe: &[u8],
-        counter: &ReadCounter,
-        stats: &mut LookupStats,
-        bufs: &mut LookupBufs,
-    ) -> Result<Option<Vec<u8>>> {
+    /// The tree's answer for the lookup, level by level: whether it found a
+    /// value (handed to the lookup's `visit` where it lies in its block).
+    fn search_levels(&self, l: &mut Found<'_, '_>, bufs: &mut LookupBufs) -> Result<bool> {
         let v = &self.version;
+        let key = l.key;
         for (level, files) in v.levels.iter().enumerate() {
             let (all, one);
             let candidates: &[Arc<FileMeta>] = if level == 0 {
                 all = files.as_slice();
                 all
             } else {
-                let i = Version::find_file(files, probe);
+                let i = Version::find_file(files, l.probe);
                 one = files.get(i..i + 1).unwrap_or(&[]);
                 one
             };
@@ -201,33 +229,41 @@ impl<D: BlockDevice> Db<D> {
                 if !in_range {
                     continue;
                 }
-                let t = self.table(f, Some(counter))?;
-                let file = self.file(f, true, Some(counter));
-                stats.tables_probed += 1;
-                let found = t.get_with(&file, probe, bufs, |k, value, h| -> Result<_> {
+                let t = self.table(f, Some(l.counter))?;
+                let file = self.file(f, true, Some(l.counter));
+                l.stats.tables_probed += 1;
+                let found = t.get_with(&file, l.probe, bufs, |k, value, h| -> Result<_> {
                     let p = parse_found(k, f.number)?;
                     if !eq_bytes(p.user_key, key) {
                         return Ok(None);
                     }
-                    let value = match p.kind {
-                        ValueType::Value => Some(value.to_vec()),
-                        ValueType::Deletion => None,
-                    };
-                    Ok(Some((value, h)))
-                })?;
-                if let Some((value, h)) = found.transpose()?.flatten() {
-                    stats.source = LookupSource::Table;
-                    stats.location = Some(BlockPointer {
+                    let ptr = BlockPointer {
                         level: level as u8,
                         table: f.number,
                         offset: h.offset,
                         size: h.size,
-                    });
-                    return Ok(value);
+                    };
+                    l.stats.source = LookupSource::Table;
+                    l.stats.location = Some(ptr);
+                    Ok(Some(match p.kind {
+                        ValueType::Value => {
+                            if let Some(points) = l.points {
+                                // Every block this lookup needed is read by now.
+                                l.counter.fill(l.stats);
+                                points.insert(key, value, ptr, l.stats);
+                            }
+                            (l.visit)(value);
+                            true
+                        }
+                        ValueType::Deletion => false,
+                    }))
+                })?;
+                if let Some(found) = found.transpose()?.flatten() {
+                    return Ok(found);
                 }
             }
         }
-        Ok(None)
+        Ok(false)
     }
 
     /// A snapshot of the store as it is now.
@@ -300,6 +336,18 @@ impl<D: BlockDevice> Db<D> {
         }
         Ok(out)
     }
+}
+
+/// A point lookup in the tables: what it looks for, what it has cost so
+/// far, and where its value goes.
+struct Found<'a, 'v> {
+    key: &'a [u8],
+    /// `key` as an internal key at the lookup's sequence number.
+    probe: &'a [u8],
+    counter: &'a ReadCounter,
+    stats: &'a mut LookupStats,
+    points: Option<&'a (dyn PointCache + Send + Sync)>,
+    visit: &'a mut (dyn FnMut(&[u8]) + 'v),
 }
 
 /// The internal key a table lookup returned, parsed.
