@@ -171,6 +171,7 @@ impl<K: Hash + Eq + Clone, V, const N: usize> Lists<K, V, N> {
         self.ends = [Ends::EMPTY; N];
     }
 
+    #[inline]
     fn link_mru(&mut self, list: usize, slot: u32) {
         let head = self.ends[list].head;
         let charge = {
@@ -190,6 +191,7 @@ impl<K: Hash + Eq + Clone, V, const N: usize> Lists<K, V, N> {
         e.bytes += charge;
     }
 
+    #[inline]
     fn unlink(&mut self, slot: u32) {
         let (prev, next, list, charge) = {
             let n = self.node(slot);

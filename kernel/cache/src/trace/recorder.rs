@@ -115,6 +115,7 @@ impl Recorder {
     }
 
     /// Whether it is recording.
+    #[inline]
     pub fn is_recording(&self) -> bool {
         self.on.load(Ordering::Relaxed)
     }

@@ -202,6 +202,7 @@ impl Block {
         })
     }
 
+    #[inline(always)]
     fn restart_point(&self, i: usize) -> Result<usize> {
         let off = get_fixed32(&self.data, self.restarts_offset + 4 * i)
             .ok_or_else(|| corrupt(CorruptionKind::Truncated))? as usize;
