@@ -37,7 +37,7 @@ impl workload::Store for Target<'_> {
     fn get(&mut self, key: &[u8], value: &mut Vec<u8>) -> Result<bool, lsm::Error> {
         // One buffer for the run: a read copies its value once and
         // allocates nothing.
-        self.with(|s| Ok(s.get_into(key, s.now_ms(), value)?.is_some()))
+        self.with(|s| Ok(s.get_into(key, || s.now_ms(), value)?.is_some()))
     }
 
     fn put(&mut self, key: &[u8], value: &[u8], sync: bool) -> Result<(), lsm::Error> {

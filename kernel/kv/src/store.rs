@@ -158,7 +158,7 @@ impl Store {
     pub fn get_at(&self, key: &[u8], now_ms: u64) -> Result<Option<Entry>> {
         let mut value = Vec::new();
         Ok(self
-            .get_into(key, now_ms, &mut value)?
+            .get_into(key, || now_ms, &mut value)?
             .map(|(kind, expires_at)| Entry {
                 kind,
                 expires_at,
@@ -166,22 +166,26 @@ impl Store {
             }))
     }
 
-    /// What `key` holds at `now_ms`, its payload into `value` (cleared
-    /// first): its kind and expiry, or `None`. The payload is copied once,
-    /// from where the store keeps it, past its header; a caller that keeps
-    /// `value` between reads allocates nothing.
+    /// What `key` holds, its payload into `value` (cleared first): its kind
+    /// and expiry, or `None`. The payload is copied once, from where the
+    /// store keeps it, past its header; a caller that keeps `value` between
+    /// reads allocates nothing. `now_ms` is asked only of a value that can
+    /// expire (under QEMU each reading of the clock is a call into the
+    /// emulator).
     pub fn get_into(
         &self,
         key: &[u8],
-        now_ms: u64,
+        now_ms: impl FnOnce() -> u64,
         value: &mut Vec<u8>,
     ) -> Result<Option<(value::Kind, Option<u64>)>> {
         value.clear();
+        let mut now_ms = Some(now_ms);
         let mut head = Ok(None);
         let mut stats = LookupStats::default();
         self.db.get_visit(key, None, &mut stats, &mut |stored| {
             head = value::decode(stored).map(|raw| {
-                if raw.is_expired(now_ms) {
+                let now = raw.expires_at.and_then(|_| now_ms.take()).map(|f| f());
+                if now.is_some_and(|now| raw.is_expired(now)) {
                     return None;
                 }
                 value.extend_from_slice(raw.value);
