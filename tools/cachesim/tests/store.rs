@@ -135,6 +135,34 @@ fn a_hand_written_trace_parses_into_its_operations() {
 }
 
 #[test]
+fn a_replay_counts_from_the_measure_phase() {
+    // The same trace with its second phase marked `measure`: the first four
+    // lookups (12 blocks, 4 of them distinct) only warm the cache.
+    let t = parse(Cursor::new(
+        SMALL.replace("# phase again", "# phase measure"),
+    ))
+    .unwrap();
+    assert_eq!(t.measured_from(), 5);
+    assert_eq!(t.measured_first_block(), 12);
+    let m = t.measured_counts();
+    assert_eq!(
+        (m.lookups, m.found, m.scans, m.writes, m.blocks),
+        (4, 3, 1, 0, 13)
+    );
+    // Without a cache every measured block is a read; with room for all four
+    // blocks the warm-up brought them in, and the measured run reads none.
+    assert_eq!(run(&t, Policy::None, 100_000).disk_reads, 13);
+    let lru = run(&t, Policy::Lru, 100_000);
+    assert_eq!(
+        (lru.lookups, lru.disk_reads, lru.block_requests),
+        (4, 0, 13)
+    );
+    assert_eq!(run(&small(), Policy::Lru, 100_000).disk_reads, 4);
+    let r = simulate_store(&t, &[SimPolicy::Opt], &[100_000], ReplayConfig::default());
+    assert_eq!((r[0].disk_reads, r[0].block_requests), (0, 13));
+}
+
+#[test]
 fn malformed_records_are_reported_with_their_line() {
     let cases = [
         ("B 1 0 10 d\n", 1, "outside a lookup or scan"),
