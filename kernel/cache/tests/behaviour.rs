@@ -200,7 +200,8 @@ fn ackey_ghost_kp_hit_readmits_into_kv_and_grows_kp() {
 #[test]
 fn ackey_ghost_block_hit_shrinks_the_point_side() {
     let mut ac = Ac::new(10_000, AcKeyConfig::default());
-    for k in 0..30 {
+    // More than the point side's 5 000-byte target: it has filled it.
+    for k in 0..60 {
         ac.insert_point(k, k, 100, 0, 200, 3).unwrap();
     }
     for b in 0..12 {
@@ -213,6 +214,41 @@ fn ackey_ghost_block_hit_shrinks_the_point_side() {
     let after = ac.targets();
     assert!(after.point < before.point, "{before:?} -> {after:?}");
     assert!(after.kv <= before.kv && after.kp <= before.kp);
+}
+
+#[test]
+fn a_block_ghost_hit_takes_no_room_from_a_point_side_still_filling() {
+    // A cold cache: the blocks borrow the room the point side has not filled
+    // yet, and their ghosts come back before the point side has had an
+    // eviction (so a ghost) of its own.
+    let mut ac = Ac::new(10_000, AcKeyConfig::default());
+    for k in 0..30 {
+        ac.insert_point(k, k, 100, 0, 200, 3).unwrap();
+    }
+    for b in 0..12 {
+        ac.insert_block(1000 + b, b, 1000).unwrap();
+    }
+    let before = ac.targets();
+    let evicted = (1000..1012).find(|h| !ac.contains_block(h)).unwrap();
+    assert_eq!(ac.insert_block(evicted, 0, 1000), Ok(GhostHit::Block));
+    assert_eq!(ac.ac_stats().block.ghost_hits, 1);
+    assert_eq!(ac.targets(), before);
+    // Once the point side has filled its target and given way, the same
+    // kind of hit takes room from it.
+    for k in 30..80 {
+        ac.insert_point(k, k, 100, 0, 200, 3).unwrap();
+    }
+    assert!(ac.ac_stats().kv.stats.evictions > 0);
+    let mut moved = false;
+    for h in 1000..1012 {
+        if !ac.contains_block(&h) {
+            let before = ac.targets().point;
+            if ac.insert_block(h, 0, 1000) == Ok(GhostHit::Block) {
+                moved |= ac.targets().point < before;
+            }
+        }
+    }
+    assert!(moved, "{:?}", ac.targets());
 }
 
 #[test]
@@ -276,6 +312,61 @@ fn ghosts_switch_off_while_steady_and_back_on_when_the_ratio_moves() {
         ac.ac_stats().ghosts_enabled,
         "a collapse of the hit ratio restarts them"
     );
+}
+
+#[test]
+fn a_block_ghost_hit_takes_only_the_room_a_filled_point_side_leaves_unused() {
+    let config = AcKeyConfig {
+        window: u64::MAX,
+        ..AcKeyConfig::default()
+    };
+    let mut ac = Ac::new(10_000, config);
+    // KV and KP fill their 2 500 bytes each, the blocks their 5 000 and one
+    // more, which pushes a block out (a ghost).
+    for k in 0..25 {
+        assert_eq!(ac.insert_point(k, k, 100, 0, 200, 3), Ok(Part::Kv));
+        assert_eq!(ac.insert_point(100 + k, k, 500, k, 100, 3), Ok(Part::Kp));
+    }
+    for b in 0..6 {
+        ac.insert_block(1000 + b, b, 1000).unwrap();
+    }
+    // One more KV entry: KV gives way, so the point side's filling is over.
+    ac.insert_point(25, 25, 100, 0, 200, 3).unwrap();
+    let st = ac.ac_stats();
+    assert_eq!((st.kv.stats.evictions, st.block.stats.evictions), (1, 1));
+    assert_eq!((st.targets.point, st.kv.stats.used_bytes), (5_000, 2_500));
+    // A write drops a KV entry (no ghost): 100 bytes of the point side's
+    // room lie unused.
+    ac.invalidate(&25);
+    // The block's ghost comes back, worth more than those 100 bytes (a read
+    // is worth 1 100 / 4 bytes at the ghosts' margin): the target falls to
+    // what the point side holds, and no further.
+    assert_eq!(ac.insert_block(1000, 0, 1000), Ok(GhostHit::Block));
+    assert_eq!(ac.targets().point, 4_900);
+}
+
+#[test]
+fn tracking_stays_on_while_the_point_side_fills() {
+    // Every lookup a miss and no ghost hit: the hit ratio and the target
+    // stand still, but the point side grows window after window.
+    let config = AcKeyConfig {
+        window: 100,
+        steady_windows: 2,
+        ..AcKeyConfig::default()
+    };
+    let mut ac = Ac::new(100_000, config);
+    for k in 0..1000 {
+        assert_eq!(ac.get_point(&k), PointHit::Miss);
+        ac.insert_point(k, k, 40, 0, 60, 3).unwrap();
+    }
+    let st = ac.ac_stats();
+    assert_eq!((st.total.evictions, st.targets.point), (0, 50_000));
+    assert!(st.ghosts_enabled, "still filling: {st:?}");
+    // The same keys again: all hits, the point side holds what it held.
+    for k in 0..400 {
+        assert!(matches!(ac.get_point(&(k % 1000)), PointHit::Kv(_)));
+    }
+    assert!(!ac.ac_stats().ghosts_enabled, "filled and steady");
 }
 
 #[test]
@@ -357,6 +448,11 @@ fn one_ghost_hit_moves_the_split_by_at_most_a_64th_of_the_capacity() {
         ..AcKeyConfig::default()
     };
     let mut ac = Ac::new(64_000, config);
+    // The point side fills its half first: a side still filling its target
+    // for the first time gives none of it to the other's ghost hits.
+    for k in 0..400 {
+        ac.insert_point(k, k, 100, 0, 200, 1).unwrap();
+    }
     ac.insert_block(1, 1, 40_000).unwrap();
     for _ in 0..10_000 {
         assert!(ac.get_block(&1).is_some());

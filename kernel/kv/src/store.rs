@@ -405,6 +405,9 @@ impl Store {
         }
         let now = self.now_ms();
         let mut dead = WriteBatch::new();
+        // Its blocks go through the read cache as a scan's do, so the trace
+        // says so (without it they would be blocks of no lookup or scan).
+        self.recorder.scan(&self.expire_cursor, budget);
         let mut it = self.db.iter(None)?;
         it.seek(&self.expire_cursor)?;
         for _ in 0..budget {

@@ -110,6 +110,18 @@ fn scrambled_zipfian_spreads_the_popular_keys() {
 }
 
 #[test]
+fn inserts_do_not_move_the_zipfian_hot_set() {
+    // The same draws before and after the run inserted a thousand records
+    // pick the same records: the popular ones stay popular.
+    let keys = 10_000;
+    let picker = Picker::new(Dist::Zipfian, keys);
+    let (mut a, mut b) = (Rng::new(3), Rng::new(3));
+    for _ in 0..1000 {
+        assert_eq!(picker.pick(&mut a, keys), picker.pick(&mut b, keys + 1000));
+    }
+}
+
+#[test]
 fn latest_favours_the_newest_records() {
     let picker = Picker::new(Dist::Latest, 1000);
     let mut rng = Rng::new(11);

@@ -363,6 +363,13 @@ fn run_store(args: &Args, path: &std::path::Path) -> ExitCode {
         "cachesim: {} lookups ({} found), {} scans, {} writes, {} block records",
         c.lookups, c.found, c.scans, c.writes, c.blocks
     );
+    if trace.measured_from() > 0 {
+        let m = trace.measured_counts();
+        eprintln!(
+            "cachesim: counting from `# phase measure`: {} lookups, {} scans, {} block records",
+            m.lookups, m.scans, m.blocks
+        );
+    }
     if c.found_without_blocks > 0 {
         eprintln!(
             "cachesim: warning: {} lookups found their key without any block: the trace \

@@ -40,6 +40,18 @@ pub fn next_uses(requests: &[Request]) -> Vec<usize> {
 /// `bypass` lets the cache decline a page whose next use is further away than
 /// that of everything it would displace (see the module docs).
 pub fn opt_hits(requests: &[Request], next: &[usize], capacity: u64, bypass: bool) -> u64 {
+    opt_hits_from(requests, next, capacity, bypass, 0)
+}
+
+/// [`opt_hits`], counting only the hits of requests from index `from` on (the
+/// earlier ones warm the cache).
+pub fn opt_hits_from(
+    requests: &[Request],
+    next: &[usize],
+    capacity: u64,
+    bypass: bool,
+    from: usize,
+) -> u64 {
     // key -> (next use, size) of resident entries.
     let mut resident: HashMap<u64, (usize, u64)> = HashMap::new();
     let mut heap: BinaryHeap<(usize, u64)> = BinaryHeap::new();
@@ -48,7 +60,9 @@ pub fn opt_hits(requests: &[Request], next: &[usize], capacity: u64, bypass: boo
     for (i, r) in requests.iter().enumerate() {
         let nu = next[i];
         if let Some(entry) = resident.get_mut(&r.key) {
-            hits += 1;
+            if i >= from {
+                hits += 1;
+            }
             entry.0 = nu;
             heap.push((nu, r.key));
             continue;

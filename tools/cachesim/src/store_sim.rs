@@ -182,7 +182,8 @@ pub fn replay(
     every: usize,
     mut sample: impl FnMut(Sample),
 ) -> StoreResult {
-    let counts = trace.counts();
+    let counts = trace.measured_counts();
+    let from = trace.measured_from();
     let mut r = Replayer {
         cache: StoreCache::with_config(policy, size, config.ackey, config.e_reads),
         bufs: Buffers::default(),
@@ -216,9 +217,15 @@ pub fn replay(
             });
         }
     };
+    // The counters when the measured operations begin (all zero unless the
+    // trace has a warm-up).
+    let mut warm = r.result;
     for (i, op) in trace.ops.iter().enumerate() {
         if every > 0 && i % every == 0 {
             take_sample(&r, i);
+        }
+        if i == from {
+            warm = r.result;
         }
         match op {
             Op::Get { key, blocks, found } => {
@@ -292,7 +299,12 @@ pub fn replay(
         }
     }
     take_sample(&r, trace.ops.len());
-    r.result
+    let mut result = r.result;
+    result.block_requests -= warm.block_requests;
+    result.disk_reads -= warm.disk_reads;
+    result.kv_hits -= warm.kv_hits;
+    result.kp_hits -= warm.kp_hits;
+    result
 }
 
 /// OPT on the trace's block requests at `size` bytes: every block the store
@@ -305,9 +317,10 @@ pub fn replay_opt(
     size: u64,
     bypass: bool,
 ) -> StoreResult {
-    let counts = trace.counts();
-    let hits = opt::opt_hits(requests, next, size, bypass);
-    let disk_reads = requests.len() as u64 - hits;
+    let counts = trace.measured_counts();
+    let from = trace.measured_first_block();
+    let hits = opt::opt_hits_from(requests, next, size, bypass, from);
+    let disk_reads = (requests.len() - from) as u64 - hits;
     StoreResult {
         policy: if bypass {
             SimPolicy::OptBypass
@@ -318,7 +331,7 @@ pub fn replay_opt(
         lookups: counts.lookups,
         scans: counts.scans,
         blocks_needed: counts.blocks,
-        block_requests: requests.len() as u64,
+        block_requests: (requests.len() - from) as u64,
         disk_reads,
         kv_hits: 0,
         kp_hits: 0,

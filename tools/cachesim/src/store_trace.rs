@@ -49,6 +49,10 @@ pub enum Op {
     },
 }
 
+/// The phase from which a replay counts (see
+/// [`StoreTrace::measured_from`]).
+pub const MEASURE_PHASE: &str = "measure";
+
 /// A parsed store trace.
 #[derive(Clone, Debug, Default)]
 pub struct StoreTrace {
@@ -105,6 +109,46 @@ impl StoreTrace {
             }
         }
         c
+    }
+
+    /// Where counting starts: the operation after the last `# phase measure`
+    /// marker, or the first. A trace recorded as `bench --compare` measures
+    /// (a warm-up run, then the measured run) replays the warm-up to fill the
+    /// cache and counts only the second run, as the kernel's comparison does.
+    pub fn measured_from(&self) -> usize {
+        self.phases
+            .iter()
+            .rev()
+            .find(|(_, name)| name == MEASURE_PHASE)
+            .map_or(0, |(at, _)| *at)
+    }
+
+    /// The index in `blocks` of the first block of the measured operations.
+    pub fn measured_first_block(&self) -> usize {
+        self.ops[..self.measured_from()]
+            .iter()
+            .filter_map(|op| match op {
+                Op::Get { blocks, .. } | Op::Scan { blocks, .. } => Some(blocks.end as usize),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// [`counts`](Self::counts) of the measured operations only.
+    pub fn measured_counts(&self) -> Counts {
+        let from = self.measured_from();
+        if from == 0 {
+            return self.counts();
+        }
+        let tail = StoreTrace {
+            ops: self.ops[from..].to_vec(),
+            ..StoreTrace::default()
+        };
+        Counts {
+            blocks: (self.blocks.len() - self.measured_first_block()) as u64,
+            ..tail.counts()
+        }
     }
 
     /// The blocks of an operation's range.

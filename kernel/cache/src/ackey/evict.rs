@@ -10,7 +10,7 @@
 
 use core::hash::Hash;
 
-use super::{block_saves, kp_saves, AcKey, Part, FRAC};
+use super::{block_saves, kp_saves, side, AcKey, Part, FRAC};
 use crate::list::Lists;
 
 impl<K, V, P, H, B> AcKey<K, V, P, H, B>
@@ -71,6 +71,7 @@ where
             }
         };
         self.stats[part.idx()].evictions += 1;
+        self.filling[side(part)] = false;
         if self.ghosts_on {
             self.remember(part, key_hash, charge, saves);
         }

@@ -92,11 +92,20 @@ pub struct AcKey<K, V, P, H, B> {
     /// Those of them that hit.
     window_hits: [u64; 2],
     last_window: Option<Window>,
-    /// `point_target` when the last window closed.
-    last_point_target: u128,
+    /// `point_target` and the bytes KV and KP held when the last window
+    /// closed.
+    last_point: [u128; 2],
     steady_run: u32,
     /// The last window before tracking was switched off.
     reference: Window,
+    /// Whether the point side (KV and KP), and the block side, are still
+    /// filling up for the first time since the cache was made or cleared:
+    /// the side has not had to give way, and each window so far has seen it
+    /// hold more. While it is, no ghost hit takes room from it (see `adapt`).
+    filling: [bool; 2],
+    /// What the point side and the block side held when the last window
+    /// closed, in bytes.
+    last_used: [u64; 2],
 }
 
 impl<K, V, P, H, B> AcKey<K, V, P, H, B>
@@ -125,9 +134,11 @@ where
             window_lookups: [0; 2],
             window_hits: [0; 2],
             last_window: None,
-            last_point_target: 0,
+            last_point: [0; 2],
             steady_run: 0,
             reference: Window::NONE,
+            filling: [true; 2],
+            last_used: [0; 2],
         }
     }
 
@@ -184,6 +195,12 @@ where
     fn hash<T: Hash>(&self, t: &T) -> u32 {
         (self.hasher.hash_one(t) >> 32) as u32
     }
+}
+
+/// Index of `part`'s side in per-side arrays: 0 for the point side (KV and
+/// KP), 1 for blocks.
+fn side(part: Part) -> usize {
+    usize::from(part == Part::Block)
 }
 
 /// Reads a block saves per residency: one for the read that brought it in plus

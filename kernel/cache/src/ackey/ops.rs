@@ -253,6 +253,8 @@ where
         let fresh = Self::new(self.capacity, self.config);
         self.point_target = fresh.point_target;
         self.kv_target = fresh.kv_target;
+        self.filling = [true; 2];
+        self.last_used = [0; 2];
     }
 
     fn admit_kv(&mut self, key: K, value: V, charge: u64, reads: u32) -> Result<(), CacheError> {

@@ -8,9 +8,10 @@
 //! the kernel's default (a quarter of the heap).
 //!
 //! `--record FILE "WORKLOAD ARGS"` loads `n` keys, flushes them to tables
-//! and records the store's cache requests during the workload (`DEBUG
-//! TRACE`, under LRU so every lookup's blocks are in it) into FILE, for
-//! `cachesim --format store`:
+//! and records the store's cache requests (`DEBUG TRACE`, under LRU so
+//! every lookup's blocks are in it) during the two runs `--compare` makes
+//! (seeds 7 and 8; the second marked `# phase measure`, from which
+//! `cachesim` counts) into FILE, for `cachesim --format store`:
 //!
 //!     cargo run --release -p systest --bin bench -- --n 200000 --record ycsb-c.trace "ycsb-c 100000"
 //!
@@ -220,19 +221,28 @@ fn record(file: &str, workload: &str, n: u64) {
     q.cmd(&format!("BENCH fillrandom {n}"));
     assert_eq!(q.cmd("FLUSH"), "OK\n");
     assert_eq!(q.cmd("CACHE POLICY lru"), "OK\n");
-    assert_eq!(q.cmd("DEBUG TRACE START"), "OK\n");
-    let report = q.cmd(&format!("BENCH {workload} keys={n}"));
-    eprintln!("{report}");
-    eprintln!("{}", q.cmd("DEBUG TRACE STOP"));
-    let trace = q.cmd_within("DEBUG TRACE DUMP", Duration::from_secs(1200));
+    // The two runs `--compare` makes, with its seeds: the replay warms its
+    // cache on the first and counts the second (`# phase measure`), as the
+    // kernel's comparison does, so that the two measure the same thing.
+    let mut text = String::new();
+    for (phase, seed) in [("warm-up", 7), ("measure", 8)] {
+        assert_eq!(q.cmd("DEBUG TRACE START"), "OK\n");
+        let report = q.cmd(&format!("BENCH {workload} keys={n} seed={seed}"));
+        eprintln!("{report}");
+        eprintln!("{}", q.cmd("DEBUG TRACE STOP"));
+        let trace = q.cmd_within("DEBUG TRACE DUMP", Duration::from_secs(1200));
+        let Some(body) = trace.strip_prefix("# unikv store trace v1\n") else {
+            panic!("{}", &trace[..trace.len().min(300)]);
+        };
+        if text.is_empty() {
+            text.push_str("# unikv store trace v1\n");
+        }
+        text.push_str(&format!("# phase {phase}\n"));
+        text.push_str(body);
+    }
     q.send(b"SHUTDOWN\r");
     q.wait_exit(Duration::from_secs(60));
-    assert!(
-        trace.starts_with("# unikv store trace v1\n"),
-        "{}",
-        &trace[..trace.len().min(300)]
-    );
-    std::fs::write(file, trace).expect("write the trace");
+    std::fs::write(file, text).expect("write the trace");
     eprintln!("wrote {file}");
 }
 
