@@ -8,6 +8,12 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 pub const TICK_HZ: u64 = 100;
 
+/// How often the tick flushes the TLB so that QEMU's can size itself (see
+/// `mmu::flush_tlb_for_resize`): by time, not by ticks, since the
+/// profiler raises the tick rate.
+const TLB_FLUSH_HZ: u64 = 10;
+static NEXT_TLB_FLUSH: AtomicU64 = AtomicU64::new(0);
+
 static TICKS: AtomicU64 = AtomicU64::new(0);
 static PERIOD: AtomicU64 = AtomicU64::new(0);
 static INTID: AtomicU32 = AtomicU32::new(0);
@@ -66,6 +72,10 @@ fn on_tick(_intid: u32) {
     // after a long stall (gdb) skip the missed ones instead of storming.
     let period = PERIOD.load(Ordering::Relaxed);
     let now = counter();
+    if now >= NEXT_TLB_FLUSH.load(Ordering::Relaxed) {
+        NEXT_TLB_FLUSH.store(now + frequency() / TLB_FLUSH_HZ, Ordering::Relaxed);
+        super::mmu::flush_tlb_for_resize();
+    }
     let mut next = CNTP_CVAL_EL0.get() + period;
     if next <= now {
         next = now + period;
