@@ -89,7 +89,7 @@ impl<D: BlockDevice> Db<D> {
             {
                 self.alloc.release_extents(&f.extents);
             }
-            self.tables.borrow_mut().remove(&number);
+            self.tables.borrow_mut().remove(number);
             if let Some(c) = &self.cache {
                 c.erase_table(number);
             }

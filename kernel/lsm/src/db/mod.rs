@@ -65,6 +65,7 @@ mod lookup;
 mod maintain;
 mod manifest;
 mod open;
+mod open_tables;
 mod pick;
 mod read;
 mod sink;
@@ -92,7 +93,7 @@ use crate::device::BlockDevice;
 use crate::error::{Error, Result};
 use crate::key::{InternalKeyComparator, SequenceNumber};
 use crate::memtable::MemTable;
-use crate::table::{LookupBufs, Table, TableOptions};
+use crate::table::{LookupBufs, TableOptions};
 use crate::wal::LogWriter;
 use disk::Disk;
 
@@ -304,7 +305,7 @@ pub struct Db<D: BlockDevice> {
     alloc: ExtentAllocator,
     /// Open tables: what their footers say (a few words each, one entry per
     /// live table); their blocks go through `cache`.
-    tables: RefCell<BTreeMap<u64, Table<Ikc>>>,
+    tables: RefCell<open_tables::OpenTables>,
     /// Key buffers of point lookups, reused so that a lookup allocates only
     /// its answer.
     bufs: RefCell<LookupBufs>,

@@ -192,7 +192,7 @@ impl<D: BlockDevice> Db<D> {
             mem: Arc::new(MemTable::with_capacity(write_buffer)),
             imm: None,
             alloc,
-            tables: RefCell::new(BTreeMap::new()),
+            tables: RefCell::new(super::open_tables::OpenTables::new()),
             bufs: RefCell::new(LookupBufs::default()),
             cache: None,
             points: None,

@@ -64,8 +64,8 @@ impl<D: BlockDevice> Db<D> {
 
     /// The open table of `f`: its footer, remembered or read and checked.
     pub(super) fn table(&self, f: &FileMeta, counter: Option<&ReadCounter>) -> Result<Table<Ikc>> {
-        if let Some(t) = self.tables.borrow().get(&f.number) {
-            return Ok(t.clone());
+        if let Some(t) = self.tables.borrow_mut().get(f.number) {
+            return Ok(t);
         }
         let file = self.file(f, true, counter);
         let t = Table::open(&file, f.number, f.size, Ikc::default())?;
