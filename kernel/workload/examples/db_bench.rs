@@ -294,7 +294,8 @@ impl Bench {
 
 /// db_bench's order (kvbench's, with readmissing): overwrite and the reads
 /// run on fillrandom's store.
-const DEFAULT_BENCHMARKS: &str = "fillseq,fillrandom,overwrite,readrandom,readseq,readmissing,fillsync";
+const DEFAULT_BENCHMARKS: &str =
+    "fillseq,fillrandom,overwrite,readrandom,readseq,readmissing,fillsync";
 
 fn msg(e: impl Display) -> String {
     e.to_string()
@@ -347,7 +348,10 @@ struct Current {
 impl Current {
     fn print_shape(&self) {
         let s = self.bench.store.0.stats();
-        println!("# {} store: levels (tables, bytes) {:?}", self.fill, s.levels);
+        println!(
+            "# {} store: levels (tables, bytes) {:?}",
+            self.fill, s.levels
+        );
         println!(
             "# {} store: compactions {}  flushes {}  write amplification {:.2}",
             self.fill,
@@ -407,7 +411,11 @@ fn bench() -> Result<(), String> {
             "readrandom" => (Workload::ReadRandom, n, false),
             "readseq" => (Workload::ReadSeq, n, false),
             "readmissing" => (Workload::ReadMissing, n, false),
-            _ => return Err(format!("unknown benchmark '{name}' (not in {DEFAULT_BENCHMARKS})")),
+            _ => {
+                return Err(format!(
+                    "unknown benchmark '{name}' (not in {DEFAULT_BENCHMARKS})"
+                ))
+            }
         };
         if workload.is_fill() {
             if let Some(old) = cur.take() {
