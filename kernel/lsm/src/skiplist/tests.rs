@@ -188,3 +188,37 @@ fn keys_of_256_mib_are_refused() {
     assert!(list.insert(&big, b"").is_err());
     assert!(list.insert(&big[..MAX_KEY_LEN - 1], b"v").is_ok());
 }
+
+/// Appends (each key past the last) and inserts elsewhere, interleaved:
+/// the tails the appends link after stay right.
+#[test]
+fn appends_between_inserts_keep_the_order() {
+    let list = SkipList::new(Bytewise);
+    let mut model = BTreeMap::new();
+    let mut rng = Rng::new(3);
+    let mut next = 1_000_000u64;
+    for _ in 0..5000 {
+        let key = if rng.uniform(3) == 0 {
+            rng.uniform(next)
+        } else {
+            next += 1 + rng.uniform(3);
+            next
+        };
+        if model.insert(key, ()).is_none() {
+            list.insert(&k(key), b"").unwrap();
+        } else {
+            assert!(list.insert(&k(key), b"").is_err());
+        }
+    }
+    let mut it = list.iter();
+    it.seek_to_first().unwrap();
+    for key in model.keys() {
+        assert_eq!(it.key(), &k(*key));
+        it.next().unwrap();
+    }
+    assert!(!it.valid());
+    for key in model.keys() {
+        it.seek(&k(*key)).unwrap();
+        assert_eq!(it.key(), &k(*key));
+    }
+}
