@@ -283,6 +283,14 @@ impl<C: Comparator> SkipList<C> {
     /// Inserts an entry. A key already present is refused (the memtable's
     /// keys carry unique sequence numbers, so this means a caller bug).
     pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.insert_with(key, value, || {})
+    }
+
+    /// [`insert`](Self::insert), calling `before` once the list is the
+    /// caller's alone to write and before the entry is linked in: what
+    /// `before` stores is then written by one writer at a time, and seen by
+    /// any reader that finds the entry.
+    pub fn insert_with(&self, key: &[u8], value: &[u8], before: impl FnOnce()) -> Result<()> {
         if key.len() >= MAX_KEY_LEN || u32::try_from(value.len()).is_err() {
             return Err(Error::InvalidArgument(
                 "key of 256 MiB or more, or value of 4 GiB or more",
@@ -298,6 +306,7 @@ impl<C: Comparator> SkipList<C> {
                 &mut *self.tail.get(),
             )
         };
+        before();
         let abbrev = self.cmp.abbreviate(key);
         let last = tail[0];
         let prev = if last != self.head && self.compare_node(last, key, abbrev) == Ordering::Less {
