@@ -4,13 +4,19 @@
 //! kernel's `BENCH` ones, run by the same driver (`workload::run`).
 //!
 //! `cargo run --release -p workload --example db_bench -- [--keys N]
-//! [--file PATH] [--cache-mb MB]`
+//! [--file PATH] [--cache-mb MB] [--benchmarks LIST] [--sync-num N]`
+//!
+//! `--benchmarks` lists workloads as db_bench's flag does (default
+//! `fillseq,fillrandom,overwrite,readrandom,readseq,readmissing,fillsync`):
+//! a fill starts a fresh store, the others run on the last one; fillsync
+//! is `--sync-num` (1,000) synced puts of random keys, as the anchors'
+//! kvbench does. `tools/native-bench` runs it beside LevelDB and RocksDB.
 //!
 //! `--cache-mb` gives the store a CLOCK block cache of that many MiB (the
 //! kernel's default is 8, like LevelDB's); without it every block a lookup
 //! needs is read from the device and checked.
 //!
-//! With `--file PATH`, each store lives in its own file `PATH.<workload>`,
+//! With `--file PATH`, each store lives in its own file `PATH.<fill>`,
 //! zeroed and formatted afresh (put it on a real disk to measure syncs).
 
 use lsm::db::{BlockCache, Db, IoStats, Options};
