@@ -7,7 +7,8 @@
 //! [--file PATH] [--cache-mb MB] [--benchmarks LIST] [--sync-num N]`
 //!
 //! `--benchmarks` lists workloads as db_bench's flag does (default
-//! `fillseq,fillrandom,overwrite,readrandom,readseq,readmissing,fillsync`):
+//! `fillseq,fillrandom,overwrite,readrandom,readseq,readmissing,fillsync`;
+//! `compact` compacts every level into the deepest, as db_bench's does):
 //! a fill starts a fresh store, the others run on the last one; fillsync
 //! is `--sync-num` (1,000) synced puts of random keys, as the anchors'
 //! kvbench does. `tools/native-bench` runs it beside LevelDB and RocksDB.
@@ -406,6 +407,19 @@ fn bench() -> Result<(), String> {
 
     let mut cur: Option<Current> = None;
     for (i, name) in list.split(',').filter(|s| !s.is_empty()).enumerate() {
+        if name == "compact" {
+            // db_bench's `compact`: every level into the deepest, timed
+            // and marked as a workload is.
+            let Some(c) = cur.as_mut() else {
+                return Err("compact needs a fill before it".to_string());
+            };
+            let start = Instant::now();
+            callgrind_mark();
+            c.bench.store.0.compact_all().map_err(msg)?;
+            callgrind_mark();
+            println!("compact      {:>10.3} s", start.elapsed().as_secs_f64());
+            continue;
+        }
         // As in db_bench, a fill starts a fresh store and the others use
         // the last one; the old store goes first, so that its file (and
         // memory) is not held twice.
