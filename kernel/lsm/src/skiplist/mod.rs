@@ -309,17 +309,16 @@ impl<C: Comparator> SkipList<C> {
         before();
         let abbrev = self.cmp.abbreviate(key);
         let last = tail[0];
-        let prev = if last != self.head && self.compare_node(last, key, abbrev) == Ordering::Less {
+        let mut prev = [self.head; MAX_HEIGHT];
+        if last != self.head && self.compare_node(last, key, abbrev) == Ordering::Less {
             // Past the last node: the tails are the nodes before it.
-            *tail
+            prev = *tail;
         } else {
-            let mut prev = [self.head; MAX_HEIGHT];
             let x = self.find_abbreviated(key, abbrev, Some(&mut prev));
             if !x.is_null() && self.cmp.compare(self.key_of(x), key) == Ordering::Equal {
                 return Err(Error::InvalidArgument("duplicate key in skiplist"));
             }
-            prev
-        };
+        }
         let height = Self::random_height(rng);
         let max = self.max_height.load(Mo::Relaxed);
         if height > max {
