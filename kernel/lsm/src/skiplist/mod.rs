@@ -200,16 +200,19 @@ impl<C: Comparator> SkipList<C> {
         unsafe { core::slice::from_raw_parts(data.add(key_len), value_len) }
     }
 
-    /// How `node`'s key orders against `key`, whose abbreviation is `abbrev`.
+    /// Whether `node`'s key sorts before `key`, whose abbreviation is
+    /// `abbrev`. A yes/no, not an `Ordering`: the search needs no more, and
+    /// a three-way comparison of the abbreviations costs twice the
+    /// instructions of a `<`.
     #[inline]
-    fn compare_node(&self, node: *const Node, key: &[u8], abbrev: u128) -> Ordering {
-        // SAFETY: as in `key_of`.
+    fn node_before(&self, node: *const Node, key: &[u8], abbrev: u128) -> bool {
+        // SAFETY: as in `entry_of`.
         let [hi, lo] = unsafe { (*node).abbrev };
         let a = (u128::from(hi) << 64) | u128::from(lo);
         if a != abbrev {
-            return a.cmp(&abbrev);
+            return a < abbrev;
         }
-        self.cmp.compare(self.key_of(node), key)
+        self.cmp.compare(self.key_of(node), key) == Ordering::Less
     }
 
     fn next(&self, node: *const Node, level: usize) -> *const Node {
@@ -240,7 +243,7 @@ impl<C: Comparator> SkipList<C> {
         let mut level = self.max_height.load(Mo::Relaxed) - 1;
         loop {
             let next = self.next(x, level);
-            if !next.is_null() && self.compare_node(next, key, abbrev) == Ordering::Less {
+            if !next.is_null() && self.node_before(next, key, abbrev) {
                 x = next;
                 continue;
             }
@@ -310,7 +313,7 @@ impl<C: Comparator> SkipList<C> {
         let abbrev = self.cmp.abbreviate(key);
         let last = tail[0];
         let mut prev = [self.head; MAX_HEIGHT];
-        if last != self.head && self.compare_node(last, key, abbrev) == Ordering::Less {
+        if last != self.head && self.node_before(last, key, abbrev) {
             // Past the last node: the tails are the nodes before it.
             prev = *tail;
         } else {
