@@ -92,12 +92,16 @@ impl MemTable {
         key: &[u8],
         value: &[u8],
     ) -> Result<()> {
-        for b in self.filter_bits(key) {
-            self.filter[b / 64].fetch_or(1 << (b % 64), Ordering::Relaxed);
-        }
         let (mut stack, mut heap) = ([0u8; 64], Vec::new());
         let ikey = internal_key_in(&mut stack, &mut heap, key, seq, kind);
-        self.list.insert(ikey, value)
+        self.list.insert_with(ikey, value, || {
+            // The list's writer alone sets bits, so a plain load and store
+            // lose none, and cost no locked read-modify-write (six per put).
+            for b in self.filter_bits(key) {
+                let w = &self.filter[b / 64];
+                w.store(w.load(Ordering::Relaxed) | 1 << (b % 64), Ordering::Relaxed);
+            }
+        })
     }
 
     /// The newest write of `key` with a sequence `<= seq`.

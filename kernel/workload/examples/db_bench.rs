@@ -4,13 +4,20 @@
 //! kernel's `BENCH` ones, run by the same driver (`workload::run`).
 //!
 //! `cargo run --release -p workload --example db_bench -- [--keys N]
-//! [--file PATH] [--cache-mb MB]`
+//! [--file PATH] [--cache-mb MB] [--benchmarks LIST] [--sync-num N]`
+//!
+//! `--benchmarks` lists workloads as db_bench's flag does (default
+//! `fillseq,fillrandom,overwrite,readrandom,readseq,readmissing,fillsync`;
+//! `compact` compacts every level into the deepest, as db_bench's does):
+//! a fill starts a fresh store, the others run on the last one; fillsync
+//! is `--sync-num` (1,000) synced puts of random keys, as the anchors'
+//! kvbench does. `tools/native-bench` runs it beside LevelDB and RocksDB.
 //!
 //! `--cache-mb` gives the store a CLOCK block cache of that many MiB (the
 //! kernel's default is 8, like LevelDB's); without it every block a lookup
 //! needs is read from the device and checked.
 //!
-//! With `--file PATH`, each store lives in its own file `PATH.<workload>`,
+//! With `--file PATH`, each store lives in its own file `PATH.<fill>`,
 //! zeroed and formatted afresh (put it on a real disk to measure syncs).
 
 use lsm::db::{BlockCache, Db, IoStats, Options};
@@ -271,7 +278,9 @@ impl Store for Engine {
         Ok(())
     }
     fn sync(&mut self) -> Result<(), lsm::Error> {
-        self.0.sync_wal()
+        let r = self.0.sync_wal();
+        callgrind_mark();
+        r
     }
     fn io(&mut self) -> Result<IoStats, lsm::Error> {
         Ok(self.0.stats().io)
@@ -297,16 +306,16 @@ struct Bench {
 }
 
 impl Bench {
-    fn run(&mut self, workload: Workload, n: u64, sync: bool) -> Result<BenchResult, String> {
-        let p = Params {
-            n,
-            sync,
-            ..Params::new(workload)
-        };
+    fn run(&mut self, p: &Params) -> Result<BenchResult, String> {
         let mut clock = HostClock(Instant::now());
-        workload::run(&p, &mut self.state, &mut self.store, &mut clock, &mut ()).map_err(msg)
+        workload::run(p, &mut self.state, &mut self.store, &mut clock, &mut Marks).map_err(msg)
     }
 }
+
+/// db_bench's order (kvbench's, with readmissing): overwrite and the reads
+/// run on fillrandom's store.
+const DEFAULT_BENCHMARKS: &str =
+    "fillseq,fillrandom,overwrite,readrandom,readseq,readmissing,fillsync";
 
 fn msg(e: impl Display) -> String {
     e.to_string()
@@ -321,18 +330,21 @@ fn report(name: &str, r: &BenchResult) {
     );
 }
 
-// The read workloads run in functions of their own, so that a profiler
-// (e.g. `valgrind --tool=callgrind --toggle-collect='*db_bench*readrandom*'`)
-// can count their instructions alone.
-
+/// Called where each workload's timed operations begin (the
+/// `timed_start` hook) and where they end (after the final sync), so that
+/// `valgrind --tool=callgrind --dump-before='*callgrind_mark*'` writes one
+/// profile per workload (the even-numbered dumps), counting every thread.
 #[inline(never)]
-fn readrandom(b: &mut Bench, n: u64) -> Result<BenchResult, String> {
-    b.run(Workload::ReadRandom, n, false)
+fn callgrind_mark() {
+    std::hint::black_box(());
 }
 
-#[inline(never)]
-fn readseq(b: &mut Bench, n: u64) -> Result<BenchResult, String> {
-    b.run(Workload::ReadSeq, n, false)
+struct Marks;
+
+impl workload::Hooks for Marks {
+    fn timed_start(&mut self) {
+        callgrind_mark();
+    }
 }
 
 fn main() -> ExitCode {
@@ -342,6 +354,31 @@ fn main() -> ExitCode {
             eprintln!("db_bench: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The store the workloads run on and whether every key of `0..n` is in
+/// it (then readrandom must find them all).
+struct Current {
+    bench: Bench,
+    dense: bool,
+    fill: String,
+}
+
+impl Current {
+    fn print_shape(&self) {
+        let s = self.bench.store.0.stats();
+        println!(
+            "# {} store: levels (tables, bytes) {:?}",
+            self.fill, s.levels
+        );
+        println!(
+            "# {} store: compactions {}  flushes {}  write amplification {:.2}",
+            self.fill,
+            s.compactions,
+            s.flushes,
+            s.write_amplification()
+        );
     }
 }
 
@@ -358,8 +395,11 @@ fn bench() -> Result<(), String> {
         .max(1);
     let path = arg("--file");
     let cache_mb: usize = arg("--cache-mb").and_then(|s| s.parse().ok()).unwrap_or(0);
-    // Each store gets its own file: two stores on one disk would destroy
-    // each other.
+    let sync_num: u64 = arg("--sync-num")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000)
+        .max(1);
+    let list = arg("--benchmarks").unwrap_or_else(|| DEFAULT_BENCHMARKS.to_string());
     let fresh = |tag: &str| -> Result<Bench, String> {
         let p = path.as_ref().map(|p| format!("{p}.{tag}"));
         let mut db = Db::open(device(p.as_deref())?, Options::default())
@@ -378,42 +418,77 @@ fn bench() -> Result<(), String> {
         path.as_deref().unwrap_or("memory")
     );
 
-    let mut db = fresh("seq")?;
-    report("fillseq", &db.run(Workload::FillSeq, n, false)?);
-
-    let mut db2 = fresh("random")?;
-    report("fillrandom", &db2.run(Workload::FillRandom, n, false)?);
-    drop(db2);
-
-    report("overwrite", &db.run(Workload::Overwrite, n, false)?);
-
-    let r = readrandom(&mut db, n)?;
-    if r.found != n {
-        return Err(format!("readrandom found {} of {n} keys", r.found));
+    let mut cur: Option<Current> = None;
+    for (i, name) in list.split(',').filter(|s| !s.is_empty()).enumerate() {
+        if name == "compact" {
+            // db_bench's `compact`: every level into the deepest, timed
+            // and marked as a workload is.
+            let Some(c) = cur.as_mut() else {
+                return Err("compact needs a fill before it".to_string());
+            };
+            let start = Instant::now();
+            callgrind_mark();
+            c.bench.store.0.compact_all().map_err(msg)?;
+            callgrind_mark();
+            println!("compact      {:>10.3} s", start.elapsed().as_secs_f64());
+            continue;
+        }
+        // As in db_bench, a fill starts a fresh store and the others use
+        // the last one; the old store goes first, so that its file (and
+        // memory) is not held twice.
+        let (workload, ops, sync) = match name {
+            "fillseq" => (Workload::FillSeq, n, false),
+            "fillrandom" => (Workload::FillRandom, n, false),
+            "fillsync" => (Workload::FillRandom, sync_num, true),
+            "overwrite" => (Workload::Overwrite, n, false),
+            "readrandom" => (Workload::ReadRandom, n, false),
+            "readseq" => (Workload::ReadSeq, n, false),
+            "readmissing" => (Workload::ReadMissing, n, false),
+            _ => {
+                return Err(format!(
+                    "unknown benchmark '{name}' (not in {DEFAULT_BENCHMARKS})"
+                ))
+            }
+        };
+        if workload.is_fill() {
+            if let Some(old) = cur.take() {
+                old.print_shape();
+            }
+            cur = Some(Current {
+                bench: fresh(name)?,
+                dense: workload == Workload::FillSeq,
+                fill: name.to_string(),
+            });
+        }
+        let Some(c) = cur.as_mut() else {
+            return Err(format!("{name} needs a fill before it"));
+        };
+        let p = Params {
+            n: ops,
+            sync,
+            keys: Some(n),
+            // Each workload draws other keys (db_bench's generator runs
+            // on): overwrite must not rewrite fillrandom's keys in order.
+            seed: Params::new(workload).seed + i as u64,
+            ..Params::new(workload)
+        };
+        let r = c.bench.run(&p)?;
+        match workload {
+            Workload::ReadRandom if c.dense && r.found != n => {
+                return Err(format!("readrandom found {} of {n} keys", r.found));
+            }
+            Workload::ReadMissing if r.found != 0 => {
+                return Err(format!("readmissing found {} keys", r.found));
+            }
+            Workload::ReadRandom => println!("# readrandom: found {} of {n}", r.found),
+            Workload::ReadSeq => println!("# readseq: read {} entries", r.found),
+            _ => {}
+        }
+        report(name, &r);
     }
-    report("readrandom", &r);
 
-    report("readseq", &readseq(&mut db, n)?);
-
-    let r = db.run(Workload::ReadMissing, n, false)?;
-    if r.found != 0 {
-        return Err(format!("readmissing found {} keys", r.found));
+    if let Some(c) = &cur {
+        c.print_shape();
     }
-    report("readmissing", &r);
-
-    let mut db3 = fresh("sync")?;
-    report(
-        "fillsync",
-        &db3.run(Workload::FillSeq, (n / 10).max(1), true)?,
-    );
-
-    let s = db.store.0.stats();
-    println!("levels (tables, bytes): {:?}", s.levels);
-    println!(
-        "compactions {}  flushes {}  write amplification {:.2}",
-        s.compactions,
-        s.flushes,
-        s.write_amplification()
-    );
     Ok(())
 }

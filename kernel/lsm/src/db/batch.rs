@@ -51,6 +51,11 @@ impl WriteBatch {
         1 + varint_len(key_len as u64) + key_len + varint_len(value_len as u64) + value_len
     }
 
+    /// The bytes a delete of a `key_len`-byte key takes in a batch.
+    pub fn delete_size(key_len: usize) -> usize {
+        1 + varint_len(key_len as u64) + key_len
+    }
+
     /// Adds setting `key` to `value`.
     pub fn put(&mut self, key: &[u8], value: &[u8]) {
         self.put_parts(key, &[value]);
@@ -182,6 +187,19 @@ mod tests {
             ]
         );
         assert_eq!(b2.count(), 3);
+    }
+
+    #[test]
+    fn sizes_are_exact() {
+        for (k, v) in [(0, 0), (16, 100), (127, 128), (300, 70_000)] {
+            let (key, value) = (alloc::vec![b'k'; k], alloc::vec![b'v'; v]);
+            let mut b = WriteBatch::with_capacity(WriteBatch::put_size(k, v));
+            b.put(&key, &value);
+            assert_eq!(b.size(), HEADER + WriteBatch::put_size(k, v));
+            let mut d = WriteBatch::with_capacity(WriteBatch::delete_size(k));
+            d.delete(&key);
+            assert_eq!(d.size(), HEADER + WriteBatch::delete_size(k));
+        }
     }
 
     #[test]

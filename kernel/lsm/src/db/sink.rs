@@ -82,10 +82,12 @@ impl<'a, D: BlockDevice> TableSink<'a, D> {
         if self.building.is_none() {
             let number = *self.next_file;
             *self.next_file += 1;
-            self.building = Some((
-                number,
-                TableBuilder::new(Ikc::default(), self.opts.table, number),
-            ));
+            let mut b = TableBuilder::new(Ikc::default(), self.opts.table, number);
+            // A table ends a block past the target, plus its index and
+            // filter; a flush's (no target) is at most a memtable's worth.
+            let size = self.target.min(self.opts.write_buffer_size as u64) as usize;
+            b.reserve(size + size / 16);
+            self.building = Some((number, b));
         }
         if let Some((_, b)) = &mut self.building {
             b.add(key, value)?;

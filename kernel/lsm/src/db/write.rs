@@ -21,14 +21,15 @@ use crate::wal::LogWriter;
 impl<D: BlockDevice> Db<D> {
     /// Sets `key` to `value`; durable when this returns if `sync`.
     pub fn put(&mut self, key: &[u8], value: &[u8], sync: bool) -> Result<()> {
-        let mut b = WriteBatch::new();
+        // Sized once: a batch that grows from empty is reallocated twice.
+        let mut b = WriteBatch::with_capacity(WriteBatch::put_size(key.len(), value.len()));
         b.put(key, value);
         self.write(b, sync)
     }
 
     /// Deletes `key`; durable when this returns if `sync`.
     pub fn delete(&mut self, key: &[u8], sync: bool) -> Result<()> {
-        let mut b = WriteBatch::new();
+        let mut b = WriteBatch::with_capacity(WriteBatch::delete_size(key.len()));
         b.delete(key);
         self.write(b, sync)
     }

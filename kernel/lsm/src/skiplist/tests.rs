@@ -141,3 +141,84 @@ fn readers_run_while_a_writer_inserts() {
         r.join().unwrap();
     }
 }
+
+/// Keys whose abbreviations tie (equal first 16 bytes of the user key, or
+/// equal user keys with other sequence numbers) still sort by the full
+/// comparison, and the seeks that pass over them land right.
+#[test]
+fn keys_that_abbreviate_alike_sort_by_the_whole_key() {
+    use crate::key::{append_internal_key, InternalKeyComparator, ValueType};
+    let list = SkipList::new(InternalKeyComparator);
+    let mut model = BTreeMap::new();
+    let mut rng = Rng::new(7);
+    for i in 0..2000u64 {
+        let mut user = b"shared-prefix-16".to_vec();
+        // Short keys, 16-byte ones and longer ones under one prefix.
+        match rng.uniform(3) {
+            0 => user.truncate(rng.uniform(17) as usize),
+            1 => {}
+            _ => user.extend_from_slice(&k(rng.uniform(50))),
+        }
+        let seq = 1 + i;
+        let mut ikey = Vec::new();
+        append_internal_key(&mut ikey, &user, seq, ValueType::Value);
+        list.insert(&ikey, &seq.to_le_bytes()).unwrap();
+        model.insert((user, core::cmp::Reverse(seq)), ikey);
+    }
+    let want: Vec<&Vec<u8>> = model.values().collect();
+    let mut it = list.iter();
+    it.seek_to_first().unwrap();
+    for w in &want {
+        assert!(it.valid());
+        assert_eq!(it.key(), w.as_slice());
+        it.next().unwrap();
+    }
+    assert!(!it.valid());
+    for w in &want {
+        it.seek(w).unwrap();
+        assert_eq!(it.key(), w.as_slice());
+        assert!(list.contains(w));
+    }
+}
+
+#[test]
+fn keys_of_256_mib_are_refused() {
+    let list = SkipList::new(Bytewise);
+    let big = alloc::vec![0u8; MAX_KEY_LEN];
+    assert!(list.insert(&big, b"").is_err());
+    assert!(list.insert(&big[..MAX_KEY_LEN - 1], b"v").is_ok());
+}
+
+/// Appends (each key past the last) and inserts elsewhere, interleaved:
+/// the tails the appends link after stay right.
+#[test]
+fn appends_between_inserts_keep_the_order() {
+    let list = SkipList::new(Bytewise);
+    let mut model = BTreeMap::new();
+    let mut rng = Rng::new(3);
+    let mut next = 1_000_000u64;
+    for _ in 0..5000 {
+        let key = if rng.uniform(3) == 0 {
+            rng.uniform(next)
+        } else {
+            next += 1 + rng.uniform(3);
+            next
+        };
+        if model.insert(key, ()).is_none() {
+            list.insert(&k(key), b"").unwrap();
+        } else {
+            assert!(list.insert(&k(key), b"").is_err());
+        }
+    }
+    let mut it = list.iter();
+    it.seek_to_first().unwrap();
+    for key in model.keys() {
+        assert_eq!(it.key(), &k(*key));
+        it.next().unwrap();
+    }
+    assert!(!it.valid());
+    for key in model.keys() {
+        it.seek(&k(*key)).unwrap();
+        assert_eq!(it.key(), &k(*key));
+    }
+}

@@ -72,6 +72,13 @@ impl<C: Comparator> TableBuilder<C> {
         }
     }
 
+    /// Makes room for a table of about `bytes`, so that the table's buffer
+    /// is not copied each time it doubles (about twice the table's size in
+    /// copies, as it grows to 2 MiB or more).
+    pub fn reserve(&mut self, bytes: usize) {
+        self.out.reserve(bytes);
+    }
+
     /// Adds an entry. Keys must strictly increase.
     pub fn add(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         if self.entries > 0 && self.cmp.compare(&self.last_key, key) != Ordering::Less {

@@ -108,6 +108,10 @@ pub struct LogWriter {
     buf: Vec<u8>,
     /// Whether `buf` holds bytes the device has not seen.
     dirty: bool,
+    /// The CRC of each fragment kind's header bytes (kind, log number),
+    /// which every fragment's CRC extends: worked out once per log, as
+    /// LevelDB's writer does for the kind.
+    head_crcs: [u32; LAST as usize + 1],
 }
 
 impl LogWriter {
@@ -125,6 +129,7 @@ impl LogWriter {
             buf_start: 0,
             buf: Vec::new(),
             dirty: false,
+            head_crcs: core::array::from_fn(|kind| fragment_crc(kind as u8, log_number, &[])),
         })
     }
 
@@ -180,7 +185,7 @@ impl LogWriter {
                 (false, false) => MIDDLE,
             };
             let (payload, rest) = left.split_at(n);
-            let crc = crc32c::mask(fragment_crc(kind, self.log_number, payload));
+            let crc = crc32c::mask(crc32c::extend(self.head_crcs[usize::from(kind)], payload));
             self.buf.extend_from_slice(&crc.to_le_bytes());
             self.buf.extend_from_slice(&(n as u16).to_le_bytes());
             self.buf.push(kind);

@@ -7,7 +7,7 @@ use super::*;
 /// Four or more levels whose tables overlap, compacted in several slices.
 fn sliced_opts() -> Options {
     Options {
-        max_compaction_bytes: 32 << 10,
+        max_compaction_bytes: 28 << 10,
         l1_max_bytes: 8 << 10,
         level_ratio: 3,
         ..small_opts()
@@ -162,9 +162,10 @@ fn compact_all_stopped_at_every_check_point_loses_nothing() {
         assert_sound(&db, &model, &what);
         assert_fully_compacted(&db, &model, &what);
     }
-    // Many stops came after the slice had written tables.
+    // Many stops (a third; how many depends on how the memtables filled)
+    // came after the slice had written tables.
     assert!(
-        abandoned > 10,
+        abandoned as u64 * 3 > asked,
         "{abandoned} of {asked} stops dropped tables"
     );
 }
