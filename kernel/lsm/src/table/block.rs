@@ -93,7 +93,10 @@ impl BlockBuilder {
             put_fixed32(&mut self.buf, r);
         }
         put_fixed32(&mut self.buf, self.restarts.len() as u32);
-        let out = core::mem::take(&mut self.buf);
+        // The next block is about as large: its buffer starts at this one's
+        // size instead of regrowing from empty.
+        let cap = self.buf.capacity();
+        let out = core::mem::replace(&mut self.buf, Vec::with_capacity(cap));
         self.restarts.clear();
         self.restarts.push(0);
         self.counter = 0;
