@@ -392,6 +392,23 @@ impl Store {
         self.loaded_keys = keys;
     }
 
+    /// The compaction that reads asked for, if any: a table that lookups
+    /// had to look past too often (`lsm`'s seek budget). Writes run their
+    /// compactions as they go; a store that is only read gets its tree
+    /// made shallower here, when the owner is idle, as LevelDB's
+    /// background thread does during its reads. Returns whether it ran one.
+    pub fn idle_compaction(&mut self) -> Result<bool> {
+        if !self.db.seek_compaction_pending() {
+            return Ok(false);
+        }
+        let r = self.db.maintenance();
+        if r.is_err() {
+            // Once per charge that used a budget up, not every round.
+            self.db.forget_seek_compaction();
+        }
+        r
+    }
+
     /// One step of Redis's active expiry: visits at most `budget` keys,
     /// from where the last step stopped (from the first key again once a
     /// step reaches the last), and deletes those that have expired; returns

@@ -13,7 +13,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::open::log_u32;
-use super::pick::pick_compaction;
+use super::pick::{pick_compaction, seek_compaction};
 use super::sink::TableSink;
 use super::stop::Stop;
 use super::version::{FileMeta, VersionEdit};
@@ -25,7 +25,22 @@ use crate::memtable::MemTable;
 use crate::wal::LogWriter;
 
 impl<D: BlockDevice> Db<D> {
-    /// Flushes a frozen memtable and runs compactions until none is due.
+    /// Whether a lookup used up a table's seek budget, so that
+    /// [`maintenance`](Self::maintenance) has a compaction to run though no
+    /// write left one: an owner that runs maintenance only after writes
+    /// asks this when idle.
+    pub fn seek_compaction_pending(&self) -> bool {
+        self.seek_compaction.get().is_some()
+    }
+
+    /// Drops the pending seek compaction (an owner whose maintenance failed
+    /// does not ask again at once; lookups will ask again).
+    pub fn forget_seek_compaction(&self) {
+        self.seek_compaction.set(None);
+    }
+
+    /// Flushes a frozen memtable and runs compactions until none is due
+    /// (by size, or a table that lookups charged too often).
     /// Returns whether it did anything.
     pub fn maintenance(&mut self) -> Result<bool> {
         self.check_writable()?;
@@ -81,7 +96,12 @@ impl<D: BlockDevice> Db<D> {
                 Err(e) => return Err(e),
             }
         }
-        while let Some(c) = pick_compaction(&self.version, &self.opts, &self.compact_pointers) {
+        while let Some(c) = pick_compaction(&self.version, &self.opts, &self.compact_pointers)
+            .or_else(|| {
+                let (level, number) = self.seek_compaction.take()?;
+                seek_compaction(&self.version, level, number)
+            })
+        {
             match self.run_compaction(c, stop) {
                 Ok(()) => did = true,
                 Err(Error::NoSpace { .. }) if !reclaimed => {

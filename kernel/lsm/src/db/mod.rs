@@ -314,6 +314,9 @@ pub struct Db<D: BlockDevice> {
     /// What compactions ask whether a value is dead (expired).
     filter: Option<Arc<dyn CompactionFilter + Send + Sync>>,
     snapshots: BTreeMap<SequenceNumber, usize>,
+    /// A table whose seek budget a lookup used up, (level, number): the
+    /// next maintenance compacts it (see `SeekBudget`).
+    seek_compaction: core::cell::Cell<Option<(usize, u64)>>,
     compact_pointers: [Vec<u8>; NUM_LEVELS],
     /// A failed WAL or manifest write leaves the on-disk state unknown: every
     /// later change is refused with this error until the store is reopened.

@@ -198,6 +198,7 @@ impl<D: BlockDevice> Db<D> {
             points: None,
             filter: None,
             snapshots: BTreeMap::new(),
+            seek_compaction: core::cell::Cell::new(None),
             compact_pointers,
             fatal: None,
             read_only: false,

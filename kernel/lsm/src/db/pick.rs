@@ -61,6 +61,20 @@ pub(super) fn pick_compaction(
     Some(compaction_for(v, &pointers[level], level, None))
 }
 
+/// The compaction a table that used up its seek budget asks for (LevelDB's
+/// seek compaction): table `number` of `level` into the level below, with
+/// what it overlaps there; of level 0, every level-0 table (they overlap,
+/// and a newer one must not stay above an older one moved down). None if
+/// the table is gone (an earlier compaction took it) or in the last level.
+pub(super) fn seek_compaction(v: &Version, level: usize, number: u64) -> Option<Compaction> {
+    if level + 1 >= NUM_LEVELS {
+        return None;
+    }
+    let f = v.levels[level].iter().find(|f| f.number == number)?;
+    let range = (level > 0).then(|| (user_key(&f.smallest), user_key(&f.largest)));
+    Some(compaction_for(v, &[], level, range))
+}
+
 /// The compaction of `level` starting at its compaction pointer `ptr`;
 /// with `range` (user keys), of every table of `level` meeting it.
 fn compaction_for(
@@ -186,6 +200,7 @@ mod tests {
             size,
             smallest: internal_key(a, 5, ValueType::Value),
             largest: internal_key(b, 1, ValueType::Value),
+            allowed_seeks: crate::db::version::SeekBudget::for_size(size),
         }
     }
 

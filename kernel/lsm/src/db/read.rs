@@ -213,6 +213,10 @@ impl<D: BlockDevice> Db<D> {
     fn search_levels(&self, l: &mut Found<'_, '_>, bufs: &mut LookupBufs) -> Result<bool> {
         let v = &self.version;
         let key = l.key;
+        // The first table probed, charged once if the lookup must look
+        // further (LevelDB's `UpdateStats`).
+        let mut first: Option<(usize, &FileMeta)> = None;
+        let mut charged = false;
         for (level, files) in v.levels.iter().enumerate() {
             let (all, one);
             let candidates: &[Arc<FileMeta>] = if level == 0 {
@@ -228,6 +232,16 @@ impl<D: BlockDevice> Db<D> {
                     && (level > 0 || compare_bytes(key, user_key(&f.largest)) != Ordering::Greater);
                 if !in_range {
                     continue;
+                }
+                match first {
+                    None => first = Some((level, f)),
+                    Some((at, g)) if !charged => {
+                        charged = true;
+                        if g.allowed_seeks.charge() && self.seek_compaction.get().is_none() {
+                            self.seek_compaction.set(Some((at, g.number)));
+                        }
+                    }
+                    Some(_) => {}
                 }
                 let t = self.table(f, Some(l.counter))?;
                 let file = self.file(f, true, Some(l.counter));

@@ -11,7 +11,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::disk::{round_up, Disk, ExtentAllocator};
-use super::version::FileMeta;
+use super::version::{FileMeta, SeekBudget};
 use super::{BlockCache, Db, DbStats, Ikc, Options};
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
@@ -160,5 +160,6 @@ fn emit_table<D: BlockDevice>(
         size,
         smallest,
         largest,
+        allowed_seeks: SeekBudget::for_size(size),
     })
 }

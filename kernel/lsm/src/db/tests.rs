@@ -503,3 +503,44 @@ fn largest_keys_and_values_round_trip() {
     assert_eq!(db.get(b"small", None).unwrap(), Some(b"v".to_vec()));
     assert!(db.verify().errors.is_empty());
 }
+
+/// Lookups that must look past a level-0 table use up its seek budget;
+/// the maintenance that follows compacts level 0 away, and every key
+/// still reads as written (LevelDB's seek compaction).
+#[test]
+fn lookups_that_look_past_a_table_get_it_compacted() {
+    let (mut db, _) = Db::open(MemDevice::new(8 << 20), small_opts()).unwrap();
+    let k = |i: u32| format!("k{i:04}").into_bytes();
+    for i in 0..200 {
+        db.put(&k(i), b"old", false).unwrap();
+    }
+    db.flush().unwrap();
+    for i in (0..200).step_by(2) {
+        db.put(&k(i), b"new", false).unwrap();
+    }
+    db.flush().unwrap();
+    assert_eq!(db.stats().levels[0].0, 2);
+    assert!(!db.seek_compaction_pending());
+    // Odd keys are only in the older table: the newer one is probed in vain.
+    for round in 0..4 {
+        for i in (1..200).step_by(2) {
+            assert_eq!(db.get(&k(i), None).unwrap().as_deref(), Some(&b"old"[..]));
+        }
+        if round == 0 {
+            // A table's budget is at least 100 lookups; this round charged
+            // the newer table 99 (k0199 is past its range).
+            assert!(!db.seek_compaction_pending());
+        }
+    }
+    assert!(db.seek_compaction_pending());
+    assert!(db.maintenance().unwrap());
+    assert!(!db.seek_compaction_pending());
+    assert_eq!(db.stats().levels[0].0, 0);
+    for i in 0..200 {
+        let want: &[u8] = if i % 2 == 0 { b"new" } else { b"old" };
+        assert_eq!(db.get(&k(i), None).unwrap().as_deref(), Some(want));
+    }
+    // A pending compaction that cannot run is forgotten, not retried at once.
+    db.forget_seek_compaction();
+    assert!(!db.seek_compaction_pending());
+}

@@ -56,7 +56,53 @@ pub struct FileMeta {
     pub smallest: Vec<u8>,
     /// Largest internal key.
     pub largest: Vec<u8>,
+    /// Lookups this table may still cost in vain before it is compacted.
+    pub allowed_seeks: SeekBudget,
 }
+
+/// How many lookups a table may cost that had to look further (LevelDB's
+/// `allowed_seeks`): one per 16 KiB, at least 100. A lookup that probes a
+/// second table charges the first it probed, which held its key's range
+/// but not its key; a table that has cost that many is compacted into the
+/// level below (see `Db::seek_compaction`), so that a tree read more than
+/// written grows shallower. Not part of what a table is: two metas that
+/// differ only here are equal.
+#[derive(Debug, Default)]
+pub struct SeekBudget(core::sync::atomic::AtomicI64);
+
+impl SeekBudget {
+    /// The budget of a table of `size` bytes.
+    pub fn for_size(size: u64) -> SeekBudget {
+        let n = (size / 16384).max(100);
+        SeekBudget(core::sync::atomic::AtomicI64::new(
+            i64::try_from(n).unwrap_or(i64::MAX),
+        ))
+    }
+
+    /// Charges one lookup; true if this used the budget up.
+    pub fn charge(&self) -> bool {
+        self.0.fetch_sub(1, core::sync::atomic::Ordering::Relaxed) == 1
+    }
+
+    /// What is left.
+    pub fn left(&self) -> i64 {
+        self.0.load(core::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Clone for SeekBudget {
+    fn clone(&self) -> Self {
+        SeekBudget(core::sync::atomic::AtomicI64::new(self.left()))
+    }
+}
+
+impl PartialEq for SeekBudget {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for SeekBudget {}
 
 /// A change to the set of live tables and the store's counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -189,6 +235,7 @@ impl VersionEdit {
                         size,
                         smallest: take_bytes(s, "smallest key")?,
                         largest: take_bytes(s, "largest key")?,
+                        allowed_seeks: SeekBudget::for_size(size),
                     };
                     e.added.push((level, f));
                 }
@@ -220,6 +267,7 @@ impl VersionEdit {
                         size,
                         smallest: take_bytes(s, "smallest key")?,
                         largest: take_bytes(s, "largest key")?,
+                        allowed_seeks: SeekBudget::for_size(size),
                     };
                     e.added.push((level, f));
                 }
@@ -330,6 +378,7 @@ mod tests {
             size: 1000 + number,
             smallest: internal_key(a, 5, ValueType::Value),
             largest: internal_key(b, 1, ValueType::Value),
+            allowed_seeks: SeekBudget::for_size(1000 + number),
         }
     }
 
