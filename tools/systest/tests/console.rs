@@ -14,6 +14,24 @@ fn boot() -> (Qemu, TempFile) {
     (q, disk)
 }
 
+/// A command typed (or pasted, or piped) before the prompt is kept whole:
+/// its first byte waits in the UART while the kernel boots, and turning the
+/// FIFO on used to drop it ("ING": unknown command).
+#[test]
+fn input_typed_before_the_prompt_is_kept() {
+    let disk = TempFile::new("console-early.img", 64 << 20);
+    let mut q = Qemu::start(&Options {
+        disk: Some(disk.0.clone()),
+        ..Options::default()
+    });
+    q.send(b"PING\r");
+    let before = q.read_until("PONG");
+    assert!(!before.contains("unknown command"), "{before}");
+    q.read_until(PROMPT);
+    q.send(b"SHUTDOWN\r");
+    q.wait_exit(Duration::from_secs(30));
+}
+
 #[test]
 fn boot_log_then_prompt() {
     let (q, _disk) = boot();

@@ -115,6 +115,12 @@ impl Pl011 {
     /// model ignores the baud rate, so the firmware's divisors are kept.
     pub fn init_rx_interrupts(&mut self) {
         self.flush();
+        // A byte typed before now waits in the receive register (the FIFO
+        // is off after reset); turning the FIFO on below empties it (QEMU's
+        // model resets its count when FEN changes), so keep it first.
+        while !self.regs.fr.is_set(FR::RXFE) {
+            RX.push(self.regs.dr.extract().read(DR::DATA) as u8);
+        }
         self.regs.cr.set(0);
         self.regs
             .lcr_h
