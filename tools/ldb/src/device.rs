@@ -118,6 +118,14 @@ mod tests {
     fn reads_and_writes_whole_sectors_at_their_offsets() {
         let dir = std::env::temp_dir().join(format!("ldb-device-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        // Removed when the test ends, passed or not.
+        struct Remove(std::path::PathBuf);
+        impl Drop for Remove {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+        let _remove = Remove(dir.clone());
         let path = dir.join("disk.img");
         // A partial last sector is not part of the device.
         std::fs::write(&path, vec![0u8; 4 * 512 + 100]).unwrap();

@@ -117,12 +117,24 @@ mod tests {
         }
     }
 
-    fn image(name: &str) -> std::path::PathBuf {
+    /// A scratch disk image in a directory of its own, removed with it.
+    struct Image {
+        dir: std::path::PathBuf,
+        path: std::path::PathBuf,
+    }
+
+    impl Drop for Image {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn image(name: &str) -> Image {
         let dir = std::env::temp_dir().join(format!("ldb-lock-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("disk.img");
         std::fs::write(&path, vec![0u8; 4096]).unwrap();
-        path
+        Image { dir, path }
     }
 
     fn open(path: &std::path::Path) -> File {
@@ -135,9 +147,9 @@ mod tests {
 
     #[test]
     fn a_qemu_style_byte_lock_is_seen_from_another_open_file() {
-        let path = image("qemu");
-        let qemu = open(&path);
-        let ours = open(&path);
+        let img = image("qemu");
+        let qemu = open(&img.path);
+        let ours = open(&img.path);
         assert_eq!(holder(&ours).unwrap(), None);
         assert!(lock_shared_byte(&qemu, 100).unwrap());
         assert!(lock_shared_byte(&qemu, 201).unwrap());
@@ -155,9 +167,9 @@ mod tests {
 
     #[test]
     fn the_load_lock_keeps_qemu_out_until_it_is_closed() {
-        let path = image("load");
-        let load = open(&path);
-        let qemu = open(&path);
+        let img = image("load");
+        let load = open(&img.path);
+        let qemu = open(&img.path);
         assert!(lock_exclusive(&load).unwrap());
         assert!(!lock_shared_byte(&qemu, 100).unwrap());
         let h = holder(&qemu).unwrap().unwrap();
