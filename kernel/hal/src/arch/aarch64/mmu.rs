@@ -257,11 +257,8 @@ pub fn init(ram: &[Range]) -> Result<(), MmuError> {
             + TCR_EL1::EPD1::DisableTTBR1Walks
             + TCR_EL1::T0SZ.val(25),
     );
-    barrier::dsb(barrier::ISHST);
-    // SAFETY: invalidates this CPU's stale TLB entries before the first walk.
-    unsafe { core::arch::asm!("tlbi vmalle1", options(nostack)) };
-    barrier::dsb(barrier::ISH);
-    barrier::isb(barrier::SY);
+    // Stale entries go before the first walk.
+    invalidate_tlb();
     // Alignment checks off: with the MMU on, unaligned loads of normal memory
     // are allowed, and the store loads its keys' words that way (lsm's
     // `unaligned-loads` feature).
@@ -292,12 +289,9 @@ pub fn map_device(base: u64, size: u64) -> Result<(), MmuError> {
     // (invalid before), which needs no break-before-make.
     let tables = unsafe { &mut *TABLES.get() };
     let result = tables.map_device(base, end);
-    barrier::dsb(barrier::ISHST);
-    // SAFETY: drops stale TLB entries; none can exist for entries that were
-    // invalid, but a walk cached before the change is discarded all the same.
-    unsafe { core::arch::asm!("tlbi vmalle1", options(nostack)) };
-    barrier::dsb(barrier::ISH);
-    barrier::isb(barrier::SY);
+    // None can exist for entries that were invalid, but a walk cached
+    // before the change is discarded all the same.
+    invalidate_tlb();
     super::cpu::irq_restore(saved);
     result
 }
@@ -318,8 +312,15 @@ pub fn map_device(base: u64, size: u64) -> Result<(), MmuError> {
 /// (BENCH at 100,000 keys: readrandom +35%, fillrandom +35%). On hardware
 /// it costs ten TLB refills a second.
 pub fn flush_tlb_for_resize() {
+    invalidate_tlb();
+}
+
+/// Drops every TLB entry of this CPU, after the table writes before it are
+/// visible to the walker, and before the next instruction.
+fn invalidate_tlb() {
+    barrier::dsb(barrier::ISHST);
     // SAFETY: invalidating this CPU's TLB entries changes no mapping; the
-    // next walks read the same tables.
+    // walks after it read the tables as they now are.
     unsafe { core::arch::asm!("tlbi vmalle1", options(nostack)) };
     barrier::dsb(barrier::ISH);
     barrier::isb(barrier::SY);
