@@ -53,26 +53,25 @@ impl Values {
     /// the header and the pool: BENCH's `value_size` is at most
     /// [`MAX_VALUE_SIZE`](crate::args::MAX_VALUE_SIZE), the pool's size).
     pub fn next(&mut self, key: &[u8; KEY_LEN], size: usize, out: &mut Vec<u8>) {
-        let body = size.saturating_sub(HEADER).min(self.pool.len());
-        if self.pos + body > self.pool.len() {
-            self.pos = 0;
-        }
+        out.clear();
         let mut header = [0u8; HEADER];
         header[..KEY_LEN].copy_from_slice(key);
         if size <= HEADER {
             // The key and zeros, cut short: nothing to say about a window.
-            out.clear();
             out.extend_from_slice(&header[..size]);
             return;
         }
-        // Both fit: a body never ends past the pool (checked above), which is
-        // far below 4 GiB.
+        let body = (size - HEADER).min(self.pool.len());
+        if self.pos + body > self.pool.len() {
+            self.pos = 0;
+        }
+        // Both fit: a body never ends past the pool, which is far below
+        // 4 GiB.
         header[KEY_LEN..KEY_LEN + 4].copy_from_slice(&(self.pos as u32).to_le_bytes());
         header[KEY_LEN + 4..].copy_from_slice(&(body as u32).to_le_bytes());
-        out.clear();
-        out.extend_from_slice(&header[..size.min(HEADER)]);
+        out.extend_from_slice(&header);
         out.extend_from_slice(&self.pool[self.pos..self.pos + body]);
-        self.pos += body.max(1);
+        self.pos += body;
     }
 
     /// Whether `value` is one that [`next`](Self::next) makes for `key`, of
