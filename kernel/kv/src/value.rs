@@ -174,21 +174,6 @@ pub fn has_expiry(stored: &[u8]) -> bool {
     stored.first().is_some_and(|t| t & EXPIRES != 0)
 }
 
-/// Decodes stored bytes the caller owns into an entry, in place: the
-/// payload moves to the front of the same buffer (a read that found a
-/// value then allocates once, not twice).
-pub fn decode_owned(mut stored: Vec<u8>) -> Result<Entry, BadValue> {
-    let raw = decode(&stored)?;
-    let (kind, expires_at) = (raw.kind, raw.expires_at);
-    let header = stored.len() - raw.value.len();
-    stored.drain(..header);
-    Ok(Entry {
-        kind,
-        expires_at,
-        value: stored,
-    })
-}
-
 /// Decodes stored bytes.
 pub fn decode(stored: &[u8]) -> Result<Raw<'_>, BadValue> {
     let (&tag, rest) = stored.split_first().ok_or(BadValue { tag: None })?;
@@ -248,7 +233,6 @@ mod tests {
             let raw = decode(&stored).unwrap();
             assert_eq!((raw.value, raw.expires_at, raw.kind), (v, at, Kind::String));
             assert_eq!(raw.to_entry().encode(), stored);
-            assert_eq!(decode_owned(stored.clone()).unwrap(), raw.to_entry());
             let e = raw.to_entry();
             assert_eq!([e.header().as_bytes(), &e.value].concat(), stored);
         }
