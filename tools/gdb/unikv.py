@@ -5,6 +5,7 @@
 #   unikv-dmesg [n]     the kernel log ring (what LOG prints), last n lines
 #   unikv-services      the service registry: name, state, description, deps
 #   unikv-irqs          interrupts taken per INTID
+#   unikv-cpus          every core: online, role, MPIDR, interrupts, gdb thread
 #   unikv-lsm           the store: memtables, WAL, levels, every table
 #   unikv-cache         the read cache: policy, budget, use, hits, AC-Key split
 #
@@ -483,3 +484,33 @@ UnikvServices()
 UnikvIrqs()
 UnikvLsm()
 UnikvCache()
+
+
+class UnikvCpus(gdb.Command):
+    """Every core: online, what it runs, MPIDR, interrupts taken, time asleep,
+    and the gdb thread that is that vCPU (`thread N` switches to it)."""
+
+    ROLES = ["off", "starting", "sessions", "background", "idle"]
+
+    def __init__(self):
+        super().__init__("unikv-cpus", gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        cpus = _static("hal::cpus::UNIKV_CPUS")
+        n = cpus.type.strip_typedefs().range()[1] + 1
+        threads = {t.num for t in _inferior().threads()}
+        for i in range(n):
+            c = cpus[i]
+            online = _atomic(_get(c, "online")) != 0
+            role = _atomic(_get(c, "role"))
+            if not online and role == 0 and (i + 1) not in threads:
+                continue
+            gdb.write("CPU %d: %-7s role=%-10s mpidr=%#x irqs=%d idle_ticks=%d%s\n" % (
+                i, "online" if online else "offline",
+                self.ROLES[role] if role < len(self.ROLES) else "?",
+                _atomic(_get(c, "mpidr")), _atomic(_get(c, "irqs")),
+                _atomic(_get(c, "idle")),
+                "  (gdb thread %d)" % (i + 1) if (i + 1) in threads else ""))
+
+
+UnikvCpus()

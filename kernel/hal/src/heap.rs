@@ -17,7 +17,7 @@
 use crate::memory::Range;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use spin::Mutex;
 use talc::{ErrOnOom, Span, Talc};
 
@@ -51,23 +51,23 @@ fn chunk(layout: Layout) -> usize {
 /// Where the heap starts, for `INFO memory` (talc does not keep it).
 static BOTTOM: AtomicUsize = AtomicUsize::new(0);
 
-/// Interrupt handlers running (nested depth), set by the IRQ vector.
-static IRQ_DEPTH: AtomicU32 = AtomicU32::new(0);
 /// Bytes an interrupt handler freed while the heap was held: leaked.
 static LEAKED_IN_IRQ: AtomicUsize = AtomicUsize::new(0);
 
 /// Brackets an interrupt handler, so the heap knows not to wait for a lock
 /// the interrupted code may hold.
 pub fn in_irq<R>(f: impl FnOnce() -> R) -> R {
-    IRQ_DEPTH.fetch_add(1, Ordering::Relaxed);
+    let depth = &crate::cpus::this().irq_depth;
+    depth.fetch_add(1, Ordering::Relaxed);
     let r = f();
-    IRQ_DEPTH.fetch_sub(1, Ordering::Relaxed);
+    depth.fetch_sub(1, Ordering::Relaxed);
     r
 }
 
 impl KernelHeap {
     fn lock(&self) -> Option<spin::MutexGuard<'_, Heap>> {
-        if IRQ_DEPTH.load(Ordering::Relaxed) == 0 {
+        // Per CPU: a handler on one CPU may wait for a holder on another.
+        if crate::cpus::this().irq_depth.load(Ordering::Relaxed) == 0 {
             Some(self.0.lock())
         } else {
             self.0.try_lock()

@@ -11,8 +11,10 @@
 //!   console_out (the one way to the serial port)   logger ─► log ring
 //!   heap (talc)   memory (image layout)   profile (sampling on the tick)
 //!   sync: IrqLock, BootCell                panic: message + backtrace
-//!   arch/aarch64: exception, gicv3, timer, mmu, psci, semihosting,
-//!                 backtrace, cpu; boot/entry.s and boot/vectors.s
+//!   cpus: per-CPU records (index, online, role, idle time, interrupts)
+//!   arch/aarch64: exception, gicv3, timer, mmu, psci, smp (the other
+//!                 CPUs), semihosting, backtrace, cpu;
+//!                 boot/entry.s and boot/vectors.s
 //! ```
 //!
 //! Drivers offer their own small APIs (sector reads and writes, bytes in
@@ -29,6 +31,7 @@ extern crate alloc;
 
 pub mod arch;
 pub mod console_out;
+pub mod cpus;
 pub mod drivers;
 pub mod heap;
 pub mod logger;

@@ -15,6 +15,8 @@ extern "C" {
     static __exc_stack_guard: u8;
     static __exc_stack_bottom: u8;
     static __exc_stack_top: u8;
+    static __cpu_stacks: u8;
+    static __cpu_stacks_end: u8;
     static __kernel_end: u8;
 }
 
@@ -75,50 +77,89 @@ pub fn bss() -> Range {
     }
 }
 
-pub fn kernel_stack() -> Range {
-    Range {
-        start: sym!(__stack_bottom),
-        end: sym!(__stack_top),
-    }
+/// The most CPUs unikv brings up: linker.ld reserves a slot of stacks
+/// for each (`MAX_CPUS` there).
+pub const MAX_CPUS: usize = 8;
+
+/// CPU `cpu`'s slot of stacks: [guard][kernel stack][guard][exception
+/// stack], laid out like CPU 0's, whose symbols give the sizes.
+fn slot(cpu: usize) -> u64 {
+    let size = (sym!(__cpu_stacks_end) - sym!(__cpu_stacks)) / MAX_CPUS as u64;
+    sym!(__cpu_stacks) + cpu as u64 * size
 }
 
-pub fn exception_stack() -> Range {
-    Range {
-        start: sym!(__exc_stack_bottom),
-        end: sym!(__exc_stack_top),
-    }
-}
-
-/// The unmapped pages below each stack.
-pub fn guard_pages() -> [Range; 2] {
+/// CPU `cpu`'s stacks: (guard, kernel stack, guard, exception stack).
+fn stacks_of(cpu: usize) -> [Range; 4] {
+    let at = |s: u64| slot(cpu) + s - sym!(__cpu_stacks);
     [
         Range {
-            start: sym!(__stack_guard),
-            end: sym!(__stack_bottom),
+            start: at(sym!(__stack_guard)),
+            end: at(sym!(__stack_bottom)),
         },
         Range {
-            start: sym!(__exc_stack_guard),
-            end: sym!(__exc_stack_bottom),
+            start: at(sym!(__stack_bottom)),
+            end: at(sym!(__stack_top)),
+        },
+        Range {
+            start: at(sym!(__exc_stack_guard)),
+            end: at(sym!(__exc_stack_bottom)),
+        },
+        Range {
+            start: at(sym!(__exc_stack_bottom)),
+            end: at(sym!(__exc_stack_top)),
         },
     ]
 }
 
+/// CPU `cpu`'s kernel stack (SP_EL0).
+pub fn kernel_stack_of(cpu: usize) -> Range {
+    stacks_of(cpu)[1]
+}
+
+/// CPU `cpu`'s exception stack (SP_EL1).
+pub fn exception_stack_of(cpu: usize) -> Range {
+    stacks_of(cpu)[3]
+}
+
+/// The boot CPU's kernel stack; every CPU's is this size.
+pub fn kernel_stack() -> Range {
+    kernel_stack_of(0)
+}
+
+/// The boot CPU's exception stack; every CPU's is this size.
+pub fn exception_stack() -> Range {
+    exception_stack_of(0)
+}
+
+/// The unmapped pages below each CPU's stacks.
+pub fn guard_pages() -> impl Iterator<Item = Range> {
+    (0..MAX_CPUS).flat_map(|cpu| {
+        let [g, _, e, _] = stacks_of(cpu);
+        [g, e]
+    })
+}
+
 pub fn is_stack(addr: u64, len: u64) -> bool {
-    kernel_stack().contains(addr, len) || exception_stack().contains(addr, len)
+    (0..MAX_CPUS).any(|cpu| {
+        kernel_stack_of(cpu).contains(addr, len) || exception_stack_of(cpu).contains(addr, len)
+    })
 }
 
 pub fn is_kernel_text(addr: u64, len: u64) -> bool {
     text().contains(addr, len)
 }
 
-/// Which stack's guard page `addr` falls in, if any.
-pub fn stack_guard_hit(addr: u64) -> Option<&'static str> {
-    let [kernel, exception] = guard_pages();
-    if kernel.contains(addr, 1) {
-        Some("kernel")
-    } else if exception.contains(addr, 1) {
-        Some("exception")
-    } else {
-        None
-    }
+/// Whose stack's guard page `addr` falls in, if any: (CPU, "kernel" or
+/// "exception").
+pub fn stack_guard_hit(addr: u64) -> Option<(usize, &'static str)> {
+    (0..MAX_CPUS).find_map(|cpu| {
+        let [kernel, _, exception, _] = stacks_of(cpu);
+        if kernel.contains(addr, 1) {
+            Some((cpu, "kernel"))
+        } else if exception.contains(addr, 1) {
+            Some((cpu, "exception"))
+        } else {
+            None
+        }
+    })
 }

@@ -16,9 +16,12 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 static IRQ_ELR: AtomicU64 = AtomicU64::new(0);
 static SAMPLES: IrqLock<Vec<u64>> = IrqLock::new(Vec::new());
 
-/// Called on IRQ entry with the interrupted address.
+/// Called on IRQ entry with the interrupted address. The profile samples
+/// the boot CPU, which runs the sessions.
 pub fn note_irq(elr: u64) {
-    IRQ_ELR.store(elr, Ordering::Relaxed);
+    if crate::cpus::index() == 0 {
+        IRQ_ELR.store(elr, Ordering::Relaxed);
+    }
 }
 
 /// Called by the tick handler.

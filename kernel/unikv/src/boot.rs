@@ -1,7 +1,7 @@
 //! `kernel_main`: the boot sequence after `boot/entry.s`, in order.
 
 use crate::board::{self, cpu_name, VERSION};
-use crate::{registry, session};
+use crate::{cores, registry, session};
 use hal::arch::{cpu, gicv3, mmu, psci, timer};
 use hal::memory::{self, Range};
 use hal::{console_out, heap, logger};
@@ -169,6 +169,7 @@ pub extern "C" fn kernel_main(dtb: usize, entry_el: u64) -> ! {
         warn!("no PL031 in the device tree: the time of day starts at the Unix epoch");
     }
     cpu::irq_enable();
+    cores::start(&board.cpu_ids);
 
     registry::start_all();
     board::set_boot_time_us(timer::now_us());

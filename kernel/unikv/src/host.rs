@@ -203,6 +203,34 @@ fn cpu_section(r: &mut Report) {
     }
     r.add_field("irqs_spurious", gicv3::spurious());
     r.add_field("uart_rx_errors", console_out::rx_errors());
+    cores_fields(r);
+}
+
+/// A line per core: `cpuN:role=..,mpidr=..,up_us=..,busy_us=..,busy_pct=..,irqs=..`
+/// (busy is the time online outside `wfi`, interrupt handlers included).
+fn cores_fields(r: &mut Report) {
+    r.add_field("cpus", board::board().cpus);
+    r.add_field("cpus_online", hal::cpus::online());
+    for i in 0..board::board().cpus.min(hal::memory::MAX_CPUS) {
+        let Some(c) = hal::cpus::get(i) else { break };
+        let (up, idle) = c.times_us();
+        let busy = up.saturating_sub(idle);
+        let pct = if up == 0 {
+            0.0
+        } else {
+            busy as f64 * 100.0 / up as f64
+        };
+        r.add_field(
+            &format!("cpu{i}"),
+            format!(
+                "online={},role={},mpidr={:#x},up_us={up},busy_us={busy},busy_pct={pct:.1},irqs={}",
+                u8::from(c.is_online()),
+                c.role(),
+                c.mpidr() & 0xff_00ff_ffff,
+                c.irqs()
+            ),
+        );
+    }
 }
 
 fn irq_name(intid: u32) -> &'static str {

@@ -1,7 +1,7 @@
 //! # unikv: the kernel
 //!
 //! A key-value appliance that QEMU's `virt` machine boots directly: no Linux,
-//! no user space, one address space, one core doing the work. This crate
+//! no user space, one address space, every core its own. This crate
 //! wires the portable libraries to the machine; everything it can leave to
 //! them, it does (they are tested on the host):
 //!
@@ -12,6 +12,7 @@
 //!   services/   registry-managed services: kv (the store on virtio-blk), cache, virtio-mmio, console
 //!   registry    service! = module_init; start in dependency order, stop dependents first
 //!   board       what boot learned: the device tree's board, version, CPU, boot time
+//!   cores       the other CPUs: started at boot, each runs its role's work
 //!   ───────────────────────────────────────────────────────────────────────────────────
 //!   portable:   cmd (every command's handler) ─► kv (store service) ─► lsm, cache
 //!               workload (BENCH), console (line editor, parser, replies), kcore
@@ -31,6 +32,8 @@ extern crate alloc;
 mod board;
 #[cfg(target_os = "none")]
 mod boot;
+#[cfg(target_os = "none")]
+mod cores;
 #[cfg(target_os = "none")]
 mod gdb_scripts;
 #[cfg(target_os = "none")]

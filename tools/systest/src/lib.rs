@@ -94,6 +94,8 @@ pub enum Nic {
 #[derive(Clone, Debug)]
 pub struct Options {
     pub mem_mib: u32,
+    /// `-smp`: the seed's line has 4.
+    pub smp: u32,
     pub disk: Option<PathBuf>,
     pub disk_bus: DiskBus,
     pub nic: Nic,
@@ -110,6 +112,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             mem_mib: 1024,
+            smp: 4,
             disk: None,
             disk_bus: DiskBus::Mmio,
             nic: Nic::QemuDefault,
@@ -130,7 +133,7 @@ impl Options {
             "-cpu",
             "cortex-a57",
             "-smp",
-            "4",
+            &self.smp.to_string(),
             "-M",
             "virt,gic-version=3,its=on,iommu=smmuv3",
             "-nographic",

@@ -1,5 +1,6 @@
-//! Booting: with and without a disk, with RAM sizes from 256 MiB to 4 GiB,
-//! with the exact seed command line, and with boot arguments.
+//! Booting: with and without a disk, with 1 to 8 cores, with RAM sizes from
+//! 256 MiB to 4 GiB, with the exact seed command line, and with boot
+//! arguments.
 
 use std::time::Duration;
 use systest::{field, Options, Qemu, TempFile};
@@ -9,6 +10,34 @@ fn boots_without_a_disk() {
     let mut q = Qemu::boot(&Options::default());
     assert!(q.transcript().contains("virtio-mmio: 32 slots, all empty"));
     assert!(q.cmd("INFO devices").contains("virtio_mmio_slots:32"));
+}
+
+#[test]
+fn every_core_count_boots_and_serves() {
+    for smp in [1u32, 2, 4, 8] {
+        let disk = TempFile::new(&format!("smp{smp}.img"), 16 << 20);
+        let mut q = Qemu::boot(&Options {
+            smp,
+            disk: Some(disk.0.clone()),
+            ..Options::default()
+        });
+        let cpu = q.cmd("INFO cpu");
+        let n = smp.to_string();
+        assert_eq!(field(&cpu, "cpus"), Some(n.as_str()), "{cpu}");
+        assert_eq!(field(&cpu, "cpus_online"), Some(n.as_str()), "{cpu}");
+        for i in 0..smp {
+            let core = field(&cpu, &format!("cpu{i}")).unwrap_or_else(|| panic!("{cpu}"));
+            assert!(core.starts_with("online=1,role="), "{cpu}");
+            assert!(core.contains(&format!("mpidr={i:#x},")), "{cpu}");
+        }
+        assert!(field(&cpu, "cpu0").unwrap().contains("role=sessions"));
+        assert!(q.cmd("SET smp 1").contains("OK"));
+        let bench = q.cmd("BENCH fillrandom 2000");
+        assert!(field(&bench, "ops") == Some("2000"), "{bench}");
+        assert!(q.cmd("GET smp").contains("\"1\""));
+        q.send(b"SHUTDOWN\r");
+        assert_eq!(q.wait_exit(Duration::from_secs(30)).code(), Some(0));
+    }
 }
 
 #[test]

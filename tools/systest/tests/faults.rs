@@ -51,7 +51,7 @@ fn stack_overflow_hits_the_guard_page() {
     let (code, t) = crash("DEBUG OVERFLOW");
     assert_eq!(code, 3, "{t}");
     assert!(
-        t.contains("*** kernel stack overflow (fault in its guard page) ***"),
+        t.contains("*** kernel stack overflow on CPU 0 (fault in its guard page) ***"),
         "{t}"
     );
     assert!(

@@ -253,6 +253,8 @@ fn gdb_breaks_at_kernel_main_and_helpers_print_state() {
             "continue",
             "-ex",
             "unikv-irqs",
+            "-ex",
+            "unikv-cpus",
         ],
         Duration::from_secs(120),
     );
@@ -292,6 +294,17 @@ fn gdb_breaks_at_kernel_main_and_helpers_print_state() {
         "unikv-lsm, unikv-cache without a disk: {text}"
     );
     assert!(text.contains("INTID  30:"), "unikv-irqs: {text}");
+    // The seed's machine line has four cores, all brought up by then.
+    for cpu in 0..4 {
+        assert!(
+            text.contains(&format!("CPU {cpu}: online  role=")),
+            "unikv-cpus: {text}"
+        );
+    }
+    assert!(
+        text.contains("role=sessions") && text.contains("(gdb thread 4)"),
+        "unikv-cpus: {text}"
+    );
 }
 
 /// INFO storage's fields that unikv-lsm prints under the same names.

@@ -132,6 +132,9 @@ pub struct Board {
     pub bootargs: Option<String>,
     /// Number of `/cpus/cpu@*` nodes with `device_type = "cpu"`.
     pub cpus: usize,
+    /// Their `reg`: each CPU's MPIDR affinity fields (what PSCI CPU_ON
+    /// takes), in the tree's order.
+    pub cpu_ids: Vec<u64>,
     /// The root's `model`.
     pub model: Option<String>,
     /// The blob's `totalsize`: reserve this many bytes at the blob's address

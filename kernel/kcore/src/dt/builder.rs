@@ -29,6 +29,7 @@ pub(super) struct Builder {
     rtc: Option<Rtc>,
     bootargs: Option<String>,
     cpus: usize,
+    cpu_ids: Vec<u64>,
     model: Option<String>,
     phandles: Vec<Phandle>,
     pci: Option<RawPciHost>,
@@ -121,6 +122,10 @@ impl Builder {
         if parent_at_top && parent_name == "cpus" && base_name == "cpu" {
             if first_string(p.device_type) == Some("cpu") {
                 self.cpus += 1;
+                if let Some(reg) = p.reg {
+                    let id = reg_entries(reg, ac, sc, "cpu")?;
+                    self.cpu_ids.extend(id.first().map(|r| r.base));
+                }
             }
             return Ok(());
         }
@@ -303,6 +308,7 @@ impl Builder {
             rtc: self.rtc,
             bootargs: self.bootargs,
             cpus: self.cpus,
+            cpu_ids: self.cpu_ids,
             model: self.model,
             fdt_size,
         })

@@ -45,11 +45,14 @@ pub fn irq_enable() {
 
 /// Waits for the next interrupt without losing one that arrives between the
 /// caller's last check and the wait: `wfi` wakes on a pending interrupt even
-/// while IRQs are masked, and the handler runs once they are unmasked.
+/// while IRQs are masked, and the handler runs once they are unmasked. The
+/// time asleep is this CPU's idle time (`INFO cpu`).
 pub fn wait_for_interrupt_if(cond: impl FnOnce() -> bool) {
     let saved = irq_save();
     if cond() {
+        let t = super::timer::counter();
         asm::wfi();
+        crate::cpus::this().add_idle(super::timer::counter().saturating_sub(t));
     }
     irq_restore(saved);
 }

@@ -141,10 +141,10 @@ fn fatal(kind: &str, ctx: &ExceptionContext) -> ! {
     let overflow = crate::memory::stack_guard_hit(ctx.far).filter(|_| esr.is_abort());
     crate::console_out::fatal(|w| {
         let _ = writeln!(w, "\r\n*** unikv: unhandled {kind} exception ***");
-        if let Some(stack) = overflow {
+        if let Some((cpu, stack)) = overflow {
             let _ = writeln!(
                 w,
-                "*** {stack} stack overflow (fault in its guard page) ***"
+                "*** {stack} stack overflow on CPU {cpu} (fault in its guard page) ***"
             );
         }
         let _ = write!(w, "{ctx}");

@@ -1,12 +1,17 @@
-//! GICv3: distributor, the boot CPU's redistributor and CPU interface, and
-//! the dispatch of interrupts to the handlers drivers register.
+//! GICv3: the distributor, each CPU's redistributor and CPU interface,
+//! software-generated interrupts between CPUs, and the dispatch of
+//! interrupts to the handlers drivers register.
 //!
 //! unikv routes every SPI to the boot CPU, uses group 1 non-secure only, and
-//! one priority: handlers run with IRQs masked and never nest.
+//! one priority: handlers run with IRQs masked and never nest. SGIs and
+//! PPIs (the timer) are per CPU: each CPU enables its own in its
+//! redistributor; a handler is one for all CPUs.
 
 use super::icc::{
-    ICC_BPR1_EL1, ICC_EOIR1_EL1, ICC_IAR1_EL1, ICC_IGRPEN1_EL1, ICC_PMR_EL1, ICC_SRE_EL1,
+    ICC_BPR1_EL1, ICC_EOIR1_EL1, ICC_IAR1_EL1, ICC_IGRPEN1_EL1, ICC_PMR_EL1, ICC_SGI1R_EL1,
+    ICC_SRE_EL1,
 };
+use crate::memory::MAX_CPUS;
 use crate::mmio::MmioRef;
 use aarch64_cpu::asm::barrier;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -110,7 +115,20 @@ static GIC: spin::Once<Gic> = spin::Once::new();
 
 struct Gic {
     gicd: MmioRef<GicdRegs>,
-    sgi: MmioRef<GicrSgiRegs>,
+    gicr_base: u64,
+    gicr_size: u64,
+}
+
+/// Each CPU's SGI/PPI frame, by CPU index, once it has set itself up.
+static SGI_FRAMES: [spin::Once<MmioRef<GicrSgiRegs>>; MAX_CPUS] =
+    [const { spin::Once::new() }; MAX_CPUS];
+
+/// The calling CPU's SGI/PPI frame.
+fn sgi_frame() -> Result<&'static MmioRef<GicrSgiRegs>, GicError> {
+    SGI_FRAMES
+        .get(crate::cpus::index())
+        .and_then(spin::Once::get)
+        .ok_or(GicError::NotInitialized)
 }
 
 #[derive(Debug)]
@@ -140,8 +158,9 @@ fn wait_rwp(gicd: &GicdRegs) {
     }
 }
 
-/// Brings up the distributor and the boot CPU's redistributor and CPU
-/// interface. Interrupts stay masked in PSTATE until the caller unmasks.
+/// Brings up the distributor, then the boot CPU's redistributor and CPU
+/// interface (`init_cpu`). Interrupts stay masked in PSTATE until the
+/// caller unmasks.
 pub fn init(gicd_base: u64, gicr_base: u64, gicr_size: u64) -> Result<(), GicError> {
     // SAFETY: the addresses come from the device tree's arm,gic-v3 node and
     // are mapped as device memory by the MMU set-up.
@@ -164,8 +183,23 @@ pub fn init(gicd_base: u64, gicr_base: u64, gicr_size: u64) -> Result<(), GicErr
     gicd.ctlr
         .write(GICD_CTLR::ARE::SET + GICD_CTLR::EnableGrp1::SET);
     wait_rwp(&gicd);
+    GIC.call_once(|| Gic {
+        gicd,
+        gicr_base,
+        gicr_size,
+    });
+    init_cpu()
+}
 
-    let rd = find_redistributor(gicr_base, gicr_size, super::cpu::mpidr())?;
+/// Brings up the calling CPU's redistributor (found by its MPIDR) and CPU
+/// interface: every SGI and PPI group 1, default priority, disabled until
+/// `enable`d on this CPU.
+pub fn init_cpu() -> Result<(), GicError> {
+    let gic = GIC.get().ok_or(GicError::NotInitialized)?;
+    let frame = SGI_FRAMES
+        .get(crate::cpus::index())
+        .ok_or(GicError::NotInitialized)?;
+    let rd = find_redistributor(gic.gicr_base, gic.gicr_size, super::cpu::mpidr())?;
     // Wake the redistributor: it stays asleep (and drops PPIs) until told.
     rd.waker.modify(GICR_WAKER::ProcessorSleep::CLEAR);
     while rd.waker.is_set(GICR_WAKER::ChildrenAsleep) {
@@ -188,8 +222,25 @@ pub fn init(gicd_base: u64, gicr_base: u64, gicr_size: u64) -> Result<(), GicErr
     ICC_IGRPEN1_EL1.set(1);
     barrier::isb(barrier::SY);
 
-    GIC.call_once(|| Gic { gicd, sgi });
+    frame.call_once(|| sgi);
     Ok(())
+}
+
+/// Raises SGI `intid` (0-15) on the CPU with affinity `mpidr`.
+pub fn send_sgi(intid: u32, mpidr: u64) {
+    // ICC_SGI1R_EL1: Aff3 [55:48], Aff2 [39:32], INTID [27:24], Aff1
+    // [23:16], a target list of Aff0 values [15:0] (virt's Aff0 is under 16).
+    let aff0 = mpidr & 0xf;
+    let value = (((mpidr >> 32) & 0xff) << 48)
+        | (((mpidr >> 16) & 0xff) << 32)
+        | (u64::from(intid & 0xf) << 24)
+        | (((mpidr >> 8) & 0xff) << 16)
+        | (1 << aff0);
+    // The writes that the woken CPU should see are ordered before its
+    // interrupt.
+    barrier::dsb(barrier::ISHST);
+    ICC_SGI1R_EL1.set(value);
+    barrier::isb(barrier::SY);
 }
 
 fn find_redistributor(base: u64, size: u64, mpidr: u64) -> Result<MmioRef<GicrRegs>, GicError> {
@@ -210,8 +261,9 @@ fn find_redistributor(base: u64, size: u64, mpidr: u64) -> Result<MmioRef<GicrRe
     Err(GicError::NoRedistributor { mpidr })
 }
 
-/// Installs `handler` for `intid` and enables it; `edge` selects edge-
-/// triggered (SPIs only; PPIs keep their configuration).
+/// Installs `handler` for `intid` and enables it (an SGI or PPI on the
+/// calling CPU only); `edge` selects edge-triggered (SPIs only; PPIs keep
+/// their configuration).
 pub fn enable(intid: u32, handler: Handler, edge: bool) -> Result<(), GicError> {
     let gic = GIC.get().ok_or(GicError::NotInitialized)?;
     let i = intid as usize;
@@ -221,7 +273,7 @@ pub fn enable(intid: u32, handler: Handler, edge: bool) -> Result<(), GicError> 
     HANDLERS[i].store(handler as usize, Ordering::Release);
     let bit = 1u32 << (i % 32);
     if i < 32 {
-        gic.sgi.isenabler0.set(bit);
+        sgi_frame()?.isenabler0.set(bit);
     } else {
         let cfg = &gic.gicd.icfgr[i / 16];
         let shift = (i % 16) * 2 + 1;
@@ -252,8 +304,8 @@ fn set_enabled(intid: u32, on: bool) -> Result<(), GicError> {
     }
     let bit = 1u32 << (i % 32);
     match (i < 32, on) {
-        (true, true) => gic.sgi.isenabler0.set(bit),
-        (true, false) => gic.sgi.icenabler0.set(bit),
+        (true, true) => sgi_frame()?.isenabler0.set(bit),
+        (true, false) => sgi_frame()?.icenabler0.set(bit),
         (false, true) => gic.gicd.isenabler[i / 32].set(bit),
         (false, false) => gic.gicd.icenabler[i / 32].set(bit),
     }
@@ -288,6 +340,7 @@ pub fn handle_irq() {
             return;
         }
         handled = true;
+        crate::cpus::this().count_irq();
         let i = intid as usize;
         if i < MAX_INTID {
             UNIKV_IRQ_COUNTS[i].fetch_add(1, Ordering::Relaxed);

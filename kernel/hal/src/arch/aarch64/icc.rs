@@ -59,3 +59,6 @@ icc_register!(
 icc_register!(
     /// End of interrupt.
     ICC_EOIR1_EL1, "S3_0_C12_C12_1", write);
+icc_register!(
+    /// Generate a group 1 SGI: target affinity and list, INTID.
+    ICC_SGI1R_EL1, "S3_0_C12_C11_5", write);

@@ -122,7 +122,7 @@ fn is_table(desc: u64) -> bool {
 
 /// What a kernel page gets, by the section it lies in.
 fn kernel_page(addr: u64) -> Option<Attrs> {
-    if memory::guard_pages().iter().any(|g| g.contains(addr, 1)) {
+    if memory::guard_pages().any(|g| g.contains(addr, 1)) {
         None
     } else if memory::text().contains(addr, 1) {
         Some(normal_rx())
@@ -276,25 +276,32 @@ pub fn init(ram: &[Range]) -> Result<(), MmuError> {
 /// Adds `base..base+size` to the identity map as device memory (nGnRE,
 /// never executable), for devices the boot map does not cover.
 ///
-/// Runs on the one CPU that runs the kernel, with interrupts masked while
-/// the tables change: nothing else walks or edits them meanwhile.
+/// One CPU at a time changes the tables (under `MAP_LOCK`); the others
+/// may walk them meanwhile, and see the new entries once they are written.
 pub fn map_device(base: u64, size: u64) -> Result<(), MmuError> {
     let end = base.checked_add(size).ok_or(MmuError::OutOfRange(base))?;
     if end > 1 << 39 {
         return Err(MmuError::OutOfRange(end - 1));
     }
-    let saved = super::cpu::irq_save();
-    // SAFETY: one CPU runs the kernel and IRQs are masked, so nothing else
-    // reads or writes TABLES during this call; the entries written are new
-    // (invalid before), which needs no break-before-make.
+    let _only_writer = MAP_LOCK.lock();
+    // SAFETY: MAP_LOCK makes this the only writer of TABLES (init ran
+    // before any other CPU started); other CPUs' walks read entries that
+    // are new (invalid before), which needs no break-before-make.
     let tables = unsafe { &mut *TABLES.get() };
     let result = tables.map_device(base, end);
     // None can exist for entries that were invalid, but a walk cached
-    // before the change is discarded all the same.
-    invalidate_tlb();
-    super::cpu::irq_restore(saved);
+    // before the change is discarded all the same, on every CPU.
+    barrier::dsb(barrier::ISHST);
+    // SAFETY: invalidating TLB entries changes no mapping.
+    unsafe { core::arch::asm!("tlbi vmalle1is", options(nostack)) };
+    barrier::dsb(barrier::ISH);
+    barrier::isb(barrier::SY);
     result
 }
+
+/// Serializes `map_device` across CPUs (with IRQs masked: a handler on
+/// this CPU never maps, but the lock is held across a TLB broadcast).
+static MAP_LOCK: crate::sync::IrqLock<()> = crate::sync::IrqLock::new(());
 
 /// Invalidates this CPU's TLB, changing no mapping; the tick does it ten
 /// times a second, for the emulator's sake.
@@ -328,8 +335,9 @@ fn invalidate_tlb() {
 
 /// Tables in use, for `INFO memory`.
 pub fn tables_used() -> (usize, usize) {
-    // SAFETY: only init and map_device write the tables, on this same CPU
-    // (map_device with IRQs masked): this read cannot overlap a write.
+    let _no_writer = MAP_LOCK.lock();
+    // SAFETY: only init (before other CPUs start) and map_device (under
+    // MAP_LOCK, held here too) write the tables: no write overlaps.
     let t = unsafe { &*TABLES.get() };
     (t.l2_used, t.l3_used)
 }

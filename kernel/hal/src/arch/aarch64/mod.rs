@@ -1,5 +1,5 @@
 //! ARMv8-A at EL1: boot glue, exceptions, MMU, GICv3, generic timer, PSCI,
-//! semihosting and backtraces.
+//! the other CPUs' bring-up, semihosting and backtraces.
 
 pub mod backtrace;
 pub mod cpu;
@@ -10,6 +10,7 @@ mod mem;
 pub mod mmu;
 pub mod psci;
 pub mod semihosting;
+pub mod smp;
 pub mod timer;
 
 core::arch::global_asm!(include_str!("../../../../../boot/entry.s"));

@@ -1,5 +1,7 @@
 //! The generic timer: the monotonic clock every timestamp comes from, and a
-//! periodic tick on the EL1 physical timer.
+//! periodic tick on each CPU's EL1 physical timer (a PPI: every CPU has its
+//! own). The boot CPU's tick counts `ticks()` and drives the profiler; every
+//! CPU's flushes its own TLB for QEMU's sake.
 
 use aarch64_cpu::registers::{
     Readable, Writeable, CNTFRQ_EL0, CNTPCT_EL0, CNTP_CTL_EL0, CNTP_CVAL_EL0,
@@ -12,7 +14,6 @@ pub const TICK_HZ: u64 = 100;
 /// `mmu::flush_tlb_for_resize`): by time, not by ticks, since the
 /// profiler raises the tick rate.
 const TLB_FLUSH_HZ: u64 = 10;
-static NEXT_TLB_FLUSH: AtomicU64 = AtomicU64::new(0);
 
 static TICKS: AtomicU64 = AtomicU64::new(0);
 static PERIOD: AtomicU64 = AtomicU64::new(0);
@@ -55,25 +56,40 @@ pub fn intid() -> u32 {
     INTID.load(Ordering::Relaxed)
 }
 
-/// Starts the periodic tick on `intid` (the non-secure physical timer PPI).
+/// Starts the periodic tick on the boot CPU, on `intid` (the non-secure
+/// physical timer PPI).
 pub fn start_tick(intid: u32) -> Result<(), super::gicv3::GicError> {
-    let period = frequency() / TICK_HZ;
-    PERIOD.store(period, Ordering::Relaxed);
+    PERIOD.store(frequency() / TICK_HZ, Ordering::Relaxed);
     INTID.store(intid, Ordering::Relaxed);
-    CNTP_CVAL_EL0.set(counter() + period);
+    start_tick_here()
+}
+
+/// Starts the calling CPU's tick, at the boot CPU's rate and INTID.
+pub fn start_tick_here() -> Result<(), super::gicv3::GicError> {
+    CNTP_CVAL_EL0.set(counter() + PERIOD.load(Ordering::Relaxed));
     CNTP_CTL_EL0.write(CNTP_CTL_EL0::ENABLE::SET + CNTP_CTL_EL0::IMASK::CLEAR);
-    super::gicv3::enable(intid, on_tick, false)
+    super::gicv3::enable(INTID.load(Ordering::Relaxed), on_tick, false)
+}
+
+/// Stops the calling CPU's tick until the next `start_tick_here`: a core
+/// with nothing to do sleeps until an SGI rather than waking 100 times a
+/// second (under QEMU each wake-up costs the host a little).
+pub fn stop_tick_here() {
+    CNTP_CTL_EL0.write(CNTP_CTL_EL0::ENABLE::CLEAR + CNTP_CTL_EL0::IMASK::SET);
 }
 
 fn on_tick(_intid: u32) {
-    TICKS.fetch_add(1, Ordering::Relaxed);
-    crate::profile::on_tick();
+    if crate::cpus::index() == 0 {
+        TICKS.fetch_add(1, Ordering::Relaxed);
+        crate::profile::on_tick();
+    }
     // Compare values advance by whole periods so the tick does not drift;
     // after a long stall (gdb) skip the missed ones instead of storming.
     let period = PERIOD.load(Ordering::Relaxed);
     let now = counter();
-    if now >= NEXT_TLB_FLUSH.load(Ordering::Relaxed) {
-        NEXT_TLB_FLUSH.store(now + frequency() / TLB_FLUSH_HZ, Ordering::Relaxed);
+    let next_flush = &crate::cpus::this().next_tlb_flush;
+    if now >= next_flush.load(Ordering::Relaxed) {
+        next_flush.store(now + frequency() / TLB_FLUSH_HZ, Ordering::Relaxed);
         super::mmu::flush_tlb_for_resize();
     }
     let mut next = CNTP_CVAL_EL0.get() + period;

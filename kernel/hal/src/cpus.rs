@@ -1,0 +1,148 @@
+//! Per-CPU records: which CPU is running (its index, kept in TPIDR_EL1 by
+//! boot/entry.s), and for each CPU what `INFO cpu` and the gdb helpers show
+//! (online, MPIDR, what it runs, time asleep, interrupts taken), plus the
+//! little state that must be per CPU because an interrupt on one CPU says
+//! nothing about another (the heap's "in an interrupt handler" depth, the
+//! tick's next TLB flush).
+//!
+//! Records are atomics in a static array, written by their own CPU (the
+//! role and the online flag also by the CPU that starts it) and read by
+//! anyone: no locks, so an interrupt handler may touch its own.
+
+use crate::memory::MAX_CPUS;
+use aarch64_cpu::registers::{Readable, TPIDR_EL1};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+/// One CPU's record.
+pub struct Cpu {
+    online: AtomicBool,
+    mpidr: AtomicU64,
+    /// Counter value when it came online.
+    since: AtomicU64,
+    /// Counter ticks spent waiting for an interrupt (`wfi`).
+    idle: AtomicU64,
+    irqs: AtomicU64,
+    /// Index into [`ROLES`] of what it runs.
+    role: AtomicU32,
+    /// Interrupt handlers running on it (nested depth): the heap must not
+    /// wait for a lock the code they interrupted may hold.
+    pub(crate) irq_depth: AtomicU32,
+    /// Counter value of its next TLB flush (see `timer`).
+    pub(crate) next_tlb_flush: AtomicU64,
+}
+
+impl Cpu {
+    const fn new() -> Self {
+        Self {
+            online: AtomicBool::new(false),
+            mpidr: AtomicU64::new(0),
+            since: AtomicU64::new(0),
+            idle: AtomicU64::new(0),
+            irqs: AtomicU64::new(0),
+            role: AtomicU32::new(0),
+            irq_depth: AtomicU32::new(0),
+            next_tlb_flush: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Every CPU's record, by index; unmangled for the gdb helper `unikv-cpus`.
+#[no_mangle]
+static UNIKV_CPUS: [Cpu; MAX_CPUS] = [const { Cpu::new() }; MAX_CPUS];
+
+/// What a CPU can be running; `set_role` takes one of these, so the record
+/// stays one word that any CPU can read without a lock.
+pub const ROLES: [&str; 5] = ["off", "starting", "sessions", "background", "idle"];
+
+/// Roles by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Role {
+    Off = 0,
+    Starting = 1,
+    /// The console and network sessions (the boot CPU).
+    Sessions = 2,
+    /// The store's flushes and compactions.
+    Background = 3,
+    /// Online with nothing to do yet.
+    Idle = 4,
+}
+
+/// The index of the CPU running this (0 is the boot CPU).
+#[inline]
+pub fn index() -> usize {
+    TPIDR_EL1.get() as usize
+}
+
+/// The record of the CPU running this.
+#[inline]
+pub fn this() -> &'static Cpu {
+    &UNIKV_CPUS[index() % MAX_CPUS]
+}
+
+/// The record of CPU `cpu`.
+pub fn get(cpu: usize) -> Option<&'static Cpu> {
+    UNIKV_CPUS.get(cpu)
+}
+
+/// Marks the calling CPU online with its MPIDR, now.
+pub fn set_online(mpidr: u64) {
+    let c = this();
+    c.mpidr.store(mpidr, Ordering::Relaxed);
+    c.since
+        .store(crate::arch::timer::counter(), Ordering::Relaxed);
+    c.online.store(true, Ordering::Release);
+}
+
+pub fn set_role(cpu: usize, role: Role) {
+    if let Some(c) = get(cpu) {
+        c.role.store(role as u32, Ordering::Relaxed);
+    }
+}
+
+/// CPUs online.
+pub fn online() -> usize {
+    UNIKV_CPUS.iter().filter(|c| c.is_online()).count()
+}
+
+impl Cpu {
+    pub fn is_online(&self) -> bool {
+        self.online.load(Ordering::Acquire)
+    }
+
+    pub fn mpidr(&self) -> u64 {
+        self.mpidr.load(Ordering::Relaxed)
+    }
+
+    pub fn role(&self) -> &'static str {
+        ROLES
+            .get(self.role.load(Ordering::Relaxed) as usize)
+            .copied()
+            .unwrap_or("?")
+    }
+
+    pub fn irqs(&self) -> u64 {
+        self.irqs.load(Ordering::Relaxed)
+    }
+
+    /// (microseconds online, microseconds of it asleep in `wfi`).
+    pub fn times_us(&self) -> (u64, u64) {
+        use crate::arch::timer::{counter, ticks_to_us};
+        if !self.is_online() {
+            return (0, 0);
+        }
+        let up = counter().saturating_sub(self.since.load(Ordering::Relaxed));
+        (
+            ticks_to_us(up),
+            ticks_to_us(self.idle.load(Ordering::Relaxed)),
+        )
+    }
+
+    pub(crate) fn count_irq(&self) {
+        self.irqs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_idle(&self, ticks: u64) {
+        self.idle.fetch_add(ticks, Ordering::Relaxed);
+    }
+}
