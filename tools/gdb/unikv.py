@@ -490,7 +490,7 @@ class UnikvCpus(gdb.Command):
     """Every core: online, what it runs, MPIDR, interrupts taken, time asleep,
     and the gdb thread that is that vCPU (`thread N` switches to it)."""
 
-    ROLES = ["off", "starting", "sessions", "background", "idle"]
+    ROLES = ["off", "starting", "sessions", "background", "idle", "job"]
 
     def __init__(self):
         super().__init__("unikv-cpus", gdb.COMMAND_DATA)

@@ -78,6 +78,11 @@ pub trait Host {
     fn profile_start(&self, hz: u64) -> Result<(), String>;
     /// Stops it: (samples, the `top` hottest addresses with their counts).
     fn profile_stop(&self, top: usize) -> (usize, Vec<(u64, u32)>);
+    /// Runs `job(i)` for every `i` in `0..n` at once: job 0 on the calling
+    /// core, each other on a core of its own; returns when all have
+    /// returned. Fails, running nothing, when fewer than `n` cores can take
+    /// one (the message says how many can).
+    fn parallel(&self, n: usize, job: &(dyn Fn(usize) + Sync)) -> Result<(), String>;
 }
 
 /// The session a command runs in: where its output beyond the reply goes,

@@ -185,7 +185,24 @@ impl Host for FakeHost {
                 .collect(),
         )
     }
+    /// Threads stand for cores: job 0 on the caller's, up to
+    /// [`FAKE_CORES`] in all.
+    fn parallel(&self, n: usize, job: &(dyn Fn(usize) + Sync)) -> Result<(), String> {
+        if n > FAKE_CORES {
+            return Err(format!("{FAKE_CORES} cores can run jobs"));
+        }
+        std::thread::scope(|s| {
+            for i in 1..n {
+                s.spawn(move || job(i));
+            }
+            job(0);
+        });
+        Ok(())
+    }
 }
+
+/// The cores the test double's `parallel` has.
+pub const FAKE_CORES: usize = 4;
 
 /// A session's sink that keeps what it got, and says "interrupted" from
 /// its `stop_at`-th question on.

@@ -52,7 +52,7 @@ static UNIKV_CPUS: [Cpu; MAX_CPUS] = [const { Cpu::new() }; MAX_CPUS];
 
 /// What a CPU can be running; `set_role` takes one of these, so the record
 /// stays one word that any CPU can read without a lock.
-pub const ROLES: [&str; 5] = ["off", "starting", "sessions", "background", "idle"];
+pub const ROLES: [&str; 6] = ["off", "starting", "sessions", "background", "idle", "job"];
 
 /// Roles by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,8 +64,10 @@ pub enum Role {
     Sessions = 2,
     /// The store's flushes and compactions.
     Background = 3,
-    /// Online with nothing to do yet.
+    /// Online, waiting for work.
     Idle = 4,
+    /// Running a job another core gave it (`BENCH threads=N`).
+    Job = 5,
 }
 
 /// The index of the CPU running this (0 is the boot CPU).

@@ -1,7 +1,8 @@
-//! The panic handler: message, location, backtrace, then an exit status
-//! that says "failed" (semihosting) or, without semihosting, a halted CPU.
+//! The panic handler: the other CPUs stopped, then message, location,
+//! backtrace, and an exit status that says "failed" (semihosting) or,
+//! without semihosting, a halted machine.
 
-use crate::arch::{backtrace, cpu, semihosting};
+use crate::arch::{backtrace, cpu, semihosting, smp};
 use core::panic::PanicInfo;
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -11,10 +12,12 @@ static PANICKING: AtomicBool = AtomicBool::new(false);
 fn panic(info: &PanicInfo<'_>) -> ! {
     let fp = backtrace::current_fp();
     if PANICKING.swap(true, Ordering::SeqCst) {
-        // A panic while panicking: print nothing more that could recurse.
+        // A panic while panicking (or on two CPUs at once): print nothing
+        // more that could recurse or interleave.
         semihosting::exit_failure(101);
         cpu::halt();
     }
+    smp::stop_others();
     crate::console_out::fatal(|w| {
         let _ = writeln!(w, "\r\n*** unikv kernel panic ***");
         if let Some(loc) = info.location() {

@@ -1,11 +1,14 @@
 //! The other cores: started at boot (every CPU of the device tree, up to
-//! `hal::memory::MAX_CPUS`), each then runs [`core_main`]: the work its role
-//! gives it, and `wfi` between. CPU 0 runs the sessions (`session::run`).
-//!
-//! For now every started core waits for work with nothing to do yet.
+//! `hal::memory::MAX_CPUS`), each then runs [`core_main`]: the jobs other
+//! cores give it ([`parallel`]), and `wfi` between, without its tick. CPU 0
+//! runs the sessions (`session::run`).
 
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 use hal::arch::{cpu, smp, timer};
 use hal::cpus::{self, Role};
+use hal::memory::MAX_CPUS;
 
 /// Starts the other cores; logs each that does not come up.
 pub fn start(mpidrs: &[u64]) {
@@ -18,19 +21,112 @@ pub fn start(mpidrs: &[u64]) {
     log::info!(
         "smp: {} of {} CPUs online",
         started + 1,
-        mpidrs.len().clamp(1, hal::memory::MAX_CPUS)
+        mpidrs.len().clamp(1, MAX_CPUS)
     );
+}
+
+/// A job given to a core: `job(index)`. The reference's lifetime is erased
+/// to `'static`; [`parallel`] does not return before the core has cleared
+/// its mailbox, after the job returned.
+#[derive(Clone, Copy)]
+struct Posted {
+    job: &'static (dyn Fn(usize) + Sync),
+    index: usize,
+}
+
+/// A core's mailbox.
+#[derive(Clone, Copy)]
+enum Mailbox {
+    Free,
+    /// Claimed by a `parallel` that has not yet found all its cores.
+    Reserved,
+    /// The job it runs or is about to; only the core itself sets it
+    /// `Free` again, once the job has returned.
+    Run(Posted),
+}
+
+static MAILBOXES: [spin::Mutex<Mailbox>; MAX_CPUS] =
+    [const { spin::Mutex::new(Mailbox::Free) }; MAX_CPUS];
+
+fn is_free(mailbox: &spin::Mutex<Mailbox>) -> bool {
+    matches!(*mailbox.lock(), Mailbox::Free)
+}
+
+fn has_job(mailbox: &spin::Mutex<Mailbox>) -> bool {
+    matches!(*mailbox.lock(), Mailbox::Run(_))
 }
 
 /// What a started core runs, for good. With nothing to do it sleeps
 /// without its tick, until an SGI (`smp::wake`) brings work.
 fn core_main(index: usize) -> ! {
+    let mailbox = &MAILBOXES[index];
     loop {
-        let _ = index;
+        let posted = *mailbox.lock();
+        if let Mailbox::Run(p) = posted {
+            cpus::set_role(index, Role::Job);
+            (p.job)(p.index);
+            cpus::set_role(index, Role::Idle);
+            *mailbox.lock() = Mailbox::Free;
+            continue;
+        }
         timer::stop_tick_here();
-        cpu::wait_for_interrupt_if(|| true);
+        cpu::wait_for_interrupt_if(|| !has_job(mailbox));
         if let Err(e) = timer::start_tick_here() {
             log::error!("CPU {index}: timer: {e}");
         }
     }
+}
+
+/// Runs `job(i)` for every `i` in `0..n` at once: job 0 here, each other on
+/// a free core of its own; returns once all have returned. Fails, running
+/// nothing, when fewer than `n - 1` other cores are free.
+pub fn parallel(n: usize, job: &(dyn Fn(usize) + Sync)) -> Result<(), String> {
+    if n <= 1 {
+        job(0);
+        return Ok(());
+    }
+    // SAFETY: the reference outlives every use: each core that gets it
+    // clears its mailbox only after the job returned, and this function
+    // waits for every mailbox it filled to be clear before it returns (a
+    // job cannot unwind: a panic stops the machine).
+    let job: &'static (dyn Fn(usize) + Sync) = unsafe {
+        core::mem::transmute::<&(dyn Fn(usize) + Sync), &'static (dyn Fn(usize) + Sync)>(job)
+    };
+    let me = cpus::index();
+    let mut claimed: Vec<usize> = Vec::new();
+    for core in 0..MAX_CPUS {
+        if claimed.len() == n - 1 {
+            break;
+        }
+        if core == me || !cpus::get(core).is_some_and(cpus::Cpu::is_online) {
+            continue;
+        }
+        let mut slot = MAILBOXES[core].lock();
+        if matches!(*slot, Mailbox::Free) {
+            *slot = Mailbox::Reserved;
+            claimed.push(core);
+        }
+    }
+    if claimed.len() < n - 1 {
+        let free = claimed.len() + 1;
+        for &core in &claimed {
+            *MAILBOXES[core].lock() = Mailbox::Free;
+        }
+        return Err(format!(
+            "{n} threads need {n} cores; {free} can run one (this one and {} free of {} online)",
+            free - 1,
+            cpus::online()
+        ));
+    }
+    for (i, &core) in claimed.iter().enumerate() {
+        *MAILBOXES[core].lock() = Mailbox::Run(Posted { job, index: i + 1 });
+        smp::wake(core);
+    }
+    job(0);
+    for &core in &claimed {
+        while !is_free(&MAILBOXES[core]) {
+            core::hint::spin_loop();
+        }
+    }
+    Ok(())
 }

@@ -136,6 +136,10 @@ impl cmd::Host for KernelHost {
     fn profile_stop(&self, top: usize) -> (usize, Vec<(u64, u32)>) {
         hal::profile::stop(top)
     }
+
+    fn parallel(&self, n: usize, job: &(dyn Fn(usize) + Sync)) -> Result<(), String> {
+        crate::cores::parallel(n, job)
+    }
 }
 
 /// Recurses until the stack's guard page stops it.

@@ -81,7 +81,9 @@ fn check_virt(board: &Board, ram_size: u64, cpus: usize) {
     );
     assert_eq!(board.cpus, cpus);
     // virt numbers its CPUs' affinity from 0 in Aff0 (16 to a cluster).
-    let ids: Vec<u64> = (0..cpus as u64).map(|i| ((i / 16) << 8) | (i % 16)).collect();
+    let ids: Vec<u64> = (0..cpus as u64)
+        .map(|i| ((i / 16) << 8) | (i % 16))
+        .collect();
     assert_eq!(board.cpu_ids, ids);
     assert_eq!(board.model.as_deref(), Some("linux,dummy-virt"));
     check_virt_pci(board.pci.as_ref().expect("virt has a PCIe host bridge"));

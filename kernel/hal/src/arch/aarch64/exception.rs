@@ -137,6 +137,7 @@ impl fmt::Display for ExceptionContext {
 
 /// The first words of the reason a dump is printed for.
 fn fatal(kind: &str, ctx: &ExceptionContext) -> ! {
+    super::smp::stop_others();
     let esr = Esr(ctx.esr);
     let overflow = crate::memory::stack_guard_hit(ctx.far).filter(|_| esr.is_abort());
     crate::console_out::fatal(|w| {

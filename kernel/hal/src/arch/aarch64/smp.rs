@@ -15,6 +15,10 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 /// The SGI that wakes a sleeping CPU; its handler does nothing, the CPU's
 /// loop looks for work once it returns.
 pub const WAKE_SGI: u32 = 0;
+/// The SGI that stops a CPU for good: a panic or a fatal exception on one
+/// CPU stops the others, so that the report is the last thing printed and
+/// nothing runs on over the state the failure left.
+pub const STOP_SGI: u32 = 1;
 
 /// MAIR, TCR, TTBR0 and SCTLR as the boot CPU runs with them, for
 /// entry.s to load before the MMU is on: read with the caches off, so it
@@ -59,6 +63,9 @@ impl core::fmt::Display for SmpError {
 /// failures, one per CPU that did not.
 pub fn start_all(mpidrs: &[u64], main: fn(usize) -> !) -> (usize, alloc::vec::Vec<SmpError>) {
     MAIN.store(main as usize, Ordering::Release);
+    if let Err(e) = gicv3::enable(STOP_SGI, on_stop, false) {
+        log::error!("CPU 0: stop SGI: {e}");
+    }
     let boot = cpu::mpidr() & 0xff_00ff_ffff;
     publish_mmu_settings();
     let mut errors = alloc::vec::Vec::new();
@@ -130,6 +137,9 @@ extern "C" fn secondary_main(index: usize) -> ! {
     if let Err(e) = gicv3::enable(WAKE_SGI, |_| {}, false) {
         log::error!("CPU {index}: wake-up SGI: {e}");
     }
+    if let Err(e) = gicv3::enable(STOP_SGI, on_stop, false) {
+        log::error!("CPU {index}: stop SGI: {e}");
+    }
     cpus::set_role(index, Role::Idle);
     cpus::set_online(cpu::mpidr());
     cpu::irq_enable();
@@ -148,5 +158,20 @@ pub fn wake(index: usize) {
     };
     if cpus::get(index).is_some_and(cpus::Cpu::is_online) {
         gicv3::send_sgi(WAKE_SGI, slot.load(Ordering::Relaxed));
+    }
+}
+
+fn on_stop(_intid: u32) {
+    cpu::halt()
+}
+
+/// Stops every other online CPU (see [`STOP_SGI`]); for the panic and
+/// fatal exception paths.
+pub fn stop_others() {
+    let me = cpus::index();
+    for (index, slot) in MPIDRS.iter().enumerate() {
+        if index != me && cpus::get(index).is_some_and(cpus::Cpu::is_online) {
+            gicv3::send_sgi(STOP_SGI, slot.load(Ordering::Relaxed));
+        }
     }
 }
