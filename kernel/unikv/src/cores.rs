@@ -94,14 +94,14 @@ pub fn parallel(n: usize, job: &(dyn Fn(usize) + Sync)) -> Result<(), String> {
     };
     let me = cpus::index();
     let mut claimed: Vec<usize> = Vec::new();
-    for core in 0..MAX_CPUS {
+    for (core, mailbox) in MAILBOXES.iter().enumerate() {
         if claimed.len() == n - 1 {
             break;
         }
         if core == me || !cpus::get(core).is_some_and(cpus::Cpu::is_online) {
             continue;
         }
-        let mut slot = MAILBOXES[core].lock();
+        let mut slot = mailbox.lock();
         if matches!(*slot, Mailbox::Free) {
             *slot = Mailbox::Reserved;
             claimed.push(core);
