@@ -53,7 +53,7 @@ pub use lru::LruCache;
 pub use none::NoCache;
 pub use read::ReadCache;
 pub use stats::Stats;
-pub use store::{EReads, KindStats, StoreCache, StoreReadCache};
+pub use store::{shards_for, EReads, KindStats, StoreCache, StoreReadCache, MAX_SHARDS};
 
 use core::fmt;
 use core::hash::Hash;

@@ -1,6 +1,13 @@
-//! The read cache as the store plugs it in: one [`ReadCache`] behind a lock,
-//! serving the store's blocks (`lsm::db::BlockCache`) and, under AC-Key, its
-//! point lookups (`lsm::db::PointCache`).
+//! The read cache as the store plugs it in: [`ReadCache`]s behind spin
+//! locks, serving the store's blocks (`lsm::db::BlockCache`) and, under
+//! AC-Key, its point lookups (`lsm::db::PointCache`).
+//!
+//! With several cores reading at once one lock would serialize them, so
+//! the cache can be split, as RocksDB's block cache is, into shards: each
+//! a whole cache of its policy with an equal part of the budget, a block
+//! or key going to the shard its hash picks. One shard (the default, and
+//! what `cachesim` replays) is exactly one cache; more trade a little of
+//! the policies' view of the whole for locks that cores rarely share.
 //!
 //! ```text
 //!   Db::get -> PointCache::lookup (KV, KP: AC-Key only; a silent miss otherwise)
@@ -14,6 +21,8 @@
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::hash::{BuildHasher, Hash};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use lsm::db::{BlockCache, BlockKind, BlockPointer, LookupStats, PointCache, PointHit as Found};
@@ -60,10 +69,31 @@ struct State {
     kinds: KindStats,
 }
 
-/// [`StoreReadCache`] behind a spin lock, for `Db::set_block_cache` and
-/// `Db::set_point_cache` (the same `Arc` for both).
+/// The most shards a cache is split into.
+pub const MAX_SHARDS: usize = 64;
+/// The least budget a shard is given when the shards are counted from the
+/// budget (RocksDB's rule: a shard of less adapts too coarsely).
+pub const MIN_SHARD_BYTES: u64 = 512 << 10;
+
+/// Shards for `cores` cores reading at once within `capacity_bytes`: a
+/// power of two, about twice the cores (so two of them rarely meet on one
+/// lock), at most as many as leave each [`MIN_SHARD_BYTES`]; 1 for one core.
+pub fn shards_for(cores: usize, capacity_bytes: u64) -> usize {
+    if cores <= 1 {
+        return 1;
+    }
+    let want = (2 * cores).next_power_of_two().min(MAX_SHARDS);
+    let fit = (capacity_bytes / MIN_SHARD_BYTES).max(1);
+    let fit = 1usize << (63 - fit.leading_zeros());
+    want.min(fit)
+}
+
+/// [`StoreReadCache`] shards behind spin locks, for `Db::set_block_cache`
+/// and `Db::set_point_cache` (the same `Arc` for both).
 pub struct StoreCache {
-    state: Mutex<State>,
+    shards: Box<[Mutex<State>]>,
+    /// Picks a shard; fixed, so a key always maps to the same one.
+    hasher: hashbrown::DefaultHashBuilder,
     e_reads: EReads,
     /// Whether the policy keeps point entries (AC-Key's KV and KP), so the
     /// store's point hooks, called on every lookup and write, return at
@@ -89,26 +119,70 @@ impl StoreCache {
         config: AcKeyConfig,
         e_reads: EReads,
     ) -> Self {
+        Self::sharded(policy, capacity_bytes, config, e_reads, 1)
+    }
+
+    /// As [`with_config`](Self::with_config), split into `shards` (at
+    /// least 1, at most [`MAX_SHARDS`]) with the budget shared equally.
+    pub fn sharded(
+        policy: Policy,
+        capacity_bytes: u64,
+        config: AcKeyConfig,
+        e_reads: EReads,
+        shards: usize,
+    ) -> Self {
+        let n = shards.clamp(1, MAX_SHARDS);
+        let shards: Vec<Mutex<State>> = (0..n)
+            .map(|i| {
+                Mutex::new(State {
+                    cache: ReadCache::with_config(policy, share(capacity_bytes, n, i), config),
+                    kinds: KindStats::default(),
+                })
+            })
+            .collect();
         StoreCache {
-            state: Mutex::new(State {
-                cache: ReadCache::with_config(policy, capacity_bytes, config),
-                kinds: KindStats::default(),
-            }),
+            shards: shards.into_boxed_slice(),
+            hasher: hashbrown::DefaultHashBuilder::default(),
             e_reads,
             points: AtomicBool::new(policy == Policy::AcKey),
         }
     }
 
-    /// Runs `f` on the cache under its lock (`CACHE POLICY`, `CACHE SIZE`,
-    /// `INFO cache`). Do not call the store from inside `f`: the store takes
-    /// the same lock.
-    pub fn with<R>(&self, f: impl FnOnce(&mut StoreReadCache) -> R) -> R {
-        let mut s = self.state.lock();
-        let r = f(&mut s.cache);
-        // `f` may have switched the policy.
-        self.points
-            .store(s.cache.policy() == Policy::AcKey, Ordering::Relaxed);
-        r
+    /// How many shards the cache is split into.
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    fn shard_of(&self, key: &(impl Hash + ?Sized)) -> &Mutex<State> {
+        if self.shards.len() == 1 {
+            return &self.shards[0];
+        }
+        // The high bits: hashbrown's buckets use the low ones.
+        let h = self.hasher.hash_one(key);
+        &self.shards[(h >> 40) as usize % self.shards.len()]
+    }
+
+    fn block_shard(&self, table: u64, offset: u64) -> &Mutex<State> {
+        self.shard_of(&(table, offset))
+    }
+
+    /// Runs `f` on the shard that holds `key`'s point entries.
+    fn with_point<R>(&self, key: &[u8], f: impl FnOnce(&mut StoreReadCache) -> R) -> R {
+        f(&mut self.shard_of(key).lock().cache)
+    }
+
+    /// Runs `f` on every shard under its lock, one after the other. Do not
+    /// call the store from inside `f`: the store takes the same locks.
+    fn each(&self, mut f: impl FnMut(&mut State)) {
+        for s in self.shards.iter() {
+            f(&mut s.lock());
+        }
+    }
+
+    /// Runs `f` on every shard's cache under its lock (tests and tools that
+    /// look inside). Do not call the store from inside `f`.
+    pub fn each_shard(&self, mut f: impl FnMut(&mut StoreReadCache)) {
+        self.each(|s| f(&mut s.cache));
     }
 
     /// Whether point entries are kept (see `points`).
@@ -118,44 +192,101 @@ impl StoreCache {
 
     /// The policy in force.
     pub fn policy(&self) -> Policy {
-        self.with(|c| c.policy())
+        self.shards[0].lock().cache.policy()
     }
 
     /// Switches policy; the cache restarts empty with the same budget.
     pub fn set_policy(&self, policy: Policy) {
-        let mut s = self.state.lock();
-        s.cache.set_policy(policy);
-        s.kinds = KindStats::default();
+        self.each(|s| {
+            s.cache.set_policy(policy);
+            s.kinds = KindStats::default();
+        });
         self.points
             .store(policy == Policy::AcKey, Ordering::Relaxed);
     }
 
     /// Changes the budget, evicting at once if it shrank.
     pub fn resize(&self, capacity_bytes: u64) {
-        self.with(|c| c.resize(capacity_bytes));
+        let n = self.shards.len();
+        let mut i = 0;
+        self.each(|s| {
+            s.cache.resize(share(capacity_bytes, n, i));
+            i += 1;
+        });
     }
 
-    /// Counters and usage over all parts.
+    /// Counters and usage over all parts and shards.
     pub fn stats(&self) -> Stats {
-        self.with(|c| c.stats())
+        let mut total = Stats::default();
+        self.each(|s| add_stats(&mut total, &s.cache.stats()));
+        total
     }
 
-    /// AC-Key's per-part counters and targets, under `ackey`.
+    /// AC-Key's per-part counters and targets, under `ackey`, summed over
+    /// the shards.
     pub fn ac_stats(&self) -> Option<AcKeyStats> {
-        self.with(|c| c.ac_stats())
+        let mut total: Option<AcKeyStats> = None;
+        self.each(|s| {
+            if let Some(a) = s.cache.ac_stats() {
+                let t = total.get_or_insert_with(AcKeyStats::default);
+                add_stats(&mut t.total, &a.total);
+                for (into, from) in [
+                    (&mut t.kv, &a.kv),
+                    (&mut t.kp, &a.kp),
+                    (&mut t.block, &a.block),
+                ] {
+                    add_stats(&mut into.stats, &from.stats);
+                    into.ghost_bytes += from.ghost_bytes;
+                    into.ghost_hits += from.ghost_hits;
+                }
+                t.targets.point += a.targets.point;
+                t.targets.kv += a.targets.kv;
+                t.targets.kp += a.targets.kp;
+                t.targets.block += a.targets.block;
+                t.ghosts_enabled |= a.ghosts_enabled;
+            }
+        });
+        total
     }
 
     /// Block lookups by kind since the last reset or switch.
     pub fn kind_stats(&self) -> KindStats {
-        self.state.lock().kinds
+        let mut k = KindStats::default();
+        self.each(|s| {
+            for i in 0..3 {
+                k.hits[i] += s.kinds.hits[i];
+                k.misses[i] += s.kinds.misses[i];
+            }
+        });
+        k
     }
 
     /// Zeroes the counters.
     pub fn reset_stats(&self) {
-        let mut s = self.state.lock();
-        s.cache.reset_stats();
-        s.kinds = KindStats::default();
+        self.each(|s| {
+            s.cache.reset_stats();
+            s.kinds = KindStats::default();
+        });
     }
+}
+
+/// Shard `i`'s part of `capacity` split `n` ways: the remainder goes to the
+/// first shards, so the parts add up to the whole.
+fn share(capacity: u64, n: usize, i: usize) -> u64 {
+    let n = n as u64;
+    capacity / n + u64::from((i as u64) < capacity % n)
+}
+
+fn add_stats(total: &mut Stats, s: &Stats) {
+    total.hits += s.hits;
+    total.misses += s.misses;
+    total.inserts += s.inserts;
+    total.evictions += s.evictions;
+    total.used_bytes += s.used_bytes;
+    total.capacity_bytes += s.capacity_bytes;
+    total.disk_reads_saved += s.disk_reads_saved;
+    total.entries += s.entries;
+    total.ghost_entries += s.ghost_entries;
 }
 
 impl BlockCache for StoreCache {
@@ -168,11 +299,11 @@ impl BlockCache for StoreCache {
     }
 
     fn erase_table(&self, table: u64) {
-        self.with(|c| c.retain_blocks(|h| h.0 != table));
+        self.each(|s| s.cache.retain_blocks(|h| h.0 != table));
     }
 
     fn get_block(&self, table: u64, offset: u64, kind: BlockKind) -> Option<Arc<[u8]>> {
-        let mut s = self.state.lock();
+        let mut s = self.block_shard(table, offset).lock();
         let b = s.cache.get_block(&(table, offset)).cloned();
         let i = kind_index(kind);
         if b.is_some() {
@@ -185,24 +316,24 @@ impl BlockCache for StoreCache {
 
     fn insert_block(&self, table: u64, offset: u64, _kind: BlockKind, block: Arc<[u8]>) {
         let charge = block.len() as u64;
-        // A block larger than the whole budget is simply not cached.
-        let _ = self.with(|c| c.insert_block((table, offset), block, charge));
+        // A block larger than its shard's budget is simply not cached.
+        let mut s = self.block_shard(table, offset).lock();
+        let _ = s.cache.insert_block((table, offset), block, charge);
     }
 
     /// Free room of the budget: written tables' blocks fill it (see
     /// `offer_block`) so that reads after writes hit, as they would in a
     /// page cache, without displacing anything a small cache holds.
     fn room(&self) -> u64 {
-        self.with(|c| room_of(&c.stats()))
+        room_of(&self.stats())
     }
 
     fn offer_block(&self, table: u64, offset: u64, _kind: BlockKind, block: Arc<[u8]>) {
         let charge = block.len() as u64;
-        self.with(|c| {
-            if charge <= room_of(&c.stats()) {
-                let _ = c.insert_block((table, offset), block, charge);
-            }
-        });
+        let mut s = self.block_shard(table, offset).lock();
+        if charge <= room_of(&s.cache.stats()) {
+            let _ = s.cache.insert_block((table, offset), block, charge);
+        }
     }
 }
 
@@ -216,8 +347,8 @@ impl PointCache for StoreCache {
         if !self.keeps_points() {
             return Found::Miss;
         }
-        let key: Box<[u8]> = key.into();
-        self.with(|c| match c.get_point(&key) {
+        let boxed: Box<[u8]> = key.into();
+        self.with_point(key, |c| match c.get_point(&boxed) {
             PointHit::Kv(v) => Found::Kv(v.to_vec()),
             PointHit::Kp(p) => Found::Kp(*p),
             PointHit::Miss => Found::Miss,
@@ -236,8 +367,9 @@ impl PointCache for StoreCache {
         let (vcharge, pcharge) = (klen + value.len() as u64, klen + BlockPointer::CHARGE);
         // An entry larger than the whole budget is simply not cached (and
         // any older entry of the key is gone: nothing stale stays).
-        let _ =
-            self.with(|c| c.insert_point(key.into(), value.into(), vcharge, ptr, pcharge, reads));
+        let _ = self.with_point(key, |c| {
+            c.insert_point(key.into(), value.into(), vcharge, ptr, pcharge, reads)
+        });
     }
 
     fn promote(&self, key: &[u8], value: &[u8]) {
@@ -245,8 +377,8 @@ impl PointCache for StoreCache {
             return;
         }
         let charge = (key.len() + value.len()) as u64;
-        let key: Box<[u8]> = key.into();
-        let _ = self.with(|c| c.promote(&key, value.into(), charge));
+        let boxed: Box<[u8]> = key.into();
+        let _ = self.with_point(key, |c| c.promote(&boxed, value.into(), charge));
     }
 
     fn invalidate(&self, key: &[u8]) {
@@ -255,20 +387,20 @@ impl PointCache for StoreCache {
         if !self.keeps_points() {
             return;
         }
-        let key: Box<[u8]> = key.into();
-        self.with(|c| c.invalidate(&key));
+        let boxed: Box<[u8]> = key.into();
+        self.with_point(key, |c| c.invalidate(&boxed));
     }
 
     fn retain_pointers(&self, keep: &mut dyn FnMut(&[u8], &mut BlockPointer) -> bool) {
         if !self.keeps_points() {
             return;
         }
-        self.with(|c| c.retain_kp(|k, p| keep(k, p)));
+        self.each(|s| s.cache.retain_kp(|k, p| keep(k, p)));
     }
 
     fn clear(&self) {
         // Blocks could stay (immutable, named by table numbers the store
         // never reuses), but the point parts cannot be emptied alone.
-        self.with(|c| c.clear());
+        self.each(|s| s.cache.clear());
     }
 }

@@ -66,7 +66,7 @@ fn check_budget(c: &StoreCache, what: &str) {
 fn check_pointers(db: &Db<MemDevice>, c: &StoreCache, what: &str) {
     let v = db.version();
     let live: Vec<(u64, u8)> = v.files().map(|(l, f)| (f.number, l as u8)).collect();
-    c.with(|rc| {
+    c.each_shard(|rc| {
         rc.retain_kp(|_, p| {
             assert!(live.contains(&(p.table, p.level)), "{what}: {p:?}");
             true
@@ -76,10 +76,19 @@ fn check_pointers(db: &Db<MemDevice>, c: &StoreCache, what: &str) {
 
 #[test]
 fn model_with_policy_switches_resizes_compactions_and_reopens() {
-    for seed in 0..3u64 {
+    // Seeds 0-2 on one shard, 3-4 on four (the kernel's split on several
+    // cores): the same model must hold.
+    for seed in 0..5u64 {
         let mut rng = Rng::new(seed);
         let (mut db, _) = Db::open(MemDevice::new(8 << 20), opts()).unwrap();
-        let c = Arc::new(StoreCache::new(Policy::AcKey, 64 << 10));
+        let shards = if seed < 3 { 1 } else { 4 };
+        let c = Arc::new(StoreCache::sharded(
+            Policy::AcKey,
+            64 << 10,
+            cache::AcKeyConfig::default(),
+            cache::EReads::default(),
+            shards,
+        ));
         attach(&mut db, &c);
         let mut model = Model::new();
         let mut sources = [0u64; 5];
@@ -281,7 +290,9 @@ fn kp_hits_without_cached_blocks_read_exactly_one_block_from_the_disk() {
         db.get(k, None).unwrap();
     }
     // Keep the pointers, forget every block (as if evicted).
-    c.with(|rc| rc.retain_blocks(|_| false));
+    c.each_shard(|rc| {
+        rc.retain_blocks(|_| false);
+    });
     for k in &keys {
         let reads = db.stats().io.reads;
         let (_, st) = db.get_with_stats(k, None).unwrap();
@@ -289,4 +300,42 @@ fn kp_hits_without_cached_blocks_read_exactly_one_block_from_the_disk() {
         assert_eq!((st.block_reads, st.disk_reads), (1, 1), "{st:?}");
         assert_eq!(db.stats().io.reads, reads + 1);
     }
+}
+
+#[test]
+fn shards_split_the_budget_and_sum_their_counters() {
+    assert_eq!(cache::shards_for(1, 1 << 30), 1);
+    assert_eq!(cache::shards_for(4, 1 << 30), 8);
+    assert_eq!(cache::shards_for(2, 1 << 30), 4);
+    // Each shard keeps at least 512 KiB.
+    assert_eq!(cache::shards_for(4, 1 << 20), 2);
+    assert_eq!(cache::shards_for(4, 100 << 10), 1);
+    let c = StoreCache::sharded(
+        Policy::Lru,
+        (1 << 20) + 3,
+        cache::AcKeyConfig::default(),
+        cache::EReads::default(),
+        4,
+    );
+    assert_eq!(c.shard_count(), 4);
+    assert_eq!(c.stats().capacity_bytes, (1 << 20) + 3);
+    use lsm::db::BlockCache;
+    for t in 0..64u64 {
+        BlockCache::insert(&c, t, 0, Arc::from(vec![t as u8; 1000]));
+    }
+    for t in 0..64u64 {
+        let b = BlockCache::get(&c, t, 0);
+        assert_eq!(b.as_deref(), Some(&vec![t as u8; 1000][..]));
+    }
+    let s = c.stats();
+    assert_eq!((s.entries, s.used_bytes, s.hits), (64, 64_000, 64));
+    // Every shard got some of the 64 blocks.
+    let mut per = Vec::new();
+    c.each_shard(|rc| per.push(rc.stats().entries));
+    assert!(per.iter().all(|&n| n > 0), "{per:?}");
+    c.resize(4 << 10);
+    assert_eq!(c.stats().capacity_bytes, 4 << 10);
+    assert!(c.stats().used_bytes <= 4 << 10);
+    c.erase_table(3);
+    assert!(BlockCache::get(&c, 3, 0).is_none());
 }

@@ -58,6 +58,7 @@ pub fn info_cache(ctx: &Ctx<'_>, r: &mut Report) -> Result<(), CmdError> {
     r.add_section("Cache");
     r.add_field("policy", c.policy().name());
     r.add_field("capacity_bytes", s.capacity_bytes);
+    r.add_field("shards", c.shard_count());
     r.add_field("used_bytes", s.used_bytes);
     r.add_field("entries", s.entries);
     r.add_field("hits", s.hits);

@@ -1,5 +1,6 @@
 //! The cache service: puts the store's read cache under the store, one
-//! byte budget under one policy (`none`, `lru`, `arc`, `ackey` from the
+//! byte budget (split into shards, one lock each, when several cores read)
+//! under one policy (`none`, `lru`, `arc`, `ackey` from the
 //! `cache` crate), switched and resized at run time by `CACHE POLICY` and
 //! `CACHE SIZE`.
 //!
@@ -10,7 +11,7 @@
 //! (`kv::Store::set_cache`), with the trace recorder in front.
 
 use alloc::sync::Arc;
-use cache::{Policy, StoreCache};
+use cache::{AcKeyConfig, EReads, Policy, StoreCache};
 use kcore::registry::ServiceError;
 
 use super::kv::STORE;
@@ -25,7 +26,17 @@ fn default_bytes() -> u64 {
 }
 
 fn init() -> Result<(), ServiceError> {
-    let cache = Arc::new(StoreCache::new(Policy::Lru, default_bytes()));
+    let bytes = default_bytes();
+    // Split so that the cores reading at once rarely share a lock; fixed
+    // from here on (CACHE SIZE resizes each shard).
+    let shards = cache::shards_for(hal::cpus::online(), bytes);
+    let cache = Arc::new(StoreCache::sharded(
+        Policy::Lru,
+        bytes,
+        AcKeyConfig::default(),
+        EReads::default(),
+        shards,
+    ));
     let mut store = STORE.lock();
     let store = store
         .as_mut()
