@@ -29,8 +29,12 @@ use smoltcp::time::Duration;
 /// before it connects any), so the limit is well above the 256 clients a
 /// benchmark may hold open; buffers shrink to keep the total in bounds.
 pub const MAX_CONNS: usize = 512;
-/// Listening sockets kept ready.
-pub const IDLE_LISTENERS: usize = 16;
+/// Listening sockets kept ready. `update` tops the pool up after every
+/// received packet, so a burst of SYNs in one poll meets a fresh listener
+/// each; more listeners would only lengthen smoltcp's walk of the sockets,
+/// which it makes for every packet and every poll (at 16, a third of a
+/// lone client's GET went to walking them).
+pub const IDLE_LISTENERS: usize = 2;
 /// Sockets closed by us and still in TIME-WAIT (10 s in smoltcp) or
 /// waiting for the peer's last ACK; past this many the oldest is reset.
 const MAX_CLOSING: usize = 128;
