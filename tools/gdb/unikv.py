@@ -441,25 +441,65 @@ def _block_policy(any_cache):
     return "arc", s, extra
 
 
-def cache_state(store_cache):
-    """What unikv-cache prints, from a cache::StoreCache: (fields, lock held)."""
-    state, locked = _spin_mutex(_get(store_cache, "state"))
+def _boxed_slice(value):
+    """Box<[T]>: its elements (gdb shows a fat pointer as data_ptr, length)."""
+    ptr, n = _get(value, "data_ptr"), int(_get(value, "length"))
+    if n > 1 << 16:
+        raise gdb.GdbError("unikv: a slice of %d elements: damaged memory?" % n)
+    return [ptr[i] for i in range(n)]
+
+
+def _shard_state(state):
+    """One shard's (policy, stats, extra fields, kinds)."""
     name, payload = _variant(_get(state, "cache", "inner"), ("Blocks", "AcKey"))
     inner = _box(_get(payload, "__0"))
     if name == "AcKey":
         policy, (s, extra) = "ackey", _ackey(inner)
     else:
         policy, s, extra = _block_policy(inner)
+    kinds = _get(state, "kinds")
+    k = []
+    for i, kind in enumerate(("data", "index", "filter")):
+        k += [("%s_block_hits" % kind, int(_get(kinds, "hits")[i])),
+              ("%s_block_misses" % kind, int(_get(kinds, "misses")[i]))]
+    return policy, s, extra, k
+
+
+def _sum_fields(into, fields):
+    """Adds `fields` (name, number) into the list `into`, by position."""
+    if not into:
+        into.extend(fields)
+        return
+    for i, (name, v) in enumerate(fields):
+        if name == "ghosts_enabled":
+            into[i] = (name, int(bool(into[i][1]) or bool(v)))
+        else:
+            into[i] = (name, into[i][1] + v)
+
+
+def cache_state(store_cache):
+    """What unikv-cache prints, from a cache::StoreCache (its shards summed,
+    as INFO cache sums them): (fields, some shard's lock held)."""
+    policy, total, extra, kinds, locked = None, None, [], [], False
+    shards = _boxed_slice(_get(store_cache, "shards"))
+    for shard in shards:
+        state, held = _spin_mutex(shard)
+        locked |= held
+        policy, s, e, k = _shard_state(state)
+        if total is None:
+            total = dict(s)
+        else:
+            for key in s:
+                total[key] += s[key]
+        _sum_fields(extra, e)
+        _sum_fields(kinds, k)
+    s = total
     lookups = s["hits"] + s["misses"]
-    f = [("policy", policy)] + [(k, s[k]) for k in ("capacity_bytes", "used_bytes", "entries",
-                                                    "hits", "misses")]
+    f = [("policy", policy), ("capacity_bytes", s["capacity_bytes"]), ("shards", len(shards))]
+    f += [(k, s[k]) for k in ("used_bytes", "entries", "hits", "misses")]
     f.append(("hit_ratio", "%.6f" % (s["hits"] / lookups if lookups else 0.0)))
     f += [(k, s[k]) for k in ("disk_reads_saved", "inserts", "evictions", "ghost_entries")]
-    kinds = _get(state, "kinds")
-    for i, kind in enumerate(("data", "index", "filter")):
-        f += [("%s_block_hits" % kind, int(_get(kinds, "hits")[i])),
-              ("%s_block_misses" % kind, int(_get(kinds, "misses")[i]))]
-    return f + extra, locked
+    return f + kinds + extra, locked
 
 
 class UnikvCache(gdb.Command):
@@ -490,7 +530,7 @@ class UnikvCpus(gdb.Command):
     """Every core: online, what it runs, MPIDR, interrupts taken, time asleep,
     and the gdb thread that is that vCPU (`thread N` switches to it)."""
 
-    ROLES = ["off", "starting", "sessions", "background", "idle", "job"]
+    ROLES = ["off", "starting", "sessions", "background", "idle", "job", "console", "network"]
 
     def __init__(self):
         super().__init__("unikv-cpus", gdb.COMMAND_DATA)

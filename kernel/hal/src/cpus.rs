@@ -52,7 +52,16 @@ static UNIKV_CPUS: [Cpu; MAX_CPUS] = [const { Cpu::new() }; MAX_CPUS];
 
 /// What a CPU can be running; `set_role` takes one of these, so the record
 /// stays one word that any CPU can read without a lock.
-pub const ROLES: [&str; 6] = ["off", "starting", "sessions", "background", "idle", "job"];
+pub const ROLES: [&str; 8] = [
+    "off",
+    "starting",
+    "sessions",
+    "background",
+    "idle",
+    "job",
+    "console",
+    "network",
+];
 
 /// Roles by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +69,7 @@ pub const ROLES: [&str; 6] = ["off", "starting", "sessions", "background", "idle
 pub enum Role {
     Off = 0,
     Starting = 1,
-    /// The console and network sessions (the boot CPU).
+    /// The console and network sessions, in one loop.
     Sessions = 2,
     /// The store's flushes and compactions.
     Background = 3,
@@ -68,6 +77,10 @@ pub enum Role {
     Idle = 4,
     /// Running a job another core gave it (`BENCH threads=N`).
     Job = 5,
+    /// The console session alone (the network's has a core of its own).
+    Console = 6,
+    /// The network sessions.
+    Network = 7,
 }
 
 /// The index of the CPU running this (0 is the boot CPU).

@@ -1,7 +1,15 @@
 //! The other cores: started at boot (every CPU of the device tree, up to
-//! `hal::memory::MAX_CPUS`), each then runs [`core_main`]: the jobs other
-//! cores give it ([`parallel`]), and `wfi` between, without its tick. CPU 0
-//! runs the sessions (`session::run`).
+//! `hal::memory::MAX_CPUS`), each then runs [`core_main`]: the loop a role
+//! gives it for good ([`assign`]), or else the jobs other cores give it
+//! ([`parallel`]), and `wfi` between, without its tick.
+//!
+//! Who does what, by the number of cores online:
+//!
+//! ```text
+//!   1     CPU 0: console and network sessions (one loop)
+//!   2     CPU 0: console and network sessions     CPU 1: jobs
+//!   3+    CPU 0: console session   CPU 2: network sessions   others: jobs
+//! ```
 
 use alloc::format;
 use alloc::string::String;
@@ -23,6 +31,31 @@ pub fn start(mpidrs: &[u64]) {
         started + 1,
         mpidrs.len().clamp(1, MAX_CPUS)
     );
+}
+
+/// The core that serves the network sessions when there are enough cores
+/// for it to have its own (see the table above).
+pub const NETWORK_CPU: usize = 2;
+
+/// The core the network sessions get a loop of their own on, if any.
+pub fn network_core() -> Option<usize> {
+    cpus::get(NETWORK_CPU)
+        .is_some_and(cpus::Cpu::is_online)
+        .then_some(NETWORK_CPU)
+}
+
+/// Each core's loop for good, as a `fn() -> !` in a word (0: none).
+static ASSIGNED: [core::sync::atomic::AtomicUsize; MAX_CPUS] =
+    [const { core::sync::atomic::AtomicUsize::new(0) }; MAX_CPUS];
+
+/// Gives `core` (online, not this one) `main` to run for good, in `role`;
+/// it takes no jobs from then on.
+pub fn assign(core: usize, role: Role, main: fn() -> !) {
+    cpus::set_role(core, role);
+    ASSIGNED[core].store(main as usize, core::sync::atomic::Ordering::Release);
+    // A job taker claims the mailbox first: a core with a loop never frees it.
+    *MAILBOXES[core].lock() = Mailbox::Reserved;
+    smp::wake(core);
 }
 
 /// A job given to a core: `job(index)`. The reference's lifetime is erased
@@ -61,6 +94,13 @@ fn has_job(mailbox: &spin::Mutex<Mailbox>) -> bool {
 fn core_main(index: usize) -> ! {
     let mailbox = &MAILBOXES[index];
     loop {
+        let main = ASSIGNED[index].load(core::sync::atomic::Ordering::Acquire);
+        if main != 0 {
+            // SAFETY: only `assign` stores into ASSIGNED, a `fn() -> !` as
+            // a word.
+            let main = unsafe { core::mem::transmute::<usize, fn() -> !>(main) };
+            main();
+        }
         let posted = *mailbox.lock();
         if let Mailbox::Run(p) = posted {
             cpus::set_role(index, Role::Job);
@@ -70,7 +110,9 @@ fn core_main(index: usize) -> ! {
             continue;
         }
         timer::stop_tick_here();
-        cpu::wait_for_interrupt_if(|| !has_job(mailbox));
+        cpu::wait_for_interrupt_if(|| {
+            !has_job(mailbox) && ASSIGNED[index].load(core::sync::atomic::Ordering::Relaxed) == 0
+        });
         if let Err(e) = timer::start_tick_here() {
             log::error!("CPU {index}: timer: {e}");
         }

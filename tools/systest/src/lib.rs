@@ -429,10 +429,31 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// The reply part of what came back for a line: the echo of the line ends
-/// with the first "\r\n" (the editor echoes the line end as "\r\n").
+/// with the first "\r\n" (the editor echoes the line end as "\r\n"). A
+/// kernel log line printed between the prompt and the echo (warnings go to
+/// the console, from whichever core logs them) is not part of it.
 pub fn strip_echo(raw: &str, _line: &str) -> String {
+    let mut raw = raw;
+    while is_log_line(raw) {
+        raw = raw.find("\r\n").map_or("", |i| &raw[i + 2..]);
+    }
     let body = raw.find("\r\n").map_or(raw, |i| &raw[i + 2..]);
     body.replace("\r\n", "\n")
+}
+
+/// Whether `text` starts with a kernel log line: `[    1.234567] WARN  ...`.
+fn is_log_line(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix('[') else {
+        return false;
+    };
+    let Some((stamp, after)) = rest.split_once("] ") else {
+        return false;
+    };
+    let stamp = stamp.trim_start();
+    let level = after.split_whitespace().next().unwrap_or("");
+    stamp.contains('.')
+        && stamp.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && matches!(level, "ERROR" | "WARN" | "INFO" | "DEBUG" | "TRACE")
 }
 
 /// `field:value` of a report.

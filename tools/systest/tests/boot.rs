@@ -30,7 +30,16 @@ fn every_core_count_boots_and_serves() {
             assert!(core.starts_with("online=1,role="), "{cpu}");
             assert!(core.contains(&format!("mpidr={i:#x},")), "{cpu}");
         }
-        assert!(field(&cpu, "cpu0").unwrap().contains("role=sessions"));
+        // From three cores on, the network sessions have one of their own.
+        let (cpu0, cpu2) = if smp >= 3 {
+            ("role=console", Some("role=network"))
+        } else {
+            ("role=sessions", None)
+        };
+        assert!(field(&cpu, "cpu0").unwrap().contains(cpu0), "{cpu}");
+        if let Some(role) = cpu2 {
+            assert!(field(&cpu, "cpu2").unwrap().contains(role), "{cpu}");
+        }
         assert!(q.cmd("SET smp 1").contains("OK"));
         let bench = q.cmd("BENCH fillrandom 2000");
         assert!(field(&bench, "ops") == Some("2000"), "{bench}");

@@ -2,18 +2,28 @@
 //! into commands for the `cmd` crate and renders the replies its own way;
 //! the store's group commit spans them all.
 //!
-//! The loop below is the kernel's main loop: it lets every session take
-//! the input that has arrived, then makes the writes they gathered durable
-//! with one WAL flush and lets the sessions send the replies that waited
-//! for it, then sleeps (`wfi`) until the next interrupt.
+//! The loops below are the kernel's main loops. Each lets its sessions
+//! take the input that has arrived, then makes the writes they gathered
+//! durable with one WAL flush (with the writes any other loop gathered
+//! meanwhile: a commit covers every write before it, and a loop that finds
+//! them covered flushes nothing) and lets the sessions send the replies
+//! that waited for it, then sleeps (`wfi`) until the next interrupt.
+//!
+//! With three cores or more the console and the network sessions each have
+//! a loop and a core of their own (`cores`), so a long console command
+//! (BENCH, COMPACT) does not hold up the network's clients, nor a flood
+//! of requests the console; the NIC's interrupt then goes to the network
+//! core. With fewer, one loop on CPU 0 serves both, as before.
 
 mod console;
 mod network;
 
+use crate::cores;
 use crate::services::kv::{self, STORE};
 use crate::services::net;
 use cmd::{Appendfsync, Config, Server, ServerCell};
 use hal::arch::cpu;
+use hal::cpus::Role;
 use hal::drivers::{pl011, pl031};
 
 /// What every session shares: configuration, the client list, statistics.
@@ -35,15 +45,64 @@ fn config() -> Config {
     config
 }
 
-/// Runs the sessions for good.
+/// Runs the sessions for good, on CPU 0 (and the network core if there is
+/// one).
 pub fn run() -> ! {
+    let server = server();
+    match cores::network_core() {
+        Some(core) => {
+            cores::assign(core, Role::Network, network_loop);
+            hal::cpus::set_role(0, Role::Console);
+            console_loop()
+        }
+        None => combined_loop(server),
+    }
+}
+
+/// The console session alone.
+fn console_loop() -> ! {
     let mut console = console::Console::new(server());
+    let mut last_sync_ms = pl031::wall_ms();
+    loop {
+        console.poll();
+        settle(&mut last_sync_ms);
+        console.release();
+        maintenance();
+        // Makes the time of day exact in the first seconds (the 100 Hz
+        // tick wakes the loop for it); one atomic load afterwards.
+        pl031::sync_step();
+        cpu::wait_for_interrupt_if(|| pl011::RX.is_empty());
+    }
+}
+
+/// The network sessions alone, on their own core: the NIC's interrupt is
+/// routed here, so that its arrival wakes this loop.
+fn network_loop() -> ! {
     let mut network = network::Network::new(server());
     let mut last_sync_ms = pl031::wall_ms();
-    let mut expiry = Expiry {
-        last_ms: last_sync_ms,
-        failing: false,
-    };
+    let mut routed = None;
+    loop {
+        // The net service may have (re)started since the last round.
+        let intid = net::intid();
+        if intid != routed {
+            if let Some(i) = intid {
+                net::route_interrupt_here(i);
+            }
+            routed = intid;
+        }
+        network.poll();
+        settle(&mut last_sync_ms);
+        network.flush();
+        maintenance();
+        cpu::wait_for_interrupt_if(|| !net::pending());
+    }
+}
+
+/// Both, in one loop (one or two cores).
+fn combined_loop(server: &'static ServerCell) -> ! {
+    let mut console = console::Console::new(server);
+    let mut network = network::Network::new(server);
+    let mut last_sync_ms = pl031::wall_ms();
     loop {
         // Frames in, then every session takes what arrived.
         console.poll();
@@ -52,14 +111,19 @@ pub fn run() -> ! {
         settle(&mut last_sync_ms);
         console.release();
         network.flush();
-        kv::tick();
-        expire_step(&mut expiry);
-        idle_compaction();
-        // Makes the time of day exact in the first seconds (the 100 Hz
-        // tick wakes the loop for it); one atomic load afterwards.
+        maintenance();
         pl031::sync_step();
         cpu::wait_for_interrupt_if(|| pl011::RX.is_empty() && !net::pending());
     }
+}
+
+/// What the store needs between rounds, from whichever loop gets there:
+/// buffered writes whose deadline came, a step of the active expiry, the
+/// compaction reads asked for.
+fn maintenance() {
+    kv::tick();
+    expire_step();
+    idle_compaction();
 }
 
 /// Makes the writes gathered this round durable as `appendfsync` says:
@@ -116,18 +180,28 @@ const EXPIRE_PERIOD_MS: u64 = 100;
 /// its way: VERIFY reports it, and reads of it fail on their own).
 const EXPIRE_RETRY_MS: u64 = 10_000;
 
-/// When the active expiry steps next, and whether its last step failed.
+/// When the active expiry last stepped, and whether that step failed;
+/// shared by the loops (whichever comes first steps).
 struct Expiry {
     last_ms: u64,
     failing: bool,
 }
+
+static EXPIRY: spin::Mutex<Expiry> = spin::Mutex::new(Expiry {
+    last_ms: 0,
+    failing: false,
+});
 
 /// One step of the store's active expiry: the expired keys nobody reads
 /// go, a few at a time, at most ten times a second (the loop wakes on every
 /// packet), and not at all while the store has no key with an expiry. A
 /// failure is logged once (not ten times a second, in the middle of the
 /// console's replies), and the expiry then retries every ten seconds.
-fn expire_step(x: &mut Expiry) {
+fn expire_step() {
+    // The other loop is at it: nothing to do here.
+    let Some(mut x) = EXPIRY.try_lock() else {
+        return;
+    };
     let now = pl031::wall_ms();
     let period = if x.failing {
         EXPIRE_RETRY_MS

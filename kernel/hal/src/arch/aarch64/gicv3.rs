@@ -283,6 +283,20 @@ pub fn enable(intid: u32, handler: Handler, edge: bool) -> Result<(), GicError> 
     Ok(())
 }
 
+/// Delivers SPI `intid` to the calling CPU from now on (every SPI goes to
+/// the boot CPU until routed elsewhere).
+pub fn route_here(intid: u32) -> Result<(), GicError> {
+    let gic = GIC.get().ok_or(GicError::NotInitialized)?;
+    let i = intid as usize;
+    if !(32..MAX_INTID).contains(&i) {
+        return Err(GicError::IntidOutOfRange(intid));
+    }
+    let mpidr = super::cpu::mpidr();
+    // GICD_IROUTER: Aff3 [39:32], Aff2.Aff1.Aff0 [23:0], IRM (bit 31) 0.
+    gic.gicd.irouter[i - 32].set(mpidr & 0xff_00ff_ffff);
+    Ok(())
+}
+
 /// Stops `intid` from being signalled, its handler kept: a handler that
 /// leaves the device's acknowledgement to the main loop masks its line
 /// until then, so that nothing runs with interrupts masked meanwhile.

@@ -57,7 +57,7 @@ use config::{Addressing, NetConfig};
 use conns::Conns;
 use console::Report;
 use core::net::{Ipv4Addr, SocketAddrV4};
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use device::Dev;
 use hal::arch::{gicv3, timer};
 use hal::drivers::virtio::Location;
@@ -215,12 +215,14 @@ fn init() -> Result<(), ServiceError> {
         intid: dev.intid,
         buf,
     });
+    INTID.store(dev.intid.unwrap_or(NO_INTID), Ordering::Release);
     // The first poll sends the DHCP discover.
     PENDING.store(true, Ordering::Release);
     Ok(())
 }
 
 fn exit() -> Result<(), ServiceError> {
+    INTID.store(NO_INTID, Ordering::Release);
     let stack = STACK.lock().take();
     if let Some(intid) = stack.as_ref().and_then(|s| s.intid) {
         let _ = gicv3::disable(intid);
@@ -345,6 +347,25 @@ pub fn poll() -> bool {
         let _ = gicv3::unmask(intid);
     }
     did
+}
+
+/// The NIC's INTID while the service runs (`NO_INTID` otherwise), for a
+/// loop that wants it routed to its core.
+static INTID: AtomicU32 = AtomicU32::new(NO_INTID);
+const NO_INTID: u32 = u32::MAX;
+
+/// The NIC's interrupt, while the service runs and the NIC has one.
+pub fn intid() -> Option<u32> {
+    let i = INTID.load(Ordering::Acquire);
+    (i != NO_INTID).then_some(i)
+}
+
+/// Has the NIC's interrupt (an SPI) delivered to the calling core, whose
+/// loop sleeps until it comes.
+pub fn route_interrupt_here(intid: u32) {
+    if let Err(e) = gicv3::route_here(intid) {
+        log::error!("net: routing INTID {intid} to this core: {e}");
+    }
 }
 
 /// Whether [`poll`] has work now. Takes no lock: the main loop asks with
