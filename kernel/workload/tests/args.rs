@@ -22,6 +22,7 @@ fn defaults_are_db_benchs() {
             sync: false,
             seed: 301,
             dist: None,
+            threads: 1,
         }
     );
     assert_eq!(p, Params::new(Workload::FillSeq));
@@ -55,6 +56,7 @@ fn every_setting_is_taken() {
             sync: true,
             seed: 9,
             dist: Some(Dist::Uniform),
+            threads: 1,
         }
     );
     // Settings in any order, the count only second; any non-zero sync is on.
