@@ -177,7 +177,8 @@ where
             // Still the one that hears Ctrl-C and reports progress, until
             // the last thread is done.
             while sh.finished.load(Ordering::Acquire) < n - 1 {
-                if h.should_stop() {
+                // Asked until the answer is yes (or another thread failed).
+                if !sh.stopped() && h.should_stop() {
                     sh.stop.store(true, Ordering::Relaxed);
                 }
                 marks.report(sh.total_done(), &mut **h);
