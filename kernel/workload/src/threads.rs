@@ -214,7 +214,6 @@ where
         }
         return Err(BenchError::NoCores(why));
     }
-    drop(lead);
     let start = start.load(Ordering::Relaxed);
     let mut slots: Vec<Slot<StoreError<T>>> =
         slots.into_iter().map(spin::Mutex::into_inner).collect();
