@@ -21,7 +21,8 @@
 //! - YCSB: the mix over the whole key space, inserts claiming the next key
 //!   from a shared counter;
 //! - readseq: an iteration of its own from the first key, its share of `n`
-//!   entries long;
+//!   entries long (the kernel's store lock is held per iteration, so these
+//!   take turns there, and thread 0 hears Ctrl-C only between them);
 //!
 //! each thread drawing from `Rng(seed + i)` (thread 0: the seed, as a run of
 //! one thread). The result is the sum (ops, bytes, found, the mix), the wall
