@@ -1,6 +1,7 @@
 //! `BENCH`: the `workload` crate's db_bench and YCSB workloads against the
 //! store service, with the store's own disk counters and the read cache's
-//! hit counters in the report.
+//! hit counters in the report; `threads=N` runs them from N cores at once
+//! (`Host::parallel`), every thread taking the store's lock per operation.
 
 use alloc::vec::Vec;
 
@@ -8,7 +9,7 @@ use console::{Invocation, Reply};
 use kv::StoreCell;
 use lsm::db::{IoStats, WriteBatch};
 use lsm::iter::KvIter;
-use workload::{BenchError, CacheCounters, CacheFigures, Params, Progress, State};
+use workload::{BenchError, CacheCounters, CacheFigures, Params, Progress, State, Team};
 
 use crate::ctx::{CmdError, Ctx, Sink};
 
@@ -113,12 +114,60 @@ impl workload::Clock for Counter {
     }
 }
 
-/// Between operations: the sync=0 write-out deadline, progress lines, and
-/// Ctrl-C.
+/// Writes buffered (`sync=0`) WAL records out once their deadline has
+/// passed: the store's tick, which no other core gives it while BENCH holds
+/// the console.
+fn write_out(cell: &StoreCell, buffered: bool) {
+    if buffered {
+        if let Some(store) = cell.lock().as_mut() {
+            // A failed write-out latches the store: the next write says so.
+            let _ = store.tick();
+        }
+    }
+}
+
+/// Between operations of the first thread (the session's core): the
+/// sync=0 write-out deadline, progress lines, and Ctrl-C.
 struct Hooks<'a> {
     cell: &'a StoreCell,
     out: &'a mut dyn Sink,
     cache_before: Option<CacheCounters>,
+}
+
+/// Between operations of the other threads: the write-out deadline only.
+struct Tick<'a> {
+    cell: &'a StoreCell,
+}
+
+impl workload::Hooks for Tick<'_> {
+    fn after_op(&mut self, buffered: bool) {
+        write_out(self.cell, buffered);
+    }
+}
+
+/// What each thread makes on its core: the store behind the one lock, the
+/// generic timer (one counter on every core), and its hooks.
+struct Crew<'a> {
+    cell: &'a StoreCell,
+    clock: kv::Clock,
+}
+
+impl<'a> Team for Crew<'a> {
+    type Store = Target<'a>;
+    type Clock = Counter;
+    type Hooks = Tick<'a>;
+
+    fn store(&self) -> Target<'a> {
+        Target { cell: self.cell }
+    }
+
+    fn clock(&self) -> Counter {
+        Counter(self.clock)
+    }
+
+    fn hooks(&self) -> Tick<'a> {
+        Tick { cell: self.cell }
+    }
 }
 
 fn cache_counters(cell: &StoreCell) -> Option<(&'static str, CacheCounters)> {
@@ -140,12 +189,7 @@ impl workload::Hooks for Hooks<'_> {
     }
 
     fn after_op(&mut self, buffered: bool) {
-        if buffered {
-            if let Some(store) = self.cell.lock().as_mut() {
-                // A failed write-out latches the store: the next write says so.
-                let _ = store.tick();
-            }
-        }
+        write_out(self.cell, buffered);
     }
 
     fn progress(&mut self, p: Progress) {
@@ -170,19 +214,20 @@ pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
         )
     };
     let cell = ctx.store_cell();
-    let mut clock = Counter(ctx.host.clock());
+    let crew = Crew {
+        cell,
+        clock: ctx.host.clock(),
+    };
     let mut hooks = Hooks {
         cell,
         out: &mut *ctx.out,
         cache_before: None,
     };
-    let result = workload::run(
-        &params,
-        &mut state,
-        &mut Target { cell },
-        &mut clock,
-        &mut hooks,
-    );
+    let host = ctx.host;
+    // One thread is `workload::run` on this core, as BENCH always ran.
+    let result = workload::run_threads(&params, &mut state, &crew, &mut hooks, &|n, job| {
+        host.parallel(n, job)
+    });
     let cache_before = hooks.cache_before;
     if let Some(store) = cell.lock().as_mut() {
         store.set_loaded_keys(state.loaded_keys);
@@ -190,6 +235,7 @@ pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     let result = result.map_err(|e| match e {
         BenchError::Store(e) => CmdError::from(e),
         BenchError::Interrupted { .. } => CmdError::Interrupted,
+        BenchError::NoCores(why) => CmdError::Host(why),
         e @ (BenchError::NoMemory { .. } | BenchError::WrongValue { .. }) => {
             CmdError::Invalid(alloc::format!("{e}"))
         }

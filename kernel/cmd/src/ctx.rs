@@ -86,8 +86,10 @@ pub trait Host {
 }
 
 /// The session a command runs in: where its output beyond the reply goes,
-/// and whether the user asked it to stop.
-pub trait Sink {
+/// and whether the user asked it to stop. `Send`: a command that runs on
+/// several cores (BENCH threads=N) lends it to the job it runs on its own
+/// core, which every core shares.
+pub trait Sink: Send {
     /// A progress line while the command runs (BENCH).
     fn progress(&mut self, line: &str);
     /// A line of unframed output (DEBUG TRACE DUMP).

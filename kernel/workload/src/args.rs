@@ -1,6 +1,7 @@
 //! BENCH's arguments: `workload [n] [keys=N] [value_size=N] [sync=0|1]
-//! [seed=N] [dist=zipfian|latest|uniform]`, their defaults and limits, and
-//! the messages a bad one gets (the console prints them as they are).
+//! [seed=N] [dist=zipfian|latest|uniform] [threads=N]`, their defaults and
+//! limits, and the messages a bad one gets (the console prints them as they
+//! are).
 
 use alloc::string::{String, ToString};
 use core::fmt;
@@ -10,12 +11,14 @@ use crate::ycsb::{Dist, Ycsb};
 /// The one-line usage every argument error ends with.
 pub const USAGE: &str =
     "BENCH fillseq|fillrandom|overwrite|readrandom|readseq|readmissing|ycsb-a..ycsb-f [n] \
-                     [keys=N] [value_size=N] [sync=0|1] [seed=N] [dist=zipfian|latest|uniform]";
+                     [keys=N] [value_size=N] [sync=0|1] [seed=N] [dist=zipfian|latest|uniform] [threads=N]";
 
 /// Most operations (and keys) one run takes.
 pub const MAX_N: u64 = 100_000_000;
 /// Largest value.
 pub const MAX_VALUE_SIZE: usize = 1 << 20;
+/// Most threads one run takes (the kernel brings up at most eight CPUs).
+pub const MAX_THREADS: usize = 8;
 
 /// What a run does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,6 +120,10 @@ pub struct Params {
     pub seed: u64,
     /// YCSB's request distribution; unset, the workload's own.
     pub dist: Option<Dist>,
+    /// Threads that run the workload at once, each on a core of its own,
+    /// sharing its `n` operations (see [`run_threads`](crate::run_threads));
+    /// 1 unless given.
+    pub threads: usize,
 }
 
 impl Params {
@@ -130,6 +137,7 @@ impl Params {
             sync: false,
             seed: 301,
             dist: None,
+            threads: 1,
         }
     }
 
@@ -144,6 +152,7 @@ impl Params {
         let mut p = Params::new(workload);
         // Checked as given, after the others, before narrowing to usize.
         let mut value_size = p.value_size as u64;
+        let mut threads = p.threads as u64;
         for (i, a) in rest.iter().enumerate() {
             let a = text(a.as_ref())?;
             let num = |v: &str| {
@@ -157,6 +166,7 @@ impl Params {
                 Some(("sync", v)) => p.sync = num(v)? != 0,
                 Some(("seed", v)) => p.seed = num(v)?,
                 Some(("dist", v)) => p.dist = Some(Dist::parse(v).ok_or(ArgError::BadDist)?),
+                Some(("threads", v)) => threads = num(v)?,
                 _ => return Err(ArgError::UnknownArgument(a.to_string())),
             }
         }
@@ -170,6 +180,10 @@ impl Params {
             return Err(ArgError::ValueTooLarge);
         }
         p.value_size = value_size as usize;
+        if threads == 0 || threads > MAX_THREADS as u64 {
+            return Err(ArgError::ThreadsOutOfRange);
+        }
+        p.threads = threads as usize;
         Ok(p)
     }
 }
@@ -196,6 +210,8 @@ pub enum ArgError {
     KeysOutOfRange,
     /// `value_size=` is above [`MAX_VALUE_SIZE`].
     ValueTooLarge,
+    /// `threads=` is 0 or above [`MAX_THREADS`].
+    ThreadsOutOfRange,
 }
 
 impl fmt::Display for ArgError {
@@ -210,6 +226,7 @@ impl fmt::Display for ArgError {
             ArgError::NOutOfRange => write!(f, "n must be between 1 and {MAX_N}"),
             ArgError::KeysOutOfRange => write!(f, "keys must be between 1 and {MAX_N}"),
             ArgError::ValueTooLarge => write!(f, "value_size is at most {MAX_VALUE_SIZE}"),
+            ArgError::ThreadsOutOfRange => write!(f, "threads must be between 1 and {MAX_THREADS}"),
         }
     }
 }

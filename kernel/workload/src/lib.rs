@@ -8,6 +8,9 @@
 //!           │                         │      │      │
 //!           │   Store: get/put/scan/read_seq/sync/io   Clock: counter+frequency
 //!           │   Hooks: timed_start, after_op (WAL write-out), progress, should_stop (Ctrl-C)
+//!   threads::run_threads(params, &mut State, team, hooks, parallel): threads=N, one
+//!           store/clock/hooks per thread from the Team, thread 0 the caller's
+//!   work: one thread's share of the operations (the loop both runners share)
 //!   ycsb: the A-F mixes, zipfian (scrambled), latest, uniform
 //! ```
 //!
@@ -26,14 +29,18 @@ extern crate alloc;
 pub mod args;
 pub mod report;
 pub mod run;
+pub mod threads;
 pub mod values;
+mod work;
 pub mod ycsb;
 
-pub use args::{ArgError, Params, Workload, USAGE};
+pub use args::{ArgError, Params, Workload, MAX_THREADS, USAGE};
 pub use report::{CacheCounters, CacheFigures};
 pub use run::{
-    run, BenchError, BenchResult, Clock, Hooks, Mix, Progress, State, Store, PROGRESS_MIN_OPS,
+    run, BenchError, BenchResult, Clock, Hooks, Mix, PerThread, Progress, State, Store,
+    PROGRESS_MIN_OPS,
 };
+pub use threads::{run_threads, Parallel, Team};
 
 /// Bytes of every key the workloads make.
 pub const KEY_LEN: usize = 16;

@@ -2,6 +2,8 @@
 //! field and in order (`docs/console.md`), with the caller's read-cache figures.
 
 use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 use console::Report;
 
 use crate::run::BenchResult;
@@ -28,7 +30,9 @@ pub struct CacheFigures {
 }
 
 impl BenchResult {
-    /// The report: section `Bench` with the run's figures; then the read
+    /// The report: section `Bench` with the run's figures (for a run of
+    /// several threads also `threads` after `sync`, and
+    /// `thread_ops_per_sec`, each thread's, after `mb_per_sec`); then the read
     /// cache's (`cache: None` when there is none: every block read goes to
     /// the disk); then the disk's; then, for `sync=0` runs,
     /// `wal_loss_bound_ms`: how much acknowledged writing a power cut may
@@ -41,9 +45,23 @@ impl BenchResult {
         r.add_field("keys", self.keys);
         r.add_field("value_size", self.value_size);
         r.add_field("sync", u8::from(self.sync));
+        let threads = self.per_thread.threads;
+        if threads > 1 {
+            r.add_field("threads", threads);
+        }
         r.add_field("elapsed_ms", self.elapsed_us / 1000);
         r.add_field("ops_per_sec", format!("{:.0}", self.ops_per_sec()));
         r.add_field("mb_per_sec", format!("{:.2}", self.mb_per_sec()));
+        if threads > 1 {
+            // Each over its own time from the common start: a thread that
+            // waited for the store's lock shows it here.
+            let rates: Vec<String> = self
+                .per_thread
+                .ops_per_sec()
+                .map(|r| format!("{r:.0}"))
+                .collect();
+            r.add_field("thread_ops_per_sec", rates.join(","));
+        }
         r.add_field("p50_us", self.p50_us);
         r.add_field("p99_us", self.p99_us);
         r.add_field("p999_us", self.p999_us);

@@ -1,5 +1,6 @@
-//! The run loop: one workload against a [`Store`], timed by a [`Clock`], with
-//! the caller's [`Hooks`] between operations.
+//! A run on one thread, and what every run is made of: the [`Store`],
+//! [`Clock`] and [`Hooks`] traits the caller implements, the [`State`] kept
+//! between runs, the [`BenchResult`] and the [`BenchError`].
 //!
 //! ```text
 //!   values and keys from Rng(seed) ─► [YCSB: untimed load of the missing keys, sync]
@@ -9,19 +10,23 @@
 //!     ─► sync ─► elapsed ─► io() ─► BenchResult
 //! ```
 //!
-//! The key space a run reads defaults to the one the last fill loaded; that
-//! is the caller's [`State`], kept between runs (the kernel keeps one per
-//! boot).
+//! The operations themselves are `work`'s (one thread's share), and a run
+//! from several cores is `threads`'s. The key space a run reads defaults to
+//! the one the last fill loaded; that is the caller's [`State`], kept
+//! between runs (the kernel keeps one per boot).
 
+use alloc::format;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
 use lsm::db::IoStats;
-use lsm::random::Rng;
 
-use crate::args::{Params, Workload};
-use crate::values::{is_bench_key, Values};
-use crate::ycsb::{Dist, Op, Picker, Ycsb};
+use crate::args::{Params, Workload, MAX_THREADS};
+use crate::values::Values;
+pub use crate::work::READSEQ_BATCH;
+use crate::work::{work, End, Marks, Shared, Tally};
+use crate::ycsb::{Dist, Picker, Ycsb};
 use crate::{key, KEY_LEN};
 
 /// The store a workload runs against. Errors are the caller's own type;
@@ -170,6 +175,38 @@ pub struct BenchResult {
     pub mix: Mix,
     /// Device I/O of the timed run.
     pub io: IoStats,
+    /// The threads that ran it, and each one's figures.
+    pub per_thread: PerThread,
+}
+
+/// A run's threads: how many, and (for runs of several) each one's
+/// operations and time from the common start to its last operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PerThread {
+    /// Threads that ran the workload.
+    pub threads: usize,
+    /// Operations of each (zero past `threads`, and for one thread).
+    pub ops: [u64; MAX_THREADS],
+    /// Microseconds each took (zero past `threads`, and for one thread).
+    pub elapsed_us: [u64; MAX_THREADS],
+}
+
+impl PerThread {
+    /// A run on one thread: no figures of its own beyond the run's.
+    pub const ONE: PerThread = PerThread {
+        threads: 1,
+        ops: [0; MAX_THREADS],
+        elapsed_us: [0; MAX_THREADS],
+    };
+
+    /// Each thread's operations per second over its own time.
+    pub fn ops_per_sec(&self) -> impl Iterator<Item = f64> + '_ {
+        self.ops
+            .iter()
+            .zip(&self.elapsed_us)
+            .take(self.threads)
+            .map(|(&ops, &us)| ops as f64 * 1e6 / us.max(1) as f64)
+    }
 }
 
 impl BenchResult {
@@ -216,6 +253,9 @@ pub enum BenchError<E> {
         /// Whether YCSB's load phase was running.
         loading: bool,
     },
+    /// The host cannot run the threads asked for (its message: how many it
+    /// can); nothing ran.
+    NoCores(String),
 }
 
 impl<E: fmt::Display> fmt::Display for BenchError<E> {
@@ -239,6 +279,7 @@ impl<E: fmt::Display> fmt::Display for BenchError<E> {
             BenchError::Interrupted { done, of, .. } => {
                 write!(f, "interrupted after {done} of {of} operations")
             }
+            BenchError::NoCores(why) => f.write_str(why),
         }
     }
 }
@@ -251,7 +292,7 @@ pub fn ticks_to_us(count: u64, frequency: u64) -> u64 {
 }
 
 /// Syncs, then says where the run stopped.
-fn interrupted<S: Store + ?Sized>(
+pub(crate) fn interrupted<S: Store + ?Sized>(
     store: &mut S,
     done: u64,
     of: u64,
@@ -263,29 +304,28 @@ fn interrupted<S: Store + ?Sized>(
     }
 }
 
-/// The counters one run's operations add to.
-#[derive(Default)]
-struct Tally {
-    found: u64,
-    bytes: u64,
-    mix: Mix,
+/// What a run settles before its timed operations.
+pub(crate) struct Setup {
+    pub keys: u64,
+    pub ycsb: Option<Ycsb>,
+    pub dist: Dist,
+    pub picker: Picker,
+    /// The value pool, its cursor past YCSB's load.
+    pub values: Values,
 }
 
-/// Runs `p` against `store`. `state` says which key space the last fill
-/// loaded and is updated by fills and YCSB's load.
-pub fn run<S, C, H>(
+/// The key space, YCSB's load (on the caller's thread), the distribution
+/// and its picker. Fills mark their key space loaded in `state` here.
+pub(crate) fn prepare<S, H>(
     p: &Params,
     state: &mut State,
     store: &mut S,
-    clock: &mut C,
     hooks: &mut H,
-) -> Result<BenchResult, BenchError<S::Error>>
+) -> Result<Setup, BenchError<S::Error>>
 where
     S: Store + ?Sized,
-    C: Clock + ?Sized,
     H: Hooks + ?Sized,
 {
-    let mut rng = Rng::new(p.seed);
     let mut values = Values::new();
     let fill = p.workload.is_fill();
     let loaded = state.loaded_keys;
@@ -306,78 +346,145 @@ where
     // Only YCSB picks records; the others get a one-item generator, which
     // costs nothing to set up (a zipfian one over `keys` is O(keys)).
     let picker = Picker::new(dist, if ycsb.is_some() { keys } else { 1 });
+    Ok(Setup {
+        keys,
+        ycsb,
+        dist,
+        picker,
+        values,
+    })
+}
+
+/// Room for `n` latencies, asked for up front: a run too big for the
+/// memory is refused instead of dying halfway.
+pub(crate) fn latencies<E>(n: u64, of: u64) -> Result<Vec<u32>, BenchError<E>> {
+    let mut lat = Vec::new();
+    lat.try_reserve_exact(n as usize)
+        .map_err(|_| BenchError::NoMemory { n: of })?;
+    Ok(lat)
+}
+
+/// Runs `p` against `store` on this thread (`p.threads` must be 1; see
+/// [`run_threads`](crate::run_threads) for more). `state` says which key
+/// space the last fill loaded and is updated by fills and YCSB's load.
+pub fn run<S, C, H>(
+    p: &Params,
+    state: &mut State,
+    store: &mut S,
+    clock: &mut C,
+    hooks: &mut H,
+) -> Result<BenchResult, BenchError<S::Error>>
+where
+    S: Store + ?Sized,
+    C: Clock + ?Sized,
+    H: Hooks + ?Sized,
+{
+    if p.threads != 1 {
+        return Err(BenchError::NoCores(format!(
+            "{} threads: this runner runs one",
+            p.threads
+        )));
+    }
+    let setup = prepare(p, state, store, hooks)?;
     let before = store.io().map_err(BenchError::Store)?;
-    let mut lat: Vec<u32> = Vec::new();
-    lat.try_reserve_exact(p.n as usize)
-        .map_err(|_| BenchError::NoMemory { n: p.n })?;
+    let mut lat = latencies(p.n, p.n)?;
     let mut t = Tally::default();
+    let sh = Shared::new(p, setup.keys, &setup.picker, &setup.values, 1);
     hooks.timed_start();
     let start = clock.counter();
-    if p.workload == Workload::ReadSeq {
-        read_seq(p.n, store, clock, hooks, &values, &mut lat, &mut t)?;
-    } else {
-        let mut ops = Ops {
-            p,
-            keys,
-            inserted: keys,
-            values: &mut values,
-            buf: Vec::new(),
-            picker: &picker,
-            rng: &mut rng,
-        };
-        let progress_every = if p.n >= PROGRESS_MIN_OPS {
-            p.n / 10
-        } else {
-            u64::MAX
-        };
-        for i in 0..p.n {
-            if hooks.should_stop() {
-                return Err(interrupted(store, i, p.n, false));
-            }
-            let t0 = clock.counter();
-            let wrote = ops.one(i, store, &mut t)?;
-            hooks.after_op(wrote && !p.sync);
-            lat.push(clock.counter().saturating_sub(t0).min(u64::from(u32::MAX)) as u32);
-            if (i + 1) % progress_every == 0 {
-                hooks.progress(Progress {
-                    done: i + 1,
-                    total: p.n,
-                });
-            }
-        }
+    let mut marks = Marks::new(p.n);
+    let done = work(
+        &sh,
+        0,
+        Some(&mut marks),
+        store,
+        clock,
+        hooks,
+        &mut lat,
+        &mut t,
+    );
+    match done {
+        Ok(()) => {}
+        Err(End::Stop) => return Err(interrupted(store, lat.len() as u64, p.n, false)),
+        Err(End::Failed(e)) => return Err(e),
     }
     // Everything the run wrote is durable before the report.
     store.sync().map_err(BenchError::Store)?;
     let elapsed = clock.counter().saturating_sub(start);
     let after = store.io().map_err(BenchError::Store)?;
-
-    let freq = clock.frequency();
     lat.sort_unstable();
-    let pct = |q: f64| -> u64 {
-        let Some(last) = lat.len().checked_sub(1) else {
-            return 0;
-        };
-        ticks_to_us(
-            u64::from(lat[((lat.len() as f64 * q) as usize).min(last)]),
-            freq,
-        )
-    };
-    Ok(BenchResult {
-        workload: p.workload,
-        ops: lat.len() as u64,
-        keys,
-        value_size: p.value_size,
-        sync: p.sync,
-        elapsed_us: ticks_to_us(elapsed, freq).max(1),
-        bytes: t.bytes,
-        p50_us: pct(0.50),
-        p99_us: pct(0.99),
-        p999_us: pct(0.999),
-        found: t.found,
-        dist: ycsb.map(|_| dist),
-        mix: t.mix,
+    let figures = Figures {
+        tally: t,
+        elapsed,
+        frequency: clock.frequency(),
         io: io_between(&before, &after),
-    })
+        per_thread: PerThread::ONE,
+    };
+    Ok(figures.result(p, &setup, &[&lat]))
+}
+
+/// A finished run's figures, before the latencies are read.
+pub(crate) struct Figures {
+    pub tally: Tally,
+    /// Counter ticks from the first operation to the end of the final sync.
+    pub elapsed: u64,
+    pub frequency: u64,
+    pub io: IoStats,
+    pub per_thread: PerThread,
+}
+
+impl Figures {
+    /// The result, its percentiles over every thread's latencies (each
+    /// sorted).
+    pub fn result(self, p: &Params, setup: &Setup, lat: &[&[u32]]) -> BenchResult {
+        let ops: u64 = lat.iter().map(|l| l.len() as u64).sum();
+        let pct = |q: f64| -> u64 {
+            let Some(last) = ops.checked_sub(1) else {
+                return 0;
+            };
+            let rank = ((ops as f64 * q) as u64).min(last);
+            ticks_to_us(u64::from(nth(lat, rank)), self.frequency)
+        };
+        BenchResult {
+            workload: p.workload,
+            ops,
+            keys: setup.keys,
+            value_size: p.value_size,
+            sync: p.sync,
+            elapsed_us: ticks_to_us(self.elapsed, self.frequency).max(1),
+            bytes: self.tally.bytes,
+            p50_us: pct(0.50),
+            p99_us: pct(0.99),
+            p999_us: pct(0.999),
+            found: self.tally.found,
+            dist: setup.ycsb.map(|_| setup.dist),
+            mix: self.tally.mix,
+            io: self.io,
+            per_thread: self.per_thread,
+        }
+    }
+}
+
+/// The `rank`-th smallest (from 0) of the union of sorted lists, which
+/// must hold more than `rank` items: the smallest value with more than
+/// `rank` items at or below it, found by halving the value range (32
+/// steps, each a binary search per list) instead of merging lists of up
+/// to `n` latencies.
+fn nth(sorted: &[&[u32]], rank: u64) -> u32 {
+    let (mut lo, mut hi) = (0u32, u32::MAX);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let at_most: u64 = sorted
+            .iter()
+            .map(|l| l.partition_point(|&x| x <= mid) as u64)
+            .sum();
+        if at_most > rank {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
 }
 
 /// YCSB's load phase, untimed: the records the run reads must exist. Keys
@@ -409,190 +516,6 @@ where
     store.sync().map_err(BenchError::Store)?;
     state.loaded_keys = keys;
     Ok(())
-}
-
-/// Entries of readseq per clock read and stop check.
-pub const READSEQ_BATCH: u32 = 64;
-
-/// readseq: one iteration from the first key. An entry costs about a
-/// microsecond under QEMU, as much as the harness would add by reading the
-/// clock and asking whether to stop at each one (LevelDB's db_bench reads
-/// no clock per entry either): both happen once per [`READSEQ_BATCH`]
-/// entries, and each entry's latency is its batch's average.
-fn read_seq<S, C, H>(
-    n: u64,
-    store: &mut S,
-    clock: &mut C,
-    hooks: &mut H,
-    values: &Values,
-    lat: &mut Vec<u32>,
-    t: &mut Tally,
-) -> Result<(), BenchError<S::Error>>
-where
-    S: Store + ?Sized,
-    C: Clock + ?Sized,
-    H: Hooks + ?Sized,
-{
-    let mut stopped = hooks.should_stop();
-    let mut start = clock.counter();
-    let mut in_batch = 0u32;
-    let mut seen = 0u64;
-    let mut wrong = None;
-    // Closes the batch: its entries get its average latency.
-    let mut settle = |lat: &mut Vec<u32>, clock: &mut C, in_batch: &mut u32| {
-        let now = clock.counter();
-        let per = now.saturating_sub(start) / u64::from((*in_batch).max(1));
-        let per = per.min(u64::from(u32::MAX)) as u32;
-        lat.extend(core::iter::repeat_n(per, *in_batch as usize));
-        start = now;
-        *in_batch = 0;
-    };
-    if !stopped {
-        store
-            .read_seq(&mut |k, v| {
-                if is_bench_key(k) && !values.check(k, v) {
-                    wrong = k.try_into().ok();
-                    return false;
-                }
-                t.bytes += (k.len() + v.len()) as u64;
-                t.found += 1;
-                seen += 1;
-                in_batch += 1;
-                if in_batch == READSEQ_BATCH {
-                    settle(lat, clock, &mut in_batch);
-                    if hooks.should_stop() {
-                        stopped = true;
-                        return false;
-                    }
-                }
-                seen < n
-            })
-            .map_err(BenchError::Store)?;
-    }
-    if let Some(key) = wrong {
-        return Err(BenchError::WrongValue { key });
-    }
-    if in_batch > 0 {
-        settle(lat, clock, &mut in_batch);
-    }
-    if stopped && seen < n {
-        return Err(interrupted(store, lat.len() as u64, n, false));
-    }
-    Ok(())
-}
-
-/// One run's operations other than readseq.
-struct Ops<'a> {
-    p: &'a Params,
-    keys: u64,
-    /// Records YCSB's inserts have made so far (keys `0..inserted`).
-    inserted: u64,
-    values: &'a mut Values,
-    /// The value being written, or the value read: one buffer for the run.
-    buf: Vec<u8>,
-    picker: &'a Picker,
-    rng: &'a mut Rng,
-}
-
-impl Ops<'_> {
-    /// Operation `i`; true if it wrote.
-    fn one<S: Store + ?Sized>(
-        &mut self,
-        i: u64,
-        store: &mut S,
-        t: &mut Tally,
-    ) -> Result<bool, BenchError<S::Error>> {
-        let k = match self.p.workload {
-            Workload::FillSeq => key(i),
-            Workload::FillRandom | Workload::Overwrite => key(self.rng.uniform(self.keys)),
-            Workload::ReadRandom => {
-                let k = key(self.rng.uniform(self.keys));
-                self.read(store, &k, t)?;
-                return Ok(false);
-            }
-            Workload::ReadMissing => {
-                // Keys that sort among the real ones but are never written.
-                let mut k = [0u8; KEY_LEN + 1];
-                k[..KEY_LEN].copy_from_slice(&key(self.rng.uniform(self.keys)));
-                k[KEY_LEN] = b'.';
-                if store.get(&k, &mut self.buf).map_err(BenchError::Store)? {
-                    t.found += 1;
-                }
-                return Ok(false);
-            }
-            // One iteration, not operations: see `read_seq`.
-            Workload::ReadSeq => return Ok(false),
-            Workload::Ycsb(w) => match w.next_op(self.rng) {
-                Op::Read => {
-                    t.mix.reads += 1;
-                    let k = key(self.pick());
-                    self.read(store, &k, t)?;
-                    return Ok(false);
-                }
-                Op::Update => {
-                    t.mix.updates += 1;
-                    key(self.pick())
-                }
-                Op::Insert => {
-                    t.mix.inserts += 1;
-                    self.inserted += 1;
-                    key(self.inserted - 1)
-                }
-                Op::Scan(len) => {
-                    t.mix.scans += 1;
-                    let start = key(self.pick());
-                    let values = &*self.values;
-                    let mut wrong = None;
-                    let found = store
-                        .scan(&start, len as usize, &mut |k, v| {
-                            if wrong.is_none() && is_bench_key(k) && !values.check(k, v) {
-                                wrong = k.try_into().ok();
-                            }
-                        })
-                        .map_err(BenchError::Store)?;
-                    if let Some(key) = wrong {
-                        return Err(BenchError::WrongValue { key });
-                    }
-                    t.found += found;
-                    return Ok(false);
-                }
-                Op::ReadModifyWrite => {
-                    t.mix.read_modify_writes += 1;
-                    let k = key(self.pick());
-                    let mut ignore = Tally::default();
-                    self.read(store, &k, &mut ignore)?;
-                    k
-                }
-            },
-        };
-        self.values.next(&k, self.p.value_size, &mut self.buf);
-        store
-            .put(&k, &self.buf, self.p.sync)
-            .map_err(BenchError::Store)?;
-        t.bytes += (KEY_LEN + self.buf.len()) as u64;
-        Ok(true)
-    }
-
-    fn pick(&mut self) -> u64 {
-        self.picker.pick(self.rng, self.inserted)
-    }
-
-    /// A read that checks what it got and counts what it found.
-    fn read<S: Store + ?Sized>(
-        &mut self,
-        store: &mut S,
-        k: &[u8; KEY_LEN],
-        t: &mut Tally,
-    ) -> Result<(), BenchError<S::Error>> {
-        if store.get(k, &mut self.buf).map_err(BenchError::Store)? {
-            if !self.values.check(k, &self.buf) {
-                return Err(BenchError::WrongValue { key: *k });
-            }
-            t.found += 1;
-            t.bytes += (KEY_LEN + self.buf.len()) as u64;
-        }
-        Ok(())
-    }
 }
 
 /// The I/O between two snapshots of the store's counters.

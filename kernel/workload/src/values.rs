@@ -16,6 +16,7 @@
 //! bytes. The pool comes from a fixed seed, the same in every run, so that a
 //! run checks what an earlier run with another seed wrote.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use lsm::coding::load_u64;
@@ -30,9 +31,11 @@ pub const HEADER: usize = KEY_LEN + 8;
 /// The pool's seed (db_bench's value generator's, 301).
 const POOL_SEED: u64 = 301;
 
-/// The pool and where the next value's window starts.
+/// The pool and where the next value's window starts. The pool is shared
+/// ([`Values::share`]): a run's threads each write from their own cursor
+/// without making (or holding) a pool each.
 pub struct Values {
-    pool: Vec<u8>,
+    pool: Arc<Vec<u8>>,
     pos: usize,
 }
 
@@ -46,7 +49,21 @@ impl Values {
             let w = rng.next_u64().to_le_bytes();
             pool.extend(w.iter().map(|b| b' ' + b % 95));
         }
-        Values { pool, pos: 0 }
+        Values {
+            pool: Arc::new(pool),
+            pos: 0,
+        }
+    }
+
+    /// A cursor of its own over the same pool, `ahead` bytes past this
+    /// one's (wrapped into the pool): threads that write at once start at
+    /// different places, so neighbouring writes of two threads do not carry
+    /// the same bytes either.
+    pub fn share(&self, ahead: usize) -> Values {
+        Values {
+            pool: Arc::clone(&self.pool),
+            pos: (self.pos + ahead) % self.pool.len().max(1),
+        }
     }
 
     /// Writes the next value of `size` bytes for `key` into `out` (at most

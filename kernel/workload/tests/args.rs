@@ -22,6 +22,7 @@ fn defaults_are_db_benchs() {
             sync: false,
             seed: 301,
             dist: None,
+            threads: 1,
         }
     );
     assert_eq!(p, Params::new(Workload::FillSeq));
@@ -55,6 +56,7 @@ fn every_setting_is_taken() {
             sync: true,
             seed: 9,
             dist: Some(Dist::Uniform),
+            threads: 1,
         }
     );
     // Settings in any order, the count only second; any non-zero sync is on.
@@ -200,4 +202,21 @@ fn keys_are_sixteen_digits_zero_padded() {
     }
     // Byte order is numeric order.
     assert!(key(9) < key(10) && key(99_999) < key(100_000));
+}
+
+#[test]
+fn threads_are_one_to_eight() {
+    assert_eq!(parse("readrandom").unwrap().threads, 1);
+    assert_eq!(parse("readrandom 10 threads=8").unwrap().threads, 8);
+    assert_eq!(parse("ycsb-a threads=3 seed=2").unwrap().threads, 3);
+    for bad in ["threads=0", "threads=9", "threads=100000000000000000000"] {
+        let e = parse(&format!("fillseq {bad}")).unwrap_err();
+        if bad.len() > 12 {
+            assert_eq!(e, ArgError::NotANumber(bad.into()));
+        } else {
+            assert_eq!(e, ArgError::ThreadsOutOfRange);
+            assert_eq!(e.to_string(), "threads must be between 1 and 8");
+        }
+    }
+    assert!(workload::USAGE.ends_with("[threads=N]"));
 }

@@ -11,8 +11,8 @@ use workload::run::ticks_to_us;
 use workload::values::{Values, HEADER};
 use workload::ycsb::{Dist, Op, Picker, Ycsb};
 use workload::{
-    key, run, BenchError, BenchResult, CacheCounters, CacheFigures, Mix, Params, Progress, State,
-    Workload,
+    key, run, BenchError, BenchResult, CacheCounters, CacheFigures, Mix, Params, PerThread,
+    Progress, State, Workload,
 };
 
 type Outcome = Result<BenchResult, BenchError<String>>;
@@ -74,6 +74,7 @@ fn fillseq_writes_keys_in_order() {
                 flushes: 1,
                 ..IoStats::default()
             },
+            per_thread: PerThread::ONE,
         }
     );
 }

@@ -284,6 +284,66 @@ fn bench_reports_every_field() {
 }
 
 #[test]
+fn bench_threads_run_from_several_cores() {
+    let d = disk("kv-bench-threads.img");
+    let mut q = boot_on(&d);
+    let long = Duration::from_secs(120);
+    let r = q.cmd_within("BENCH fillrandom 20000 threads=2", long);
+    assert_eq!(field(&r, "ops"), Some("20000"), "{r}");
+    assert_eq!(field(&r, "threads"), Some("2"), "{r}");
+    // Every read checks its value: two cores reading at once still get
+    // what BENCH wrote.
+    for threads in [1, 2, 4] {
+        let r = q.cmd_within(&format!("BENCH readrandom 20000 threads={threads}"), long);
+        assert_eq!(field(&r, "ops"), Some("20000"), "{r}");
+        assert_eq!(field(&r, "keys"), Some("20000"), "{r}");
+        if threads > 1 {
+            assert_eq!(field(&r, "threads"), Some(threads.to_string().as_str()));
+            let rates = field(&r, "thread_ops_per_sec").unwrap();
+            assert_eq!(rates.split(',').count(), threads, "{r}");
+        }
+        eprintln!(
+            "readrandom 20000 threads={threads}: ops_per_sec {} p50_us {} p99_us {} per thread {}",
+            field(&r, "ops_per_sec").unwrap(),
+            field(&r, "p50_us").unwrap(),
+            field(&r, "p99_us").unwrap(),
+            field(&r, "thread_ops_per_sec").unwrap_or("-"),
+        );
+    }
+    // The seed's machine has four CPUs: eight threads cannot run, and
+    // nothing does.
+    let r = q.cmd("BENCH readrandom 20000 threads=8");
+    assert!(
+        r.starts_with("(error) ERR 8 threads need 8 cores; 4 can run one"),
+        "{r}"
+    );
+    assert!(q
+        .cmd("BENCH readrandom 10 threads=9")
+        .starts_with("(error) ERR threads must be between 1 and 8"));
+    // Ctrl-C reaches thread 0 (the console's core), which stops them all.
+    let line = "BENCH readrandom 10000000 threads=4";
+    q.send(line.as_bytes());
+    q.send(b"\r");
+    q.read_until(&format!("{line}\r\n"));
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = std::time::Instant::now();
+    q.send(b"\x03");
+    let reply = q.read_until(PROMPT).replace("\r\n", "\n");
+    assert!(reply.ends_with("(interrupted)\n"), "{reply:?}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        sent.elapsed()
+    );
+    // The cores are free again, and the store still serves.
+    let r = q.cmd_within("BENCH readrandom 2000 threads=4", long);
+    assert_eq!(field(&r, "ops"), Some("2000"), "{r}");
+    assert_eq!(q.cmd("SET after threads"), "OK\n");
+    assert_eq!(q.cmd("GET after"), "\"threads\"\n");
+    shutdown(q);
+}
+
+#[test]
 fn cache_policies_switch_at_run_time_and_never_serve_stale_blocks() {
     let d = disk("kv-cache.img");
     let mut q = boot_on(&d);

@@ -58,7 +58,8 @@ pub(super) static SPECS: &[CommandSpec] = &[
         usage: "BENCH workload [n] [field=value ...]",
         summary: "run an in-kernel benchmark: fillseq fillrandom overwrite readrandom \
                   readseq readmissing ycsb-a..ycsb-f; fields keys= value_size= \
-                  dist=zipfian|uniform|latest sync=0|1 seed=",
+                  dist=zipfian|uniform|latest sync=0|1 seed= threads=1..8 (n split over \
+                  that many cores)",
         group: "storage",
         flags: flag::ADMIN,
         keys: Keys::NONE,
