@@ -174,7 +174,7 @@ impl From<CmdError> for Reply {
 }
 
 /// The store, locked, and known to be running.
-pub struct StoreGuard<'a>(spin::MutexGuard<'a, Option<Store>>);
+pub struct StoreGuard<'a>(kv::StoreCellGuard<'a>);
 
 impl Deref for StoreGuard<'_> {
     type Target = Store;

@@ -19,8 +19,12 @@ pub struct Cpu {
     mpidr: AtomicU64,
     /// Counter value when it came online.
     since: AtomicU64,
-    /// Counter ticks spent waiting for an interrupt (`wfi`).
+    /// Counter ticks spent waiting for an interrupt (`wfi`), up to the
+    /// last wake-up.
     idle: AtomicU64,
+    /// Counter value when the current wait began; 0 while awake. A core
+    /// asleep without its tick may wait for minutes.
+    asleep_since: AtomicU64,
     irqs: AtomicU64,
     /// Index into [`ROLES`] of what it runs.
     role: AtomicU32,
@@ -38,6 +42,7 @@ impl Cpu {
             mpidr: AtomicU64::new(0),
             since: AtomicU64::new(0),
             idle: AtomicU64::new(0),
+            asleep_since: AtomicU64::new(0),
             irqs: AtomicU64::new(0),
             role: AtomicU32::new(0),
             irq_depth: AtomicU32::new(0),
@@ -146,18 +151,28 @@ impl Cpu {
         if !self.is_online() {
             return (0, 0);
         }
-        let up = counter().saturating_sub(self.since.load(Ordering::Relaxed));
-        (
-            ticks_to_us(up),
-            ticks_to_us(self.idle.load(Ordering::Relaxed)),
-        )
+        let now = counter();
+        let up = now.saturating_sub(self.since.load(Ordering::Relaxed));
+        let asleep = match self.asleep_since.load(Ordering::Relaxed) {
+            0 => 0,
+            t => now.saturating_sub(t),
+        };
+        let idle = self.idle.load(Ordering::Relaxed) + asleep;
+        (ticks_to_us(up), ticks_to_us(idle.min(up)))
     }
 
     pub(crate) fn count_irq(&self) {
         self.irqs.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn add_idle(&self, ticks: u64) {
-        self.idle.fetch_add(ticks, Ordering::Relaxed);
+    /// Brackets a wait: `start` is the counter when it began.
+    pub(crate) fn falling_asleep(&self, start: u64) {
+        self.asleep_since.store(start.max(1), Ordering::Relaxed);
+    }
+
+    pub(crate) fn woke(&self, start: u64, end: u64) {
+        self.idle
+            .fetch_add(end.saturating_sub(start), Ordering::Relaxed);
+        self.asleep_since.store(0, Ordering::Relaxed);
     }
 }

@@ -36,5 +36,7 @@ extern crate alloc;
 mod store;
 pub mod value;
 
-pub use store::{bad_value, Clock, Commit, Disk, Store, StoreCell, Ticket, WAL_WRITEOUT_US};
+pub use store::{
+    bad_value, Clock, Commit, Disk, Store, StoreCell, StoreCellGuard, Ticket, WAL_WRITEOUT_US,
+};
 pub use value::{Entry, Kind};

@@ -93,7 +93,8 @@ fn network_loop() -> ! {
         network.poll();
         settle(&mut last_sync_ms);
         network.flush();
-        maintenance();
+        kv::tick();
+        expire_step();
         cpu::wait_for_interrupt_if(|| !net::pending());
     }
 }
@@ -117,9 +118,12 @@ fn combined_loop(server: &'static ServerCell) -> ! {
     }
 }
 
-/// What the store needs between rounds, from whichever loop gets there:
-/// buffered writes whose deadline came, a step of the active expiry, the
-/// compaction reads asked for.
+/// What the store needs between rounds: buffered writes whose deadline
+/// came and a step of the active expiry (from whichever loop gets there),
+/// and the compaction reads asked for. That one runs from CPU 0's loop
+/// only, between console commands: in the network's loop it would hold
+/// the store for the length of a compaction while a console BENCH reads
+/// (its reads ask for one again and again), and every client would wait.
 fn maintenance() {
     kv::tick();
     expire_step();

@@ -50,9 +50,11 @@ pub fn irq_enable() {
 pub fn wait_for_interrupt_if(cond: impl FnOnce() -> bool) {
     let saved = irq_save();
     if cond() {
+        let me = crate::cpus::this();
         let t = super::timer::counter();
+        me.falling_asleep(t);
         asm::wfi();
-        crate::cpus::this().add_idle(super::timer::counter().saturating_sub(t));
+        me.woke(t, super::timer::counter());
     }
     irq_restore(saved);
 }
