@@ -25,9 +25,11 @@
 //! [`Db::open_read_only`] stops short of that saving: it replays the WAL into
 //! memory and refuses every change, so it never writes to the device.
 //!
-//! The store is single-threaded (`&mut self` for changes); the kernel wraps it
-//! in a lock. Group commit: writers append with `sync = false` and one of them
+//! The owner changes the store through `&mut self` (the kernel wraps it in
+//! a lock). Group commit: writers append with `sync = false` and one of them
 //! calls [`Db::sync_wal`], which makes all of them durable with one flush.
+//! Flushes and compactions run as jobs (one at a time) that commit into
+//! the state the owner's `Db` shares (see `shared`).
 //!
 //! One [`Db`], its methods in one file per concern (as LevelDB splits
 //! `db_impl.cc` from `version_set.cc`); this file keeps the struct, the
@@ -37,8 +39,8 @@
 //!   open.rs      format, superblock, manifest load, WAL replay, recovery, close
 //!   write.rs     put/delete/write -> WAL -> memtable; make_room, rotate, space
 //!   read.rs      get (memtables, point cache, tables), iter, range, snapshots
-//!   maintain.rs  flush the frozen memtable, run compactions while due,
-//!                FLUSH and COMPACT
+//!   maintain.rs  the job (one flush or compaction at a time): flush the
+//!                frozen memtable, run compactions while due, FLUSH, COMPACT
 //!     pick.rs      which compaction, its inputs, level targets, slice cuts
 //!                  (a Version and the Options in, no Db)
 //!     compact.rs   run a compaction slice by slice, merge into the bottom
@@ -46,7 +48,9 @@
 //!   manifest.rs  commit an edit: flush, manifest record, new manifest, free
 //!   verify.rs    VERIFY: read every table, report all damage
 //!
-//!   beneath:  version.rs (live tables, edits)   superblock.rs (layout)
+//!   beneath:  shared.rs (what owner and job share, its locks, and when
+//!             a deleted table's space may be reused)
+//!             version.rs (live tables, edits)   superblock.rs (layout)
 //!             disk.rs (device, extents, cache)  batch.rs   iter.rs
 //!             lookup.rs (point cache)           stop.rs (stop hook)
 //! ```
@@ -68,6 +72,7 @@ mod open;
 mod open_tables;
 mod pick;
 mod read;
+mod shared;
 mod sink;
 mod stop;
 mod superblock;
@@ -77,14 +82,13 @@ mod write;
 
 pub use crate::table::BlockKind;
 pub use batch::WriteBatch;
-pub use disk::{BlockCache, ExtentAllocator, IoStats};
+pub use disk::{BlockCache, DeviceGuard, ExtentAllocator, IoStats};
 pub use filter::CompactionFilter;
 pub use iter::DbIter;
 pub use lookup::{BlockPointer, LookupSource, LookupStats, PointCache, PointHit};
 pub use superblock::{Layout, Superblock, FORMAT_VERSION, MAGIC};
 pub use version::{FileMeta, Version, VersionEdit, NUM_LEVELS};
 
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -95,7 +99,7 @@ use crate::key::{InternalKeyComparator, SequenceNumber};
 use crate::memtable::MemTable;
 use crate::table::{LookupBufs, TableOptions};
 use crate::wal::LogWriter;
-use disk::Disk;
+use shared::Shared;
 
 type Ikc = InternalKeyComparator;
 
@@ -289,103 +293,87 @@ impl Snapshot {
 }
 
 /// The store.
+///
+/// The owner's half: the memtable that takes writes, the WAL, the last
+/// sequence number and the read buffers; all the rest is in `Shared`,
+/// which a [`Background`] handle shares.
 pub struct Db<D: BlockDevice> {
-    disk: Disk<D>,
-    opts: Options,
-    sb: Superblock,
-    manifest: LogWriter,
-    version: Arc<Version>,
-    next_file: u64,
+    sh: Arc<Shared<D>>,
     last_seq: SequenceNumber,
-    /// Oldest log still needed: its memtable is not in a table yet.
-    log_number: u64,
     wal: LogWriter,
     mem: Arc<MemTable>,
-    imm: Option<Arc<MemTable>>,
-    alloc: ExtentAllocator,
-    /// Open tables: what their footers say (a few words each, one entry per
-    /// live table); their blocks go through `cache`.
-    tables: RefCell<open_tables::OpenTables>,
     /// Key buffers of point lookups, reused so that a lookup allocates only
     /// its answer.
     bufs: RefCell<LookupBufs>,
+    /// The caches reads go through (jobs take theirs from the shared state).
     cache: Option<Arc<dyn BlockCache + Send + Sync>>,
     points: Option<Arc<dyn PointCache + Send + Sync>>,
-    /// What compactions ask whether a value is dead (expired).
-    filter: Option<Arc<dyn CompactionFilter + Send + Sync>>,
-    snapshots: BTreeMap<SequenceNumber, usize>,
-    /// A table whose seek budget a lookup used up, (level, number): the
-    /// next maintenance compacts it (see `SeekBudget`).
-    seek_compaction: core::cell::Cell<Option<(usize, u64)>>,
-    compact_pointers: [Vec<u8>; NUM_LEVELS],
-    /// A failed WAL or manifest write leaves the on-disk state unknown: every
-    /// later change is refused with this error until the store is reopened.
-    fatal: Option<Error>,
-    /// Opened by [`Db::open_read_only`]: every change is refused.
-    read_only: bool,
-    stats: DbStats,
+    /// Key and value bytes written by users.
+    user_bytes: u64,
 }
 
 impl<D: BlockDevice> Db<D> {
     fn check_writable(&self) -> Result<()> {
-        if self.read_only {
-            return Err(Error::ReadOnly);
-        }
-        match &self.fatal {
-            Some(e) => Err(e.clone()),
-            None => Ok(()),
-        }
+        self.sh.check_writable()
     }
 
     /// Counters for `INFO storage`.
     pub fn stats(&self) -> DbStats {
-        let mut s = self.stats.clone();
-        for (level, files) in self.version.levels.iter().enumerate() {
+        let cur = self.sh.current();
+        let mut s = {
+            let mut st = self.sh.state.lock();
+            st.reclaim(&self.sh);
+            let mut s = st.stats.clone();
+            s.table_free_bytes = st.alloc.free_bytes();
+            s
+        };
+        for (level, files) in cur.version.levels.iter().enumerate() {
             s.levels[level] = (files.len(), files.iter().map(|f| f.size).sum());
         }
         s.memtable_bytes = self.mem.approximate_memory_usage();
-        s.immutable_bytes = self
-            .imm
-            .as_ref()
-            .map_or(0, |m| m.approximate_memory_usage());
+        s.immutable_bytes = cur.imm.as_ref().map_or(0, |m| m.approximate_memory_usage());
         s.wal_bytes = self.wal.len();
-        s.table_free_bytes = self.alloc.free_bytes();
         s.table_reserve_bytes = self.space_reserve();
-        s.io = self.disk.stats();
+        s.io = self.sh.disk.stats();
+        s.user_bytes = self.user_bytes;
         s.last_sequence = self.last_seq;
         s
     }
 
     /// Whether the store was opened by [`open_read_only`](Self::open_read_only).
     pub fn is_read_only(&self) -> bool {
-        self.read_only
+        self.sh.read_only
     }
 
     /// The disk's layout.
     pub fn layout(&self) -> Layout {
-        self.sb.layout
+        self.sh.layout
     }
 
     /// The largest value a write can carry: the options' limit, or less on
     /// a disk whose WAL half (fixed when it was formatted) cannot hold a
     /// batch of one such value under the longest key.
     pub fn max_value_len(&self) -> usize {
-        let half = self.sb.layout.wal_half;
+        let half = self.sh.layout.wal_half;
         // A fragment header per block, and a block's tail too short for
         // one, at worst.
         let framing =
             2 * crate::wal::HEADER_SIZE as u64 * (half / crate::wal::BLOCK_SIZE as u64 + 1);
         // The batch's header, the entry's tag and two varint lengths.
-        let batch = 12 + 1 + 2 * 5 + self.opts.max_key_len as u64;
+        let batch = 12 + 1 + 2 * 5 + self.sh.opts.max_key_len as u64;
         let fits = half.saturating_sub(framing + batch);
-        self.opts
+        self.sh
+            .opts
             .max_value_len
             .min(usize::try_from(fits).unwrap_or(usize::MAX))
     }
 
     /// The live tables.
+    ///
+    /// Holding it keeps the space of its tables from being reused (a
+    /// reader may still read them), so hold it briefly.
     pub fn version(&self) -> Arc<Version> {
-        Arc::clone(&self.version)
+        self.sh.version()
     }
 }
 
