@@ -8,7 +8,8 @@
 //! inline or on a background core), the shared state locked only briefly.
 //!
 //! Separate because it is what may run inline in a write or be left to the
-//! owner (`Options::inline_maintenance`), and because its policy on a full disk (reclaim
+//! owner (`Options::inline_maintenance`) or another core
+//! (`Options::background`), and because its policy on a full disk (reclaim
 //! first, put off rather than fail) is one decision in one place; the
 //! compactions themselves are in `compact`.
 
@@ -45,6 +46,12 @@ impl<D: BlockDevice> Shared<D> {
     pub(super) fn job(&self) -> Job<'_, D> {
         let js = self.lock_job();
         Job::new(self, js)
+    }
+
+    /// The job, unless one is in flight.
+    pub(super) fn try_job(&self) -> Option<Job<'_, D>> {
+        let js = self.job.try_lock()?;
+        Some(Job::new(self, js))
     }
 }
 

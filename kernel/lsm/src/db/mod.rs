@@ -28,8 +28,10 @@
 //! The owner changes the store through `&mut self` (the kernel wraps it in
 //! a lock). Group commit: writers append with `sync = false` and one of them
 //! calls [`Db::sync_wal`], which makes all of them durable with one flush.
-//! Flushes and compactions run as jobs (one at a time) that commit into
-//! the state the owner's `Db` shares (see `shared`).
+//! Flushes and compactions run inside the write that needs them, or, with
+//! [`Options::background`], on another core through a [`Background`]
+//! handle, which commits into the state it shares with the owner's `Db`
+//! without the owner's lock (see `shared` and `background`).
 //!
 //! One [`Db`], its methods in one file per concern (as LevelDB splits
 //! `db_impl.cc` from `version_set.cc`); this file keeps the struct, the
@@ -41,6 +43,8 @@
 //!   read.rs      get (memtables, point cache, tables), iter, range, snapshots
 //!   maintain.rs  the job (one flush or compaction at a time): flush the
 //!                frozen memtable, run compactions while due, FLUSH, COMPACT
+//!   background.rs  the Background handle (work, pending) and the writers'
+//!                brakes of background mode
 //!     pick.rs      which compaction, its inputs, level targets, slice cuts
 //!                  (a Version and the Options in, no Db)
 //!     compact.rs   run a compaction slice by slice, merge into the bottom
@@ -59,6 +63,7 @@
 //! write through `sink` and commit through `manifest`; `open` recovers
 //! through the same two.
 
+mod background;
 mod batch;
 mod compact;
 mod disk;
@@ -81,6 +86,7 @@ mod version;
 mod write;
 
 pub use crate::table::BlockKind;
+pub use background::Background;
 pub use batch::WriteBatch;
 pub use disk::{BlockCache, DeviceGuard, ExtentAllocator, IoStats};
 pub use filter::CompactionFilter;
@@ -134,8 +140,35 @@ pub struct Options {
     /// Flush frozen memtables and compact inside the write that needs it. With
     /// `false`, the owner calls [`Db::maintenance`] (from another core or a
     /// timer); a write that needs room still flushes a pending frozen memtable
-    /// itself.
+    /// itself. Ignored when `background` is set.
     pub inline_maintenance: bool,
+    /// Leave every flush and compaction to a [`Background`] handle (run on
+    /// another core): a write never flushes or compacts. A full memtable is
+    /// frozen and a new log started, then [`wake`](Self::wake) is called;
+    /// writers are braked only as LevelDB brakes them (see
+    /// [`l0_slowdown_trigger`](Self::l0_slowdown_trigger),
+    /// [`l0_stop_trigger`](Self::l0_stop_trigger), and a full memtable while
+    /// the frozen one is still being flushed), waiting through
+    /// [`wait`](Self::wait) until the background work clears the brake.
+    pub background: bool,
+    /// Level-0 tables at which, in background mode, each write is delayed
+    /// once by [`delay_us`](Self::delay_us) (1 ms), so that compaction keeps
+    /// up rather than writes stopping all at once.
+    pub l0_slowdown_trigger: usize,
+    /// Level-0 tables at which, in background mode, writes wait for a
+    /// compaction.
+    pub l0_stop_trigger: usize,
+    /// Background mode: there is work for the [`Background`] handle (a
+    /// memtable was frozen, or a writer waits). The kernel sends the
+    /// compaction core an interrupt.
+    pub wake: Option<fn()>,
+    /// Background mode: called over and over while a writer waits for the
+    /// background work (a spin hint, `wfe`, a thread yield); `None` spins.
+    /// It runs with the owner's locks held, so it must not take them.
+    pub wait: Option<fn()>,
+    /// Background mode: delays a writer by this many microseconds (the
+    /// slowdown trigger's 1 ms); `None` does not delay.
+    pub delay_us: Option<fn(u64)>,
 }
 
 impl Default for Options {
@@ -153,6 +186,12 @@ impl Default for Options {
             max_key_len: 1024,
             max_value_len: 1 << 20,
             inline_maintenance: true,
+            background: false,
+            l0_slowdown_trigger: 8,
+            l0_stop_trigger: 12,
+            wake: None,
+            wait: None,
+            delay_us: None,
         }
     }
 }
@@ -338,6 +377,11 @@ impl<D: BlockDevice> Db<D> {
         s.user_bytes = self.user_bytes;
         s.last_sequence = self.last_seq;
         s
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &Options {
+        &self.sh.opts
     }
 
     /// Whether the store was opened by [`open_read_only`](Self::open_read_only).

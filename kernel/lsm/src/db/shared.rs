@@ -240,13 +240,28 @@ impl<D: BlockDevice> Shared<D> {
         decode_seek(self.seek.swap(0, Ordering::Relaxed))
     }
 
+    /// Calls the owner's wait hook (or spins once).
+    pub(super) fn wait(&self) {
+        match self.opts.wait {
+            Some(w) => w(),
+            None => core::hint::spin_loop(),
+        }
+    }
+
+    /// Calls the owner's wake hook: there is background work.
+    pub(super) fn wake(&self) {
+        if let Some(w) = self.opts.wake {
+            w();
+        }
+    }
+
     /// The job's lock, waiting (through the wait hook) for a job in flight.
     pub(super) fn lock_job(&self) -> spin::MutexGuard<'_, JobState> {
         loop {
             if let Some(g) = self.job.try_lock() {
                 return g;
             }
-            core::hint::spin_loop();
+            self.wait();
         }
     }
 }

@@ -148,6 +148,9 @@ impl<D: BlockDevice> Db<D> {
     /// Ensures the memtable and WAL can take `size` more bytes, freezing the
     /// memtable (and flushing a frozen one) if they cannot.
     fn make_room(&mut self, size: usize) -> Result<()> {
+        if self.sh.opts.background {
+            return self.make_room_background(size);
+        }
         let wal_fits = self.wal_fits(size);
         if wal_fits && self.mem.approximate_memory_usage() < self.sh.opts.write_buffer_size {
             return Ok(());
