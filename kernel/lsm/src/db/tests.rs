@@ -18,6 +18,7 @@ use alloc::string::ToString;
 use alloc::vec;
 use std::format;
 
+mod background;
 mod caches;
 mod clear;
 mod crash;

@@ -1,0 +1,382 @@
+//! Background mode: flushes and compactions on other threads while the
+//! owner writes and reads, checked against a model; snapshots held across
+//! them; power cuts with background work in flight; the writers' brakes; a
+//! handle that outlives its store.
+
+use super::*;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc as StdArc;
+use std::thread;
+
+fn yield_now() {
+    thread::yield_now();
+}
+
+fn bg_opts() -> Options {
+    Options {
+        background: true,
+        wait: Some(yield_now),
+        ..small_opts()
+    }
+}
+
+/// Threads that loop over [`Background::work`], yielding when idle, until
+/// dropped; `paused` holds them off (from the start if asked).
+struct Workers {
+    stop: StdArc<AtomicBool>,
+    paused: StdArc<AtomicBool>,
+    threads: Vec<thread::JoinHandle<u64>>,
+}
+
+impl Workers {
+    fn start<D: BlockDevice + Send + 'static>(bg: &Background<D>, n: usize) -> Workers {
+        Self::start_paused(bg, n, false)
+    }
+
+    fn start_paused<D: BlockDevice + Send + 'static>(
+        bg: &Background<D>,
+        n: usize,
+        paused: bool,
+    ) -> Workers {
+        let stop = StdArc::new(AtomicBool::new(false));
+        let paused = StdArc::new(AtomicBool::new(paused));
+        let threads = (0..n)
+            .map(|_| {
+                let (bg, stop, paused) = (bg.clone(), stop.clone(), paused.clone());
+                thread::spawn(move || {
+                    let mut done = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        if paused.load(Ordering::Relaxed) {
+                            thread::yield_now();
+                            continue;
+                        }
+                        match bg.work() {
+                            Ok(true) => done += 1,
+                            // Idle, put off, another thread's job, or a job
+                            // that failed (after a power cut): wait a moment.
+                            Ok(false) | Err(_) => thread::yield_now(),
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        Workers {
+            stop,
+            paused,
+            threads,
+        }
+    }
+
+    /// Stops the threads; the units of work they did.
+    fn finish(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.threads.drain(..).map(|t| t.join().unwrap()).sum()
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Two background threads flush and compact while the owner writes,
+/// overwrites, deletes and reads random keys: every read and cursor agrees
+/// with the model throughout, snapshots keep what they saw, and after a
+/// close and a reopen the store is the model.
+#[test]
+fn background_threads_keep_up_with_a_model() {
+    for seed in 0..2u64 {
+        let mut rng = Rng::new(seed + 100);
+        let (mut db, _) = Db::open(MemDevice::new(16 << 20), bg_opts()).unwrap();
+        let workers = Workers::start(&db.background(), 2);
+        let mut model = Model::new();
+        let mut snaps: Vec<(Snapshot, Model)> = Vec::new();
+        for step in 0..25_000u64 {
+            match rng.uniform(100) {
+                0..=59 => {
+                    let (k, v) = (key(&mut rng, 3000), value(&mut rng, step));
+                    db.put(&k, &v, rng.one_in(50)).unwrap();
+                    model.insert(k, v);
+                }
+                60..=74 => {
+                    let k = key(&mut rng, 3000);
+                    db.delete(&k, false).unwrap();
+                    model.remove(&k);
+                }
+                75..=97 => {
+                    let k = key(&mut rng, 3000);
+                    assert_eq!(db.get(&k, None).unwrap(), model.get(&k).cloned());
+                }
+                98 => {
+                    // A short scan from a random key.
+                    let start = key(&mut rng, 3000);
+                    let got = db.range(&start, None, 20, None).unwrap();
+                    let want: Vec<(Vec<u8>, Vec<u8>)> = model
+                        .range(start..)
+                        .take(20)
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    assert_eq!(got, want, "step {step}");
+                }
+                _ => {
+                    if snaps.len() < 3 {
+                        snaps.push((db.snapshot(), model.clone()));
+                    } else {
+                        let (s, m) = snaps.remove(0);
+                        assert_eq!(contents(&db, Some(&s)), m, "step {step}");
+                        db.release_snapshot(s);
+                    }
+                }
+            }
+            if step % 5000 == 4999 {
+                assert_eq!(contents(&db, None), model, "step {step}");
+            }
+        }
+        for (s, m) in snaps {
+            assert_eq!(contents(&db, Some(&s)), m);
+            db.release_snapshot(s);
+        }
+        assert_eq!(contents(&db, None), model);
+        let stats = db.stats();
+        assert!(stats.flushes >= 20, "{} flushes", stats.flushes);
+        assert!(stats.compactions >= 5, "{} compactions", stats.compactions);
+        let bg = db.background();
+        let dev = db.close().unwrap();
+        let units = workers.finish();
+        assert!(units >= 25, "{units} units of work");
+        // A handle that outlives its store does nothing.
+        assert!(!bg.pending());
+        assert!(!bg.work().unwrap());
+        let (db, _) = Db::open(dev, bg_opts()).unwrap();
+        assert_eq!(contents(&db, None), model);
+        for k in model.keys().step_by(13) {
+            assert_eq!(db.get(k, None).unwrap().as_ref(), model.get(k));
+        }
+        assert!(db.verify().errors.is_empty());
+    }
+}
+
+/// A snapshot taken before many background flushes and compactions still
+/// reads what it saw, by lookups and by a cursor, while the store is
+/// rewritten under it.
+#[test]
+fn snapshots_survive_background_compactions() {
+    let (mut db, _) = Db::open(MemDevice::new(16 << 20), bg_opts()).unwrap();
+    let workers = Workers::start(&db.background(), 1);
+    let k = |i: u32| format!("key{i:05}").into_bytes();
+    for i in 0..3000u32 {
+        db.put(&k(i), format!("old{i}").as_bytes(), false).unwrap();
+    }
+    let snap = db.snapshot();
+    let compactions = db.stats().compactions;
+    for round in 0..6u32 {
+        for i in 0..3000u32 {
+            if (i + round) % 3 == 0 {
+                db.delete(&k(i), false).unwrap();
+            } else {
+                db.put(&k(i), format!("new{round}-{i}").as_bytes(), false)
+                    .unwrap();
+            }
+        }
+    }
+    // Until the background has compacted at least once under the snapshot.
+    while db.stats().compactions < compactions + 3 {
+        db.put(b"filler", &[0; 100], false).unwrap();
+    }
+    for i in (0..3000u32).step_by(7) {
+        let v = db.get(&k(i), Some(&snap)).unwrap();
+        assert_eq!(v, Some(format!("old{i}").into_bytes()));
+    }
+    let seen = contents(&db, Some(&snap));
+    assert_eq!(seen.len(), 3000);
+    assert!(seen
+        .iter()
+        .all(|(key, v)| v.starts_with(b"old") && key.starts_with(b"key")));
+    db.release_snapshot(snap);
+    drop(workers);
+}
+
+/// Power cuts at random points with background threads flushing and
+/// compacting: recovery keeps every acknowledged write and shows a prefix of
+/// the others (as the inline crash test checks), and verifies clean.
+#[test]
+fn crash_with_background_work_in_flight_keeps_acknowledged_writes() {
+    let seeds: u64 = std::env::var("LSM_CRASH_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(150, |n: u64| n / 4);
+    let (mut cuts, mut mid_job) = (0, 0);
+    for seed in 0..seeds {
+        let mut rng = Rng::new(seed * 104_729 + 7);
+        let dev = FaultDevice::new(MemDevice::new(8 << 20), seed);
+        let (mut db, _) = Db::open(dev, bg_opts()).unwrap();
+        let mut durable = Model::new();
+        for round in 0..2 {
+            let workers = Workers::start(&db.background(), 1);
+            db.device_mut().cut_power_after(rng.uniform(900));
+            let pending = crash::crash_workload(&mut db, &mut rng, &mut durable);
+            mid_job += u32::from(db.background().pending());
+            let mut dev = db.into_device();
+            drop(workers);
+            cuts += u32::from(dev.is_powered_off());
+            dev.crash().unwrap();
+            let (reopened, _) = Db::open(dev, bg_opts())
+                .unwrap_or_else(|e| panic!("seed {seed} round {round}: reopen failed: {e}"));
+            db = reopened;
+            let got = contents(&db, None);
+            let mut candidate = durable.clone();
+            let mut matched = got == candidate;
+            for op in &pending {
+                if matched {
+                    break;
+                }
+                crash::apply(&mut candidate, core::slice::from_ref(op));
+                matched = got == candidate;
+            }
+            assert!(
+                matched,
+                "seed {seed} round {round}: recovered state is not acked + a prefix"
+            );
+            durable = got;
+            let report = db.verify();
+            assert!(report.errors.is_empty(), "seed {seed}: {:?}", report.errors);
+        }
+    }
+    std::eprintln!("{cuts} power cuts, {mid_job} with background work pending");
+    assert!(cuts as u64 > seeds, "{cuts} cuts in {seeds} seeds");
+}
+
+static DELAYS: AtomicU64 = AtomicU64::new(0);
+
+fn count_delay(_us: u64) {
+    DELAYS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The brakes: with the background paused, a writer that fills the memtable
+/// while the frozen one waits, or while level 0 is at the stop trigger,
+/// waits (and is delayed once per write at the slowdown trigger); once the
+/// background runs, it goes on.
+#[test]
+fn writers_wait_for_a_paused_background_then_go_on() {
+    // Level 0 at the stop trigger: 12 tables flushed by an inline store
+    // that never compacts them.
+    let inline = Options {
+        l0_compaction_trigger: 100,
+        ..small_opts()
+    };
+    let (mut db, _) = Db::open(MemDevice::new(16 << 20), inline).unwrap();
+    let mut model = Model::new();
+    for t in 0..12u32 {
+        for i in 0..50u32 {
+            let k = format!("key{:04}", i * 12 + t).into_bytes();
+            db.put(&k, b"first", false).unwrap();
+            model.insert(k, b"first".to_vec());
+        }
+        db.flush().unwrap();
+    }
+    assert_eq!(db.stats().levels[0].0, 12);
+    let dev = db.close().unwrap();
+    let opts = Options {
+        delay_us: Some(count_delay),
+        ..bg_opts()
+    };
+    let (db, _) = Db::open(dev, opts).unwrap();
+    let bg = db.background();
+    assert!(bg.pending(), "a level-0 compaction is due");
+    let workers = Workers::start_paused(&bg, 1, true);
+    let written = StdArc::new(AtomicU64::new(0));
+    let count = written.clone();
+    let writer = thread::spawn(move || {
+        let mut db = db;
+        let mut model = model;
+        for i in 0..2000u32 {
+            let k = format!("late{i:05}").into_bytes();
+            db.put(&k, &[b'x'; 64], false).unwrap();
+            model.insert(k, vec![b'x'; 64]);
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+        (db, model)
+    });
+    // The writer stops when its memtable is full: level 0 is at the stop
+    // trigger, and nothing compacts it.
+    let mut last = u64::MAX;
+    loop {
+        thread::sleep(std::time::Duration::from_millis(100));
+        let now = written.load(Ordering::Relaxed);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    assert!(!writer.is_finished(), "the writer went through the stop");
+    assert!(last > 0 && last < 2000, "{last} writes before the stop");
+    assert!(DELAYS.load(Ordering::Relaxed) >= last, "each write delayed");
+    workers.paused.store(false, Ordering::Relaxed);
+    let (db, model) = writer.join().unwrap();
+    assert_eq!(written.load(Ordering::Relaxed), 2000);
+    let stats = db.stats();
+    assert!(
+        stats.compactions >= 1 && stats.levels[0].0 < 12,
+        "{stats:?}"
+    );
+    assert_eq!(contents(&db, None), model);
+    drop(workers);
+}
+
+/// Without a level-0 backlog the one brake is the frozen memtable: a
+/// writer that fills the next one while the background is paused waits
+/// until it flushes.
+#[test]
+fn a_full_memtable_waits_for_the_frozen_one() {
+    let (db, _) = Db::open(MemDevice::new(16 << 20), bg_opts()).unwrap();
+    let bg = db.background();
+    let written = StdArc::new(AtomicU64::new(0));
+    let count = written.clone();
+    let writer = thread::spawn(move || {
+        let mut db = db;
+        for i in 0..1000u32 {
+            db.put(format!("k{i:05}").as_bytes(), &[7; 100], false)
+                .unwrap();
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+        db
+    });
+    let mut last = u64::MAX;
+    loop {
+        thread::sleep(std::time::Duration::from_millis(100));
+        let now = written.load(Ordering::Relaxed);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    // Two memtables' worth (16 KiB each, ~130 bytes a write), no more.
+    assert!((150..400).contains(&last), "{last} writes before the wait");
+    assert!(bg.pending());
+    while !writer.is_finished() {
+        bg.work().unwrap();
+        thread::yield_now();
+    }
+    let db = writer.join().unwrap();
+    assert_eq!(db.get(b"k00999", None).unwrap(), Some(vec![7; 100]));
+    while bg.work().unwrap() {}
+    assert!(!bg.pending());
+    assert!(db.stats().flushes >= 4);
+}
+
+/// The handle goes to another core whatever the device, as long as the
+/// device can move: the kernel's is a boxed one.
+#[test]
+fn the_handle_can_go_to_another_core() {
+    fn is_send_sync_clone<T: Send + Sync + Clone>() {}
+    fn handle<D: BlockDevice + Send>() {
+        is_send_sync_clone::<Background<D>>();
+    }
+    handle::<MemDevice>();
+    handle::<Box<dyn BlockDevice + Send>>();
+}
