@@ -189,9 +189,12 @@ impl<D: BlockDevice> Job<'_, D> {
         }
         // Dropped before the commit (see `compact_step`).
         let version = self.sh.version();
-        let disk = &self.sh.disk;
+        // Taken out of `self`, which the merge lends to a flush of a
+        // memtable frozen meanwhile.
+        let sh = self.sh;
+        let disk = &sh.disk;
         let cache = self.cache.clone();
-        let mut sink = TableSink::new(self.sh, cache.as_deref(), self.sh.opts.table_size);
+        let mut sink = TableSink::new(sh, cache.as_deref(), sh.opts.table_size);
         let mut children: Vec<Box<dyn KvIter + '_>> = Vec::new();
         for (t, f) in &tables {
             children.push(Box::new(t.iter(TableFile {
@@ -204,13 +207,16 @@ impl<D: BlockDevice> Job<'_, D> {
             })));
         }
         let mut it = MergingIter::new(Ikc::default(), children);
-        let filter = self.filter.as_deref();
+        let filter = self.filter.clone();
+        let filter = filter.as_deref();
         let mut stats_dropped = 0u64;
         let r = (|| -> Result<()> {
             match range.0 {
                 Some(lo) => it.seek(&internal_key(lo, MAX_SEQUENCE, ValueType::FOR_SEEK))?,
                 None => it.seek_to_first()?,
             }
+            // Cleared when a flush found no room: not tried again here.
+            let mut flush_ok = true;
             // The user key being merged (reused: no allocation per key).
             let mut current: Vec<u8> = Vec::new();
             let mut has_current = false;
@@ -227,6 +233,11 @@ impl<D: BlockDevice> Job<'_, D> {
                     break;
                 }
                 stop.entry(key.len() + it.value().len())?;
+                if flush_ok && sh.has_imm.load(Ordering::Relaxed) {
+                    // LevelDB's imm_ check in DoCompactionWork: the owner
+                    // waits for that flush, not for this whole merge.
+                    flush_ok = self.flush_frozen(stop)?;
+                }
                 if !has_current || !eq_bytes(&current, p.user_key) {
                     current.clear();
                     current.extend_from_slice(p.user_key);

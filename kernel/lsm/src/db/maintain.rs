@@ -185,6 +185,19 @@ impl<'a, D: BlockDevice> Job<'a, D> {
         }
     }
 
+    /// Flushes a memtable frozen while a compaction runs (background mode:
+    /// inline, nothing freezes one meanwhile), so that a writer waiting for
+    /// it does not wait for the whole compaction. Without room it is left
+    /// for the next job (a merge to win room back here would pull tables
+    /// from under the compaction): false then.
+    pub(super) fn flush_frozen(&mut self, stop: &mut Stop<'_>) -> Result<bool> {
+        match self.flush_imm(stop) {
+            Ok(()) => Ok(true),
+            Err(Error::NoSpace { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     fn flush_imm(&mut self, stop: &mut Stop<'_>) -> Result<()> {
         let (imm, imm_log) = {
             let cur = self.sh.current();
