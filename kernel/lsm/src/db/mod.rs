@@ -13,11 +13,15 @@
 //! What makes a crash at any point safe:
 //! - a write is acknowledged (with `sync`) only after its WAL record is
 //!   written and the device flushed;
+//! - a log's WAL half is written again only after the manifest record that
+//!   puts its memtable in a table is durable (a new log waits for the
+//!   frozen memtable's flush, inline or in the background);
 //! - a table is durable (device flush) before the manifest record that adds it
 //!   is written, and that record is the commit point; a torn record at the
 //!   manifest's tail is dropped at recovery, so the change did not happen;
 //! - a table's extent is reused only after the record that deleted it is
-//!   durable;
+//!   durable, and once no reader holds a version that has it (a lookup or
+//!   cursor on the owner's core while a background job commits);
 //! - a log is never appended to after a crash: recovery saves its content in
 //!   a table and starts the next log number, and starts a new manifest the
 //!   same way, switching to it through the two superblock slots.
