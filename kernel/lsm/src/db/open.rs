@@ -57,12 +57,7 @@ impl<D: BlockDevice> Db<D> {
     pub fn open_read_only(dev: D, opts: Options) -> Result<(Self, OpenReport)> {
         let disk = Disk::new(dev);
         let sb = Self::read_superblock(&disk)?.ok_or(Error::Unformatted)?;
-        let (mut db, report) = Self::load(disk, opts, sb, OpenReport::default())?;
-        // No handle shares it yet.
-        if let Some(sh) = Arc::get_mut(&mut db.sh) {
-            sh.read_only = true;
-        }
-        Ok((db, report))
+        Self::load(disk, opts, sb, OpenReport::default(), true)
     }
 
     /// The superblock to mount, or `None` if the disk is blank; a disk
@@ -116,7 +111,7 @@ impl<D: BlockDevice> Db<D> {
         sb: Superblock,
         report: OpenReport,
     ) -> Result<(Self, OpenReport)> {
-        let (mut db, mut report) = Self::load(disk, opts, sb, report)?;
+        let (mut db, mut report) = Self::load(disk, opts, sb, report, false)?;
         let write_buffer = db.sh.opts.write_buffer_size;
         // Save what was replayed in a table, then start afresh: a new log
         // number (never appended to a log that may have a torn tail) and a
@@ -143,12 +138,13 @@ impl<D: BlockDevice> Db<D> {
 
     /// The store as the disk holds it, read without a write: the live
     /// tables from the manifest, and the records of the logs still needed
-    /// replayed into the memtable.
+    /// replayed into the memtable; `read_only` refuses every change.
     fn load(
         disk: Disk<D>,
         opts: Options,
         sb: Superblock,
         mut report: OpenReport,
+        read_only: bool,
     ) -> Result<(Self, OpenReport)> {
         let layout = sb.layout;
         // The manifest: a snapshot record, then edits.
@@ -214,7 +210,7 @@ impl<D: BlockDevice> Db<D> {
             imm_log: 0,
         };
         let mut db = Self {
-            sh: Arc::new(Shared::new(disk, opts, current, state, job)),
+            sh: Arc::new(Shared::new(disk, opts, read_only, current, state, job)),
             last_seq,
             wal: LogWriter::new(layout.wal_region(log_number), log_u32(log_number)?.max(1))?,
             mem: Arc::new(MemTable::with_capacity(write_buffer)),
@@ -289,6 +285,14 @@ impl<D: BlockDevice> Drop for Db<D> {
     fn drop(&mut self) {
         self.stop_jobs();
         drop(self.sh.disk.take());
+        // A handle that outlives the store holds no table list or frozen
+        // memtable either.
+        let empty = Current {
+            version: Arc::default(),
+            imm: None,
+            imm_log: 0,
+        };
+        drop(self.sh.update_current(|_| empty));
     }
 }
 

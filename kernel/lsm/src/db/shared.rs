@@ -144,6 +144,7 @@ impl<D: BlockDevice> Shared<D> {
     pub(super) fn new(
         disk: Disk<D>,
         opts: Options,
+        read_only: bool,
         current: Current,
         state: State,
         job: JobState,
@@ -152,7 +153,7 @@ impl<D: BlockDevice> Shared<D> {
             disk,
             opts,
             layout: state.sb.layout,
-            read_only: false,
+            read_only,
             current: spin::Mutex::new(Arc::new(Current {
                 version: Arc::default(),
                 imm: None,

@@ -23,7 +23,7 @@ pub(super) fn apply(m: &mut Model, ops: &[Op]) {
     }
 }
 
-fn is_power_loss(e: &Error) -> bool {
+pub(super) fn is_power_loss(e: &Error) -> bool {
     matches!(e, Error::Device(DeviceError::PowerLoss))
 }
 
