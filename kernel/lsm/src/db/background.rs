@@ -78,6 +78,7 @@ impl<D: BlockDevice> Background<D> {
             sh.state.lock().last_error = Some(e.clone());
             sh.stalled.store(true, Ordering::Relaxed);
             sh.failures.fetch_add(1, Ordering::Release);
+            sh.notify();
         }
         r
     }

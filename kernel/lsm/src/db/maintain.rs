@@ -170,6 +170,7 @@ impl<'a, D: BlockDevice> Job<'a, D> {
         drop(st);
         self.sh.stalled.store(true, Ordering::Relaxed);
         self.sh.failures.fetch_add(1, Ordering::Release);
+        self.sh.notify();
     }
 
     /// Flushes the frozen memtable; if the disk has no room for it, first

@@ -121,6 +121,7 @@ impl<D: BlockDevice> Job<'_, D> {
             st.retire(&old.version, gone);
             old
         };
+        sh.notify();
         // The old view (and the frozen memtable it may hold) is freed
         // outside the locks; then what no reader holds is released.
         drop(old);

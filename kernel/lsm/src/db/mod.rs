@@ -173,6 +173,10 @@ pub struct Options {
     /// Background mode: delays a writer by this many microseconds (the
     /// slowdown trigger's 1 ms); `None` does not delay.
     pub delay_us: Option<fn(u64)>,
+    /// Called by a job after each change a waiting writer may be waiting
+    /// for (a flush or compaction installed, a job failed or put off): the
+    /// kernel's `sev`, when its `wait` is a `wfe`.
+    pub notify: Option<fn()>,
 }
 
 impl Default for Options {
@@ -196,6 +200,7 @@ impl Default for Options {
             wake: None,
             wait: None,
             delay_us: None,
+            notify: None,
         }
     }
 }

@@ -220,6 +220,8 @@ impl<D: BlockDevice> Shared<D> {
     pub(super) fn set_fatal(&self, e: &Error) {
         self.state.lock().fatal = Some(e.clone());
         self.fatal.store(true, Ordering::Release);
+        // A writer waiting for a job sees it and gives up.
+        self.notify();
     }
 
     /// The pending seek compaction, if any.
@@ -253,6 +255,13 @@ impl<D: BlockDevice> Shared<D> {
     pub(super) fn wake(&self) {
         if let Some(w) = self.opts.wake {
             w();
+        }
+    }
+
+    /// Calls the owner's notify hook: a waiting writer may go on.
+    pub(super) fn notify(&self) {
+        if let Some(n) = self.opts.notify {
+            n();
         }
     }
 

@@ -1,7 +1,7 @@
 //! Background mode: flushes and compactions on other threads while the
 //! owner writes and reads, checked against a model; snapshots held across
-//! them; power cuts with background work in flight; the writers' brakes; a
-//! handle that outlives its store.
+//! them; the writers' brakes; a flush inside a long compaction; a handle
+//! that outlives its store. Power cuts are in `background_crash`.
 
 use super::*;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,7 +12,7 @@ fn yield_now() {
     thread::yield_now();
 }
 
-fn bg_opts() -> Options {
+pub(super) fn bg_opts() -> Options {
     Options {
         background: true,
         wait: Some(yield_now),
@@ -22,14 +22,14 @@ fn bg_opts() -> Options {
 
 /// Threads that loop over [`Background::work`], yielding when idle, until
 /// dropped; `paused` holds them off (from the start if asked).
-struct Workers {
+pub(super) struct Workers {
     stop: StdArc<AtomicBool>,
     paused: StdArc<AtomicBool>,
     threads: Vec<thread::JoinHandle<(u64, u64)>>,
 }
 
 impl Workers {
-    fn start<D: BlockDevice + Send + 'static>(bg: &Background<D>, n: usize) -> Workers {
+    pub(super) fn start<D: BlockDevice + Send + 'static>(bg: &Background<D>, n: usize) -> Workers {
         Self::start_paused(bg, n, false)
     }
 
@@ -74,7 +74,7 @@ impl Workers {
 
     /// Stops the threads; the units of work they did, and the jobs that
     /// failed.
-    fn finish(mut self) -> (u64, u64) {
+    pub(super) fn finish(mut self) -> (u64, u64) {
         self.stop.store(true, Ordering::Relaxed);
         self.threads
             .drain(..)
@@ -92,6 +92,12 @@ impl Drop for Workers {
     }
 }
 
+static NOTIFIES: AtomicU64 = AtomicU64::new(0);
+
+fn count_notify() {
+    NOTIFIES.fetch_add(1, Ordering::Relaxed);
+}
+
 /// Two background threads flush and compact while the owner writes,
 /// overwrites, deletes and reads random keys: every read and cursor agrees
 /// with the model throughout, snapshots keep what they saw, and after a
@@ -100,7 +106,11 @@ impl Drop for Workers {
 fn background_threads_keep_up_with_a_model() {
     for seed in 0..2u64 {
         let mut rng = Rng::new(seed + 100);
-        let (mut db, _) = Db::open(MemDevice::new(16 << 20), bg_opts()).unwrap();
+        let opts = Options {
+            notify: Some(count_notify),
+            ..bg_opts()
+        };
+        let (mut db, _) = Db::open(MemDevice::new(16 << 20), opts).unwrap();
         let workers = Workers::start(&db.background(), 2);
         let mut model = Model::new();
         let mut snaps: Vec<(Snapshot, Model)> = Vec::new();
@@ -152,6 +162,9 @@ fn background_threads_keep_up_with_a_model() {
         assert_eq!(contents(&db, None), model);
         let stats = db.stats();
         assert!(stats.flushes >= 20, "{} flushes", stats.flushes);
+        // Every flush and compaction told waiting writers.
+        let installs = stats.flushes + stats.compactions;
+        assert!(NOTIFIES.swap(0, Ordering::Relaxed) >= installs);
         assert!(stats.compactions >= 5, "{} compactions", stats.compactions);
         let bg = db.background();
         let dev = db.close().unwrap();
@@ -210,142 +223,6 @@ fn snapshots_survive_background_compactions() {
         .all(|(key, v)| v.starts_with(b"old") && key.starts_with(b"key")));
     db.release_snapshot(snap);
     drop(workers);
-}
-
-/// Power cuts at random points with background threads flushing and
-/// compacting: recovery keeps every acknowledged write and shows a prefix of
-/// the others (as the inline crash test checks), and verifies clean.
-#[test]
-fn crash_with_background_work_in_flight_keeps_acknowledged_writes() {
-    let seeds: u64 = std::env::var("LSM_CRASH_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .map_or(150, |n: u64| n / 4);
-    let (mut cuts, mut mid_job, mut units) = (0, 0, 0);
-    for seed in 0..seeds {
-        let mut rng = Rng::new(seed * 104_729 + 7);
-        let dev = FaultDevice::new(MemDevice::new(8 << 20), seed);
-        let (mut db, _) = Db::open(dev, bg_opts()).unwrap();
-        let mut durable = Model::new();
-        for round in 0..2 {
-            let workers = Workers::start(&db.background(), 1);
-            db.device_mut().cut_power_after(rng.uniform(900));
-            let pending = crash::crash_workload(&mut db, &mut rng, &mut durable);
-            let mut dev = db.into_device();
-            let (done, failed) = workers.finish();
-            units += done;
-            // A job the power cut failed (the owner's own failures are
-            // its writes').
-            mid_job += u32::from(failed > 0);
-            cuts += u32::from(dev.is_powered_off());
-            dev.crash().unwrap();
-            let (reopened, _) = Db::open(dev, bg_opts())
-                .unwrap_or_else(|e| panic!("seed {seed} round {round}: reopen failed: {e}"));
-            db = reopened;
-            let got = contents(&db, None);
-            let mut candidate = durable.clone();
-            let mut matched = got == candidate;
-            for op in &pending {
-                if matched {
-                    break;
-                }
-                crash::apply(&mut candidate, core::slice::from_ref(op));
-                matched = got == candidate;
-            }
-            assert!(
-                matched,
-                "seed {seed} round {round}: recovered state is not acked + a prefix"
-            );
-            durable = got;
-            let report = db.verify();
-            assert!(report.errors.is_empty(), "seed {seed}: {:?}", report.errors);
-        }
-    }
-    std::eprintln!(
-        "{cuts} power cuts, {mid_job} of them failing a background job; {units} background units"
-    );
-    // How many land in a job depends on the scheduler (see the next test
-    // for cuts in jobs by construction).
-    assert!(cuts as u64 > seeds, "{cuts} cuts in {seeds} seeds");
-}
-
-/// Power cuts inside background jobs by construction: one thread writes
-/// and runs the background's work itself whenever there is some, and the
-/// cut is armed just before one of the jobs (a flush or a compaction), a
-/// few device requests in. Recovery keeps every acknowledged write and a
-/// prefix of the others, and verifies clean.
-#[test]
-fn power_cut_inside_a_background_job_keeps_acknowledged_writes() {
-    let seeds: u64 = std::env::var("LSM_CRASH_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .map_or(200, |n: u64| n / 3);
-    let mut in_job = 0;
-    for seed in 0..seeds {
-        let mut rng = Rng::new(seed * 7_919 + 3);
-        let dev = FaultDevice::new(MemDevice::new(8 << 20), seed);
-        let (mut db, _) = Db::open(dev, bg_opts()).unwrap();
-        let bg = db.background();
-        let (mut durable, mut pending) = (Model::new(), Vec::new());
-        let cut_job = rng.uniform(12);
-        let mut jobs = 0;
-        'run: for step in 0..1500u64 {
-            let k = key(&mut rng, 300);
-            let sync = rng.one_in(4);
-            let r = if rng.one_in(4) {
-                pending.push(crash::Op::Del(k.clone()));
-                db.delete(&k, sync)
-            } else {
-                let v = value(&mut rng, step);
-                pending.push(crash::Op::Put(k.clone(), v.clone()));
-                db.put(&k, &v, sync)
-            };
-            match r {
-                Ok(()) if sync => {
-                    crash::apply(&mut durable, &pending);
-                    pending.clear();
-                }
-                Ok(()) => {}
-                Err(e) => {
-                    assert!(crash::is_power_loss(&e), "seed {seed}: {e}");
-                    break 'run;
-                }
-            }
-            while bg.pending() {
-                if jobs == cut_job {
-                    db.device_mut().cut_power_after(rng.uniform(6));
-                }
-                jobs += 1;
-                if let Err(e) = bg.work() {
-                    assert!(crash::is_power_loss(&e), "seed {seed}: {e}");
-                    in_job += 1;
-                    break 'run;
-                }
-            }
-        }
-        let mut dev = db.into_device();
-        dev.crash().unwrap();
-        let (db, _) =
-            Db::open(dev, bg_opts()).unwrap_or_else(|e| panic!("seed {seed}: reopen failed: {e}"));
-        let got = contents(&db, None);
-        let mut candidate = durable.clone();
-        let mut matched = got == candidate;
-        for op in &pending {
-            if matched {
-                break;
-            }
-            crash::apply(&mut candidate, core::slice::from_ref(op));
-            matched = got == candidate;
-        }
-        assert!(
-            matched,
-            "seed {seed}: recovered state is not acked + a prefix"
-        );
-        let report = db.verify();
-        assert!(report.errors.is_empty(), "seed {seed}: {:?}", report.errors);
-    }
-    std::eprintln!("{in_job} of {seeds} power cuts failed a background job");
-    assert!(in_job as u64 > seeds / 2, "{in_job} cuts in a job");
 }
 
 static DELAYS: AtomicU64 = AtomicU64::new(0);
