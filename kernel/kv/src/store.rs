@@ -7,7 +7,9 @@ use alloc::vec::Vec;
 
 use cache::trace::{Recorder, Traced, MAX_BYTES};
 use cache::StoreCache;
-use lsm::db::{BlockCache, DbIter, DbStats, LookupStats, PointCache, VerifyReport, WriteBatch};
+use lsm::db::{
+    Background, BlockCache, DbIter, DbStats, LookupStats, PointCache, VerifyReport, WriteBatch,
+};
 use lsm::device::BlockDevice;
 use lsm::iter::KvIter;
 use lsm::{Corruption, CorruptionKind, Error, Result};
@@ -140,6 +142,14 @@ impl Store {
     /// The store, for reads and reports.
     pub fn db(&self) -> &lsm::db::Db<Disk> {
         &self.db
+    }
+
+    /// The handle that runs the store's flushes and compactions on another
+    /// core, for a store opened with `Options::background` (see
+    /// [`lsm::db::Background`]): it needs nothing the store's lock
+    /// protects, and does nothing once the store is closed.
+    pub fn background(&self) -> Background<Disk> {
+        self.db.background()
     }
 
     /// The time now, in Unix milliseconds.
@@ -403,8 +413,10 @@ impl Store {
     /// compactions as they go; a store that is only read gets its tree
     /// made shallower here, when the owner is idle, as LevelDB's
     /// background thread does during its reads. Returns whether it ran one.
+    /// A store in background mode leaves it to its [`Store::background`]
+    /// handle (the lookup that asked made it pending there).
     pub fn idle_compaction(&mut self) -> Result<bool> {
-        if !self.db.seek_compaction_pending() {
+        if self.db.options().background || !self.db.seek_compaction_pending() {
             return Ok(false);
         }
         let r = self.db.maintenance();

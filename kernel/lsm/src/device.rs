@@ -35,6 +35,9 @@ pub enum DeviceError {
     Io(u32),
     /// The device lost power (fault injection): nothing more reaches it.
     PowerLoss,
+    /// The store was closed and gave its device back: a background job
+    /// that outlived it finds no device.
+    Closed,
 }
 
 impl fmt::Display for DeviceError {
@@ -54,6 +57,7 @@ impl fmt::Display for DeviceError {
             ),
             Self::Io(code) => write!(f, "I/O error (status {code})"),
             Self::PowerLoss => f.write_str("power lost"),
+            Self::Closed => f.write_str("the store is closed"),
         }
     }
 }

@@ -183,6 +183,7 @@ impl core::ops::Deref for SharedList {
 pub struct MemTableIter(SkipIter<InternalKeyComparator, SharedList>);
 
 impl KvIter for MemTableIter {
+    #[inline]
     fn valid(&self) -> bool {
         self.0.valid()
     }
@@ -192,12 +193,15 @@ impl KvIter for MemTableIter {
     fn seek(&mut self, target: &[u8]) -> Result<()> {
         self.0.seek(target)
     }
+    #[inline]
     fn next(&mut self) -> Result<()> {
         self.0.next()
     }
+    #[inline]
     fn key(&self) -> &[u8] {
         self.0.key()
     }
+    #[inline]
     fn value(&self) -> &[u8] {
         self.0.value()
     }

@@ -124,8 +124,11 @@ pub fn parse(text: &[u8], opts: &Options) -> Result<Vec<Pair>, (usize, LoadProbl
 /// image, the one formatting it will give. Refuses a foreign or
 /// other-version image as the store does.
 fn wal_half(dev: &mut FileDevice, opts: &Options) -> lsm::Result<u64> {
-    match Db::open_read_only(&mut *dev, opts.clone()) {
-        Ok((db, _)) => Ok(db.layout().wal_half),
+    // Bound first: the store (which waits for its jobs when dropped) must
+    // be gone before `dev` is used again.
+    let half = Db::open_read_only(&mut *dev, opts.clone()).map(|(db, _)| db.layout().wal_half);
+    match half {
+        Ok(half) => Ok(half),
         Err(lsm::Error::Unformatted) => {
             let capacity = lsm::device::BlockDevice::capacity(dev);
             Layout::for_capacity(capacity, opts.wal_half_bytes)

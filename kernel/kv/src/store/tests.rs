@@ -358,3 +358,72 @@ fn the_active_expiry_rests_while_no_key_expires() {
     advance(2_000);
     assert_eq!(s.expire_step(100).unwrap(), 1);
 }
+
+fn yield_now() {
+    std::thread::yield_now();
+}
+
+/// A store in background mode, its flushes and compactions on another
+/// thread that never takes the store's lock: group commits, reads and
+/// expiry work as inline, the background does the flushes and compactions,
+/// and after the service's close (which flushes) the disk holds every key.
+#[test]
+fn a_background_store_serves_while_another_thread_compacts() {
+    use core::sync::atomic::{AtomicBool, Ordering};
+    let disk = Shared::new();
+    let opts = Options {
+        background: true,
+        wait: Some(yield_now),
+        write_buffer_size: 32 << 10,
+        table_size: 16 << 10,
+        l1_max_bytes: 64 << 10,
+        ..Options::for_disk(disk.capacity())
+    };
+    let (db, _) = Db::open(Box::new(disk.clone()) as Disk, opts.clone()).expect("open");
+    let store = StdArc::new(StoreCell::new(Some(Store::new(db, CLOCK))));
+    let bg = store.lock().as_ref().unwrap().background();
+    let stop = StdArc::new(AtomicBool::new(false));
+    let worker = {
+        let (bg, stop) = (bg.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut units = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                match bg.work() {
+                    Ok(true) => units += 1,
+                    _ => std::thread::yield_now(),
+                }
+            }
+            units
+        })
+    };
+    let mut model = std::collections::BTreeMap::new();
+    for round in 0..40u32 {
+        let mut guard = store.lock();
+        let s = guard.as_mut().unwrap();
+        for i in 0..100u32 {
+            let k = std::format!("key{:05}", (i * 7 + round * 13) % 3000);
+            let v = std::format!("r{round}-{i}-{}", "v".repeat(100));
+            s.write_deferred(put(&k, &v)).unwrap();
+            model.insert(k, v);
+        }
+        s.commit().unwrap();
+        for k in model.keys().step_by(37) {
+            assert_eq!(get(s, k), Some(model[k].as_bytes().to_vec()), "{k}");
+        }
+        // A seek compaction asked for by a lookup is the background's.
+        assert!(!s.idle_compaction().unwrap());
+    }
+    let stats = store.lock().as_ref().unwrap().stats();
+    assert!(stats.flushes > 5 && stats.compactions > 0, "{stats:?}");
+    let s = store.lock().take().unwrap();
+    s.close().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    assert!(worker.join().unwrap() > 5);
+    assert!(!bg.work().unwrap(), "a closed store's handle does nothing");
+    let (db, report) = Db::open(Box::new(disk.clone()) as Disk, opts).unwrap();
+    assert_eq!(report.wal_records, 0, "the close flushed everything");
+    for (k, v) in &model {
+        let stored = db.get(k.as_bytes(), None).unwrap().unwrap();
+        assert_eq!(value::decode(&stored).unwrap().value, v.as_bytes());
+    }
+}

@@ -12,13 +12,15 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 
 use super::disk::{round_up, TableFile};
+use super::maintain::Job;
 use super::pick::{cut_points, is_base_level_for, slice_budget, slice_end, Compaction};
 use super::sink::TableSink;
 use super::stop::Stop;
 use super::version::{FileMeta, VersionEdit, NUM_LEVELS};
-use super::{Db, Ikc};
+use super::Ikc;
 use crate::comparator::{eq_bytes, Comparator};
 use crate::device::BlockDevice;
 use crate::error::{Corruption, CorruptionKind, Error, Result};
@@ -28,9 +30,9 @@ use crate::key::{
 };
 use crate::merge::MergingIter;
 
-impl<D: BlockDevice> Db<D> {
+impl<D: BlockDevice> Job<'_, D> {
     pub(super) fn run_compaction(&mut self, c: Compaction, stop: &mut Stop<'_>) -> Result<()> {
-        self.check_writable()?;
+        self.sh.check_writable()?;
         let level = c.level;
         let out_level = level + 1;
         let pointer = c.inputs[0]
@@ -47,18 +49,18 @@ impl<D: BlockDevice> Db<D> {
                 .push((out_level, FileMeta::clone(&c.inputs[0][0])));
             if let Some(p) = pointer {
                 edit.compact_pointers.push((level, p.clone()));
-                self.compact_pointers[level] = p;
+                self.js.compact_pointers[level] = p;
             }
-            self.log_and_apply(edit)?;
-            self.stats.compactions += 1;
+            self.log_and_apply(edit, None)?;
+            self.sh.state.lock().stats.compactions += 1;
             return Ok(());
         }
         // Its upper inputs stay until the end, and each slice writes before
         // it frees: a compaction that cannot finish is not started, so a
         // full disk does not hold half-merged copies.
         let upper_bytes: u64 = c.inputs[0].iter().map(|f| round_up(f.size)).sum();
-        let peak = upper_bytes + 2 * self.opts.table_size;
-        if c.inputs[1].len() > 1 && self.alloc.free_bytes() < peak {
+        let peak = upper_bytes + 2 * self.sh.opts.table_size;
+        if c.inputs[1].len() > 1 && self.free_bytes() < peak {
             return Err(Error::NoSpace {
                 region: "table region",
                 needed: peak,
@@ -106,10 +108,17 @@ impl<D: BlockDevice> Db<D> {
             start = end;
         }
         if let Some(p) = pointer {
-            self.compact_pointers[level] = p;
+            self.js.compact_pointers[level] = p;
         }
-        self.stats.compactions += 1;
+        self.sh.state.lock().stats.compactions += 1;
         Ok(())
+    }
+
+    /// The oldest write a reader may still ask for, as the job starts (a
+    /// snapshot taken later sees only newer writes).
+    fn smallest_snapshot(&self) -> SequenceNumber {
+        let last = self.sh.last_seq.load(Ordering::Acquire);
+        self.sh.state.lock().smallest_snapshot(last)
     }
 
     /// The slice that begins at `starts[start]`, cut (see [`slice_end`]) to
@@ -121,7 +130,7 @@ impl<D: BlockDevice> Db<D> {
         starts: &[(Vec<u8>, u64)],
         start: usize,
     ) -> (usize, Option<Vec<u8>>, Option<Vec<u8>>) {
-        let budget = slice_budget(self.alloc.free_bytes(), &self.opts);
+        let budget = slice_budget(self.free_bytes(), &self.sh.opts);
         let end = slice_end(starts, start, budget);
         let lo = (start > 0).then(|| starts[start].0.clone());
         let hi = starts.get(end).map(|(k, _)| k.clone());
@@ -151,7 +160,7 @@ impl<D: BlockDevice> Db<D> {
         let written: Vec<FileMeta> = outputs.clone();
         edit.added
             .extend(outputs.into_iter().map(|f| (out_level, f)));
-        self.log_and_apply(edit)
+        self.log_and_apply(edit, None)
             .inspect_err(|_| self.release_tables(&written))
     }
 
@@ -173,22 +182,19 @@ impl<D: BlockDevice> Db<D> {
         }
         let mut tables = Vec::new();
         for f in files {
-            match self.table(f, None) {
+            match self.sh.table(f, self.cache.as_deref(), None) {
                 Ok(t) => tables.push((t, f.clone())),
                 Err(e) => return Err((e, outputs)),
             }
         }
-        let version = Arc::clone(&self.version);
-        let disk = &self.disk;
-        let mut sink = TableSink::new(
-            disk,
-            self.cache.as_deref(),
-            &mut self.alloc,
-            &mut self.stats,
-            &mut self.next_file,
-            &self.opts,
-            self.opts.table_size,
-        );
+        // Dropped before the commit (see `compact_step`).
+        let version = self.sh.version();
+        // Taken out of `self`, which the merge lends to a flush of a
+        // memtable frozen meanwhile.
+        let sh = self.sh;
+        let disk = &sh.disk;
+        let cache = self.cache.clone();
+        let mut sink = TableSink::new(sh, cache.as_deref(), sh.opts.table_size);
         let mut children: Vec<Box<dyn KvIter + '_>> = Vec::new();
         for (t, f) in &tables {
             children.push(Box::new(t.iter(TableFile {
@@ -201,13 +207,16 @@ impl<D: BlockDevice> Db<D> {
             })));
         }
         let mut it = MergingIter::new(Ikc::default(), children);
-        let filter = self.filter.as_deref();
+        let filter = self.filter.clone();
+        let filter = filter.as_deref();
         let mut stats_dropped = 0u64;
         let r = (|| -> Result<()> {
             match range.0 {
                 Some(lo) => it.seek(&internal_key(lo, MAX_SEQUENCE, ValueType::FOR_SEEK))?,
                 None => it.seek_to_first()?,
             }
+            // Cleared when a flush found no room: not tried again here.
+            let mut flush_ok = true;
             // The user key being merged (reused: no allocation per key).
             let mut current: Vec<u8> = Vec::new();
             let mut has_current = false;
@@ -224,6 +233,11 @@ impl<D: BlockDevice> Db<D> {
                     break;
                 }
                 stop.entry(key.len() + it.value().len())?;
+                if flush_ok && sh.has_imm.load(Ordering::Relaxed) {
+                    // LevelDB's imm_ check in DoCompactionWork: the owner
+                    // waits for that flush, not for this whole merge.
+                    flush_ok = self.flush_frozen(stop)?;
+                }
                 if !has_current || !eq_bytes(&current, p.user_key) {
                     current.clear();
                     current.extend_from_slice(p.user_key);
@@ -264,7 +278,8 @@ impl<D: BlockDevice> Db<D> {
             sink.finish()
         })();
         outputs.append(&mut sink.outputs);
-        self.stats.filtered_values += stats_dropped;
+        drop(version);
+        self.sh.state.lock().stats.filtered_values += stats_dropped;
         match r {
             Ok(()) => Ok(outputs),
             Err(e) => Err((e, outputs)),
@@ -286,8 +301,8 @@ impl<D: BlockDevice> Db<D> {
     /// have been merged, unless an older table that overlaps it is still
     /// there: that one's older versions would then show through.
     pub(super) fn merge_into_bottom(&mut self, stop: &mut Stop<'_>) -> Result<()> {
-        self.check_writable()?;
-        let version = Arc::clone(&self.version);
+        self.sh.check_writable()?;
+        let version = self.sh.version();
         let deepest = (0..NUM_LEVELS)
             .rev()
             .find(|&l| !version.levels[l].is_empty())
@@ -307,6 +322,9 @@ impl<D: BlockDevice> Db<D> {
         };
         let lower = version.levels[bottom].clone();
         let starts = cut_points(&version, bottom);
+        // Not held across the slices' commits: it would keep the space of
+        // the tables they delete from being reused by the next slice.
+        drop(version);
         let mut gone = alloc::vec![false; upper.len()];
         let mut start = 0;
         loop {
@@ -361,7 +379,7 @@ impl<D: BlockDevice> Db<D> {
             for (j, d) in done.iter().enumerate() {
                 gone[j] |= *d;
             }
-            self.stats.compactions += 1;
+            self.sh.state.lock().stats.compactions += 1;
             if last {
                 break;
             }

@@ -5,7 +5,8 @@
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::cell::{Cell, RefCell};
+use core::cell::Cell;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::device::{BlockDevice, DeviceError, SECTOR_SIZE};
 use crate::error::{Corruption, CorruptionKind, Error, Result};
@@ -29,13 +30,46 @@ pub struct IoStats {
     pub flushes: u64,
 }
 
-/// The device, shared by the store's parts through `&Disk`.
+/// The device, shared by the store's parts through `&Disk`: the owner's
+/// reads and writes and a background job's on another core. Each request
+/// holds the device's lock for itself alone (the device is one queue);
+/// nothing else is locked while it is held.
 pub struct Disk<D: BlockDevice> {
-    dev: RefCell<D>,
-    stats: Cell<IoStats>,
+    /// `None` once the store has given the device back (closed): a job
+    /// that outlived the store finds [`DeviceError::Closed`].
+    dev: spin::Mutex<Option<D>>,
+    stats: IoCounters,
     /// Sector-aligned bounce buffer of unaligned block reads, kept between
-    /// reads (up to `SCRATCH_KEEP` bytes) so they need not allocate.
-    scratch: Cell<Vec<u8>>,
+    /// reads (up to `SCRATCH_KEEP` bytes) so they need not allocate; a read
+    /// that finds it in use (another core's) allocates its own.
+    scratch: spin::Mutex<Vec<u8>>,
+}
+
+/// [`IoStats`] as atomics, counted by whichever core issues the request.
+#[derive(Default)]
+struct IoCounters {
+    reads: AtomicU64,
+    read_bytes: AtomicU64,
+    writes: AtomicU64,
+    write_bytes: AtomicU64,
+    flushes: AtomicU64,
+}
+
+/// The device, locked, for the owner's own requests.
+pub struct DeviceGuard<'a, D: BlockDevice>(spin::MutexGuard<'a, Option<D>>);
+
+impl<D: BlockDevice> core::ops::Deref for DeviceGuard<'_, D> {
+    type Target = D;
+    fn deref(&self) -> &D {
+        // A guard is made only while the device is there (see `device`).
+        self.0.as_ref().expect("device present")
+    }
+}
+
+impl<D: BlockDevice> core::ops::DerefMut for DeviceGuard<'_, D> {
+    fn deref_mut(&mut self) -> &mut D {
+        self.0.as_mut().expect("device present")
+    }
 }
 
 /// Largest bounce buffer kept between reads.
@@ -44,53 +78,67 @@ const SCRATCH_KEEP: usize = 256 << 10;
 impl<D: BlockDevice> Disk<D> {
     pub fn new(dev: D) -> Self {
         Self {
-            dev: RefCell::new(dev),
-            stats: Cell::new(IoStats::default()),
-            scratch: Cell::new(Vec::new()),
+            dev: spin::Mutex::new(Some(dev)),
+            stats: IoCounters::default(),
+            scratch: spin::Mutex::new(Vec::new()),
         }
     }
 
-    pub fn device_mut(&mut self) -> &mut D {
-        self.dev.get_mut()
+    /// The device, locked; `None` once given back.
+    pub fn device(&self) -> Option<DeviceGuard<'_, D>> {
+        let g = self.dev.lock();
+        g.is_some().then(|| DeviceGuard(g))
     }
 
-    pub fn into_inner(self) -> D {
-        self.dev.into_inner()
+    /// Gives the device back; every later request fails with
+    /// [`DeviceError::Closed`].
+    pub fn take(&self) -> Option<D> {
+        self.dev.lock().take()
     }
 
     pub fn stats(&self) -> IoStats {
-        self.stats.get()
+        let s = &self.stats;
+        IoStats {
+            reads: s.reads.load(Ordering::Relaxed),
+            read_bytes: s.read_bytes.load(Ordering::Relaxed),
+            writes: s.writes.load(Ordering::Relaxed),
+            write_bytes: s.write_bytes.load(Ordering::Relaxed),
+            flushes: s.flushes.load(Ordering::Relaxed),
+        }
     }
 
     pub fn capacity(&self) -> u64 {
-        self.dev.borrow().capacity()
+        self.dev.lock().as_ref().map_or(0, |d| d.capacity())
     }
 
-    fn count(&self, f: impl FnOnce(&mut IoStats)) {
-        let mut s = self.stats.get();
-        f(&mut s);
-        self.stats.set(s);
+    /// Runs `f` on the device, locked for this one request.
+    #[inline]
+    fn with<T>(&self, f: impl FnOnce(&mut D) -> Result<T, DeviceError>) -> Result<T, DeviceError> {
+        match self.dev.lock().as_mut() {
+            Some(d) => f(d),
+            None => Err(DeviceError::Closed),
+        }
     }
 
     pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
-        self.count(|s| {
-            s.reads += 1;
-            s.read_bytes += buf.len() as u64;
-        });
-        self.dev.borrow_mut().read(offset, buf)
+        self.stats.reads.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .read_bytes
+            .fetch_add(buf.len() as u64, Ordering::Relaxed);
+        self.with(|d| d.read(offset, buf))
     }
 
     pub fn write(&self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
-        self.count(|s| {
-            s.writes += 1;
-            s.write_bytes += data.len() as u64;
-        });
-        self.dev.borrow_mut().write(offset, data)
+        self.stats.writes.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .write_bytes
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.with(|d| d.write(offset, data))
     }
 
     pub fn flush(&self) -> Result<(), DeviceError> {
-        self.count(|s| s.flushes += 1);
-        self.dev.borrow_mut().flush()
+        self.stats.flushes.fetch_add(1, Ordering::Relaxed);
+        self.with(|d| d.flush())
     }
 
     /// Reads `buf.len()` bytes at any `offset`, through sector-aligned reads.
@@ -122,8 +170,13 @@ impl<D: BlockDevice> Disk<D> {
         let start = offset - offset % sector;
         let end = (offset + len as u64).div_ceil(sector) * sector;
         let span = (end - start) as usize;
-        // Taken, not borrowed: a nested read would get a buffer of its own.
-        let mut buf = self.scratch.take();
+        // Taken, not borrowed: a nested read, or one on another core, gets
+        // a buffer of its own.
+        let mut buf = self
+            .scratch
+            .try_lock()
+            .map(|mut b| core::mem::take(&mut *b))
+            .unwrap_or_default();
         if buf.len() < span {
             // Only the growth is zeroed; the buffer keeps its largest size.
             buf.resize(span, 0);
@@ -133,7 +186,11 @@ impl<D: BlockDevice> Disk<D> {
             f(&buf[at..at + len])
         });
         if buf.len() <= SCRATCH_KEEP {
-            self.scratch.set(buf);
+            if let Some(mut kept) = self.scratch.try_lock() {
+                if kept.capacity() < buf.capacity() {
+                    *kept = buf;
+                }
+            }
         }
         r
     }

@@ -25,6 +25,7 @@ impl<D: BlockDevice> Db<D> {
         &mut self,
         filter: Option<Arc<dyn CompactionFilter + Send + Sync>>,
     ) {
-        self.filter = filter;
+        // Jobs take it from the shared state when they start.
+        self.sh.state.lock().filter = filter;
     }
 }

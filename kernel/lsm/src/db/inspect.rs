@@ -24,18 +24,18 @@ pub struct LiveTable {
 impl<D: BlockDevice> Db<D> {
     /// The superblock the store was mounted with (or last wrote).
     pub fn superblock(&self) -> Superblock {
-        self.sb
+        self.sh.state.lock().sb
     }
 
     /// The oldest WAL log still needed: logs `n` and `n + 1` hold the
     /// writes that are in no table yet.
     pub fn log_number(&self) -> u64 {
-        self.log_number
+        self.sh.state.lock().log_number
     }
 
     /// The number the next table will get.
     pub fn next_file_number(&self) -> u64 {
-        self.next_file
+        self.sh.state.lock().next_file
     }
 
     /// Live table `number`, its footer and every block read from the disk
@@ -47,7 +47,8 @@ impl<D: BlockDevice> Db<D> {
         number: u64,
         entry: impl FnMut(&[u8], &[u8]),
     ) -> Result<Option<LiveTable>> {
-        let Some((level, meta)) = self.version.files().find(|(_, f)| f.number == number) else {
+        let version = self.sh.version();
+        let Some((level, meta)) = version.files().find(|(_, f)| f.number == number) else {
             return Ok(None);
         };
         let file = self.file(meta, false, None);

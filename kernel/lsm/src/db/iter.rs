@@ -5,6 +5,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::disk::TableFile;
+use super::shared::Current;
 use super::version::{FileMeta, Version};
 use super::Db;
 use crate::comparator::eq_bytes;
@@ -14,8 +15,8 @@ use crate::iter::KvIter;
 use crate::key::{
     internal_key, user_key, InternalKeyComparator, ParsedInternalKey, SequenceNumber, ValueType,
 };
+use crate::memtable::MemTableIter;
 use crate::merge::MergingIter;
-use crate::skiplist::{SkipIter, SkipList};
 use crate::table::TableIter;
 
 /// A cursor over the tables of one level below 0: sorted and disjoint, so
@@ -107,7 +108,8 @@ impl<D: BlockDevice> KvIter for LevelIter<'_, D> {
 /// per step are direct calls the compiler inlines (under QEMU's TCG an
 /// indirect call costs a lookup of its target).
 pub(super) enum Source<'a, D: BlockDevice> {
-    Mem(SkipIter<InternalKeyComparator, &'a SkipList<InternalKeyComparator>>),
+    /// A memtable, held by the cursor (a job may flush the frozen one).
+    Mem(MemTableIter),
     Table(TableIter<InternalKeyComparator, TableFile<'a, D>>),
     Level(LevelIter<'a, D>),
 }
@@ -158,18 +160,23 @@ pub struct DbIter<'a, D: BlockDevice> {
     /// stepping allocates nothing).
     skip: Vec<u8>,
     valid: bool,
+    /// The view the cursor reads: held, so that a background job's deletes
+    /// leave the space of its tables alone until the cursor is gone.
+    _view: Arc<Current>,
 }
 
 impl<'a, D: BlockDevice> DbIter<'a, D> {
     pub(super) fn new(
         inner: MergingIter<InternalKeyComparator, Source<'a, D>>,
         seq: SequenceNumber,
+        view: Arc<Current>,
     ) -> Self {
         Self {
             inner,
             seq,
             skip: Vec::new(),
             valid: false,
+            _view: view,
         }
     }
 

@@ -13,11 +13,15 @@
 //! What makes a crash at any point safe:
 //! - a write is acknowledged (with `sync`) only after its WAL record is
 //!   written and the device flushed;
+//! - a log's WAL half is written again only after the manifest record that
+//!   puts its memtable in a table is durable (a new log waits for the
+//!   frozen memtable's flush, inline or in the background);
 //! - a table is durable (device flush) before the manifest record that adds it
 //!   is written, and that record is the commit point; a torn record at the
 //!   manifest's tail is dropped at recovery, so the change did not happen;
 //! - a table's extent is reused only after the record that deleted it is
-//!   durable;
+//!   durable, and once no reader holds a version that has it (a lookup or
+//!   cursor on the owner's core while a background job commits);
 //! - a log is never appended to after a crash: recovery saves its content in
 //!   a table and starts the next log number, and starts a new manifest the
 //!   same way, switching to it through the two superblock slots.
@@ -25,9 +29,13 @@
 //! [`Db::open_read_only`] stops short of that saving: it replays the WAL into
 //! memory and refuses every change, so it never writes to the device.
 //!
-//! The store is single-threaded (`&mut self` for changes); the kernel wraps it
-//! in a lock. Group commit: writers append with `sync = false` and one of them
+//! The owner changes the store through `&mut self` (the kernel wraps it in
+//! a lock). Group commit: writers append with `sync = false` and one of them
 //! calls [`Db::sync_wal`], which makes all of them durable with one flush.
+//! Flushes and compactions run inside the write that needs them, or, with
+//! [`Options::background`], on another core through a [`Background`]
+//! handle, which commits into the state it shares with the owner's `Db`
+//! without the owner's lock (see `shared` and `background`).
 //!
 //! One [`Db`], its methods in one file per concern (as LevelDB splits
 //! `db_impl.cc` from `version_set.cc`); this file keeps the struct, the
@@ -37,8 +45,10 @@
 //!   open.rs      format, superblock, manifest load, WAL replay, recovery, close
 //!   write.rs     put/delete/write -> WAL -> memtable; make_room, rotate, space
 //!   read.rs      get (memtables, point cache, tables), iter, range, snapshots
-//!   maintain.rs  flush the frozen memtable, run compactions while due,
-//!                FLUSH and COMPACT
+//!   maintain.rs  the job (one flush or compaction at a time): flush the
+//!                frozen memtable, run compactions while due, FLUSH, COMPACT
+//!   background.rs  the Background handle (work, pending) and the writers'
+//!                brakes of background mode
 //!     pick.rs      which compaction, its inputs, level targets, slice cuts
 //!                  (a Version and the Options in, no Db)
 //!     compact.rs   run a compaction slice by slice, merge into the bottom
@@ -46,7 +56,9 @@
 //!   manifest.rs  commit an edit: flush, manifest record, new manifest, free
 //!   verify.rs    VERIFY: read every table, report all damage
 //!
-//!   beneath:  version.rs (live tables, edits)   superblock.rs (layout)
+//!   beneath:  shared.rs (what owner and job share, its locks, and when
+//!             a deleted table's space may be reused)
+//!             version.rs (live tables, edits)   superblock.rs (layout)
 //!             disk.rs (device, extents, cache)  batch.rs   iter.rs
 //!             lookup.rs (point cache)           stop.rs (stop hook)
 //! ```
@@ -55,6 +67,7 @@
 //! write through `sink` and commit through `manifest`; `open` recovers
 //! through the same two.
 
+mod background;
 mod batch;
 mod compact;
 mod disk;
@@ -68,6 +81,7 @@ mod open;
 mod open_tables;
 mod pick;
 mod read;
+mod shared;
 mod sink;
 mod stop;
 mod superblock;
@@ -76,15 +90,15 @@ mod version;
 mod write;
 
 pub use crate::table::BlockKind;
+pub use background::Background;
 pub use batch::WriteBatch;
-pub use disk::{BlockCache, ExtentAllocator, IoStats};
+pub use disk::{BlockCache, DeviceGuard, ExtentAllocator, IoStats};
 pub use filter::CompactionFilter;
 pub use iter::DbIter;
 pub use lookup::{BlockPointer, LookupSource, LookupStats, PointCache, PointHit};
 pub use superblock::{Layout, Superblock, FORMAT_VERSION, MAGIC};
 pub use version::{FileMeta, Version, VersionEdit, NUM_LEVELS};
 
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -95,7 +109,7 @@ use crate::key::{InternalKeyComparator, SequenceNumber};
 use crate::memtable::MemTable;
 use crate::table::{LookupBufs, TableOptions};
 use crate::wal::LogWriter;
-use disk::Disk;
+use shared::Shared;
 
 type Ikc = InternalKeyComparator;
 
@@ -130,8 +144,39 @@ pub struct Options {
     /// Flush frozen memtables and compact inside the write that needs it. With
     /// `false`, the owner calls [`Db::maintenance`] (from another core or a
     /// timer); a write that needs room still flushes a pending frozen memtable
-    /// itself.
+    /// itself. Ignored when `background` is set.
     pub inline_maintenance: bool,
+    /// Leave every flush and compaction to a [`Background`] handle (run on
+    /// another core): a write never flushes or compacts. A full memtable is
+    /// frozen and a new log started, then [`wake`](Self::wake) is called;
+    /// writers are braked only as LevelDB brakes them (see
+    /// [`l0_slowdown_trigger`](Self::l0_slowdown_trigger),
+    /// [`l0_stop_trigger`](Self::l0_stop_trigger), and a full memtable while
+    /// the frozen one is still being flushed), waiting through
+    /// [`wait`](Self::wait) until the background work clears the brake.
+    pub background: bool,
+    /// Level-0 tables at which, in background mode, each write is delayed
+    /// once by [`delay_us`](Self::delay_us) (1 ms), so that compaction keeps
+    /// up rather than writes stopping all at once.
+    pub l0_slowdown_trigger: usize,
+    /// Level-0 tables at which, in background mode, writes wait for a
+    /// compaction.
+    pub l0_stop_trigger: usize,
+    /// Background mode: there is work for the [`Background`] handle (a
+    /// memtable was frozen, or a writer waits). The kernel sends the
+    /// compaction core an interrupt.
+    pub wake: Option<fn()>,
+    /// Background mode: called over and over while a writer waits for the
+    /// background work (a spin hint, `wfe`, a thread yield); `None` spins.
+    /// It runs with the owner's locks held, so it must not take them.
+    pub wait: Option<fn()>,
+    /// Background mode: delays a writer by this many microseconds (the
+    /// slowdown trigger's 1 ms); `None` does not delay.
+    pub delay_us: Option<fn(u64)>,
+    /// Called by a job after each change a waiting writer may be waiting
+    /// for (a flush or compaction installed, a job failed or put off): the
+    /// kernel's `sev`, when its `wait` is a `wfe`.
+    pub notify: Option<fn()>,
 }
 
 impl Default for Options {
@@ -149,6 +194,13 @@ impl Default for Options {
             max_key_len: 1024,
             max_value_len: 1 << 20,
             inline_maintenance: true,
+            background: false,
+            l0_slowdown_trigger: 8,
+            l0_stop_trigger: 12,
+            wake: None,
+            wait: None,
+            delay_us: None,
+            notify: None,
         }
     }
 }
@@ -289,103 +341,92 @@ impl Snapshot {
 }
 
 /// The store.
+///
+/// The owner's half: the memtable that takes writes, the WAL, the last
+/// sequence number and the read buffers; all the rest is in `Shared`,
+/// which a [`Background`] handle shares.
 pub struct Db<D: BlockDevice> {
-    disk: Disk<D>,
-    opts: Options,
-    sb: Superblock,
-    manifest: LogWriter,
-    version: Arc<Version>,
-    next_file: u64,
+    sh: Arc<Shared<D>>,
     last_seq: SequenceNumber,
-    /// Oldest log still needed: its memtable is not in a table yet.
-    log_number: u64,
     wal: LogWriter,
     mem: Arc<MemTable>,
-    imm: Option<Arc<MemTable>>,
-    alloc: ExtentAllocator,
-    /// Open tables: what their footers say (a few words each, one entry per
-    /// live table); their blocks go through `cache`.
-    tables: RefCell<open_tables::OpenTables>,
     /// Key buffers of point lookups, reused so that a lookup allocates only
     /// its answer.
     bufs: RefCell<LookupBufs>,
+    /// The caches reads go through (jobs take theirs from the shared state).
     cache: Option<Arc<dyn BlockCache + Send + Sync>>,
     points: Option<Arc<dyn PointCache + Send + Sync>>,
-    /// What compactions ask whether a value is dead (expired).
-    filter: Option<Arc<dyn CompactionFilter + Send + Sync>>,
-    snapshots: BTreeMap<SequenceNumber, usize>,
-    /// A table whose seek budget a lookup used up, (level, number): the
-    /// next maintenance compacts it (see `SeekBudget`).
-    seek_compaction: core::cell::Cell<Option<(usize, u64)>>,
-    compact_pointers: [Vec<u8>; NUM_LEVELS],
-    /// A failed WAL or manifest write leaves the on-disk state unknown: every
-    /// later change is refused with this error until the store is reopened.
-    fatal: Option<Error>,
-    /// Opened by [`Db::open_read_only`]: every change is refused.
-    read_only: bool,
-    stats: DbStats,
+    /// Key and value bytes written by users.
+    user_bytes: u64,
 }
 
 impl<D: BlockDevice> Db<D> {
     fn check_writable(&self) -> Result<()> {
-        if self.read_only {
-            return Err(Error::ReadOnly);
-        }
-        match &self.fatal {
-            Some(e) => Err(e.clone()),
-            None => Ok(()),
-        }
+        self.sh.check_writable()
     }
 
     /// Counters for `INFO storage`.
     pub fn stats(&self) -> DbStats {
-        let mut s = self.stats.clone();
-        for (level, files) in self.version.levels.iter().enumerate() {
+        let cur = self.sh.current();
+        let mut s = {
+            let mut st = self.sh.state.lock();
+            st.reclaim(&self.sh);
+            let mut s = st.stats.clone();
+            s.table_free_bytes = st.alloc.free_bytes();
+            s
+        };
+        for (level, files) in cur.version.levels.iter().enumerate() {
             s.levels[level] = (files.len(), files.iter().map(|f| f.size).sum());
         }
         s.memtable_bytes = self.mem.approximate_memory_usage();
-        s.immutable_bytes = self
-            .imm
-            .as_ref()
-            .map_or(0, |m| m.approximate_memory_usage());
+        s.immutable_bytes = cur.imm.as_ref().map_or(0, |m| m.approximate_memory_usage());
         s.wal_bytes = self.wal.len();
-        s.table_free_bytes = self.alloc.free_bytes();
         s.table_reserve_bytes = self.space_reserve();
-        s.io = self.disk.stats();
+        s.io = self.sh.disk.stats();
+        s.user_bytes = self.user_bytes;
         s.last_sequence = self.last_seq;
         s
     }
 
+    /// The options the store was opened with.
+    pub fn options(&self) -> &Options {
+        &self.sh.opts
+    }
+
     /// Whether the store was opened by [`open_read_only`](Self::open_read_only).
     pub fn is_read_only(&self) -> bool {
-        self.read_only
+        self.sh.read_only
     }
 
     /// The disk's layout.
     pub fn layout(&self) -> Layout {
-        self.sb.layout
+        self.sh.layout
     }
 
     /// The largest value a write can carry: the options' limit, or less on
     /// a disk whose WAL half (fixed when it was formatted) cannot hold a
     /// batch of one such value under the longest key.
     pub fn max_value_len(&self) -> usize {
-        let half = self.sb.layout.wal_half;
+        let half = self.sh.layout.wal_half;
         // A fragment header per block, and a block's tail too short for
         // one, at worst.
         let framing =
             2 * crate::wal::HEADER_SIZE as u64 * (half / crate::wal::BLOCK_SIZE as u64 + 1);
         // The batch's header, the entry's tag and two varint lengths.
-        let batch = 12 + 1 + 2 * 5 + self.opts.max_key_len as u64;
+        let batch = 12 + 1 + 2 * 5 + self.sh.opts.max_key_len as u64;
         let fits = half.saturating_sub(framing + batch);
-        self.opts
+        self.sh
+            .opts
             .max_value_len
             .min(usize::try_from(fits).unwrap_or(usize::MAX))
     }
 
     /// The live tables.
+    ///
+    /// Holding it keeps the space of its tables from being reused (a
+    /// reader may still read them), so hold it briefly.
     pub fn version(&self) -> Arc<Version> {
-        Arc::clone(&self.version)
+        self.sh.version()
     }
 }
 

@@ -7,18 +7,20 @@
 //! and is where a disk's content is first trusted: every check that refuses
 //! a foreign, future or damaged disk lives here.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::RefCell;
+use core::sync::atomic::Ordering;
 
-use super::disk::{Disk, DiskRef, ExtentAllocator};
+use super::disk::{DeviceGuard, Disk, DiskRef, ExtentAllocator};
+use super::shared::{Current, JobState, Shared, State};
 use super::stop::Stop;
 use super::superblock::{self, Layout, Superblock};
 use super::version::{Version, VersionEdit, NUM_LEVELS};
 use super::{Db, DbStats, OpenReport, Options, WriteBatch};
-use crate::device::BlockDevice;
+use crate::device::{BlockDevice, DeviceError};
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::memtable::MemTable;
 use crate::table::LookupBufs;
@@ -55,9 +57,7 @@ impl<D: BlockDevice> Db<D> {
     pub fn open_read_only(dev: D, opts: Options) -> Result<(Self, OpenReport)> {
         let disk = Disk::new(dev);
         let sb = Self::read_superblock(&disk)?.ok_or(Error::Unformatted)?;
-        let (mut db, report) = Self::load(disk, opts, sb, OpenReport::default())?;
-        db.read_only = true;
-        Ok((db, report))
+        Self::load(disk, opts, sb, OpenReport::default(), true)
     }
 
     /// The superblock to mount, or `None` if the disk is blank; a disk
@@ -111,38 +111,40 @@ impl<D: BlockDevice> Db<D> {
         sb: Superblock,
         report: OpenReport,
     ) -> Result<(Self, OpenReport)> {
-        let (mut db, mut report) = Self::load(disk, opts, sb, report)?;
-        let write_buffer = db.opts.write_buffer_size;
+        let (mut db, mut report) = Self::load(disk, opts, sb, report, false)?;
+        let write_buffer = db.sh.opts.write_buffer_size;
         // Save what was replayed in a table, then start afresh: a new log
         // number (never appended to a log that may have a torn tail) and a
         // new manifest.
-        let new_log = db.log_number + 2;
+        let new_log = db.sh.state.lock().log_number + 2;
+        let mem = core::mem::replace(&mut db.mem, Arc::new(MemTable::with_capacity(write_buffer)));
+        let mut job = db.sh.job();
         let mut edit = VersionEdit::default();
-        if !db.mem.is_empty() {
-            let mem =
-                core::mem::replace(&mut db.mem, Arc::new(MemTable::with_capacity(write_buffer)));
-            for meta in db.write_level0(&mem, &mut Stop::never())? {
+        if !mem.is_empty() {
+            for meta in job.write_level0(&mem, &mut Stop::never())? {
                 edit.added.push((0, meta));
             }
         }
-        let version = db.version.apply(&edit)?;
-        db.disk.flush()?;
-        db.log_number = new_log;
-        db.write_new_manifest(&version)?;
-        db.version = Arc::new(version);
+        let version = job.sh.version().apply(&edit)?;
+        job.sh.disk.flush()?;
+        job.write_new_manifest(&version, new_log)?;
+        job.sh.state.lock().log_number = new_log;
+        job.sh.install(version, true);
+        drop(job);
         db.wal = LogWriter::new(sb.layout.wal_region(new_log), log_u32(new_log)?)?;
-        report.tables = db.version.files().count();
+        report.tables = db.sh.version().files().count();
         Ok((db, report))
     }
 
     /// The store as the disk holds it, read without a write: the live
     /// tables from the manifest, and the records of the logs still needed
-    /// replayed into the memtable.
+    /// replayed into the memtable; `read_only` refuses every change.
     fn load(
         disk: Disk<D>,
         opts: Options,
         sb: Superblock,
         mut report: OpenReport,
+        read_only: bool,
     ) -> Result<(Self, OpenReport)> {
         let layout = sb.layout;
         // The manifest: a snapshot record, then edits.
@@ -175,43 +177,52 @@ impl<D: BlockDevice> Db<D> {
         let alloc = ExtentAllocator::for_version(&layout, &version)?;
         let capacity = disk.capacity();
         let write_buffer = opts.write_buffer_size;
-        let mut db = Self {
-            disk,
-            opts,
+        let state = State {
             sb,
-            // Replaced by a fresh manifest when recovered; never used.
-            manifest: LogWriter::new(
-                layout.manifest_region(sb.manifest_half),
-                sb.manifest_log.max(1),
-            )?,
-            version: Arc::new(version),
             next_file,
-            last_seq,
             log_number,
-            wal: LogWriter::new(layout.wal_region(log_number), log_u32(log_number)?.max(1))?,
-            mem: Arc::new(MemTable::with_capacity(write_buffer)),
-            imm: None,
             alloc,
-            tables: RefCell::new(super::open_tables::OpenTables::new()),
-            bufs: RefCell::new(LookupBufs::default()),
-            cache: None,
-            points: None,
-            filter: None,
-            snapshots: BTreeMap::new(),
-            seek_compaction: core::cell::Cell::new(None),
-            compact_pointers,
-            fatal: None,
-            read_only: false,
             stats: DbStats {
                 capacity,
                 table_region_bytes: layout.table_len,
                 ..DbStats::default()
             },
+            snapshots: BTreeMap::new(),
+            fatal: None,
+            last_error: None,
+            retired: VecDeque::new(),
+            cache: None,
+            points: None,
+            filter: None,
+        };
+        let job = JobState {
+            // Replaced by a fresh manifest when recovered; never used.
+            manifest: LogWriter::new(
+                layout.manifest_region(sb.manifest_half),
+                sb.manifest_log.max(1),
+            )?,
+            compact_pointers,
+            reclaimed: false,
+        };
+        let current = Current {
+            version: Arc::new(version),
+            imm: None,
+            imm_log: 0,
+        };
+        let mut db = Self {
+            sh: Arc::new(Shared::new(disk, opts, read_only, current, state, job)),
+            last_seq,
+            wal: LogWriter::new(layout.wal_region(log_number), log_u32(log_number)?.max(1))?,
+            mem: Arc::new(MemTable::with_capacity(write_buffer)),
+            bufs: RefCell::new(LookupBufs::default()),
+            cache: None,
+            points: None,
+            user_bytes: 0,
         };
         // The logs still needed, oldest first.
         for number in [log_number, log_number + 1] {
             let mut r = LogReader::new(layout.wal_region(number), log_u32(number)?)?;
-            while let Some(rec) = r.next_record(&mut DiskRef(&db.disk))? {
+            while let Some(rec) = r.next_record(&mut DiskRef(&db.sh.disk))? {
                 let batch = WriteBatch::from_contents(rec)
                     .map_err(|e| e.within(&format!("WAL log {number}")))?;
                 let mem = &db.mem;
@@ -223,29 +234,65 @@ impl<D: BlockDevice> Db<D> {
             report.wal_dropped_bytes += r.dropped_bytes();
             report.wal_torn |= r.end() == Some(LogEnd::Torn);
         }
-        report.tables = db.version.files().count();
+        db.sh.last_seq.store(db.last_seq, Ordering::Release);
+        report.tables = db.sh.version().files().count();
         report.last_sequence = db.last_seq;
         Ok((db, report))
     }
 
-    /// Makes every write durable and returns the device. The next open
-    /// replays the WAL as after any stop.
+    /// Makes every write durable and returns the device, after a
+    /// background job in flight; a [`Background`](super::Background) handle
+    /// does nothing from then on. The next open replays the WAL as after
+    /// any stop.
     pub fn close(mut self) -> Result<D> {
+        self.stop_jobs();
         if self.check_writable().is_ok() {
-            self.wal.sync(&mut DiskRef(&self.disk))?;
+            self.wal.sync(&mut DiskRef(&self.sh.disk))?;
         }
-        Ok(self.disk.into_inner())
+        self.sh
+            .disk
+            .take()
+            .ok_or(Error::Device(DeviceError::Closed))
     }
 
     /// The device, for the owner's own requests (statistics, fault
-    /// injection in tests); writing to the store's regions breaks it.
-    pub fn device_mut(&mut self) -> &mut D {
-        self.disk.device_mut()
+    /// injection in tests), locked while the guard lives; writing to the
+    /// store's regions breaks it.
+    pub fn device_mut(&mut self) -> DeviceGuard<'_, D> {
+        // Present: only `close` and `into_device`, which take the store,
+        // give it back.
+        self.sh.disk.device().expect("the store holds its device")
     }
 
-    /// The device, without syncing: what a power cut leaves (for tests).
-    pub fn into_device(self) -> D {
-        self.disk.into_inner()
+    /// The device, without syncing: what a power cut leaves (for tests),
+    /// after a background job in flight.
+    pub fn into_device(mut self) -> D {
+        self.stop_jobs();
+        self.sh.disk.take().expect("the store holds its device")
+    }
+
+    /// Ends background work: a job in flight finishes, no other starts.
+    fn stop_jobs(&mut self) {
+        self.sh.closed.store(true, Ordering::Release);
+        drop(self.sh.lock_job());
+    }
+}
+
+impl<D: BlockDevice> Drop for Db<D> {
+    /// Waits for a background job in flight and gives the device up (a
+    /// [`Background`](super::Background) handle may outlive the store), as
+    /// a power cut would leave it: nothing is written.
+    fn drop(&mut self) {
+        self.stop_jobs();
+        drop(self.sh.disk.take());
+        // A handle that outlives the store holds no table list or frozen
+        // memtable either.
+        let empty = Current {
+            version: Arc::default(),
+            imm: None,
+            imm_log: 0,
+        };
+        drop(self.sh.update_current(|_| empty));
     }
 }
 

@@ -43,6 +43,18 @@ pub(super) fn pick_compaction(
     opts: &Options,
     pointers: &[Vec<u8>; NUM_LEVELS],
 ) -> Option<Compaction> {
+    let level = due_level(v, opts)?;
+    Some(compaction_for(v, &pointers[level], level, None))
+}
+
+/// Whether a compaction by size is due in `v` (as [`pick_compaction`]
+/// would find one).
+pub(super) fn needs_compaction(v: &Version, opts: &Options) -> bool {
+    due_level(v, opts).is_some()
+}
+
+/// The level whose score is highest, if it is at least 1.
+fn due_level(v: &Version, opts: &Options) -> Option<usize> {
     let mut best = (0usize, 0.0f64);
     for level in 0..NUM_LEVELS - 1 {
         let score = if level == 0 {
@@ -55,10 +67,7 @@ pub(super) fn pick_compaction(
         }
     }
     let (level, score) = best;
-    if score < 1.0 {
-        return None;
-    }
-    Some(compaction_for(v, &pointers[level], level, None))
+    (score >= 1.0).then_some(level)
 }
 
 /// The compaction a table that used up its seek budget asks for (LevelDB's

@@ -14,6 +14,7 @@ use core::cmp::Ordering;
 use super::disk::{ReadCounter, TableFile};
 use super::iter::{self, DbIter};
 use super::lookup::{BlockPointer, LookupSource, LookupStats, PointCache, PointHit};
+use super::shared::Shared;
 use super::version::{FileMeta, Version};
 use super::{BlockCache, Db, Ikc, Snapshot};
 use crate::comparator::{compare_bytes, eq_bytes};
@@ -23,32 +24,28 @@ use crate::iter::KvIter;
 use crate::key::{
     internal_key, internal_key_in, user_key, ParsedInternalKey, SequenceNumber, ValueType,
 };
-use crate::memtable::Lookup;
+use crate::memtable::{Lookup, MemTable};
 use crate::merge::MergingIter;
 use crate::table::{BlockHandle, LookupBufs, Table};
 
 impl<D: BlockDevice> Db<D> {
     /// The bytes of table `f`, read through the block cache if `cached`,
     /// counting reads in `counter`.
+    #[inline]
     pub(super) fn file<'a>(
         &'a self,
         f: &FileMeta,
         cached: bool,
         counter: Option<&'a ReadCounter>,
     ) -> TableFile<'a, D> {
-        TableFile {
-            disk: &self.disk,
-            number: f.number,
-            extents: Arc::clone(&f.extents),
-            size: f.size,
-            cache: if cached { self.cache.as_deref() } else { None },
-            counter,
-        }
+        let cache = if cached { self.cache.as_deref() } else { None };
+        self.sh.file(f, cache, counter)
     }
 
     /// Reads data, index and filter blocks through `cache` (or no cache,
     /// so that every lookup reads them from the disk) from now on.
     pub fn set_block_cache(&mut self, cache: Option<Arc<dyn BlockCache + Send + Sync>>) {
+        self.sh.state.lock().cache = cache.clone();
         self.cache = cache;
     }
 
@@ -59,18 +56,14 @@ impl<D: BlockDevice> Db<D> {
         if let Some(c) = &cache {
             c.clear();
         }
+        self.sh.state.lock().points = cache.clone();
         self.points = cache;
     }
 
     /// The open table of `f`: its footer, remembered or read and checked.
+    #[inline]
     pub(super) fn table(&self, f: &FileMeta, counter: Option<&ReadCounter>) -> Result<Table<Ikc>> {
-        if let Some(t) = self.tables.borrow_mut().get(f.number) {
-            return Ok(t);
-        }
-        let file = self.file(f, true, counter);
-        let t = Table::open(&file, f.number, f.size, Ikc::default())?;
-        self.tables.borrow_mut().insert(f.number, t.clone());
-        Ok(t)
+        self.sh.table(f, self.cache.as_deref(), counter)
     }
 
     /// The value of `key`, as of `snapshot` (or now).
@@ -121,15 +114,18 @@ impl<D: BlockDevice> Db<D> {
         visit: &mut dyn FnMut(&[u8]),
     ) -> Result<bool> {
         let seq = snapshot.map_or(self.last_seq, |s| s.seq);
-        for mem in core::iter::once(&self.mem).chain(self.imm.as_ref()) {
-            let found = match mem.get_with(key, seq, &mut *visit)? {
-                Lookup::Found(()) => true,
-                Lookup::Deleted => false,
-                Lookup::Missing => continue,
-            };
-            stats.source = LookupSource::Memtable;
+        // The memtable is the owner's; what a job changes is read from one
+        // view of it, taken after (see `shared`).
+        if let Some(found) = mem_lookup(&self.mem, key, seq, stats, visit)? {
             return Ok(found);
         }
+        let cur = self.sh.current();
+        if let Some(imm) = &cur.imm {
+            if let Some(found) = mem_lookup(imm, key, seq, stats, visit)? {
+                return Ok(found);
+            }
+        }
+        let version = &cur.version;
         let counter = ReadCounter::default();
         // The point cache knows only the newest values.
         let points = self.points.as_deref().filter(|_| snapshot.is_none());
@@ -141,7 +137,7 @@ impl<D: BlockDevice> Db<D> {
                     return Ok(true);
                 }
                 PointHit::Kp(ptr) => {
-                    let r = self.read_pointed(key, seq, ptr, &counter);
+                    let r = self.read_pointed(version, key, seq, ptr, &counter);
                     counter.fill(stats);
                     match r? {
                         Some(v) => {
@@ -172,7 +168,7 @@ impl<D: BlockDevice> Db<D> {
             points,
             visit,
         };
-        let r = self.search_levels(&mut found, &mut bufs);
+        let r = self.search_levels(version, &mut found, &mut bufs);
         self.bufs.replace(bufs);
         counter.fill(found.stats);
         r
@@ -183,12 +179,13 @@ impl<D: BlockDevice> Db<D> {
     /// hold a value of `key`).
     fn read_pointed(
         &self,
+        version: &Version,
         key: &[u8],
         seq: SequenceNumber,
         ptr: BlockPointer,
         counter: &ReadCounter,
     ) -> Result<Option<Vec<u8>>> {
-        let Some((_, f)) = self.version.files().find(|(_, f)| f.number == ptr.table) else {
+        let Some((_, f)) = version.files().find(|(_, f)| f.number == ptr.table) else {
             return Ok(None);
         };
         let t = self.table(f, Some(counter))?;
@@ -210,8 +207,12 @@ impl<D: BlockDevice> Db<D> {
 
     /// The tree's answer for the lookup, level by level: whether it found a
     /// value (handed to the lookup's `visit` where it lies in its block).
-    fn search_levels(&self, l: &mut Found<'_, '_>, bufs: &mut LookupBufs) -> Result<bool> {
-        let v = &self.version;
+    fn search_levels(
+        &self,
+        v: &Version,
+        l: &mut Found<'_, '_>,
+        bufs: &mut LookupBufs,
+    ) -> Result<bool> {
         let key = l.key;
         // The first table probed, charged once if the lookup must look
         // further (LevelDB's `UpdateStats`).
@@ -237,8 +238,8 @@ impl<D: BlockDevice> Db<D> {
                     None => first = Some((level, f)),
                     Some((at, g)) if !charged => {
                         charged = true;
-                        if g.allowed_seeks.charge() && self.seek_compaction.get().is_none() {
-                            self.seek_compaction.set(Some((at, g.number)));
+                        if g.allowed_seeks.charge() {
+                            self.sh.ask_seek(at, g.number);
                         }
                     }
                     Some(_) => {}
@@ -282,41 +283,38 @@ impl<D: BlockDevice> Db<D> {
 
     /// A snapshot of the store as it is now.
     pub fn snapshot(&mut self) -> Snapshot {
-        *self.snapshots.entry(self.last_seq).or_insert(0) += 1;
+        *self
+            .sh
+            .state
+            .lock()
+            .snapshots
+            .entry(self.last_seq)
+            .or_insert(0) += 1;
         Snapshot { seq: self.last_seq }
     }
 
     /// Releases a snapshot.
     pub fn release_snapshot(&mut self, s: Snapshot) {
-        if let Some(n) = self.snapshots.get_mut(&s.seq) {
+        let snapshots = &mut self.sh.state.lock().snapshots;
+        if let Some(n) = snapshots.get_mut(&s.seq) {
             *n -= 1;
             if *n == 0 {
-                self.snapshots.remove(&s.seq);
+                snapshots.remove(&s.seq);
             }
         }
-    }
-
-    /// The oldest write a reader may still ask for: the oldest snapshot's,
-    /// or the last write if no snapshot is held. Compaction keeps what it
-    /// could see.
-    pub(super) fn smallest_snapshot(&self) -> SequenceNumber {
-        self.snapshots
-            .keys()
-            .next()
-            .copied()
-            .unwrap_or(self.last_seq)
     }
 
     /// A cursor over user keys and values as of `snapshot` (or now).
     pub fn iter(&self, snapshot: Option<&Snapshot>) -> Result<DbIter<'_, D>> {
         use iter::Source;
         let seq = snapshot.map_or(self.last_seq, |s| s.seq);
+        let cur = self.sh.current();
         let mut children: Vec<Source<'_, D>> = Vec::new();
-        children.push(Source::Mem(self.mem.iter()));
-        if let Some(imm) = &self.imm {
-            children.push(Source::Mem(imm.iter()));
+        children.push(Source::Mem(self.mem.shared_iter()));
+        if let Some(imm) = &cur.imm {
+            children.push(Source::Mem(imm.shared_iter()));
         }
-        for (level, files) in self.version.levels.iter().enumerate() {
+        for (level, files) in cur.version.levels.iter().enumerate() {
             if level == 0 {
                 for f in files {
                     let t = self.table(f, None)?;
@@ -326,7 +324,13 @@ impl<D: BlockDevice> Db<D> {
                 children.push(Source::Level(iter::LevelIter::new(self, files.clone())));
             }
         }
-        Ok(DbIter::new(MergingIter::new(Ikc::default(), children), seq))
+        // The cursor holds the view, so that the tables it reads keep their
+        // space while a job deletes them.
+        Ok(DbIter::new(
+            MergingIter::new(Ikc::default(), children),
+            seq,
+            cur,
+        ))
     }
 
     /// Up to `limit` pairs with `start <= key < end` (`end` `None`:
@@ -372,4 +376,61 @@ fn parse_found(k: &[u8], table: u64) -> Result<ParsedInternalKey<'_>> {
             CorruptionKind::Malformed("internal key"),
         ))
     })
+}
+
+/// A memtable's answer for `key` at `seq`: whether there is a value (handed
+/// to `visit`), or `None` if the memtable has no write of it.
+#[inline]
+fn mem_lookup(
+    mem: &MemTable,
+    key: &[u8],
+    seq: SequenceNumber,
+    stats: &mut LookupStats,
+    visit: &mut dyn FnMut(&[u8]),
+) -> Result<Option<bool>> {
+    let found = match mem.get_with(key, seq, &mut *visit)? {
+        Lookup::Found(()) => true,
+        Lookup::Deleted => false,
+        Lookup::Missing => return Ok(None),
+    };
+    stats.source = LookupSource::Memtable;
+    Ok(Some(found))
+}
+
+impl<D: BlockDevice> Shared<D> {
+    /// The bytes of table `f`, read through `cache`, counting reads in
+    /// `counter`.
+    #[inline]
+    pub(super) fn file<'a>(
+        &'a self,
+        f: &FileMeta,
+        cache: Option<&'a (dyn BlockCache + Send + Sync)>,
+        counter: Option<&'a ReadCounter>,
+    ) -> TableFile<'a, D> {
+        TableFile {
+            disk: &self.disk,
+            number: f.number,
+            extents: Arc::clone(&f.extents),
+            size: f.size,
+            cache,
+            counter,
+        }
+    }
+
+    /// The open table of `f`: its footer, remembered or read (through
+    /// `cache`) and checked. The footer is read without the lock.
+    pub(super) fn table(
+        &self,
+        f: &FileMeta,
+        cache: Option<&(dyn BlockCache + Send + Sync)>,
+        counter: Option<&ReadCounter>,
+    ) -> Result<Table<Ikc>> {
+        if let Some(t) = self.tables.lock().get(f.number) {
+            return Ok(t);
+        }
+        let file = self.file(f, cache, counter);
+        let t = Table::open(&file, f.number, f.size, Ikc::default())?;
+        self.tables.lock().insert(f.number, t.clone());
+        Ok(t)
+    }
 }

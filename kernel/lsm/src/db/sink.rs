@@ -10,38 +10,40 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::disk::{round_up, Disk, ExtentAllocator};
+use super::disk::round_up;
+use super::maintain::Job;
+use super::shared::Shared;
 use super::version::{FileMeta, SeekBudget};
-use super::{BlockCache, Db, DbStats, Ikc, Options};
+use super::{BlockCache, Ikc};
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
 use crate::key::user_key;
 use crate::table::{Table, TableBuilder};
 
-impl<D: BlockDevice> Db<D> {
+impl<D: BlockDevice> Job<'_, D> {
     /// Gives back the space of tables written but never committed, and
     /// drops the blocks they offered to the cache.
-    pub(super) fn release_tables(&mut self, files: &[FileMeta]) {
+    pub(super) fn release_tables(&self, files: &[FileMeta]) {
+        let mut st = self.sh.state.lock();
         for f in files {
-            self.alloc.release_extents(&f.extents);
+            st.alloc.release_extents(&f.extents);
             if let Some(c) = &self.cache {
                 c.erase_table(f.number);
             }
         }
+        st.note_free(self.sh);
     }
 }
 
 /// Writes a sorted stream of internal keys as tables, cut at the target
 /// size, only between user keys so that one key's versions never straddle
-/// two tables of a level.
+/// two tables of a level. Each table takes its number and its extents from
+/// the shared state, briefly locked, when it starts and when it is done;
+/// the building and the writing hold no lock.
 pub(super) struct TableSink<'a, D: BlockDevice> {
-    disk: &'a Disk<D>,
+    sh: &'a Shared<D>,
     /// Offered the blocks of every table written.
     cache: Option<&'a (dyn BlockCache + Send + Sync)>,
-    alloc: &'a mut ExtentAllocator,
-    stats: &'a mut DbStats,
-    next_file: &'a mut u64,
-    opts: &'a Options,
     target: u64,
     /// The number and builder of the table being built.
     building: Option<(u64, TableBuilder<Ikc>)>,
@@ -50,21 +52,13 @@ pub(super) struct TableSink<'a, D: BlockDevice> {
 
 impl<'a, D: BlockDevice> TableSink<'a, D> {
     pub(super) fn new(
-        disk: &'a Disk<D>,
+        sh: &'a Shared<D>,
         cache: Option<&'a (dyn BlockCache + Send + Sync)>,
-        alloc: &'a mut ExtentAllocator,
-        stats: &'a mut DbStats,
-        next_file: &'a mut u64,
-        opts: &'a Options,
         target: u64,
     ) -> Self {
         Self {
-            disk,
+            sh,
             cache,
-            alloc,
-            stats,
-            next_file,
-            opts,
             target,
             building: None,
             outputs: Vec::new(),
@@ -80,12 +74,16 @@ impl<'a, D: BlockDevice> TableSink<'a, D> {
             self.finish()?;
         }
         if self.building.is_none() {
-            let number = *self.next_file;
-            *self.next_file += 1;
-            let mut b = TableBuilder::new(Ikc::default(), self.opts.table, number);
+            let number = {
+                let mut st = self.sh.state.lock();
+                st.next_file += 1;
+                st.next_file - 1
+            };
+            let opts = &self.sh.opts;
+            let mut b = TableBuilder::new(Ikc::default(), opts.table, number);
             // A table ends a block past the target, plus its index and
             // filter; a flush's (no target) is at most a memtable's worth.
-            let size = self.target.min(self.opts.write_buffer_size as u64) as usize;
+            let size = self.target.min(opts.write_buffer_size as u64) as usize;
             b.reserve(size + size / 16);
             self.building = Some((number, b));
         }
@@ -97,7 +95,7 @@ impl<'a, D: BlockDevice> TableSink<'a, D> {
 
     pub(super) fn finish(&mut self) -> Result<()> {
         if let Some((number, b)) = self.building.take() {
-            let meta = emit_table(self.disk, self.cache, self.alloc, self.stats, b, number)?;
+            let meta = emit_table(self.sh, self.cache, b, number)?;
             self.outputs.push(meta);
         }
         Ok(())
@@ -125,10 +123,8 @@ fn offer_blocks(cache: &(dyn BlockCache + Send + Sync), number: u64, bytes: &[u8
 /// Finishes a table, puts it in free extents and writes it (no flush: the
 /// commit flushes before the manifest record).
 fn emit_table<D: BlockDevice>(
-    disk: &Disk<D>,
+    sh: &Shared<D>,
     cache: Option<&(dyn BlockCache + Send + Sync)>,
-    alloc: &mut ExtentAllocator,
-    stats: &mut DbStats,
     b: TableBuilder<Ikc>,
     number: u64,
 ) -> Result<FileMeta> {
@@ -136,7 +132,14 @@ fn emit_table<D: BlockDevice>(
     let largest = b.last_key().to_vec();
     let mut bytes = b.finish()?;
     let size = bytes.len() as u64;
-    let extents = alloc.allocate_extents(size).ok_or(Error::NoSpace {
+    let extents = {
+        let mut st = sh.state.lock();
+        st.reclaim(sh);
+        let e = st.alloc.allocate_extents(size);
+        st.note_free(sh);
+        e
+    }
+    .ok_or(Error::NoSpace {
         region: "table region",
         needed: size,
     })?;
@@ -144,13 +147,15 @@ fn emit_table<D: BlockDevice>(
     let mut at = 0usize;
     for e in &extents {
         let piece = &bytes[at..at + e.len as usize];
-        if let Err(err) = disk.write(e.offset, piece) {
-            alloc.release_extents(&extents);
+        if let Err(err) = sh.disk.write(e.offset, piece) {
+            let mut st = sh.state.lock();
+            st.alloc.release_extents(&extents);
+            st.note_free(sh);
             return Err(err.into());
         }
         at += e.len as usize;
     }
-    stats.table_bytes_written += size;
+    sh.state.lock().stats.table_bytes_written += size;
     if let Some(c) = cache.filter(|c| c.room() >= size) {
         offer_blocks(c, number, &bytes[..size as usize]);
     }

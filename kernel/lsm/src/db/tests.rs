@@ -1,9 +1,11 @@
 //! Tests of the store, through its API as its users call it: the helpers
 //! every file here shares (options for small disks, a model to check
 //! against, random keys and values, a filled store), then the whole-store
-//! tests; those of one concern are in `tests/`: `caches` (block and point
-//! caches), `clear` (emptying the store), `crash` (power cuts), `interrupt`
-//! (stop hooks), `read_only`, `space` (a full disk).
+//! tests; those of one concern are in `tests/`: `background` (flushes and
+//! compactions on other threads) and `background_crash` (power cuts with
+//! them in flight), `caches` (block and point caches), `clear` (emptying
+//! the store), `crash` (power cuts), `interrupt` (stop hooks), `read_only`,
+//! `space` (a full disk).
 
 extern crate std;
 
@@ -18,6 +20,8 @@ use alloc::string::ToString;
 use alloc::vec;
 use std::format;
 
+mod background;
+mod background_crash;
 mod caches;
 mod clear;
 mod crash;

@@ -7,9 +7,12 @@
 //! order (WAL record, then memtable) makes an acknowledged write durable.
 
 use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
 
 use super::disk::DiskRef;
+use super::maintain::space_reserve;
 use super::open::log_u32;
+use super::shared::Current;
 use super::stop::Stop;
 use super::{Db, WriteBatch};
 use crate::device::BlockDevice;
@@ -37,7 +40,7 @@ impl<D: BlockDevice> Db<D> {
     /// Applies `batch` atomically; durable when this returns if `sync`.
     pub fn write(&mut self, mut batch: WriteBatch, sync: bool) -> Result<()> {
         self.check_writable()?;
-        let (max_key, max_value) = (self.opts.max_key_len, self.opts.max_value_len);
+        let (max_key, max_value) = (self.sh.opts.max_key_len, self.sh.opts.max_value_len);
         let mut user_bytes = 0u64;
         let mut puts = false;
         batch.for_each(|_, kind, k, v| {
@@ -60,13 +63,14 @@ impl<D: BlockDevice> Db<D> {
         self.make_room(batch.size())?;
         let seq = self.last_seq + 1;
         batch.set_sequence(seq);
-        let mut wal_result = self.wal.append(&mut DiskRef(&self.disk), batch.contents());
+        let disk = &mut DiskRef(&self.sh.disk);
+        let mut wal_result = self.wal.append(disk, batch.contents());
         if wal_result.is_ok() && sync {
-            wal_result = self.wal.sync(&mut DiskRef(&self.disk));
+            wal_result = self.wal.sync(disk);
         }
         if let Err(e) = wal_result {
             if !matches!(e, Error::NoSpace { .. }) {
-                self.fatal = Some(e.clone());
+                self.sh.set_fatal(&e);
             }
             return Err(e);
         }
@@ -79,7 +83,9 @@ impl<D: BlockDevice> Db<D> {
             mem.add(s, kind, k, v)
         })?;
         self.last_seq += u64::from(batch.count());
-        self.stats.user_bytes += user_bytes;
+        // For a job's manifest records and its oldest snapshot.
+        self.sh.last_seq.store(self.last_seq, Ordering::Release);
+        self.user_bytes += user_bytes;
         Ok(())
     }
 
@@ -88,14 +94,17 @@ impl<D: BlockDevice> Db<D> {
     /// the compactions they make worthwhile may use the reserve: without it a
     /// full disk could not even flush the tombstones that would free it.
     fn check_space_for_puts(&self, batch_bytes: usize) -> Result<()> {
-        let pending = self.mem.approximate_memory_usage()
-            + self
+        let mut pending = self.mem.approximate_memory_usage() + batch_bytes;
+        if self.sh.has_imm.load(Ordering::Acquire) {
+            pending += self
+                .sh
+                .current()
                 .imm
                 .as_ref()
-                .map_or(0, |m| m.approximate_memory_usage())
-            + batch_bytes;
+                .map_or(0, |m| m.approximate_memory_usage());
+        }
         let needed = pending as u64 + self.space_reserve();
-        if self.alloc.free_bytes() < needed {
+        if self.sh.free.load(Ordering::Relaxed) < needed && self.free_bytes() < needed {
             return Err(Error::NoSpace {
                 region: "table region (the rest is kept for deletes and compaction)",
                 needed: pending as u64,
@@ -108,16 +117,23 @@ impl<D: BlockDevice> Db<D> {
     /// level-0 compaction (its inputs stay until its last slice commits)
     /// and a few tables more, at most an eighth of the region.
     pub fn space_reserve(&self) -> u64 {
-        let level0 = self.opts.l0_compaction_trigger as u64 * self.opts.write_buffer_size as u64;
-        (level0 + 4 * self.opts.table_size).min(self.sb.layout.table_len / 8)
+        space_reserve(&self.sh)
+    }
+
+    /// Free bytes of the table region, after giving back the space of
+    /// deleted tables no reader holds any more.
+    fn free_bytes(&self) -> u64 {
+        let mut st = self.sh.state.lock();
+        st.reclaim(&self.sh);
+        st.alloc.free_bytes()
     }
 
     /// Makes every write so far durable with one flush (group commit).
     pub fn sync_wal(&mut self) -> Result<()> {
         self.check_writable()?;
-        let r = self.wal.sync(&mut DiskRef(&self.disk));
+        let r = self.wal.sync(&mut DiskRef(&self.sh.disk));
         if let Err(e) = &r {
-            self.fatal = Some(e.clone());
+            self.sh.set_fatal(e);
         }
         r
     }
@@ -126,14 +142,17 @@ impl<D: BlockDevice> Db<D> {
     /// they reach the disk within the owner's timer period (`sync = 0`).
     pub fn write_out_wal(&mut self) -> Result<()> {
         self.check_writable()?;
-        self.wal.write_out(&mut DiskRef(&self.disk))
+        self.wal.write_out(&mut DiskRef(&self.sh.disk))
     }
 
     /// Ensures the memtable and WAL can take `size` more bytes, freezing the
     /// memtable (and flushing a frozen one) if they cannot.
     fn make_room(&mut self, size: usize) -> Result<()> {
-        let wal_fits = self.wal.len() + self.wal.cost(size) <= self.sb.layout.wal_half;
-        if wal_fits && self.mem.approximate_memory_usage() < self.opts.write_buffer_size {
+        if self.sh.opts.background {
+            return self.make_room_background(size);
+        }
+        let wal_fits = self.wal_fits(size);
+        if wal_fits && self.mem.approximate_memory_usage() < self.sh.opts.write_buffer_size {
             return Ok(());
         }
         if self.mem.is_empty() {
@@ -143,27 +162,37 @@ impl<D: BlockDevice> Db<D> {
             return Err(Error::InvalidArgument("write larger than the WAL"));
         }
         self.rotate(&mut Stop::never())?;
-        if self.opts.inline_maintenance {
+        if self.sh.opts.inline_maintenance {
             self.maintenance()?;
         }
         Ok(())
     }
 
+    /// Whether the WAL half can take a batch of `size` bytes more.
+    pub(super) fn wal_fits(&self, size: usize) -> bool {
+        self.wal.len() + self.wal.cost(size) <= self.sh.layout.wal_half
+    }
+
     /// Freezes the memtable and starts the next log.
     pub(super) fn rotate(&mut self, stop: &mut Stop<'_>) -> Result<()> {
-        if self.imm.is_some() {
+        if self.sh.has_imm.load(Ordering::Acquire) {
             // The next log's half still holds the frozen memtable's log.
-            self.flush_imm_reclaiming(stop)?;
+            self.sh.job().flush_imm_reclaiming(stop)?;
         }
         self.sync_wal()?;
         let number = u64::from(self.wal.log_number()) + 1;
-        let wal = LogWriter::new(self.sb.layout.wal_region(number), log_u32(number)?)?;
+        let wal = LogWriter::new(self.sh.layout.wal_region(number), log_u32(number)?)?;
         self.wal = wal;
         let old = core::mem::replace(
             &mut self.mem,
-            Arc::new(MemTable::with_capacity(self.opts.write_buffer_size)),
+            Arc::new(MemTable::with_capacity(self.sh.opts.write_buffer_size)),
         );
-        self.imm = Some(old);
+        // Only a job empties `imm`, and it is empty: nothing to undo.
+        self.sh.update_current(|cur| Current {
+            version: Arc::clone(&cur.version),
+            imm: Some(old),
+            imm_log: number,
+        });
         Ok(())
     }
 }

@@ -5,12 +5,12 @@
 use super::*;
 
 #[derive(Clone)]
-enum Op {
+pub(super) enum Op {
     Put(Vec<u8>, Vec<u8>),
     Del(Vec<u8>),
 }
 
-fn apply(m: &mut Model, ops: &[Op]) {
+pub(super) fn apply(m: &mut Model, ops: &[Op]) {
     for op in ops {
         match op {
             Op::Put(k, v) => {
@@ -23,13 +23,13 @@ fn apply(m: &mut Model, ops: &[Op]) {
     }
 }
 
-fn is_power_loss(e: &Error) -> bool {
+pub(super) fn is_power_loss(e: &Error) -> bool {
     matches!(e, Error::Device(DeviceError::PowerLoss))
 }
 
 /// Runs a random workload and cuts the power after `cut` device requests.
 /// Returns (state of acknowledged writes, writes since then in order).
-fn crash_workload(
+pub(super) fn crash_workload(
     db: &mut Db<FaultDevice<MemDevice>>,
     rng: &mut Rng,
     durable: &mut Model,

@@ -69,9 +69,13 @@ fn assert_sound<D: BlockDevice>(db: &Db<D>, model: &Model, what: &str) {
     let report = db.verify();
     assert!(report.errors.is_empty(), "{what}: {:?}", report.errors);
     assert!(!report.interrupted);
-    assert_eq!(db.fatal, None, "{what}");
-    let fresh = ExtentAllocator::for_version(&db.layout(), &db.version).unwrap();
-    assert_eq!(db.alloc, fresh, "{what}: table space leaked");
+    assert_eq!(db.sh.state.lock().fatal, None, "{what}");
+    let fresh = ExtentAllocator::for_version(&db.layout(), &db.version()).unwrap();
+    assert_eq!(
+        db.sh.state.lock().alloc,
+        fresh,
+        "{what}: table space leaked"
+    );
 }
 
 /// Every key lives in one table entry (no tombstone, no old version), all
@@ -180,7 +184,7 @@ fn interrupted_error_reads_interrupted() {
 fn verify_check_points<D: BlockDevice>(db: &Db<D>) -> Vec<(usize, u64)> {
     let mut points = Vec::new();
     let mut entries = 0;
-    for (n, (_, f)) in db.version.files().enumerate() {
+    for (n, (_, f)) in db.version().files().enumerate() {
         points.push((n, entries));
         let t = db.table(f, None).unwrap();
         let mut it = t.iter(db.file(f, false, None));
@@ -202,7 +206,7 @@ fn verify_check_points<D: BlockDevice>(db: &Db<D>) -> Vec<(usize, u64)> {
 #[test]
 fn verify_stopped_reports_what_it_read() {
     let (db, model) = filled(3000);
-    let tables = db.version.files().count();
+    let tables = db.version().files().count();
     let points = verify_check_points(&db);
     assert!(points.len() > tables + 5, "{} blocks", points.len());
     let mut asked = 0;
