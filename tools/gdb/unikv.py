@@ -301,11 +301,18 @@ def _user_key(internal):
 
 
 def lsm_state(db):
-    """What unikv-lsm prints, from an lsm::db::Db: (fields, tables)."""
+    """What unikv-lsm prints, from an lsm::db::Db: (fields, tables). The
+    owner's half (memtable, WAL, sequence) is the Db itself; what flushes
+    and compactions change is in its Arc<Shared>: the current version and
+    frozen memtable, the allocator's state (each behind a spin lock)."""
     f = []
     mem_bytes, mem_entries = _memtable(_get(db, "mem"))
     f += [("memtable_bytes", mem_bytes), ("memtable_entries", mem_entries)]
-    imm = _option(_get(db, "imm"))
+    sh = _arc(_get(db, "sh"))
+    current, _ = _spin_mutex(_get(sh, "current"))
+    current = _arc(current)
+    state, _ = _spin_mutex(_get(sh, "state"))
+    imm = _option(_get(current, "imm"))
     if imm is None:
         f.append(("immutable_memtable", "none"))
     else:
@@ -313,7 +320,7 @@ def lsm_state(db):
         f += [("immutable_memtable_bytes", imm_bytes), ("immutable_memtable_entries", imm_entries)]
     wal = _get(db, "wal")
     f += [("wal_log", int(_get(wal, "log_number"))), ("wal_bytes", int(_get(wal, "pos")))]
-    levels = _get(_arc(_get(db, "version")), "levels")
+    levels = _get(_arc(_get(current, "version")), "levels")
     tables, per_level = [], []
     for level, files in enumerate(_array(levels)):
         files = [_arc(a) for a in _vec(files)]
@@ -326,12 +333,12 @@ def lsm_state(db):
     for level, (n, size) in enumerate(per_level):
         f += [("level_%d_tables" % level, n), ("level_%d_bytes" % level, size)]
     f += [("last_sequence", int(_get(db, "last_seq"))),
-          ("next_table", int(_get(db, "next_file")))]
-    fatal = _option(_get(db, "fatal"))
+          ("next_table", int(_get(state, "next_file")))]
+    fatal = _option(_get(state, "fatal"))
     if fatal is not None:
         fatal = "yes: lsm::Error::%s" % _variant(fatal)[0]
     f.append(("failed", fatal or "no"))
-    f.append(("read_only", "yes" if bool(_get(db, "read_only")) else "no"))
+    f.append(("read_only", "yes" if bool(_get(sh, "read_only")) else "no"))
     return f, tables
 
 

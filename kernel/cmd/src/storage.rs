@@ -70,6 +70,9 @@ pub fn info_storage(ctx: &Ctx<'_>, r: &mut Report) -> Result<(), CmdError> {
     r.add_field("flushes", s.flushes);
     r.add_field("compactions", s.compactions);
     r.add_field("compactions_put_off", s.compactions_put_off);
+    r.add_field("write_slowdowns", s.write_stalls.slowdowns);
+    r.add_field("write_stalls_memtable", s.write_stalls.memtable);
+    r.add_field("write_stalls_level0", s.write_stalls.level0);
     r.add_field("user_bytes_written", s.user_bytes);
     r.add_field(
         "write_amplification",

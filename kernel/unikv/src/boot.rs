@@ -170,6 +170,7 @@ pub extern "C" fn kernel_main(dtb: usize, entry_el: u64) -> ! {
     }
     cpu::irq_enable();
     cores::start(&board.cpu_ids);
+    cores::start_background();
 
     registry::start_all();
     board::set_boot_time_us(timer::now_us());

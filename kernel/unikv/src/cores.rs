@@ -6,9 +6,12 @@
 //! Who does what, by the number of cores online:
 //!
 //! ```text
-//!   1     CPU 0: console and network sessions (one loop)
-//!   2     CPU 0: console and network sessions     CPU 1: jobs
-//!   3+    CPU 0: console session   CPU 2: network sessions   others: jobs
+//!   1     CPU 0: console and network sessions (one loop); the store
+//!         flushes and compacts inline, in the writes that need it
+//!   2     CPU 0: console and network sessions
+//!         CPU 1: the store's flushes and compactions
+//!   3+    CPU 0: console session   CPU 1: flushes and compactions
+//!         CPU 2: network sessions  others: jobs (BENCH threads=N)
 //! ```
 
 use alloc::format;
@@ -31,6 +34,32 @@ pub fn start(mpidrs: &[u64]) {
         started + 1,
         mpidrs.len().clamp(1, MAX_CPUS)
     );
+}
+
+/// The core that runs the store's flushes and compactions when there are
+/// two cores or more.
+pub const BACKGROUND_CPU: usize = 1;
+
+/// The core the store's background work has, if any.
+pub fn background_core() -> Option<usize> {
+    cpus::get(BACKGROUND_CPU)
+        .is_some_and(cpus::Cpu::is_online)
+        .then_some(BACKGROUND_CPU)
+}
+
+/// Gives the background core its loop (at boot, before the services
+/// start, so that the store finds it).
+pub fn start_background() {
+    if let Some(core) = background_core() {
+        assign(core, Role::Background, crate::services::kv::background_loop);
+    }
+}
+
+/// Wakes the background core: the store has work for it.
+pub fn wake_background() {
+    if let Some(core) = background_core() {
+        smp::wake(core);
+    }
 }
 
 /// The core that serves the network sessions when there are enough cores

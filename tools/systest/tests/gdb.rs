@@ -364,7 +364,8 @@ fn table_rows(lsm: &str) -> Vec<(u64, usize, u64, String)> {
 fn gdb_lsm_and_cache_match_info_in_the_same_state() {
     let disk = TempFile::new("gdb.img", 64 << 20);
     let disk_arg = disk.0.to_str().expect("utf-8 path").to_string();
-    let flush_imm = "break lsm::db::Db<alloc::boxed::Box<(dyn lsm::device::BlockDevice + \
+    let flush_imm =
+        "break lsm::db::maintain::Job<alloc::boxed::Box<(dyn lsm::device::BlockDevice + \
                      core::marker::Send), alloc::alloc::Global>>::flush_imm<alloc::boxed::Box<(dyn \
                      lsm::device::BlockDevice + core::marker::Send), alloc::alloc::Global>>";
     let run = GdbRun::start(

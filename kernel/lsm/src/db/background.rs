@@ -126,6 +126,7 @@ impl<D: BlockDevice> Db<D> {
         loop {
             let l0 = self.sh.l0_files.load(Ordering::Relaxed);
             if allow_delay && l0 >= slowdown {
+                self.stalls.slowdowns += 1;
                 self.sh.wake();
                 if let Some(d) = delay {
                     d(1000);
@@ -145,10 +146,12 @@ impl<D: BlockDevice> Db<D> {
             }
             if self.sh.has_imm.load(Ordering::Acquire) {
                 // The next log's half still holds the frozen memtable's log.
+                self.stalls.memtable += 1;
                 self.wait_for(|sh| !sh.has_imm.load(Ordering::Acquire))?;
                 continue;
             }
             if l0 >= stop {
+                self.stalls.level0 += 1;
                 self.wait_for(|sh| sh.l0_files.load(Ordering::Relaxed) < stop)?;
                 continue;
             }

@@ -19,6 +19,7 @@ use super::shared::{Current, JobState, Shared, State};
 use super::stop::Stop;
 use super::superblock::{self, Layout, Superblock};
 use super::version::{Version, VersionEdit, NUM_LEVELS};
+use super::WriteStalls;
 use super::{Db, DbStats, OpenReport, Options, WriteBatch};
 use crate::device::{BlockDevice, DeviceError};
 use crate::error::{Corruption, CorruptionKind, Error, Result};
@@ -218,6 +219,7 @@ impl<D: BlockDevice> Db<D> {
             cache: None,
             points: None,
             user_bytes: 0,
+            stalls: WriteStalls::default(),
         };
         // The logs still needed, oldest first.
         for number in [log_number, log_number + 1] {

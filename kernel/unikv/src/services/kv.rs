@@ -10,8 +10,10 @@
 //! The store itself, with its promises (group commit, the sync=0 deadline,
 //! the trace), is `kv::Store`, portable and host-tested; this file gives it
 //! a disk and a clock, and keeps it in [`STORE`] for every session. The
-//! store is used from sessions only (one core, no interrupt context), so a
-//! plain lock around it is enough.
+//! store is used from sessions only (never in interrupt context), so a
+//! plain lock around it is enough. With two cores or more its flushes and
+//! compactions run on the background core ([`background_loop`]) without
+//! that lock, as LevelDB's background thread runs without its mutex.
 
 use alloc::{boxed::Box, format, vec::Vec};
 use hal::arch::timer;
@@ -130,7 +132,16 @@ fn init() -> Result<(), ServiceError> {
         .map_err(|e| ServiceError::owned(format!("disk at {at}: {e}")))?;
     let capacity = dev.capacity();
     let dev: kv::Disk = Box::new(VirtioDisk(dev));
-    let (db, report) = Db::open(dev, Options::for_disk(capacity))
+    let mut opts = Options::for_disk(capacity);
+    let background = crate::cores::background_core().is_some();
+    if background {
+        opts.background = true;
+        opts.wake = Some(wake_background);
+        opts.wait = Some(wait_for_event);
+        opts.notify = Some(signal_event);
+        opts.delay_us = Some(timer::delay_us);
+    }
+    let (db, report) = Db::open(dev, opts)
         .map_err(|e| ServiceError::owned(format!("disk at {at} ({} MiB): {e}", capacity >> 20)))?;
     if report.formatted {
         log::warn!(
@@ -155,11 +166,61 @@ fn init() -> Result<(), ServiceError> {
     if report.manifest_torn {
         log::warn!("kv: the manifest ended in a torn record: an uncommitted change, ignored");
     }
-    *STORE.lock() = Some(Store::new(db, clock()));
+    let store = Store::new(db, clock());
+    if background {
+        *BACKGROUND.lock() = Some(store.background());
+        crate::cores::wake_background();
+        log::info!(
+            "kv: flushes and compactions run on CPU {}",
+            crate::cores::BACKGROUND_CPU
+        );
+    }
+    *STORE.lock() = Some(store);
     Ok(())
 }
 
+/// The store's background work, for the core that runs it (`cores`):
+/// memtable flushes and compactions, which need nothing [`STORE`]'s lock
+/// protects. `None` while the service is stopped, or when there is no
+/// core for it (then writes flush and compact inline, as on one core).
+static BACKGROUND: spin::Mutex<Option<lsm::db::Background<kv::Disk>>> = spin::Mutex::new(None);
+
+/// The background core's loop: a unit of work at a time while there is
+/// some, `wfi` between (the store's wake hook sends an SGI when a memtable
+/// is frozen or a writer waits).
+pub fn background_loop() -> ! {
+    loop {
+        let bg = BACKGROUND.lock().clone();
+        match bg.as_ref().map(lsm::db::Background::work) {
+            Some(Ok(true)) => continue,
+            Some(Err(e)) => log::error!("kv: background flush or compaction: {e}"),
+            _ => {}
+        }
+        // An SGI that came since the check ends the wait at once.
+        hal::arch::cpu::wait_for_interrupt_if(|| !bg.as_ref().is_some_and(|b| b.pending()));
+    }
+}
+
+/// The store's wake hook: work for the background core.
+fn wake_background() {
+    crate::cores::wake_background();
+}
+
+/// The store's wait hook (a writer braked by level 0 or a full memtable,
+/// under STORE's lock): until the background core signals progress.
+fn wait_for_event() {
+    hal::arch::cpu::wait_for_event();
+}
+
+/// The store's notify hook: a job finished (or failed); waiters look again.
+fn signal_event() {
+    hal::arch::cpu::send_event();
+}
+
 fn exit() -> Result<(), ServiceError> {
+    // The background core finishes the job it is in (close waits for it)
+    // and then finds nothing to do.
+    BACKGROUND.lock().take();
     let Some(store) = STORE.lock().take() else {
         return Ok(());
     };

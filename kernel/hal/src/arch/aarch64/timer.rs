@@ -42,6 +42,15 @@ pub fn ticks_to_us(count: u64) -> u64 {
     (count / hz) * 1_000_000 + (count % hz) * 1_000_000 / hz
 }
 
+/// Waits `us` microseconds on the counter, awake (a writer braked by the
+/// store's level 0, which holds its lock meanwhile: nothing to sleep for).
+pub fn delay_us(us: u64) {
+    let end = counter() + us * frequency() / 1_000_000;
+    while counter() < end {
+        core::hint::spin_loop();
+    }
+}
+
 /// Changes the tick rate (the profiler raises it while it samples); the
 /// new period applies from the next tick.
 pub fn set_tick_hz(hz: u64) {

@@ -255,8 +255,11 @@ fn writers_wait_for_a_paused_background_then_go_on() {
     }
     assert_eq!(db.stats().levels[0].0, 12);
     let dev = db.close().unwrap();
+    // LevelDB's triggers, which the 12 tables above meet.
     let opts = Options {
         delay_us: Some(count_delay),
+        l0_slowdown_trigger: 8,
+        l0_stop_trigger: 12,
         ..bg_opts()
     };
     let (db, _) = Db::open(dev, opts).unwrap();
