@@ -14,7 +14,8 @@ use workload::{BenchError, CacheCounters, CacheFigures, Params, Progress, State,
 use crate::ctx::{CmdError, Ctx, Sink};
 
 /// The store as the workloads see it: one lock per operation, as any other
-/// session's command would take it.
+/// session's command would take it; shared for reads, so that the threads
+/// of `threads=N` read on their cores at once.
 struct Target<'a> {
     cell: &'a StoreCell,
 }
@@ -30,6 +31,12 @@ impl Target<'_> {
         let store = guard.as_mut().ok_or(lsm::Error::ReadOnly)?;
         f(store)
     }
+
+    fn reading<R>(&self, f: impl FnOnce(&kv::Store) -> lsm::Result<R>) -> Result<R, lsm::Error> {
+        let guard = self.cell.read();
+        let store = guard.as_ref().ok_or(lsm::Error::ReadOnly)?;
+        f(store)
+    }
 }
 
 impl workload::Store for Target<'_> {
@@ -38,7 +45,7 @@ impl workload::Store for Target<'_> {
     fn get(&mut self, key: &[u8], value: &mut Vec<u8>) -> Result<bool, lsm::Error> {
         // One buffer for the run: a read copies its value once and
         // allocates nothing.
-        self.with(|s| Ok(s.get_into(key, || s.now_ms(), value)?.is_some()))
+        self.reading(|s| Ok(s.get_into(key, || s.now_ms(), value)?.is_some()))
     }
 
     fn put(&mut self, key: &[u8], value: &[u8], sync: bool) -> Result<(), lsm::Error> {
@@ -63,7 +70,7 @@ impl workload::Store for Target<'_> {
         limit: usize,
         visit: &mut dyn FnMut(&[u8], &[u8]),
     ) -> Result<u64, lsm::Error> {
-        self.with(|s| {
+        self.reading(|s| {
             let mut it = s.scan(start, limit)?;
             let mut n = 0;
             while it.valid() && n < limit as u64 {
@@ -76,7 +83,7 @@ impl workload::Store for Target<'_> {
     }
 
     fn read_seq(&mut self, visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<(), lsm::Error> {
-        self.with(|s| {
+        self.reading(|s| {
             let mut it = s.db().iter(None)?;
             it.seek(b"")?;
             while it.valid() && visit(it.key(), payload(it.value())) {

@@ -37,6 +37,15 @@ mod store;
 pub mod value;
 
 pub use store::{
-    bad_value, Clock, Commit, Disk, Store, StoreCell, StoreCellGuard, Ticket, WAL_WRITEOUT_US,
+    bad_value, Clock, Commit, Disk, Store, StoreCell, StoreCellGuard, StoreCellReadGuard, Ticket,
+    WAL_WRITEOUT_US,
 };
 pub use value::{Entry, Kind};
+#[cfg(test)]
+mod sync_check {
+    fn is_sync<T: Sync>() {}
+    #[test]
+    fn store_is_sync() {
+        is_sync::<crate::Store>();
+    }
+}

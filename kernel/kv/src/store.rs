@@ -31,14 +31,40 @@ pub fn bad_value(e: value::BadValue) -> Error {
 pub type Disk = Box<dyn BlockDevice + Send>;
 
 /// The store's lock, as its owner keeps it: `None` while the service is
-/// stopped. Sessions lock it per command. A plain spin lock: a ticket lock
-/// (fair, in the order asked) hands the lock to a waiter whose vCPU the
-/// host may not be running, and under QEMU on a busy host every core then
-/// waits for that one to be scheduled: a network client's GET beside a
-/// console `BENCH readrandom` took 26 ms with it, 0.14 ms without.
-pub type StoreCell = spin::Mutex<Option<Store>>;
-/// What locking a [`StoreCell`] gives.
-pub type StoreCellGuard<'a> = spin::MutexGuard<'a, Option<Store>>;
+/// stopped. Sessions lock it per command: [`lock`](Self::lock) for
+/// anything that may change it, [`read`](Self::read) for lookups and
+/// scans, which then run on several cores at once (the store's `&self`
+/// methods are `Sync`: what they share is behind its own short locks).
+///
+/// Spin locks, not ticket locks: a ticket lock hands the lock to a waiter
+/// whose vCPU the host may not be running, and under QEMU on a busy host
+/// every core then waits for that one to be scheduled (a network client's
+/// GET beside a console `BENCH readrandom` took 26 ms with one, 0.14 ms
+/// without).
+pub struct StoreCell(spin::RwLock<Option<Store>>);
+
+/// What [`StoreCell::lock`] gives: the store, or `None`, exclusively.
+pub type StoreCellGuard<'a> = spin::RwLockWriteGuard<'a, Option<Store>>;
+/// What [`StoreCell::read`] gives: the store, or `None`, shared.
+pub type StoreCellReadGuard<'a> = spin::RwLockReadGuard<'a, Option<Store>>;
+
+impl StoreCell {
+    /// A cell holding `store` (`None`: no store yet).
+    pub const fn new(store: Option<Store>) -> Self {
+        Self(spin::RwLock::new(store))
+    }
+
+    /// The store, exclusively (writes, commits, maintenance, anything
+    /// that needs `&mut Store`).
+    pub fn lock(&self) -> StoreCellGuard<'_> {
+        self.0.write()
+    }
+
+    /// The store, shared with other readers (lookups and scans).
+    pub fn read(&self) -> StoreCellReadGuard<'_> {
+        self.0.read()
+    }
+}
 
 /// How long a write made with `sync=0` may wait in memory before it is
 /// written out: with the owner's tick period, the bound on what a power

@@ -101,7 +101,6 @@ pub use version::{FileMeta, Version, VersionEdit, NUM_LEVELS};
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::cell::RefCell;
 
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
@@ -333,6 +332,30 @@ pub struct WriteStalls {
     pub level0: u64,
 }
 
+/// Spare [`LookupBufs`] for the lookups under way: each takes a set (or
+/// a new, empty one when all are out) and gives it back.
+pub(crate) struct BufPool(spin::Mutex<Vec<LookupBufs>>);
+
+/// Sets kept: more than the cores that read at once.
+const BUF_POOL: usize = 8;
+
+impl BufPool {
+    fn new() -> Self {
+        Self(spin::Mutex::new(Vec::with_capacity(BUF_POOL)))
+    }
+
+    fn take(&self) -> LookupBufs {
+        self.0.lock().pop().unwrap_or_default()
+    }
+
+    fn replace(&self, bufs: LookupBufs) {
+        let mut pool = self.0.lock();
+        if pool.len() < BUF_POOL {
+            pool.push(bufs);
+        }
+    }
+}
+
 /// What [`Db::verify`] found.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyReport {
@@ -372,8 +395,9 @@ pub struct Db<D: BlockDevice> {
     wal: LogWriter,
     mem: Arc<MemTable>,
     /// Key buffers of point lookups, reused so that a lookup allocates only
-    /// its answer.
-    bufs: RefCell<LookupBufs>,
+    /// its answer: a few sets, one per lookup under way, since lookups
+    /// (`&self`) may run on several cores at once.
+    bufs: BufPool,
     /// The caches reads go through (jobs take theirs from the shared state).
     cache: Option<Arc<dyn BlockCache + Send + Sync>>,
     points: Option<Arc<dyn PointCache + Send + Sync>>,

@@ -11,7 +11,6 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::cell::RefCell;
 use core::sync::atomic::Ordering;
 
 use super::disk::{DeviceGuard, Disk, DiskRef, ExtentAllocator};
@@ -24,7 +23,6 @@ use super::{Db, DbStats, OpenReport, Options, WriteBatch};
 use crate::device::{BlockDevice, DeviceError};
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::memtable::MemTable;
-use crate::table::LookupBufs;
 use crate::wal::{LogEnd, LogReader, LogWriter};
 
 impl<D: BlockDevice> Db<D> {
@@ -215,7 +213,7 @@ impl<D: BlockDevice> Db<D> {
             last_seq,
             wal: LogWriter::new(layout.wal_region(log_number), log_u32(log_number)?.max(1))?,
             mem: Arc::new(MemTable::with_capacity(write_buffer)),
-            bufs: RefCell::new(LookupBufs::default()),
+            bufs: super::BufPool::new(),
             cache: None,
             points: None,
             user_bytes: 0,
