@@ -115,7 +115,11 @@ fn main() {
                 assert_eq!(q.cmd("FLUSHALL"), "OK\n");
             }
             let seed = w + 1;
-            let r = q.cmd(&format!("BENCH {name} {ops} keys={n} seed={seed} {extra}"));
+            // A million reads through a small cache take minutes.
+            let r = q.cmd_within(
+                &format!("BENCH {name} {ops} keys={n} seed={seed} {extra}"),
+                Duration::from_secs(900),
+            );
             for (f, name) in fields.iter().enumerate() {
                 let v = field(&r, name)
                     .and_then(|v| v.parse::<f64>().ok())
