@@ -280,10 +280,16 @@ def _service_state(name):
     return next((s["state"] for s in services() if s["name"] == name), "absent")
 
 
+def _spin_rwlock(value):
+    """spin::RwLock<T>: (the T, whether it is held: written or read)."""
+    return _get(value, "data", "value"), _atomic(_get(value, "lock")) != 0
+
+
 def store():
-    """The store service's kv::Store and whether its lock is held; the
-    Store is None while service 'kv' is not running."""
-    cell, locked = _spin_mutex(_static("unikv::services::kv::STORE"))
+    """The store service's kv::Store and whether its lock is held (kv's
+    StoreCell wraps a spin::RwLock); the Store is None while service 'kv'
+    is not running."""
+    cell, locked = _spin_rwlock(_get(_static("unikv::services::kv::STORE"), "__0"))
     return _option(cell), locked
 
 

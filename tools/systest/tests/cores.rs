@@ -159,7 +159,11 @@ fn bench_threads_clients_and_compactions_at_once_then_a_kill() {
         compactions.lock().unwrap(),
         started.elapsed()
     );
-    assert!(total > 1000, "the clients were served: {total} operations");
+    // Served, each of them, beside the benchmark and the compactions (how
+    // many depends on the host's load: a count, not a rate).
+    for (t, r) in results.iter().enumerate() {
+        assert!(r.2 >= 20, "client {t} was served {} operations", r.2);
+    }
     assert!(*compactions.lock().unwrap() > 0, "COMPACT ran");
 
     // After the reboot every key is as its last acknowledged write left

@@ -36,17 +36,8 @@ fn crash_with_background_work_in_flight_keeps_acknowledged_writes() {
                 .unwrap_or_else(|e| panic!("seed {seed} round {round}: reopen failed: {e}"));
             db = reopened;
             let got = contents(&db, None);
-            let mut candidate = durable.clone();
-            let mut matched = got == candidate;
-            for op in &pending {
-                if matched {
-                    break;
-                }
-                crash::apply(&mut candidate, core::slice::from_ref(op));
-                matched = got == candidate;
-            }
             assert!(
-                matched,
+                crash::acked_plus_prefix(&got, &durable, &pending),
                 "seed {seed} round {round}: recovered state is not acked + a prefix"
             );
             durable = got;
@@ -121,17 +112,8 @@ fn power_cut_inside_a_background_job_keeps_acknowledged_writes() {
         let (db, _) =
             Db::open(dev, bg_opts()).unwrap_or_else(|e| panic!("seed {seed}: reopen failed: {e}"));
         let got = contents(&db, None);
-        let mut candidate = durable.clone();
-        let mut matched = got == candidate;
-        for op in &pending {
-            if matched {
-                break;
-            }
-            crash::apply(&mut candidate, core::slice::from_ref(op));
-            matched = got == candidate;
-        }
         assert!(
-            matched,
+            crash::acked_plus_prefix(&got, &durable, &pending),
             "seed {seed}: recovered state is not acked + a prefix"
         );
         let report = db.verify();

@@ -23,6 +23,20 @@ pub(super) fn apply(m: &mut Model, ops: &[Op]) {
     }
 }
 
+/// Whether `got` is `durable` (every acknowledged write) with a prefix of
+/// `pending` (the unacknowledged ones, in order) applied: what a power cut
+/// may leave.
+pub(super) fn acked_plus_prefix(got: &Model, durable: &Model, pending: &[Op]) -> bool {
+    let mut candidate = durable.clone();
+    if *got == candidate {
+        return true;
+    }
+    pending.iter().any(|op| {
+        apply(&mut candidate, core::slice::from_ref(op));
+        *got == candidate
+    })
+}
+
 pub(super) fn is_power_loss(e: &Error) -> bool {
     matches!(e, Error::Device(DeviceError::PowerLoss))
 }
@@ -112,17 +126,8 @@ fn crash_at_random_points_keeps_acknowledged_writes() {
                 .unwrap_or_else(|e| panic!("seed {seed} round {round}: reopen failed: {e}"));
             db = reopened;
             let got = contents(&db, None);
-            let mut candidate = durable.clone();
-            let mut matched = got == candidate;
-            for op in &pending {
-                if matched {
-                    break;
-                }
-                apply(&mut candidate, core::slice::from_ref(op));
-                matched = got == candidate;
-            }
             assert!(
-                matched,
+                acked_plus_prefix(&got, &durable, &pending),
                 "seed {seed} round {round}: recovered state is not acked + a prefix"
             );
             prefixes += usize::from(got != durable);
