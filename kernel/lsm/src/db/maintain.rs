@@ -48,6 +48,19 @@ impl<D: BlockDevice> Shared<D> {
         Job::new(self, js)
     }
 
+    /// The job, once a job in flight is done, or [`Error::Interrupted`]
+    /// if `stop` says so first: COMPACT and FLUSH, waiting for the
+    /// background core's compaction, still stop within a second of Ctrl-C.
+    pub(super) fn job_or_stop(&self, stop: &mut Stop<'_>) -> Result<Job<'_, D>> {
+        loop {
+            if let Some(job) = self.try_job() {
+                return Ok(job);
+            }
+            stop.check()?;
+            self.wait();
+        }
+    }
+
     /// The job, unless one is in flight.
     pub(super) fn try_job(&self) -> Option<Job<'_, D>> {
         let js = self.job.try_lock()?;
@@ -292,7 +305,7 @@ impl<D: BlockDevice> Db<D> {
         if !self.mem.is_empty() {
             self.rotate(stop)?;
         }
-        let mut job = self.sh.job();
+        let mut job = self.sh.job_or_stop(stop)?;
         job.flush_imm_reclaiming(stop)?;
         job.compact_while_due(stop)?;
         Ok(())
@@ -313,7 +326,7 @@ impl<D: BlockDevice> Db<D> {
     pub fn compact_all_with(&mut self, stop: &mut dyn FnMut() -> bool) -> Result<()> {
         let mut stop = Stop::new(stop);
         self.flush_with(&mut stop)?;
-        self.sh.job().merge_into_bottom(&mut stop)
+        self.sh.job_or_stop(&mut stop)?.merge_into_bottom(&mut stop)
     }
 
     /// Deletes every key: one manifest edit drops every table and moves

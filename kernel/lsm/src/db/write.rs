@@ -177,7 +177,7 @@ impl<D: BlockDevice> Db<D> {
     pub(super) fn rotate(&mut self, stop: &mut Stop<'_>) -> Result<()> {
         if self.sh.has_imm.load(Ordering::Acquire) {
             // The next log's half still holds the frozen memtable's log.
-            self.sh.job().flush_imm_reclaiming(stop)?;
+            self.sh.job_or_stop(stop)?.flush_imm_reclaiming(stop)?;
         }
         self.sync_wal()?;
         let number = u64::from(self.wal.log_number()) + 1;
