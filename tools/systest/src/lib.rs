@@ -431,14 +431,31 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// The reply part of what came back for a line: the echo of the line ends
 /// with the first "\r\n" (the editor echoes the line end as "\r\n"). A
 /// kernel log line printed between the prompt and the echo (warnings go to
-/// the console, from whichever core logs them) is not part of it.
+/// the console, from whichever core logs them) is not part of it; one
+/// between the echo and the reply is (LOG's reply is log lines), and a
+/// test that may meet one drops it with [`without_log_lines`].
 pub fn strip_echo(raw: &str, _line: &str) -> String {
-    let mut raw = raw;
-    while is_log_line(raw) {
-        raw = raw.find("\r\n").map_or("", |i| &raw[i + 2..]);
-    }
+    let raw = skip_log_lines(raw);
     let body = raw.find("\r\n").map_or(raw, |i| &raw[i + 2..]);
     body.replace("\r\n", "\n")
+}
+
+/// A reply without the kernel log lines a warning on another core put in
+/// it (for replies that have none of their own).
+pub fn without_log_lines(reply: &str) -> String {
+    reply
+        .lines()
+        .filter(|l| !is_log_line(l))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// `text` after the kernel log lines it starts with.
+fn skip_log_lines(mut text: &str) -> &str {
+    while is_log_line(text) {
+        text = text.find("\r\n").map_or("", |i| &text[i + 2..]);
+    }
+    text
 }
 
 /// Whether `text` starts with a kernel log line: `[    1.234567] WARN  ...`.
