@@ -320,6 +320,22 @@ impl Store {
         }
     }
 
+    /// Whether [`tick`](Self::tick), [`note_unsynced`](Self::note_unsynced)
+    /// or [`idle_compaction`](Self::idle_compaction) may have anything to
+    /// do: asked under the shared lock, so that a loop's rounds take the
+    /// exclusive one only when they must (with other cores reading, a
+    /// writer waits for a moment when none is).
+    pub fn has_upkeep(&self) -> bool {
+        self.buffered_since.is_some()
+            || self.pending() > 0
+            || (!self.db.options().background && self.db.seek_compaction_pending())
+    }
+
+    /// Whether a step of the active expiry has keys to look at.
+    pub fn may_expire(&self) -> bool {
+        self.may_expire
+    }
+
     /// Writes out `sync=0` writes that have waited [`WAL_WRITEOUT_US`];
     /// the owner calls it at least `clock.tick_hz` times a second and
     /// between benchmark operations.

@@ -232,11 +232,20 @@ fn exit() -> Result<(), ServiceError> {
 /// Writes out `sync=0` writes whose deadline came; the session loop calls
 /// it on every wake-up (at least every tick).
 pub fn tick() {
+    if !upkeep() {
+        return;
+    }
     if let Some(store) = STORE.lock().as_mut() {
         if let Err(e) = store.tick() {
             log::error!("kv: writing out buffered WAL records: {e}");
         }
     }
+}
+
+/// Whether the store has upkeep for a loop's round (see
+/// `Store::has_upkeep`): asked under the shared lock.
+pub fn upkeep() -> bool {
+    STORE.read().as_ref().is_some_and(Store::has_upkeep)
 }
 
 crate::service!(KV_SERVICE {

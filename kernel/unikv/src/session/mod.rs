@@ -150,6 +150,9 @@ fn settle(last_sync_ms: &mut u64) {
 /// Deferred writes that no commit covers yet start the store's write-out
 /// clock, so they reach the disk within its bound.
 fn note_unsynced() {
+    if !kv::upkeep() {
+        return;
+    }
     if let Some(store) = STORE.lock().as_mut() {
         store.note_unsynced();
     }
@@ -158,6 +161,11 @@ fn note_unsynced() {
 /// Makes every deferred write durable (one WAL flush), so the replies
 /// waiting for it can go. A failure is each waiting reply's error.
 fn commit() {
+    // Every round of every loop asks: nothing pending is the usual answer,
+    // and it needs only the shared lock.
+    if STORE.read().as_ref().is_none_or(|s| s.pending() == 0) {
+        return;
+    }
     if let Some(store) = STORE.lock().as_mut() {
         if let Err(e) = store.commit() {
             log::error!("kv: group commit failed: {e}");
@@ -169,6 +177,9 @@ fn commit() {
 /// between rounds of the loop: replies gathered so far are out. A failure
 /// is logged; the store retries when reads ask again.
 fn idle_compaction() {
+    if !kv::upkeep() {
+        return;
+    }
     if let Some(store) = STORE.lock().as_mut() {
         if let Err(e) = store.idle_compaction() {
             log::warn!("kv: compaction asked for by reads: {e}");
@@ -216,6 +227,9 @@ fn expire_step() {
         return;
     }
     x.last_ms = now;
+    if !STORE.read().as_ref().is_some_and(|s| s.may_expire()) {
+        return;
+    }
     if let Some(store) = STORE.lock().as_mut() {
         match store.expire_step(EXPIRE_BUDGET) {
             Ok(_) => {
