@@ -37,6 +37,7 @@ pub mod iter;
 pub mod key;
 pub mod memtable;
 pub mod merge;
+pub mod percore;
 pub mod random;
 pub mod skiplist;
 pub mod table;

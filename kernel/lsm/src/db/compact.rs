@@ -14,7 +14,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
-use super::disk::{round_up, TableFile};
+use super::disk::{round_up, Extents, TableFile};
 use super::maintain::Job;
 use super::pick::{cut_points, is_base_level_for, slice_budget, slice_end, Compaction};
 use super::sink::TableSink;
@@ -200,7 +200,7 @@ impl<D: BlockDevice> Job<'_, D> {
             children.push(Box::new(t.iter(TableFile {
                 disk,
                 number: f.number,
-                extents: Arc::clone(&f.extents),
+                extents: Extents::Held(Arc::clone(&f.extents)),
                 size: f.size,
                 cache: None,
                 counter: None,

@@ -295,11 +295,32 @@ fn bump(c: &Cell<u32>) {
     c.set(c.get().saturating_add(1));
 }
 
+/// Where a table's bytes are: borrowed from its `FileMeta` for the length
+/// of a lookup (no reference count touched, so readers on several cores
+/// share no written cache line here), or held by an iterator that
+/// outlives the borrow.
+pub enum Extents<'a> {
+    Borrowed(&'a [Extent]),
+    Held(Arc<[Extent]>),
+}
+
+impl core::ops::Deref for Extents<'_> {
+    type Target = [Extent];
+
+    #[inline]
+    fn deref(&self) -> &[Extent] {
+        match self {
+            Extents::Borrowed(e) => e,
+            Extents::Held(e) => e,
+        }
+    }
+}
+
 /// One table's bytes on the disk.
 pub struct TableFile<'a, D: BlockDevice> {
     pub disk: &'a Disk<D>,
     pub number: u64,
-    pub extents: Arc<[Extent]>,
+    pub extents: Extents<'a>,
     pub size: u64,
     pub cache: Option<&'a (dyn BlockCache + Send + Sync)>,
     pub counter: Option<&'a ReadCounter>,

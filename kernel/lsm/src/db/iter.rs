@@ -42,7 +42,7 @@ impl<'a, D: BlockDevice> LevelIter<'a, D> {
         self.cur = None;
         if let Some(f) = self.files.get(self.index) {
             let t = self.db.table(f, None)?;
-            self.cur = Some(t.iter(self.db.file(f, true, None)));
+            self.cur = Some(t.iter(self.db.file_held(f, true)));
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Committing a change of the live tables: the edit's manifest record
 //! (after the tables it adds are durable), a new manifest in the other half
 //! when the current one is full, and what the change leaves behind (freed
-//! extents, forgotten open tables, cached blocks and point-cache pointers).
+//! extents, cached blocks and point-cache pointers).
 //!
 //! Separate because flushes, compactions and recovery all commit through
 //! it, and it holds the store's commit point: the order of flush, record

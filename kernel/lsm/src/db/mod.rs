@@ -78,7 +78,6 @@ mod lookup;
 mod maintain;
 mod manifest;
 mod open;
-mod open_tables;
 mod pick;
 mod read;
 mod shared;
@@ -181,6 +180,10 @@ pub struct Options {
     /// for (a flush or compaction installed, a job failed or put off): the
     /// kernel's `sev`, when its `wait` is a `wfe`.
     pub notify: Option<fn()>,
+    /// Which core the caller runs on: lookups keep their buffers and their
+    /// view of the tables per core ([`crate::percore`]), so that lookups on
+    /// several cores write no shared cache line for them.
+    pub core: crate::percore::CoreFn,
 }
 
 impl Default for Options {
@@ -205,6 +208,7 @@ impl Default for Options {
             wait: None,
             delay_us: None,
             notify: None,
+            core: crate::percore::no_core,
         }
     }
 }
@@ -332,29 +336,8 @@ pub struct WriteStalls {
     pub level0: u64,
 }
 
-/// Spare [`LookupBufs`] for the lookups under way: each takes a set (or
-/// a new, empty one when all are out) and gives it back.
-pub(crate) struct BufPool(spin::Mutex<Vec<LookupBufs>>);
-
-/// Sets kept: more than the cores that read at once.
-const BUF_POOL: usize = 8;
-
-impl BufPool {
-    fn new() -> Self {
-        Self(spin::Mutex::new(Vec::with_capacity(BUF_POOL)))
-    }
-
-    fn take(&self) -> LookupBufs {
-        self.0.lock().pop().unwrap_or_default()
-    }
-
-    fn replace(&self, bufs: LookupBufs) {
-        let mut pool = self.0.lock();
-        if pool.len() < BUF_POOL {
-            pool.push(bufs);
-        }
-    }
-}
+/// The lookup buffers, one set per core (see [`crate::percore`]).
+pub(crate) type BufPool = crate::percore::PerCore<LookupBufs>;
 
 /// What [`Db::verify`] found.
 #[derive(Debug, Clone, Default)]

@@ -176,6 +176,7 @@ impl<D: BlockDevice> Db<D> {
         let alloc = ExtentAllocator::for_version(&layout, &version)?;
         let capacity = disk.capacity();
         let write_buffer = opts.write_buffer_size;
+        let core = opts.core;
         let state = State {
             sb,
             next_file,
@@ -213,7 +214,7 @@ impl<D: BlockDevice> Db<D> {
             last_seq,
             wal: LogWriter::new(layout.wal_region(log_number), log_u32(log_number)?.max(1))?,
             mem: Arc::new(MemTable::with_capacity(write_buffer)),
-            bufs: super::BufPool::new(),
+            bufs: super::BufPool::new(core),
             cache: None,
             points: None,
             user_bytes: 0,

@@ -210,6 +210,7 @@ mod tests {
             smallest: internal_key(a, 5, ValueType::Value),
             largest: internal_key(b, 1, ValueType::Value),
             allowed_seeks: crate::db::version::SeekBudget::for_size(size),
+            opened: Default::default(),
         }
     }
 

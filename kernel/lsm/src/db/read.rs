@@ -1,6 +1,6 @@
 //! The read path: a point lookup (memtables, the point cache, then the
-//! tables level by level), the open tables and the block cache they read
-//! through, cursors and ranges, and snapshots.
+//! tables level by level), opening tables and reading their blocks through
+//! the block cache, cursors and ranges, and snapshots.
 //!
 //! Separate because reads take `&self` and never change the tree: nothing
 //! here writes to the device, so it can be read without the commit rules
@@ -11,10 +11,10 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
-use super::disk::{ReadCounter, TableFile};
+use super::disk::{Extents, ReadCounter, TableFile};
 use super::iter::{self, DbIter};
 use super::lookup::{BlockPointer, LookupSource, LookupStats, PointCache, PointHit};
-use super::shared::Shared;
+use super::shared::{Current, Shared};
 use super::version::{FileMeta, Version};
 use super::{BlockCache, Db, Ikc, Snapshot};
 use crate::comparator::{compare_bytes, eq_bytes};
@@ -34,12 +34,26 @@ impl<D: BlockDevice> Db<D> {
     #[inline]
     pub(super) fn file<'a>(
         &'a self,
-        f: &FileMeta,
+        f: &'a FileMeta,
         cached: bool,
         counter: Option<&'a ReadCounter>,
     ) -> TableFile<'a, D> {
         let cache = if cached { self.cache.as_deref() } else { None };
         self.sh.file(f, cache, counter)
+    }
+
+    /// [`file`](Self::file) for an iterator, which may outlive `f`: it
+    /// holds the extents.
+    pub(super) fn file_held<'a>(&'a self, f: &FileMeta, cached: bool) -> TableFile<'a, D> {
+        let cache = if cached { self.cache.as_deref() } else { None };
+        TableFile {
+            disk: &self.sh.disk,
+            number: f.number,
+            extents: Extents::Held(Arc::clone(&f.extents)),
+            size: f.size,
+            cache,
+            counter: None,
+        }
     }
 
     /// Reads data, index and filter blocks through `cache` (or no cache,
@@ -119,7 +133,21 @@ impl<D: BlockDevice> Db<D> {
         if let Some(found) = mem_lookup(&self.mem, key, seq, stats, visit)? {
             return Ok(found);
         }
-        let cur = self.sh.current();
+        self.sh
+            .with_current(|cur| self.get_below_mem(cur, key, seq, snapshot, stats, visit))
+    }
+
+    /// [`get_visit`](Self::get_visit) past the owner's memtable: the frozen
+    /// memtable, the point cache, the tables of `cur`.
+    fn get_below_mem(
+        &self,
+        cur: &Current,
+        key: &[u8],
+        seq: SequenceNumber,
+        snapshot: Option<&Snapshot>,
+        stats: &mut LookupStats,
+        visit: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool> {
         if let Some(imm) = &cur.imm {
             if let Some(found) = mem_lookup(imm, key, seq, stats, visit)? {
                 return Ok(found);
@@ -157,9 +185,13 @@ impl<D: BlockDevice> Db<D> {
         }
         let (mut stack, mut heap) = ([0u8; 64], Vec::new());
         let probe = internal_key_in(&mut stack, &mut heap, key, seq, ValueType::FOR_SEEK);
-        // Taken, not borrowed: nothing here can re-enter the store, but a
-        // cache callback that did would find empty buffers, not a panic.
-        let mut bufs = self.bufs.take();
+        // A cache callback that re-entered the store would find this core's
+        // buffers taken and use new ones, not panic.
+        let (mut mine, mut spare) = (self.bufs.try_mine(), None);
+        let bufs = match mine.as_deref_mut() {
+            Some(b) => b,
+            None => spare.insert(LookupBufs::default()),
+        };
         let mut found = Found {
             key,
             probe,
@@ -168,8 +200,7 @@ impl<D: BlockDevice> Db<D> {
             points,
             visit,
         };
-        let r = self.search_levels(version, &mut found, &mut bufs);
-        self.bufs.replace(bufs);
+        let r = self.search_levels(version, &mut found, bufs);
         counter.fill(found.stats);
         r
     }
@@ -195,13 +226,16 @@ impl<D: BlockDevice> Db<D> {
             size: ptr.size,
         };
         let probe = internal_key(key, seq, ValueType::FOR_SEEK);
-        // Taken, not borrowed: as in `get_visit`.
-        let mut bufs = self.bufs.take();
-        let r = t.get_in_block_with(&file, h, &probe, &mut bufs, |k, v| {
+        // As in `get_visit`.
+        let (mut mine, mut spare) = (self.bufs.try_mine(), None);
+        let bufs = match mine.as_deref_mut() {
+            Some(b) => b,
+            None => spare.insert(LookupBufs::default()),
+        };
+        let r = t.get_in_block_with(&file, h, &probe, bufs, |k, v| {
             let p = parse_found(k, f.number)?;
             Ok((p.user_key == key && p.kind == ValueType::Value).then(|| v.to_vec()))
         });
-        self.bufs.replace(bufs);
         r?.transpose().map(Option::flatten)
     }
 
@@ -318,7 +352,7 @@ impl<D: BlockDevice> Db<D> {
             if level == 0 {
                 for f in files {
                     let t = self.table(f, None)?;
-                    children.push(Source::Table(t.iter(self.file(f, true, None))));
+                    children.push(Source::Table(t.iter(self.file_held(f, true))));
                 }
             } else if !files.is_empty() {
                 children.push(Source::Level(iter::LevelIter::new(self, files.clone())));
@@ -403,14 +437,14 @@ impl<D: BlockDevice> Shared<D> {
     #[inline]
     pub(super) fn file<'a>(
         &'a self,
-        f: &FileMeta,
+        f: &'a FileMeta,
         cache: Option<&'a (dyn BlockCache + Send + Sync)>,
         counter: Option<&'a ReadCounter>,
     ) -> TableFile<'a, D> {
         TableFile {
             disk: &self.disk,
             number: f.number,
-            extents: Arc::clone(&f.extents),
+            extents: Extents::Borrowed(&f.extents),
             size: f.size,
             cache,
             counter,
@@ -425,12 +459,11 @@ impl<D: BlockDevice> Shared<D> {
         cache: Option<&(dyn BlockCache + Send + Sync)>,
         counter: Option<&ReadCounter>,
     ) -> Result<Table<Ikc>> {
-        if let Some(t) = self.tables.lock().get(f.number) {
-            return Ok(t);
+        if let Some(t) = f.opened.get() {
+            return Ok(t.clone());
         }
         let file = self.file(f, cache, counter);
         let t = Table::open(&file, f.number, f.size, Ikc::default())?;
-        self.tables.lock().insert(f.number, t.clone());
-        Ok(t)
+        Ok(f.opened.set(t).clone())
     }
 }

@@ -12,10 +12,12 @@
 //!                                 stats, snapshots, fatal, retired
 //!                        job      manifest writer, compact pointers
 //!                                 (held for a whole flush or compaction)
-//!                        tables   open tables' footers            (brief)
 //! ```
 //!
-//! Lock order: `job`, then `state`, then `current`, then `tables`; the
+//! An open table's footer is kept in its `FileMeta` (`opened`, set once),
+//! so lookups take no lock for it.
+//!
+//! Lock order: `job`, then `state`, then `current`; the
 //! device's lock is innermost (nothing is taken while it is held), and no
 //! lock of these is held across a call into the block or point cache
 //! except `state` (caches take only their own locks). Every lock but `job`
@@ -35,7 +37,6 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::disk::{Disk, ExtentAllocator};
-use super::open_tables::OpenTables;
 use super::pick::needs_compaction;
 use super::superblock::{Layout, Superblock};
 use super::version::{FileMeta, Version, NUM_LEVELS};
@@ -44,6 +45,7 @@ use crate::device::BlockDevice;
 use crate::error::{Error, Result};
 use crate::key::SequenceNumber;
 use crate::memtable::MemTable;
+use crate::percore::PerCore;
 use crate::wal::LogWriter;
 
 /// What a reader needs to see the store whole: the live tables and the
@@ -109,11 +111,15 @@ pub(super) struct Shared<D: BlockDevice> {
     /// Opened by `Db::open_read_only`: every change is refused.
     pub(super) read_only: bool,
     pub(super) current: spin::Mutex<Arc<Current>>,
+    /// Bumped with every change of `current`: a core's copy in `readers`
+    /// is good while it was taken at this generation.
+    generation: AtomicU64,
+    /// Each core's copy of `current`, so that a lookup neither locks
+    /// `current` nor counts a reference on it (two cores doing that on
+    /// every lookup pass its cache lines back and forth).
+    readers: PerCore<Option<(u64, Arc<Current>)>>,
     pub(super) state: spin::Mutex<State>,
     pub(super) job: spin::Mutex<JobState>,
-    /// Open tables: what their footers say (a few words each, one entry per
-    /// live table); their blocks go through the block cache.
-    pub(super) tables: spin::Mutex<OpenTables>,
     /// The owner's last sequence number, for the manifest records and the
     /// oldest snapshot a job keeps.
     pub(super) last_seq: AtomicU64,
@@ -149,6 +155,7 @@ impl<D: BlockDevice> Shared<D> {
         state: State,
         job: JobState,
     ) -> Self {
+        let readers = PerCore::new(opts.core);
         let sh = Self {
             disk,
             opts,
@@ -159,10 +166,11 @@ impl<D: BlockDevice> Shared<D> {
                 imm: None,
                 imm_log: 0,
             })),
+            generation: AtomicU64::new(0),
+            readers,
             free: AtomicU64::new(state.alloc.free_bytes()),
             state: spin::Mutex::new(state),
             job: spin::Mutex::new(job),
-            tables: spin::Mutex::new(OpenTables::new()),
             last_seq: AtomicU64::new(0),
             seek: AtomicU64::new(0),
             l0_files: AtomicUsize::new(0),
@@ -183,6 +191,48 @@ impl<D: BlockDevice> Shared<D> {
         Arc::clone(&self.current.lock())
     }
 
+    /// Runs `f` on what readers see now, from this core's copy (renewed
+    /// when `current` changed since it was taken): no shared line written.
+    /// A view a moment old is as good as one taken a moment earlier: the
+    /// owner changes the memtables only under the store's exclusive lock,
+    /// which a reader's shared lock orders after, and a job's install
+    /// leaves the old view whole.
+    #[inline]
+    pub(super) fn with_current<R>(&self, f: impl FnOnce(&Current) -> R) -> R {
+        let Some(mut slot) = self.readers.try_mine() else {
+            // Nested, or another context shares the slot.
+            return f(&self.current());
+        };
+        let generation = self.generation.load(Ordering::Acquire);
+        let cur = match &mut *slot {
+            Some((g, cur)) if *g == generation => cur,
+            stale => {
+                let fresh = {
+                    let cur = self.current.lock();
+                    (self.generation.load(Ordering::Relaxed), Arc::clone(&cur))
+                };
+                // The old copy (maybe the last holder of a view) goes
+                // outside `current`'s lock.
+                let old = stale.replace(fresh);
+                drop(old);
+                &stale.as_ref().expect("just set").1
+            }
+        };
+        f(cur)
+    }
+
+    /// Drops the cores' copies that `current` changed under, so that an
+    /// idle core does not keep an old view (and its tables) alive. A slot
+    /// in use is left: its core renews it at its next lookup.
+    fn sweep_readers(&self) {
+        let generation = self.generation.load(Ordering::Acquire);
+        self.readers.each_free(|slot| {
+            if slot.as_ref().is_some_and(|(g, _)| *g != generation) {
+                *slot = None;
+            }
+        });
+    }
+
     /// The live tables now.
     pub(super) fn version(&self) -> Arc<Version> {
         Arc::clone(&self.current.lock().version)
@@ -200,7 +250,11 @@ impl<D: BlockDevice> Shared<D> {
         self.due
             .store(needs_compaction(&c.version, &self.opts), Ordering::Relaxed);
         self.has_imm.store(c.imm.is_some(), Ordering::Release);
-        core::mem::replace(&mut *cur, Arc::new(c))
+        let old = core::mem::replace(&mut *cur, Arc::new(c));
+        self.generation.fetch_add(1, Ordering::Release);
+        drop(cur);
+        self.sweep_readers();
+        old
     }
 
     /// Refuses a change to a read-only or failed store.
@@ -294,7 +348,7 @@ impl State {
     /// Releases the extents of retired tables that no live version holds:
     /// those of the oldest entries whose version and every older one are
     /// gone (a reader of an older version may read any table it has), and
-    /// forgets them (open tables, cached blocks).
+    /// forgets their cached blocks.
     pub(super) fn reclaim<D: BlockDevice>(&mut self, sh: &Shared<D>) {
         let mut changed = false;
         while self
@@ -307,7 +361,6 @@ impl State {
             };
             for f in r.gone {
                 self.alloc.release_extents(&f.extents);
-                sh.tables.lock().remove(f.number);
                 if let Some(c) = &self.cache {
                     c.erase_table(f.number);
                 }

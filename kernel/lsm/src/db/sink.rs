@@ -166,5 +166,6 @@ fn emit_table<D: BlockDevice>(
         smallest,
         largest,
         allowed_seeks: SeekBudget::for_size(size),
+        opened: Default::default(),
     })
 }

@@ -25,6 +25,9 @@ use crate::comparator::Comparator;
 use crate::device::SECTOR_SIZE;
 use crate::error::{Corruption, CorruptionKind, Result};
 use crate::key::{user_key, InternalKeyComparator, SequenceNumber};
+use crate::table::Table;
+
+use super::Ikc;
 
 /// Levels of the tree.
 pub const NUM_LEVELS: usize = 7;
@@ -58,6 +61,57 @@ pub struct FileMeta {
     pub largest: Vec<u8>,
     /// Lookups this table may still cost in vain before it is compacted.
     pub allowed_seeks: SeekBudget,
+    /// The table opened (its footer read and checked), once a lookup
+    /// needed it: kept here, where every reader already holds it, rather
+    /// than in a map behind a lock, so lookups on several cores read it
+    /// without writing any shared cache line (RocksDB pins table readers in
+    /// its file metadata the same way).
+    pub opened: OpenedTable,
+}
+
+/// A table's footer, read once (see [`FileMeta::opened`]). Not part of what
+/// a table is: two metas that differ only here are equal.
+#[derive(Default)]
+pub struct OpenedTable(spin::Once<Table<Ikc>>);
+
+impl OpenedTable {
+    /// The open table, if a lookup opened it.
+    #[inline]
+    pub fn get(&self) -> Option<&Table<Ikc>> {
+        self.0.get()
+    }
+
+    /// Keeps `t`, unless another reader kept one first (the same footer).
+    pub fn set(&self, t: Table<Ikc>) -> &Table<Ikc> {
+        self.0.call_once(|| t)
+    }
+}
+
+impl Clone for OpenedTable {
+    fn clone(&self) -> Self {
+        match self.get() {
+            Some(t) => OpenedTable(spin::Once::initialized(t.clone())),
+            None => OpenedTable::default(),
+        }
+    }
+}
+
+impl PartialEq for OpenedTable {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for OpenedTable {}
+
+impl core::fmt::Debug for OpenedTable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(if self.get().is_some() {
+            "opened"
+        } else {
+            "not opened"
+        })
+    }
 }
 
 /// How many lookups a table may cost that had to look further (LevelDB's
@@ -236,6 +290,7 @@ impl VersionEdit {
                         smallest: take_bytes(s, "smallest key")?,
                         largest: take_bytes(s, "largest key")?,
                         allowed_seeks: SeekBudget::for_size(size),
+                        opened: OpenedTable::default(),
                     };
                     e.added.push((level, f));
                 }
@@ -268,6 +323,7 @@ impl VersionEdit {
                         smallest: take_bytes(s, "smallest key")?,
                         largest: take_bytes(s, "largest key")?,
                         allowed_seeks: SeekBudget::for_size(size),
+                        opened: OpenedTable::default(),
                     };
                     e.added.push((level, f));
                 }
@@ -379,6 +435,7 @@ mod tests {
             smallest: internal_key(a, 5, ValueType::Value),
             largest: internal_key(b, 1, ValueType::Value),
             allowed_seeks: SeekBudget::for_size(1000 + number),
+            opened: Default::default(),
         }
     }
 
