@@ -280,16 +280,19 @@ def _service_state(name):
     return next((s["state"] for s in services() if s["name"] == name), "absent")
 
 
-def _spin_rwlock(value):
-    """spin::RwLock<T>: (the T, whether it is held: written or read)."""
-    return _get(value, "data", "value"), _atomic(_get(value, "lock")) != 0
+def _read_mostly(value):
+    """lsm::percore::ReadMostly<T>: (the T, whether it is held: a writer's
+    flag up or a reader counted on any core)."""
+    writer = _atomic(_get(value, "writer", "__0")) != 0
+    readers = any(_atomic(_get(r, "__0")) != 0 for r in _array(_get(value, "readers")))
+    return _get(value, "value", "value"), writer or readers
 
 
 def store():
     """The store service's kv::Store and whether its lock is held (kv's
-    StoreCell wraps a spin::RwLock); the Store is None while service 'kv'
-    is not running."""
-    cell, locked = _spin_rwlock(_get(_static("unikv::services::kv::STORE"), "__0"))
+    StoreCell wraps a per-core ReadMostly lock); the Store is None while
+    service 'kv' is not running."""
+    cell, locked = _read_mostly(_get(_static("unikv::services::kv::STORE"), "__0"))
     return _option(cell), locked
 
 

@@ -427,3 +427,97 @@ fn a_background_store_serves_while_another_thread_compacts() {
         assert_eq!(value::decode(&stored).unwrap().value, v.as_bytes());
     }
 }
+
+std::thread_local! {
+    static CORE: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
+}
+
+fn thread_core() -> usize {
+    CORE.with(|c| c.get())
+}
+
+/// Readers on their own per-core slots (the lock's counters, the store's
+/// views and lookup buffers) while a writer overwrites and a background
+/// thread flushes and compacts: every read is a value the key has had,
+/// never older than what the writer had committed before the read began.
+#[test]
+fn readers_on_several_cores_see_every_committed_write() {
+    use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    let disk = Shared::new();
+    let opts = Options {
+        background: true,
+        wait: Some(yield_now),
+        write_buffer_size: 32 << 10,
+        table_size: 16 << 10,
+        l1_max_bytes: 64 << 10,
+        core: thread_core,
+        ..Options::for_disk(disk.capacity())
+    };
+    let (db, _) = Db::open(Box::new(disk.clone()) as Disk, opts).expect("open");
+    let store = StdArc::new(StoreCell::per_core(
+        Some(Store::new(db, CLOCK)),
+        thread_core,
+    ));
+    let bg = store.lock().as_ref().unwrap().background();
+    let stop = StdArc::new(AtomicBool::new(false));
+    // The round every key was last written in, once committed.
+    let committed = StdArc::new(AtomicU32::new(0));
+    const KEYS: u32 = 400;
+    let key = |i: u32| std::format!("key{i:04}");
+    let value = |round: u32, i: u32| std::format!("{round:06}-{i}-{}", "v".repeat(60));
+    let mut threads = Vec::new();
+    {
+        let (bg, stop) = (bg.clone(), stop.clone());
+        threads.push(std::thread::spawn(move || {
+            CORE.with(|c| c.set(1));
+            while !stop.load(Ordering::Relaxed) {
+                if !matches!(bg.work(), Ok(true)) {
+                    std::thread::yield_now();
+                }
+            }
+            0
+        }));
+    }
+    for reader in 0..3 {
+        let (store, stop, committed) = (store.clone(), stop.clone(), committed.clone());
+        threads.push(std::thread::spawn(move || {
+            CORE.with(|c| c.set(2 + reader));
+            let mut n = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                let i = (n * 31 + reader as u32 * 7) % KEYS;
+                let floor = committed.load(Ordering::Acquire);
+                if floor == 0 {
+                    std::thread::yield_now();
+                    continue;
+                }
+                let guard = store.read();
+                let got = get(guard.as_ref().unwrap(), &key(i)).expect("every key is there");
+                let round: u32 = core::str::from_utf8(&got[..6]).unwrap().parse().unwrap();
+                assert!(
+                    round >= floor,
+                    "key {i}: round {round} read after {floor} committed"
+                );
+                assert_eq!(got, value(round, i).as_bytes());
+                n += 1;
+            }
+            n
+        }));
+    }
+    for round in 1..=60u32 {
+        {
+            let mut guard = store.lock();
+            let s = guard.as_mut().unwrap();
+            for i in 0..KEYS {
+                s.write_deferred(put(&key(i), &value(round, i))).unwrap();
+            }
+            s.commit().unwrap();
+        }
+        committed.store(round, Ordering::Release);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let reads: u32 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert!(reads > 0);
+    let stats = store.lock().as_ref().unwrap().stats();
+    assert!(stats.flushes > 5 && stats.compactions > 0, "{stats:?}");
+    store.lock().take().unwrap().close().unwrap();
+}

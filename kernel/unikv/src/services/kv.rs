@@ -24,7 +24,7 @@ use lsm::db::{Db, Options};
 use lsm::device::{check_request, BlockDevice, DeviceError};
 
 /// The store, for every session; `None` while the service is stopped.
-pub static STORE: StoreCell = StoreCell::new(None);
+pub static STORE: StoreCell = StoreCell::per_core(None, hal::cpus::index);
 
 /// The virtio-blk disk as the store's `BlockDevice`.
 struct VirtioDisk(VirtioBlk);
@@ -133,6 +133,7 @@ fn init() -> Result<(), ServiceError> {
     let capacity = dev.capacity();
     let dev: kv::Disk = Box::new(VirtioDisk(dev));
     let mut opts = Options::for_disk(capacity);
+    opts.core = hal::cpus::index;
     let background = crate::cores::background_core().is_some();
     if background {
         opts.background = true;
