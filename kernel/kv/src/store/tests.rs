@@ -363,6 +363,20 @@ fn yield_now() {
     std::thread::yield_now();
 }
 
+/// Background mode with small memtables and tables, so that a test's few
+/// hundred writes make many flushes and compactions.
+fn background_opts(disk: &Shared, core: lsm::percore::CoreFn) -> Options {
+    Options {
+        background: true,
+        wait: Some(yield_now),
+        write_buffer_size: 32 << 10,
+        table_size: 16 << 10,
+        l1_max_bytes: 64 << 10,
+        core,
+        ..Options::for_disk(disk.capacity())
+    }
+}
+
 /// A store in background mode, its flushes and compactions on another
 /// thread that never takes the store's lock: group commits, reads and
 /// expiry work as inline, the background does the flushes and compactions,
@@ -371,14 +385,7 @@ fn yield_now() {
 fn a_background_store_serves_while_another_thread_compacts() {
     use core::sync::atomic::{AtomicBool, Ordering};
     let disk = Shared::new();
-    let opts = Options {
-        background: true,
-        wait: Some(yield_now),
-        write_buffer_size: 32 << 10,
-        table_size: 16 << 10,
-        l1_max_bytes: 64 << 10,
-        ..Options::for_disk(disk.capacity())
-    };
+    let opts = background_opts(&disk, lsm::percore::no_core);
     let (db, _) = Db::open(Box::new(disk.clone()) as Disk, opts.clone()).expect("open");
     let store = StdArc::new(StoreCell::new(Some(Store::new(db, CLOCK))));
     let bg = store.lock().as_ref().unwrap().background();
@@ -444,15 +451,7 @@ fn thread_core() -> usize {
 fn readers_on_several_cores_see_every_committed_write() {
     use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
     let disk = Shared::new();
-    let opts = Options {
-        background: true,
-        wait: Some(yield_now),
-        write_buffer_size: 32 << 10,
-        table_size: 16 << 10,
-        l1_max_bytes: 64 << 10,
-        core: thread_core,
-        ..Options::for_disk(disk.capacity())
-    };
+    let opts = background_opts(&disk, thread_core);
     let (db, _) = Db::open(Box::new(disk.clone()) as Disk, opts).expect("open");
     let store = StdArc::new(StoreCell::per_core(
         Some(Store::new(db, CLOCK)),
