@@ -169,7 +169,9 @@ pub fn parallel(n: usize, job: &(dyn Fn(usize) + Sync)) -> Result<(), String> {
         if claimed.len() == n - 1 {
             break;
         }
-        if core == me || !cpus::get(core).is_some_and(cpus::Cpu::is_online) {
+        // CPU 0 runs the sessions' loop, which takes no jobs (its mailbox
+        // is never claimed by an `assign`, so it reads as free).
+        if core == 0 || core == me || !cpus::get(core).is_some_and(cpus::Cpu::is_online) {
             continue;
         }
         let mut slot = mailbox.lock();

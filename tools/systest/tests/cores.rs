@@ -196,3 +196,28 @@ fn bench_threads_clients_and_compactions_at_once_then_a_kill() {
     );
     s.qemu.shutdown();
 }
+
+/// BENCH threads=N asked over the network (allowed once authenticated)
+/// runs from the network's core: its helpers are job cores, never CPU 0,
+/// whose loop takes no jobs (claiming it hung the network core).
+#[test]
+fn bench_threads_from_the_network_core() {
+    let append = format!("requirepass={PASSWORD}");
+    let s = Server::boot("cores-net-bench.img", 64, false, Some(&append));
+    let mut c = Client::try_connect(s.port).unwrap();
+    auth(&mut c);
+    for workload in ["fillrandom", "readrandom"] {
+        let reply = c
+            .cmd(&["BENCH", workload, "3000", "threads=2"])
+            .unwrap_or_else(|e| panic!("BENCH {workload} threads=2: {e}"));
+        let text = match &reply {
+            Frame::Bulk(b) | Frame::Verbatim { text: b, .. } => {
+                String::from_utf8_lossy(b).into_owned()
+            }
+            other => panic!("BENCH {workload} threads=2: {other:?}"),
+        };
+        assert!(text.contains("threads:2"), "{text}");
+        assert!(text.contains("ops_per_sec:"), "{text}");
+    }
+    assert_eq!(c.cmd(&["PING"]).unwrap(), Frame::Simple(b"PONG".to_vec()));
+}
