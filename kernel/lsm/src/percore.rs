@@ -100,7 +100,9 @@ impl<T> PerCore<T> {
 /// so readers on different cores write no common line (the big-reader lock
 /// of Linux's past). A writer raises the flag, then waits until every
 /// core's count is zero; readers that see the flag step back and wait, so
-/// a writer is not starved by a stream of readers.
+/// a writer is not starved by a stream of readers. Nor are readers starved
+/// by a writer that locks again at once (a benchmark's loop of writes): a
+/// reader that stepped back says so, and the next writer lets it in first.
 ///
 /// A core must not take `read` again while it holds it (a writer waiting
 /// in between would wait for it, and it for the writer), nor `write`
@@ -108,6 +110,8 @@ impl<T> PerCore<T> {
 /// excluded correctly, only not apart.
 pub struct ReadMostly<T> {
     writer: Padded<AtomicBool>,
+    /// Readers that stepped back for a writer and wait for their turn.
+    waiting: Padded<AtomicUsize>,
     readers: [Padded<AtomicUsize>; SLOTS],
     core: CoreFn,
     value: UnsafeCell<T>,
@@ -124,6 +128,7 @@ impl<T> ReadMostly<T> {
     pub const fn new(value: T, core: CoreFn) -> Self {
         Self {
             writer: Padded(AtomicBool::new(false)),
+            waiting: Padded(AtomicUsize::new(0)),
             readers: [const { Padded(AtomicUsize::new(0)) }; SLOTS],
             core,
             value: UnsafeCell::new(value),
@@ -143,15 +148,28 @@ impl<T> ReadMostly<T> {
                 return ReadGuard { lock: self, count };
             }
             count.fetch_sub(1, Ordering::Release);
+            self.waiting.fetch_add(1, Ordering::SeqCst);
             while self.writer.load(Ordering::Relaxed) {
                 spin_loop();
             }
+            count.fetch_add(1, Ordering::SeqCst);
+            let entered = !self.writer.load(Ordering::SeqCst);
+            self.waiting.fetch_sub(1, Ordering::Release);
+            if entered {
+                return ReadGuard { lock: self, count };
+            }
+            count.fetch_sub(1, Ordering::Release);
         }
     }
 
     /// Exclusive access: waits for the other writer, then for every reader
     /// to leave.
     pub fn write(&self) -> WriteGuard<'_, T> {
+        // Readers that stepped back for the last writer go first; new ones
+        // arriving meanwhile do not count, so this wait ends.
+        while self.waiting.load(Ordering::Acquire) != 0 {
+            spin_loop();
+        }
         while self
             .writer
             .compare_exchange_weak(false, true, Ordering::SeqCst, Ordering::Relaxed)
@@ -291,5 +309,30 @@ mod tests {
     #[test]
     fn readers_and_writers_sharing_one_slot() {
         readers_never_see_a_half_done_write(no_core, false);
+    }
+
+    /// A writer that locks again as soon as it unlocks (a benchmark's
+    /// loop of writes) still lets a reader in, again and again.
+    #[test]
+    fn a_writer_in_a_loop_does_not_starve_readers() {
+        use std::sync::atomic::AtomicBool;
+        let lock = Arc::new(ReadMostly::new(0u64, thread_core));
+        let done = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let (lock, done) = (lock.clone(), done.clone());
+            thread::spawn(move || {
+                INDEX.with(|i| i.set(1));
+                let start = std::time::Instant::now();
+                while !done.load(Ordering::Relaxed) {
+                    *lock.write() += 1;
+                    assert!(start.elapsed().as_secs() < 20, "the reader starved");
+                }
+            })
+        };
+        for _ in 0..2000 {
+            let _ = *lock.read();
+        }
+        done.store(true, Ordering::Relaxed);
+        writer.join().unwrap();
     }
 }
