@@ -10,10 +10,7 @@ use super::*;
 /// the others (as the inline crash test checks), and verifies clean.
 #[test]
 fn crash_with_background_work_in_flight_keeps_acknowledged_writes() {
-    let seeds: u64 = std::env::var("LSM_CRASH_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .map_or(150, |n: u64| n / 4);
+    let seeds = crash::seeds(150, 4);
     let (mut cuts, mut mid_job, mut units) = (0, 0, 0);
     for seed in 0..seeds {
         let mut rng = Rng::new(seed * 104_729 + 7);
@@ -32,17 +29,10 @@ fn crash_with_background_work_in_flight_keeps_acknowledged_writes() {
             mid_job += u32::from(failed > 0);
             cuts += u32::from(dev.is_powered_off());
             dev.crash().unwrap();
-            let (reopened, _) = Db::open(dev, bg_opts())
-                .unwrap_or_else(|e| panic!("seed {seed} round {round}: reopen failed: {e}"));
+            let at = format!("seed {seed} round {round}");
+            let (reopened, got) = crash::recover(dev, bg_opts(), &durable, &pending, &at);
             db = reopened;
-            let got = contents(&db, None);
-            assert!(
-                crash::acked_plus_prefix(&got, &durable, &pending),
-                "seed {seed} round {round}: recovered state is not acked + a prefix"
-            );
             durable = got;
-            let report = db.verify();
-            assert!(report.errors.is_empty(), "seed {seed}: {:?}", report.errors);
         }
     }
     std::eprintln!(
@@ -60,10 +50,7 @@ fn crash_with_background_work_in_flight_keeps_acknowledged_writes() {
 /// prefix of the others, and verifies clean.
 #[test]
 fn power_cut_inside_a_background_job_keeps_acknowledged_writes() {
-    let seeds: u64 = std::env::var("LSM_CRASH_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .map_or(200, |n: u64| n / 3);
+    let seeds = crash::seeds(200, 3);
     let mut in_job = 0;
     for seed in 0..seeds {
         let mut rng = Rng::new(seed * 7_919 + 3);
@@ -109,15 +96,7 @@ fn power_cut_inside_a_background_job_keeps_acknowledged_writes() {
         }
         let mut dev = db.into_device();
         dev.crash().unwrap();
-        let (db, _) =
-            Db::open(dev, bg_opts()).unwrap_or_else(|e| panic!("seed {seed}: reopen failed: {e}"));
-        let got = contents(&db, None);
-        assert!(
-            crash::acked_plus_prefix(&got, &durable, &pending),
-            "seed {seed}: recovered state is not acked + a prefix"
-        );
-        let report = db.verify();
-        assert!(report.errors.is_empty(), "seed {seed}: {:?}", report.errors);
+        crash::recover(dev, bg_opts(), &durable, &pending, &format!("seed {seed}"));
     }
     std::eprintln!("{in_job} of {seeds} power cuts failed a background job");
     assert!(in_job as u64 > seeds / 2, "{in_job} cuts in a job");

@@ -37,6 +37,37 @@ pub(super) fn acked_plus_prefix(got: &Model, durable: &Model, pending: &[Op]) ->
     })
 }
 
+/// Power cuts to run: `LSM_CRASH_SEEDS` (the inline test's count, which
+/// the background tests divide), or `default`.
+pub(super) fn seeds(default: u64, divide: u64) -> u64 {
+    std::env::var("LSM_CRASH_SEEDS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map_or(default, |n| n / divide)
+}
+
+/// Reopens `dev` after its power cut and checks what recovery shows: every
+/// acknowledged write (`durable`) with a prefix of `pending`, and a store
+/// that verifies clean. `at` names the case in a failure. Returns the
+/// store and what it holds.
+pub(super) fn recover<D: BlockDevice>(
+    dev: D,
+    opts: Options,
+    durable: &Model,
+    pending: &[Op],
+    at: &str,
+) -> (Db<D>, Model) {
+    let (db, _) = Db::open(dev, opts).unwrap_or_else(|e| panic!("{at}: reopen failed: {e}"));
+    let got = contents(&db, None);
+    assert!(
+        acked_plus_prefix(&got, durable, pending),
+        "{at}: recovered state is not acked + a prefix"
+    );
+    let report = db.verify();
+    assert!(report.errors.is_empty(), "{at}: {:?}", report.errors);
+    (db, got)
+}
+
 pub(super) fn is_power_loss(e: &Error) -> bool {
     matches!(e, Error::Device(DeviceError::PowerLoss))
 }
@@ -96,10 +127,7 @@ pub(super) fn crash_workload(
 /// that was not written), and the store verifies clean.
 #[test]
 fn crash_at_random_points_keeps_acknowledged_writes() {
-    let seeds: u64 = std::env::var("LSM_CRASH_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(600);
+    let seeds = seeds(600, 1);
     let (mut cuts, mut lost_writes, mut prefixes) = (0, 0, 0);
     for seed in 0..seeds {
         let mut rng = Rng::new(seed * 7919 + 1);
@@ -122,18 +150,11 @@ fn crash_at_random_points_keeps_acknowledged_writes() {
                 }
                 dev.crash().unwrap();
             }
-            let (reopened, _) = Db::open(dev, small_opts())
-                .unwrap_or_else(|e| panic!("seed {seed} round {round}: reopen failed: {e}"));
+            let at = format!("seed {seed} round {round}");
+            let (reopened, got) = recover(dev, small_opts(), &durable, &pending, &at);
             db = reopened;
-            let got = contents(&db, None);
-            assert!(
-                acked_plus_prefix(&got, &durable, &pending),
-                "seed {seed} round {round}: recovered state is not acked + a prefix"
-            );
             prefixes += usize::from(got != durable);
             durable = got;
-            let report = db.verify();
-            assert!(report.errors.is_empty(), "seed {seed}: {:?}", report.errors);
         }
     }
     // The test must really cut power mid-workload and lose unflushed writes.
