@@ -15,6 +15,7 @@
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
+use lsm::percore::Padded;
 use lsm::random::Rng;
 
 use crate::args::{Params, Workload, MAX_THREADS};
@@ -44,13 +45,6 @@ impl Tally {
     }
 }
 
-/// A counter on a cache line of its own: each thread bumps its own after
-/// every operation, and neighbours sharing a line would make every bump a
-/// transfer between cores.
-#[repr(align(64))]
-#[derive(Default)]
-pub(crate) struct Padded(pub AtomicU64);
-
 /// What a run's threads share.
 pub(crate) struct Shared<'a> {
     pub p: &'a Params,
@@ -67,8 +61,10 @@ pub(crate) struct Shared<'a> {
     /// Set by the first thread on Ctrl-C and by any thread that fails:
     /// every thread stops before its next operation.
     pub stop: AtomicBool,
-    /// Operations each thread has done.
-    pub done: [Padded; MAX_THREADS],
+    /// Operations each thread has done, each counter on lines of its own:
+    /// each thread bumps its own after every operation, and neighbours
+    /// sharing a line would make every bump a transfer between cores.
+    pub done: [Padded<AtomicU64>; MAX_THREADS],
     /// Threads whose share has ended (done, stopped or failed).
     pub finished: AtomicUsize,
 }
@@ -103,7 +99,7 @@ impl<'a> Shared<'a> {
     pub fn total_done(&self) -> u64 {
         self.done[..self.threads]
             .iter()
-            .map(|d| d.0.load(Ordering::Relaxed))
+            .map(|d| d.load(Ordering::Relaxed))
             .sum()
     }
 
@@ -203,7 +199,7 @@ where
             sh.stopped()
         };
         let r = read_seq(to - from, store, clock, &mut stop, &values, lat, t);
-        sh.done[i].0.store(lat.len() as u64, Ordering::Relaxed);
+        sh.done[i].store(lat.len() as u64, Ordering::Relaxed);
         return r;
     }
     let mut rng = Rng::new(p.seed.wrapping_add(i as u64));
@@ -237,7 +233,7 @@ where
         hooks.after_op(wrote && !p.sync);
         lat.push(clock.counter().saturating_sub(t0).min(u64::from(u32::MAX)) as u32);
         let done = lat.len() as u64;
-        sh.done[i].0.store(done, Ordering::Relaxed);
+        sh.done[i].store(done, Ordering::Relaxed);
         if let Some(marks) = lead.as_deref_mut() {
             // Reading the other threads' counters takes their cache lines
             // from their cores: once per PROGRESS_EVERY operations, not
