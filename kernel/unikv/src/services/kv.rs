@@ -137,9 +137,12 @@ fn init() -> Result<(), ServiceError> {
     let background = crate::cores::background_core().is_some();
     if background {
         opts.background = true;
-        opts.wake = Some(wake_background);
-        opts.wait = Some(wait_for_event);
-        opts.notify = Some(signal_event);
+        // Work for the background core: an SGI wakes it.
+        opts.wake = Some(crate::cores::wake_background);
+        // A writer braked by level 0 or a full memtable (under STORE's
+        // lock) waits in `wfe` until a job's `sev` says it made progress.
+        opts.wait = Some(hal::arch::cpu::wait_for_event);
+        opts.notify = Some(hal::arch::cpu::send_event);
         opts.delay_us = Some(timer::delay_us);
     }
     let (db, report) = Db::open(dev, opts)
@@ -200,22 +203,6 @@ pub fn background_loop() -> ! {
         // An SGI that came since the check ends the wait at once.
         hal::arch::cpu::wait_for_interrupt_if(|| !bg.as_ref().is_some_and(|b| b.pending()));
     }
-}
-
-/// The store's wake hook: work for the background core.
-fn wake_background() {
-    crate::cores::wake_background();
-}
-
-/// The store's wait hook (a writer braked by level 0 or a full memtable,
-/// under STORE's lock): until the background core signals progress.
-fn wait_for_event() {
-    hal::arch::cpu::wait_for_event();
-}
-
-/// The store's notify hook: a job finished (or failed); waiters look again.
-fn signal_event() {
-    hal::arch::cpu::send_event();
 }
 
 fn exit() -> Result<(), ServiceError> {
