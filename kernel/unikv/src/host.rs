@@ -161,7 +161,7 @@ fn server(r: &mut Report) {
     r.add_field("uptime_ms", timer::now_us() / 1000);
     r.add_field("boot_time_us", board::boot_time_us());
     r.add_field("cpus", board.cpus);
-    r.add_field("cpus_online", 1);
+    r.add_field("cpus_online", hal::cpus::online());
     r.add_field("exception_level", cpu::exception_level());
     r.add_field("timer_hz", timer::frequency());
     r.add_field("tick_hz", timer::TICK_HZ);

@@ -25,6 +25,8 @@ fn every_core_count_boots_and_serves() {
         let n = smp.to_string();
         assert_eq!(field(&cpu, "cpus"), Some(n.as_str()), "{cpu}");
         assert_eq!(field(&cpu, "cpus_online"), Some(n.as_str()), "{cpu}");
+        let server = q.cmd("INFO server");
+        assert_eq!(field(&server, "cpus_online"), Some(n.as_str()), "{server}");
         for i in 0..smp {
             let core = field(&cpu, &format!("cpu{i}")).unwrap_or_else(|| panic!("{cpu}"));
             assert!(core.starts_with("online=1,role="), "{cpu}");
