@@ -77,8 +77,9 @@ impl<T> Drop for IrqLockGuard<'_, T> {
 #[repr(transparent)]
 pub struct BootCell<T>(core::cell::UnsafeCell<T>);
 
-// SAFETY: only the boot CPU touches a BootCell, before interrupts are enabled
-// or other CPUs started; see each use.
+// SAFETY: only the boot CPU writes a BootCell, before interrupts are enabled
+// or other CPUs started; other CPUs only read it after they start (the
+// secondaries' MMU settings); see each use.
 unsafe impl<T> Sync for BootCell<T> {}
 
 impl<T> BootCell<T> {

@@ -57,9 +57,8 @@ pub fn start_background() {
 
 /// Wakes the background core: the store has work for it.
 pub fn wake_background() {
-    if let Some(core) = background_core() {
-        smp::wake(core);
-    }
+    // A core that is not online is not signalled.
+    smp::wake(BACKGROUND_CPU);
 }
 
 /// The core that serves the network sessions when there are enough cores

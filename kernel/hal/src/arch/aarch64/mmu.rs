@@ -291,11 +291,7 @@ pub fn map_device(base: u64, size: u64) -> Result<(), MmuError> {
     let result = tables.map_device(base, end);
     // None can exist for entries that were invalid, but a walk cached
     // before the change is discarded all the same, on every CPU.
-    barrier::dsb(barrier::ISHST);
-    // SAFETY: invalidating TLB entries changes no mapping.
-    unsafe { core::arch::asm!("tlbi vmalle1is", options(nostack)) };
-    barrier::dsb(barrier::ISH);
-    barrier::isb(barrier::SY);
+    invalidate_tlb_everywhere();
     result
 }
 
@@ -329,6 +325,17 @@ fn invalidate_tlb() {
     // SAFETY: invalidating this CPU's TLB entries changes no mapping; the
     // walks after it read the tables as they now are.
     unsafe { core::arch::asm!("tlbi vmalle1", options(nostack)) };
+    barrier::dsb(barrier::ISH);
+    barrier::isb(barrier::SY);
+}
+
+/// [`invalidate_tlb`] on every CPU of the inner-shareable domain (a
+/// broadcast the others complete before the `dsb` returns).
+fn invalidate_tlb_everywhere() {
+    barrier::dsb(barrier::ISHST);
+    // SAFETY: invalidating TLB entries changes no mapping; the walks after
+    // it, on any CPU, read the tables as they now are.
+    unsafe { core::arch::asm!("tlbi vmalle1is", options(nostack)) };
     barrier::dsb(barrier::ISH);
     barrier::isb(barrier::SY);
 }
