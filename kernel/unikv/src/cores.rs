@@ -141,9 +141,7 @@ fn core_main(index: usize) -> ! {
         cpu::wait_for_interrupt_if(|| {
             !has_job(mailbox) && ASSIGNED[index].load(core::sync::atomic::Ordering::Relaxed) == 0
         });
-        if let Err(e) = timer::start_tick_here() {
-            log::error!("CPU {index}: timer: {e}");
-        }
+        timer::resume_tick_here();
     }
 }
 

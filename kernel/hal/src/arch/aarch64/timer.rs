@@ -75,16 +75,24 @@ pub fn start_tick(intid: u32) -> Result<(), super::gicv3::GicError> {
 
 /// Starts the calling CPU's tick, at the boot CPU's rate and INTID.
 pub fn start_tick_here() -> Result<(), super::gicv3::GicError> {
-    CNTP_CVAL_EL0.set(counter() + PERIOD.load(Ordering::Relaxed));
-    CNTP_CTL_EL0.write(CNTP_CTL_EL0::ENABLE::SET + CNTP_CTL_EL0::IMASK::CLEAR);
+    resume_tick_here();
     super::gicv3::enable(INTID.load(Ordering::Relaxed), on_tick, false)
 }
 
-/// Stops the calling CPU's tick until the next `start_tick_here`: a core
-/// with nothing to do sleeps until an SGI rather than waking 100 times a
-/// second (under QEMU each wake-up costs the host a little).
+/// Stops the calling CPU's tick until [`resume_tick_here`]: a core with
+/// nothing to do sleeps until an SGI rather than waking 100 times a second
+/// (under QEMU each wake-up costs the host a little). The tick's interrupt
+/// stays enabled at the GIC; only the timer stops.
 pub fn stop_tick_here() {
     CNTP_CTL_EL0.write(CNTP_CTL_EL0::ENABLE::CLEAR + CNTP_CTL_EL0::IMASK::SET);
+}
+
+/// Restarts the calling CPU's tick after [`stop_tick_here`] (its interrupt
+/// enabled by [`start_tick_here`] before): the timer's registers only, no
+/// GIC write.
+pub fn resume_tick_here() {
+    CNTP_CVAL_EL0.set(counter() + PERIOD.load(Ordering::Relaxed));
+    CNTP_CTL_EL0.write(CNTP_CTL_EL0::ENABLE::SET + CNTP_CTL_EL0::IMASK::CLEAR);
 }
 
 fn on_tick(_intid: u32) {
