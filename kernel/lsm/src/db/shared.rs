@@ -211,11 +211,9 @@ impl<D: BlockDevice> Shared<D> {
                     let cur = self.current.lock();
                     (self.generation.load(Ordering::Relaxed), Arc::clone(&cur))
                 };
-                // The old copy (maybe the last holder of a view) goes
-                // outside `current`'s lock.
-                let old = stale.replace(fresh);
-                drop(old);
-                &stale.as_ref().expect("just set").1
+                // The old copy (maybe the last holder of a view) is dropped
+                // here, outside `current`'s lock.
+                &stale.insert(fresh).1
             }
         };
         f(cur)
