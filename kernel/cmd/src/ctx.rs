@@ -74,8 +74,8 @@ pub trait Host {
     /// Recurses until the stack's guard page stops it (`DEBUG OVERFLOW`);
     /// returns only if it did not, with a message that says so.
     fn overflow(&self) -> String;
-    /// Starts the sampling profiler at `hz`.
-    fn profile_start(&self, hz: u64) -> Result<(), String>;
+    /// Starts the sampling profiler at `hz` on CPU `cpu`.
+    fn profile_start(&self, hz: u64, cpu: usize) -> Result<(), String>;
     /// Stops it: (samples, the `top` hottest addresses with their counts).
     fn profile_stop(&self, top: usize) -> (usize, Vec<(u64, u32)>);
     /// Runs `job(i)` for every `i` in `0..n` at once: job 0 on the calling

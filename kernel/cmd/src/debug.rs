@@ -55,7 +55,7 @@ pub fn debug(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
         Some("PROFILE") => match upper(inv, 1).as_deref() {
             Some("START") => {
                 ctx.host
-                    .profile_start(number(inv, 2, 1000)?)
+                    .profile_start(number(inv, 2, 1000)?, number(inv, 3, 0)? as usize)
                     .map_err(CmdError::Host)?;
                 Ok(Reply::Ok)
             }

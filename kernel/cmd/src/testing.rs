@@ -169,9 +169,12 @@ impl Host for FakeHost {
     fn overflow(&self) -> String {
         "the recursion returned".into()
     }
-    fn profile_start(&self, hz: u64) -> Result<(), String> {
+    fn profile_start(&self, hz: u64, cpu: usize) -> Result<(), String> {
         if hz > 10_000 {
             return Err("the sampling rate is 10 to 10000 Hz".into());
+        }
+        if cpu > 0 {
+            return Err("no such CPU online (INFO cpu lists them)".into());
         }
         self.calls.borrow_mut().push(format!("profile {hz}"));
         Ok(())

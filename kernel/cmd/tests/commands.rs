@@ -270,6 +270,10 @@ fn debug_commands() {
         "(error) ERR the sampling rate is 10 to 10000 Hz\n"
     );
     assert_eq!(
+        run("DEBUG PROFILE START 500 7", &mut out),
+        "(error) ERR no such CPU online (INFO cpu lists them)\n"
+    );
+    assert_eq!(
         run("DEBUG PROFILE STOP 1", &mut out),
         "samples:10\n      7  70.0% 0x40200000\n"
     );

@@ -2,42 +2,52 @@
 //! record`: while it runs, the tick is raised (1 kHz by default) and every
 //! tick records the address the CPU was interrupted at. `DEBUG PROFILE
 //! STOP` prints the hottest addresses; `cargo run -p systest --bin bench --
-//! --profile WORKLOAD` turns them into functions.
+//! --profile WORKLOAD` turns them into functions. It samples one CPU, the
+//! boot CPU unless told another: each CPU's tick records where that CPU was.
 
 use crate::arch::timer;
+use crate::memory::MAX_CPUS;
 use crate::sync::IrqLock;
 use alloc::{collections::BTreeMap, vec::Vec};
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 const MAX_SAMPLES: usize = 1 << 18;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
-/// Where the current interrupt was taken (set by the IRQ entry).
-static IRQ_ELR: AtomicU64 = AtomicU64::new(0);
+/// The CPU sampled.
+static CPU: AtomicUsize = AtomicUsize::new(0);
+/// Where each CPU's current interrupt was taken (set by the IRQ entry).
+static IRQ_ELR: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 static SAMPLES: IrqLock<Vec<u64>> = IrqLock::new(Vec::new());
 
-/// Called on IRQ entry with the interrupted address. The profile samples
-/// the boot CPU, which runs the sessions.
+/// Called on IRQ entry with the interrupted address.
 pub fn note_irq(elr: u64) {
-    if crate::cpus::index() == 0 {
-        IRQ_ELR.store(elr, Ordering::Relaxed);
+    if let Some(e) = IRQ_ELR.get(crate::cpus::index()) {
+        e.store(elr, Ordering::Relaxed);
     }
 }
 
-/// Called by the tick handler.
+/// Called by the tick handler, on every CPU: the sampled one records where
+/// its tick found it (in `wfi` when it slept).
 pub fn on_tick() {
-    if ACTIVE.load(Ordering::Relaxed) {
+    let me = crate::cpus::index();
+    if ACTIVE.load(Ordering::Relaxed) && me == CPU.load(Ordering::Relaxed) {
         let mut s = SAMPLES.lock();
         if s.len() < s.capacity() {
-            s.push(IRQ_ELR.load(Ordering::Relaxed));
+            s.push(IRQ_ELR[me % MAX_CPUS].load(Ordering::Relaxed));
         }
     }
 }
 
-pub fn start(hz: u64) -> Result<(), &'static str> {
+/// Starts sampling `cpu` (an online CPU's index) at `hz`.
+pub fn start(hz: u64, cpu: usize) -> Result<(), &'static str> {
     if !(10..=10_000).contains(&hz) {
         return Err("the sampling rate is 10 to 10000 Hz");
     }
+    if cpu >= crate::cpus::online() {
+        return Err("no such CPU online (INFO cpu lists them)");
+    }
+    CPU.store(cpu, Ordering::Relaxed);
     let mut samples = Vec::new();
     samples
         .try_reserve_exact(MAX_SAMPLES)

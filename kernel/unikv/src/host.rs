@@ -129,8 +129,8 @@ impl cmd::Host for KernelHost {
         format!("recursed {depth} levels without overflowing the stack")
     }
 
-    fn profile_start(&self, hz: u64) -> Result<(), String> {
-        hal::profile::start(hz).map_err(String::from)
+    fn profile_start(&self, hz: u64, cpu: usize) -> Result<(), String> {
+        hal::profile::start(hz, cpu).map_err(String::from)
     }
 
     fn profile_stop(&self, top: usize) -> (usize, Vec<(u64, u32)>) {

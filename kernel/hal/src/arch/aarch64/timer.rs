@@ -98,8 +98,8 @@ pub fn resume_tick_here() {
 fn on_tick(_intid: u32) {
     if crate::cpus::index() == 0 {
         TICKS.fetch_add(1, Ordering::Relaxed);
-        crate::profile::on_tick();
     }
+    crate::profile::on_tick();
     // Compare values advance by whole periods so the tick does not drift;
     // after a long stall (gdb) skip the missed ones instead of storming.
     let period = PERIOD.load(Ordering::Relaxed);
