@@ -113,6 +113,21 @@ fn choose_crc32c() {
     );
 }
 
+/// The disk's interrupt, if no other device raises the same line (PCI
+/// functions share INTx lines four ways).
+fn own_line(intid: Option<u32>) -> Option<u32> {
+    let i = intid?;
+    let virtio = crate::services::virtio::devices()
+        .iter()
+        .filter(|d| d.intid == Some(i))
+        .count();
+    let pci = crate::services::virtio::pci_functions()
+        .iter()
+        .filter(|f| f.virtio_type.is_none() && f.intid.is_some_and(|(j, _)| j == i))
+        .count();
+    (virtio == 1 && pci == 0).then_some(i)
+}
+
 fn init() -> Result<(), ServiceError> {
     choose_crc32c();
     let disk = crate::services::virtio::devices()
@@ -128,8 +143,12 @@ fn init() -> Result<(), ServiceError> {
     // this service drives it.
     let transport = unsafe { disk.transport() }
         .map_err(|e| ServiceError::owned(format!("disk at {at}: {e}")))?;
-    let dev = VirtioBlk::attach(transport)
+    let dev = VirtioBlk::attach(transport, own_line(disk.intid))
         .map_err(|e| ServiceError::owned(format!("disk at {at}: {e}")))?;
+    match dev.interrupt() {
+        Some(i) => log::info!("kv: disk requests wait asleep for INTID {i}"),
+        None => log::info!("kv: disk requests are polled (no interrupt line of its own)"),
+    }
     let capacity = dev.capacity();
     let dev: kv::Disk = Box::new(VirtioDisk(dev));
     let mut opts = Options::for_disk(capacity);

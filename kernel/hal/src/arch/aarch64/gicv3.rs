@@ -133,9 +133,13 @@ fn sgi_frame() -> Result<&'static MmioRef<GicrSgiRegs>, GicError> {
 
 #[derive(Debug)]
 pub enum GicError {
-    NoRedistributor { mpidr: u64 },
+    NoRedistributor {
+        mpidr: u64,
+    },
     IntidOutOfRange(u32),
     NotInitialized,
+    /// Another driver's handler has the line.
+    InUse(u32),
 }
 
 impl core::fmt::Display for GicError {
@@ -148,6 +152,7 @@ impl core::fmt::Display for GicError {
                 write!(f, "INTID {i} is beyond the {MAX_INTID} unikv handles")
             }
             Self::NotInitialized => f.write_str("the GIC is not initialized"),
+            Self::InUse(i) => write!(f, "INTID {i} has another driver's handler"),
         }
     }
 }
@@ -281,6 +286,21 @@ pub fn enable(intid: u32, handler: Handler, edge: bool) -> Result<(), GicError> 
         gic.gicd.isenabler[i / 32].set(bit);
     }
     Ok(())
+}
+
+/// As [`enable`] for a level-triggered SPI, unless another handler has the
+/// line (a PCI INTx line that two functions share).
+pub fn claim(intid: u32, handler: Handler) -> Result<(), GicError> {
+    let i = intid as usize;
+    if !(32..MAX_INTID).contains(&i) {
+        return Err(GicError::IntidOutOfRange(intid));
+    }
+    let h = handler as usize;
+    match HANDLERS[i].load(Ordering::Acquire) {
+        0 => enable(intid, handler, false),
+        x if x == h => Ok(()),
+        _ => Err(GicError::InUse(intid)),
+    }
 }
 
 /// Delivers SPI `intid` to the calling CPU from now on (every SPI goes to
