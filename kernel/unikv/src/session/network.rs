@@ -83,10 +83,17 @@ impl Network {
     /// with the most unread goes, so that many slow readers together cannot
     /// take the memory the store and its cache need.
     fn bound_unsent(&mut self) {
+        let unsent = |conns: &[(ConnId, Connection)]| -> usize {
+            conns.iter().map(|(_, c)| c.unsent_bytes()).sum()
+        };
+        if unsent(&self.conns) == 0 {
+            // The usual round: no heap lock (every core's allocations take
+            // it) to learn that nothing is owed.
+            return;
+        }
         let budget = hal::heap::stats().free / 4;
         loop {
-            let total: usize = self.conns.iter().map(|(_, c)| c.unsent_bytes()).sum();
-            if total <= budget {
+            if unsent(&self.conns) <= budget {
                 return;
             }
             let Some((_, worst)) = self.conns.iter_mut().max_by_key(|(_, c)| c.unsent_bytes())
