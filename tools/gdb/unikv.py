@@ -292,7 +292,7 @@ def store():
     """The store service's kv::Store and whether its lock is held (kv's
     StoreCell wraps a per-core ReadMostly lock); the Store is None while
     service 'kv' is not running."""
-    cell, locked = _read_mostly(_get(_static("unikv::services::kv::STORE"), "__0"))
+    cell, locked = _read_mostly(_get(_static("unikv::services::kv::STORE"), "store"))
     return _option(cell), locked
 
 

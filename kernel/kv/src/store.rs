@@ -12,10 +12,12 @@ use lsm::db::{
 };
 use lsm::device::BlockDevice;
 use lsm::iter::KvIter;
-use lsm::percore::{self, CoreFn, ReadGuard, ReadMostly, WriteGuard};
 use lsm::{Corruption, CorruptionKind, Error, Result};
 
 use crate::value::{self, Entry, Expired};
+
+mod cell;
+pub use cell::{StoreCell, StoreCellGuard, StoreCellReadGuard};
 
 /// A stored value this code cannot read is damage, reported as such.
 pub fn bad_value(e: value::BadValue) -> Error {
@@ -30,52 +32,6 @@ pub fn bad_value(e: value::BadValue) -> Error {
 /// file on the host, memory in tests): one dynamic call per I/O, which costs
 /// nothing next to the I/O.
 pub type Disk = Box<dyn BlockDevice + Send>;
-
-/// The store's lock, as its owner keeps it: `None` while the service is
-/// stopped. Sessions lock it per command: [`lock`](Self::lock) for
-/// anything that may change it, [`read`](Self::read) for lookups and
-/// scans, which then run on several cores at once (the store's `&self`
-/// methods are `Sync`: what they share is behind its own short locks).
-///
-/// A [`ReadMostly`] lock: a reader writes only its own core's counter, so
-/// lookups on two cores do not pass the lock's cache line between them on
-/// every lookup (as a reader count in one word would). Spinning, not a
-/// ticket lock: a ticket lock hands the lock to a waiter whose vCPU the
-/// host may not be running, and under QEMU on a busy host every core then
-/// waits for that one to be scheduled (a network client's GET beside a
-/// console `BENCH readrandom` took 26 ms with one, 0.14 ms without). A
-/// core must not take `read` again while it reads (see [`ReadMostly`]).
-pub struct StoreCell(ReadMostly<Option<Store>>);
-
-/// What [`StoreCell::lock`] gives: the store, or `None`, exclusively.
-pub type StoreCellGuard<'a> = WriteGuard<'a, Option<Store>>;
-/// What [`StoreCell::read`] gives: the store, or `None`, shared.
-pub type StoreCellReadGuard<'a> = ReadGuard<'a, Option<Store>>;
-
-impl StoreCell {
-    /// A cell holding `store` (`None`: no store yet), its readers all
-    /// counted in one slot (host tests, one core).
-    pub const fn new(store: Option<Store>) -> Self {
-        Self::per_core(store, percore::no_core)
-    }
-
-    /// A cell whose readers are counted per `core` (the kernel's core
-    /// index).
-    pub const fn per_core(store: Option<Store>, core: CoreFn) -> Self {
-        Self(ReadMostly::new(store, core))
-    }
-
-    /// The store, exclusively (writes, commits, maintenance, anything
-    /// that needs `&mut Store`).
-    pub fn lock(&self) -> StoreCellGuard<'_> {
-        self.0.write()
-    }
-
-    /// The store, shared with other readers (lookups and scans).
-    pub fn read(&self) -> StoreCellReadGuard<'_> {
-        self.0.read()
-    }
-}
 
 /// How long a write made with `sync=0` may wait in memory before it is
 /// written out: with the owner's tick period, the bound on what a power
@@ -316,8 +272,11 @@ impl Store {
     pub fn write_buffered(&mut self, batch: WriteBatch) -> Result<()> {
         self.note_expiring(&batch);
         self.db.write(batch, false)?;
-        let now = (self.clock.now)();
-        self.buffered_since.get_or_insert(now);
+        if self.buffered_since.is_none() {
+            // Only the first write of a window reads the clock: under
+            // QEMU's TCG each read is a call out of the generated code.
+            self.buffered_since = Some((self.clock.now)());
+        }
         Ok(())
     }
 
@@ -342,6 +301,24 @@ impl Store {
             || (!self.db.options().background && self.db.seek_compaction_pending())
     }
 
+    /// The counter's value from which [`has_upkeep`](Self::has_upkeep)'s
+    /// work is due: 0 if now, `u64::MAX` if none until something changes.
+    fn upkeep_due_at(&self) -> u64 {
+        if !self.db.options().background && self.db.seek_compaction_pending() {
+            return 0;
+        }
+        match self.buffered_since {
+            Some(since) => since.saturating_add(self.writeout_ticks()),
+            // Deferred writes with no clock yet: `note_unsynced` starts it.
+            None if self.pending() > 0 => 0,
+            None => u64::MAX,
+        }
+    }
+
+    fn writeout_ticks(&self) -> u64 {
+        self.clock.hz / 1_000_000 * WAL_WRITEOUT_US
+    }
+
     /// Whether a step of the active expiry has keys to look at.
     pub fn may_expire(&self) -> bool {
         self.may_expire
@@ -356,7 +333,7 @@ impl Store {
         };
         // Compared in counter ticks: this runs once per benchmark operation,
         // and a conversion to microseconds is a 128-bit division.
-        if (self.clock.now)().wrapping_sub(since) >= self.clock.hz / 1_000_000 * WAL_WRITEOUT_US {
+        if (self.clock.now)().wrapping_sub(since) >= self.writeout_ticks() {
             self.buffered_since = None;
             self.db.write_out_wal()?;
         }

@@ -172,6 +172,26 @@ impl<T> ReadMostly<T> {
         {
             spin_loop();
         }
+        self.wait_for_readers()
+    }
+
+    /// Exclusive access if no other writer has it or waits for it: for
+    /// upkeep that a busy lock's holder will see to (it still waits for
+    /// readers to leave, as they do soon).
+    pub fn try_write(&self) -> Option<WriteGuard<'_, T>> {
+        if self.waiting.load(Ordering::Acquire) != 0
+            || self
+                .writer
+                .compare_exchange(false, true, Ordering::SeqCst, Ordering::Relaxed)
+                .is_err()
+        {
+            return None;
+        }
+        Some(self.wait_for_readers())
+    }
+
+    /// With the writer's flag raised: waits until no reader is in.
+    fn wait_for_readers(&self) -> WriteGuard<'_, T> {
         for r in &self.readers {
             while r.load(Ordering::SeqCst) != 0 {
                 spin_loop();
@@ -239,6 +259,16 @@ impl<T> Drop for WriteGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn try_write_gives_way_to_a_writer_and_not_to_none() {
+        let l = ReadMostly::new(0u32, no_core);
+        let w = l.write();
+        assert!(l.try_write().is_none());
+        drop(w);
+        *l.try_write().unwrap() += 1;
+        assert_eq!(*l.read(), 1);
+    }
 
     #[test]
     fn a_nested_use_finds_its_slot_taken_and_others_are_apart() {

@@ -520,3 +520,45 @@ fn readers_on_several_cores_see_every_committed_write() {
     assert!(stats.flushes > 5 && stats.compactions > 0, "{stats:?}");
     store.lock().take().unwrap().close().unwrap();
 }
+
+#[test]
+fn the_loops_learn_of_upkeep_without_the_lock_as_each_writer_lets_go() {
+    let disk = Shared::new();
+    let cell = StoreCell::new(None);
+    assert!(!cell.has_pending() && !cell.has_upkeep(0) && !cell.may_expire());
+    set_now(1_000);
+    *cell.lock() = Some(open(&disk));
+    assert!(
+        !cell.has_upkeep(u64::MAX - 1),
+        "an idle store has nothing due"
+    );
+    assert_eq!(
+        cell.may_expire(),
+        cell.read().as_ref().unwrap().may_expire()
+    );
+    // A buffered write is due for write-out at its deadline, not before.
+    cell.lock()
+        .as_mut()
+        .unwrap()
+        .write_buffered(put("a", "1"))
+        .unwrap();
+    assert!(!cell.has_pending());
+    assert!(!cell.has_upkeep(1_000 + WAL_WRITEOUT_US - 1));
+    assert!(cell.has_upkeep(1_000 + WAL_WRITEOUT_US));
+    set_now(1_000 + WAL_WRITEOUT_US);
+    cell.lock().as_mut().unwrap().tick().unwrap();
+    assert!(!cell.has_upkeep(u64::MAX - 1), "written out: nothing due");
+    // A deferred write waits for a commit, and its write-out clock is to
+    // be started at once.
+    cell.lock()
+        .as_mut()
+        .unwrap()
+        .write_deferred(put("b", "2"))
+        .unwrap();
+    assert!(cell.has_pending() && cell.has_upkeep(0));
+    cell.lock().as_mut().unwrap().commit().unwrap();
+    assert!(!cell.has_pending() && !cell.has_upkeep(u64::MAX - 1));
+    // A store taken out leaves nothing to do.
+    drop(cell.lock().take());
+    assert!(!cell.has_pending() && !cell.has_upkeep(u64::MAX - 1) && !cell.may_expire());
+}

@@ -162,8 +162,8 @@ fn note_unsynced() {
 /// waiting for it can go. A failure is each waiting reply's error.
 fn commit() {
     // Every round of every loop asks: nothing pending is the usual answer,
-    // and it needs only the shared lock.
-    if STORE.read().as_ref().is_none_or(|s| s.pending() == 0) {
+    // and it needs no lock.
+    if !STORE.has_pending() {
         return;
     }
     if let Some(store) = STORE.lock().as_mut() {
@@ -227,7 +227,7 @@ fn expire_step() {
         return;
     }
     x.last_ms = now;
-    if !STORE.read().as_ref().is_some_and(|s| s.may_expire()) {
+    if !STORE.may_expire() {
         return;
     }
     if let Some(store) = STORE.lock().as_mut() {

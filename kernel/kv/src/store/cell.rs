@@ -1,0 +1,175 @@
+//! [`StoreCell`]: the lock every session takes to reach the [`Store`], and
+//! what the kernel's loops may learn of it without taking it.
+
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use lsm::percore::{self, CoreFn, ReadGuard, ReadMostly, WriteGuard};
+
+use super::Store;
+
+/// The store's lock, as its owner keeps it: `None` while the service is
+/// stopped. Sessions lock it per command: [`lock`](Self::lock) for
+/// anything that may change it, [`read`](Self::read) for lookups and
+/// scans, which then run on several cores at once (the store's `&self`
+/// methods are `Sync`: what they share is behind its own short locks).
+///
+/// A [`ReadMostly`] lock: a reader writes only its own core's counter, so
+/// lookups on two cores do not pass the lock's cache line between them on
+/// every lookup (as a reader count in one word would). Spinning, not a
+/// ticket lock: a ticket lock hands the lock to a waiter whose vCPU the
+/// host may not be running, and under QEMU on a busy host every core then
+/// waits for that one to be scheduled (a network client's GET beside a
+/// console `BENCH readrandom` took 26 ms with one, 0.14 ms without). A
+/// core must not take `read` again while it reads (see [`ReadMostly`]).
+pub struct StoreCell {
+    store: ReadMostly<Option<Store>>,
+    upkeep: Upkeep,
+}
+
+/// What the kernel's loops ask of the store every round, published by each
+/// exclusive guard as it lets go, so that a round with nothing to do takes
+/// no lock at all. A core that took the shared lock 100 times a second to
+/// ask (the network core, with no client, during a console BENCH) made the
+/// writer hand the lock over each time, to a vCPU that the host, with three
+/// busy vCPUs on two cores, had often not scheduled: the writer spun in
+/// `lock` for a quarter of its time, the asking core for a third of its.
+struct Upkeep {
+    /// Writes wait for a commit ([`Store::pending`] above 0).
+    pending: AtomicBool,
+    /// The counter's value from which [`Store::tick`],
+    /// [`Store::note_unsynced`] or [`Store::idle_compaction`] may have work
+    /// (0: now; `u64::MAX`: none until the next write).
+    due_at: AtomicU64,
+    /// [`Store::may_expire`].
+    may_expire: AtomicBool,
+    /// No background core: lookups may ask for a compaction (seeks) under
+    /// the shared lock, which publishes nothing, so that is asked of the
+    /// store itself.
+    inline: AtomicBool,
+}
+
+impl Upkeep {
+    const fn new() -> Self {
+        Self {
+            pending: AtomicBool::new(false),
+            due_at: AtomicU64::new(u64::MAX),
+            may_expire: AtomicBool::new(false),
+            inline: AtomicBool::new(false),
+        }
+    }
+
+    fn publish(&self, store: Option<&Store>) {
+        let (pending, due_at, may_expire, inline) = match store {
+            None => (false, u64::MAX, false, false),
+            Some(s) => (
+                s.pending() > 0,
+                s.upkeep_due_at(),
+                s.may_expire,
+                !s.db.options().background,
+            ),
+        };
+        self.pending.store(pending, Ordering::Relaxed);
+        self.due_at.store(due_at, Ordering::Relaxed);
+        self.may_expire.store(may_expire, Ordering::Relaxed);
+        self.inline.store(inline, Ordering::Relaxed);
+    }
+}
+
+/// What [`StoreCell::lock`] gives: the store, or `None`, exclusively; it
+/// publishes what the loops ask (see [`StoreCell::has_upkeep`]) as it goes.
+pub struct StoreCellGuard<'a> {
+    guard: WriteGuard<'a, Option<Store>>,
+    upkeep: &'a Upkeep,
+}
+
+impl core::ops::Deref for StoreCellGuard<'_> {
+    type Target = Option<Store>;
+    fn deref(&self) -> &Option<Store> {
+        &self.guard
+    }
+}
+
+impl core::ops::DerefMut for StoreCellGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Option<Store> {
+        &mut self.guard
+    }
+}
+
+impl Drop for StoreCellGuard<'_> {
+    fn drop(&mut self) {
+        self.upkeep.publish(self.guard.as_ref());
+    }
+}
+
+/// What [`StoreCell::read`] gives: the store, or `None`, shared.
+pub type StoreCellReadGuard<'a> = ReadGuard<'a, Option<Store>>;
+
+impl StoreCell {
+    /// A cell holding `store` (`None`: no store yet), its readers all
+    /// counted in one slot (host tests, one core).
+    pub const fn new(store: Option<Store>) -> Self {
+        Self::per_core(store, percore::no_core)
+    }
+
+    /// A cell whose readers are counted per `core` (the kernel's core
+    /// index). What the loops ask is published at the first [`lock`]:
+    /// put the store in through it.
+    ///
+    /// [`lock`]: Self::lock
+    pub const fn per_core(store: Option<Store>, core: CoreFn) -> Self {
+        Self {
+            store: ReadMostly::new(store, core),
+            upkeep: Upkeep::new(),
+        }
+    }
+
+    /// The store, exclusively (writes, commits, maintenance, anything
+    /// that needs `&mut Store`).
+    pub fn lock(&self) -> StoreCellGuard<'_> {
+        StoreCellGuard {
+            guard: self.store.write(),
+            upkeep: &self.upkeep,
+        }
+    }
+
+    /// The store, exclusively, unless another core has it or waits for
+    /// it (see [`ReadMostly::try_write`]).
+    pub fn try_lock(&self) -> Option<StoreCellGuard<'_>> {
+        Some(StoreCellGuard {
+            guard: self.store.try_write()?,
+            upkeep: &self.upkeep,
+        })
+    }
+
+    /// The store, shared with other readers (lookups and scans).
+    pub fn read(&self) -> StoreCellReadGuard<'_> {
+        self.store.read()
+    }
+
+    /// Whether writes wait for a commit, as of the last exclusive lock:
+    /// asked without a lock.
+    pub fn has_pending(&self) -> bool {
+        self.upkeep.pending.load(Ordering::Relaxed)
+    }
+
+    /// Whether [`Store::tick`], [`Store::note_unsynced`] or
+    /// [`Store::idle_compaction`] may have work at counter value `now`
+    /// ([`Store::has_upkeep`], without a lock but where lookups may have
+    /// asked for a compaction on a store with no background core).
+    pub fn has_upkeep(&self, now: u64) -> bool {
+        if now >= self.upkeep.due_at.load(Ordering::Relaxed) {
+            return true;
+        }
+        self.upkeep.inline.load(Ordering::Relaxed)
+            && self
+                .read()
+                .as_ref()
+                .is_some_and(|s| s.db.seek_compaction_pending())
+    }
+
+    /// Whether a step of the active expiry may find keys, as of the last
+    /// exclusive lock ([`Store::may_expire`]), without a lock.
+    pub fn may_expire(&self) -> bool {
+        self.upkeep.may_expire.load(Ordering::Relaxed)
+    }
+}
