@@ -18,7 +18,6 @@
 
 use super::virtio::KernelHal;
 use crate::arch::{cpu, gicv3};
-use core::sync::atomic::{AtomicUsize, Ordering};
 use virtio_drivers::{
     device::blk::{BlkReq, BlkResp, VirtIOBlk},
     transport::SomeTransport,
@@ -89,12 +88,11 @@ pub struct VirtioBlk {
     capacity: u64,
     /// The device's interrupt, when a request's waiter sleeps until it.
     intid: Option<u32>,
+    /// The core that interrupt was last routed to, so that a waiter on the
+    /// same core as the last need not route it again (an emulated write to
+    /// the distributor).
+    routed_to: Option<usize>,
 }
-
-/// The core the disk's interrupt is routed to (`usize::MAX`: none yet),
-/// so that a waiter on the same core as the last need not route it again
-/// (an emulated write to the distributor).
-static ROUTED_TO: AtomicUsize = AtomicUsize::new(usize::MAX);
 
 /// The line stays raised until the waiter acknowledges the device, which
 /// it does in its own time; masked meanwhile, the line cannot storm.
@@ -128,6 +126,7 @@ impl VirtioBlk {
             blk,
             capacity,
             intid,
+            routed_to: None,
         })
     }
 
@@ -140,8 +139,8 @@ impl VirtioBlk {
     /// its interrupt, on the waiting core.
     fn wait(&mut self, intid: u32, token: u16) {
         let me = crate::cpus::index();
-        if ROUTED_TO.swap(me, Ordering::Relaxed) != me {
-            let _ = gicv3::route_here(intid);
+        if self.routed_to != Some(me) && gicv3::route_here(intid).is_ok() {
+            self.routed_to = Some(me);
         }
         loop {
             if self.blk.peek_used() == Some(token) {
