@@ -480,6 +480,26 @@ pub fn field<'a>(report: &'a str, name: &str) -> Option<&'a str> {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
 }
 
+/// The disk's interrupt as the boot log names it ("disk requests wait
+/// asleep for INTID N") and how many times `INFO cpu` says it came, so a
+/// test can check that requests were waited for asleep, not polled.
+pub fn disk_interrupts(q: &mut Qemu) -> (u32, u64) {
+    let t = q.transcript();
+    let intid: u32 = t
+        .split("disk requests wait asleep for INTID ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no disk interrupt in the boot log:\n{t}"));
+    let cpu = q.cmd("INFO cpu");
+    let prefix = format!("irq_{intid}_");
+    let count = cpu
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix)?.split_once(':')?.1.parse().ok())
+        .unwrap_or(0);
+    (intid, count)
+}
+
 /// A TCP port on 127.0.0.1 that nothing listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

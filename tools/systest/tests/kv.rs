@@ -56,6 +56,9 @@ fn commands_and_reply_forms() {
     assert_eq!(q.cmd("GET alice"), "(nil)\n");
     assert_eq!(q.cmd("FLUSH"), "OK\n");
     assert_eq!(q.cmd("COMPACT"), "OK\n");
+    // The disk's requests were waited for asleep, on its interrupt.
+    let (intid, taken) = systest::disk_interrupts(&mut q);
+    assert!(taken > 0, "INTID {intid} taken {taken} times");
     let v = q.cmd("VERIFY");
     assert!(v.starts_with("# Verify\n") && v.contains("errors:0"), "{v}");
     let s = q.cmd("INFO storage");

@@ -78,6 +78,12 @@ fn the_store_on_a_pci_disk_without_a_nic() {
     );
     assert_eq!(info_network(&mut q), "# Network\nlink:none\n");
     assert_eq!(q.cmd("SET pci disk"), "OK\n");
+    // Its requests were waited for asleep, on its INTx line.
+    let (intid, taken) = systest::disk_interrupts(&mut q);
+    assert!(
+        intid == 36 && taken > 0,
+        "INTID {intid} taken {taken} times"
+    );
     q.send(b"REBOOT\r");
     q.read_until("boot complete");
     q.read_until(PROMPT);
