@@ -7,7 +7,8 @@
 //!
 //! - **Group commit.** [`Store::write_deferred`] applies a write at once and
 //!   returns a [`Ticket`]; [`Store::commit`] makes every write so far
-//!   durable with one WAL flush. A session holds a write's `OK` until its
+//!   durable with one WAL flush, or [`Store::begin_commit`] takes that
+//!   flush out of the store to run without its lock. A session holds a write's `OK` until its
 //!   ticket is durable, so writes that arrive together, from one session or
 //!   many, share one flush, and no `OK` is ever given for a write a power
 //!   cut could lose.
@@ -37,8 +38,8 @@ mod store;
 pub mod value;
 
 pub use store::{
-    bad_value, Clock, Commit, Disk, Store, StoreCell, StoreCellGuard, StoreCellReadGuard, Ticket,
-    WAL_WRITEOUT_US,
+    bad_value, BeginCommit, Clock, Commit, CommitDone, CommitJob, Disk, Store, StoreCell,
+    StoreCellGuard, StoreCellReadGuard, Ticket, WAL_WRITEOUT_US,
 };
 pub use value::{Entry, Kind};
 #[cfg(test)]

@@ -75,6 +75,44 @@ pub enum Commit {
     Failed(Error),
 }
 
+/// What [`Store::begin_commit`] found.
+pub enum BeginCommit {
+    /// No write waits for a commit.
+    Idle,
+    /// Another core's commit is under way; the writes it does not cover
+    /// wait for the next.
+    Busy,
+    /// This commit to run, without the store's lock, then to hand to
+    /// [`Store::finish_commit`].
+    Ready(CommitJob),
+    /// The store could not commit (its fatal latch): every pending write
+    /// fails with this.
+    Failed(Error),
+}
+
+/// A group commit taken out of the store: the WAL's write and flush.
+pub struct CommitJob {
+    io: lsm::db::WalSync<Disk>,
+    /// The last ticket it covers.
+    through: u64,
+}
+
+impl CommitJob {
+    /// Writes and flushes; the result goes to [`Store::finish_commit`].
+    pub fn run(self) -> CommitDone {
+        CommitDone {
+            result: self.io.run(),
+            through: self.through,
+        }
+    }
+}
+
+/// A [`CommitJob`]'s outcome.
+pub struct CommitDone {
+    result: Result<()>,
+    through: u64,
+}
+
 /// The store and its service state. See the crate doc.
 pub struct Store {
     db: lsm::db::Db<Disk>,
@@ -241,6 +279,51 @@ impl Store {
             }
             Err(e) => {
                 self.failed = Some((self.durable, self.written, e.clone()));
+                Err(e)
+            }
+        }
+    }
+
+    /// Takes the group commit out of the store, to run without its lock:
+    /// lookups and deferred writes go on while it writes and flushes, and
+    /// the writes made meanwhile wait for the next. See [`BeginCommit`].
+    pub fn begin_commit(&mut self) -> BeginCommit {
+        if self.pending() == 0 {
+            return BeginCommit::Idle;
+        }
+        match self.db.begin_wal_sync() {
+            Ok(Some(io)) => BeginCommit::Ready(CommitJob {
+                io,
+                through: self.written,
+            }),
+            Ok(None) => BeginCommit::Busy,
+            Err(e) => {
+                self.failed = Some((self.durable, self.written, e.clone()));
+                BeginCommit::Failed(e)
+            }
+        }
+    }
+
+    /// Settles the tickets a [`CommitJob`] covered: durable, or failed
+    /// with its error (the store refuses writes from then on). A commit
+    /// under the lock may have covered them since; it is counted once.
+    pub fn finish_commit(&mut self, done: CommitDone) -> Result<()> {
+        match done.result {
+            Ok(()) => {
+                if done.through > self.durable {
+                    self.group_commits += 1;
+                    self.group_commit_writes += done.through - self.durable;
+                    self.durable = done.through;
+                }
+                if self.durable == self.written {
+                    self.buffered_since = None;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if done.through > self.durable {
+                    self.failed = Some((self.durable, done.through, e.clone()));
+                }
                 Err(e)
             }
         }

@@ -117,6 +117,73 @@ fn deferred_writes_are_seen_at_once_and_share_one_flush() {
     assert_eq!(s.group_stats(), (1, 50));
 }
 
+/// A commit taken out of the store covers the writes made before it was
+/// taken; those made while it ran stay pending for the next, and a second
+/// taker finds it busy meanwhile.
+#[test]
+fn a_commit_run_without_the_lock_covers_what_came_before_it() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    let before = disk.flushes();
+    let early: Vec<Ticket> = (0..10)
+        .map(|i| s.write_deferred(put(&std::format!("e{i}"), "v")).unwrap())
+        .collect();
+    let BeginCommit::Ready(job) = s.begin_commit() else {
+        panic!("a commit to take")
+    };
+    assert!(matches!(s.begin_commit(), BeginCommit::Busy));
+    let late = s.write_deferred(put("late", "v")).unwrap();
+    let done = job.run();
+    assert_eq!(disk.flushes(), before + 1);
+    s.finish_commit(done).unwrap();
+    assert!(early.iter().all(|t| s.status(*t) == Commit::Durable));
+    assert_eq!(s.status(late), Commit::Pending);
+    assert_eq!((s.pending(), s.group_stats()), (1, (1, 10)));
+    let BeginCommit::Ready(job) = s.begin_commit() else {
+        panic!("the late write to commit")
+    };
+    s.finish_commit(job.run()).unwrap();
+    assert_eq!(s.status(late), Commit::Durable);
+    assert!(matches!(s.begin_commit(), BeginCommit::Idle));
+}
+
+/// A commit under the lock while a taken one runs covers everything; the
+/// taken one's finish then changes nothing and counts nothing twice.
+#[test]
+fn a_locked_commit_and_a_taken_one_count_each_write_once() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    let t = s.write_deferred(put("a", "1")).unwrap();
+    let BeginCommit::Ready(job) = s.begin_commit() else {
+        panic!("a commit to take")
+    };
+    let done = job.run();
+    let u = s.write_deferred(put("b", "2")).unwrap();
+    s.commit().unwrap();
+    s.finish_commit(done).unwrap();
+    assert_eq!(
+        (s.status(t), s.status(u)),
+        (Commit::Durable, Commit::Durable)
+    );
+    assert_eq!((s.pending(), s.group_stats()), (0, (1, 2)));
+}
+
+/// A taken commit that fails fails the writes it covered, with its error,
+/// and the store refuses writes from then on.
+#[test]
+fn a_failed_taken_commit_fails_its_writes() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    let t = s.write_deferred(put("a", "1")).unwrap();
+    let BeginCommit::Ready(job) = s.begin_commit() else {
+        panic!("a commit to take")
+    };
+    disk.0.lock().unwrap().cut_power_after(0);
+    let err = s.finish_commit(job.run()).expect_err("the flush fails");
+    assert_eq!(s.status(t), Commit::Failed(err));
+    assert!(s.write_deferred(put("b", "2")).is_err());
+}
+
 #[test]
 fn what_a_commit_covered_survives_a_power_cut() {
     let disk = Shared::new();

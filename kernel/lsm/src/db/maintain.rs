@@ -346,6 +346,9 @@ impl<D: BlockDevice> Db<D> {
         if !self.sh.state.lock().snapshots.is_empty() {
             return Err(Error::InvalidArgument("clear while a snapshot is held"));
         }
+        // A write-out under way goes to the log this drops; the next log
+        // after the new one would take its half again.
+        self.wait_wal_io();
         let number = u64::from(self.wal.log_number()) + 1;
         let wal = LogWriter::new(self.sh.layout.wal_region(number), log_u32(number)?)?;
         let mut job = self.sh.job();

@@ -31,7 +31,9 @@
 //!
 //! The owner changes the store through `&mut self` (the kernel wraps it in
 //! a lock). Group commit: writers append with `sync = false` and one of them
-//! calls [`Db::sync_wal`], which makes all of them durable with one flush.
+//! calls [`Db::sync_wal`], which makes all of them durable with one flush;
+//! or [`Db::begin_wal_sync`] takes that write and flush out of the store,
+//! to run without the owner's lock while writes go on.
 //! Flushes and compactions run inside the write that needs them, or, with
 //! [`Options::background`], on another core through a [`Background`]
 //! handle, which commits into the state it shares with the owner's `Db`
@@ -97,6 +99,7 @@ pub use iter::DbIter;
 pub use lookup::{BlockPointer, LookupSource, LookupStats, PointCache, PointHit};
 pub use superblock::{Layout, Superblock, FORMAT_VERSION, MAGIC};
 pub use version::{FileMeta, Version, VersionEdit, NUM_LEVELS};
+pub use write::WalSync;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

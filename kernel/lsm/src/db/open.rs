@@ -247,6 +247,7 @@ impl<D: BlockDevice> Db<D> {
     /// any stop.
     pub fn close(mut self) -> Result<D> {
         self.stop_jobs();
+        self.wait_wal_io();
         if self.check_writable().is_ok() {
             self.wal.sync(&mut DiskRef(&self.sh.disk))?;
         }
@@ -269,6 +270,7 @@ impl<D: BlockDevice> Db<D> {
     /// after a background job in flight.
     pub fn into_device(mut self) -> D {
         self.stop_jobs();
+        self.wait_wal_io();
         self.sh.disk.take().expect("the store holds its device")
     }
 

@@ -144,6 +144,10 @@ pub(super) struct Shared<D: BlockDevice> {
     pub(super) fatal: AtomicBool,
     /// The owner closed (or dropped) the store: jobs do nothing more.
     pub(super) closed: AtomicBool,
+    /// A [`WalSync`](super::WalSync) is writing the WAL without the
+    /// owner: the owner's own WAL writes wait for it (they may rewrite its
+    /// last sector).
+    pub(super) wal_io: AtomicBool,
 }
 
 impl<D: BlockDevice> Shared<D> {
@@ -180,6 +184,7 @@ impl<D: BlockDevice> Shared<D> {
             failures: AtomicU64::new(0),
             fatal: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            wal_io: AtomicBool::new(false),
         };
         sh.update_current(|_| current);
         sh

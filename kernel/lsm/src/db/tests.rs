@@ -29,6 +29,7 @@ mod filter;
 mod interrupt;
 mod read_only;
 mod space;
+mod wal_sync;
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 

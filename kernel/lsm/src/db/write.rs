@@ -12,7 +12,7 @@ use core::sync::atomic::Ordering;
 use super::disk::DiskRef;
 use super::maintain::space_reserve;
 use super::open::log_u32;
-use super::shared::Current;
+use super::shared::{Current, Shared};
 use super::stop::Stop;
 use super::{Db, WriteBatch};
 use crate::device::BlockDevice;
@@ -63,8 +63,18 @@ impl<D: BlockDevice> Db<D> {
         self.make_room(batch.size())?;
         let seq = self.last_seq + 1;
         batch.set_sequence(seq);
+        if sync {
+            self.wait_wal_io();
+        }
         let disk = &mut DiskRef(&self.sh.disk);
-        let mut wal_result = self.wal.append(disk, batch.contents());
+        // Only the owner starts a `WalSync`, so one under way now was
+        // started before: its bytes must reach the device before any of
+        // the writer's own.
+        let mut wal_result = if self.sh.wal_io.load(Ordering::Acquire) {
+            self.wal.append_buffered(batch.contents())
+        } else {
+            self.wal.append(disk, batch.contents())
+        };
         if wal_result.is_ok() && sync {
             wal_result = self.wal.sync(disk);
         }
@@ -131,6 +141,7 @@ impl<D: BlockDevice> Db<D> {
     /// Makes every write so far durable with one flush (group commit).
     pub fn sync_wal(&mut self) -> Result<()> {
         self.check_writable()?;
+        self.wait_wal_io();
         let r = self.wal.sync(&mut DiskRef(&self.sh.disk));
         if let Err(e) = &r {
             self.sh.set_fatal(e);
@@ -142,7 +153,34 @@ impl<D: BlockDevice> Db<D> {
     /// they reach the disk within the owner's timer period (`sync = 0`).
     pub fn write_out_wal(&mut self) -> Result<()> {
         self.check_writable()?;
+        self.wait_wal_io();
         self.wal.write_out(&mut DiskRef(&self.sh.disk))
+    }
+
+    /// Takes the group commit's WAL write-out and flush out of the store,
+    /// to run without the owner's lock (LevelDB's writer leaves its mutex
+    /// for the log write and sync the same way): lookups and writes go on
+    /// meanwhile, and the records written meanwhile wait for the next one.
+    /// `None` while another is under way (its taker finishes it). Every
+    /// write before this call is durable once [`WalSync::run`] succeeds.
+    pub fn begin_wal_sync(&mut self) -> Result<Option<WalSync<D>>> {
+        self.check_writable()?;
+        if self.sh.wal_io.swap(true, Ordering::Acquire) {
+            return Ok(None);
+        }
+        Ok(Some(WalSync {
+            sh: Arc::clone(&self.sh),
+            out: self.wal.take_write_out(),
+        }))
+    }
+
+    /// Returns once no [`WalSync`] is under way. Its taker runs it at once,
+    /// without any lock the owner holds, so the wait is one write and
+    /// flush at most.
+    pub(super) fn wait_wal_io(&self) {
+        while self.sh.wal_io.load(Ordering::Acquire) {
+            core::hint::spin_loop();
+        }
     }
 
     /// Ensures the memtable and WAL can take `size` more bytes, freezing the
@@ -194,5 +232,38 @@ impl<D: BlockDevice> Db<D> {
             imm_log: number,
         });
         Ok(())
+    }
+}
+
+/// A group commit's WAL write-out and flush, taken out of the store by
+/// [`Db::begin_wal_sync`] to run without its owner's lock.
+pub struct WalSync<D: BlockDevice> {
+    sh: Arc<Shared<D>>,
+    /// The WAL's buffered bytes, if any, and where they go.
+    out: Option<(u64, alloc::vec::Vec<u8>)>,
+}
+
+impl<D: BlockDevice> WalSync<D> {
+    /// Writes the bytes and flushes the device: the writes before
+    /// `begin_wal_sync` are durable if this succeeds. A failure latches
+    /// the store's fatal error (what reached the disk is unknown).
+    pub fn run(self) -> Result<()> {
+        let disk = &self.sh.disk;
+        let written = match &self.out {
+            Some((at, bytes)) => disk.write(*at, bytes),
+            None => Ok(()),
+        };
+        let r = written.and_then(|()| disk.flush()).map_err(Error::from);
+        if let Err(e) = &r {
+            self.sh.set_fatal(e);
+        }
+        r
+    }
+}
+
+impl<D: BlockDevice> Drop for WalSync<D> {
+    fn drop(&mut self) {
+        // Run or not, the owner's WAL writes may go on.
+        self.sh.wal_io.store(false, Ordering::Release);
     }
 }

@@ -159,6 +159,17 @@ impl LogWriter {
     /// buffer grows large. Refuses, changing nothing, a record that does not
     /// fit in the region.
     pub fn append<D: BlockDevice + ?Sized>(&mut self, dev: &mut D, record: &[u8]) -> Result<()> {
+        self.append_buffered(record)?;
+        if self.buf.len() >= WRITE_BEHIND {
+            self.write_out(dev)?;
+        }
+        Ok(())
+    }
+
+    /// Appends a record to the buffer only, however large it grows: for a
+    /// writer whose earlier bytes are being written by someone else (see
+    /// [`LogWriter::take_write_out`]), which must not write meanwhile.
+    pub fn append_buffered(&mut self, record: &[u8]) -> Result<()> {
         let needed = self.cost(record.len());
         if self.pos + needed > self.region.len {
             return Err(Error::NoSpace {
@@ -196,9 +207,6 @@ impl LogWriter {
             first = false;
         }
         self.dirty = true;
-        if self.buf.len() >= WRITE_BEHIND {
-            self.write_out(dev)?;
-        }
         Ok(())
     }
 
@@ -219,6 +227,28 @@ impl LogWriter {
         self.buf_start += keep_from as u64;
         self.dirty = false;
         Ok(())
+    }
+
+    /// What [`LogWriter::write_out`] would write, taken as if written: the
+    /// device offset and the bytes, padded to whole sectors, for a caller
+    /// that writes (and flushes) them itself, without holding the writer;
+    /// `None` if nothing is buffered. They share the partial last sector
+    /// with the next write-out, so they must reach the device before any
+    /// later write of this writer does, and a failure to write them must
+    /// end the log (the store's fatal latch).
+    pub fn take_write_out(&mut self) -> Option<(u64, Vec<u8>)> {
+        if !self.dirty {
+            return None;
+        }
+        let used = self.buf.len();
+        let keep_from = used - used % SECTOR_SIZE;
+        let tail = self.buf[keep_from..].to_vec();
+        let mut out = core::mem::replace(&mut self.buf, tail);
+        out.resize(used.div_ceil(SECTOR_SIZE) * SECTOR_SIZE, 0);
+        let at = self.region.start + self.buf_start;
+        self.buf_start += keep_from as u64;
+        self.dirty = false;
+        Some((at, out))
     }
 
     /// Writes out and flushes: every appended record is durable after this.

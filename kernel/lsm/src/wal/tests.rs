@@ -266,3 +266,42 @@ fn crash_keeps_every_synced_record_and_a_prefix_of_the_rest() {
         assert_eq!(&got[..], &records[..got.len()], "seed {seed}");
     }
 }
+
+/// A write-out taken from the writer and written by its taker, while the
+/// writer buffers more (a group commit that runs without the store's
+/// lock), leaves the same log as the writer's own write-outs would: the
+/// taken bytes hold the partial last sector as it was, and the next
+/// write-out rewrites it with what came since.
+#[test]
+fn a_taken_write_out_and_the_writers_own_make_one_log() {
+    let region = Region {
+        start: 8192,
+        len: 256 * 1024,
+    };
+    let mut dev = MemDevice::new(1 << 20);
+    let mut w = LogWriter::new(region, 3).unwrap();
+    let records: Vec<Vec<u8>> = (0..40).map(|i| record(i, 100 + i * 37)).collect();
+    let mut taken = Vec::new();
+    for (i, rec) in records.iter().enumerate() {
+        w.append_buffered(rec).unwrap();
+        if i % 7 == 3 {
+            taken.push(w.take_write_out().expect("bytes were buffered"));
+            assert!(w.take_write_out().is_none(), "nothing new since");
+        }
+        if i % 7 == 5 {
+            // The taker writes what it took before the writer writes again.
+            for (at, bytes) in taken.drain(..) {
+                assert_eq!(at % SECTOR_SIZE as u64, 0);
+                assert_eq!(bytes.len() % SECTOR_SIZE, 0);
+                dev.write(at, &bytes).unwrap();
+            }
+        }
+    }
+    for (at, bytes) in taken.drain(..) {
+        dev.write(at, &bytes).unwrap();
+    }
+    w.sync(&mut dev).unwrap();
+    let (got, end) = read_all(&mut dev, region, 3);
+    assert_eq!(got, records);
+    assert_eq!(end, Some(LogEnd::Clean));
+}

@@ -9,6 +9,13 @@
 //! them covered flushes nothing) and lets the sessions send the replies
 //! that waited for it, then sleeps (`wfi`) until the next interrupt.
 //!
+//! The flush runs without the store's lock ([`kv::Store::begin_commit`]):
+//! the other cores' lookups, their writes and the background's work go on
+//! while the disk flushes, where they used to spin on the lock for the
+//! whole of it. A loop that finds another core's commit under way leaves
+//! its writes for the next and sleeps; the committing core wakes it when
+//! the commit is done, so that its replies go.
+//!
 //! With three cores or more the console and the network sessions each have
 //! a loop and a core of their own (`cores`), so a long console command
 //! (BENCH, COMPACT) does not hold up the network's clients, nor a flood
@@ -21,7 +28,9 @@ mod network;
 use crate::cores;
 use crate::services::kv::{self, STORE};
 use crate::services::net;
+use ::kv::BeginCommit;
 use cmd::{Appendfsync, Config, Server, ServerCell};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use hal::arch::cpu;
 use hal::cpus::Role;
 use hal::drivers::{pl011, pl031};
@@ -138,9 +147,9 @@ fn settle(last_sync_ms: &mut u64) {
     let policy = server().lock().config.appendfsync;
     let now = pl031::wall_ms();
     match policy {
-        Appendfsync::Always => commit(),
+        Appendfsync::Always => group_commit(),
         Appendfsync::Everysec if now.saturating_sub(*last_sync_ms) >= 1000 => {
-            commit();
+            group_commit();
             *last_sync_ms = now;
         }
         Appendfsync::Everysec | Appendfsync::No => note_unsynced(),
@@ -158,8 +167,52 @@ fn note_unsynced() {
     }
 }
 
-/// Makes every deferred write durable (one WAL flush), so the replies
-/// waiting for it can go. A failure is each waiting reply's error.
+/// Cores whose loop found another core's commit under way (a bit each):
+/// the committing core wakes them when it is done.
+static COMMIT_WAITERS: AtomicUsize = AtomicUsize::new(0);
+
+/// The loops' group commit: every deferred write made so far durable with
+/// one WAL flush, which runs without the store's lock; the replies waiting
+/// for it can then go. If another core's commit is under way, this core
+/// sleeps until that one wakes it, then commits what is left. A failure
+/// is each waiting reply's error.
+fn group_commit() {
+    if !STORE.has_pending() {
+        return;
+    }
+    let me = 1 << hal::cpus::index();
+    // Asked before the store is: a commit that ends after the lock is let
+    // go below sees it, so its wake-up cannot be missed.
+    COMMIT_WAITERS.fetch_or(me, Ordering::AcqRel);
+    let begun = match STORE.lock().as_mut() {
+        Some(store) => store.begin_commit(),
+        None => BeginCommit::Idle,
+    };
+    if !matches!(begun, BeginCommit::Busy) {
+        COMMIT_WAITERS.fetch_and(!me, Ordering::AcqRel);
+    }
+    match begun {
+        BeginCommit::Ready(job) => {
+            let done = job.run();
+            if let Some(store) = STORE.lock().as_mut() {
+                if let Err(e) = store.finish_commit(done) {
+                    log::error!("kv: group commit failed: {e}");
+                }
+            }
+            let waiters = COMMIT_WAITERS.swap(0, Ordering::AcqRel);
+            for core in (0..usize::BITS as usize).filter(|c| waiters & (1 << c) != 0) {
+                hal::arch::smp::wake(core);
+            }
+        }
+        BeginCommit::Failed(e) => log::error!("kv: group commit failed: {e}"),
+        BeginCommit::Busy | BeginCommit::Idle => {}
+    }
+}
+
+/// Makes every deferred write durable (one WAL flush) before it returns,
+/// under the store's lock (after any commit under way without it), so the
+/// replies waiting for it can go: the console's, before a command that
+/// must not pass them. A failure is each waiting reply's error.
 fn commit() {
     // Every round of every loop asks: nothing pending is the usual answer,
     // and it needs no lock.

@@ -1,0 +1,103 @@
+//! Group commit without the owner's lock: a [`WalSync`] taken out of the
+//! store makes every earlier write durable while writes go on, and the
+//! owner's own WAL writes wait for it.
+
+use super::crash::{acked_plus_prefix, Op};
+use super::*;
+
+fn put(db: &mut Db<FaultDevice<MemDevice>>, i: u32, ops: &mut Vec<Op>) {
+    let (k, v) = (
+        format!("key{i:04}").into_bytes(),
+        format!("v{i}").repeat(7).into_bytes(),
+    );
+    db.put(&k, &v, false).unwrap();
+    ops.push(Op::Put(k, v));
+}
+
+/// Writes before the sync was taken survive a power cut after it ran;
+/// writes made while it was out (appended behind it, in the sector it
+/// wrote too) survive as a prefix, never damaging the log.
+#[test]
+fn a_taken_sync_makes_earlier_writes_durable_while_writes_go_on() {
+    for seed in 0..20u64 {
+        let dev = FaultDevice::new(MemDevice::new(8 << 20), seed);
+        let (mut db, _) = Db::open(dev, small_opts()).unwrap();
+        let (mut before, mut during) = (Vec::new(), Vec::new());
+        for i in 0..30 {
+            put(&mut db, i, &mut before);
+        }
+        let sync = db.begin_wal_sync().unwrap().expect("none under way");
+        assert!(db.begin_wal_sync().unwrap().is_none(), "one at a time");
+        for i in 30..30 + seed as u32 {
+            put(&mut db, i, &mut during);
+        }
+        // From another thread, as another core runs it.
+        std::thread::spawn(move || sync.run())
+            .join()
+            .unwrap()
+            .unwrap();
+        for i in 100..110 {
+            put(&mut db, i, &mut during);
+        }
+        let mut dev = db.into_device();
+        dev.crash().unwrap();
+        let (db, _) = Db::open(dev, small_opts()).unwrap();
+        let mut durable = Model::new();
+        crash::apply(&mut durable, &before);
+        let got = contents(&db, None);
+        assert!(
+            acked_plus_prefix(&got, &durable, &during),
+            "seed {seed}: not the synced writes plus a prefix"
+        );
+        assert!(db.verify().errors.is_empty());
+    }
+}
+
+/// A synced write (and `sync_wal`) while a taken sync is out waits for it,
+/// then covers everything: nothing the taken sync wrote is rewritten
+/// under it.
+#[test]
+fn the_owners_sync_waits_for_a_taken_one() {
+    let dev = FaultDevice::new(MemDevice::new(8 << 20), 7);
+    let (mut db, _) = Db::open(dev, small_opts()).unwrap();
+    let mut ops = Vec::new();
+    for i in 0..20 {
+        put(&mut db, i, &mut ops);
+    }
+    let sync = db.begin_wal_sync().unwrap().unwrap();
+    let runner = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        sync.run()
+    });
+    for i in 20..40 {
+        put(&mut db, i, &mut ops);
+    }
+    db.sync_wal().unwrap();
+    assert!(
+        runner.is_finished(),
+        "sync_wal returned before the taken sync ran"
+    );
+    runner.join().unwrap().unwrap();
+    let mut dev = db.into_device();
+    dev.crash().unwrap();
+    let (db, _) = Db::open(dev, small_opts()).unwrap();
+    let mut durable = Model::new();
+    crash::apply(&mut durable, &ops);
+    assert_eq!(contents(&db, None), durable);
+}
+
+/// A taken sync whose device fails latches the store's fatal error: the
+/// writes it covered are not known to be on the disk, and no more are
+/// taken.
+#[test]
+fn a_failed_taken_sync_stops_the_store() {
+    let dev = FaultDevice::new(MemDevice::new(8 << 20), 3);
+    let (mut db, _) = Db::open(dev, small_opts()).unwrap();
+    let mut ops = Vec::new();
+    put(&mut db, 1, &mut ops);
+    db.device_mut().cut_power_after(0);
+    let sync = db.begin_wal_sync().unwrap().unwrap();
+    assert!(sync.run().is_err());
+    assert!(db.put(b"k", b"v", false).is_err(), "writes refused after");
+    assert!(db.begin_wal_sync().is_err());
+}
