@@ -189,6 +189,9 @@ fn memory_section(r: &mut Report) {
     r.add_field("heap_total_bytes", h.total);
     r.add_field("heap_used_bytes", h.used);
     r.add_field("heap_free_bytes", h.free);
+    // Free blocks each CPU keeps for its next small allocations: counted
+    // in heap_free_bytes, but usable only for their size on their CPU.
+    r.add_field("heap_cpu_cached_bytes", h.cached);
     r.add_field("heap_leaked_in_irq_bytes", h.leaked_in_irq);
     r.add_field("page_tables_l2", l2);
     r.add_field("page_tables_l3", l3);
