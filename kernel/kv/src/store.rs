@@ -373,19 +373,11 @@ impl Store {
         }
     }
 
-    /// Whether [`tick`](Self::tick), [`note_unsynced`](Self::note_unsynced)
-    /// or [`idle_compaction`](Self::idle_compaction) may have anything to
-    /// do: asked under the shared lock, so that a loop's rounds take the
-    /// exclusive one only when they must (with other cores reading, a
-    /// writer waits for a moment when none is).
-    pub fn has_upkeep(&self) -> bool {
-        self.buffered_since.is_some()
-            || self.pending() > 0
-            || (!self.db.options().background && self.db.seek_compaction_pending())
-    }
-
-    /// The counter's value from which [`has_upkeep`](Self::has_upkeep)'s
-    /// work is due: 0 if now, `u64::MAX` if none until something changes.
+    /// The counter's value from which [`tick`](Self::tick),
+    /// [`note_unsynced`](Self::note_unsynced) or
+    /// [`idle_compaction`](Self::idle_compaction) may have work: 0 if now,
+    /// `u64::MAX` if none until something changes (what
+    /// [`StoreCell::has_upkeep`] asks without a lock).
     fn upkeep_due_at(&self) -> u64 {
         if !self.db.options().background && self.db.seek_compaction_pending() {
             return 0;

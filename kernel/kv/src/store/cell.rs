@@ -153,9 +153,10 @@ impl StoreCell {
     }
 
     /// Whether [`Store::tick`], [`Store::note_unsynced`] or
-    /// [`Store::idle_compaction`] may have work at counter value `now`
-    /// ([`Store::has_upkeep`], without a lock but where lookups may have
-    /// asked for a compaction on a store with no background core).
+    /// [`Store::idle_compaction`] may have work at counter value `now`, as
+    /// of the last exclusive lock; without a lock, but for a store with no
+    /// background core, whose lookups may have asked for a compaction since
+    /// (under the shared lock).
     pub fn has_upkeep(&self, now: u64) -> bool {
         if now >= self.upkeep.due_at.load(Ordering::Relaxed) {
             return true;
