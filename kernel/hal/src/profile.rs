@@ -34,7 +34,9 @@ pub fn on_tick() {
     if ACTIVE.load(Ordering::Relaxed) && me == CPU.load(Ordering::Relaxed) {
         let mut s = SAMPLES.lock();
         if s.len() < s.capacity() {
-            s.push(IRQ_ELR[me % MAX_CPUS].load(Ordering::Relaxed));
+            if let Some(elr) = IRQ_ELR.get(me) {
+                s.push(elr.load(Ordering::Relaxed));
+            }
         }
     }
 }
@@ -44,7 +46,8 @@ pub fn start(hz: u64, cpu: usize) -> Result<(), &'static str> {
     if !(10..=10_000).contains(&hz) {
         return Err("the sampling rate is 10 to 10000 Hz");
     }
-    if cpu >= crate::cpus::online() {
+    // A CPU that did not come up leaves a gap: its index is not online.
+    if !crate::cpus::get(cpu).is_some_and(crate::cpus::Cpu::is_online) {
         return Err("no such CPU online (INFO cpu lists them)");
     }
     CPU.store(cpu, Ordering::Relaxed);
