@@ -38,8 +38,8 @@ mod store;
 pub mod value;
 
 pub use store::{
-    bad_value, BeginCommit, Clock, Commit, CommitDone, CommitJob, Disk, Store, StoreCell,
-    StoreCellGuard, StoreCellReadGuard, Ticket, WAL_WRITEOUT_US,
+    bad_value, BeginCommit, Clock, Commit, CommitDone, CommitFlight, CommitJob, Disk, Store,
+    StoreCell, StoreCellGuard, StoreCellReadGuard, Ticket, WAL_WRITEOUT_US,
 };
 pub use value::{Entry, Kind};
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use cache::trace::{Recorder, Traced, MAX_BYTES};
 use cache::StoreCache;
@@ -17,7 +18,9 @@ use lsm::{Corruption, CorruptionKind, Error, Result};
 use crate::value::{self, Entry, Expired};
 
 mod cell;
+mod commit;
 pub use cell::{StoreCell, StoreCellGuard, StoreCellReadGuard};
+pub use commit::{BeginCommit, Commit, CommitDone, CommitFlight, CommitJob, Ticket};
 
 /// A stored value this code cannot read is damage, reported as such.
 pub fn bad_value(e: value::BadValue) -> Error {
@@ -60,63 +63,14 @@ impl Clock {
     }
 }
 
-/// A deferred write's place in line: durable once a commit covers it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Ticket(u64);
-
-/// Where a deferred write stands.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Commit {
-    /// On disk: its `OK` may go out.
-    Durable,
-    /// Applied, waiting for the next commit.
-    Pending,
-    /// The commit that should have covered it failed: its reply is this error.
-    Failed(Error),
-}
-
-/// What [`Store::begin_commit`] found.
-pub enum BeginCommit {
-    /// No write waits for a commit.
-    Idle,
-    /// Another core's commit is under way; the writes it does not cover
-    /// wait for the next.
-    Busy,
-    /// This commit to run, without the store's lock, then to hand to
-    /// [`Store::finish_commit`].
-    Ready(CommitJob),
-    /// The store could not commit (its fatal latch): every pending write
-    /// fails with this.
-    Failed(Error),
-}
-
-/// A group commit taken out of the store: the WAL's write and flush.
-pub struct CommitJob {
-    io: lsm::db::WalSync<Disk>,
-    /// The last ticket it covers.
-    through: u64,
-}
-
-impl CommitJob {
-    /// Writes and flushes; the result goes to [`Store::finish_commit`].
-    pub fn run(self) -> CommitDone {
-        CommitDone {
-            result: self.io.run(),
-            through: self.through,
-        }
-    }
-}
-
-/// A [`CommitJob`]'s outcome.
-pub struct CommitDone {
-    result: Result<()>,
-    through: u64,
-}
-
 /// The store and its service state. See the crate doc.
 pub struct Store {
     db: lsm::db::Db<Disk>,
     clock: Clock,
+    /// Which store this is, of those opened since boot: a commit that
+    /// outlived its store (closed and opened again while the flush ran)
+    /// settles nothing in the next.
+    id: u64,
     /// The last ticket handed out.
     written: u64,
     /// Every ticket up to this one is durable.
@@ -151,9 +105,11 @@ impl Store {
         db.set_compaction_filter(Some(Arc::new(Expired {
             wall_us: clock.wall_us,
         })));
+        static OPENED: AtomicU64 = AtomicU64::new(0);
         Store {
             db,
             clock,
+            id: OPENED.fetch_add(1, Ordering::Relaxed),
             written: 0,
             durable: 0,
             failed: None,
@@ -250,92 +206,6 @@ impl Store {
         self.db.write(batch, false)?;
         self.written += 1;
         Ok(Ticket(self.written))
-    }
-
-    /// Deferred writes not yet covered by a commit.
-    pub fn pending(&self) -> u64 {
-        let settled = match &self.failed {
-            Some((_, through, _)) => self.durable.max(*through),
-            None => self.durable,
-        };
-        self.written - settled
-    }
-
-    /// Makes every write so far durable with one WAL flush (group commit).
-    /// On failure every pending ticket fails with the error, and the store
-    /// refuses writes from then on (its state on disk is unknown).
-    pub fn commit(&mut self) -> Result<()> {
-        let n = self.pending();
-        if n == 0 {
-            return Ok(());
-        }
-        match self.db.sync_wal() {
-            Ok(()) => {
-                self.durable = self.written;
-                self.buffered_since = None;
-                self.group_commits += 1;
-                self.group_commit_writes += n;
-                Ok(())
-            }
-            Err(e) => {
-                self.failed = Some((self.durable, self.written, e.clone()));
-                Err(e)
-            }
-        }
-    }
-
-    /// Takes the group commit out of the store, to run without its lock:
-    /// lookups and deferred writes go on while it writes and flushes, and
-    /// the writes made meanwhile wait for the next. See [`BeginCommit`].
-    pub fn begin_commit(&mut self) -> BeginCommit {
-        if self.pending() == 0 {
-            return BeginCommit::Idle;
-        }
-        match self.db.begin_wal_sync() {
-            Ok(Some(io)) => BeginCommit::Ready(CommitJob {
-                io,
-                through: self.written,
-            }),
-            Ok(None) => BeginCommit::Busy,
-            Err(e) => {
-                self.failed = Some((self.durable, self.written, e.clone()));
-                BeginCommit::Failed(e)
-            }
-        }
-    }
-
-    /// Settles the tickets a [`CommitJob`] covered: durable, or failed
-    /// with its error (the store refuses writes from then on). A commit
-    /// under the lock may have covered them since; it is counted once.
-    pub fn finish_commit(&mut self, done: CommitDone) -> Result<()> {
-        match done.result {
-            Ok(()) => {
-                if done.through > self.durable {
-                    self.group_commits += 1;
-                    self.group_commit_writes += done.through - self.durable;
-                    self.durable = done.through;
-                }
-                if self.durable == self.written {
-                    self.buffered_since = None;
-                }
-                Ok(())
-            }
-            Err(e) => {
-                if done.through > self.durable {
-                    self.failed = Some((self.durable, done.through, e.clone()));
-                }
-                Err(e)
-            }
-        }
-    }
-
-    /// Where the write with ticket `t` stands.
-    pub fn status(&self, t: Ticket) -> Commit {
-        match &self.failed {
-            Some((from, through, e)) if t.0 > *from && t.0 <= *through => Commit::Failed(e.clone()),
-            _ if t.0 <= self.durable => Commit::Durable,
-            _ => Commit::Pending,
-        }
     }
 
     /// (group commits, deferred writes they made durable) so far.

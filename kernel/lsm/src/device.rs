@@ -77,6 +77,23 @@ pub trait BlockDevice {
     fn flush(&mut self) -> Result<(), DeviceError>;
     /// Size of the device in bytes (a sector multiple).
     fn capacity(&self) -> u64;
+
+    /// Hands the device a flush of every completed write and returns
+    /// without waiting for it where the device can: `Ok(true)` when it is
+    /// under way ([`BlockDevice::poll_flush`] says when it is done),
+    /// `Ok(false)` when it is done already. Any other request waits for
+    /// it first. One at a time: a flush started while another is under
+    /// way covers it. By default the device flushes here.
+    fn start_flush(&mut self) -> Result<bool, DeviceError> {
+        self.flush().map(|()| false)
+    }
+
+    /// The outcome of the flush [`BlockDevice::start_flush`] left under
+    /// way, once the device is done with it (or when none is); `None`
+    /// while it still runs.
+    fn poll_flush(&mut self) -> Option<Result<(), DeviceError>> {
+        Some(Ok(()))
+    }
 }
 
 impl<D: BlockDevice + ?Sized> BlockDevice for &mut D {
@@ -92,6 +109,12 @@ impl<D: BlockDevice + ?Sized> BlockDevice for &mut D {
     fn capacity(&self) -> u64 {
         (**self).capacity()
     }
+    fn start_flush(&mut self) -> Result<bool, DeviceError> {
+        (**self).start_flush()
+    }
+    fn poll_flush(&mut self) -> Option<Result<(), DeviceError>> {
+        (**self).poll_flush()
+    }
 }
 
 impl<D: BlockDevice + ?Sized> BlockDevice for alloc::boxed::Box<D> {
@@ -106,6 +129,12 @@ impl<D: BlockDevice + ?Sized> BlockDevice for alloc::boxed::Box<D> {
     }
     fn capacity(&self) -> u64 {
         (**self).capacity()
+    }
+    fn start_flush(&mut self) -> Result<bool, DeviceError> {
+        (**self).start_flush()
+    }
+    fn poll_flush(&mut self) -> Option<Result<(), DeviceError>> {
+        (**self).poll_flush()
     }
 }
 
@@ -203,6 +232,9 @@ pub struct FaultDevice<D: BlockDevice> {
     power_cut_at: Option<u64>,
     writes: u64,
     flushes: u64,
+    /// A started flush not yet polled to its end: how many of `pending`
+    /// (the oldest) it covers.
+    in_flight: Option<usize>,
 }
 
 impl<D: BlockDevice> FaultDevice<D> {
@@ -217,6 +249,7 @@ impl<D: BlockDevice> FaultDevice<D> {
             power_cut_at: None,
             writes: 0,
             flushes: 0,
+            in_flight: None,
         }
     }
 
@@ -229,6 +262,11 @@ impl<D: BlockDevice> FaultDevice<D> {
     /// Whether the power is cut.
     pub fn is_powered_off(&self) -> bool {
         self.power_cut_at.is_some_and(|at| self.ops >= at)
+    }
+
+    /// Whether a started flush has not been polled to its end.
+    pub fn flush_in_flight(&self) -> bool {
+        self.in_flight.is_some()
     }
 
     /// Writes not flushed yet.
@@ -245,6 +283,9 @@ impl<D: BlockDevice> FaultDevice<D> {
     /// at sector granularity; power then comes back.
     pub fn crash(&mut self) -> Result<CrashReport, DeviceError> {
         let mut report = CrashReport::default();
+        // A flush under way at the cut may or may not have happened: what
+        // it covers is as unflushed as the rest.
+        self.in_flight = None;
         let pending = core::mem::take(&mut self.pending);
         for (offset, data) in pending {
             match self.rng.uniform(3) {
@@ -323,11 +364,42 @@ impl<D: BlockDevice> BlockDevice for FaultDevice<D> {
         for (offset, data) in core::mem::take(&mut self.pending) {
             self.inner.write(offset, &data)?;
         }
+        // One under way covered less; it is done too.
+        if self.in_flight.is_some() {
+            self.in_flight = Some(0);
+        }
         self.inner.flush()
     }
 
     fn capacity(&self) -> u64 {
         self.inner.capacity()
+    }
+
+    /// Covers the writes completed so far; they become durable when the
+    /// flush is polled to its end (a crash before leaves them unflushed),
+    /// and writes made meanwhile stay out of it.
+    fn start_flush(&mut self) -> Result<bool, DeviceError> {
+        self.tick()?;
+        self.flushes += 1;
+        self.in_flight = Some(self.pending.len());
+        Ok(true)
+    }
+
+    fn poll_flush(&mut self) -> Option<Result<(), DeviceError>> {
+        let Some(covered) = self.in_flight else {
+            return Some(Ok(()));
+        };
+        if self.is_powered_off() {
+            return Some(Err(DeviceError::PowerLoss));
+        }
+        self.in_flight = None;
+        let done: Vec<_> = self.pending.drain(..covered).collect();
+        for (offset, data) in done {
+            if let Err(e) = self.inner.write(offset, &data) {
+                return Some(Err(e));
+            }
+        }
+        Some(self.inner.flush())
     }
 }
 

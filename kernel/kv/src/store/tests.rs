@@ -30,6 +30,12 @@ impl BlockDevice for Shared {
     fn capacity(&self) -> u64 {
         self.0.lock().unwrap().capacity()
     }
+    fn start_flush(&mut self) -> core::result::Result<bool, DeviceError> {
+        self.0.lock().unwrap().start_flush()
+    }
+    fn poll_flush(&mut self) -> Option<core::result::Result<(), DeviceError>> {
+        self.0.lock().unwrap().poll_flush()
+    }
 }
 
 impl Shared {
@@ -145,6 +151,59 @@ fn a_commit_run_without_the_lock_covers_what_came_before_it() {
     s.finish_commit(job.run()).unwrap();
     assert_eq!(s.status(late), Commit::Durable);
     assert!(matches!(s.begin_commit(), BeginCommit::Idle));
+}
+
+/// A commit whose flush is handed to the device: what it covers stays
+/// pending until it polls done, the writes made meanwhile wait for the
+/// next, and no other commit begins until then.
+#[test]
+fn a_started_commit_settles_when_polled_done() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    let early: Vec<Ticket> = (0..10)
+        .map(|i| s.write_deferred(put(&std::format!("e{i}"), "v")).unwrap())
+        .collect();
+    let BeginCommit::Ready(job) = s.begin_commit() else {
+        panic!("a commit to take")
+    };
+    let mut flight = job.start();
+    assert!(disk.0.lock().unwrap().flush_in_flight(), "not waited for");
+    let late = s.write_deferred(put("late", "v")).unwrap();
+    assert!(matches!(s.begin_commit(), BeginCommit::Busy));
+    assert!(early.iter().all(|t| s.status(*t) == Commit::Pending));
+    s.finish_commit(flight.poll().expect("the device is done"))
+        .unwrap();
+    assert!(early.iter().all(|t| s.status(*t) == Commit::Durable));
+    assert_eq!(s.status(late), Commit::Pending);
+    drop(flight);
+    let BeginCommit::Ready(job) = s.begin_commit() else {
+        panic!("the late write to commit")
+    };
+    let mut flight = job.start();
+    s.finish_commit(flight.poll().unwrap()).unwrap();
+    assert_eq!(s.status(late), Commit::Durable);
+    assert_eq!(s.group_stats(), (2, 11));
+}
+
+/// A commit that outlived its store (closed and opened again while the
+/// flush ran) settles nothing in the next one.
+#[test]
+fn a_commit_outliving_its_store_settles_nothing_in_the_next() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    s.write_deferred(put("a", "1")).unwrap();
+    let BeginCommit::Ready(job) = s.begin_commit() else {
+        panic!("a commit to take")
+    };
+    let mut flight = job.start();
+    s.close().unwrap();
+    let mut s = open(&disk);
+    let t = s.write_deferred(put("b", "2")).unwrap();
+    let _ = s.finish_commit(flight.poll().unwrap());
+    assert_eq!(s.status(t), Commit::Pending);
+    assert_eq!(s.group_stats(), (0, 0));
+    s.commit().unwrap();
+    assert_eq!(s.status(t), Commit::Durable);
 }
 
 /// A commit under the lock while a taken one runs covers everything; the

@@ -158,6 +158,22 @@ impl<D: BlockDevice> Disk<D> {
         self.with(|d| d.flush())
     }
 
+    /// [`BlockDevice::start_flush`]: `Ok(true)` while it runs on.
+    pub fn start_flush(&self) -> Result<bool, DeviceError> {
+        self.stats.flushes.fetch_add(1, Ordering::Relaxed);
+        self.with(|d| d.start_flush())
+    }
+
+    /// [`BlockDevice::poll_flush`]. It may wait for another core's request
+    /// (which waits for the flush first): a `None` then always means the
+    /// device still has the flush.
+    pub fn poll_flush(&self) -> Option<Result<(), DeviceError>> {
+        match self.dev.lock().as_mut() {
+            Some(d) => d.poll_flush(),
+            None => Some(Err(DeviceError::Closed)),
+        }
+    }
+
     /// Reads `buf.len()` bytes at any `offset`, through sector-aligned reads.
     pub fn read_unaligned(&self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
         let sector = SECTOR_SIZE as u64;

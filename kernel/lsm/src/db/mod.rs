@@ -99,7 +99,7 @@ pub use iter::DbIter;
 pub use lookup::{BlockPointer, LookupSource, LookupStats, PointCache, PointHit};
 pub use superblock::{Layout, Superblock, FORMAT_VERSION, MAGIC};
 pub use version::{FileMeta, Version, VersionEdit, NUM_LEVELS};
-pub use write::WalSync;
+pub use write::{WalFlush, WalSync};
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

@@ -148,6 +148,9 @@ pub(super) struct Shared<D: BlockDevice> {
     /// owner: the owner's own WAL writes wait for it (they may rewrite its
     /// last sector).
     pub(super) wal_io: AtomicBool,
+    /// A [`WalFlush`](super::WalFlush) is under way: the next group
+    /// commit waits for it (the owner's own writes need not).
+    pub(super) wal_flush: AtomicBool,
 }
 
 impl<D: BlockDevice> Shared<D> {
@@ -185,6 +188,7 @@ impl<D: BlockDevice> Shared<D> {
             fatal: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             wal_io: AtomicBool::new(false),
+            wal_flush: AtomicBool::new(false),
         };
         sh.update_current(|_| current);
         sh

@@ -161,11 +161,14 @@ impl<D: BlockDevice> Db<D> {
     /// to run without the owner's lock (LevelDB's writer leaves its mutex
     /// for the log write and sync the same way): lookups and writes go on
     /// meanwhile, and the records written meanwhile wait for the next one.
-    /// `None` while another is under way (its taker finishes it). Every
-    /// write before this call is durable once [`WalSync::run`] succeeds.
+    /// `None` while another is under way (its taker finishes it), its
+    /// flush included. Every write before this call is durable once
+    /// [`WalSync::run`] succeeds (or the [`WalFlush`] its `start` gives
+    /// polls `Ok`).
     pub fn begin_wal_sync(&mut self) -> Result<Option<WalSync<D>>> {
         self.check_writable()?;
-        if self.sh.wal_io.swap(true, Ordering::Acquire) {
+        if self.sh.wal_flush.load(Ordering::Acquire) || self.sh.wal_io.swap(true, Ordering::Acquire)
+        {
             return Ok(None);
         }
         Ok(Some(WalSync {
@@ -258,6 +261,67 @@ impl<D: BlockDevice> WalSync<D> {
             self.sh.set_fatal(e);
         }
         r
+    }
+}
+
+impl<D: BlockDevice> WalSync<D> {
+    /// Writes the bytes and hands the device the flush without waiting for
+    /// it: the taker goes on with other work (the owner's writes may go on
+    /// too, the bytes being on the device) and polls the [`WalFlush`]. A
+    /// failure, now or polled, latches the store's fatal error.
+    pub fn start(self) -> WalFlush<D> {
+        let disk = &self.sh.disk;
+        // Set before `wal_io` clears (as `self` drops), so that no other
+        // group commit begins in between.
+        self.sh.wal_flush.store(true, Ordering::Release);
+        let written = match &self.out {
+            Some((at, bytes)) => disk.write(*at, bytes),
+            None => Ok(()),
+        };
+        let done = match written.and_then(|()| disk.start_flush()) {
+            Ok(true) => None,
+            Ok(false) => Some(Ok(())),
+            Err(e) => {
+                let e = Error::from(e);
+                self.sh.set_fatal(&e);
+                Some(Err(e))
+            }
+        };
+        WalFlush {
+            sh: Arc::clone(&self.sh),
+            done,
+        }
+    }
+}
+
+/// A group commit's flush handed to the device by [`WalSync::start`].
+pub struct WalFlush<D: BlockDevice> {
+    sh: Arc<Shared<D>>,
+    /// Its outcome, when known without asking the device.
+    done: Option<Result<()>>,
+}
+
+impl<D: BlockDevice> WalFlush<D> {
+    /// The flush's outcome once the device is done with it; `None` while it
+    /// runs. Every write before the `WalSync` was taken is durable when it
+    /// is `Ok`.
+    pub fn poll(&mut self) -> Option<Result<()>> {
+        if let Some(done) = self.done.take() {
+            return Some(done);
+        }
+        let r = self.sh.disk.poll_flush()?.map_err(Error::from);
+        if let Err(e) = &r {
+            self.sh.set_fatal(e);
+        }
+        Some(r)
+    }
+}
+
+impl<D: BlockDevice> Drop for WalFlush<D> {
+    fn drop(&mut self) {
+        // Polled to its end or given up: the next commit may begin (and
+        // its flush covers this one's writes too).
+        self.sh.wal_flush.store(false, Ordering::Release);
     }
 }
 

@@ -51,6 +51,14 @@ impl BlockDevice for VirtioDisk {
     fn capacity(&self) -> u64 {
         self.0.capacity()
     }
+
+    fn start_flush(&mut self) -> Result<bool, DeviceError> {
+        self.0.start_flush().map_err(device_error)
+    }
+
+    fn poll_flush(&mut self) -> Option<Result<(), DeviceError>> {
+        Some(self.0.poll_flush()?.map_err(device_error))
+    }
 }
 
 /// The generic timer, and the tick that calls `Store::tick` at least this

@@ -12,9 +12,15 @@
 //! The flush runs without the store's lock ([`kv::Store::begin_commit`]):
 //! the other cores' lookups, their writes and the background's work go on
 //! while the disk flushes, where they used to spin on the lock for the
-//! whole of it. A loop that finds another core's commit under way leaves
-//! its writes for the next and sleeps; the committing core wakes it when
-//! the commit is done, so that its replies go.
+//! whole of it. Nor does a loop that serves the network wait for it: it
+//! hands the disk the flush and serves on (the requests that arrive
+//! meanwhile are executed, their replies wait for the next commit), and
+//! the disk's interrupt brings it back to finish the commit and send the
+//! replies it covered; so the disk's flush and the serving overlap, as
+//! with RocksDB's pipelined writes. (The console's own loop waits: its
+//! next command may be a long one.) A loop that finds another core's commit
+//! under way leaves its writes for the next and sleeps; the committing
+//! core wakes it when the commit is done, so that its replies go.
 //!
 //! With three cores or more the console and the network sessions each have
 //! a loop and a core of their own (`cores`), so a long console command
@@ -28,12 +34,12 @@ mod network;
 use crate::cores;
 use crate::services::kv::{self, STORE};
 use crate::services::net;
-use ::kv::BeginCommit;
+use ::kv::{BeginCommit, CommitDone, CommitFlight};
 use cmd::{Appendfsync, Config, Server, ServerCell};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use hal::arch::cpu;
 use hal::cpus::Role;
-use hal::drivers::{pl011, pl031};
+use hal::drivers::{pl011, pl031, virtio_blk};
 
 /// What every session shares: configuration, the client list, statistics.
 static SERVER: spin::Once<ServerCell> = spin::Once::new();
@@ -71,16 +77,16 @@ pub fn run() -> ! {
 /// The console session alone.
 fn console_loop() -> ! {
     let mut console = console::Console::new(server());
-    let mut last_sync_ms = pl031::wall_ms();
+    let mut committer = Committer::new(false);
     loop {
         console.poll();
-        settle(&mut last_sync_ms);
+        settle(&mut committer);
         console.release();
         maintenance();
         // Makes the time of day exact in the first seconds (the 100 Hz
         // tick wakes the loop for it); one atomic load afterwards.
         pl031::sync_step();
-        cpu::wait_for_interrupt_if(|| pl011::RX.is_empty());
+        cpu::wait_for_interrupt_if(|| pl011::RX.is_empty() && committer.may_sleep());
     }
 }
 
@@ -88,7 +94,7 @@ fn console_loop() -> ! {
 /// routed here, so that its arrival wakes this loop.
 fn network_loop() -> ! {
     let mut network = network::Network::new(server());
-    let mut last_sync_ms = pl031::wall_ms();
+    let mut committer = Committer::new(true);
     let mut routed = None;
     loop {
         // The net service may have (re)started since the last round.
@@ -100,11 +106,11 @@ fn network_loop() -> ! {
             routed = intid;
         }
         network.poll();
-        settle(&mut last_sync_ms);
+        settle(&mut committer);
         network.flush();
         kv::tick();
         expire_step();
-        cpu::wait_for_interrupt_if(|| !net::pending());
+        cpu::wait_for_interrupt_if(|| !net::pending() && committer.may_sleep());
     }
 }
 
@@ -112,18 +118,20 @@ fn network_loop() -> ! {
 fn combined_loop(server: &'static ServerCell) -> ! {
     let mut console = console::Console::new(server);
     let mut network = network::Network::new(server);
-    let mut last_sync_ms = pl031::wall_ms();
+    let mut committer = Committer::new(true);
     loop {
         // Frames in, then every session takes what arrived.
         console.poll();
         network.poll();
         // No more input waiting: what was gathered shares one flush.
-        settle(&mut last_sync_ms);
+        settle(&mut committer);
         console.release();
         network.flush();
         maintenance();
         pl031::sync_step();
-        cpu::wait_for_interrupt_if(|| pl011::RX.is_empty() && !net::pending());
+        cpu::wait_for_interrupt_if(|| {
+            pl011::RX.is_empty() && !net::pending() && committer.may_sleep()
+        });
     }
 }
 
@@ -139,19 +147,59 @@ fn maintenance() {
     idle_compaction();
 }
 
+/// A loop's part in the group commit.
+struct Committer {
+    /// Whether this loop serves on while the disk flushes its commit: not
+    /// the console's alone, whose next command may be a long one (BENCH,
+    /// COMPACT), during which its commit would be asked about by nobody
+    /// and the network's writes would wait for it.
+    overlap: bool,
+    /// The commit this loop started whose flush the disk still has.
+    flight: Option<CommitFlight>,
+    /// Disk interrupts taken before `flight` was last polled.
+    seen: u64,
+    /// When `everysec` last committed.
+    last_sync_ms: u64,
+}
+
+impl Committer {
+    fn new(overlap: bool) -> Committer {
+        Committer {
+            overlap,
+            flight: None,
+            seen: 0,
+            last_sync_ms: pl031::wall_ms(),
+        }
+    }
+
+    /// Whether the loop may sleep as far as the commit goes: none under
+    /// way, or no disk interrupt since it was last polled (its completion's
+    /// is routed to this core, or else another core's request found it
+    /// done and wakes this one).
+    fn may_sleep(&self) -> bool {
+        self.flight.is_none() || virtio_blk::interrupts_taken() == self.seen
+    }
+}
+
 /// Makes the writes gathered this round durable as `appendfsync` says:
 /// `always`, one WAL flush now, before their replies go; `everysec`, a
 /// flush once a second (their replies did not wait); `no`, none here: the
-/// store's write-out deadline puts them on the disk.
-fn settle(last_sync_ms: &mut u64) {
+/// store's write-out deadline puts them on the disk. A flush under way is
+/// asked about in every round.
+fn settle(c: &mut Committer) {
     let policy = server().lock().config.appendfsync;
     let now = pl031::wall_ms();
+    let due = match policy {
+        Appendfsync::Always => true,
+        Appendfsync::Everysec => now.saturating_sub(c.last_sync_ms) >= 1000,
+        Appendfsync::No => false,
+    };
+    if due || c.flight.is_some() {
+        group_commit(c, due);
+    }
     match policy {
-        Appendfsync::Always => group_commit(),
-        Appendfsync::Everysec if now.saturating_sub(*last_sync_ms) >= 1000 => {
-            group_commit();
-            *last_sync_ms = now;
-        }
+        Appendfsync::Always => {}
+        Appendfsync::Everysec if due => c.last_sync_ms = now,
         Appendfsync::Everysec | Appendfsync::No => note_unsynced(),
     }
 }
@@ -172,12 +220,23 @@ fn note_unsynced() {
 static COMMIT_WAITERS: AtomicUsize = AtomicUsize::new(0);
 
 /// The loops' group commit: every deferred write made so far durable with
-/// one WAL flush, which runs without the store's lock; the replies waiting
-/// for it can then go. If another core's commit is under way, this core
-/// sleeps until that one wakes it, then commits what is left. A failure
-/// is each waiting reply's error.
-fn group_commit() {
-    if !STORE.has_pending() {
+/// one WAL flush, which runs without the store's lock and without this
+/// loop waiting for it (see the module doc); the replies waiting for it
+/// can go once a later round finds it done. The one under way is asked
+/// about first; a new one begins (if `begin`) only once it is done. If
+/// another core's commit is under way, this core sleeps until that one
+/// wakes it, then commits what is left. A failure is each waiting reply's
+/// error.
+fn group_commit(c: &mut Committer, begin: bool) {
+    if let Some(flight) = &mut c.flight {
+        c.seen = virtio_blk::interrupts_taken();
+        let Some(done) = flight.poll() else {
+            return;
+        };
+        c.flight = None;
+        finish_commit(done);
+    }
+    if !begin || !STORE.has_pending() {
         return;
     }
     let me = 1 << hal::cpus::index();
@@ -192,20 +251,31 @@ fn group_commit() {
         COMMIT_WAITERS.fetch_and(!me, Ordering::AcqRel);
     }
     match begun {
+        BeginCommit::Ready(job) if !c.overlap => finish_commit(job.run()),
         BeginCommit::Ready(job) => {
-            let done = job.run();
-            if let Some(store) = STORE.lock().as_mut() {
-                if let Err(e) = store.finish_commit(done) {
-                    log::error!("kv: group commit failed: {e}");
-                }
-            }
-            let waiters = COMMIT_WAITERS.swap(0, Ordering::AcqRel);
-            for core in (0..usize::BITS as usize).filter(|c| waiters & (1 << c) != 0) {
-                hal::arch::smp::wake(core);
+            c.seen = virtio_blk::interrupts_taken();
+            let mut flight = job.start();
+            match flight.poll() {
+                Some(done) => finish_commit(done),
+                None => c.flight = Some(flight),
             }
         }
         BeginCommit::Failed(e) => log::error!("kv: group commit failed: {e}"),
         BeginCommit::Busy | BeginCommit::Idle => {}
+    }
+}
+
+/// Settles a commit the device is done with, and wakes the loops that
+/// waited for it.
+fn finish_commit(done: CommitDone) {
+    if let Some(store) = STORE.lock().as_mut() {
+        if let Err(e) = store.finish_commit(done) {
+            log::error!("kv: group commit failed: {e}");
+        }
+    }
+    let waiters = COMMIT_WAITERS.swap(0, Ordering::AcqRel);
+    for core in (0..usize::BITS as usize).filter(|c| waiters & (1 << c) != 0) {
+        hal::arch::smp::wake(core);
     }
 }
 
