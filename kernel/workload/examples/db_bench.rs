@@ -4,7 +4,8 @@
 //! kernel's `BENCH` ones, run by the same driver (`workload::run`).
 //!
 //! `cargo run --release -p workload --example db_bench -- [--keys N]
-//! [--file PATH] [--cache-mb MB] [--benchmarks LIST] [--sync-num N]`
+//! [--file PATH] [--cache-mb MB] [--benchmarks LIST] [--sync-num N]
+//! [--background]`
 //!
 //! `--benchmarks` lists workloads as db_bench's flag does (default
 //! `fillseq,fillrandom,overwrite,readrandom,readseq,readmissing,fillsync`;
@@ -16,6 +17,11 @@
 //! `--cache-mb` gives the store a CLOCK block cache of that many MiB (the
 //! kernel's default is 8, like LevelDB's); without it every block a lookup
 //! needs is read from the device and checked.
+//!
+//! `--background` runs the store's flushes and compactions on a thread of
+//! their own (`lsm`'s background mode, as the kernel runs them on a core
+//! of their own with two cores or more, and as LevelDB runs them); without
+//! it they run inside the writes that need them.
 //!
 //! With `--file PATH`, each store lives in its own file `PATH.<fill>`,
 //! zeroed and formatted afresh (put it on a real disk to measure syncs).
@@ -29,8 +35,10 @@ use std::fs::{File, OpenOptions};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::os::unix::fs::FileExt;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::thread;
+use std::time::{Duration, Instant};
 use workload::{BenchResult, Clock, Params, State, Store, Workload};
 
 const CAPACITY: u64 = 512 << 20;
@@ -244,6 +252,70 @@ impl BlockCache for ClockCache {
 /// The engine as the workloads' store.
 struct Engine(Db<Dev>);
 
+/// `--background`: the thread that runs the store's flushes and
+/// compactions, woken when the owner freezes a memtable (and every 10 ms,
+/// for the compactions lookups ask for, which wake nobody).
+struct Worker {
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+/// The background thread, for the store's `wake` (a plain `fn`).
+static WORKER: Mutex<Option<thread::Thread>> = Mutex::new(None);
+
+fn wake_worker() {
+    if let Some(t) = WORKER.lock().unwrap().as_ref() {
+        t.unpark();
+    }
+}
+
+impl Worker {
+    fn start(db: &Db<Dev>) -> Worker {
+        let (bg, stop) = (db.background(), Arc::new(AtomicBool::new(false)));
+        let flag = stop.clone();
+        let thread = thread::spawn(move || {
+            while !flag.load(Ordering::Acquire) {
+                match bg.work() {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(e) => eprintln!("db_bench: background: {e}"),
+                }
+                if !bg.pending() {
+                    thread::park_timeout(Duration::from_millis(10));
+                }
+            }
+        });
+        *WORKER.lock().unwrap() = Some(thread.thread().clone());
+        Worker {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
+}
+
+fn options(background: bool) -> Options {
+    if !background {
+        return Options::default();
+    }
+    Options {
+        background: true,
+        wake: Some(wake_worker),
+        wait: Some(thread::yield_now),
+        delay_us: Some(|us| thread::sleep(Duration::from_micros(us))),
+        ..Options::default()
+    }
+}
+
 impl Store for Engine {
     type Error = lsm::Error;
 
@@ -303,6 +375,9 @@ impl Clock for HostClock {
 struct Bench {
     store: Engine,
     state: State,
+    /// The store's background thread, if it has one: dropped after the
+    /// store, which it then finds closed.
+    _worker: Option<Worker>,
 }
 
 impl Bench {
@@ -400,22 +475,30 @@ fn bench() -> Result<(), String> {
         .unwrap_or(1000)
         .max(1);
     let list = arg("--benchmarks").unwrap_or_else(|| DEFAULT_BENCHMARKS.to_string());
+    let background = args.iter().any(|a| a == "--background");
     let fresh = |tag: &str| -> Result<Bench, String> {
         let p = path.as_ref().map(|p| format!("{p}.{tag}"));
-        let mut db = Db::open(device(p.as_deref())?, Options::default())
+        let mut db = Db::open(device(p.as_deref())?, options(background))
             .map_err(msg)?
             .0;
         if cache_mb > 0 {
             db.set_block_cache(Some(Arc::new(ClockCache::new(cache_mb << 20))));
         }
+        let worker = background.then(|| Worker::start(&db));
         Ok(Bench {
             store: Engine(db),
             state: State::new(),
+            _worker: worker,
         })
     };
     println!(
-        "{n} keys of 16 bytes, values of 100 bytes, on {}, CLOCK block cache {cache_mb} MiB",
-        path.as_deref().unwrap_or("memory")
+        "{n} keys of 16 bytes, values of 100 bytes, on {}, CLOCK block cache {cache_mb} MiB, {}",
+        path.as_deref().unwrap_or("memory"),
+        if background {
+            "flushes and compactions on a background thread"
+        } else {
+            "flushes and compactions inside the writes"
+        }
     );
 
     let mut cur: Option<Current> = None;
