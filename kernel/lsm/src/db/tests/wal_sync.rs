@@ -15,6 +15,13 @@ fn put(db: &mut Db<FaultDevice<MemDevice>>, i: u32, ops: &mut Vec<Op>) {
     ops.push(Op::Put(k, v));
 }
 
+/// The store as a power cut leaves it: crashed, then opened again.
+fn after_a_crash(db: Db<FaultDevice<MemDevice>>) -> Db<FaultDevice<MemDevice>> {
+    let mut dev = db.into_device();
+    dev.crash().unwrap();
+    Db::open(dev, small_opts()).unwrap().0
+}
+
 /// Writes before the sync was taken survive a power cut after it ran;
 /// writes made while it was out (appended behind it, in the sector it
 /// wrote too) survive as a prefix, never damaging the log.
@@ -40,9 +47,7 @@ fn a_taken_sync_makes_earlier_writes_durable_while_writes_go_on() {
         for i in 100..110 {
             put(&mut db, i, &mut during);
         }
-        let mut dev = db.into_device();
-        dev.crash().unwrap();
-        let (db, _) = Db::open(dev, small_opts()).unwrap();
+        let db = after_a_crash(db);
         let mut durable = Model::new();
         crash::apply(&mut durable, &before);
         let got = contents(&db, None);
@@ -79,9 +84,7 @@ fn the_owners_sync_waits_for_a_taken_one() {
         "sync_wal returned before the taken sync ran"
     );
     runner.join().unwrap().unwrap();
-    let mut dev = db.into_device();
-    dev.crash().unwrap();
-    let (db, _) = Db::open(dev, small_opts()).unwrap();
+    let db = after_a_crash(db);
     let mut durable = Model::new();
     crash::apply(&mut durable, &ops);
     assert_eq!(contents(&db, None), durable);
@@ -132,9 +135,7 @@ fn a_started_flush_counts_once_polled_done() {
         if !cut_before_done {
             assert!(matches!(flush.poll(), Some(Ok(()))));
         }
-        let mut dev = db.into_device();
-        dev.crash().unwrap();
-        let (db, _) = Db::open(dev, small_opts()).unwrap();
+        let db = after_a_crash(db);
         let got = contents(&db, None);
         let mut durable = Model::new();
         if cut_before_done {
@@ -176,9 +177,7 @@ fn the_owners_sync_covers_a_started_flush() {
         db.begin_wal_sync().unwrap().is_some(),
         "free once polled done"
     );
-    let mut dev = db.into_device();
-    dev.crash().unwrap();
-    let (db, _) = Db::open(dev, small_opts()).unwrap();
+    let db = after_a_crash(db);
     let mut durable = Model::new();
     crash::apply(&mut durable, &ops);
     assert_eq!(contents(&db, None), durable);
