@@ -83,5 +83,9 @@ pub fn info_storage(ctx: &Ctx<'_>, r: &mut Report) -> Result<(), CmdError> {
     let (groups, grouped) = store.group_stats();
     r.add_field("group_commits", groups);
     r.add_field("group_commit_writes", grouped);
+    r.add_field(
+        "group_commit_writes_during_flush",
+        store.writes_during_flush(),
+    );
     Ok(())
 }

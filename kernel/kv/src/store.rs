@@ -83,6 +83,8 @@ pub struct Store {
     buffered_since: Option<u64>,
     group_commits: u64,
     group_commit_writes: u64,
+    /// See [`Store::writes_during_flush`].
+    writes_during_flush: u64,
     cache: Option<Arc<StoreCache>>,
     recorder: Arc<Recorder>,
     /// The key space the last benchmark fill loaded into this store.
@@ -116,6 +118,7 @@ impl Store {
             buffered_since: None,
             group_commits: 0,
             group_commit_writes: 0,
+            writes_during_flush: 0,
             cache: None,
             recorder: Arc::new(Recorder::new(MAX_BYTES)),
             loaded_keys: 0,

@@ -328,6 +328,22 @@ fn redis_benchmark_runs_without_errors() {
         c.cmd(&["EXISTS", "key:__rand_int__"]).unwrap(),
         Frame::Integer(1)
     );
+    // The network's loop executed writes while its commits' FLUSHes ran
+    // (at -c 50 most of them do), and counted none twice.
+    let Frame::Bulk(info) = c.cmd(&["INFO", "storage"]).unwrap() else {
+        panic!("INFO storage")
+    };
+    let info = String::from_utf8_lossy(&info).replace('\r', "");
+    let count = |name| -> u64 {
+        systest::field(&info, name)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {info}"))
+    };
+    let (writes, during) = (
+        count("group_commit_writes"),
+        count("group_commit_writes_during_flush"),
+    );
+    assert!(0 < during && during <= writes, "{info}");
     s.qemu.shutdown();
 }
 

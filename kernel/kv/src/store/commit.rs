@@ -53,6 +53,7 @@ impl CommitJob {
             result: self.io.run(),
             through: self.through,
             store: self.store,
+            served_during: false,
         }
     }
 
@@ -84,6 +85,7 @@ impl CommitFlight {
             result: self.io.poll()?,
             through: self.through,
             store: self.store,
+            served_during: true,
         })
     }
 }
@@ -93,6 +95,8 @@ pub struct CommitDone {
     result: Result<()>,
     through: u64,
     store: u64,
+    /// Its taker served on while the device flushed (a [`CommitFlight`]).
+    served_during: bool,
 }
 
 impl Store {
@@ -156,6 +160,11 @@ impl Store {
         if done.store != self.id {
             return Ok(());
         }
+        if done.served_during {
+            // Every write after the commit was taken was made while the
+            // device flushed it.
+            self.writes_during_flush += self.written.saturating_sub(done.through);
+        }
         match done.result {
             Ok(()) => {
                 if done.through > self.durable {
@@ -175,6 +184,12 @@ impl Store {
                 Err(e)
             }
         }
+    }
+
+    /// Deferred writes made while a started commit's flush ran (see
+    /// [`CommitJob::start`]): the serving that overlapped the disk.
+    pub fn writes_during_flush(&self) -> u64 {
+        self.writes_during_flush
     }
 
     /// Where the write with ticket `t` stands.

@@ -145,6 +145,7 @@ fn a_commit_run_without_the_lock_covers_what_came_before_it() {
     assert!(early.iter().all(|t| s.status(*t) == Commit::Durable));
     assert_eq!(s.status(late), Commit::Pending);
     assert_eq!((s.pending(), s.group_stats()), (1, (1, 10)));
+    assert_eq!(s.writes_during_flush(), 0, "its taker waited for the flush");
     let BeginCommit::Ready(job) = s.begin_commit() else {
         panic!("the late write to commit")
     };
@@ -175,6 +176,11 @@ fn a_started_commit_settles_when_polled_done() {
         .unwrap();
     assert!(early.iter().all(|t| s.status(*t) == Commit::Durable));
     assert_eq!(s.status(late), Commit::Pending);
+    assert_eq!(
+        s.writes_during_flush(),
+        1,
+        "the late write was made meanwhile"
+    );
     drop(flight);
     let BeginCommit::Ready(job) = s.begin_commit() else {
         panic!("the late write to commit")
