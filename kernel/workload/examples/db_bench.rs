@@ -253,8 +253,9 @@ impl BlockCache for ClockCache {
 struct Engine(Db<Dev>);
 
 /// `--background`: the thread that runs the store's flushes and
-/// compactions, woken when the owner freezes a memtable (and every 10 ms,
-/// for the compactions lookups ask for, which wake nobody).
+/// compactions, woken when the owner freezes a memtable or lookups ask for
+/// a seek compaction (and every 10 ms, should a wake-up come between its
+/// look and its park).
 struct Worker {
     stop: Arc<AtomicBool>,
     thread: Option<thread::JoinHandle<()>>,

@@ -294,9 +294,15 @@ impl<D: BlockDevice> Shared<D> {
     /// is already asked for.
     pub(super) fn ask_seek(&self, level: usize, number: u64) {
         let v = ((level as u64 + 1) << 56) | (number & ((1 << 56) - 1));
-        let _ = self
+        let asked = self
             .seek
-            .compare_exchange(0, v, Ordering::Relaxed, Ordering::Relaxed);
+            .compare_exchange(0, v, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok();
+        // The background core sleeps until it is woken; lookups are the only
+        // ones who know it has this to do.
+        if asked && self.opts.background {
+            self.wake();
+        }
     }
 
     /// Takes the pending seek compaction.

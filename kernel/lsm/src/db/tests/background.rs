@@ -471,3 +471,52 @@ fn fill_rate_inline_and_background() {
         drop(workers);
     }
 }
+
+static SEEK_WAKES: AtomicU64 = AtomicU64::new(0);
+
+fn count_seek_wake() {
+    SEEK_WAKES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// In background mode, lookups that use up a table's seek budget wake the
+/// background (which sleeps until woken), and its work then compacts the
+/// table away.
+#[test]
+fn a_seek_compaction_asked_by_lookups_wakes_the_background() {
+    let k = |i: u32| format!("k{i:04}").into_bytes();
+    // Two overlapping level-0 tables, made inline, then the store reopened
+    // in background mode.
+    let (mut db, _) = Db::open(MemDevice::new(8 << 20), small_opts()).unwrap();
+    for i in 0..200 {
+        db.put(&k(i), b"old", false).unwrap();
+    }
+    db.flush().unwrap();
+    for i in (0..200).step_by(2) {
+        db.put(&k(i), b"new", false).unwrap();
+    }
+    db.flush().unwrap();
+    let dev = db.close().unwrap();
+    let opts = Options {
+        wake: Some(count_seek_wake),
+        ..bg_opts()
+    };
+    let (db, _) = Db::open(dev, opts).unwrap();
+    assert_eq!(db.stats().levels[0].0, 2);
+    let before = SEEK_WAKES.load(Ordering::Relaxed);
+    // Odd keys are only in the older table: the newer one is probed in vain.
+    for _ in 0..4 {
+        for i in (1..200).step_by(2) {
+            assert_eq!(db.get(&k(i), None).unwrap().as_deref(), Some(&b"old"[..]));
+        }
+    }
+    assert!(db.seek_compaction_pending());
+    assert_eq!(SEEK_WAKES.load(Ordering::Relaxed), before + 1, "woken once");
+    let bg = db.background();
+    assert!(bg.pending());
+    while bg.work().unwrap() {}
+    assert_eq!(db.stats().levels[0].0, 0);
+    for i in 0..200 {
+        let want: &[u8] = if i % 2 == 0 { b"new" } else { b"old" };
+        assert_eq!(db.get(&k(i), None).unwrap().as_deref(), Some(want));
+    }
+}
