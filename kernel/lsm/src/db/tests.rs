@@ -509,12 +509,9 @@ fn largest_keys_and_values_round_trip() {
     assert!(db.verify().errors.is_empty());
 }
 
-/// Lookups that must look past a level-0 table use up its seek budget;
-/// the maintenance that follows compacts level 0 away, and every key
-/// still reads as written (LevelDB's seek compaction).
-#[test]
-fn lookups_that_look_past_a_table_get_it_compacted() {
-    let (mut db, _) = Db::open(MemDevice::new(8 << 20), small_opts()).unwrap();
+/// Two level-0 tables: `k0000`..`k0199` = "old", then the even keys
+/// "new"; a lookup of an odd key probes the newer table in vain.
+pub(super) fn two_overlapping_tables<D: BlockDevice>(db: &mut Db<D>) {
     let k = |i: u32| format!("k{i:04}").into_bytes();
     for i in 0..200 {
         db.put(&k(i), b"old", false).unwrap();
@@ -524,6 +521,16 @@ fn lookups_that_look_past_a_table_get_it_compacted() {
         db.put(&k(i), b"new", false).unwrap();
     }
     db.flush().unwrap();
+}
+
+/// Lookups that must look past a level-0 table use up its seek budget;
+/// the maintenance that follows compacts level 0 away, and every key
+/// still reads as written (LevelDB's seek compaction).
+#[test]
+fn lookups_that_look_past_a_table_get_it_compacted() {
+    let (mut db, _) = Db::open(MemDevice::new(8 << 20), small_opts()).unwrap();
+    let k = |i: u32| format!("k{i:04}").into_bytes();
+    two_overlapping_tables(&mut db);
     assert_eq!(db.stats().levels[0].0, 2);
     assert!(!db.seek_compaction_pending());
     // Odd keys are only in the older table: the newer one is probed in vain.

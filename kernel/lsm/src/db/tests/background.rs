@@ -487,14 +487,7 @@ fn a_seek_compaction_asked_by_lookups_wakes_the_background() {
     // Two overlapping level-0 tables, made inline, then the store reopened
     // in background mode.
     let (mut db, _) = Db::open(MemDevice::new(8 << 20), small_opts()).unwrap();
-    for i in 0..200 {
-        db.put(&k(i), b"old", false).unwrap();
-    }
-    db.flush().unwrap();
-    for i in (0..200).step_by(2) {
-        db.put(&k(i), b"new", false).unwrap();
-    }
-    db.flush().unwrap();
+    super::two_overlapping_tables(&mut db);
     let dev = db.close().unwrap();
     let opts = Options {
         wake: Some(count_seek_wake),
