@@ -339,3 +339,27 @@ fn shards_split_the_budget_and_sum_their_counters() {
     c.erase_table(3);
     assert!(BlockCache::get(&c, 3, 0).is_none());
 }
+
+/// A compaction's inputs go in one pass: every block of the listed tables,
+/// none of the others.
+#[test]
+fn erase_tables_drops_every_listed_table_and_keeps_the_rest() {
+    let c = StoreCache::new(Policy::Lru, 1 << 20);
+    for table in 1..=6u64 {
+        for offset in 0..4u64 {
+            BlockCache::insert(&c, table, offset * 4096, Arc::from(vec![table as u8; 100]));
+        }
+    }
+    c.erase_tables(&[2, 4, 5]);
+    for table in 1..=6u64 {
+        for offset in 0..4u64 {
+            let cached = BlockCache::get(&c, table, offset * 4096).is_some();
+            assert_eq!(
+                cached,
+                ![2, 4, 5].contains(&table),
+                "table {table} offset {offset}"
+            );
+        }
+    }
+    assert_eq!(c.stats().entries, 12);
+}

@@ -185,6 +185,10 @@ impl<R: Deref<Target = Recorder>> BlockCache for Traced<R> {
         self.cache.erase_table(table)
     }
 
+    fn erase_tables(&self, tables: &[u64]) {
+        self.cache.erase_tables(tables)
+    }
+
     fn get_block(&self, table: u64, offset: u64, kind: BlockKind) -> Option<Arc<[u8]>> {
         let hit = self.cache.get_block(table, offset, kind);
         self.recorder.record(|s, max| {

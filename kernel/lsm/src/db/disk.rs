@@ -266,6 +266,14 @@ pub trait BlockCache {
     fn insert(&self, table: u64, offset: u64, block: Arc<[u8]>);
     /// The table was deleted: its blocks will never be asked for again.
     fn erase_table(&self, _table: u64) {}
+    /// Several tables were deleted at once (a compaction's inputs): a
+    /// cache that must visit every entry to find a table's blocks does it
+    /// once for all of them. By default, one table at a time.
+    fn erase_tables(&self, tables: &[u64]) {
+        for &t in tables {
+            self.erase_table(t);
+        }
+    }
     /// The block of `table` at `offset`, of `kind`, if cached.
     fn get_block(&self, table: u64, offset: u64, _kind: BlockKind) -> Option<Arc<[u8]>> {
         self.get(table, offset)

@@ -363,7 +363,7 @@ impl State {
     /// gone (a reader of an older version may read any table it has), and
     /// forgets their cached blocks.
     pub(super) fn reclaim<D: BlockDevice>(&mut self, sh: &Shared<D>) {
-        let mut changed = false;
+        let mut gone = Vec::new();
         while self
             .retired
             .front()
@@ -374,15 +374,16 @@ impl State {
             };
             for f in r.gone {
                 self.alloc.release_extents(&f.extents);
-                if let Some(c) = &self.cache {
-                    c.erase_table(f.number);
-                }
-                changed = true;
+                gone.push(f.number);
             }
         }
-        if changed {
-            self.note_free(sh);
+        if gone.is_empty() {
+            return;
         }
+        if let Some(c) = &self.cache {
+            c.erase_tables(&gone);
+        }
+        self.note_free(sh);
     }
 
     /// Publishes the allocator's free bytes (after every change of it).

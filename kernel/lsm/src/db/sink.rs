@@ -27,9 +27,10 @@ impl<D: BlockDevice> Job<'_, D> {
         let mut st = self.sh.state.lock();
         for f in files {
             st.alloc.release_extents(&f.extents);
-            if let Some(c) = &self.cache {
-                c.erase_table(f.number);
-            }
+        }
+        if let Some(c) = &self.cache {
+            let numbers: Vec<u64> = files.iter().map(|f| f.number).collect();
+            c.erase_tables(&numbers);
         }
         st.note_free(self.sh);
     }
