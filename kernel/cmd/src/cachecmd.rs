@@ -1,5 +1,5 @@
-//! The read cache's commands: CACHE POLICY|SIZE|RESET and INFO's cache
-//! section.
+//! The read cache's commands: CACHE POLICY|SIZE|METADATA|RESET and INFO's
+//! cache section.
 
 use alloc::{format, string::String, sync::Arc};
 
@@ -44,6 +44,19 @@ pub fn cache(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
             })?;
             the_cache(ctx)?.resize(bytes);
         }
+        ("metadata", 2) => {
+            let pin = match word(inv, 1)?.as_str() {
+                "pinned" => true,
+                "cached" => false,
+                _ => {
+                    return Err(CmdError::Invalid(format!(
+                        "CACHE METADATA takes pinned (each open table keeps its index and \
+                         filter blocks) or cached (they go through the read cache); usage: {usage}"
+                    )))
+                }
+            };
+            ctx.store()?.db().set_pin_table_meta(pin);
+        }
         ("reset", 1) => the_cache(ctx)?.reset_stats(),
         _ => return Err(CmdError::Usage(usage)),
     }
@@ -67,6 +80,12 @@ pub fn info_cache(ctx: &Ctx<'_>, r: &mut Report) -> Result<(), CmdError> {
     r.add_field("disk_reads_saved", s.disk_reads_saved);
     r.add_field("inserts", s.inserts);
     r.add_field("evictions", s.evictions);
+    let (pinned, pinned_bytes) = match ctx.store() {
+        Ok(store) => (store.db().pin_table_meta(), store.db().pinned_meta_bytes()),
+        Err(_) => (false, 0),
+    };
+    r.add_field("metadata", if pinned { "pinned" } else { "cached" });
+    r.add_field("pinned_metadata_bytes", pinned_bytes);
     let kinds = c.kind_stats();
     for (i, kind) in ["data", "index", "filter"].iter().enumerate() {
         r.add_field(&format!("{kind}_block_hits"), kinds.hits[i]);

@@ -233,11 +233,11 @@ fn cache_commands() {
     assert!(line(&s, "CACHE POLICY mru").starts_with("(error) ERR "));
     assert_eq!(
         line(&s, "CACHE SIZE lots"),
-        "(error) ERR CACHE SIZE takes a number of bytes; usage: CACHE POLICY none|lru|arc|ackey | CACHE SIZE bytes | CACHE RESET\n"
+        "(error) ERR CACHE SIZE takes a number of bytes; usage: CACHE POLICY none|lru|arc|ackey | CACHE SIZE bytes | CACHE METADATA pinned|cached | CACHE RESET\n"
     );
     assert_eq!(
         line(&s, "CACHE RESET now"),
-        "(error) ERR usage: CACHE POLICY none|lru|arc|ackey | CACHE SIZE bytes | CACHE RESET\n"
+        "(error) ERR usage: CACHE POLICY none|lru|arc|ackey | CACHE SIZE bytes | CACHE METADATA pinned|cached | CACHE RESET\n"
     );
     let info = line(&s, "INFO cache");
     assert!(

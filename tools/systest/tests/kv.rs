@@ -397,6 +397,41 @@ fn cache_policies_switch_at_run_time_and_never_serve_stale_blocks() {
     }
     assert_eq!(q.cmd("CACHE RESET"), "OK\n");
     assert_eq!(field(&q.cmd("INFO cache"), "hits"), Some("0"));
+    // Index and filter blocks: kept by each open table (the default), or
+    // fetched through the cache like data blocks (the cache study's way).
+    let info = q.cmd("INFO cache");
+    assert_eq!(field(&info, "metadata"), Some("pinned"), "{info}");
+    let pinned: u64 = field(&info, "pinned_metadata_bytes")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(pinned > 0, "the GETs above opened tables: {info}");
+    let meta_hits = |q: &mut Qemu| -> u64 {
+        let info = q.cmd("INFO cache");
+        ["index_block_hits", "filter_block_hits"]
+            .iter()
+            .map(|f| field(&info, f).unwrap().parse::<u64>().unwrap())
+            .sum()
+    };
+    for _ in 0..2 {
+        for i in (0..300).step_by(13) {
+            assert_eq!(q.cmd(&format!("GET c{i:03}")), format!("\"new{i}\"\n"));
+        }
+    }
+    assert_eq!(meta_hits(&mut q), 0, "pinned tables never ask the cache");
+    assert_eq!(q.cmd("CACHE METADATA cached"), "OK\n");
+    for _ in 0..2 {
+        for i in (0..300).step_by(13) {
+            assert_eq!(q.cmd(&format!("GET c{i:03}")), format!("\"new{i}\"\n"));
+        }
+    }
+    assert!(meta_hits(&mut q) > 0);
+    assert_eq!(field(&q.cmd("INFO cache"), "metadata"), Some("cached"));
+    assert!(q
+        .cmd("CACHE METADATA loose")
+        .starts_with("(error) ERR CACHE METADATA takes pinned"));
+    assert_eq!(q.cmd("CACHE METADATA pinned"), "OK\n");
+    assert_eq!(q.cmd("CACHE RESET"), "OK\n");
     assert_eq!(q.cmd("CACHE SIZE 1048576"), "OK\n");
     assert_eq!(
         field(&q.cmd("INFO cache"), "capacity_bytes"),

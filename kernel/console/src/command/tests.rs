@@ -107,7 +107,7 @@ fn usage_strings_match_the_contract() {
     assert_eq!(usage("RANGE"), "RANGE start end [LIMIT n]");
     assert_eq!(
         usage("CACHE"),
-        "CACHE POLICY none|lru|arc|ackey | CACHE SIZE bytes | CACHE RESET"
+        "CACHE POLICY none|lru|arc|ackey | CACHE SIZE bytes | CACHE METADATA pinned|cached | CACHE RESET"
     );
     assert_eq!(usage("SERVICE"), "SERVICE START|STOP name");
     assert_eq!(usage("BENCH"), "BENCH workload [n] [field=value ...]");

@@ -204,6 +204,7 @@ impl<D: BlockDevice> Job<'_, D> {
                 size: f.size,
                 cache: None,
                 counter: None,
+                pin: sh.pin_meta.load(Ordering::Relaxed),
             })));
         }
         let mut it = MergingIter::new(Ikc::default(), children);

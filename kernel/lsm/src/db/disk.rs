@@ -348,6 +348,8 @@ pub struct TableFile<'a, D: BlockDevice> {
     pub size: u64,
     pub cache: Option<&'a (dyn BlockCache + Send + Sync)>,
     pub counter: Option<&'a ReadCounter>,
+    /// The table may keep and serve its index and filter blocks.
+    pub pin: bool,
 }
 
 impl<D: BlockDevice> TableFile<'_, D> {
@@ -416,6 +418,10 @@ impl<D: BlockDevice> ReadAt for TableFile<'_, D> {
         if let Some(c) = self.cache {
             c.insert_block(self.number, offset, kind, Arc::clone(block));
         }
+    }
+
+    fn pin_meta(&self) -> bool {
+        self.pin
     }
 
     fn read_with(

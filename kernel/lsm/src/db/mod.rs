@@ -168,6 +168,12 @@ pub struct Options {
     /// Level-0 tables at which, in background mode, writes wait for a
     /// compaction (RocksDB's 36).
     pub l0_stop_trigger: usize,
+    /// Keep each open table's index and filter blocks with it after their
+    /// first use (LevelDB's table cache and RocksDB's default), instead of
+    /// fetching them through the block cache on every lookup (RocksDB's
+    /// `cache_index_and_filter_blocks`, which puts them under the cache's
+    /// budget). Changed at run time by [`Db::set_pin_table_meta`].
+    pub pin_table_meta: bool,
     /// Background mode: there is work for the [`Background`] handle (a
     /// memtable was frozen, or a writer waits). The kernel sends the
     /// compaction core an interrupt.
@@ -207,6 +213,7 @@ impl Default for Options {
             background: false,
             l0_slowdown_trigger: 20,
             l0_stop_trigger: 36,
+            pin_table_meta: true,
             wake: None,
             wait: None,
             delay_us: None,

@@ -10,6 +10,7 @@ use alloc::format;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
+use core::sync::atomic::Ordering as AtomicOrdering;
 
 use super::disk::{Extents, ReadCounter, TableFile};
 use super::iter::{self, DbIter};
@@ -26,7 +27,7 @@ use crate::key::{
 };
 use crate::memtable::{Lookup, MemTable};
 use crate::merge::MergingIter;
-use crate::table::{BlockHandle, LookupBufs, Table};
+use crate::table::{BlockHandle, LookupBufs, Probe, Table};
 
 impl<D: BlockDevice> Db<D> {
     /// The bytes of table `f`, read through the block cache if `cached`,
@@ -39,7 +40,10 @@ impl<D: BlockDevice> Db<D> {
         counter: Option<&'a ReadCounter>,
     ) -> TableFile<'a, D> {
         let cache = if cached { self.cache.as_deref() } else { None };
-        self.sh.file(f, cache, counter)
+        let mut file = self.sh.file(f, cache, counter);
+        // A reader past the cache reads what the disk holds (VERIFY).
+        file.pin = cached && self.pin_table_meta();
+        file
     }
 
     /// [`file`](Self::file) for an iterator, which may outlive `f`: it
@@ -53,6 +57,7 @@ impl<D: BlockDevice> Db<D> {
             size: f.size,
             cache,
             counter: None,
+            pin: cached && self.sh.pin_meta.load(AtomicOrdering::Relaxed),
         }
     }
 
@@ -76,8 +81,36 @@ impl<D: BlockDevice> Db<D> {
 
     /// The open table of `f`: its footer, remembered or read and checked.
     #[inline]
-    pub(super) fn table(&self, f: &FileMeta, counter: Option<&ReadCounter>) -> Result<Table<Ikc>> {
+    pub(super) fn table<'f>(
+        &self,
+        f: &'f FileMeta,
+        counter: Option<&ReadCounter>,
+    ) -> Result<&'f Table<Ikc>> {
         self.sh.table(f, self.cache.as_deref(), counter)
+    }
+
+    /// Whether lookups keep and use each table's index and filter blocks
+    /// (see [`Options::pin_table_meta`](super::Options::pin_table_meta)).
+    pub fn pin_table_meta(&self) -> bool {
+        self.sh.pin_meta.load(AtomicOrdering::Relaxed)
+    }
+
+    /// Keeps each open table's index and filter blocks with it from now on
+    /// (`true`), or fetches them through the block cache on every use
+    /// (`false`: every block under the cache's budget). Blocks tables
+    /// already keep stay with them, unused, until the tables are deleted.
+    pub fn set_pin_table_meta(&self, pin: bool) {
+        self.sh.pin_meta.store(pin, AtomicOrdering::Relaxed);
+    }
+
+    /// Bytes of index and filter blocks the current version's tables keep.
+    pub fn pinned_meta_bytes(&self) -> u64 {
+        let cur = self.sh.current();
+        cur.version
+            .files()
+            .filter_map(|(_, f)| f.opened.get())
+            .map(|t| t.pinned_bytes() as u64)
+            .sum()
     }
 
     /// The value of `key`, as of `snapshot` (or now).
@@ -252,6 +285,7 @@ impl<D: BlockDevice> Db<D> {
         // further (LevelDB's `UpdateStats`).
         let mut first: Option<(usize, &FileMeta)> = None;
         let mut charged = false;
+        let probe = Probe::new(&Ikc::default(), l.probe);
         for (level, files) in v.levels.iter().enumerate() {
             let (all, one);
             let candidates: &[Arc<FileMeta>] = if level == 0 {
@@ -281,7 +315,7 @@ impl<D: BlockDevice> Db<D> {
                 let t = self.table(f, Some(l.counter))?;
                 let file = self.file(f, true, Some(l.counter));
                 l.stats.tables_probed += 1;
-                let found = t.get_with(&file, l.probe, bufs, |k, value, h| -> Result<_> {
+                let found = t.get_probe(&file, &probe, bufs, |k, value, h| -> Result<_> {
                     let p = parse_found(k, f.number)?;
                     if !eq_bytes(p.user_key, key) {
                         return Ok(None);
@@ -441,6 +475,7 @@ impl<D: BlockDevice> Shared<D> {
         cache: Option<&'a (dyn BlockCache + Send + Sync)>,
         counter: Option<&'a ReadCounter>,
     ) -> TableFile<'a, D> {
+        let pin = self.pin_meta.load(AtomicOrdering::Relaxed);
         TableFile {
             disk: &self.disk,
             number: f.number,
@@ -448,22 +483,23 @@ impl<D: BlockDevice> Shared<D> {
             size: f.size,
             cache,
             counter,
+            pin,
         }
     }
 
     /// The open table of `f`: its footer, remembered or read (through
     /// `cache`) and checked. The footer is read without the lock.
-    pub(super) fn table(
+    pub(super) fn table<'f>(
         &self,
-        f: &FileMeta,
+        f: &'f FileMeta,
         cache: Option<&(dyn BlockCache + Send + Sync)>,
         counter: Option<&ReadCounter>,
-    ) -> Result<Table<Ikc>> {
+    ) -> Result<&'f Table<Ikc>> {
         if let Some(t) = f.opened.get() {
-            return Ok(t.clone());
+            return Ok(t);
         }
         let file = self.file(f, cache, counter);
         let t = Table::open(&file, f.number, f.size, Ikc::default())?;
-        Ok(f.opened.set(t).clone())
+        Ok(f.opened.set(t))
     }
 }

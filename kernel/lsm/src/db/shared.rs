@@ -151,6 +151,9 @@ pub(super) struct Shared<D: BlockDevice> {
     /// A [`WalFlush`](super::WalFlush) is under way: the next group
     /// commit waits for it (the owner's own writes need not).
     pub(super) wal_flush: AtomicBool,
+    /// Lookups use (and open tables keep) the tables' index and filter
+    /// blocks (see [`Options::pin_table_meta`]).
+    pub(super) pin_meta: AtomicBool,
 }
 
 impl<D: BlockDevice> Shared<D> {
@@ -165,7 +168,6 @@ impl<D: BlockDevice> Shared<D> {
         let readers = PerCore::new(opts.core);
         let sh = Self {
             disk,
-            opts,
             layout: state.sb.layout,
             read_only,
             current: spin::Mutex::new(Arc::new(Current {
@@ -189,6 +191,8 @@ impl<D: BlockDevice> Shared<D> {
             closed: AtomicBool::new(false),
             wal_io: AtomicBool::new(false),
             wal_flush: AtomicBool::new(false),
+            pin_meta: AtomicBool::new(opts.pin_table_meta),
+            opts,
         };
         sh.update_current(|_| current);
         sh

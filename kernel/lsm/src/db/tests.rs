@@ -27,6 +27,7 @@ mod clear;
 mod crash;
 mod filter;
 mod interrupt;
+mod pinned;
 mod read_only;
 mod space;
 mod wal_sync;

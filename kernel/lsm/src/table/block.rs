@@ -7,14 +7,16 @@
 //!   trailer: fixed32 restart[0..n] | fixed32 n
 //! ```
 //!
-//! Every 16th entry is a restart point that stores its whole key; a seek
-//! binary-searches the restart points, then scans forward. The decoder checks
-//! every length and offset against the block, since a block that passed its
-//! checksum can still have been written by a buggy or foreign writer.
+//! Every `restart_interval`-th entry is a restart point that stores its
+//! whole key; a seek binary-searches the restart points, then scans
+//! forward. The decoder checks every length and offset against the block,
+//! since a block that passed its checksum can still have been written by a
+//! buggy or foreign writer.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
+use core::ops::Deref;
 
 use crate::coding::{get_fixed32, get_varint32, put_fixed32, put_varint32};
 use crate::comparator::Comparator;
@@ -106,10 +108,14 @@ impl BlockBuilder {
     }
 }
 
-/// A decoded block: its bytes and where its restart array starts.
+/// A decoded block: its bytes and where its restart array starts. It owns
+/// them (`Arc<[u8]>`, a cached or just-read block) or borrows them
+/// ([`view`](Block::view): a table's pinned index block, read without
+/// touching its reference count, which lookups on several cores would
+/// otherwise all write).
 #[derive(Debug, Clone)]
-pub struct Block {
-    data: Arc<[u8]>,
+pub struct Block<B: Deref<Target = [u8]> = Arc<[u8]>> {
+    data: B,
     restarts_offset: usize,
     num_restarts: usize,
 }
@@ -135,15 +141,21 @@ impl Block {
             num_restarts: num,
         })
     }
+}
 
-    /// A cursor over the block's entries in the order `cmp` defines.
-    pub fn iter<C: Comparator>(&self, cmp: C) -> BlockIter<C> {
-        self.clone().into_iter_with(cmp, Vec::new())
+impl<B: Deref<Target = [u8]>> Block<B> {
+    /// The same block, borrowed.
+    pub fn view(&self) -> Block<&[u8]> {
+        Block {
+            data: &self.data,
+            restarts_offset: self.restarts_offset,
+            num_restarts: self.num_restarts,
+        }
     }
 
     /// A cursor that owns the block and builds its keys in `key_buf` (a
     /// buffer recycled from an earlier cursor, so a lookup allocates nothing).
-    pub fn into_iter_with<C: Comparator>(self, cmp: C, mut key_buf: Vec<u8>) -> BlockIter<C> {
+    pub fn into_iter_with<C: Comparator>(self, cmp: C, mut key_buf: Vec<u8>) -> BlockIter<C, B> {
         key_buf.clear();
         let end = self.restarts_offset;
         BlockIter {
@@ -226,10 +238,17 @@ struct Entry {
     end: usize,
 }
 
+impl<B: Deref<Target = [u8]> + Clone> Block<B> {
+    /// A cursor over the block's entries in the order `cmp` defines.
+    pub fn iter<C: Comparator>(&self, cmp: C) -> BlockIter<C, B> {
+        self.clone().into_iter_with(cmp, Vec::new())
+    }
+}
+
 /// A cursor over one block.
 #[derive(Debug)]
-pub struct BlockIter<C: Comparator> {
-    block: Block,
+pub struct BlockIter<C: Comparator, B: Deref<Target = [u8]> = Arc<[u8]>> {
+    block: Block<B>,
     cmp: C,
     /// Offset of the current entry; `restarts_offset` when not valid.
     current: usize,
@@ -240,7 +259,7 @@ pub struct BlockIter<C: Comparator> {
     value: (usize, usize),
 }
 
-impl<C: Comparator> BlockIter<C> {
+impl<C: Comparator, B: Deref<Target = [u8]>> BlockIter<C, B> {
     fn invalidate(&mut self) {
         self.current = self.block.restarts_offset;
         self.next_offset = self.block.restarts_offset;
@@ -319,7 +338,7 @@ impl<C: Comparator> BlockIter<C> {
     }
 }
 
-impl<C: Comparator> KvIter for BlockIter<C> {
+impl<C: Comparator, B: Deref<Target = [u8]>> KvIter for BlockIter<C, B> {
     fn valid(&self) -> bool {
         self.current < self.block.restarts_offset
     }

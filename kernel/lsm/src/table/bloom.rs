@@ -63,6 +63,18 @@ pub fn build(keys: &[&[u8]], bits_per_key: usize) -> Vec<u8> {
 /// Whether `key` may be among the keys `filter` was built from. Never false
 /// for one of them; a malformed filter answers true (it can only cost a read).
 pub fn may_contain(filter: &[u8], key: &[u8]) -> bool {
+    may_contain_hash(filter, key_hash(key))
+}
+
+/// The hash a filter probes for `key`: computed once, it serves every
+/// table's filter a lookup asks (RocksDB's way; LevelDB hashes per table).
+#[inline]
+pub fn key_hash(key: &[u8]) -> u32 {
+    bloom_hash(key)
+}
+
+/// [`may_contain`] for the key whose [`key_hash`] is `h`.
+pub fn may_contain_hash(filter: &[u8], h: u32) -> bool {
     let Some((&k, array)) = filter.split_last() else {
         return true;
     };
@@ -71,7 +83,7 @@ pub fn may_contain(filter: &[u8], key: &[u8]) -> bool {
         return true;
     }
     let bits = array.len() * 8;
-    let mut h = bloom_hash(key);
+    let mut h = h;
     let delta = h.rotate_right(17);
     for _ in 0..k {
         let pos = h as usize % bits;

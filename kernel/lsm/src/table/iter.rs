@@ -80,6 +80,10 @@ impl<R: ReadAt> ReadAt for ReadaheadFile<'_, R> {
         self.file.cache_block(offset, kind, block);
     }
 
+    fn pin_meta(&self) -> bool {
+        self.file.pin_meta()
+    }
+
     fn read_with(
         &self,
         offset: u64,

@@ -1,13 +1,19 @@
-//! Opens a table and reads it. Opening reads and checks only the footer; the
-//! index, filter and data blocks are fetched (from the reader's block cache,
-//! or read and checked) on every use, so a block cache governs every block a
-//! lookup needs and a store without one really reads them. Point lookups
-//! are here; the cursor over a table is in `iter`.
+//! Opens a table and reads it. Opening reads and checks only the footer.
+//! Data blocks are fetched (from the reader's block cache, or read and
+//! checked) on every use. The index and filter blocks are too, unless the
+//! reader lets the table pin them ([`ReadAt::pin_meta`]): then the first use
+//! reads them once and the open table keeps them, as LevelDB's table cache
+//! and RocksDB (by default) keep them beside each open table, so that a
+//! lookup probing many tables finds each one's filter and index without a
+//! cache lookup. A store that puts every block under one cache budget (the
+//! cache study) reads them through the cache instead. Point lookups are
+//! here; the cursor over a table is in `iter`.
 
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::ops::Deref;
 
 use super::block::{Block, BlockIter};
 use super::{
@@ -30,9 +36,30 @@ pub struct LookupBufs {
     data_key: Vec<u8>,
 }
 
-/// An open table: what its footer says (a few words; its blocks are
-/// fetched through the reader on every use).
-#[derive(Debug, Clone)]
+/// A key to look up in several tables, with its filter hash computed once.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe<'k> {
+    key: &'k [u8],
+    filter_hash: u32,
+}
+
+impl<'k> Probe<'k> {
+    /// `key` (a key in `cmp`'s order) ready for lookups.
+    pub fn new<C: Comparator>(cmp: &C, key: &'k [u8]) -> Self {
+        Self {
+            key,
+            filter_hash: bloom::key_hash(cmp.filter_key(key)),
+        }
+    }
+
+    /// The key.
+    pub fn key(&self) -> &'k [u8] {
+        self.key
+    }
+}
+
+/// An open table: what its footer says, and its index and filter blocks
+/// once a reader that pins them has used them.
 pub struct Table<C: Comparator> {
     pub(super) id: u64,
     pub(super) cmp: C,
@@ -42,6 +69,42 @@ pub struct Table<C: Comparator> {
     pub(super) data_end: u64,
     /// Start of the footer: no block may reach past it.
     footer_at: u64,
+    pinned: spin::Once<Pinned>,
+}
+
+/// A table's index and filter blocks, verified, kept with the open table.
+#[derive(Clone)]
+struct Pinned {
+    index: Block,
+    filter: Arc<[u8]>,
+}
+
+impl<C: Comparator> Clone for Table<C> {
+    fn clone(&self) -> Self {
+        Self {
+            id: self.id,
+            cmp: self.cmp.clone(),
+            index_h: self.index_h,
+            filter_h: self.filter_h,
+            data_end: self.data_end,
+            footer_at: self.footer_at,
+            pinned: match self.pinned.get() {
+                Some(p) => spin::Once::initialized(p.clone()),
+                None => spin::Once::new(),
+            },
+        }
+    }
+}
+
+impl<C: Comparator> core::fmt::Debug for Table<C> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Table")
+            .field("id", &self.id)
+            .field("index", &self.index_h)
+            .field("filter", &self.filter_h)
+            .field("pinned_bytes", &self.pinned_bytes())
+            .finish()
+    }
 }
 
 fn kind_name(kind: u8) -> &'static str {
@@ -89,7 +152,34 @@ impl<C: Comparator> Table<C> {
             filter_h,
             data_end: filter_h.offset.min(index_h.offset),
             footer_at,
+            pinned: spin::Once::new(),
         })
+    }
+
+    /// Bytes of the index and filter blocks this table keeps (0 until a
+    /// reader that pins them used them).
+    pub fn pinned_bytes(&self) -> usize {
+        self.pinned
+            .get()
+            .map_or(0, |p| p.index.len() + p.filter.len())
+    }
+
+    /// The pinned index and filter blocks, read now if this is their first
+    /// use; `None` if `file` does not pin them. They are taken from the
+    /// reader's cache if it has them, but not offered to it: the table's copy
+    /// is the one kept.
+    fn pinned<R: ReadAt + ?Sized>(&self, file: &R) -> Result<Option<&Pinned>> {
+        if !file.pin_meta() {
+            return Ok(None);
+        }
+        if let Some(p) = self.pinned.get() {
+            return Ok(Some(p));
+        }
+        let filter = self.fetch_as(file, self.filter_h, BlockKind::Filter, false)?;
+        let index = self.fetch_as(file, self.index_h, BlockKind::Index, false)?;
+        let index = self.decode_index(index)?;
+        // Two cores may both have read them: the first copy is kept.
+        Ok(Some(self.pinned.call_once(|| Pinned { index, filter })))
     }
 
     /// The table's id.
@@ -115,6 +205,18 @@ impl<C: Comparator> Table<C> {
         h: BlockHandle,
         kind: BlockKind,
     ) -> Result<Arc<[u8]>> {
+        self.fetch_as(file, h, kind, true)
+    }
+
+    /// As [`fetch`](Self::fetch); a block read from the disk is offered to
+    /// the cache if `offer`.
+    fn fetch_as<R: ReadAt + ?Sized>(
+        &self,
+        file: &R,
+        h: BlockHandle,
+        kind: BlockKind,
+        offer: bool,
+    ) -> Result<Arc<[u8]>> {
         let limit = match kind {
             BlockKind::Data => self.data_end,
             BlockKind::Index | BlockKind::Filter => self.footer_at,
@@ -139,18 +241,26 @@ impl<C: Comparator> Table<C> {
             }
         }
         let b = read_block(file, self.id, h, kind.byte(), limit)?;
-        file.cache_block(h.offset, kind, &b);
+        if offer {
+            file.cache_block(h.offset, kind, &b);
+        }
         Ok(b)
     }
 
-    pub(super) fn index_block<R: ReadAt + ?Sized>(&self, file: &R) -> Result<Block> {
-        let data = self.fetch(file, self.index_h, BlockKind::Index)?;
+    fn decode_index(&self, data: Arc<[u8]>) -> Result<Block> {
         Block::new(data).map_err(|e| {
             e.within(&format!(
                 "table {} index block at offset {}",
                 self.id, self.index_h.offset
             ))
         })
+    }
+
+    pub(super) fn index_block<R: ReadAt + ?Sized>(&self, file: &R) -> Result<Block> {
+        if let Some(p) = self.pinned(file)? {
+            return Ok(p.index.clone());
+        }
+        self.decode_index(self.fetch(file, self.index_h, BlockKind::Index)?)
     }
 
     /// Every block of the table, filter and index first, then the data
@@ -178,13 +288,20 @@ impl<C: Comparator> Table<C> {
     /// Whether the filter admits a key with this filter key; false means the
     /// table certainly holds no such key. Fetches the filter block.
     pub fn may_contain<R: ReadAt + ?Sized>(&self, file: &R, key: &[u8]) -> Result<bool> {
+        self.may_contain_probe(file, &Probe::new(&self.cmp, key))
+    }
+
+    fn may_contain_probe<R: ReadAt + ?Sized>(&self, file: &R, probe: &Probe<'_>) -> Result<bool> {
+        if let Some(p) = self.pinned(file)? {
+            return Ok(bloom::may_contain_hash(&p.filter, probe.filter_hash));
+        }
         let filter = self.fetch(file, self.filter_h, BlockKind::Filter)?;
-        Ok(bloom::may_contain(&filter, self.cmp.filter_key(key)))
+        Ok(bloom::may_contain_hash(&filter, probe.filter_hash))
     }
 
     /// Fetches the index and filter blocks, checking them (for `VERIFY`).
     pub fn check_meta_blocks<R: ReadAt + ?Sized>(&self, file: &R) -> Result<()> {
-        self.index_block(file)?;
+        self.decode_index(self.fetch(file, self.index_h, BlockKind::Index)?)?;
         self.fetch(file, self.filter_h, BlockKind::Filter)?;
         Ok(())
     }
@@ -220,7 +337,33 @@ impl<C: Comparator> Table<C> {
         bufs: &mut LookupBufs,
         f: impl FnOnce(&[u8], &[u8], BlockHandle) -> T,
     ) -> Result<Option<T>> {
-        if !self.may_contain(file, key)? {
+        self.get_probe(file, &Probe::new(&self.cmp, key), bufs, f)
+    }
+
+    /// As [`get_with`](Self::get_with), for a key whose filter hash was
+    /// computed once for all the tables a lookup probes.
+    pub fn get_probe<R: ReadAt + ?Sized, T>(
+        &self,
+        file: &R,
+        probe: &Probe<'_>,
+        bufs: &mut LookupBufs,
+        f: impl FnOnce(&[u8], &[u8], BlockHandle) -> T,
+    ) -> Result<Option<T>> {
+        let key = probe.key;
+        if let Some(p) = self.pinned(file)? {
+            if !bloom::may_contain_hash(&p.filter, probe.filter_hash) {
+                return Ok(None);
+            }
+            // Borrowed: no reference count written per lookup.
+            let mut index = p
+                .index
+                .view()
+                .into_iter_with(self.cmp.clone(), core::mem::take(&mut bufs.index_key));
+            let r = self.find_via_index(file, key, &mut index, &mut bufs.data_key, f);
+            bufs.index_key = index.into_key_buf();
+            return r;
+        }
+        if !self.may_contain_probe(file, probe)? {
             return Ok(None);
         }
         let mut index = self
@@ -235,11 +378,11 @@ impl<C: Comparator> Table<C> {
         e.within(&format!("table {} index block", self.id))
     }
 
-    fn find_via_index<R: ReadAt + ?Sized, T>(
+    fn find_via_index<R: ReadAt + ?Sized, B: Deref<Target = [u8]>, T>(
         &self,
         file: &R,
         key: &[u8],
-        index: &mut BlockIter<C>,
+        index: &mut BlockIter<C, B>,
         data_key: &mut Vec<u8>,
         f: impl FnOnce(&[u8], &[u8], BlockHandle) -> T,
     ) -> Result<Option<T>> {

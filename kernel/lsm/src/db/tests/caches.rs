@@ -165,8 +165,8 @@ type KindMap = BTreeMap<(u64, u64), (BlockKind, Arc<[u8]>)>;
 
 /// A block cache that remembers each block's kind.
 #[derive(Default)]
-struct KindCache {
-    blocks: std::sync::Mutex<KindMap>,
+pub(super) struct KindCache {
+    pub(super) blocks: std::sync::Mutex<KindMap>,
 }
 
 impl BlockCache for KindCache {
@@ -196,6 +196,7 @@ impl BlockCache for KindCache {
 #[test]
 fn index_and_filter_blocks_go_through_the_block_cache() {
     let (mut db, model) = filled(3000);
+    db.set_pin_table_meta(false);
     let cache = Arc::new(KindCache::default());
     db.set_block_cache(Some(cache.clone()));
     for (k, v) in &model {
@@ -230,6 +231,7 @@ fn index_and_filter_blocks_go_through_the_block_cache() {
 #[test]
 fn without_a_cache_every_lookup_reads_its_blocks_from_the_disk() {
     let (db, model) = filled(2000);
+    db.set_pin_table_meta(false);
     for _ in 0..2 {
         for k in model.keys().step_by(7) {
             let reads = db.stats().io.reads;
@@ -291,6 +293,8 @@ impl PointCache for PointMap {
 #[test]
 fn kp_hits_read_one_block_and_kv_hits_none() {
     let (mut db, model) = filled(3000);
+    // The offered entries' costs include the filter and index reads.
+    db.set_pin_table_meta(false);
     let points = Arc::new(PointMap::default());
     db.set_point_cache(Some(points.clone()));
     let keys: Vec<&Vec<u8>> = model.keys().step_by(37).collect();
