@@ -80,12 +80,13 @@ pub fn info_cache(ctx: &Ctx<'_>, r: &mut Report) -> Result<(), CmdError> {
     r.add_field("disk_reads_saved", s.disk_reads_saved);
     r.add_field("inserts", s.inserts);
     r.add_field("evictions", s.evictions);
-    let (pinned, pinned_bytes) = match ctx.store() {
+    let (pinned, (pinned_bytes, pinned_limit)) = match ctx.store() {
         Ok(store) => (store.db().pin_table_meta(), store.db().pinned_meta_bytes()),
-        Err(_) => (false, 0),
+        Err(_) => (false, (0, 0)),
     };
     r.add_field("metadata", if pinned { "pinned" } else { "cached" });
     r.add_field("pinned_metadata_bytes", pinned_bytes);
+    r.add_field("pinned_metadata_limit", pinned_limit);
     let kinds = c.kind_stats();
     for (i, kind) in ["data", "index", "filter"].iter().enumerate() {
         r.add_field(&format!("{kind}_block_hits"), kinds.hits[i]);

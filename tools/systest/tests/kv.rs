@@ -406,6 +406,11 @@ fn cache_policies_switch_at_run_time_and_never_serve_stale_blocks() {
         .parse()
         .unwrap();
     assert!(pinned > 0, "the GETs above opened tables: {info}");
+    let limit: u64 = field(&info, "pinned_metadata_limit")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(limit > 8 << 20 && pinned <= limit, "{info}");
     let meta_hits = |q: &mut Qemu| -> u64 {
         let info = q.cmd("INFO cache");
         ["index_block_hits", "filter_block_hits"]

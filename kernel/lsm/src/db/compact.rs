@@ -204,7 +204,7 @@ impl<D: BlockDevice> Job<'_, D> {
                 size: f.size,
                 cache: None,
                 counter: None,
-                pin: sh.pin_meta.load(Ordering::Relaxed),
+                pins: sh.pins(),
             })));
         }
         let mut it = MergingIter::new(Ikc::default(), children);

@@ -10,7 +10,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::device::{BlockDevice, DeviceError, SECTOR_SIZE};
 use crate::error::{Corruption, CorruptionKind, Error, Result};
-use crate::table::{BlockCheck, BlockKind, ReadAt};
+use crate::table::{BlockCheck, BlockKind, PinBudget, ReadAt};
 
 use super::superblock::Layout;
 use super::version::{Extent, Version, MAX_EXTENTS};
@@ -348,8 +348,9 @@ pub struct TableFile<'a, D: BlockDevice> {
     pub size: u64,
     pub cache: Option<&'a (dyn BlockCache + Send + Sync)>,
     pub counter: Option<&'a ReadCounter>,
-    /// The table may keep and serve its index and filter blocks.
-    pub pin: bool,
+    /// Served from the index and filter blocks the table keeps, pinned
+    /// from this budget (`None`: through the cache).
+    pub pins: Option<&'a Arc<PinBudget>>,
 }
 
 impl<D: BlockDevice> TableFile<'_, D> {
@@ -420,8 +421,8 @@ impl<D: BlockDevice> ReadAt for TableFile<'_, D> {
         }
     }
 
-    fn pin_meta(&self) -> bool {
-        self.pin
+    fn pin_budget(&self) -> Option<&Arc<PinBudget>> {
+        self.pins
     }
 
     fn read_with(

@@ -174,6 +174,11 @@ pub struct Options {
     /// `cache_index_and_filter_blocks`, which puts them under the cache's
     /// budget). Changed at run time by [`Db::set_pin_table_meta`].
     pub pin_table_meta: bool,
+    /// Most bytes of index and filter blocks the open tables keep, all
+    /// together; a table whose blocks would not fit is served through the
+    /// cache (LevelDB bounds this memory by its 1,000 open tables: about
+    /// 36 MB of 2 MB tables).
+    pub pinned_meta_limit: u64,
     /// Background mode: there is work for the [`Background`] handle (a
     /// memtable was frozen, or a writer waits). The kernel sends the
     /// compaction core an interrupt.
@@ -214,6 +219,7 @@ impl Default for Options {
             l0_slowdown_trigger: 20,
             l0_stop_trigger: 36,
             pin_table_meta: true,
+            pinned_meta_limit: 64 << 20,
             wake: None,
             wait: None,
             delay_us: None,

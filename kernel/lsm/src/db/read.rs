@@ -41,8 +41,10 @@ impl<D: BlockDevice> Db<D> {
     ) -> TableFile<'a, D> {
         let cache = if cached { self.cache.as_deref() } else { None };
         let mut file = self.sh.file(f, cache, counter);
-        // A reader past the cache reads what the disk holds (VERIFY).
-        file.pin = cached && self.pin_table_meta();
+        if !cached {
+            // A reader past the cache reads what the disk holds (VERIFY).
+            file.pins = None;
+        }
         file
     }
 
@@ -57,7 +59,7 @@ impl<D: BlockDevice> Db<D> {
             size: f.size,
             cache,
             counter: None,
-            pin: cached && self.sh.pin_meta.load(AtomicOrdering::Relaxed),
+            pins: self.sh.pins().filter(|_| cached),
         }
     }
 
@@ -103,14 +105,11 @@ impl<D: BlockDevice> Db<D> {
         self.sh.pin_meta.store(pin, AtomicOrdering::Relaxed);
     }
 
-    /// Bytes of index and filter blocks the current version's tables keep.
-    pub fn pinned_meta_bytes(&self) -> u64 {
-        let cur = self.sh.current();
-        cur.version
-            .files()
-            .filter_map(|(_, f)| f.opened.get())
-            .map(|t| t.pinned_bytes() as u64)
-            .sum()
+    /// Bytes of index and filter blocks the open tables keep (those of
+    /// tables a compaction deleted count until no reader holds them), and
+    /// the most they may keep.
+    pub fn pinned_meta_bytes(&self) -> (u64, u64) {
+        (self.sh.pins.used(), self.sh.pins.limit())
     }
 
     /// The value of `key`, as of `snapshot` (or now).
@@ -475,7 +474,6 @@ impl<D: BlockDevice> Shared<D> {
         cache: Option<&'a (dyn BlockCache + Send + Sync)>,
         counter: Option<&'a ReadCounter>,
     ) -> TableFile<'a, D> {
-        let pin = self.pin_meta.load(AtomicOrdering::Relaxed);
         TableFile {
             disk: &self.disk,
             number: f.number,
@@ -483,7 +481,7 @@ impl<D: BlockDevice> Shared<D> {
             size: f.size,
             cache,
             counter,
-            pin,
+            pins: self.pins(),
         }
     }
 

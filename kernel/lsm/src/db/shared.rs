@@ -46,6 +46,7 @@ use crate::error::{Error, Result};
 use crate::key::SequenceNumber;
 use crate::memtable::MemTable;
 use crate::percore::PerCore;
+use crate::table::PinBudget;
 use crate::wal::LogWriter;
 
 /// What a reader needs to see the store whole: the live tables and the
@@ -154,6 +155,7 @@ pub(super) struct Shared<D: BlockDevice> {
     /// Lookups use (and open tables keep) the tables' index and filter
     /// blocks (see [`Options::pin_table_meta`]).
     pub(super) pin_meta: AtomicBool,
+    pub(super) pins: Arc<PinBudget>,
 }
 
 impl<D: BlockDevice> Shared<D> {
@@ -192,10 +194,18 @@ impl<D: BlockDevice> Shared<D> {
             wal_io: AtomicBool::new(false),
             wal_flush: AtomicBool::new(false),
             pin_meta: AtomicBool::new(opts.pin_table_meta),
+            pins: Arc::new(PinBudget::new(opts.pinned_meta_limit)),
             opts,
         };
         sh.update_current(|_| current);
         sh
+    }
+
+    /// The budget tables pin their index and filter blocks from, while
+    /// lookups are served from pinned blocks.
+    #[inline]
+    pub(super) fn pins(&self) -> Option<&Arc<PinBudget>> {
+        self.pin_meta.load(Ordering::Relaxed).then_some(&self.pins)
     }
 
     /// What readers see now (one brief lock and a reference count).

@@ -80,8 +80,8 @@ impl<R: ReadAt> ReadAt for ReadaheadFile<'_, R> {
         self.file.cache_block(offset, kind, block);
     }
 
-    fn pin_meta(&self) -> bool {
-        self.file.pin_meta()
+    fn pin_budget(&self) -> Option<&Arc<super::PinBudget>> {
+        self.file.pin_budget()
     }
 
     fn read_with(

@@ -34,7 +34,7 @@ pub use block::{Block, BlockBuilder, BlockIter};
 pub use builder::{TableBuilder, TableOptions};
 pub use inspect::{DataBlockInfo, FilterInfo, TableInspection};
 pub use iter::TableIter;
-pub use reader::{LookupBufs, Probe, Table};
+pub use reader::{LookupBufs, PinBudget, Probe, Table};
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -118,12 +118,13 @@ pub trait ReadAt {
     /// Offers a block that has just passed its checksum for caching.
     fn cache_block(&self, _offset: u64, _kind: BlockKind, _block: &Arc<[u8]>) {}
 
-    /// Whether the open table may keep its index and filter blocks after
-    /// their first use and serve this reader from them, instead of fetching
-    /// them (through [`cached_block`](Self::cached_block)) every time. The
-    /// default does not.
-    fn pin_meta(&self) -> bool {
-        false
+    /// Whether this reader is served from the index and filter blocks an
+    /// open table keeps, and the budget a table that keeps none yet takes
+    /// them from; `None` fetches them (through
+    /// [`cached_block`](Self::cached_block)) on every use. The default
+    /// does.
+    fn pin_budget(&self) -> Option<&Arc<PinBudget>> {
+        None
     }
 
     /// Reads `len` bytes at `offset` (as [`read_at`](Self::read_at) does)
@@ -178,8 +179,8 @@ impl<T: ReadAt + ?Sized> ReadAt for &T {
     fn cache_block(&self, offset: u64, kind: BlockKind, block: &Arc<[u8]>) {
         (**self).cache_block(offset, kind, block)
     }
-    fn pin_meta(&self) -> bool {
-        (**self).pin_meta()
+    fn pin_budget(&self) -> Option<&Arc<PinBudget>> {
+        (**self).pin_budget()
     }
     fn read_with(
         &self,

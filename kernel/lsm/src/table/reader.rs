@@ -14,6 +14,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ops::Deref;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::block::{Block, BlockIter};
 use super::{
@@ -77,6 +78,62 @@ pub struct Table<C: Comparator> {
 struct Pinned {
     index: Block,
     filter: Arc<[u8]>,
+    /// Gives their bytes back to the budget when the last copy goes.
+    _lease: Arc<Lease>,
+}
+
+/// The bytes the open tables of a store may keep pinned, all together: a
+/// table whose blocks would not fit is served through the cache instead
+/// (LevelDB bounds the same memory by its count of open tables), so that a
+/// large disk cannot fill the heap with them.
+#[derive(Debug)]
+pub struct PinBudget {
+    limit: u64,
+    used: AtomicU64,
+}
+
+impl PinBudget {
+    /// A budget of `limit` bytes.
+    pub fn new(limit: u64) -> Self {
+        Self {
+            limit,
+            used: AtomicU64::new(0),
+        }
+    }
+
+    /// Bytes the tables keep now.
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// The budget's size.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    fn take(self: &Arc<Self>, bytes: u64) -> Option<Lease> {
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
+                u.checked_add(bytes).filter(|&n| n <= self.limit)
+            })
+            .ok()?;
+        Some(Lease {
+            budget: Arc::clone(self),
+            bytes,
+        })
+    }
+}
+
+/// Bytes taken from a [`PinBudget`], given back on drop.
+struct Lease {
+    budget: Arc<PinBudget>,
+    bytes: u64,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.budget.used.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
 }
 
 impl<C: Comparator> Clone for Table<C> {
@@ -165,21 +222,40 @@ impl<C: Comparator> Table<C> {
     }
 
     /// The pinned index and filter blocks, read now if this is their first
-    /// use; `None` if `file` does not pin them. They are taken from the
-    /// reader's cache if it has them, but not offered to it: the table's copy
-    /// is the one kept.
+    /// use and the budget has room; `None` if `file` is not served from
+    /// pinned blocks or they do not fit. They are taken from the reader's
+    /// cache if it has them, but not offered to it: the table's copy is the
+    /// one kept.
+    #[inline]
     fn pinned<R: ReadAt + ?Sized>(&self, file: &R) -> Result<Option<&Pinned>> {
-        if !file.pin_meta() {
+        let Some(budget) = file.pin_budget() else {
             return Ok(None);
+        };
+        match self.pinned.get() {
+            Some(p) => Ok(Some(p)),
+            None => self.pin(file, budget),
         }
-        if let Some(p) = self.pinned.get() {
-            return Ok(Some(p));
-        }
+    }
+
+    #[cold]
+    fn pin<R: ReadAt + ?Sized>(
+        &self,
+        file: &R,
+        budget: &Arc<PinBudget>,
+    ) -> Result<Option<&Pinned>> {
+        let Some(lease) = budget.take(self.index_h.size + self.filter_h.size) else {
+            return Ok(None);
+        };
         let filter = self.fetch_as(file, self.filter_h, BlockKind::Filter, false)?;
         let index = self.fetch_as(file, self.index_h, BlockKind::Index, false)?;
         let index = self.decode_index(index)?;
-        // Two cores may both have read them: the first copy is kept.
-        Ok(Some(self.pinned.call_once(|| Pinned { index, filter })))
+        // Two cores may both have read them: the first copy is kept, the
+        // other's lease given back.
+        Ok(Some(self.pinned.call_once(|| Pinned {
+            index,
+            filter,
+            _lease: Arc::new(lease),
+        })))
     }
 
     /// The table's id.

@@ -31,11 +31,11 @@ fn meta_bytes(db: &Db<MemDevice>) -> u64 {
 fn a_pinned_table_reads_its_index_and_filter_once_and_never_caches_them() {
     let (db, model) = filled(2000);
     assert!(db.pin_table_meta());
-    assert_eq!(db.pinned_meta_bytes(), 0, "nothing read yet");
+    assert_eq!(db.pinned_meta_bytes().0, 0, "nothing read yet");
     for (k, v) in &model {
         assert_eq!(db.get(k, None).unwrap().as_ref(), Some(v));
     }
-    assert_eq!(db.pinned_meta_bytes(), meta_bytes(&db));
+    assert_eq!(db.pinned_meta_bytes().0, meta_bytes(&db));
     // From now on a lookup reads only data blocks: with no block cache,
     // each one it fetched came from the disk.
     for k in model.keys().step_by(7) {
@@ -97,7 +97,7 @@ fn compaction_outputs_are_pinned_on_first_use_and_answer_the_same() {
     for (k, v) in &model {
         assert_eq!(db.get(k, None).unwrap().as_ref(), Some(v));
     }
-    let before = db.pinned_meta_bytes();
+    let before = db.pinned_meta_bytes().0;
     assert!(before > 0);
     for i in (0..3000u32).step_by(3) {
         let k = format!("k{i:05}").into_bytes();
@@ -106,13 +106,14 @@ fn compaction_outputs_are_pinned_on_first_use_and_answer_the_same() {
     }
     db.flush().unwrap();
     db.compact_all().unwrap();
-    // The new tables keep nothing until a lookup uses them.
-    assert_eq!(db.pinned_meta_bytes(), 0);
+    // The deleted tables gave their bytes back; the new ones keep nothing
+    // until a lookup uses them.
+    assert_eq!(db.pinned_meta_bytes().0, 0);
     for i in 0..3000u32 {
         let k = format!("k{i:05}").into_bytes();
         assert_eq!(db.get(&k, None).unwrap(), model.get(&k).cloned(), "{i}");
     }
-    assert_eq!(db.pinned_meta_bytes(), meta_bytes(&db));
+    assert_eq!(db.pinned_meta_bytes().0, meta_bytes(&db));
     assert_eq!(contents(&db, None), model);
 }
 
@@ -149,4 +150,48 @@ fn a_damaged_index_block_is_refused_every_time_not_pinned() {
         .1
         .clone();
     assert_eq!(f.opened.get().map_or(0, |t| t.pinned_bytes()), 0);
+}
+
+#[test]
+fn tables_past_the_pinned_budget_are_served_through_the_cache() {
+    let (db, model) = filled(3000);
+    let sizes: Vec<u64> = db
+        .version()
+        .files()
+        .map(|(_, f)| {
+            let t = db.table(f, None).unwrap();
+            t.index_handle().size + t.filter_handle().size
+        })
+        .collect();
+    assert!(sizes.len() >= 3, "{sizes:?}");
+    let dev = db.close().unwrap();
+    // Room for the largest table's blocks, not for all of them.
+    let limit = *sizes.iter().max().unwrap();
+    let opts = Options {
+        pinned_meta_limit: limit,
+        ..small_opts()
+    };
+    let (mut db, _) = Db::open(dev, opts).unwrap();
+    let cache = Arc::new(KindCache::default());
+    db.set_block_cache(Some(cache.clone()));
+    for _ in 0..2 {
+        for (k, v) in &model {
+            assert_eq!(db.get(k, None).unwrap().as_ref(), Some(v));
+        }
+    }
+    let (used, max) = db.pinned_meta_bytes();
+    assert_eq!(max, limit);
+    assert!(used > 0 && used <= limit, "{used} of {limit}");
+    let pinned = db
+        .version()
+        .files()
+        .filter(|(_, f)| f.opened.get().is_some_and(|t| t.pinned_bytes() > 0))
+        .count();
+    assert!(
+        pinned >= 1 && pinned < sizes.len(),
+        "{pinned} of {}",
+        sizes.len()
+    );
+    // The others' index and filter blocks went through the cache.
+    assert_eq!(kinds(&cache), ["data", "filter", "index"].into());
 }
