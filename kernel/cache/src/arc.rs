@@ -255,9 +255,16 @@ impl<K: Hash + Eq + Clone, V> Cache<K, V> for ArcCache<K, V> {
     }
 
     fn contains(&self, key: &K) -> bool {
-        self.lists
-            .find(key)
-            .is_some_and(|s| matches!(self.lists.list_of(s), T1 | T2))
+        self.peek(key).is_some()
+    }
+
+    fn peek(&self, key: &K) -> Option<&V> {
+        let slot = self.lists.find(key)?;
+        if matches!(self.lists.list_of(slot), T1 | T2) {
+            self.lists.node(slot).value.as_ref()
+        } else {
+            None
+        }
     }
 
     fn insert(&mut self, key: K, value: V, charge: u64) -> Result<(), CacheError> {

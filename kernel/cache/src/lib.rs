@@ -166,6 +166,11 @@ pub trait Cache<K, V> {
     /// Whether `key` is resident, without counting or touching anything.
     fn contains(&self, key: &K) -> bool;
 
+    /// The value of a resident `key`, without counting or touching
+    /// anything: for a reader whose reads are not reuse (a compaction
+    /// reading its inputs once), which must not look like it to the policy.
+    fn peek(&self, key: &K) -> Option<&V>;
+
     /// Admits `value` under `key`, charged `charge` bytes, evicting as needed.
     /// An existing entry under `key` is overwritten (not evicted).
     fn insert(&mut self, key: K, value: V, charge: u64) -> Result<(), CacheError>;
@@ -256,6 +261,9 @@ impl<K: Hash + Eq + Clone, V> Cache<K, V> for AnyCache<K, V> {
     }
     fn contains(&self, key: &K) -> bool {
         self.inner().contains(key)
+    }
+    fn peek(&self, key: &K) -> Option<&V> {
+        self.inner().peek(key)
     }
     fn insert(&mut self, key: K, value: V, charge: u64) -> Result<(), CacheError> {
         self.inner_mut().insert(key, value, charge)

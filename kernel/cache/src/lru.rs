@@ -55,6 +55,10 @@ impl<K: Hash + Eq + Clone, V> Cache<K, V> for LruCache<K, V> {
         self.lists.find(key).is_some()
     }
 
+    fn peek(&self, key: &K) -> Option<&V> {
+        self.lists.find(key).map(|s| &self.lists.node(s).value)
+    }
+
     fn insert(&mut self, key: K, value: V, charge: u64) -> Result<(), CacheError> {
         if let Some(slot) = self.lists.find(&key) {
             self.lists.remove(slot);

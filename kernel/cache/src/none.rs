@@ -32,6 +32,9 @@ impl<K, V> Cache<K, V> for NoCache {
     fn contains(&self, _key: &K) -> bool {
         false
     }
+    fn peek(&self, _key: &K) -> Option<&V> {
+        None
+    }
     fn insert(&mut self, _key: K, _value: V, _charge: u64) -> Result<(), CacheError> {
         Ok(())
     }

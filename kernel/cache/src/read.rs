@@ -132,6 +132,14 @@ where
         }
     }
 
+    /// The block under `handle`, without counting or touching anything.
+    pub fn peek_block(&self, handle: &H) -> Option<&B> {
+        match &self.inner {
+            Inner::Blocks(c) => c.peek(handle),
+            Inner::AcKey(a) => a.peek_block(handle),
+        }
+    }
+
     /// After a block miss: admits the block. Reports which ghost list (AC-Key)
     /// remembered it; other policies say [`GhostHit::None`].
     pub fn insert_block(

@@ -325,6 +325,15 @@ impl BlockCache for StoreCache {
         b
     }
 
+    /// Gives up on a shard another core holds: the peeker (a compaction)
+    /// reads the block instead. Waiting costs more: under QEMU the holder's
+    /// vCPU may not be running, and a spinning background core burned ~490
+    /// instructions per lookup of a readrandom beside it.
+    fn peek_block(&self, table: u64, offset: u64, _kind: BlockKind) -> Option<Arc<[u8]>> {
+        let s = self.block_shard(table, offset).try_lock()?;
+        s.cache.peek_block(&(table, offset)).cloned()
+    }
+
     fn insert_block(&self, table: u64, offset: u64, _kind: BlockKind, block: Arc<[u8]>) {
         let charge = block.len() as u64;
         // A block larger than its shard's budget is simply not cached.

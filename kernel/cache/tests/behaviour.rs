@@ -532,3 +532,28 @@ fn read_cache_switches_policy_and_keeps_its_budget() {
     let st = rc.ac_stats().unwrap();
     assert_eq!(st.targets.point + st.targets.block, 10);
 }
+
+#[test]
+fn a_peek_finds_without_counting_or_touching_recency() {
+    for policy in [Policy::Lru, Policy::Arc, Policy::AcKey] {
+        let mut c: AnyCache<u64, u64> = AnyCache::new(policy, 300);
+        for k in 0..3 {
+            c.insert(k, k * 10, 100).unwrap();
+        }
+        let before = c.stats();
+        assert_eq!(c.peek(&0), Some(&0), "{policy}");
+        assert_eq!(c.peek(&7), None, "{policy}");
+        let after = c.stats();
+        assert_eq!(
+            (after.hits, after.misses),
+            (before.hits, before.misses),
+            "{policy}"
+        );
+        // 0 is still the oldest, seen once: the next insert evicts it.
+        c.insert(3, 30, 100).unwrap();
+        assert!(!c.contains(&0), "{policy} kept the peeked entry");
+        assert_eq!(c.peek(&3), Some(&30), "{policy}");
+    }
+    let c = NoCache::new(100);
+    assert_eq!(Cache::<u64, u64>::peek(&c, &1), None);
+}

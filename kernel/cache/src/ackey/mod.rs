@@ -231,6 +231,9 @@ where
     fn contains(&self, key: &H) -> bool {
         self.contains_block(key)
     }
+    fn peek(&self, key: &H) -> Option<&B> {
+        self.peek_block(key)
+    }
     fn insert(&mut self, key: H, value: B, charge: u64) -> Result<(), CacheError> {
         self.insert_block(key, value, charge).map(|_| ())
     }

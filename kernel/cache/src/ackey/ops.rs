@@ -56,6 +56,13 @@ where
         self.blocks.find(handle).is_some()
     }
 
+    /// The block under `handle`, without counting or touching anything.
+    pub fn peek_block(&self, handle: &H) -> Option<&B> {
+        self.blocks
+            .find(handle)
+            .map(|s| &self.blocks.node(s).value.item)
+    }
+
     /// Which point part holds `key`, without counting or touching anything.
     pub fn point_part_of(&self, key: &K) -> Option<Part> {
         if self.kv.find(key).is_some() {

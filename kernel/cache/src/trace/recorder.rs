@@ -219,6 +219,11 @@ impl<R: Deref<Target = Recorder>> BlockCache for Traced<R> {
         self.cache.offer_block(table, offset, kind, block)
     }
 
+    /// Not recorded: a peek changes nothing a replay would see.
+    fn peek_block(&self, table: u64, offset: u64, kind: BlockKind) -> Option<Arc<[u8]>> {
+        self.cache.peek_block(table, offset, kind)
+    }
+
     fn insert_block(&self, table: u64, offset: u64, kind: BlockKind, block: Arc<[u8]>) {
         self.recorder.record(|s, max| {
             // The block the last miss was for: it is recorded as the kind

@@ -202,9 +202,13 @@ impl<D: BlockDevice> Job<'_, D> {
                 number: f.number,
                 extents: Extents::Held(Arc::clone(&f.extents)),
                 size: f.size,
-                cache: None,
+                // Blocks the cache holds (the tables were written or read
+                // lately) are taken from it: no device read, no checksum
+                // to check again.
+                cache: cache.as_deref(),
                 counter: None,
                 pins: sh.pins(),
+                peek: true,
             })));
         }
         let mut it = MergingIter::new(Ikc::default(), children);

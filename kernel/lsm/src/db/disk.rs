@@ -293,6 +293,13 @@ pub trait BlockCache {
     /// page cache without a small cache losing what it holds (RocksDB's
     /// `prepopulate_block_cache`). The default ignores it.
     fn offer_block(&self, _table: u64, _offset: u64, _kind: BlockKind, _block: Arc<[u8]>) {}
+    /// The block of `table` at `offset`, if cached, without counting a hit
+    /// or touching its recency: a compaction reads its inputs once, and
+    /// its reads are not reuse (RocksDB's compactions look blocks up
+    /// without filling the cache). The default finds nothing.
+    fn peek_block(&self, _table: u64, _offset: u64, _kind: BlockKind) -> Option<Arc<[u8]>> {
+        None
+    }
 }
 
 /// Blocks one lookup fetched, counted by the [`TableFile`]s it read through.
@@ -351,6 +358,10 @@ pub struct TableFile<'a, D: BlockDevice> {
     /// Served from the index and filter blocks the table keeps, pinned
     /// from this budget (`None`: through the cache).
     pub pins: Option<&'a Arc<PinBudget>>,
+    /// Only peeks into the cache (a compaction's input): blocks it holds
+    /// are taken without being counted as reuse, and blocks read are not
+    /// offered to it.
+    pub peek: bool,
 }
 
 impl<D: BlockDevice> TableFile<'_, D> {
@@ -403,9 +414,10 @@ impl<D: BlockDevice> ReadAt for TableFile<'_, D> {
     }
 
     fn cached_block(&self, offset: u64, kind: BlockKind) -> Option<Arc<[u8]>> {
-        let b = self
-            .cache
-            .and_then(|c| c.get_block(self.number, offset, kind));
+        let b = self.cache.and_then(|c| match self.peek {
+            true => c.peek_block(self.number, offset, kind),
+            false => c.get_block(self.number, offset, kind),
+        });
         if let Some(c) = self.counter {
             bump(&c.blocks);
             if b.is_some() {
@@ -416,13 +428,17 @@ impl<D: BlockDevice> ReadAt for TableFile<'_, D> {
     }
 
     fn cache_block(&self, offset: u64, kind: BlockKind, block: &Arc<[u8]>) {
-        if let Some(c) = self.cache {
+        if let Some(c) = self.cache.filter(|_| !self.peek) {
             c.insert_block(self.number, offset, kind, Arc::clone(block));
         }
     }
 
     fn pin_budget(&self) -> Option<&Arc<PinBudget>> {
         self.pins
+    }
+
+    fn peek_block(&self, offset: u64, kind: BlockKind) -> Option<Arc<[u8]>> {
+        self.cache?.peek_block(self.number, offset, kind)
     }
 
     fn read_with(

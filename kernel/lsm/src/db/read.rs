@@ -60,6 +60,7 @@ impl<D: BlockDevice> Db<D> {
             cache,
             counter: None,
             pins: self.sh.pins().filter(|_| cached),
+            peek: false,
         }
     }
 
@@ -482,6 +483,7 @@ impl<D: BlockDevice> Shared<D> {
             cache,
             counter,
             pins: self.pins(),
+            peek: false,
         }
     }
 

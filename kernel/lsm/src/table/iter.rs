@@ -84,6 +84,10 @@ impl<R: ReadAt> ReadAt for ReadaheadFile<'_, R> {
         self.file.pin_budget()
     }
 
+    fn peek_block(&self, offset: u64, kind: BlockKind) -> Option<Arc<[u8]>> {
+        self.file.peek_block(offset, kind)
+    }
+
     fn read_with(
         &self,
         offset: u64,

@@ -118,6 +118,13 @@ pub trait ReadAt {
     /// Offers a block that has just passed its checksum for caching.
     fn cache_block(&self, _offset: u64, _kind: BlockKind, _block: &Arc<[u8]>) {}
 
+    /// A block the cache holds, taken without counting or recording it as
+    /// a lookup (a table pinning its index and filter). The default has
+    /// none.
+    fn peek_block(&self, _offset: u64, _kind: BlockKind) -> Option<Arc<[u8]>> {
+        None
+    }
+
     /// Whether this reader is served from the index and filter blocks an
     /// open table keeps, and the budget a table that keeps none yet takes
     /// them from; `None` fetches them (through
@@ -181,6 +188,9 @@ impl<T: ReadAt + ?Sized> ReadAt for &T {
     }
     fn pin_budget(&self) -> Option<&Arc<PinBudget>> {
         (**self).pin_budget()
+    }
+    fn peek_block(&self, offset: u64, kind: BlockKind) -> Option<Arc<[u8]>> {
+        (**self).peek_block(offset, kind)
     }
     fn read_with(
         &self,

@@ -223,9 +223,10 @@ impl<C: Comparator> Table<C> {
 
     /// The pinned index and filter blocks, read now if this is their first
     /// use and the budget has room; `None` if `file` is not served from
-    /// pinned blocks or they do not fit. They are taken from the reader's
-    /// cache if it has them, but not offered to it: the table's copy is the
-    /// one kept.
+    /// pinned blocks or they do not fit. They are the cache's copies if it
+    /// holds them (a table just written offers its blocks) but taken with a
+    /// peek, and read from the disk otherwise, not offered: they are not the
+    /// cache's, and a trace of its requests shows none of them.
     #[inline]
     fn pinned<R: ReadAt + ?Sized>(&self, file: &R) -> Result<Option<&Pinned>> {
         let Some(budget) = file.pin_budget() else {
@@ -284,14 +285,14 @@ impl<C: Comparator> Table<C> {
         self.fetch_as(file, h, kind, true)
     }
 
-    /// As [`fetch`](Self::fetch); a block read from the disk is offered to
-    /// the cache if `offer`.
+    /// As [`fetch`](Self::fetch) if `cached`; otherwise the cache is only
+    /// peeked into (see [`ReadAt::peek_block`]) and offered nothing.
     fn fetch_as<R: ReadAt + ?Sized>(
         &self,
         file: &R,
         h: BlockHandle,
         kind: BlockKind,
-        offer: bool,
+        cached: bool,
     ) -> Result<Arc<[u8]>> {
         let limit = match kind {
             BlockKind::Data => self.data_end,
@@ -311,13 +312,17 @@ impl<C: Comparator> Table<C> {
             )
             .into());
         }
-        if let Some(b) = file.cached_block(h.offset, kind) {
+        let hit = match cached {
+            true => file.cached_block(h.offset, kind),
+            false => file.peek_block(h.offset, kind),
+        };
+        if let Some(b) = hit {
             if b.len() as u64 == h.size {
                 return Ok(b);
             }
         }
         let b = read_block(file, self.id, h, kind.byte(), limit)?;
-        if offer {
+        if cached {
             file.cache_block(h.offset, kind, &b);
         }
         Ok(b)
