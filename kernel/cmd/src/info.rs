@@ -273,7 +273,7 @@ fn redis_fields(ctx: &Ctx<'_>, name: &str, r: &mut Report) {
             r.add_field("repl_backlog_active", 0);
         }
         "cpu" => {
-            let usec: u64 = stats.commands.values().map(|c| c.usec).sum();
+            let usec: u64 = stats.commands().map(|(_, c)| c.usec).sum();
             r.add_field("used_cpu_sys", "0.000000");
             r.add_field(
                 "used_cpu_user",
@@ -283,7 +283,7 @@ fn redis_fields(ctx: &Ctx<'_>, name: &str, r: &mut Report) {
             r.add_field("used_cpu_user_children", "0.000000");
         }
         "commandstats" => {
-            for (name, c) in &stats.commands {
+            for (name, c) in stats.commands() {
                 let per_call = if c.calls == 0 {
                     0.0
                 } else {

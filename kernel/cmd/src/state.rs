@@ -8,7 +8,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
-use console::Invocation;
+use console::{CommandSpec, Invocation};
 
 /// Where a session's commands come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,11 +197,47 @@ pub struct Stats {
     pub keyspace_misses: u64,
     /// Keys found expired (and removed).
     pub expired_keys: u64,
-    /// Per command, by name.
-    pub commands: BTreeMap<&'static str, CommandStats>,
+    /// Per command, by its place in the command table
+    /// (`console::command::position`): counted on every command, where a
+    /// map by name cost a search of string comparisons each time. Empty
+    /// until the first command is counted.
+    commands: Vec<CommandStats>,
     /// Error replies, by their code (`ERR`, `WRONGTYPE` ...): INFO
     /// errorstats.
     pub errors: BTreeMap<String, u64>,
+}
+
+impl Stats {
+    /// The counters of `spec`'s command, to update.
+    pub fn command_mut(&mut self, spec: &'static CommandSpec) -> &mut CommandStats {
+        let count = console::command::count();
+        if self.commands.is_empty() {
+            // One slot more: every spec the sessions run is the table's, a
+            // stranger would be a bug, counted there (never shown) rather
+            // than under another command.
+            self.commands = alloc::vec![CommandStats::default(); count + 1];
+        }
+        let at = console::command::position(spec).map_or(count, |p| p.index);
+        &mut self.commands[at]
+    }
+
+    /// The counters of the command called `name` (zero if it never ran).
+    pub fn command(&self, name: &str) -> CommandStats {
+        self.commands()
+            .find(|(n, _)| *n == name)
+            .map_or_else(CommandStats::default, |(_, c)| c)
+    }
+
+    /// Every command that ran or was refused, with its counters, by name.
+    pub fn commands(&self) -> impl Iterator<Item = (&'static str, CommandStats)> + '_ {
+        let mut used: Vec<(&'static str, CommandStats)> = console::commands()
+            .zip(&self.commands)
+            .filter(|(_, c)| c.calls > 0 || c.rejected > 0)
+            .map(|(spec, c)| (spec.name, *c))
+            .collect();
+        used.sort_unstable_by_key(|(name, _)| *name);
+        used.into_iter()
+    }
 }
 
 /// A connected client as `CLIENT LIST` shows it.

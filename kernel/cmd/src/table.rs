@@ -55,9 +55,13 @@ pub fn entries() -> impl Iterator<Item = &'static Entry> {
     HANDLERS.iter().flat_map(|f| f.iter())
 }
 
-/// The table's row for `spec`.
+/// The table's row for `spec`: at the spec's own position (each family
+/// lists its handlers in its specs' order), else found by name.
 pub fn handler(spec: &CommandSpec) -> Option<&'static Entry> {
-    entries().find(|e| e.name == spec.name)
+    let placed = console::command::position(spec)
+        .and_then(|p| HANDLERS.get(p.family)?.get(p.at))
+        .filter(|e| e.name == spec.name);
+    placed.or_else(|| entries().find(|e| e.name == spec.name))
 }
 
 /// Runs one parsed command for the session and returns its reply (an error
@@ -75,7 +79,7 @@ pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
     let spec = inv.spec;
     if let Some(mut refusal) = refuse(ctx, inv) {
         let mut server = ctx.server.lock();
-        server.stats.commands.entry(spec.name).or_default().rejected += 1;
+        server.stats.command_mut(spec).rejected += 1;
         if spec.name == "EXEC" {
             // Redis's answer to a refused EXEC: the transaction is
             // discarded, and the reply says why.
@@ -116,7 +120,7 @@ pub(crate) fn timed(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
     ctx.client.last_ms = ctx.now_ms();
     let mut server = ctx.server.lock();
     server.stats.commands_processed += 1;
-    let stats = server.stats.commands.entry(inv.spec.name).or_default();
+    let stats = server.stats.command_mut(inv.spec);
     stats.calls += 1;
     stats.usec += usec;
     if reply.is_error() {
@@ -158,7 +162,7 @@ pub fn refused(
 ) {
     let mut server = server.lock();
     if let Some(spec) = known {
-        server.stats.commands.entry(spec.name).or_default().rejected += 1;
+        server.stats.command_mut(spec).rejected += 1;
     }
     *server.stats.errors.entry(String::from("ERR")).or_default() += 1;
     drop(server);
@@ -299,5 +303,13 @@ mod tests {
             );
         }
         assert_eq!(entries().count(), commands().count());
+    }
+
+    #[test]
+    fn every_handler_sits_at_its_specs_position() {
+        for spec in commands() {
+            let p = console::command::position(spec).unwrap();
+            assert_eq!(HANDLERS[p.family][p.at].name, spec.name);
+        }
     }
 }

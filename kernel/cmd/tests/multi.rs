@@ -107,9 +107,9 @@ fn multi_tcl_exec_fails_if_there_are_errors_while_queueing_commands() {
     }
     // The refusals count as Redis counts them.
     let stats = srv.lock().stats.clone();
-    assert_eq!(stats.commands["GET"].rejected, 1);
-    assert_eq!(stats.commands["CONFIG"].rejected, 2);
-    assert_eq!(stats.commands["CLIENT"].rejected, 1);
+    assert_eq!(stats.command("GET").rejected, 1);
+    assert_eq!(stats.command("CONFIG").rejected, 2);
+    assert_eq!(stats.command("CLIENT").rejected, 1);
     assert_eq!(stats.errors["ERR"], 5);
     assert_eq!(stats.errors["EXECABORT"], 5);
 }
@@ -154,13 +154,13 @@ fn multi_tcl_runtime_errors_do_not_abort_the_others() {
     let stats = srv.lock().stats.clone();
     assert_eq!(
         (
-            stats.commands["RENAME"].calls,
-            stats.commands["RENAME"].failed
+            stats.command("RENAME").calls,
+            stats.command("RENAME").failed
         ),
         (1, 1)
     );
-    assert_eq!(stats.commands["SET"].calls, 2);
-    assert_eq!(stats.commands["EXEC"].calls, 1);
+    assert_eq!(stats.command("SET").calls, 2);
+    assert_eq!(stats.command("EXEC").calls, 1);
 }
 
 #[test]

@@ -143,6 +143,45 @@ pub fn commands() -> impl Iterator<Item = &'static CommandSpec> {
     FAMILIES.iter().flat_map(|f| f.iter())
 }
 
+/// How many commands there are: the bound of [`Position::index`].
+pub fn count() -> usize {
+    FAMILIES.iter().map(|f| f.len()).sum()
+}
+
+/// Where a spec is in the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    /// Its family's place in [`FAMILIES`].
+    pub family: usize,
+    /// Its place in its family.
+    pub at: usize,
+    /// Its place in [`commands`]' order, below [`count`].
+    pub index: usize,
+}
+
+/// Where `spec` is in the table, found from its address in a few
+/// comparisons, so that what is kept per command (its handler, its
+/// statistics) is reached without comparing names on every command.
+/// `None` for a spec that is not one of the table's.
+pub fn position(spec: &CommandSpec) -> Option<Position> {
+    let addr = spec as *const CommandSpec as usize;
+    let size = core::mem::size_of::<CommandSpec>();
+    let mut before = 0;
+    for (family, specs) in FAMILIES.iter().enumerate() {
+        let start = specs.as_ptr() as usize;
+        if addr >= start && addr < start + core::mem::size_of_val(*specs) {
+            let at = (addr - start) / size;
+            return Some(Position {
+                family,
+                at,
+                index: before + at,
+            });
+        }
+        before += specs.len();
+    }
+    None
+}
+
 /// Group order in HELP: the everyday commands first.
 pub const GROUPS: [&str; 8] = [
     "strings",

@@ -92,6 +92,28 @@ fn table_is_consistent() {
 }
 
 #[test]
+fn every_spec_knows_its_position() {
+    for (index, spec) in commands().enumerate() {
+        let p = position(spec).unwrap();
+        assert_eq!(p.index, index, "{}", spec.name);
+        assert!(core::ptr::eq(&FAMILIES[p.family][p.at], spec));
+    }
+    assert_eq!(count(), commands().count());
+    let stranger = CommandSpec {
+        name: "STRANGER",
+        aliases: &[],
+        min_args: 0,
+        max_args: None,
+        usage: "STRANGER",
+        summary: "not in the table",
+        group: "server",
+        flags: 0,
+        keys: Keys::NONE,
+    };
+    assert_eq!(position(&stranger), None);
+}
+
+#[test]
 fn usage_strings_match_the_contract() {
     let usage = |name: &str| lookup(name.as_bytes()).unwrap().usage;
     assert_eq!(
