@@ -10,7 +10,7 @@ use console::{Reply, Report};
 use kv::{Clock, Store, StoreCell, Ticket};
 
 use crate::keyspace::Pending;
-use crate::state::{Client, ServerCell};
+use crate::state::{Appendfsync, Client, ServerCell};
 
 /// One service, as `SERVICES` lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -208,6 +208,16 @@ pub struct Ctx<'a> {
     pub(crate) wait_for: Option<Ticket>,
     /// The command's reading of the time of day (see `Ctx::now_ms`).
     pub(crate) now: core::cell::Cell<Option<u64>>,
+    /// Keyspace hits and misses not counted in the server's statistics
+    /// yet: they are, with the command's other counters, under the one
+    /// lock the command takes at its end (a lock per read cost a GET a
+    /// second lock section).
+    pub(crate) reads: core::cell::Cell<(u64, u64)>,
+    /// `pending` went to the store: the transactions that watch its keys
+    /// learn of them in that same lock.
+    pub(crate) applied: bool,
+    /// `appendfsync` as the command's end found it.
+    pub(crate) appendfsync: Appendfsync,
 }
 
 impl<'a> Ctx<'a> {
@@ -228,6 +238,10 @@ impl<'a> Ctx<'a> {
             pending: Pending::default(),
             wait_for: None,
             now: core::cell::Cell::new(None),
+            reads: core::cell::Cell::new((0, 0)),
+            applied: false,
+            // Until the command's end reads the setting: the safe one.
+            appendfsync: Appendfsync::Always,
         }
     }
 
@@ -254,6 +268,15 @@ impl<'a> Ctx<'a> {
     /// (group commit): the session holds the reply until it is durable.
     pub fn wait_for(&self) -> Option<Ticket> {
         self.wait_for
+    }
+
+    /// What a network reply waits for: [`Ctx::wait_for`] under
+    /// `appendfsync always`; with `everysec` or `no` nothing, the loss
+    /// window being the owner's flush period. The setting is the one
+    /// [`crate::run`] found at the command's end.
+    pub fn reply_gate(&self) -> Option<Ticket> {
+        self.wait_for
+            .filter(|_| self.appendfsync == Appendfsync::Always)
     }
 
     /// Whether the user asked the command to stop.

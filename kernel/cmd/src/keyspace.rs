@@ -13,6 +13,7 @@ use lsm::db::WriteBatch;
 use lsm::iter::KvIter;
 
 use crate::ctx::{CmdError, Ctx};
+use crate::state::Server;
 
 /// Keys visited between two looks at Ctrl-C during a scan.
 const SCAN_CHECK_EVERY: usize = 256;
@@ -117,12 +118,11 @@ impl Ctx<'_> {
     /// store; `None` if nothing, or something expired.
     pub(crate) fn read(&self, key: &[u8]) -> Result<Option<Entry>, CmdError> {
         let found = self.read_for_write(key)?;
-        let mut server = self.server.lock();
-        if found.is_some() {
-            server.stats.keyspace_hits += 1;
-        } else {
-            server.stats.keyspace_misses += 1;
-        }
+        let (hits, misses) = self.reads.get();
+        self.reads.set(match found {
+            Some(_) => (hits + 1, misses),
+            None => (hits, misses + 1),
+        });
         Ok(found)
     }
 
@@ -173,14 +173,15 @@ impl Ctx<'_> {
 
     /// Hands the writes gathered so far to the store, as one batch joining
     /// the group commit; the reply then waits for it. Transactions watching
-    /// the keys will abort.
+    /// the keys will abort, once [`Ctx::settle`] has told the server; until
+    /// then the writes are not handed over again.
     pub(crate) fn apply(&mut self) -> Result<(), CmdError> {
-        if self.pending.ops.is_empty() {
+        if self.pending.ops.is_empty() || self.applied {
             return Ok(());
         }
-        let pending = core::mem::take(&mut self.pending);
         // One allocation for the batch: its size first.
-        let size = pending
+        let size = self
+            .pending
             .last_writes()
             .map(|(key, entry)| {
                 let value = entry
@@ -190,7 +191,7 @@ impl Ctx<'_> {
             })
             .sum();
         let mut batch = WriteBatch::with_capacity(size);
-        for (key, entry) in pending.last_writes() {
+        for (key, entry) in self.pending.last_writes() {
             match entry {
                 Some(e) => batch.put_parts(key, &[e.header().as_bytes(), &e.value]),
                 None => batch.delete(key),
@@ -198,13 +199,28 @@ impl Ctx<'_> {
         }
         let ticket = self.store()?.write_deferred(batch)?;
         self.wait_for = Some(ticket);
-        let mut server = self.server.lock();
-        if !server.watched.is_empty() {
-            for (key, _) in pending.last_writes() {
-                server.touch(key);
-            }
-        }
+        // The writes stay where they are (moving them out cost copies) and
+        // go once `settle` has told the watchers.
+        self.applied = true;
         Ok(())
+    }
+
+    /// Tells `server` what the command's reads and writes so far did: its
+    /// keyspace hits and misses, the keys it handed to the store (for
+    /// WATCH).
+    pub(crate) fn settle(&mut self, server: &mut Server) {
+        let (hits, misses) = self.reads.take();
+        server.stats.keyspace_hits += hits;
+        server.stats.keyspace_misses += misses;
+        if self.applied {
+            if !server.watched.is_empty() {
+                for (key, _) in self.pending.last_writes() {
+                    server.touch(key);
+                }
+            }
+            self.pending.truncate(0);
+            self.applied = false;
+        }
     }
 
     /// Visits every live key from `start` in order, with what it holds, as

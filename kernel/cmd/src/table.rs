@@ -74,7 +74,11 @@ pub fn handler(spec: &CommandSpec) -> Option<&'static Entry> {
 /// network while no password is set, and inside MULTI always; a container
 /// command's subcommand must exist and have its arity; a refusal inside
 /// MULTI makes EXEC abort. Then inside MULTI the command is queued. After
-/// it: its writes go to the store as one batch, if it succeeded.
+/// it: its writes go to the store as one batch, if it succeeded; and in one
+/// lock section of the server (a SET took three), its statistics are
+/// counted, the transactions watching its keys learn of its writes, the
+/// client list is brought up to date with the client, and `appendfsync` is
+/// read for [`Ctx::reply_gate`].
 pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
     let spec = inv.spec;
     if let Some(mut refusal) = refuse(ctx, inv) {
@@ -91,43 +95,83 @@ pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
             server.unwatch_all(ctx.client);
         }
         count_error(&mut server, &refusal);
-        drop(server);
         flag_transaction(ctx.client);
+        server.register(ctx.client);
         return refusal;
     }
     if let Some(multi) = ctx.client.multi.as_mut() {
         if !spec.has(flag::NO_MULTI) {
             multi.queued.push(inv.clone());
+            ctx.server.lock().register(ctx.client);
             return Reply::Status(String::from("QUEUED"));
         }
     }
-    let reply = timed(ctx, inv);
-    match ctx.apply() {
-        Ok(()) => reply,
-        Err(e) => e.into(),
+    ran(ctx, inv)
+}
+
+/// [`run`]'s part once the command may run. The reply is moved as little
+/// as it can be (a move of a reply is a copy of its bytes).
+fn ran(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
+    let watch = Stopwatch::start(ctx);
+    let mut reply = execute(ctx, inv);
+    let usec = watch.usec();
+    let applied = ctx.apply();
+    let mut server = ctx.server.lock();
+    count(ctx, &mut server, inv, &reply, usec);
+    ctx.appendfsync = server.config.appendfsync;
+    server.register(ctx.client);
+    drop(server);
+    if let Err(e) = applied {
+        reply = e.into();
+    }
+    reply
+}
+
+/// Runs `inv`'s handler (see [`execute`]) and counts it in the statistics
+/// (see [`count`]). Every command EXEC runs is counted so.
+pub(crate) fn timed(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
+    let watch = Stopwatch::start(ctx);
+    let reply = execute(ctx, inv);
+    let usec = watch.usec();
+    let mut server = ctx.server.lock();
+    count(ctx, &mut server, inv, &reply, usec);
+    reply
+}
+
+/// How long a handler takes.
+struct Stopwatch {
+    clock: kv::Clock,
+    started: u64,
+}
+
+impl Stopwatch {
+    fn start(ctx: &Ctx<'_>) -> Stopwatch {
+        let clock = ctx.host.clock();
+        let started = (clock.now)();
+        Stopwatch { clock, started }
+    }
+
+    /// Microseconds since the start.
+    fn usec(&self) -> u64 {
+        ((self.clock.now)() - self.started) * 1_000_000 / self.clock.hz.max(1)
     }
 }
 
-/// Runs `inv`'s handler (see [`execute`]) and counts it in the statistics:
-/// its calls, time and failures, the error's code, the client's last
-/// command. Every command EXEC runs is counted so too.
-pub(crate) fn timed(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
-    let clock = ctx.host.clock();
-    let started = (clock.now)();
-    let reply = execute(ctx, inv);
-    let usec = ((clock.now)() - started) * 1_000_000 / clock.hz.max(1);
+/// Counts a command that ran in the statistics: its call, time and
+/// failure, the error's code, the client's last command; and what its
+/// reads and writes did (see [`Ctx::settle`]).
+fn count(ctx: &mut Ctx<'_>, server: &mut Server, inv: &Invocation, reply: &Reply, usec: u64) {
     ctx.client.last_command = inv.spec.name;
     ctx.client.last_ms = ctx.now_ms();
-    let mut server = ctx.server.lock();
     server.stats.commands_processed += 1;
     let stats = server.stats.command_mut(inv.spec);
     stats.calls += 1;
     stats.usec += usec;
     if reply.is_error() {
         stats.failed += 1;
-        count_error(&mut server, &reply);
+        count_error(server, reply);
     }
-    reply
+    ctx.settle(server);
 }
 
 /// An error reply's text with its code, as the wire carries it.

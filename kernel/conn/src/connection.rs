@@ -2,9 +2,7 @@
 
 use alloc::vec::Vec;
 
-use cmd::{
-    Appendfsync, Caller, Client, Ctx, Host, Protocol as ClientProtocol, Reply, ServerCell, Sink,
-};
+use cmd::{Caller, Client, Ctx, Host, Protocol as ClientProtocol, Reply, ServerCell, Sink};
 use kv::{StoreCell, Ticket};
 use resp::{Limits, Parsed, Protocol, RequestParser};
 
@@ -144,15 +142,9 @@ impl Connection {
             &mut self.client,
         );
         let reply = cmd::run(&mut ctx, &inv);
-        let wait_for = ctx.wait_for();
+        let gate = ctx.reply_gate();
         drop(ctx);
         self.parser.recycle(inv.args);
-        let mut server = env.server.lock();
-        server.register(&self.client);
-        // With appendfsync everysec or no, a write's OK does not wait for
-        // the disk: the loss window is the owner's flush period.
-        let gate = wait_for.filter(|_| server.config.appendfsync == Appendfsync::Always);
-        drop(server);
         self.parser.set_auth_required(!self.client.authenticated);
         self.reply(&reply, gate);
         if self.client.closing {
