@@ -157,8 +157,8 @@ impl Connection {
         match gate {
             // Nothing held ahead of it: written straight into the output.
             None if self.outbox.is_empty() => resp::encode(reply, proto, &mut self.out),
-            None => self.emit(resp::encoded(reply, proto)),
-            Some(t) => self.outbox.hold(t, resp::encoded(reply, proto)),
+            None => self.outbox.queue_with(|b| resp::encode(reply, proto, b)),
+            Some(t) => self.outbox.hold_with(t, |b| resp::encode(reply, proto, b)),
         }
     }
 

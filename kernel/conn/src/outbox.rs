@@ -6,17 +6,28 @@ use alloc::vec::Vec;
 
 use kv::{Commit, StoreCell, Ticket};
 
+/// Held bytes kept allocated once everything has gone: a pipeline's
+/// replies, not a large value's.
+const KEEP_CAPACITY: usize = 64 << 10;
+
 enum Item {
-    Bytes(Vec<u8>),
-    /// A write's reply: it goes once `Ticket` is durable; if the commit
+    /// Bytes handed over whole: a large reply is not copied once more.
+    Owned(Vec<u8>),
+    /// The next `len` bytes of [`Outbox::buf`]; a write's reply if there
+    /// is a ticket: it goes once the ticket is durable; if the commit
     /// failed, the session's rendering of the error goes instead.
-    Reply(Ticket, Vec<u8>),
+    Buffered(Option<Ticket>, usize),
 }
 
 /// Output waiting to go out, in order.
 #[derive(Default)]
 pub struct Outbox {
     items: VecDeque<Item>,
+    /// The buffered items' bytes, one after the other from `start`: one
+    /// buffer for them all, where a buffer per reply cost an allocation
+    /// per write.
+    buf: Vec<u8>,
+    start: usize,
     held_bytes: usize,
 }
 
@@ -46,14 +57,36 @@ impl Outbox {
             send(&bytes);
         } else {
             self.held_bytes += bytes.len();
-            self.items.push_back(Item::Bytes(bytes));
+            self.items.push_back(Item::Owned(bytes));
         }
+    }
+
+    /// What `write` appends goes out after everything held; the caller
+    /// sends it itself while nothing is held.
+    pub fn queue_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        self.buffer(None, write);
     }
 
     /// A write's reply, held until `ticket` is durable.
     pub fn hold(&mut self, ticket: Ticket, reply: Vec<u8>) {
-        self.held_bytes += reply.len();
-        self.items.push_back(Item::Reply(ticket, reply));
+        self.hold_with(ticket, |b| b.extend_from_slice(&reply));
+    }
+
+    /// A write's reply, as `write` appends it, held until `ticket` is
+    /// durable.
+    pub fn hold_with(&mut self, ticket: Ticket, write: impl FnOnce(&mut Vec<u8>)) {
+        self.buffer(Some(ticket), write);
+    }
+
+    fn buffer(&mut self, ticket: Option<Ticket>, write: impl FnOnce(&mut Vec<u8>)) {
+        let before = self.buf.len();
+        write(&mut self.buf);
+        let len = self.buf.len() - before;
+        if len == 0 && ticket.is_none() {
+            return;
+        }
+        self.held_bytes += len;
+        self.items.push_back(Item::Buffered(ticket, len));
     }
 
     /// Sends what no longer waits: everything up to the first reply whose
@@ -71,19 +104,37 @@ impl Outbox {
         }
         let store = store.lock();
         while let Some(item) = self.items.front() {
-            match item {
-                Item::Bytes(b) => send(b),
-                Item::Reply(t, ok) => match store.as_ref().map(|s| s.status(*t)) {
-                    None | Some(Commit::Durable) => send(ok),
-                    Some(Commit::Failed(e)) => send(&on_error(&e)),
-                    Some(Commit::Pending) => return,
-                },
+            let len = match item {
+                Item::Owned(b) => {
+                    send(b);
+                    b.len()
+                }
+                Item::Buffered(ticket, len) => {
+                    let bytes = &self.buf[self.start..self.start + len];
+                    match ticket.map(|t| store.as_ref().map(|s| s.status(t))) {
+                        None | Some(None | Some(Commit::Durable)) => send(bytes),
+                        Some(Some(Commit::Failed(e))) => send(&on_error(&e)),
+                        Some(Some(Commit::Pending)) => break,
+                    }
+                    self.start += len;
+                    *len
+                }
+            };
+            self.held_bytes -= len;
+            self.items.pop_front();
+        }
+        drop(store);
+        if self.items.is_empty() {
+            self.start = 0;
+            if self.buf.capacity() > KEEP_CAPACITY {
+                self.buf = Vec::new();
+            } else {
+                self.buf.clear();
             }
-            if let Some(item) = self.items.pop_front() {
-                self.held_bytes -= match &item {
-                    Item::Bytes(b) | Item::Reply(_, b) => b.len(),
-                };
-            }
+        } else if self.start >= KEEP_CAPACITY && self.start * 2 >= self.buf.len() {
+            // Sent bytes go once they are most of the buffer.
+            self.buf.drain(..self.start);
+            self.start = 0;
         }
     }
 }

@@ -74,6 +74,28 @@ fn pipelined_writes_wait_for_their_group_commit_reads_do_not_overtake() {
 }
 
 #[test]
+fn held_replies_go_commit_by_commit_in_order() {
+    let rig = Rig::new();
+    let env = rig.env();
+    let mut c = Connection::new(&env, PEER);
+    c.input(&env, b"SET a 1\r\n");
+    rig.commit();
+    c.input(&env, b"SET b 2\r\nGET b\r\n*1\r\n$abc\r\n");
+    assert_eq!(take(&mut c), "");
+    c.release(&env);
+    assert_eq!(take(&mut c), "+OK\r\n", "the second SET waits");
+    assert!(!c.wants_close(), "the error is held behind it");
+    rig.commit();
+    c.release(&env);
+    assert_eq!(
+        take(&mut c),
+        "+OK\r\n$1\r\n2\r\n-ERR Protocol error: invalid bulk length\r\n"
+    );
+    assert_eq!(c.unsent_bytes(), 0);
+    assert!(c.wants_close());
+}
+
+#[test]
 fn writes_of_several_connections_share_one_flush() {
     let rig = Rig::new();
     let env = rig.env();
