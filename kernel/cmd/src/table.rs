@@ -240,20 +240,19 @@ pub(crate) fn execute(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
     }
 }
 
-/// A network request (RESP's argument vector) as an invocation, or the
-/// error Redis answers for it: an unknown command, or the wrong number of
-/// arguments, in Redis's words. A request refused inside MULTI makes the
-/// transaction fail at EXEC, as Redis's EXECABORT.
+/// A network request (RESP's argument vector: its command's `name`, then
+/// `argv`) as an invocation, or the error Redis answers for it: an unknown
+/// command, or the wrong number of arguments, in Redis's words. A request
+/// refused inside MULTI makes the transaction fail at EXEC, as Redis's
+/// EXECABORT. The name is lent, so that the session can give its buffer
+/// back to its parser.
 pub fn redis_invocation(
     server: &crate::state::ServerCell,
     client: &mut Client,
-    mut argv: Vec<Vec<u8>>,
+    name: &[u8],
+    argv: Vec<Vec<u8>>,
 ) -> Result<Invocation, Reply> {
-    if argv.is_empty() {
-        return Err(Reply::error("empty command"));
-    }
-    let name = argv.remove(0);
-    let Some(spec) = console::lookup(&name) else {
+    let Some(spec) = console::lookup(name) else {
         // Redis: "unknown command '%.128s', with args beginning with: "
         // and each argument as "'%.*s' " while the list is under 128 bytes.
         let mut args = Vec::new();

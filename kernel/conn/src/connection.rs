@@ -128,8 +128,12 @@ impl Connection {
         self.outbox = Outbox::new();
     }
 
-    fn command(&mut self, env: &Env<'_>, argv: Vec<Vec<u8>>) {
-        let inv = match cmd::redis_invocation(env.server, &mut self.client, argv) {
+    fn command(&mut self, env: &Env<'_>, mut argv: Vec<Vec<u8>>) {
+        if argv.is_empty() {
+            return self.reply(&Reply::error("empty command"), None);
+        }
+        let name = argv.remove(0);
+        let inv = match cmd::redis_invocation(env.server, &mut self.client, &name, argv) {
             Ok(inv) => inv,
             Err(refusal) => return self.reply(&refusal, None),
         };
@@ -145,6 +149,9 @@ impl Connection {
         let gate = ctx.reply_gate();
         drop(ctx);
         self.parser.recycle(inv.args);
+        // Given back last, the name's buffer holds the next request's name:
+        // every buffer then fits its next argument as it did its last.
+        self.parser.recycle_arg(name);
         self.parser.set_auth_required(!self.client.authenticated);
         self.reply(&reply, gate);
         if self.client.closing {

@@ -214,14 +214,20 @@ impl RequestParser {
     pub fn recycle(&mut self, mut argv: Argv) {
         // Last argument first, so that the next request's first argument
         // gets this one's first buffer (commands alike, buffers alike).
-        for mut arg in argv.drain(..).rev() {
-            if self.spare.len() < SPARE_ARGS && arg.capacity() <= SPARE_ARG_CAPACITY {
-                arg.clear();
-                self.spare.push(arg);
-            }
+        for arg in argv.drain(..).rev() {
+            self.recycle_arg(arg);
         }
         if argv.capacity() <= SPARE_ARGS && argv.capacity() > self.spare_argv.capacity() {
             self.spare_argv = argv;
+        }
+    }
+
+    /// Gives back one argument's buffer, as [`RequestParser::recycle`]
+    /// does; the next request's first argument takes the last one given.
+    pub fn recycle_arg(&mut self, mut arg: Vec<u8>) {
+        if self.spare.len() < SPARE_ARGS && arg.capacity() <= SPARE_ARG_CAPACITY {
+            arg.clear();
+            self.spare.push(arg);
         }
     }
 
