@@ -16,7 +16,7 @@ use console::{Invocation, Reply};
 use crate::args::{memory, parse_i64};
 use crate::ctx::{CmdError, Ctx};
 use crate::keys::glob;
-use crate::state::{Appendfsync, Config, Stats};
+use crate::state::{Appendfsync, Config, Stats, MIN_PROTO_MAX_BULK_LEN};
 use crate::subcommand::{Container, Sub, HELP};
 
 /// CONFIG's subcommands, with Redis's arities.
@@ -157,7 +157,9 @@ fn set(config: &mut Config, name: &str, value: &[u8]) -> Result<(), String> {
                     String::from("argument(s) must be one of the following: everysec, always, no")
                 })?
         }
-        "proto-max-bulk-len" => config.proto_max_bulk_len = memory_in(value, 1 << 20, i64::MAX)?,
+        "proto-max-bulk-len" => {
+            config.proto_max_bulk_len = memory_in(value, MIN_PROTO_MAX_BULK_LEN as i64, i64::MAX)?
+        }
         "client-query-buffer-limit" => {
             config.client_query_buffer_limit = memory_in(value, 1 << 20, i64::MAX)?
         }

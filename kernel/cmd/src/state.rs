@@ -136,6 +136,9 @@ impl Appendfsync {
     }
 }
 
+/// The least `proto-max-bulk-len` CONFIG SET takes, as Redis's.
+pub(crate) const MIN_PROTO_MAX_BULK_LEN: u64 = 1 << 20;
+
 /// What `CONFIG GET`/`SET` reach.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -147,7 +150,8 @@ pub struct Config {
     pub timeout_s: u64,
     /// When writes reach the disk.
     pub appendfsync: Appendfsync,
-    /// Largest bulk string a request may carry.
+    /// Largest bulk string a request may carry; never below
+    /// [`MIN_PROTO_MAX_BULK_LEN`].
     pub proto_max_bulk_len: u64,
     /// Most bytes of one client's requests waiting to be parsed.
     pub client_query_buffer_limit: u64,

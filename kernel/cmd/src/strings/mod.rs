@@ -16,6 +16,7 @@ use kv::{Entry, Kind};
 
 use crate::ctx::{CmdError, Ctx};
 use crate::expire::{already_expired, invalid_expire_time};
+use crate::state::MIN_PROTO_MAX_BULK_LEN;
 use crate::table::{entry, Entry as Row};
 
 pub(crate) use number::integer_arg;
@@ -55,17 +56,25 @@ pub(crate) fn string(e: Entry) -> Result<Vec<u8>, CmdError> {
 /// Checks that a string of `len` bytes may be stored: Redis's limit
 /// (`proto-max-bulk-len`, Redis's own message), then the store's (the
 /// disk's largest value). `None` is a length that overflowed.
+///
+/// Neither lock is taken for the usual length: one within the least
+/// `proto-max-bulk-len` CONFIG SET allows needs no look at the setting, and
+/// the store's limit is published beside its lock.
 pub(crate) fn check_length(ctx: &Ctx<'_>, len: Option<u64>) -> Result<(), CmdError> {
-    let bulk = ctx.server.lock().config.proto_max_bulk_len;
     let len = match len {
-        Some(n) if n <= bulk => n,
+        Some(n) if n <= MIN_PROTO_MAX_BULK_LEN => n,
+        Some(n) if n <= ctx.server.lock().config.proto_max_bulk_len => n,
         _ => {
             return Err(CmdError::Invalid(String::from(
                 "string exceeds maximum allowed size (proto-max-bulk-len)",
             )))
         }
     };
-    let max = ctx.store()?.max_string_len() as u64;
+    let max = match ctx.store_cell().max_string_len() {
+        Some(max) => max,
+        // No store: this says why.
+        None => ctx.store()?.max_string_len(),
+    } as u64;
     if len > max {
         return Err(CmdError::Invalid(format!(
             "string exceeds maximum allowed size (the store keeps strings of at most {max} bytes)"

@@ -1,7 +1,7 @@
 //! [`StoreCell`]: the lock every session takes to reach the [`Store`], and
 //! what the kernel's loops may learn of it without taking it.
 
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use lsm::percore::{self, CoreFn, ReadGuard, ReadMostly, WriteGuard};
 
@@ -46,6 +46,9 @@ struct Upkeep {
     /// the shared lock, which publishes nothing, so that is asked of the
     /// store itself.
     inline: AtomicBool,
+    /// [`Store::max_string_len`] (0: no store), which a write checks its
+    /// value against.
+    max_string_len: AtomicUsize,
 }
 
 impl Upkeep {
@@ -55,19 +58,22 @@ impl Upkeep {
             due_at: AtomicU64::new(u64::MAX),
             may_expire: AtomicBool::new(false),
             inline: AtomicBool::new(false),
+            max_string_len: AtomicUsize::new(0),
         }
     }
 
     fn publish(&self, store: Option<&Store>) {
-        let (pending, due_at, may_expire, inline) = match store {
-            None => (false, u64::MAX, false, false),
+        let (pending, due_at, may_expire, inline, max_string_len) = match store {
+            None => (false, u64::MAX, false, false, 0),
             Some(s) => (
                 s.pending() > 0,
                 s.upkeep_due_at(),
                 s.may_expire,
                 !s.db.options().background,
+                s.max_string_len(),
             ),
         };
+        self.max_string_len.store(max_string_len, Ordering::Relaxed);
         self.pending.store(pending, Ordering::Relaxed);
         self.due_at.store(due_at, Ordering::Relaxed);
         self.may_expire.store(may_expire, Ordering::Relaxed);
@@ -166,6 +172,16 @@ impl StoreCell {
                 .read()
                 .as_ref()
                 .is_some_and(|s| s.db.seek_compaction_pending())
+    }
+
+    /// [`Store::max_string_len`] as of the last exclusive lock, without a
+    /// lock (it is fixed for a store's life); `None` while there is no
+    /// store.
+    pub fn max_string_len(&self) -> Option<usize> {
+        match self.upkeep.max_string_len.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(n),
+        }
     }
 
     /// Whether a step of the active expiry may find keys, as of the last

@@ -658,8 +658,13 @@ fn the_loops_learn_of_upkeep_without_the_lock_as_each_writer_lets_go() {
     let disk = Shared::new();
     let cell = StoreCell::new(None);
     assert!(!cell.has_pending() && !cell.has_upkeep(0) && !cell.may_expire());
+    assert_eq!(cell.max_string_len(), None);
     set_now(1_000);
     *cell.lock() = Some(open(&disk));
+    assert_eq!(
+        cell.max_string_len(),
+        Some(cell.read().as_ref().unwrap().max_string_len())
+    );
     assert!(
         !cell.has_upkeep(u64::MAX - 1),
         "an idle store has nothing due"
