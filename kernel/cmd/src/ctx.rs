@@ -190,6 +190,17 @@ impl DerefMut for StoreGuard<'_> {
     }
 }
 
+/// The store, shared ([`Ctx::store_shared`]), and known to be running.
+pub(crate) struct SharedStore<'a>(kv::StoreCellReadGuard<'a>);
+
+impl Deref for SharedStore<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        // `Ctx::store_shared` only builds a guard around `Some`.
+        self.0.as_ref().expect("checked when locked")
+    }
+}
+
 /// A command's context. See the crate doc.
 pub struct Ctx<'a> {
     store: &'a StoreCell,
@@ -250,12 +261,29 @@ impl<'a> Ctx<'a> {
         let guard = self.store.lock();
         if guard.is_none() {
             drop(guard);
-            return Err(CmdError::Unavailable(alloc::format!(
-                "the store is not available: service 'kv' is {} (see LOG; SERVICE START kv retries)",
-                self.host.service_state("kv")
-            )));
+            return Err(self.unavailable());
         }
         Ok(StoreGuard(guard))
+    }
+
+    /// The store, shared with other lookups, for a lookup: cheaper than
+    /// [`Ctx::store`] (no wait for other readers, nothing to publish when
+    /// let go), and other cores' lookups go on meanwhile. Not to be held
+    /// while taking the store again (see [`kv::StoreCell::read`]).
+    pub(crate) fn store_shared(&self) -> Result<SharedStore<'a>, CmdError> {
+        let guard = self.store.read();
+        if guard.is_none() {
+            drop(guard);
+            return Err(self.unavailable());
+        }
+        Ok(SharedStore(guard))
+    }
+
+    fn unavailable(&self) -> CmdError {
+        CmdError::Unavailable(alloc::format!(
+            "the store is not available: service 'kv' is {} (see LOG; SERVICE START kv retries)",
+            self.host.service_state("kv")
+        ))
     }
 
     /// The store's lock itself, for a command that takes it once per

@@ -163,7 +163,7 @@ impl Ctx<'_> {
     pub(crate) fn read_for_write(&self, key: &[u8]) -> Result<Option<Entry>, CmdError> {
         Ok(match self.pending.get(key) {
             Some(e) => e.clone().filter(|e| !e.is_expired(self.now_ms())),
-            None => self.store()?.get_at(key, self.now_ms())?,
+            None => self.store_shared()?.get_at(key, self.now_ms())?,
         })
     }
 
@@ -176,7 +176,7 @@ impl Ctx<'_> {
     pub(crate) fn exists(&self, key: &[u8]) -> Result<bool, CmdError> {
         Ok(match self.pending.get(key) {
             Some(e) => e.as_ref().is_some_and(|e| !e.is_expired(self.now_ms())),
-            None => self.store()?.get_at(key, self.now_ms())?.is_some(),
+            None => self.store_shared()?.get_at(key, self.now_ms())?.is_some(),
         })
     }
 
