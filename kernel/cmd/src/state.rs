@@ -8,6 +8,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
+use console::command::Position;
 use console::{CommandSpec, Invocation};
 
 /// Where a session's commands come from.
@@ -214,6 +215,11 @@ pub struct Stats {
 impl Stats {
     /// The counters of `spec`'s command, to update.
     pub fn command_mut(&mut self, spec: &'static CommandSpec) -> &mut CommandStats {
+        self.command_at(console::command::position(spec))
+    }
+
+    /// [`Stats::command_mut`], the spec's position known.
+    pub(crate) fn command_at(&mut self, place: Option<Position>) -> &mut CommandStats {
         let count = console::command::count();
         if self.commands.is_empty() {
             // One slot more: every spec the sessions run is the table's, a
@@ -221,7 +227,7 @@ impl Stats {
             // than under another command.
             self.commands = alloc::vec![CommandStats::default(); count + 1];
         }
-        let at = console::command::position(spec).map_or(count, |p| p.index);
+        let at = place.map_or(count, |p| p.index);
         &mut self.commands[at]
     }
 

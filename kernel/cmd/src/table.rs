@@ -5,6 +5,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use console::command::Position;
 use console::{flag, CommandSpec, Invocation, Reply};
 
 use crate::ctx::{CmdError, Ctx};
@@ -58,7 +59,12 @@ pub fn entries() -> impl Iterator<Item = &'static Entry> {
 /// The table's row for `spec`: at the spec's own position (each family
 /// lists its handlers in its specs' order), else found by name.
 pub fn handler(spec: &CommandSpec) -> Option<&'static Entry> {
-    let placed = console::command::position(spec)
+    handler_at(spec, console::command::position(spec))
+}
+
+/// [`handler`], the spec's position known.
+fn handler_at(spec: &CommandSpec, place: Option<Position>) -> Option<&'static Entry> {
+    let placed = place
         .and_then(|p| HANDLERS.get(p.family)?.get(p.at))
         .filter(|e| e.name == spec.name);
     placed.or_else(|| entries().find(|e| e.name == spec.name))
@@ -75,10 +81,13 @@ pub fn handler(spec: &CommandSpec) -> Option<&'static Entry> {
 /// command's subcommand must exist and have its arity; a refusal inside
 /// MULTI makes EXEC abort. Then inside MULTI the command is queued. After
 /// it: its writes go to the store as one batch, if it succeeded; and in one
-/// lock section of the server (a SET took three), its statistics are
-/// counted, the transactions watching its keys learn of its writes, the
-/// client list is brought up to date with the client, and `appendfsync` is
-/// read for [`Ctx::reply_gate`].
+/// lock section of the server (a SET took four), its statistics are
+/// counted, the transactions watching its keys learn of its writes, and
+/// `appendfsync` is read for [`Ctx::reply_gate`].
+///
+/// The session brings the client list up to date with its client
+/// ([`crate::Server::register`]) itself, as often as it sees fit: a
+/// network connection once per read of pipelined commands.
 pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
     let spec = inv.spec;
     if let Some(mut refusal) = refuse(ctx, inv) {
@@ -95,14 +104,13 @@ pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
             server.unwatch_all(ctx.client);
         }
         count_error(&mut server, &refusal);
+        drop(server);
         flag_transaction(ctx.client);
-        server.register(ctx.client);
         return refusal;
     }
     if let Some(multi) = ctx.client.multi.as_mut() {
         if !spec.has(flag::NO_MULTI) {
             multi.queued.push(inv.clone());
-            ctx.server.lock().register(ctx.client);
             return Reply::Status(String::from("QUEUED"));
         }
     }
@@ -112,14 +120,14 @@ pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
 /// [`run`]'s part once the command may run. The reply is moved as little
 /// as it can be (a move of a reply is a copy of its bytes).
 fn ran(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
+    let place = console::command::position(inv.spec);
     let watch = Stopwatch::start(ctx);
-    let mut reply = execute(ctx, inv);
+    let mut reply = execute(ctx, inv, place);
     let usec = watch.usec();
     let applied = ctx.apply();
     let mut server = ctx.server.lock();
-    count(ctx, &mut server, inv, &reply, usec);
+    count(ctx, &mut server, (inv, place), &reply, usec);
     ctx.appendfsync = server.config.appendfsync;
-    server.register(ctx.client);
     drop(server);
     if let Err(e) = applied {
         reply = e.into();
@@ -130,11 +138,12 @@ fn ran(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
 /// Runs `inv`'s handler (see [`execute`]) and counts it in the statistics
 /// (see [`count`]). Every command EXEC runs is counted so.
 pub(crate) fn timed(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
+    let place = console::command::position(inv.spec);
     let watch = Stopwatch::start(ctx);
-    let reply = execute(ctx, inv);
+    let reply = execute(ctx, inv, place);
     let usec = watch.usec();
     let mut server = ctx.server.lock();
-    count(ctx, &mut server, inv, &reply, usec);
+    count(ctx, &mut server, (inv, place), &reply, usec);
     reply
 }
 
@@ -160,11 +169,17 @@ impl Stopwatch {
 /// Counts a command that ran in the statistics: its call, time and
 /// failure, the error's code, the client's last command; and what its
 /// reads and writes did (see [`Ctx::settle`]).
-fn count(ctx: &mut Ctx<'_>, server: &mut Server, inv: &Invocation, reply: &Reply, usec: u64) {
+fn count(
+    ctx: &mut Ctx<'_>,
+    server: &mut Server,
+    (inv, place): (&Invocation, Option<Position>),
+    reply: &Reply,
+    usec: u64,
+) {
     ctx.client.last_command = inv.spec.name;
     ctx.client.last_ms = ctx.now_ms();
     server.stats.commands_processed += 1;
-    let stats = server.stats.command_mut(inv.spec);
+    let stats = server.stats.command_at(place);
     stats.calls += 1;
     stats.usec += usec;
     if reply.is_error() {
@@ -223,8 +238,8 @@ fn flag_transaction(client: &mut Client) {
 /// Runs one command's handler without the checks of [`run`] and without
 /// applying its writes (EXEC applies a transaction's writes once, at its
 /// end). A failed command's own writes are dropped.
-pub(crate) fn execute(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
-    let Some(e) = handler(inv.spec) else {
+fn execute(ctx: &mut Ctx<'_>, inv: &Invocation, place: Option<Position>) -> Reply {
+    let Some(e) = handler_at(inv.spec, place) else {
         return Reply::error(format!(
             "'{}' is not available in this kernel",
             inv.spec.name

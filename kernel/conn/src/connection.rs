@@ -117,6 +117,9 @@ impl Connection {
                 }
             }
         }
+        // Once per read, not per command: the other sessions see this
+        // client as of its last read (its own commands see it as it is).
+        env.server.lock().register(&self.client);
     }
 
     /// Drops the client at once: its unsent replies go, and so will the

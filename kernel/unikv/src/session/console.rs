@@ -118,6 +118,7 @@ impl Console {
         );
         let reply = cmd::run(&mut ctx, &inv);
         let wait_for = ctx.wait_for();
+        self.server.lock().register(&self.client);
         console_out::arm_interrupt(false);
         match wait_for {
             Some(ticket) => self.held.hold(ticket, rendered(&reply)),
