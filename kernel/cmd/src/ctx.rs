@@ -9,7 +9,6 @@ use core::ops::{Deref, DerefMut};
 use console::{Reply, Report};
 use kv::{Clock, Store, StoreCell, Ticket};
 
-use crate::keyspace::Pending;
 use crate::state::{Appendfsync, Client, ServerCell};
 
 /// One service, as `SERVICES` lists it.
@@ -213,8 +212,6 @@ pub struct Ctx<'a> {
     /// The session's state: who is asking, in which protocol, its
     /// transaction.
     pub client: &'a mut Client,
-    /// Writes the command made, applied as one batch when it succeeds.
-    pub(crate) pending: Pending,
     /// Set by a write whose reply must wait until its ticket is durable.
     pub(crate) wait_for: Option<Ticket>,
     /// The command's reading of the time of day (see `Ctx::now_ms`).
@@ -224,7 +221,8 @@ pub struct Ctx<'a> {
     /// lock the command takes at its end (a lock per read cost a GET a
     /// second lock section).
     pub(crate) reads: core::cell::Cell<(u64, u64)>,
-    /// `pending` went to the store: the transactions that watch its keys
+    /// The client's pending writes went to the store: the transactions
+    /// that watch their keys
     /// learn of them in that same lock.
     pub(crate) applied: bool,
     /// `appendfsync` as the command's end found it.
@@ -240,13 +238,14 @@ impl<'a> Ctx<'a> {
         out: &'a mut dyn Sink,
         client: &'a mut Client,
     ) -> Self {
+        // A command starts with no writes (a failed one may have left its).
+        client.pending.clear();
         Ctx {
             store,
             server,
             host,
             out,
             client,
-            pending: Pending::default(),
             wait_for: None,
             now: core::cell::Cell::new(None),
             reads: core::cell::Cell::new((0, 0)),

@@ -8,7 +8,8 @@ use alloc::collections::{btree_map, BTreeMap};
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
-use kv::{value, Entry};
+use kv::value::{self, Raw};
+use kv::{Entry, Kind};
 use lsm::db::WriteBatch;
 use lsm::iter::KvIter;
 
@@ -26,29 +27,72 @@ pub(crate) type Visit<'v> = dyn FnMut(&[u8], &Entry) -> Result<bool, CmdError> +
 /// nothing (most commands write one key).
 const INDEX_FROM: usize = 16;
 
-/// Writes not applied yet.
-#[derive(Default)]
+/// Writes not applied yet. A session's client keeps one and each command
+/// starts from it emptied: its buffers outlive the command, so that a SET
+/// allocates nothing here (a key, a value and the list took three
+/// allocations a command).
+#[derive(Debug, Default)]
 pub(crate) struct Pending {
-    /// Every write in order (`None`: a deletion), so that a failed command
-    /// of a transaction can take back its own. A key holds what its last
-    /// write says.
-    ops: Vec<(Vec<u8>, Option<Entry>)>,
+    /// Every write in order, so that a failed command of a transaction can
+    /// take back its own. A key holds what its last write says.
+    ops: Vec<Op>,
+    /// The writes' keys and values, one after the other.
+    bytes: Vec<u8>,
     /// Each key's last write in `ops`, once there are `INDEX_FROM` writes.
     index: Option<BTreeMap<Vec<u8>, usize>>,
 }
 
+/// One write: its key is `bytes[start..key_end]`; a value's is
+/// `bytes[key_end..end]`.
+#[derive(Clone, Copy, Debug)]
+struct Op {
+    start: usize,
+    key_end: usize,
+    end: usize,
+    /// The value's kind and expiry; `None`: a deletion.
+    put: Option<(Kind, Option<u64>)>,
+}
+
+/// Bytes of keys and values kept between commands: a pipeline's, not a
+/// large value's.
+const KEEP_BYTES: usize = 64 << 10;
+
 impl Pending {
-    /// What the writes leave `key` holding, if they wrote it.
-    fn get(&self, key: &[u8]) -> Option<&Option<Entry>> {
-        let i = match &self.index {
-            Some(index) => *index.get(key)?,
-            None => self.ops.iter().rposition(|(k, _)| k == key)?,
-        };
-        Some(&self.ops[i].1)
+    /// The write that last wrote `key`, if one did.
+    fn find(&self, key: &[u8]) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(key).copied(),
+            None => self.ops.iter().rposition(|op| self.key(op) == key),
+        }
     }
 
-    fn push(&mut self, key: &[u8], entry: Option<Entry>) {
-        self.ops.push((key.to_vec(), entry));
+    fn key(&self, op: &Op) -> &[u8] {
+        &self.bytes[op.start..op.key_end]
+    }
+
+    /// What write `i` leaves its key holding (`None`: nothing).
+    fn written(&self, i: usize) -> Option<Raw<'_>> {
+        let op = &self.ops[i];
+        op.put.map(|(kind, expires_at)| Raw {
+            kind,
+            expires_at,
+            value: &self.bytes[op.key_end..op.end],
+        })
+    }
+
+    fn push(&mut self, key: &[u8], put: Option<Raw<'_>>) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(key);
+        let key_end = self.bytes.len();
+        if let Some(raw) = put {
+            self.bytes.extend_from_slice(raw.value);
+        }
+        self.ops.push(Op {
+            start,
+            key_end,
+            end: self.bytes.len(),
+            put: put.map(|raw| (raw.kind, raw.expires_at)),
+        });
         let i = self.ops.len() - 1;
         match &mut self.index {
             Some(index) => {
@@ -59,11 +103,27 @@ impl Pending {
         }
     }
 
+    fn len(&self) -> usize {
+        self.ops.len()
+    }
+
     fn truncate(&mut self, len: usize) {
         self.ops.truncate(len);
+        self.bytes.truncate(self.ops.last().map_or(0, |op| op.end));
         self.index = None;
         if self.ops.len() >= INDEX_FROM {
             self.reindex();
+        }
+    }
+
+    /// Forgets every write, keeping the room for the next command's.
+    pub(crate) fn clear(&mut self) {
+        if self.ops.is_empty() {
+            return;
+        }
+        self.truncate(0);
+        if self.bytes.capacity() > KEEP_BYTES {
+            self.bytes = Vec::new();
         }
     }
 
@@ -72,7 +132,7 @@ impl Pending {
             .ops
             .iter()
             .enumerate()
-            .map(|(i, (k, _))| (k.clone(), i));
+            .map(|(i, op)| (self.key(op).to_vec(), i));
         self.index = Some(index.collect());
     }
 
@@ -80,7 +140,7 @@ impl Pending {
     /// index, else in the order of their last writes.
     fn last_writes(&self) -> LastWrites<'_> {
         LastWrites {
-            ops: &self.ops,
+            pending: self,
             order: match &self.index {
                 Some(index) => Order::Indexed(index.values()),
                 None => Order::Listed(0),
@@ -89,7 +149,7 @@ impl Pending {
     }
 
     /// [`Pending::last_writes`] in key order, from `start` on.
-    fn sorted_from(&self, start: &[u8]) -> Vec<(&[u8], &Option<Entry>)> {
+    fn sorted_from(&self, start: &[u8]) -> Vec<(&[u8], Option<Raw<'_>>)> {
         let mut writes: Vec<_> = self.last_writes().filter(|(k, _)| *k >= start).collect();
         writes.sort_unstable_by(|a, b| a.0.cmp(b.0));
         writes
@@ -99,7 +159,7 @@ impl Pending {
 /// [`Pending::last_writes`]: one concrete iterator, where a chain of the
 /// two orders cost a SET about a hundred instructions.
 struct LastWrites<'a> {
-    ops: &'a [(Vec<u8>, Option<Entry>)],
+    pending: &'a Pending,
     order: Order<'a>,
 }
 
@@ -111,22 +171,22 @@ enum Order<'a> {
 }
 
 impl<'a> Iterator for LastWrites<'a> {
-    type Item = (&'a [u8], &'a Option<Entry>);
+    type Item = (&'a [u8], Option<Raw<'a>>);
 
     fn next(&mut self) -> Option<Self::Item> {
+        let p = self.pending;
         let i = match &mut self.order {
             Order::Indexed(values) => *values.next()?,
             Order::Listed(next) => loop {
                 let i = *next;
-                let (key, _) = self.ops.get(i)?;
+                let key = p.key(p.ops.get(i)?);
                 *next += 1;
-                if !self.ops[i + 1..].iter().any(|(later, _)| later == key) {
+                if !p.ops[i + 1..].iter().any(|later| p.key(later) == key) {
                     break i;
                 }
             },
         };
-        let (key, entry) = &self.ops[i];
-        Some((key, entry))
+        Some((p.key(&p.ops[i]), p.written(i)))
     }
 }
 
@@ -161,44 +221,61 @@ impl Ctx<'_> {
     /// command that writes the key looks at first (Redis's
     /// `lookupKeyWrite`: RENAME's source, COPY's target).
     pub(crate) fn read_for_write(&self, key: &[u8]) -> Result<Option<Entry>, CmdError> {
-        Ok(match self.pending.get(key) {
-            Some(e) => e.clone().filter(|e| !e.is_expired(self.now_ms())),
+        let pending = &self.client.pending;
+        Ok(match pending.find(key) {
+            Some(i) => pending
+                .written(i)
+                .filter(|raw| !raw.is_expired(self.now_ms()))
+                .map(|raw| raw.to_entry()),
             None => self.store_shared()?.get_at(key, self.now_ms())?,
         })
     }
 
     /// Whether this command (or transaction) has written `key` so far.
     pub(crate) fn has_written(&self, key: &[u8]) -> bool {
-        self.pending.get(key).is_some()
+        self.client.pending.find(key).is_some()
     }
 
     /// Whether `key` holds something (not counted as a hit or a miss).
     pub(crate) fn exists(&self, key: &[u8]) -> Result<bool, CmdError> {
-        Ok(match self.pending.get(key) {
-            Some(e) => e.as_ref().is_some_and(|e| !e.is_expired(self.now_ms())),
+        let pending = &self.client.pending;
+        Ok(match pending.find(key) {
+            Some(i) => pending
+                .written(i)
+                .is_some_and(|raw| !raw.is_expired(self.now_ms())),
             None => self.store_shared()?.get_at(key, self.now_ms())?.is_some(),
         })
     }
 
     /// Sets `key` to `entry` when the command succeeds.
     pub(crate) fn write(&mut self, key: &[u8], entry: Entry) {
-        self.pending.push(key, Some(entry));
+        let raw = Raw {
+            kind: entry.kind,
+            expires_at: entry.expires_at,
+            value: &entry.value,
+        };
+        self.write_raw(key, raw);
+    }
+
+    /// [`Ctx::write`] of a value the caller only borrows.
+    pub(crate) fn write_raw(&mut self, key: &[u8], raw: Raw<'_>) {
+        self.client.pending.push(key, Some(raw));
     }
 
     /// Deletes `key` when the command succeeds.
     pub(crate) fn remove(&mut self, key: &[u8]) {
-        self.pending.push(key, None);
+        self.client.pending.push(key, None);
     }
 
     /// How many writes are gathered (a mark for [`Ctx::truncate_pending`]).
     pub(crate) fn pending_len(&self) -> usize {
-        self.pending.ops.len()
+        self.client.pending.len()
     }
 
     /// Takes back the writes after the first `len`.
     pub(crate) fn truncate_pending(&mut self, len: usize) {
-        if len < self.pending.ops.len() {
-            self.pending.truncate(len);
+        if len < self.client.pending.len() {
+            self.client.pending.truncate(len);
         }
     }
 
@@ -207,26 +284,28 @@ impl Ctx<'_> {
     /// the keys will abort, once [`Ctx::settle`] has told the server; until
     /// then the writes are not handed over again.
     pub(crate) fn apply(&mut self) -> Result<(), CmdError> {
-        if self.pending.ops.is_empty() || self.applied {
+        let pending = &self.client.pending;
+        if pending.ops.is_empty() || self.applied {
             return Ok(());
         }
         // One allocation for the batch: its size first, counting a key
         // written twice twice (a bound is enough, and cheaper).
-        let size = self
-            .pending
+        let size = pending
             .ops
             .iter()
-            .map(|(key, entry)| {
-                let value = entry
-                    .as_ref()
-                    .map_or(0, |e| value::MAX_HEADER + e.value.len());
-                WriteBatch::put_size(key.len(), value)
+            .map(|op| {
+                let value = op
+                    .put
+                    .map_or(0, |_| value::MAX_HEADER + op.end - op.key_end);
+                WriteBatch::put_size(op.key_end - op.start, value)
             })
             .sum();
         let mut batch = WriteBatch::with_capacity(size);
-        for (key, entry) in self.pending.last_writes() {
-            match entry {
-                Some(e) => batch.put_parts(key, &[e.header().as_bytes(), &e.value]),
+        for (key, written) in pending.last_writes() {
+            match written {
+                Some(raw) => {
+                    batch.put_parts(key, &[value::header(raw.expires_at).as_bytes(), raw.value])
+                }
                 None => batch.delete(key),
             }
         }
@@ -247,11 +326,11 @@ impl Ctx<'_> {
         server.stats.keyspace_misses += misses;
         if self.applied {
             if !server.watched.is_empty() {
-                for (key, _) in self.pending.last_writes() {
+                for (key, _) in self.client.pending.last_writes() {
                     server.touch(key);
                 }
             }
-            self.pending.truncate(0);
+            self.client.pending.clear();
             self.applied = false;
         }
     }
@@ -268,7 +347,12 @@ impl Ctx<'_> {
         let now = self.now_ms();
         let store = self.store()?;
         let mut it = store.scan(start, limit)?;
-        let mut overlay = self.pending.sorted_from(start).into_iter().peekable();
+        let mut overlay = self
+            .client
+            .pending
+            .sorted_from(start)
+            .into_iter()
+            .peekable();
         let mut seen = 0usize;
         loop {
             seen += 1;
@@ -293,7 +377,7 @@ impl Ctx<'_> {
                         it.next()?;
                     }
                     match overlay.next() {
-                        Some((k, Some(e))) if !e.is_expired(now) => visit(k, e)?,
+                        Some((k, Some(raw))) if !raw.is_expired(now) => visit(k, &raw.to_entry())?,
                         _ => true,
                     }
                 }

@@ -86,6 +86,9 @@ pub struct Client {
     pub last_ms: u64,
     /// Its last command's name, lower case.
     pub last_command: &'static str,
+    /// The writes of the command (or transaction) running, applied as one
+    /// batch when it succeeds; kept here so that their room outlives it.
+    pub(crate) pending: crate::keyspace::Pending,
 }
 
 impl Client {
@@ -106,6 +109,7 @@ impl Client {
             since_ms: now_ms,
             last_ms: now_ms,
             last_command: "NULL",
+            pending: Default::default(),
         }
     }
 

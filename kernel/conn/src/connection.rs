@@ -150,7 +150,6 @@ impl Connection {
         );
         let reply = cmd::run(&mut ctx, &inv);
         let gate = ctx.reply_gate();
-        drop(ctx);
         self.parser.recycle(inv.args);
         // Given back last, the name's buffer holds the next request's name:
         // every buffer then fits its next argument as it did its last.

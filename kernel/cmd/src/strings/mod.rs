@@ -12,6 +12,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use console::{Invocation, Reply};
+use kv::value::Raw;
 use kv::{Entry, Kind};
 
 use crate::ctx::{CmdError, Ctx};
@@ -88,17 +89,16 @@ pub(crate) fn check_length(ctx: &Ctx<'_>, len: Option<u64>) -> Result<(), CmdErr
 pub(crate) fn put(
     ctx: &mut Ctx<'_>,
     key: &[u8],
-    value: Vec<u8>,
+    value: &[u8],
     expires_at: Option<u64>,
 ) -> Result<(), CmdError> {
     check_length(ctx, Some(value.len() as u64))?;
-    ctx.write(
-        key,
-        Entry {
-            expires_at,
-            ..Entry::string(value)
-        },
-    );
+    let raw = Raw {
+        kind: Kind::String,
+        expires_at,
+        value,
+    };
+    ctx.write_raw(key, raw);
     Ok(())
 }
 
@@ -226,7 +226,7 @@ fn set_generic(
     } else {
         at
     };
-    put(ctx, key, value.to_vec(), expires_at)?;
+    put(ctx, key, value, expires_at)?;
     Ok(reply(ok))
 }
 
@@ -278,7 +278,7 @@ pub fn get(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
 /// The old value; the new one takes the key without an expiry.
 pub fn getset(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     let old = get_string(ctx, &inv.args[0])?;
-    put(ctx, &inv.args[0], inv.args[1].clone(), None)?;
+    put(ctx, &inv.args[0], &inv.args[1], None)?;
     Ok(bulk_or_nil(old))
 }
 
@@ -306,8 +306,8 @@ pub fn getex(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     };
     match at {
         Some((Unit::Exat | Unit::Pxat, at)) if already_expired(ctx, at) => ctx.remove(key),
-        Some((_, at)) => put(ctx, key, value.clone(), Some(at))?,
-        None if o.persist && had_expiry => put(ctx, key, value.clone(), None)?,
+        Some((_, at)) => put(ctx, key, &value, Some(at))?,
+        None if o.persist && had_expiry => put(ctx, key, &value, None)?,
         None => {}
     }
     Ok(Reply::Value(value))
@@ -336,7 +336,7 @@ fn pairs(inv: &Invocation) -> Result<core::slice::ChunksExact<'_, Vec<u8>>, CmdE
 
 pub fn mset(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     for pair in pairs(inv)? {
-        put(ctx, &pair[0], pair[1].clone(), None)?;
+        put(ctx, &pair[0], &pair[1], None)?;
     }
     Ok(Reply::Ok)
 }

@@ -214,7 +214,7 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdErro
         )));
     }
     let text = format_sum(value, by);
-    put(ctx, key, text.clone().into_bytes(), expires_at)?;
+    put(ctx, key, text.as_bytes(), expires_at)?;
     Ok(Reply::Value(text.into_bytes()))
 }
 

@@ -21,7 +21,7 @@ pub fn append(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     check_length(ctx, (value.len() as u64).checked_add(tail.len() as u64))?;
     value.extend_from_slice(tail);
     let len = value.len() as i64;
-    put(ctx, key, value, expires_at)?;
+    put(ctx, key, &value, expires_at)?;
     Ok(Reply::Integer(len))
 }
 
@@ -87,6 +87,6 @@ pub fn setrange(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> 
     }
     value[offset..end].copy_from_slice(patch);
     let len = value.len() as i64;
-    put(ctx, key, value, expires_at)?;
+    put(ctx, key, &value, expires_at)?;
     Ok(Reply::Integer(len))
 }
