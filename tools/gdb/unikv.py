@@ -518,6 +518,17 @@ def cache_state(store_cache):
     return f + kinds + extra, locked
 
 
+def table_meta(db):
+    """INFO cache's fields on the index and filter blocks open tables keep,
+    from an lsm::db::Db: whether they do, and their budget's use."""
+    sh = _arc(_get(db, "sh"))
+    pins = _arc(_get(sh, "pins"))
+    pinned = _atomic(_get(sh, "pin_meta")) != 0
+    return [("metadata", "pinned" if pinned else "cached"),
+            ("pinned_metadata_bytes", _atomic(_get(pins, "used"))),
+            ("pinned_metadata_limit", int(_get(pins, "limit")))]
+
+
 class UnikvCache(gdb.Command):
     """The store's read cache: policy, budget, bytes used, entries, hits and
 misses (INFO cache's names), and under AC-Key its parts and targets."""
@@ -532,7 +543,7 @@ misses (INFO cache's names), and under AC-Key its parts and targets."""
             return _not_running("the read cache", "cache")
         fields, locked = cache_state(_arc(cache))
         _lock_note(locked, "the cache")
-        _print_fields("Cache", fields)
+        _print_fields("Cache", fields + table_meta(_get(st, "db")))
 
 
 UnikvDmesg()
