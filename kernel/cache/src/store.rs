@@ -162,8 +162,22 @@ impl StoreCache {
         &self.shards[(h >> 40) as usize % self.shards.len()]
     }
 
+    /// A block's shard, from its (table, offset) mixed by MurmurHash3's
+    /// finalizer rather than the cache's seeded hasher: the same shard in
+    /// every run (so runs compare), and evenly spread (with some of the
+    /// seeded hasher's per-process seeds, the high bits of these small keys
+    /// sent none of 64 tables' blocks to one shard of four).
     fn block_shard(&self, table: u64, offset: u64) -> &Mutex<State> {
-        self.shard_of(&(table, offset))
+        if self.shards.len() == 1 {
+            return &self.shards[0];
+        }
+        let mut h = table.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ offset;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^= h >> 33;
+        &self.shards[(h >> 40) as usize % self.shards.len()]
     }
 
     /// Runs `f` on the shard that holds `key`'s point entries.
