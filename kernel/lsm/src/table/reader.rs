@@ -337,8 +337,13 @@ impl<C: Comparator> Table<C> {
         })
     }
 
+    /// The index block for a cursor (or a lookup the pins do not serve):
+    /// the table's pinned copy if it keeps one and `file` is served from
+    /// pins. A cursor does not pin: pinning reads the filter too, which a
+    /// cursor never needs, and a compaction's inputs are about to go.
     pub(super) fn index_block<R: ReadAt + ?Sized>(&self, file: &R) -> Result<Block> {
-        if let Some(p) = self.pinned(file)? {
+        let pinned = file.pin_budget().and_then(|_| self.pinned.get());
+        if let Some(p) = pinned {
             return Ok(p.index.clone());
         }
         self.decode_index(self.fetch(file, self.index_h, BlockKind::Index)?)

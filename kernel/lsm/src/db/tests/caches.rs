@@ -176,8 +176,10 @@ type KindMap = BTreeMap<(u64, u64), (BlockKind, Arc<[u8]>)>;
 pub(super) struct KindCache {
     pub(super) blocks: std::sync::Mutex<KindMap>,
     /// Answers peeks (a compaction's reads); counts them and lookups.
-    peekable: bool,
+    pub(super) peekable: bool,
     peeks: std::sync::atomic::AtomicU64,
+    /// Peeks for filter blocks: only a table pinning its blocks asks.
+    pub(super) filter_peeks: std::sync::atomic::AtomicU64,
     gets: std::sync::atomic::AtomicU64,
 }
 
@@ -196,6 +198,9 @@ impl BlockCache for KindCache {
         Some(b.clone())
     }
     fn peek_block(&self, table: u64, offset: u64, kind: BlockKind) -> Option<Arc<[u8]>> {
+        if kind == BlockKind::Filter {
+            self.filter_peeks.fetch_add(1, Relaxed);
+        }
         if !self.peekable {
             return None;
         }

@@ -4,6 +4,7 @@
 
 use super::caches::KindCache;
 use super::*;
+use std::sync::atomic::Ordering::Relaxed;
 
 /// The kinds of the blocks `cache` holds, by name.
 fn kinds(cache: &KindCache) -> std::collections::BTreeSet<&'static str> {
@@ -194,4 +195,26 @@ fn tables_past_the_pinned_budget_are_served_through_the_cache() {
     );
     // The others' index and filter blocks went through the cache.
     assert_eq!(kinds(&cache), ["data", "filter", "index"].into());
+}
+
+#[test]
+fn cursors_use_pinned_index_blocks_but_pin_none() {
+    let (mut db, model) = filled(3000);
+    let cache = Arc::new(KindCache::default());
+    db.set_block_cache(Some(cache.clone()));
+    // A scan, and a compaction (a cursor over each input), pin nothing:
+    // pinning would read each table's filter, which no cursor needs.
+    assert_eq!(contents(&db, None), model);
+    db.compact_all().unwrap();
+    assert_eq!(cache.filter_peeks.load(Relaxed), 0);
+    assert_eq!(db.pinned_meta_bytes().0, 0);
+    // Once lookups pinned the tables, a scan takes their index blocks
+    // from them: none from the cache.
+    for (k, v) in &model {
+        assert_eq!(db.get(k, None).unwrap().as_ref(), Some(v));
+    }
+    assert_eq!(db.pinned_meta_bytes().0, meta_bytes(&db));
+    cache.blocks.lock().unwrap().clear();
+    assert_eq!(contents(&db, None), model);
+    assert_eq!(kinds(&cache), ["data"].into());
 }
