@@ -1,13 +1,13 @@
 //! Opens a table and reads it. Opening reads and checks only the footer.
 //! Data blocks are fetched (from the reader's block cache, or read and
 //! checked) on every use. The index and filter blocks are too, unless the
-//! reader lets the table pin them ([`ReadAt::pin_meta`]): then the first use
-//! reads them once and the open table keeps them, as LevelDB's table cache
-//! and RocksDB (by default) keep them beside each open table, so that a
-//! lookup probing many tables finds each one's filter and index without a
-//! cache lookup. A store that puts every block under one cache budget (the
-//! cache study) reads them through the cache instead. Point lookups are
-//! here; the cursor over a table is in `iter`.
+//! reader lets the table pin them ([`ReadAt::pin_budget`]): then a point
+//! lookup's first use reads them once and the open table keeps them, as
+//! LevelDB's table cache and RocksDB (by default) keep them beside each
+//! open table, so that a lookup probing many tables finds each one's
+//! filter and index without a cache lookup. A store that puts every block
+//! under one cache budget (the cache study) reads them through the cache
+//! instead. Point lookups are here; the cursor over a table is in `iter`.
 
 use alloc::format;
 use alloc::string::String;
@@ -51,11 +51,6 @@ impl<'k> Probe<'k> {
             key,
             filter_hash: bloom::key_hash(cmp.filter_key(key)),
         }
-    }
-
-    /// The key.
-    pub fn key(&self) -> &'k [u8] {
-        self.key
     }
 }
 
