@@ -286,7 +286,6 @@ impl<D: BlockDevice> Db<D> {
         let mut first: Option<(usize, &FileMeta)> = None;
         let mut charged = false;
         let probe = Probe::new(&Ikc::default(), l.probe);
-        let pinned = self.sh.pins().is_some();
         for (level, files) in v.levels.iter().enumerate() {
             let (all, one);
             let candidates: &[Arc<FileMeta>] = if level == 0 {
@@ -314,12 +313,8 @@ impl<D: BlockDevice> Db<D> {
                     Some(_) => {}
                 }
                 let t = self.table(f, Some(l.counter))?;
-                l.stats.tables_probed += 1;
-                // Most level-0 tables end here, their reader never made.
-                if pinned && t.pinned_filter_excludes(&probe) {
-                    continue;
-                }
                 let file = self.file(f, true, Some(l.counter));
+                l.stats.tables_probed += 1;
                 let found = t.get_probe(&file, &probe, bufs, |k, value, h| -> Result<_> {
                     let p = parse_found(k, f.number)?;
                     if !eq_bytes(p.user_key, key) {

@@ -421,16 +421,6 @@ impl<C: Comparator> Table<C> {
         self.get_probe(file, &Probe::new(&self.cmp, key), bufs, f)
     }
 
-    /// Whether the table's pinned filter rules `probe` out: false if it
-    /// admits the key or no filter is pinned yet. Asks no reader, so a
-    /// lookup probing many tables can skip one before making its reader.
-    #[inline]
-    pub fn pinned_filter_excludes(&self, probe: &Probe<'_>) -> bool {
-        self.pinned
-            .get()
-            .is_some_and(|p| !bloom::may_contain_hash(&p.filter, probe.filter_hash))
-    }
-
     /// As [`get_with`](Self::get_with), for a key whose filter hash was
     /// computed once for all the tables a lookup probes.
     pub fn get_probe<R: ReadAt + ?Sized, T>(
