@@ -34,6 +34,14 @@ pub trait Comparator: Clone {
     fn abbreviate(&self, _key: &[u8]) -> u128 {
         0
     }
+
+    /// The bytes of `key` whose lexicographic order is this order, up to
+    /// ties that [`Comparator::compare`] breaks (an internal key's user
+    /// key): what [`crate::fence::Fences`] search. `None` (the default) for
+    /// an order that is not bytewise; lookups then search whole keys.
+    fn ordered_bytes<'k>(&self, _key: &'k [u8]) -> Option<&'k [u8]> {
+        None
+    }
 }
 
 /// The first 16 bytes of `key` as a big-endian number, zero-padded: the
@@ -125,6 +133,11 @@ impl Comparator for Bytewise {
     #[inline]
     fn abbreviate(&self, key: &[u8]) -> u128 {
         bytewise_prefix(key)
+    }
+
+    #[inline]
+    fn ordered_bytes<'k>(&self, key: &'k [u8]) -> Option<&'k [u8]> {
+        Some(key)
     }
 }
 

@@ -152,6 +152,11 @@ impl Comparator for InternalKeyComparator {
     fn filter_key<'k>(&self, key: &'k [u8]) -> &'k [u8] {
         user_key(key)
     }
+
+    #[inline]
+    fn ordered_bytes<'k>(&self, key: &'k [u8]) -> Option<&'k [u8]> {
+        Some(user_key(key))
+    }
 }
 
 /// `key` as an internal key, in `stack` if it fits (no allocation on the

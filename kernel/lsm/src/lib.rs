@@ -33,6 +33,7 @@ pub mod crc32c;
 pub mod db;
 pub mod device;
 pub mod error;
+pub mod fence;
 pub mod iter;
 pub mod key;
 pub mod memtable;

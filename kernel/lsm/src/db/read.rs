@@ -292,7 +292,7 @@ impl<D: BlockDevice> Db<D> {
                 all = files.as_slice();
                 all
             } else {
-                let i = Version::find_file(files, l.probe);
+                let i = v.find_in_level(level, l.probe);
                 one = files.get(i..i + 1).unwrap_or(&[]);
                 one
             };

@@ -24,6 +24,7 @@ use crate::coding::{get_length_prefixed, get_varint64, put_length_prefixed, put_
 use crate::comparator::Comparator;
 use crate::device::SECTOR_SIZE;
 use crate::error::{Corruption, CorruptionKind, Result};
+use crate::fence::Fences;
 use crate::key::{user_key, InternalKeyComparator, SequenceNumber};
 use crate::table::Table;
 
@@ -340,6 +341,10 @@ impl VersionEdit {
 pub struct Version {
     /// Tables per level.
     pub levels: [Vec<Arc<FileMeta>>; NUM_LEVELS],
+    /// The largest user keys of each sorted level's tables as fences, for
+    /// [`Version::find_in_level`] (level 0's tables overlap: a lookup
+    /// probes them all).
+    fences: [Fences; NUM_LEVELS],
 }
 
 impl Version {
@@ -363,8 +368,10 @@ impl Version {
         }
         let cmp = InternalKeyComparator;
         v.levels[0].sort_by_key(|f| core::cmp::Reverse(f.number));
-        for files in v.levels.iter_mut().skip(1) {
+        for (files, fences) in v.levels.iter_mut().zip(&mut v.fences).skip(1) {
             files.sort_by(|a, b| cmp.compare(&a.smallest, &b.smallest));
+            let largest: Vec<&[u8]> = files.iter().map(|f| user_key(&f.largest)).collect();
+            *fences = Fences::new(&largest);
         }
         Ok(v)
     }
@@ -399,6 +406,19 @@ impl Version {
             })
             .cloned()
             .collect()
+    }
+
+    /// [`Version::find_file`] in `level` (1 and up), searching the level's
+    /// fences first.
+    #[inline]
+    pub fn find_in_level(&self, level: usize, key: &[u8]) -> usize {
+        let (files, fences) = (&self.levels[level], &self.fences[level]);
+        if fences.len() != files.len() {
+            return Self::find_file(files, key);
+        }
+        let (lo, hi) = fences.narrow(user_key(key));
+        let cmp = InternalKeyComparator;
+        lo + files[lo..hi].partition_point(|f| cmp.compare(&f.largest, key) == Ordering::Less)
     }
 
     /// Index of the first table of a sorted level whose largest key is
@@ -551,5 +571,55 @@ mod tests {
         assert!(v.apply(&dup).is_err());
         let snap = v.snapshot_edit();
         assert_eq!(Version::default().apply(&snap).unwrap().levels[1].len(), 2);
+    }
+
+    #[test]
+    fn level_search_by_fences_matches_the_whole_key_search() {
+        use alloc::format;
+        // Numbered keys (long shared prefix), then short keys whose windows
+        // tie ("k" and "k\0"), so both paths of the search are taken.
+        let mut ranges: Vec<(Vec<u8>, Vec<u8>)> = (0..60)
+            .map(|i| {
+                let a = format!("{:016}", 1000 + i * 100).into_bytes();
+                let b = format!("{:016}", 1000 + i * 100 + 50).into_bytes();
+                (a, b)
+            })
+            .collect();
+        ranges.extend([
+            (b"k".to_vec(), b"k".to_vec()),
+            (b"k\0".to_vec(), b"k\0".to_vec()),
+            (b"k\0\x01".to_vec(), b"ka".to_vec()),
+        ]);
+        let added = ranges
+            .iter()
+            .enumerate()
+            .map(|(i, (a, b))| (2, file(10 + i as u64, a, b)))
+            .collect();
+        let v = Version::default()
+            .apply(&VersionEdit {
+                added,
+                ..VersionEdit::default()
+            })
+            .unwrap();
+        let mut users: Vec<Vec<u8>> = (0..70)
+            .map(|i| format!("{:016}", 900 + i * 97).into_bytes())
+            .collect();
+        users.extend(ranges.iter().flat_map(|(a, b)| [a.clone(), b.clone()]));
+        users.extend([
+            b"".to_vec(),
+            b"0".to_vec(),
+            b"k\0\0".to_vec(),
+            b"z".to_vec(),
+        ]);
+        for u in &users {
+            for seq in [0, 1, 2, 9] {
+                let probe = internal_key(u, seq, ValueType::Value);
+                assert_eq!(
+                    v.find_in_level(2, &probe),
+                    Version::find_file(&v.levels[2], &probe),
+                    "{u:?} at {seq}"
+                );
+            }
+        }
     }
 }

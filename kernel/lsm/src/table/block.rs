@@ -217,6 +217,44 @@ impl<B: Deref<Target = [u8]>> Block<B> {
         })
     }
 
+    /// Restart points.
+    pub fn num_restarts(&self) -> usize {
+        self.num_restarts
+    }
+
+    /// The key and value of the entry at restart point `i`, which holds
+    /// its whole key.
+    #[inline]
+    pub fn restart_entry(&self, i: usize) -> Result<(&[u8], &[u8])> {
+        let p = self.restart_point(i)?;
+        if p >= self.restarts_offset {
+            return Err(corrupt(CorruptionKind::OutOfBounds));
+        }
+        let e = self.entry_at(p)?;
+        if e.shared > 0 {
+            return Err(corrupt(CorruptionKind::OutOfBounds));
+        }
+        let key_end = e.key_start + e.non_shared;
+        Ok((&self.data[e.key_start..key_end], &self.data[key_end..e.end]))
+    }
+
+    /// Every entry's key, in order, if every entry is a restart point (an
+    /// index block's layout, so that entry `i` is [`Self::restart_entry`]
+    /// `i`); `None` for any other block or a damaged one.
+    pub fn restart_keys(&self) -> Option<Vec<&[u8]>> {
+        let mut keys = Vec::with_capacity(self.num_restarts);
+        let mut p = 0;
+        for i in 0..self.num_restarts {
+            if self.restart_point(i).ok()? != p {
+                return None;
+            }
+            let (key, _) = self.restart_entry(i).ok()?;
+            keys.push(key);
+            p = self.entry_at(p).ok()?.end;
+        }
+        (p == self.restarts_offset).then_some(keys)
+    }
+
     #[inline(always)]
     fn restart_point(&self, i: usize) -> Result<usize> {
         let off = get_fixed32(&self.data, self.restarts_offset + 4 * i)

@@ -24,6 +24,7 @@ use super::{
 use crate::comparator::Comparator;
 use crate::crc32c;
 use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::fence::Fences;
 use crate::iter::KvIter;
 
 /// An entry a lookup found: key, value, and the data block holding it.
@@ -72,6 +73,10 @@ pub struct Table<C: Comparator> {
 #[derive(Clone)]
 struct Pinned {
     index: Block,
+    /// The index's separators as integers (`None` if the comparator is not
+    /// bytewise, the block's entries are not one per restart, or the
+    /// budget had no room for them): a lookup's search of the index.
+    fences: Option<Fences>,
     filter: Arc<[u8]>,
     /// Gives their bytes back to the budget when the last copy goes.
     _lease: Arc<Lease>,
@@ -107,15 +112,18 @@ impl PinBudget {
     }
 
     fn take(self: &Arc<Self>, bytes: u64) -> Option<Lease> {
+        self.take_bytes(bytes).then(|| Lease {
+            budget: Arc::clone(self),
+            bytes,
+        })
+    }
+
+    fn take_bytes(&self, bytes: u64) -> bool {
         self.used
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
                 u.checked_add(bytes).filter(|&n| n <= self.limit)
             })
-            .ok()?;
-        Some(Lease {
-            budget: Arc::clone(self),
-            bytes,
-        })
+            .is_ok()
     }
 }
 
@@ -123,6 +131,17 @@ impl PinBudget {
 struct Lease {
     budget: Arc<PinBudget>,
     bytes: u64,
+}
+
+impl Lease {
+    /// Takes `bytes` more, if the budget has them.
+    fn grow(&mut self, bytes: u64) -> bool {
+        let ok = self.budget.take_bytes(bytes);
+        if ok {
+            self.bytes += bytes;
+        }
+        ok
+    }
 }
 
 impl Drop for Lease {
@@ -211,9 +230,9 @@ impl<C: Comparator> Table<C> {
     /// Bytes of the index and filter blocks this table keeps (0 until a
     /// reader that pins them used them).
     pub fn pinned_bytes(&self) -> usize {
-        self.pinned
-            .get()
-            .map_or(0, |p| p.index.len() + p.filter.len())
+        self.pinned.get().map_or(0, |p| {
+            p.index.len() + p.filter.len() + p.fences.as_ref().map_or(0, Fences::heap_bytes)
+        })
     }
 
     /// The pinned index and filter blocks, read now if this is their first
@@ -239,19 +258,34 @@ impl<C: Comparator> Table<C> {
         file: &R,
         budget: &Arc<PinBudget>,
     ) -> Result<Option<&Pinned>> {
-        let Some(lease) = budget.take(self.index_h.size + self.filter_h.size) else {
+        let Some(mut lease) = budget.take(self.index_h.size + self.filter_h.size) else {
             return Ok(None);
         };
         let filter = self.fetch_as(file, self.filter_h, BlockKind::Filter, false)?;
         let index = self.fetch_as(file, self.index_h, BlockKind::Index, false)?;
         let index = self.decode_index(index)?;
+        let fences = self
+            .index_fences(&index)
+            .filter(|f| lease.grow(f.heap_bytes() as u64));
         // Two cores may both have read them: the first copy is kept, the
         // other's lease given back.
         Ok(Some(self.pinned.call_once(|| Pinned {
             index,
+            fences,
             filter,
             _lease: Arc::new(lease),
         })))
+    }
+
+    /// Fences over the index's separators, if the comparator and the
+    /// block's layout allow them.
+    fn index_fences(&self, index: &Block) -> Option<Fences> {
+        let keys = index.restart_keys()?;
+        let ordered = keys
+            .iter()
+            .map(|k| self.cmp.ordered_bytes(k))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Fences::new(&ordered))
     }
 
     /// The table's id.
@@ -435,6 +469,9 @@ impl<C: Comparator> Table<C> {
             if !bloom::may_contain_hash(&p.filter, probe.filter_hash) {
                 return Ok(None);
             }
+            if let Some(fences) = &p.fences {
+                return self.find_via_fences(file, key, &p.index, fences, bufs, f);
+            }
             // Borrowed: no reference count written per lookup.
             let mut index = p
                 .index
@@ -468,29 +505,80 @@ impl<C: Comparator> Table<C> {
         f: impl FnOnce(&[u8], &[u8], BlockHandle) -> T,
     ) -> Result<Option<T>> {
         index.seek(key).map_err(|e| self.index_err(e))?;
+        let mut f = Some(f);
         let mut first = true;
         while index.valid() {
-            let (block, h) = self.data_block(file, index.value())?;
-            let mut data = block.into_iter_with(self.cmp.clone(), core::mem::take(data_key));
-            let r = if first {
-                data.seek(key)
-            } else {
-                data.seek_to_first()
-            };
+            if let found @ Some(_) =
+                self.in_data_block(file, index.value(), key, first, data_key, &mut f)?
+            {
+                return Ok(found);
+            }
             first = false;
-            if let Err(e) = r {
-                *data_key = data.into_key_buf();
-                return Err(e.within(&self.block_name(h.offset)));
-            }
-            if data.valid() {
-                let out = f(data.key(), data.value(), h);
-                *data_key = data.into_key_buf();
-                return Ok(Some(out));
-            }
-            *data_key = data.into_key_buf();
             index.next().map_err(|e| self.index_err(e))?;
         }
         Ok(None)
+    }
+
+    /// [`Self::find_via_index`] over a pinned index through its fences:
+    /// the index entries are found by integer comparisons, and the block
+    /// is read entry by entry only where windows tie.
+    fn find_via_fences<R: ReadAt + ?Sized, T>(
+        &self,
+        file: &R,
+        key: &[u8],
+        index: &Block,
+        fences: &Fences,
+        bufs: &mut LookupBufs,
+        f: impl FnOnce(&[u8], &[u8], BlockHandle) -> T,
+    ) -> Result<Option<T>> {
+        let ordered = self.cmp.ordered_bytes(key).unwrap_or(key);
+        let (mut i, hi) = fences.narrow(ordered);
+        while i < hi {
+            let (separator, _) = index.restart_entry(i).map_err(|e| self.index_err(e))?;
+            if self.cmp.compare(separator, key) != core::cmp::Ordering::Less {
+                break;
+            }
+            i += 1;
+        }
+        let mut f = Some(f);
+        for at in i..fences.len() {
+            let (_, handle) = index.restart_entry(at).map_err(|e| self.index_err(e))?;
+            let seek = at == i;
+            if let found @ Some(_) =
+                self.in_data_block(file, handle, key, seek, &mut bufs.data_key, &mut f)?
+            {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The first entry `>= key` of the data block whose handle is
+    /// `handle` (its first entry if not `seek`), handed to `f`; `None` if
+    /// the block holds none.
+    fn in_data_block<R: ReadAt + ?Sized, T>(
+        &self,
+        file: &R,
+        handle: &[u8],
+        key: &[u8],
+        seek: bool,
+        data_key: &mut Vec<u8>,
+        f: &mut Option<impl FnOnce(&[u8], &[u8], BlockHandle) -> T>,
+    ) -> Result<Option<T>> {
+        let (block, h) = self.data_block(file, handle)?;
+        let mut data = block.into_iter_with(self.cmp.clone(), core::mem::take(data_key));
+        let r = if seek {
+            data.seek(key)
+        } else {
+            data.seek_to_first()
+        };
+        let out = match r {
+            Err(e) => Err(e.within(&self.block_name(h.offset))),
+            Ok(()) if data.valid() => Ok(f.take().map(|f| f(data.key(), data.value(), h))),
+            Ok(()) => Ok(None),
+        };
+        *data_key = data.into_key_buf();
+        out
     }
 
     /// The first entry `>= key` in the one data block at `h`, without the

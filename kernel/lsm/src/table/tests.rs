@@ -278,3 +278,85 @@ fn scans_read_ahead_and_still_check_every_block() {
         "{seen} entries before the damage"
     );
 }
+
+/// A file whose tables keep their index and filter blocks.
+struct PinningFile {
+    bytes: Vec<u8>,
+    budget: Arc<PinBudget>,
+}
+
+impl ReadAt for PinningFile {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.bytes.read_at(offset, buf)
+    }
+    fn pin_budget(&self) -> Option<&Arc<PinBudget>> {
+        Some(&self.budget)
+    }
+}
+
+/// A pinned table searches its index by fences: every lookup answers as
+/// the index block's own search does, where keys share long prefixes, tie
+/// on their windows (differing only in trailing zeros or past the eighth
+/// byte after the shared prefix), or carry several versions of one key.
+#[test]
+fn fenced_index_lookups_answer_as_the_index_block_does() {
+    let cmp = InternalKeyComparator;
+    let mut users: Vec<Vec<u8>> = (0..300)
+        .map(|i| format!("{:016}", 5_000_000 + i * 11).into_bytes())
+        .collect();
+    for tail in [
+        &b""[..],
+        b"\0",
+        b"\0\0",
+        b"abcdefgh",
+        b"abcdefghX",
+        b"abcdefghY",
+    ] {
+        let mut k = b"0000000005zz".to_vec();
+        k.extend_from_slice(tail);
+        users.push(k);
+    }
+    users.sort();
+    let mut e: Entries = Vec::new();
+    for (i, u) in users.iter().enumerate() {
+        // Three versions of every tenth key, newest first.
+        let seqs: &[u64] = if i % 10 == 0 { &[30, 20, 10] } else { &[5] };
+        for &s in seqs {
+            e.push((
+                internal_key(u, s, ValueType::Value),
+                format!("v{i}.{s}").into_bytes(),
+            ));
+        }
+    }
+    // Tiny blocks (an index entry per one or two entries), and a filter
+    // that lets most absent keys through to the index.
+    let opts = TableOptions {
+        block_size: 64,
+        bloom_bits_per_key: 1,
+        ..TableOptions::default()
+    };
+    let bytes = build(cmp, &e, opts);
+    let file = PinningFile {
+        bytes: bytes.clone(),
+        budget: Arc::new(PinBudget::new(1 << 20)),
+    };
+    let t = Table::open(&file, 12, bytes.len() as u64, cmp).unwrap();
+    let mut probes: Vec<Vec<u8>> = users.clone();
+    probes.extend(users.iter().map(|u| [&u[..], b"\0"].concat()));
+    probes.extend(users.iter().map(|u| u[..u.len() - 1].to_vec()));
+    probes.extend([
+        b"".to_vec(),
+        b"0".to_vec(),
+        b"1".to_vec(),
+        b"0000000005zz\0\0\0".to_vec(),
+    ]);
+    for u in &probes {
+        for seq in [0, 5, 15, 25, 40] {
+            let probe = internal_key(u, seq, ValueType::Value);
+            let want = t.get(&bytes, &probe).unwrap();
+            assert_eq!(t.get(&file, &probe).unwrap(), want, "{u:?} at {seq}");
+        }
+    }
+    let blocks = t.index_handle().size + t.filter_handle().size;
+    assert!(t.pinned_bytes() as u64 > blocks, "the fences were built");
+}

@@ -17,13 +17,18 @@ fn kinds(cache: &KindCache) -> std::collections::BTreeSet<&'static str> {
         .collect()
 }
 
-/// Index and filter bytes of every table of the current version.
+/// Bytes every table of the current version keeps: its index and filter
+/// blocks and its index's fences (a window of 8 bytes per index entry).
 fn meta_bytes(db: &Db<MemDevice>) -> u64 {
     db.version()
         .files()
         .map(|(_, f)| {
             let t = f.opened.get().expect("every table was probed");
-            t.index_handle().size + t.filter_handle().size
+            let blocks = t.index_handle().size + t.filter_handle().size;
+            let kept = t.pinned_bytes() as u64;
+            assert!(kept > blocks, "table {}: no fences", t.id());
+            assert!(kept < blocks * 2, "table {}: {kept} bytes", t.id());
+            kept
         })
         .sum()
 }
