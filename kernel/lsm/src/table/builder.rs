@@ -26,6 +26,11 @@ pub struct TableOptions {
     /// Bloom filter bits per key (LevelDB's recommended 10 gives about 1%
     /// false positives).
     pub bloom_bits_per_key: usize,
+    /// Whether data blocks carry a hash index of their user keys (RocksDB's
+    /// `kDataBlockBinaryAndHash`, see `block`): a point lookup goes
+    /// straight to its restart interval, for ~1.7% more block bytes (a
+    /// byte per half entry).
+    pub data_block_hash_index: bool,
 }
 
 impl Default for TableOptions {
@@ -34,6 +39,7 @@ impl Default for TableOptions {
             block_size: 4096,
             restart_interval: 4,
             bloom_bits_per_key: 10,
+            data_block_hash_index: true,
         }
     }
 }
@@ -55,6 +61,8 @@ pub struct TableBuilder<C: Comparator> {
     /// Filter keys, concatenated, and where each starts.
     filter_keys: Vec<u8>,
     filter_starts: Vec<usize>,
+    /// The hash of the last filter key (the data block's hash index).
+    last_hash: u32,
     entries: u64,
 }
 
@@ -66,7 +74,11 @@ impl<C: Comparator> TableBuilder<C> {
             id,
             opts,
             out: Vec::new(),
-            data: BlockBuilder::new(opts.restart_interval),
+            data: if opts.data_block_hash_index {
+                BlockBuilder::with_hash_index(opts.restart_interval)
+            } else {
+                BlockBuilder::new(opts.restart_interval)
+            },
             // Index blocks are searched by binary search only: a restart per
             // entry keeps every key whole.
             index: BlockBuilder::new(1),
@@ -75,6 +87,7 @@ impl<C: Comparator> TableBuilder<C> {
             first_key: None,
             filter_keys: Vec::new(),
             filter_starts: Vec::new(),
+            last_hash: 0,
             entries: 0,
         }
     }
@@ -105,6 +118,9 @@ impl<C: Comparator> TableBuilder<C> {
         if !same_as_last {
             self.filter_starts.push(self.filter_keys.len());
             self.filter_keys.extend_from_slice(fk);
+            if self.opts.data_block_hash_index {
+                self.last_hash = bloom::key_hash(fk);
+            }
         }
         if self.first_key.is_none() {
             self.first_key = Some(key.to_vec());
@@ -112,7 +128,7 @@ impl<C: Comparator> TableBuilder<C> {
         self.last_key.clear();
         self.last_key.extend_from_slice(key);
         self.entries += 1;
-        self.data.add(key, value);
+        self.data.add_hashed(key, value, self.last_hash);
         if self.data.size_estimate() >= self.opts.block_size {
             self.flush_data();
         }

@@ -28,13 +28,15 @@ pub mod bloom;
 mod builder;
 mod inspect;
 mod iter;
+mod lookup;
 mod reader;
 
 pub use block::{Block, BlockBuilder, BlockIter};
 pub use builder::{TableBuilder, TableOptions};
 pub use inspect::{DataBlockInfo, FilterInfo, TableInspection};
 pub use iter::TableIter;
-pub use reader::{LookupBufs, PinBudget, Probe, Table};
+pub use lookup::{Located, LookupBufs, Probe};
+pub use reader::{PinBudget, Table};
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

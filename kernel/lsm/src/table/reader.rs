@@ -7,53 +7,25 @@
 //! open table, so that a lookup probing many tables finds each one's
 //! filter and index without a cache lookup. A store that puts every block
 //! under one cache budget (the cache study) reads them through the cache
-//! instead. Point lookups are here; the cursor over a table is in `iter`.
+//! instead. Point lookups are in `lookup`, the cursor over a table in `iter`.
 
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::ops::Deref;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use super::block::{Block, BlockIter};
+use super::block::Block;
+use super::lookup::Probe;
 use super::{
     bloom, decode_footer, BlockHandle, BlockKind, ReadAt, BLOCK_TRAILER_SIZE, FOOTER_SIZE,
     KIND_FILTER, KIND_INDEX,
 };
 use crate::comparator::Comparator;
 use crate::crc32c;
-use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::error::{Corruption, CorruptionKind, Result};
 use crate::fence::Fences;
 use crate::iter::KvIter;
-
-/// An entry a lookup found: key, value, and the data block holding it.
-pub type Located = (Vec<u8>, Vec<u8>, BlockHandle);
-
-/// Key buffers a point lookup builds keys in, kept by the caller between
-/// lookups so that a lookup allocates nothing for them.
-#[derive(Debug, Default)]
-pub struct LookupBufs {
-    index_key: Vec<u8>,
-    data_key: Vec<u8>,
-}
-
-/// A key to look up in several tables, with its filter hash computed once.
-#[derive(Debug, Clone, Copy)]
-pub struct Probe<'k> {
-    key: &'k [u8],
-    filter_hash: u32,
-}
-
-impl<'k> Probe<'k> {
-    /// `key` (a key in `cmp`'s order) ready for lookups.
-    pub fn new<C: Comparator>(cmp: &C, key: &'k [u8]) -> Self {
-        Self {
-            key,
-            filter_hash: bloom::key_hash(cmp.filter_key(key)),
-        }
-    }
-}
 
 /// An open table: what its footer says, and its index and filter blocks
 /// once a reader that pins them has used them.
@@ -71,13 +43,13 @@ pub struct Table<C: Comparator> {
 
 /// A table's index and filter blocks, verified, kept with the open table.
 #[derive(Clone)]
-struct Pinned {
-    index: Block,
+pub(super) struct Pinned {
+    pub(super) index: Block,
     /// The index's separators as integers (`None` if the comparator is not
     /// bytewise, the block's entries are not one per restart, or the
     /// budget had no room for them): a lookup's search of the index.
-    fences: Option<Fences>,
-    filter: Arc<[u8]>,
+    pub(super) fences: Option<Fences>,
+    pub(super) filter: Arc<[u8]>,
     /// Gives their bytes back to the budget when the last copy goes.
     _lease: Arc<Lease>,
 }
@@ -242,7 +214,7 @@ impl<C: Comparator> Table<C> {
     /// peek, and read from the disk otherwise, not offered: they are not the
     /// cache's, and a trace of its requests shows none of them.
     #[inline]
-    fn pinned<R: ReadAt + ?Sized>(&self, file: &R) -> Result<Option<&Pinned>> {
+    pub(super) fn pinned<R: ReadAt + ?Sized>(&self, file: &R) -> Result<Option<&Pinned>> {
         let Some(budget) = file.pin_budget() else {
             return Ok(None);
         };
@@ -406,7 +378,11 @@ impl<C: Comparator> Table<C> {
         self.may_contain_probe(file, &Probe::new(&self.cmp, key))
     }
 
-    fn may_contain_probe<R: ReadAt + ?Sized>(&self, file: &R, probe: &Probe<'_>) -> Result<bool> {
+    pub(super) fn may_contain_probe<R: ReadAt + ?Sized>(
+        &self,
+        file: &R,
+        probe: &Probe<'_>,
+    ) -> Result<bool> {
         if let Some(p) = self.pinned(file)? {
             return Ok(bloom::may_contain_hash(&p.filter, probe.filter_hash));
         }
@@ -419,201 +395,6 @@ impl<C: Comparator> Table<C> {
         self.decode_index(self.fetch(file, self.index_h, BlockKind::Index)?)?;
         self.fetch(file, self.filter_h, BlockKind::Filter)?;
         Ok(())
-    }
-
-    /// The first entry whose key is `>= key`, if the filter admits `key`
-    /// (callers check that the entry is the one they want).
-    pub fn get<R: ReadAt + ?Sized>(
-        &self,
-        file: &R,
-        key: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-        Ok(self.get_located(file, key)?.map(|(k, v, _)| (k, v)))
-    }
-
-    /// As [`get`](Self::get), also saying which data block holds the entry.
-    pub fn get_located<R: ReadAt + ?Sized>(&self, file: &R, key: &[u8]) -> Result<Option<Located>> {
-        self.get_with(file, key, &mut LookupBufs::default(), |k, v, h| {
-            (k.to_vec(), v.to_vec(), h)
-        })
-    }
-
-    /// The first entry whose key is `>= key`, if the filter admits `key`,
-    /// handed to `f` where it lies (key, value, and the data block holding
-    /// it): a point lookup without a table cursor, building keys in `bufs`.
-    ///
-    /// Fetches what a cursor's seek would (filter, index, the data block the
-    /// index names, and the next ones while they hold no entry `>= key`), in
-    /// the same order, with the same checks.
-    pub fn get_with<R: ReadAt + ?Sized, T>(
-        &self,
-        file: &R,
-        key: &[u8],
-        bufs: &mut LookupBufs,
-        f: impl FnOnce(&[u8], &[u8], BlockHandle) -> T,
-    ) -> Result<Option<T>> {
-        self.get_probe(file, &Probe::new(&self.cmp, key), bufs, f)
-    }
-
-    /// As [`get_with`](Self::get_with), for a key whose filter hash was
-    /// computed once for all the tables a lookup probes.
-    pub fn get_probe<R: ReadAt + ?Sized, T>(
-        &self,
-        file: &R,
-        probe: &Probe<'_>,
-        bufs: &mut LookupBufs,
-        f: impl FnOnce(&[u8], &[u8], BlockHandle) -> T,
-    ) -> Result<Option<T>> {
-        let key = probe.key;
-        if let Some(p) = self.pinned(file)? {
-            if !bloom::may_contain_hash(&p.filter, probe.filter_hash) {
-                return Ok(None);
-            }
-            if let Some(fences) = &p.fences {
-                return self.find_via_fences(file, key, &p.index, fences, bufs, f);
-            }
-            // Borrowed: no reference count written per lookup.
-            let mut index = p
-                .index
-                .view()
-                .into_iter_with(self.cmp.clone(), core::mem::take(&mut bufs.index_key));
-            let r = self.find_via_index(file, key, &mut index, &mut bufs.data_key, f);
-            bufs.index_key = index.into_key_buf();
-            return r;
-        }
-        if !self.may_contain_probe(file, probe)? {
-            return Ok(None);
-        }
-        let mut index = self
-            .index_block(file)?
-            .into_iter_with(self.cmp.clone(), core::mem::take(&mut bufs.index_key));
-        let r = self.find_via_index(file, key, &mut index, &mut bufs.data_key, f);
-        bufs.index_key = index.into_key_buf();
-        r
-    }
-
-    fn index_err(&self, e: Error) -> Error {
-        e.within(&format!("table {} index block", self.id))
-    }
-
-    fn find_via_index<R: ReadAt + ?Sized, B: Deref<Target = [u8]>, T>(
-        &self,
-        file: &R,
-        key: &[u8],
-        index: &mut BlockIter<C, B>,
-        data_key: &mut Vec<u8>,
-        f: impl FnOnce(&[u8], &[u8], BlockHandle) -> T,
-    ) -> Result<Option<T>> {
-        index.seek(key).map_err(|e| self.index_err(e))?;
-        let mut f = Some(f);
-        let mut first = true;
-        while index.valid() {
-            if let found @ Some(_) =
-                self.in_data_block(file, index.value(), key, first, data_key, &mut f)?
-            {
-                return Ok(found);
-            }
-            first = false;
-            index.next().map_err(|e| self.index_err(e))?;
-        }
-        Ok(None)
-    }
-
-    /// [`Self::find_via_index`] over a pinned index through its fences:
-    /// the index entries are found by integer comparisons, and the block
-    /// is read entry by entry only where windows tie.
-    fn find_via_fences<R: ReadAt + ?Sized, T>(
-        &self,
-        file: &R,
-        key: &[u8],
-        index: &Block,
-        fences: &Fences,
-        bufs: &mut LookupBufs,
-        f: impl FnOnce(&[u8], &[u8], BlockHandle) -> T,
-    ) -> Result<Option<T>> {
-        let ordered = self.cmp.ordered_bytes(key).unwrap_or(key);
-        let (mut i, hi) = fences.narrow(ordered);
-        while i < hi {
-            let (separator, _) = index.restart_entry(i).map_err(|e| self.index_err(e))?;
-            if self.cmp.compare(separator, key) != core::cmp::Ordering::Less {
-                break;
-            }
-            i += 1;
-        }
-        let mut f = Some(f);
-        for at in i..fences.len() {
-            let (_, handle) = index.restart_entry(at).map_err(|e| self.index_err(e))?;
-            let seek = at == i;
-            if let found @ Some(_) =
-                self.in_data_block(file, handle, key, seek, &mut bufs.data_key, &mut f)?
-            {
-                return Ok(found);
-            }
-        }
-        Ok(None)
-    }
-
-    /// The first entry `>= key` of the data block whose handle is
-    /// `handle` (its first entry if not `seek`), handed to `f`; `None` if
-    /// the block holds none.
-    fn in_data_block<R: ReadAt + ?Sized, T>(
-        &self,
-        file: &R,
-        handle: &[u8],
-        key: &[u8],
-        seek: bool,
-        data_key: &mut Vec<u8>,
-        f: &mut Option<impl FnOnce(&[u8], &[u8], BlockHandle) -> T>,
-    ) -> Result<Option<T>> {
-        let (block, h) = self.data_block(file, handle)?;
-        let mut data = block.into_iter_with(self.cmp.clone(), core::mem::take(data_key));
-        let r = if seek {
-            data.seek(key)
-        } else {
-            data.seek_to_first()
-        };
-        let out = match r {
-            Err(e) => Err(e.within(&self.block_name(h.offset))),
-            Ok(()) if data.valid() => Ok(f.take().map(|f| f(data.key(), data.value(), h))),
-            Ok(()) => Ok(None),
-        };
-        *data_key = data.into_key_buf();
-        out
-    }
-
-    /// The first entry `>= key` in the one data block at `h`, without the
-    /// filter or index: for a lookup that already knows where its key is.
-    pub fn get_in_block<R: ReadAt + ?Sized>(
-        &self,
-        file: &R,
-        h: BlockHandle,
-        key: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-        self.get_in_block_with(file, h, key, &mut LookupBufs::default(), |k, v| {
-            (k.to_vec(), v.to_vec())
-        })
-    }
-
-    /// As [`get_in_block`](Self::get_in_block), handing the entry to `f`
-    /// where it lies, building keys in `bufs`.
-    pub fn get_in_block_with<R: ReadAt + ?Sized, T>(
-        &self,
-        file: &R,
-        h: BlockHandle,
-        key: &[u8],
-        bufs: &mut LookupBufs,
-        f: impl FnOnce(&[u8], &[u8]) -> T,
-    ) -> Result<Option<T>> {
-        let data = self.fetch(file, h, BlockKind::Data)?;
-        let block = Block::new(data).map_err(|e| e.within(&self.block_name(h.offset)))?;
-        let mut it = block.into_iter_with(self.cmp.clone(), core::mem::take(&mut bufs.data_key));
-        let r = it.seek(key);
-        let out = match r {
-            Ok(()) => Ok(it.valid().then(|| f(it.key(), it.value()))),
-            Err(e) => Err(e.within(&self.block_name(h.offset))),
-        };
-        bufs.data_key = it.into_key_buf();
-        out
     }
 
     pub(super) fn data_block<R: ReadAt + ?Sized>(

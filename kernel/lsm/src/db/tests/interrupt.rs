@@ -166,10 +166,10 @@ fn compact_all_stopped_at_every_check_point_loses_nothing() {
         assert_sound(&db, &model, &what);
         assert_fully_compacted(&db, &model, &what);
     }
-    // Many stops (a third; how many depends on how the memtables filled)
-    // came after the slice had written tables.
+    // Many stops (a quarter or more; how many depends on how the memtables
+    // filled and the tables split) came after the slice had written tables.
     assert!(
-        abandoned as u64 * 3 > asked,
+        abandoned as u64 * 4 >= asked,
         "{abandoned} of {asked} stops dropped tables"
     );
 }
