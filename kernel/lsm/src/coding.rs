@@ -51,6 +51,62 @@ pub fn load_u64(b: &[u8; 8]) -> u64 {
     }
 }
 
+/// Stores `v` as eight native-endian bytes, in one store wherever they lie
+/// (see [`load_u64`]).
+#[inline(always)]
+pub fn store_u64(b: &mut [u8; 8], v: u64) {
+    #[cfg(all(
+        target_arch = "aarch64",
+        target_os = "none",
+        feature = "unaligned-loads"
+    ))]
+    {
+        // SAFETY: `b` is eight writable bytes; the feature's contract is
+        // that unaligned accesses of normal memory are allowed where this
+        // runs.
+        unsafe {
+            core::arch::asm!("str {v}, [{p}]", v = in(reg) v, p = in(reg) b.as_mut_ptr(),
+                options(nostack, preserves_flags))
+        };
+    }
+    #[cfg(not(all(
+        target_arch = "aarch64",
+        target_os = "none",
+        feature = "unaligned-loads"
+    )))]
+    {
+        *b = v.to_ne_bytes();
+    }
+}
+
+/// Copies `src` into `dst` (of the same length). A key's unshared part is
+/// a few bytes: from 8 to 32 they move as words from both ends,
+/// overlapping in the middle, not through a `memcpy` call (under QEMU's
+/// TCG a call and its return are each a jump the emulator looks up, and
+/// parsing a block entry made one per entry).
+#[inline(always)]
+pub fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    if dst.len() != n || !(8..=32).contains(&n) {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let mut word = |at: usize| {
+        if let (Some(d), Some(s)) = (
+            dst[at..].first_chunk_mut::<8>(),
+            src[at..].first_chunk::<8>(),
+        ) {
+            store_u64(d, load_u64(s));
+        }
+    };
+    word(0);
+    word(n - 8);
+    if n > 16 {
+        word(8);
+        word(n - 16);
+    }
+}
+
 /// Four bytes as a native-endian word, in one load (see [`load_u64`]).
 #[inline(always)]
 pub fn load_u32(b: &[u8; 4]) -> u32 {
@@ -120,8 +176,10 @@ pub fn varint_len(mut v: u64) -> usize {
 }
 
 /// Decodes a varint of at most 64 bits from the front of `src`; returns the
-/// value and the bytes it took.
-#[inline]
+/// value and the bytes it took. Always inlined: a lookup decodes two per
+/// block handle, and under TCG a call and its return cost more than the
+/// loop.
+#[inline(always)]
 pub fn get_varint64(src: &[u8]) -> Option<(u64, usize)> {
     let mut result = 0u64;
     for (i, &b) in src.iter().enumerate().take(10) {
@@ -169,6 +227,19 @@ pub fn get_length_prefixed(src: &[u8]) -> Option<(&[u8], &[u8])> {
 mod tests {
     use super::*;
     use alloc::vec;
+
+    #[test]
+    fn copy_short_copies_every_length_exactly() {
+        let src: Vec<u8> = (1..=48).collect();
+        for n in 0..=40 {
+            for at in [0, 3] {
+                let mut dst = [0xaa; 48];
+                copy_short(&mut dst[at..at + n], &src[..n]);
+                assert_eq!(&dst[at..at + n], &src[..n], "{n} bytes at {at}");
+                assert!(dst[..at].iter().chain(&dst[at + n..]).all(|&b| b == 0xaa));
+            }
+        }
+    }
 
     #[test]
     fn fixed_round_trip() {

@@ -109,7 +109,7 @@ pub enum Error {
     UnsupportedVersion {
         /// Version on the disk.
         found: u32,
-        /// Version this code reads.
+        /// The newest version this code reads (and the one it writes).
         supported: u32,
     },
     /// The disk is blank (formatting was not asked for, or the store was
@@ -137,7 +137,8 @@ impl fmt::Display for Error {
             }
             Self::UnsupportedVersion { found, supported } => write!(
                 f,
-                "the disk holds unikv format version {found}, this build reads {supported}; refusing to touch it"
+                "the disk holds unikv format version {found}, this build reads versions {} to {supported}; refusing to touch it",
+                crate::db::OLDEST_READ_VERSION
             ),
             Self::Unformatted => f.write_str("the disk is blank: it holds no unikv store"),
             Self::Interrupted => f.write_str("interrupted"),

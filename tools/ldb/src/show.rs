@@ -14,7 +14,7 @@
 use std::io::Write;
 
 use console::{quote, render, Reply, Report};
-use lsm::db::{Db, FileMeta, OpenReport, FORMAT_VERSION, MAGIC};
+use lsm::db::{Db, FileMeta, OpenReport, MAGIC};
 use lsm::iter::KvIter;
 use lsm::key::{user_key, ParsedInternalKey, ValueType};
 use lsm::table::{BLOCK_TRAILER_SIZE, FOOTER_SIZE, TABLE_MAGIC};
@@ -65,7 +65,7 @@ pub fn info(s: &Store<'_>, out: &mut dyn Write) -> Result<(), LdbError> {
     let mut r = Report::new();
     r.add_section("Superblock");
     r.add_field("magic", quote(&MAGIC));
-    r.add_field("format_version", FORMAT_VERSION);
+    r.add_field("format_version", sb.version);
     r.add_field("generation", sb.generation);
     // The slot is chosen by generation (doc/format.md).
     r.add_field("slot", sb.generation & 1);

@@ -14,7 +14,7 @@ use core::sync::atomic::Ordering;
 use super::disk::DiskRef;
 use super::maintain::Job;
 use super::shared::Current;
-use super::superblock::Superblock;
+use super::superblock::{Superblock, FORMAT_VERSION};
 use super::version::{FileMeta, Version, VersionEdit};
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
@@ -58,6 +58,7 @@ impl<D: BlockDevice> Job<'_, D> {
         w.append(&mut DiskRef(&sh.disk), &rec)?;
         w.sync(&mut DiskRef(&sh.disk))?;
         let sb = Superblock {
+            version: FORMAT_VERSION,
             generation: old.generation + 1,
             manifest_half: half,
             manifest_log: number,

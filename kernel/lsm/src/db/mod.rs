@@ -97,7 +97,7 @@ pub use disk::{BlockCache, DeviceGuard, ExtentAllocator, IoStats};
 pub use filter::CompactionFilter;
 pub use iter::DbIter;
 pub use lookup::{BlockPointer, LookupSource, LookupStats, PointCache, PointHit};
-pub use superblock::{Layout, Superblock, FORMAT_VERSION, MAGIC};
+pub use superblock::{Layout, Superblock, FORMAT_VERSION, MAGIC, OLDEST_READ_VERSION};
 pub use version::{FileMeta, Version, VersionEdit, NUM_LEVELS};
 pub use write::{WalFlush, WalSync};
 

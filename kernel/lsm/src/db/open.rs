@@ -16,7 +16,7 @@ use core::sync::atomic::Ordering;
 use super::disk::{DeviceGuard, Disk, DiskRef, ExtentAllocator};
 use super::shared::{Current, JobState, Shared, State};
 use super::stop::Stop;
-use super::superblock::{self, Layout, Superblock};
+use super::superblock::{self, Layout, Superblock, FORMAT_VERSION};
 use super::version::{Version, VersionEdit, NUM_LEVELS};
 use super::WriteStalls;
 use super::{Db, DbStats, OpenReport, Options, WriteBatch};
@@ -92,6 +92,7 @@ impl<D: BlockDevice> Db<D> {
         w.append(&mut DiskRef(disk), &edit.encode())?;
         w.sync(&mut DiskRef(disk))?;
         let sb = Superblock {
+            version: FORMAT_VERSION,
             generation: 1,
             layout,
             manifest_half: 0,

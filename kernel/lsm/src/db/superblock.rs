@@ -22,8 +22,14 @@ use crate::error::{Corruption, CorruptionKind, Error, Result};
 
 /// First bytes of a unikv disk.
 pub const MAGIC: [u8; 8] = *b"unikvDB\0";
-/// The on-disk format this code reads and writes.
-pub const FORMAT_VERSION: u32 = 2;
+/// The on-disk format this code writes (and every superblock it writes
+/// says): version 3 added data blocks' hash indexes.
+pub const FORMAT_VERSION: u32 = 3;
+/// The oldest format this code reads: a version 2 disk differs only in
+/// that its data blocks carry no hash index, which a block says itself.
+/// Opening one for writing rewrites its superblock as version 3 before any
+/// table it writes is live, so that older code refuses it from then on.
+pub const OLDEST_READ_VERSION: u32 = 2;
 /// Size of one superblock slot.
 pub const SLOT_SIZE: u64 = 4096;
 /// Bytes at the start of the disk reserved for the two slots.
@@ -130,6 +136,9 @@ impl Layout {
 /// The content of a superblock slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Superblock {
+    /// The format version the slot says (what this code writes says
+    /// [`FORMAT_VERSION`], whatever this field holds).
+    pub version: u32,
     /// Higher wins between the two slots.
     pub generation: u64,
     /// How the disk is divided.
@@ -199,7 +208,7 @@ impl Superblock {
             return Slot::Damaged;
         }
         let version = f32(8);
-        if version != FORMAT_VERSION {
+        if !(OLDEST_READ_VERSION..=FORMAT_VERSION).contains(&version) {
             return Slot::OtherVersion(version);
         }
         let layout = Layout {
@@ -215,6 +224,7 @@ impl Superblock {
             return Slot::Damaged;
         }
         Slot::Valid(Superblock {
+            version,
             generation: f64(12),
             layout,
             manifest_half: f32(76) & 1,
@@ -279,6 +289,7 @@ mod tests {
 
     fn sb() -> Superblock {
         Superblock {
+            version: FORMAT_VERSION,
             generation: 3,
             layout: Layout::for_capacity(64 << 20, 0).unwrap(),
             manifest_half: 1,

@@ -209,6 +209,12 @@ fn foreign_image() -> MemDevice {
 fn other_version_image(version: u32) -> MemDevice {
     let (db, _) = Db::open(MemDevice::new(4 << 20), small_opts()).unwrap();
     let mut dev = db.close().unwrap();
+    set_version(&mut dev, version);
+    dev
+}
+
+/// Rewrites the format version in both superblock slots (checksums too).
+fn set_version(dev: &mut MemDevice, version: u32) {
     for slot in [0usize, 4096] {
         let b = &mut dev.bytes_mut()[slot..slot + 88];
         if b.iter().all(|&x| x == 0) {
@@ -218,7 +224,6 @@ fn other_version_image(version: u32) -> MemDevice {
         let crc = crate::crc32c::mask(crate::crc32c::value(&b[..84]));
         b[84..88].copy_from_slice(&crc.to_le_bytes());
     }
-    dev
 }
 
 #[test]
@@ -242,6 +247,13 @@ fn foreign_and_future_disks_are_refused_untouched() {
         }
     );
     assert!(err.to_string().contains("refusing"));
+    assert_eq!(fault.counts(), (0, 0));
+    // Version 1 (untagged values) too.
+    let mut fault = FaultDevice::new(other_version_image(1), 1);
+    assert!(matches!(
+        Db::open(&mut fault, small_opts()).err(),
+        Some(Error::UnsupportedVersion { found: 1, .. })
+    ));
     assert_eq!(fault.counts(), (0, 0));
 
     let opts = Options {

@@ -26,7 +26,7 @@ use alloc::vec::Vec;
 use core::cmp::Ordering;
 use core::ops::Deref;
 
-use crate::coding::{get_fixed32, get_varint32, put_fixed32, put_varint32};
+use crate::coding::{copy_short, get_fixed32, get_varint32, put_fixed32, put_varint32};
 
 /// A bucket that no user key hashed to.
 const NO_ENTRY: u8 = 255;
@@ -247,8 +247,7 @@ impl<B: Deref<Target = [u8]>> Block<B> {
 
     /// A cursor that owns the block and builds its keys in `key_buf` (a
     /// buffer recycled from an earlier cursor, so a lookup allocates nothing).
-    pub fn into_iter_with<C: Comparator>(self, cmp: C, mut key_buf: Vec<u8>) -> BlockIter<C, B> {
-        key_buf.clear();
+    pub fn into_iter_with<C: Comparator>(self, cmp: C, key_buf: Vec<u8>) -> BlockIter<C, B> {
         let end = self.restarts_offset;
         BlockIter {
             block: self,
@@ -256,6 +255,7 @@ impl<B: Deref<Target = [u8]>> Block<B> {
             current: end,
             next_offset: end,
             key: key_buf,
+            key_len: 0,
             value: (0, 0),
         }
     }
@@ -389,7 +389,11 @@ pub struct BlockIter<C: Comparator, B: Deref<Target = [u8]> = Arc<[u8]>> {
     current: usize,
     /// Offset of the entry after the current one.
     next_offset: usize,
+    /// The current key is `key[..key_len]`; the buffer's bytes past it are
+    /// spare room (its length only grows, so that building a key never
+    /// resizes it).
     key: Vec<u8>,
+    key_len: usize,
     /// Start and length of the current value in the block.
     value: (usize, usize),
 }
@@ -398,7 +402,7 @@ impl<C: Comparator, B: Deref<Target = [u8]>> BlockIter<C, B> {
     fn invalidate(&mut self) {
         self.current = self.block.restarts_offset;
         self.next_offset = self.block.restarts_offset;
-        self.key.clear();
+        self.key_len = 0;
     }
 
     /// Gives back the key buffer, for the next cursor to reuse.
@@ -415,13 +419,19 @@ impl<C: Comparator, B: Deref<Target = [u8]>> BlockIter<C, B> {
             return Ok(false);
         }
         let e = self.block.entry_at(p)?;
-        if e.shared > self.key.len() {
+        if e.shared > self.key_len {
             return Err(corrupt(CorruptionKind::OutOfBounds));
         }
-        self.key.truncate(e.shared);
         let key_end = e.key_start + e.non_shared;
-        self.key
-            .extend_from_slice(&self.block.data[e.key_start..key_end]);
+        let len = e.shared + e.non_shared;
+        if len > self.key.len() {
+            self.key.resize(len.max(64), 0);
+        }
+        copy_short(
+            &mut self.key[e.shared..len],
+            &self.block.data[e.key_start..key_end],
+        );
+        self.key_len = len;
         self.value = (key_end, e.value_len);
         self.current = p;
         self.next_offset = e.end;
@@ -429,7 +439,7 @@ impl<C: Comparator, B: Deref<Target = [u8]>> BlockIter<C, B> {
     }
 
     fn seek_to_restart(&mut self, i: usize) -> Result<()> {
-        self.key.clear();
+        self.key_len = 0;
         self.next_offset = self.block.restart_point(i)?;
         Ok(())
     }
@@ -465,7 +475,7 @@ impl<C: Comparator, B: Deref<Target = [u8]>> BlockIter<C, B> {
         }
         self.seek_to_restart(left)?;
         while self.parse_next()? {
-            if self.cmp.compare(&self.key, target) != Ordering::Less {
+            if self.cmp.compare(&self.key[..self.key_len], target) != Ordering::Less {
                 return Ok(());
             }
         }
@@ -504,7 +514,7 @@ impl<C: Comparator, B: Deref<Target = [u8]>> BlockIter<C, B> {
         }
         self.seek_to_restart(restart)?;
         while self.parse_next()? {
-            if self.cmp.compare(&self.key, target) != Ordering::Less {
+            if self.cmp.compare(&self.key[..self.key_len], target) != Ordering::Less {
                 return Ok(());
             }
         }
@@ -536,7 +546,7 @@ impl<C: Comparator, B: Deref<Target = [u8]>> KvIter for BlockIter<C, B> {
     }
 
     fn key(&self) -> &[u8] {
-        &self.key
+        &self.key[..self.key_len]
     }
 
     fn value(&self) -> &[u8] {

@@ -235,6 +235,7 @@ impl BlockHandle {
     }
 
     /// Decodes a handle from the front of `src`; returns it and the bytes used.
+    #[inline]
     pub fn decode(src: &[u8]) -> Option<(Self, usize)> {
         let (offset, a) = get_varint64(src)?;
         let (size, b) = get_varint64(&src[a..])?;

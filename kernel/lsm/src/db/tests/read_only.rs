@@ -214,9 +214,9 @@ fn read_only_open_refuses_blank_and_foreign_disks_untouched() {
     let cases = [
         (foreign_image(), Error::ForeignFormat),
         (
-            other_version_image(3),
+            other_version_image(FORMAT_VERSION + 1),
             Error::UnsupportedVersion {
-                found: 3,
+                found: FORMAT_VERSION + 1,
                 supported: FORMAT_VERSION,
             },
         ),
@@ -236,4 +236,58 @@ fn read_only_open_refuses_blank_and_foreign_disks_untouched() {
 #[test]
 fn read_only_error_says_so() {
     assert_eq!(Error::ReadOnly.to_string(), "the store is open read-only");
+}
+
+/// The format version in the superblock slot of the higher generation.
+fn newest_slot_version(bytes: &[u8]) -> u32 {
+    let field = |at: usize, len: usize| -> u64 {
+        bytes[at..at + len]
+            .iter()
+            .rev()
+            .fold(0, |v, &b| (v << 8) | u64::from(b))
+    };
+    let slot = [0usize, 4096]
+        .into_iter()
+        .max_by_key(|&s| field(s + 12, 8))
+        .unwrap();
+    field(slot + 8, 4) as u32
+}
+
+/// A version 2 disk (data blocks without hash indexes) opens read-only
+/// untouched, and for writing: then its superblock says version 3 before
+/// the first table with hash indexes is live, and the data reads the same.
+#[test]
+fn a_version_2_disk_is_read_and_upgraded_when_written() {
+    let (mut db, _) = Db::open(MemDevice::new(4 << 20), small_opts()).unwrap();
+    for i in 0..300u32 {
+        db.put(format!("k{i:04}").as_bytes(), b"old", false)
+            .unwrap();
+    }
+    db.compact_all().unwrap();
+    let mut v2 = db.close().unwrap();
+    set_version(&mut v2, 2);
+    let before = v2.bytes().to_vec();
+    let (ro, _) = Db::open_read_only(NoWrites(v2.clone()), small_opts()).unwrap();
+    assert_eq!(
+        ro.get(b"k0007", None).unwrap().as_deref(),
+        Some(&b"old"[..])
+    );
+    drop(ro);
+    assert_eq!(v2.bytes(), &before[..]);
+    let (ro, _) = Db::open_read_only(NoWrites(v2.clone()), small_opts()).unwrap();
+    assert_eq!(ro.superblock().version, 2);
+    drop(ro);
+    let (mut db, _) = Db::open(v2, small_opts()).unwrap();
+    assert_eq!(newest_slot_version(db.device_mut().bytes()), FORMAT_VERSION);
+    assert_eq!(db.superblock().version, FORMAT_VERSION);
+    db.put(b"k0007", b"new", true).unwrap();
+    db.compact_all().unwrap();
+    assert_eq!(
+        db.get(b"k0007", None).unwrap().as_deref(),
+        Some(&b"new"[..])
+    );
+    assert_eq!(
+        db.get(b"k0008", None).unwrap().as_deref(),
+        Some(&b"old"[..])
+    );
 }
