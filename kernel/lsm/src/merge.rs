@@ -149,6 +149,7 @@ impl<C: Comparator, I: KvIter> KvIter for MergingIter<C, I> {
         Ok(())
     }
 
+    #[inline]
     fn key(&self) -> &[u8] {
         self.heap.first().map_or(&[], |&i| self.children[i].key())
     }
