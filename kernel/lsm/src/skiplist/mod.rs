@@ -21,6 +21,8 @@
 //! the abbreviation costs a node 8 bytes, not 16 (fewer bytes per node,
 //! fewer memtable flushes).
 
+use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::cmp::Ordering;
 use core::ops::Deref;
@@ -90,15 +92,20 @@ pub struct SkipList<C: Comparator> {
     /// search, as RocksDB's insert hint does. Touched only by the writer
     /// holding `writer`.
     tail: UnsafeCell<[*const Node; MAX_HEIGHT]>,
+    /// The last node inserted under each hint slot (null where none), for
+    /// [`SkipList::last_inserted`]; empty unless made
+    /// [`with_hints`](SkipList::with_hints). Written by the writer holding
+    /// `writer`, after the node is linked in (release), read with acquire.
+    hints: Box<[AtomicPtr<Node>]>,
 }
 
 // SAFETY: the list owns its arena and every node in it; nothing is shared with
 // another owner, so it may move between threads when `C` may.
 unsafe impl<C: Comparator + Send> Send for SkipList<C> {}
 // SAFETY: through `&SkipList`, the arena and the PRNG are touched only by the
-// single writer that holds the `writer` flag; readers only follow links with
-// acquire loads and read node bytes that were written before the release
-// store that published them, and never written again.
+// single writer that holds the `writer` flag; readers only follow links and
+// hint slots with acquire loads and read node bytes that were written before
+// the release store that published them, and never written again.
 unsafe impl<C: Comparator + Sync> Sync for SkipList<C> {}
 
 struct WriterGuard<'a>(&'a AtomicBool);
@@ -125,7 +132,33 @@ impl<C: Comparator> SkipList<C> {
             arena: UnsafeCell::new(arena),
             rng: UnsafeCell::new(0xdead_beef),
             tail: UnsafeCell::new([head; MAX_HEIGHT]),
+            hints: Box::new([]),
         }
+    }
+
+    /// An empty list that also remembers, in `slots` (a power of two) hint
+    /// slots, the last entry inserted under each (see
+    /// [`insert_hinted`](Self::insert_hinted)).
+    pub fn with_hints(cmp: C, slots: usize) -> Self {
+        let slots = slots.next_power_of_two();
+        Self {
+            hints: (0..slots)
+                .map(|_| AtomicPtr::new(ptr::null_mut()))
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+            ..Self::new(cmp)
+        }
+    }
+
+    /// The key and value of the last entry inserted with a hint that shares
+    /// `hint`'s slot, if any (always `None` for a list without hints).
+    #[inline]
+    pub fn last_inserted(&self, hint: u32) -> Option<(&[u8], &[u8])> {
+        let slot = self
+            .hints
+            .get(hint as usize & self.hints.len().wrapping_sub(1))?;
+        let node = slot.load(Mo::Acquire);
+        (!node.is_null()).then(|| (self.key_of(node), self.value_of(node)))
     }
 
     fn alloc_node(
@@ -294,6 +327,28 @@ impl<C: Comparator> SkipList<C> {
     /// `before` stores is then written by one writer at a time, and seen by
     /// any reader that finds the entry.
     pub fn insert_with(&self, key: &[u8], value: &[u8], before: impl FnOnce()) -> Result<()> {
+        self.insert_inner(key, value, None, before)
+    }
+
+    /// [`insert_with`](Self::insert_with), then remembers the entry as the
+    /// last inserted under `hint`'s slot.
+    pub fn insert_hinted(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        hint: u32,
+        before: impl FnOnce(),
+    ) -> Result<()> {
+        self.insert_inner(key, value, Some(hint), before)
+    }
+
+    fn insert_inner(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        hint: Option<u32>,
+        before: impl FnOnce(),
+    ) -> Result<()> {
         if key.len() >= MAX_KEY_LEN || u32::try_from(value.len()).is_err() {
             return Err(Error::InvalidArgument(
                 "key of 256 MiB or more, or value of 4 GiB or more",
@@ -344,6 +399,14 @@ impl<C: Comparator> SkipList<C> {
                 // reader that acquires this link.
                 link(p, i).store(node.cast_mut(), Mo::Release);
             }
+        }
+        if let Some(slot) = hint.and_then(|h| {
+            self.hints
+                .get(h as usize & self.hints.len().wrapping_sub(1))
+        }) {
+            // Release: a reader that acquires the slot finds the whole node,
+            // linked in (a published node, live as long as the list).
+            slot.store(node.cast_mut(), Mo::Release);
         }
         self.len.fetch_add(1, Mo::Relaxed);
         self.memory_usage.store(arena.memory_usage(), Mo::Relaxed);
