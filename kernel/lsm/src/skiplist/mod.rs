@@ -154,10 +154,7 @@ impl<C: Comparator> SkipList<C> {
     /// `hint`'s slot, if any (always `None` for a list without hints).
     #[inline]
     pub fn last_inserted(&self, hint: u32) -> Option<(&[u8], &[u8])> {
-        let slot = self
-            .hints
-            .get(hint as usize & self.hints.len().wrapping_sub(1))?;
-        let node = slot.load(Mo::Acquire);
+        let node = self.hint_slot(hint)?.load(Mo::Acquire);
         (!node.is_null()).then(|| (self.key_of(node), self.value_of(node)))
     }
 
@@ -290,6 +287,13 @@ impl<C: Comparator> SkipList<C> {
         }
     }
 
+    /// `hint`'s slot (`None` in a list without hints).
+    #[inline]
+    fn hint_slot(&self, hint: u32) -> Option<&AtomicPtr<Node>> {
+        self.hints
+            .get(hint as usize & self.hints.len().wrapping_sub(1))
+    }
+
     fn random_height(rng: &mut u32) -> usize {
         let mut height = 1;
         while height < MAX_HEIGHT {
@@ -400,10 +404,7 @@ impl<C: Comparator> SkipList<C> {
                 link(p, i).store(node.cast_mut(), Mo::Release);
             }
         }
-        if let Some(slot) = hint.and_then(|h| {
-            self.hints
-                .get(h as usize & self.hints.len().wrapping_sub(1))
-        }) {
+        if let Some(slot) = hint.and_then(|h| self.hint_slot(h)) {
             // Release: a reader that acquires the slot finds the whole node,
             // linked in (a published node, live as long as the list).
             slot.store(node.cast_mut(), Mo::Release);

@@ -123,41 +123,47 @@ impl<C: Comparator> Table<C> {
                 return self.find_via_fences(file, key, seek, (&p.index, fences), bufs, f);
             }
             // Borrowed: no reference count written per lookup.
-            let mut index = p
-                .index
-                .view()
-                .into_iter_with(self.cmp.clone(), core::mem::take(&mut bufs.index_key));
-            let r = self.find_via_index(file, key, seek, &mut index, &mut bufs.data_key, f);
-            bufs.index_key = index.into_key_buf();
-            return r;
+            return self.find_via_index(file, key, seek, p.index.view(), bufs, f);
         }
         if !self.may_contain_probe(file, probe)? {
             return Ok(None);
         }
-        let mut index = self
-            .index_block(file)?
-            .into_iter_with(self.cmp.clone(), core::mem::take(&mut bufs.index_key));
-        let r = self.find_via_index(file, key, seek, &mut index, &mut bufs.data_key, f);
-        bufs.index_key = index.into_key_buf();
-        r
+        self.find_via_index(file, key, seek, self.index_block(file)?, bufs, f)
     }
 
     fn index_err(&self, e: Error) -> Error {
         e.within(&format!("table {} index block", self.id))
     }
 
+    /// The lookup through the index block `index`, searched entry by
+    /// entry (its keys built in `bufs`).
     fn find_via_index<R: ReadAt + ?Sized, B: Deref<Target = [u8]>, T>(
         &self,
         file: &R,
         key: &[u8],
         seek: Seek,
+        index: Block<B>,
+        bufs: &mut LookupBufs,
+        f: impl FnOnce(&[u8], &[u8], BlockHandle) -> T,
+    ) -> Result<Option<T>> {
+        let mut index =
+            index.into_iter_with(self.cmp.clone(), core::mem::take(&mut bufs.index_key));
+        let r = self.search_index(file, key, seek, &mut index, &mut bufs.data_key, f);
+        bufs.index_key = index.into_key_buf();
+        r
+    }
+
+    fn search_index<R: ReadAt + ?Sized, B: Deref<Target = [u8]>, T>(
+        &self,
+        file: &R,
+        key: &[u8],
+        mut seek: Seek,
         index: &mut BlockIter<C, B>,
         data_key: &mut Vec<u8>,
         f: impl FnOnce(&[u8], &[u8], BlockHandle) -> T,
     ) -> Result<Option<T>> {
         index.seek(key).map_err(|e| self.index_err(e))?;
         let mut f = Some(f);
-        let mut seek = seek;
         while index.valid() {
             if let found @ Some(_) =
                 self.in_data_block(file, index.value(), key, seek, data_key, &mut f)?
