@@ -120,10 +120,7 @@ pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
 /// [`run`]'s part once the command may run. The reply is moved as little
 /// as it can be (a move of a reply is a copy of its bytes).
 fn ran(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
-    let place = console::command::position(inv.spec);
-    let watch = Stopwatch::start(ctx);
-    let mut reply = execute(ctx, inv, place);
-    let usec = watch.usec();
+    let (mut reply, place, usec) = execute_timed(ctx, inv);
     let applied = ctx.apply();
     let mut server = ctx.server.lock();
     count(ctx, &mut server, (inv, place), &reply, usec);
@@ -138,32 +135,21 @@ fn ran(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
 /// Runs `inv`'s handler (see [`execute`]) and counts it in the statistics
 /// (see [`count`]). Every command EXEC runs is counted so.
 pub(crate) fn timed(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
-    let place = console::command::position(inv.spec);
-    let watch = Stopwatch::start(ctx);
-    let reply = execute(ctx, inv, place);
-    let usec = watch.usec();
+    let (reply, place, usec) = execute_timed(ctx, inv);
     let mut server = ctx.server.lock();
     count(ctx, &mut server, (inv, place), &reply, usec);
     reply
 }
 
-/// How long a handler takes.
-struct Stopwatch {
-    clock: kv::Clock,
-    started: u64,
-}
-
-impl Stopwatch {
-    fn start(ctx: &Ctx<'_>) -> Stopwatch {
-        let clock = ctx.host.clock();
-        let started = (clock.now)();
-        Stopwatch { clock, started }
-    }
-
-    /// Microseconds since the start.
-    fn usec(&self) -> u64 {
-        ((self.clock.now)() - self.started) * 1_000_000 / self.clock.hz.max(1)
-    }
+/// Runs `inv`'s handler (see [`execute`]): its reply, its command's place
+/// in the table, and the microseconds it took.
+fn execute_timed(ctx: &mut Ctx<'_>, inv: &Invocation) -> (Reply, Option<Position>, u64) {
+    let place = console::command::position(inv.spec);
+    let clock = ctx.host.clock();
+    let started = (clock.now)();
+    let reply = execute(ctx, inv, place);
+    let usec = ((clock.now)() - started) * 1_000_000 / clock.hz.max(1);
+    (reply, place, usec)
 }
 
 /// Counts a command that ran in the statistics: its call, time and
