@@ -35,6 +35,9 @@ use crate::comparator::Comparator;
 use crate::error::{Error, Result};
 use crate::iter::KvIter;
 
+mod splice;
+use splice::Splice;
+
 /// Tallest tower; with branching 4 it suits lists of up to 4^12 = 16M nodes.
 pub const MAX_HEIGHT: usize = 12;
 const BRANCHING: u32 = 4;
@@ -92,6 +95,9 @@ pub struct SkipList<C: Comparator> {
     /// search, as RocksDB's insert hint does. Touched only by the writer
     /// holding `writer`.
     tail: UnsafeCell<[*const Node; MAX_HEIGHT]>,
+    /// Where the last insert went, for an insert right before it (a
+    /// rewritten key's). Touched only by the writer holding `writer`.
+    splice: UnsafeCell<Splice>,
     /// The last node inserted under each hint slot (null where none), for
     /// [`SkipList::last_inserted`]; empty unless made
     /// [`with_hints`](SkipList::with_hints). Written by the writer holding
@@ -132,6 +138,7 @@ impl<C: Comparator> SkipList<C> {
             arena: UnsafeCell::new(arena),
             rng: UnsafeCell::new(0xdead_beef),
             tail: UnsafeCell::new([head; MAX_HEIGHT]),
+            splice: UnsafeCell::new(Splice::new(head)),
             hints: Box::new([]),
         }
     }
@@ -230,15 +237,28 @@ impl<C: Comparator> SkipList<C> {
         unsafe { core::slice::from_raw_parts(data.add(key_len), value_len) }
     }
 
+    /// `node`'s abbreviation.
+    #[inline]
+    fn abbrev_of(&self, node: *const Node) -> u128 {
+        // SAFETY: as in `entry_of`.
+        let [hi, lo] = unsafe { (*node).abbrev };
+        (u128::from(hi) << 64) | u128::from(lo)
+    }
+
+    /// `node`'s number of links (for the tests' checks of every level).
+    #[cfg(test)]
+    fn height_of(&self, node: *const Node) -> usize {
+        // SAFETY: as in `entry_of`.
+        unsafe { ((*node).key_len_height & 15) as usize }
+    }
+
     /// Whether `node`'s key sorts before `key`, whose abbreviation is
     /// `abbrev`. A yes/no, not an `Ordering`: the search needs no more, and
     /// a three-way comparison of the abbreviations costs twice the
     /// instructions of a `<`.
     #[inline]
     fn node_before(&self, node: *const Node, key: &[u8], abbrev: u128) -> bool {
-        // SAFETY: as in `entry_of`.
-        let [hi, lo] = unsafe { (*node).abbrev };
-        let a = (u128::from(hi) << 64) | u128::from(lo);
+        let a = self.abbrev_of(node);
         if a != abbrev {
             return a < abbrev;
         }
@@ -360,31 +380,33 @@ impl<C: Comparator> SkipList<C> {
         }
         let _guard = self.lock_writer();
         // SAFETY: the writer flag is held, so this is the only access to the
-        // PRNG, the arena and the tails until the guard drops.
-        let (rng, arena, tail) = unsafe {
+        // PRNG, the arena, the tails and the splice until the guard drops.
+        let (rng, arena, tail, splice) = unsafe {
             (
                 &mut *self.rng.get(),
                 &mut *self.arena.get(),
                 &mut *self.tail.get(),
+                &mut *self.splice.get(),
             )
         };
         before();
         let abbrev = self.cmp.abbreviate(key);
         let last = tail[0];
-        let mut prev = [self.head; MAX_HEIGHT];
         if last != self.head && self.node_before(last, key, abbrev) {
             // Past the last node: the tails are the nodes before it.
-            prev = *tail;
-        } else {
-            let x = self.find_abbreviated(key, abbrev, Some(&mut prev));
+            splice.prev = *tail;
+        } else if !self.splice_fits(splice, key, abbrev) {
+            let x = self.find_abbreviated(key, abbrev, Some(&mut splice.prev));
             if !x.is_null() && self.cmp.compare(self.key_of(x), key) == Ordering::Equal {
+                splice.node = ptr::null();
                 return Err(Error::InvalidArgument("duplicate key in skiplist"));
             }
         }
+        let prev = &splice.prev;
         let height = Self::random_height(rng);
         let max = self.max_height.load(Mo::Relaxed);
         if height > max {
-            // `prev` already holds `head` at the new levels. Readers that see
+            // `prev` holds `head` at the new levels. Readers that see
             // the new height before the node find null links from `head`
             // there, which is correct.
             self.max_height.store(height, Mo::Relaxed);
@@ -404,6 +426,7 @@ impl<C: Comparator> SkipList<C> {
                 link(p, i).store(node.cast_mut(), Mo::Release);
             }
         }
+        splice.node = node;
         if let Some(slot) = hint.and_then(|h| self.hint_slot(h)) {
             // Release: a reader that acquires the slot finds the whole node,
             // linked in (a published node, live as long as the list).

@@ -222,3 +222,96 @@ fn appends_between_inserts_keep_the_order() {
         assert_eq!(it.key(), &k(*key));
     }
 }
+
+/// Every level's links run in key order, and level 0 holds the model.
+fn check_structure(list: &SkipList<Bytewise>, model: &BTreeMap<Vec<u8>, ()>) {
+    for level in 0..list.max_height.load(Mo::Relaxed) {
+        let mut x = list.next(list.head, level);
+        let mut last: Option<&[u8]> = None;
+        while !x.is_null() {
+            assert!(list.height_of(x) > level);
+            let key = list.key_of(x);
+            assert!(last.is_none_or(|l| l < key), "level {level} out of order");
+            last = Some(key);
+            x = list.next(x, level);
+        }
+    }
+    let mut it = list.iter();
+    it.seek_to_first().unwrap();
+    for key in model.keys() {
+        assert_eq!(it.key(), key.as_slice());
+        it.next().unwrap();
+    }
+    assert!(!it.valid());
+}
+
+/// Inserts beside the last one (a rewritten key's versions, each before
+/// the one before it; ascending and descending runs) mixed with inserts
+/// elsewhere and with duplicates of the keys around the splice: the
+/// splice's shortcut builds the list the search would.
+#[test]
+fn inserts_beside_the_last_keep_every_level_in_order() {
+    let list = SkipList::new(Bytewise);
+    let mut model: BTreeMap<Vec<u8>, ()> = BTreeMap::new();
+    let mut rng = Rng::new(11);
+    // (hot key, version): versions sort newest first, as a memtable's do.
+    let versioned = |hot: u64, version: u64| {
+        let mut key = hot.to_be_bytes().to_vec();
+        key.extend_from_slice(&(u64::MAX - version).to_be_bytes());
+        key
+    };
+    let mut versions = [0u64; 4];
+    let mut last: Vec<u8> = Vec::new();
+    for round in 0..6000u64 {
+        let key = match rng.uniform(8) {
+            // The same hot key again and again, now and then another.
+            0..=3 => {
+                let hot = if rng.uniform(10) == 0 {
+                    rng.uniform(4)
+                } else {
+                    0
+                };
+                versions[hot as usize] += 1;
+                versioned(hot * 1000, versions[hot as usize])
+            }
+            // Right after or right before the last key.
+            4 => {
+                let mut k = last.clone();
+                k.push(rng.uniform(256) as u8);
+                k
+            }
+            5 => {
+                let mut k = last.clone();
+                match k.last_mut() {
+                    Some(b) if *b > 0 => *b -= 1,
+                    _ => k.clear(),
+                }
+                k
+            }
+            // A duplicate of the last key or of one beside it.
+            6 => {
+                let near: Vec<&Vec<u8>> = model
+                    .range(last.clone()..)
+                    .take(2)
+                    .map(|(k, _)| k)
+                    .chain(model.range(..last.clone()).next_back().map(|(k, _)| k))
+                    .collect();
+                match near.get(rng.uniform(near.len().max(1) as u64) as usize) {
+                    Some(k) => (*k).clone(),
+                    None => last.clone(),
+                }
+            }
+            _ => versioned(rng.uniform(5000), round),
+        };
+        if model.insert(key.clone(), ()).is_none() {
+            list.insert(&key, b"v").unwrap();
+        } else {
+            assert!(list.insert(&key, b"v").is_err(), "duplicate taken");
+        }
+        last = key;
+        if round % 1000 == 999 {
+            check_structure(&list, &model);
+        }
+    }
+    check_structure(&list, &model);
+}
