@@ -116,7 +116,7 @@ impl<D: BlockDevice> Job<'_, D> {
 
     /// The oldest write a reader may still ask for, as the job starts (a
     /// snapshot taken later sees only newer writes).
-    fn smallest_snapshot(&self) -> SequenceNumber {
+    pub(super) fn smallest_snapshot(&self) -> SequenceNumber {
         let last = self.sh.last_seq.load(Ordering::Acquire);
         self.sh.state.lock().smallest_snapshot(last)
     }

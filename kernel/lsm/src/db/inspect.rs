@@ -85,9 +85,14 @@ mod tests {
         for i in 0..200u32 {
             batch.put(format!("k{i:04}").as_bytes(), b"v");
         }
+        db.write(batch, true).unwrap();
+        // A snapshot keeps the value the deletion hides in the table.
+        let snap = db.snapshot();
+        let mut batch = WriteBatch::new();
         batch.delete(b"k0007");
         db.write(batch, true).unwrap();
         db.flush().unwrap();
+        db.release_snapshot(snap);
         let sb = db.superblock();
         assert_eq!(sb.layout, db.layout());
         assert!(db.next_file_number() > 1);
@@ -112,7 +117,7 @@ mod tests {
             entries[0],
             (b"k0000".to_vec(), 1, ValueType::Value, b"v".to_vec())
         );
-        // The delete came last in the batch: sequence 201, newest first.
+        // The delete came last: sequence 201, newest first.
         assert_eq!(
             entries[7],
             (b"k0007".to_vec(), 201, ValueType::Deletion, Vec::new())

@@ -24,9 +24,11 @@ use super::sink::TableSink;
 use super::stop::Stop;
 use super::version::{FileMeta, VersionEdit};
 use super::{BlockCache, CompactionFilter, Db, PointCache};
+use crate::comparator::eq_bytes;
 use crate::device::BlockDevice;
-use crate::error::{Error, Result};
+use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::iter::KvIter;
+use crate::key::ParsedInternalKey;
 use crate::memtable::MemTable;
 use crate::wal::LogWriter;
 
@@ -235,21 +237,43 @@ impl<'a, D: BlockDevice> Job<'a, D> {
     /// Writes `mem` as level-0 tables: one, unless the free space is in
     /// pieces smaller than the memtable (then its key ranges are disjoint).
     /// Stopped, it gives back the space of what it wrote.
+    ///
+    /// A version no reader can ask for (an older write of a key whose newer
+    /// write every snapshot sees) is left out, as RocksDB's flush does and
+    /// LevelDB's does not: a key rewritten a thousand times between two
+    /// flushes is written once, not a thousand times and then compacted.
+    /// Deletions stay, for what they hide in older tables.
     pub(super) fn write_level0(
         &mut self,
         mem: &MemTable,
         stop: &mut Stop<'_>,
     ) -> Result<Vec<FileMeta>> {
         let cache = self.cache.clone();
+        let smallest_snapshot = self.smallest_snapshot();
         // A memtable may outgrow a table: it is written whole if it fits.
         let mut sink = TableSink::new(self.sh, cache.as_deref(), u64::MAX);
         let r = (|| -> Result<()> {
             stop.check()?;
             let mut it = mem.iter();
             it.seek_to_first()?;
+            // The previous entry's user key and sequence (in the memtable:
+            // no copy).
+            let mut newer: Option<(&[u8], u64)> = None;
             while it.valid() {
-                stop.entry(it.key().len() + it.value().len())?;
-                sink.add(it.key(), it.value())?;
+                let (key, value) = it.entry();
+                stop.entry(key.len() + value.len())?;
+                let p = ParsedInternalKey::parse(key).ok_or_else(|| {
+                    Error::from(Corruption::at(
+                        "memtable",
+                        CorruptionKind::Malformed("internal key"),
+                    ))
+                })?;
+                let shadowed = newer
+                    .is_some_and(|(k, seq)| seq <= smallest_snapshot && eq_bytes(k, p.user_key));
+                if !shadowed {
+                    sink.add(key, value)?;
+                }
+                newer = Some((p.user_key, p.sequence));
                 it.next()?;
             }
             sink.finish()

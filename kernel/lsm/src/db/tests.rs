@@ -26,6 +26,7 @@ mod caches;
 mod clear;
 mod crash;
 mod filter;
+mod flush;
 mod interrupt;
 mod pinned;
 mod read_only;

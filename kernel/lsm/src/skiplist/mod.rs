@@ -470,6 +470,19 @@ impl<C: Comparator, L: Deref<Target = SkipList<C>>> SkipIter<C, L> {
     }
 }
 
+impl<'a, C: Comparator> SkipIter<C, &'a SkipList<C>> {
+    /// The current key and value (empty when not valid), borrowed from the
+    /// list rather than the cursor: they stay readable as the cursor moves
+    /// on, so a walk can keep the previous key without copying it.
+    pub fn entry(&self) -> (&'a [u8], &'a [u8]) {
+        if self.node.is_null() {
+            return (&[], &[]);
+        }
+        let list: &'a SkipList<C> = self.list;
+        (list.key_of(self.node), list.value_of(self.node))
+    }
+}
+
 impl<C: Comparator, L: Deref<Target = SkipList<C>>> KvIter for SkipIter<C, L> {
     fn valid(&self) -> bool {
         !self.node.is_null()
