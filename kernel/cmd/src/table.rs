@@ -62,12 +62,14 @@ pub fn handler(spec: &CommandSpec) -> Option<&'static Entry> {
     handler_at(spec, console::command::position(spec))
 }
 
-/// [`handler`], the spec's position known.
+/// [`handler`], the spec's position known. The row at a spec's position
+/// is its own (`every_handler_sits_at_its_specs_position` checks every
+/// one), so names are compared only for a spec from outside the table.
 fn handler_at(spec: &CommandSpec, place: Option<Position>) -> Option<&'static Entry> {
-    let placed = place
-        .and_then(|p| HANDLERS.get(p.family)?.get(p.at))
-        .filter(|e| e.name == spec.name);
-    placed.or_else(|| entries().find(|e| e.name == spec.name))
+    match place {
+        Some(p) => HANDLERS.get(p.family)?.get(p.at),
+        None => entries().find(|e| e.name == spec.name),
+    }
 }
 
 /// Runs one parsed command for the session and returns its reply (an error

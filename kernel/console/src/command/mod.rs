@@ -122,10 +122,13 @@ impl Keys {
 mod appliance;
 mod connection;
 mod expire;
+mod index;
 mod keys;
 mod server;
 mod strings;
 mod transactions;
+
+pub use index::lookup;
 
 /// Every family's specs, in HELP's order of families.
 pub static FAMILIES: &[&[CommandSpec]] = &[
@@ -193,17 +196,6 @@ pub const GROUPS: [&str; 8] = [
     "server",
     "debug",
 ];
-
-/// The command called `name` (or one of its aliases), ignoring ASCII case.
-pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    commands().find(|spec| {
-        spec.name.as_bytes().eq_ignore_ascii_case(name)
-            || spec
-                .aliases
-                .iter()
-                .any(|alias| alias.as_bytes().eq_ignore_ascii_case(name))
-    })
-}
 
 /// Checks the number of arguments after the command's name.
 pub fn check_arity(spec: &'static CommandSpec, nargs: usize) -> Result<(), CommandError> {

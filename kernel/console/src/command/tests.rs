@@ -408,3 +408,67 @@ fn help_for_one_command() {
     assert!(set.ends_with("aliases: PUT\n"));
     assert_eq!(help_one(b"nope"), None);
 }
+
+/// The hash index answers as a walk of the table does: every name and
+/// alias in three cases, each of them with one byte changed, cut short or
+/// run on, and names made of random bytes.
+#[test]
+fn the_index_finds_what_a_walk_of_the_table_finds() {
+    let walk = |name: &[u8]| {
+        commands().find(|spec| {
+            spec.name.as_bytes().eq_ignore_ascii_case(name)
+                || spec
+                    .aliases
+                    .iter()
+                    .any(|alias| alias.as_bytes().eq_ignore_ascii_case(name))
+        })
+    };
+    let same = |a: Option<&CommandSpec>, b: Option<&CommandSpec>| match (a, b) {
+        (Some(a), Some(b)) => core::ptr::eq(a, b),
+        (None, None) => true,
+        _ => false,
+    };
+    let mut names: Vec<Vec<u8>> = Vec::new();
+    for spec in commands() {
+        for name in core::iter::once(spec.name).chain(spec.aliases.iter().copied()) {
+            let n = name.as_bytes();
+            assert!(core::ptr::eq(lookup(n).unwrap(), spec), "{name}");
+            names.push(n.to_ascii_lowercase());
+            names.push(
+                n.iter()
+                    .enumerate()
+                    .map(|(i, b)| {
+                        if i % 2 == 0 {
+                            b.to_ascii_lowercase()
+                        } else {
+                            *b
+                        }
+                    })
+                    .collect(),
+            );
+            for i in 0..n.len() {
+                let mut changed = n.to_vec();
+                changed[i] ^= 1;
+                names.push(changed);
+            }
+            names.push(n[..n.len() - 1].to_vec());
+            names.push([n, b"X"].concat());
+        }
+    }
+    let mut seed = 0x2545_f491_u32;
+    for _ in 0..20_000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let len = (seed % 40) as usize;
+        names.push((0..len).map(|i| (seed >> (i % 24)) as u8 | 0x40).collect());
+    }
+    names.push(vec![b'A'; 10_000]);
+    for name in &names {
+        assert!(
+            same(lookup(name), walk(name)),
+            "{:?}",
+            String::from_utf8_lossy(name)
+        );
+    }
+}
