@@ -61,7 +61,7 @@ impl<C: Comparator, I: KvIter> MergingIter<C, I> {
         }
         match self
             .cmp
-            .compare(self.children[a].key(), self.children[b].key())
+            .compare_tied(self.children[a].key(), self.children[b].key())
         {
             Ordering::Less => true,
             Ordering::Greater => false,

@@ -8,7 +8,7 @@ use super::disk::TableFile;
 use super::shared::Current;
 use super::version::{FileMeta, Version};
 use super::Db;
-use crate::comparator::eq_bytes;
+use crate::comparator::{bytewise_prefix, eq_bytes};
 use crate::device::BlockDevice;
 use crate::error::{Corruption, CorruptionKind, Result};
 use crate::iter::KvIter;
@@ -156,9 +156,8 @@ pub struct DbIter<'a, D: BlockDevice> {
     /// are read in place, never copied.
     inner: MergingIter<InternalKeyComparator, Source<'a, D>>,
     seq: SequenceNumber,
-    /// The user key whose older versions `find_next` skips (reused, so
-    /// stepping allocates nothing).
-    skip: Vec<u8>,
+    /// The user key whose older versions `find_next` skips.
+    skip: Skip,
     valid: bool,
     /// The view the cursor reads: held, so that a background job's deletes
     /// leave the space of its tables alone until the cursor is gone.
@@ -174,7 +173,7 @@ impl<'a, D: BlockDevice> DbIter<'a, D> {
         Self {
             inner,
             seq,
-            skip: Vec::new(),
+            skip: Skip::default(),
             valid: false,
             _view: view,
         }
@@ -191,12 +190,11 @@ impl<'a, D: BlockDevice> DbIter<'a, D> {
                     CorruptionKind::Malformed("internal key"),
                 ))
             })?;
-            let hidden = skipping && eq_bytes(&self.skip, p.user_key);
+            let hidden = skipping && self.skip.is(p.user_key);
             if p.sequence <= self.seq && !hidden {
                 match p.kind {
                     ValueType::Deletion => {
-                        self.skip.clear();
-                        self.skip.extend_from_slice(p.user_key);
+                        self.skip.set(p.user_key);
                         skipping = true;
                     }
                     ValueType::Value => {
@@ -230,10 +228,11 @@ impl<D: BlockDevice> KvIter for DbIter<'_, D> {
 
     fn next(&mut self) -> Result<()> {
         // The current key's older versions come next: skip them.
-        self.skip.clear();
-        if self.valid {
-            self.skip.extend_from_slice(user_key(self.inner.key()));
+        if !self.valid {
+            self.inner.next()?;
+            return self.find_next(false);
         }
+        self.skip.set(user_key(self.inner.key()));
         self.inner.next()?;
         self.find_next(true)
     }
@@ -251,6 +250,66 @@ impl<D: BlockDevice> KvIter for DbIter<'_, D> {
             self.inner.value()
         } else {
             &[]
+        }
+    }
+}
+
+/// A user key, as [`DbIter`] remembers the one whose older versions it
+/// skips: a key of at most 16 bytes is its abbreviation and length (the
+/// abbreviation holds all of it), so a scan of short keys copies none; a
+/// longer one is copied (into a buffer reused, so stepping allocates
+/// nothing).
+#[derive(Default)]
+struct Skip {
+    abbrev: u128,
+    len: usize,
+    long: Vec<u8>,
+}
+
+impl Skip {
+    #[inline]
+    fn set(&mut self, user_key: &[u8]) {
+        self.abbrev = bytewise_prefix(user_key);
+        self.len = user_key.len();
+        if user_key.len() > 16 {
+            self.long.clear();
+            self.long.extend_from_slice(user_key);
+        }
+    }
+
+    #[inline]
+    fn is(&self, user_key: &[u8]) -> bool {
+        user_key.len() == self.len
+            && bytewise_prefix(user_key) == self.abbrev
+            && (user_key.len() <= 16 || eq_bytes(&self.long, user_key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Skip;
+
+    /// A remembered key is that key and no other: short keys by their
+    /// abbreviation and length, long ones by their bytes.
+    #[test]
+    fn a_skipped_key_matches_itself_only() {
+        let keys: [&[u8]; 9] = [
+            b"",
+            b"\0",
+            b"a",
+            b"a\0",
+            b"0123456789abcdef",
+            b"0123456789abcdeg",
+            b"0123456789abcdef\0",
+            b"0123456789abcdefX",
+            b"0123456789abcdefY",
+        ];
+        let mut skip = Skip::default();
+        for a in keys {
+            skip.set(a);
+            for b in keys {
+                assert_eq!(skip.is(b), a == b, "{a:?} {b:?}");
+            }
         }
     }
 }

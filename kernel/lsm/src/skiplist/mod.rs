@@ -262,7 +262,7 @@ impl<C: Comparator> SkipList<C> {
         if a != abbrev {
             return a < abbrev;
         }
-        self.cmp.compare(self.key_of(node), key) == Ordering::Less
+        self.cmp.compare_tied(self.key_of(node), key) == Ordering::Less
     }
 
     fn next(&self, node: *const Node, level: usize) -> *const Node {

@@ -52,7 +52,7 @@ impl<C: Comparator> SkipList<C> {
         }
         let a = self.abbrev_of(last);
         let before_last = a > abbrev
-            || (a == abbrev && self.cmp.compare(self.key_of(last), key) == Ordering::Greater);
+            || (a == abbrev && self.cmp.compare_tied(self.key_of(last), key) == Ordering::Greater);
         let p = s.prev[0];
         before_last && (p == self.head || self.node_before(p, key, abbrev))
     }
