@@ -7,7 +7,9 @@
 //! a whole cache of its policy with an equal part of the budget, a block
 //! or key going to the shard its hash picks. One shard (the default, and
 //! what `cachesim` replays) is exactly one cache; more trade a little of
-//! the policies' view of the whole for locks that cores rarely share.
+//! the policies' view of the whole for locks that cores rarely share. A
+//! cache made [`for_cores`](StoreCache::for_cores) splits again when its
+//! budget changes, so that no shard falls under [`MIN_SHARD_BYTES`].
 //!
 //! ```text
 //!   Db::get -> PointCache::lookup (KV, KP: AC-Key only; a silent miss otherwise)
@@ -23,10 +25,10 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::hash::{BuildHasher, Hash};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use lsm::db::{BlockCache, BlockKind, BlockPointer, LookupStats, PointCache, PointHit as Found};
-use spin::Mutex;
+use spin::{Mutex, MutexGuard};
 
 use crate::{AcKeyConfig, AcKeyStats, PointHit, Policy, ReadCache, Stats};
 
@@ -91,7 +93,18 @@ pub fn shards_for(cores: usize, capacity_bytes: u64) -> usize {
 /// [`StoreReadCache`] shards behind spin locks, for `Db::set_block_cache`
 /// and `Db::set_point_cache` (the same `Arc` for both).
 pub struct StoreCache {
+    /// Every shard the cache may use; the first `active` are in use.
     shards: Box<[Mutex<State>]>,
+    /// How many shards are in use. Changed only with every shard locked
+    /// (see [`StoreCache::resize`]); whoever locks a shard checks it again
+    /// once it holds the lock.
+    active: AtomicUsize,
+    /// The cores the shard count follows, for a cache made
+    /// [`for_cores`](Self::for_cores); `None`: fixed.
+    cores: Option<usize>,
+    /// Held by a resize throughout, so that two sessions' resizes do not
+    /// interleave their shard counts and budgets.
+    resizing: Mutex<()>,
     /// Picks a shard; fixed, so a key always maps to the same one.
     hasher: hashbrown::DefaultHashBuilder,
     e_reads: EReads,
@@ -142,24 +155,67 @@ impl StoreCache {
             .collect();
         StoreCache {
             shards: shards.into_boxed_slice(),
+            active: AtomicUsize::new(n),
+            cores: None,
+            resizing: Mutex::new(()),
             hasher: hashbrown::DefaultHashBuilder::default(),
             e_reads,
             points: AtomicBool::new(policy == Policy::AcKey),
         }
     }
 
-    /// How many shards the cache is split into.
-    pub fn shard_count(&self) -> usize {
-        self.shards.len()
+    /// As [`with_config`](Self::with_config), split for `cores` cores
+    /// reading at once ([`shards_for`]), and split again by each
+    /// [`resize`](Self::resize): a budget cut to 512 KiB after a boot
+    /// with 255 MB in eight shards would otherwise leave eight caches of
+    /// 64 KiB, where three index blocks of 20 KB fill one (LRU made 0.75
+    /// disk reads per ycsb-c lookup there, one cache of 512 KiB 0.48).
+    pub fn for_cores(
+        policy: Policy,
+        capacity_bytes: u64,
+        config: AcKeyConfig,
+        e_reads: EReads,
+        cores: usize,
+    ) -> Self {
+        let most = shards_for(cores, u64::MAX);
+        let mut c = Self::sharded(policy, capacity_bytes, config, e_reads, most);
+        c.cores = Some(cores);
+        c.split(capacity_bytes, shards_for(cores, capacity_bytes));
+        c
     }
 
-    fn shard_of(&self, key: &(impl Hash + ?Sized)) -> &Mutex<State> {
+    /// How many shards the cache is split into.
+    pub fn shard_count(&self) -> usize {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// The shard `pick(n)` names among the `n` in use, locked; picked again
+    /// if the cache was split anew meanwhile.
+    fn lock_picked(&self, pick: impl Fn(usize) -> usize) -> MutexGuard<'_, State> {
+        loop {
+            let n = self.shard_count();
+            let g = self.shards[pick(n)].lock();
+            if self.shard_count() == n {
+                return g;
+            }
+        }
+    }
+
+    /// [`lock_picked`](Self::lock_picked), unless the shard is taken.
+    fn try_lock_picked(&self, pick: impl Fn(usize) -> usize) -> Option<MutexGuard<'_, State>> {
+        let n = self.shard_count();
+        let g = self.shards[pick(n)].try_lock()?;
+        (self.shard_count() == n).then_some(g)
+    }
+
+    /// The shard of `key`'s point entries, locked.
+    fn point_shard(&self, key: &(impl Hash + ?Sized)) -> MutexGuard<'_, State> {
         if self.shards.len() == 1 {
-            return &self.shards[0];
+            return self.shards[0].lock();
         }
         // The high bits: hashbrown's buckets use the low ones.
-        let h = self.hasher.hash_one(key);
-        &self.shards[(h >> 40) as usize % self.shards.len()]
+        let h = (self.hasher.hash_one(key) >> 40) as usize;
+        self.lock_picked(|n| h % n)
     }
 
     /// A block's shard, from its (table, offset) mixed by MurmurHash3's
@@ -167,28 +223,43 @@ impl StoreCache {
     /// every run (so runs compare), and evenly spread (with some of the
     /// seeded hasher's per-process seeds, the high bits of these small keys
     /// sent none of 64 tables' blocks to one shard of four).
-    fn block_shard(&self, table: u64, offset: u64) -> &Mutex<State> {
-        if self.shards.len() == 1 {
-            return &self.shards[0];
-        }
+    fn block_pick(table: u64, offset: u64) -> usize {
         let mut h = table.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ offset;
         h ^= h >> 33;
         h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
         h ^= h >> 33;
         h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
         h ^= h >> 33;
-        &self.shards[(h >> 40) as usize % self.shards.len()]
+        (h >> 40) as usize
+    }
+
+    /// A block's shard, locked.
+    fn block_shard(&self, table: u64, offset: u64) -> MutexGuard<'_, State> {
+        if self.shards.len() == 1 {
+            return self.shards[0].lock();
+        }
+        let h = Self::block_pick(table, offset);
+        self.lock_picked(|n| h % n)
+    }
+
+    /// [`block_shard`](Self::block_shard), unless it is taken.
+    fn try_block_shard(&self, table: u64, offset: u64) -> Option<MutexGuard<'_, State>> {
+        if self.shards.len() == 1 {
+            return self.shards[0].try_lock();
+        }
+        let h = Self::block_pick(table, offset);
+        self.try_lock_picked(|n| h % n)
     }
 
     /// Runs `f` on the shard that holds `key`'s point entries.
     fn with_point<R>(&self, key: &[u8], f: impl FnOnce(&mut StoreReadCache) -> R) -> R {
-        f(&mut self.shard_of(key).lock().cache)
+        f(&mut self.point_shard(key).cache)
     }
 
     /// Runs `f` on every shard under its lock, one after the other. Do not
     /// call the store from inside `f`: the store takes the same locks.
     fn each(&self, mut f: impl FnMut(&mut State)) {
-        for s in self.shards.iter() {
+        for s in &self.shards[..self.shard_count()] {
             f(&mut s.lock());
         }
     }
@@ -211,22 +282,53 @@ impl StoreCache {
 
     /// Switches policy; the cache restarts empty with the same budget.
     pub fn set_policy(&self, policy: Policy) {
-        self.each(|s| {
+        // The shards out of use too, so that they come back under it.
+        for s in self.shards.iter() {
+            let mut s = s.lock();
             s.cache.set_policy(policy);
             s.kinds = KindStats::default();
-        });
+        }
         self.points
             .store(policy == Policy::AcKey, Ordering::Relaxed);
     }
 
-    /// Changes the budget, evicting at once if it shrank.
+    /// Changes the budget, evicting at once if it shrank. A cache made
+    /// [`for_cores`](Self::for_cores) is split anew if the budget calls
+    /// for another number of shards; it then restarts empty, as after a
+    /// policy switch.
     pub fn resize(&self, capacity_bytes: u64) {
-        let n = self.shards.len();
-        let mut i = 0;
-        self.each(|s| {
-            s.cache.resize(share(capacity_bytes, n, i));
-            i += 1;
-        });
+        let n = match self.cores {
+            Some(cores) => shards_for(cores, capacity_bytes),
+            None => self.shard_count(),
+        };
+        self.split(capacity_bytes, n);
+    }
+
+    /// Shares `capacity_bytes` among `n` shards (at most those there are).
+    fn split(&self, capacity_bytes: u64, n: usize) {
+        let _one_at_a_time = self.resizing.lock();
+        let n = n.clamp(1, self.shards.len());
+        if n == self.shard_count() {
+            let mut i = 0;
+            self.each(|s| {
+                s.cache.resize(share(capacity_bytes, n, i));
+                i += 1;
+            });
+            return;
+        }
+        // Every shard locked, in order (nothing else holds two), so that
+        // no lookup or insert runs while entries change shards; they are
+        // dropped instead of moved.
+        let mut all: Vec<MutexGuard<'_, State>> = self.shards.iter().map(|s| s.lock()).collect();
+        for (i, s) in all.iter_mut().enumerate() {
+            let policy = s.cache.policy();
+            s.cache.set_policy(policy);
+            s.kinds = KindStats::default();
+            if i < n {
+                s.cache.resize(share(capacity_bytes, n, i));
+            }
+        }
+        self.active.store(n, Ordering::Release);
     }
 
     /// Counters and usage over all parts and shards.
@@ -328,7 +430,7 @@ impl BlockCache for StoreCache {
     }
 
     fn get_block(&self, table: u64, offset: u64, kind: BlockKind) -> Option<Arc<[u8]>> {
-        let mut s = self.block_shard(table, offset).lock();
+        let mut s = self.block_shard(table, offset);
         let b = s.cache.get_block(&(table, offset)).cloned();
         let i = kind_index(kind);
         if b.is_some() {
@@ -344,14 +446,14 @@ impl BlockCache for StoreCache {
     /// vCPU may not be running, and a spinning background core burned ~490
     /// instructions per lookup of a readrandom beside it.
     fn peek_block(&self, table: u64, offset: u64, _kind: BlockKind) -> Option<Arc<[u8]>> {
-        let s = self.block_shard(table, offset).try_lock()?;
+        let s = self.try_block_shard(table, offset)?;
         s.cache.peek_block(&(table, offset)).cloned()
     }
 
     fn insert_block(&self, table: u64, offset: u64, _kind: BlockKind, block: Arc<[u8]>) {
         let charge = block.len() as u64;
         // A block larger than its shard's budget is simply not cached.
-        let mut s = self.block_shard(table, offset).lock();
+        let mut s = self.block_shard(table, offset);
         let _ = s.cache.insert_block((table, offset), block, charge);
     }
 
@@ -364,7 +466,7 @@ impl BlockCache for StoreCache {
 
     fn offer_block(&self, table: u64, offset: u64, _kind: BlockKind, block: Arc<[u8]>) {
         let charge = block.len() as u64;
-        let mut s = self.block_shard(table, offset).lock();
+        let mut s = self.block_shard(table, offset);
         if charge <= room_of(&s.cache.stats()) {
             let _ = s.cache.insert_block((table, offset), block, charge);
         }

@@ -27,15 +27,14 @@ fn default_bytes() -> u64 {
 
 fn init() -> Result<(), ServiceError> {
     let bytes = default_bytes();
-    // Split so that the cores reading at once rarely share a lock; fixed
-    // from here on (CACHE SIZE resizes each shard).
-    let shards = cache::shards_for(hal::cpus::online(), bytes);
-    let cache = Arc::new(StoreCache::sharded(
+    // Split so that the cores reading at once rarely share a lock, and
+    // split again by CACHE SIZE, so that no shard is too small to adapt.
+    let cache = Arc::new(StoreCache::for_cores(
         Policy::Lru,
         bytes,
         AcKeyConfig::default(),
         EReads::default(),
-        shards,
+        hal::cpus::online(),
     ));
     let mut store = STORE.lock();
     let store = store
