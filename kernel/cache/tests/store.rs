@@ -315,8 +315,9 @@ fn shards_split_the_budget_and_sum_their_counters() {
     assert_eq!(cache::shards_for(1, 1 << 30), 1);
     assert_eq!(cache::shards_for(4, 1 << 30), 8);
     assert_eq!(cache::shards_for(2, 1 << 30), 4);
-    // Each shard keeps at least 512 KiB.
-    assert_eq!(cache::shards_for(4, 1 << 20), 2);
+    // Each shard keeps at least 2 MiB.
+    assert_eq!(cache::shards_for(4, 1 << 20), 1);
+    assert_eq!(cache::shards_for(4, 4 << 20), 2);
     assert_eq!(cache::shards_for(4, 100 << 10), 1);
     let c = StoreCache::sharded(
         Policy::Lru,
@@ -373,7 +374,8 @@ fn erase_tables_drops_every_listed_table_and_keeps_the_rest() {
 }
 
 /// A cache made for four cores splits into eight shards at a large budget,
-/// into one at 512 KiB (each shard keeps 512 KiB or more) and back, empty
+/// into one at 512 KiB (each shard keeps 2 MiB or more, but the first),
+/// two at 4 MiB and back, empty
 /// after each new split and serving again at once; its budget adds up.
 #[test]
 fn a_cache_for_cores_splits_anew_when_resized() {
@@ -393,7 +395,7 @@ fn a_cache_for_cores_splits_anew_when_resized() {
     };
     fill(&c);
     assert_eq!(c.stats().entries, 64);
-    for (bytes, shards) in [(512 << 10, 1), (1 << 20, 2), (1 << 20, 2), (64 << 20, 8)] {
+    for (bytes, shards) in [(512 << 10, 1), (4 << 20, 2), (4 << 20, 2), (64 << 20, 8)] {
         let before = c.shard_count();
         c.resize(bytes);
         assert_eq!(c.shard_count(), shards, "{bytes}");
@@ -462,13 +464,13 @@ fn resizes_that_split_anew_are_safe_beside_lookups() {
         })
         .collect();
     for round in 0..200u64 {
-        c.resize(if round % 2 == 0 { 512 << 10 } else { 4 << 20 });
+        c.resize(if round % 2 == 0 { 512 << 10 } else { 8 << 20 });
     }
     stop.store(true, Ordering::Relaxed);
     for w in workers {
         w.join().unwrap();
     }
-    assert_eq!(c.stats().capacity_bytes, 4 << 20);
+    assert_eq!(c.stats().capacity_bytes, 8 << 20);
     for i in 0..50u64 {
         let key = format!("k{i}").into_bytes();
         PointCache::invalidate(&*c, &key);
