@@ -11,6 +11,7 @@ use core::cmp::Ordering;
 
 use crate::coding::{get_fixed64, put_fixed64};
 use crate::comparator::{bytewise_prefix, compare_bytes, Bytewise, Comparator};
+use crate::error::{Corruption, CorruptionKind, Error, Result};
 
 /// A write's position in the history of the store.
 pub type SequenceNumber = u64;
@@ -74,6 +75,19 @@ impl<'a> ParsedInternalKey<'a> {
             user_key: &key[..n],
             sequence: tag >> 8,
             kind: ValueType::from_byte(tag as u8)?,
+        })
+    }
+
+    /// [`parse`](Self::parse), or the corruption of a malformed internal
+    /// key at `location` (an empty one for the caller to name with
+    /// [`Error::within`], off the path that succeeds).
+    #[inline]
+    pub fn parse_at(key: &'a [u8], location: &str) -> Result<Self> {
+        Self::parse(key).ok_or_else(|| {
+            Error::from(Corruption::at(
+                location,
+                CorruptionKind::Malformed("internal key"),
+            ))
         })
     }
 }

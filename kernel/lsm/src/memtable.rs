@@ -7,7 +7,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::error::{CorruptionKind, Error, Result};
+use crate::error::Result;
 use crate::iter::KvIter;
 use crate::key::{
     internal_key_in, user_key, InternalKeyComparator, ParsedInternalKey, SequenceNumber, ValueType,
@@ -170,12 +170,7 @@ impl MemTable {
             return Ok(Lookup::Missing);
         }
         // Keys in the memtable were made by `add`, so they always parse.
-        let parsed = ParsedInternalKey::parse(it.key()).ok_or_else(|| {
-            Error::Corruption(crate::error::Corruption::at(
-                "memtable",
-                CorruptionKind::Malformed("internal key"),
-            ))
-        })?;
+        let parsed = ParsedInternalKey::parse_at(it.key(), "memtable")?;
         Ok(match parsed.kind {
             ValueType::Value => Lookup::Found(f(it.value())),
             ValueType::Deletion => Lookup::Deleted,

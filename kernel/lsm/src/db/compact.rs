@@ -23,7 +23,7 @@ use super::version::{FileMeta, VersionEdit, NUM_LEVELS};
 use super::Ikc;
 use crate::comparator::{eq_bytes, Comparator};
 use crate::device::BlockDevice;
-use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::error::{Error, Result};
 use crate::iter::KvIter;
 use crate::key::{
     internal_key, user_key, ParsedInternalKey, SequenceNumber, ValueType, MAX_SEQUENCE,
@@ -228,12 +228,7 @@ impl<D: BlockDevice> Job<'_, D> {
             let mut last_seq_for_key = u64::MAX;
             while it.valid() {
                 let key = it.key();
-                let p = ParsedInternalKey::parse(key).ok_or_else(|| {
-                    Error::from(Corruption::at(
-                        "compaction input",
-                        CorruptionKind::Malformed("internal key"),
-                    ))
-                })?;
+                let p = ParsedInternalKey::parse_at(key, "compaction input")?;
                 if range.1.is_some_and(|hi| p.user_key >= hi) {
                     break;
                 }

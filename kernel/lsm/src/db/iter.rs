@@ -10,7 +10,7 @@ use super::version::{FileMeta, Version};
 use super::Db;
 use crate::comparator::{bytewise_prefix, eq_bytes};
 use crate::device::BlockDevice;
-use crate::error::{Corruption, CorruptionKind, Result};
+use crate::error::Result;
 use crate::iter::KvIter;
 use crate::key::{
     internal_key, user_key, InternalKeyComparator, ParsedInternalKey, SequenceNumber, ValueType,
@@ -184,12 +184,7 @@ impl<'a, D: BlockDevice> DbIter<'a, D> {
     fn find_next(&mut self, mut skipping: bool) -> Result<()> {
         self.valid = false;
         while self.inner.valid() {
-            let p = ParsedInternalKey::parse(self.inner.key()).ok_or_else(|| {
-                crate::Error::from(Corruption::at(
-                    "iterator",
-                    CorruptionKind::Malformed("internal key"),
-                ))
-            })?;
+            let p = ParsedInternalKey::parse_at(self.inner.key(), "iterator")?;
             let hidden = skipping && self.skip.is(p.user_key);
             if p.sequence <= self.seq && !hidden {
                 match p.kind {

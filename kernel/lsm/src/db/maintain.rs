@@ -26,7 +26,7 @@ use super::version::{FileMeta, VersionEdit};
 use super::{BlockCache, CompactionFilter, Db, PointCache};
 use crate::comparator::eq_bytes;
 use crate::device::BlockDevice;
-use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::error::{Error, Result};
 use crate::iter::KvIter;
 use crate::key::ParsedInternalKey;
 use crate::memtable::MemTable;
@@ -262,12 +262,7 @@ impl<'a, D: BlockDevice> Job<'a, D> {
             while it.valid() {
                 let (key, value) = it.entry();
                 stop.entry(key.len() + value.len())?;
-                let p = ParsedInternalKey::parse(key).ok_or_else(|| {
-                    Error::from(Corruption::at(
-                        "memtable",
-                        CorruptionKind::Malformed("internal key"),
-                    ))
-                })?;
+                let p = ParsedInternalKey::parse_at(key, "memtable")?;
                 let shadowed = newer
                     .is_some_and(|(k, seq)| seq <= smallest_snapshot && eq_bytes(k, p.user_key));
                 if !shadowed {

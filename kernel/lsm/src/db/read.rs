@@ -20,7 +20,7 @@ use super::version::{FileMeta, Version};
 use super::{BlockCache, Db, Ikc, Snapshot};
 use crate::comparator::{compare_bytes, eq_bytes};
 use crate::device::BlockDevice;
-use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::error::Result;
 use crate::iter::KvIter;
 use crate::key::{
     internal_key, internal_key_in, user_key, ParsedInternalKey, SequenceNumber, ValueType,
@@ -438,12 +438,7 @@ struct Found<'a, 'v> {
 
 /// The internal key a table lookup returned, parsed.
 fn parse_found(k: &[u8], table: u64) -> Result<ParsedInternalKey<'_>> {
-    ParsedInternalKey::parse(k).ok_or_else(|| {
-        Error::from(Corruption::at(
-            format!("table {table}"),
-            CorruptionKind::Malformed("internal key"),
-        ))
-    })
+    ParsedInternalKey::parse_at(k, "").map_err(|e| e.within(&format!("table {table}")))
 }
 
 /// A memtable's answer for `key` at `seq`: whether there is a value (handed
