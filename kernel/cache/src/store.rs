@@ -192,8 +192,12 @@ impl StoreCache {
     }
 
     /// The shard `pick(n)` names among the `n` in use, locked; picked again
-    /// if the cache was split anew meanwhile.
+    /// if the cache was split anew meanwhile. A cache of one shard (made so,
+    /// never split) asks `pick` nothing, so a key is not even hashed.
     fn lock_picked(&self, pick: impl Fn(usize) -> usize) -> MutexGuard<'_, State> {
+        if self.shards.len() == 1 {
+            return self.shards[0].lock();
+        }
         loop {
             let n = self.shard_count();
             let g = self.shards[pick(n)].lock();
@@ -205,6 +209,9 @@ impl StoreCache {
 
     /// [`lock_picked`](Self::lock_picked), unless the shard is taken.
     fn try_lock_picked(&self, pick: impl Fn(usize) -> usize) -> Option<MutexGuard<'_, State>> {
+        if self.shards.len() == 1 {
+            return self.shards[0].try_lock();
+        }
         let n = self.shard_count();
         let g = self.shards[pick(n)].try_lock()?;
         (self.shard_count() == n).then_some(g)
@@ -212,12 +219,8 @@ impl StoreCache {
 
     /// The shard of `key`'s point entries, locked.
     fn point_shard(&self, key: &(impl Hash + ?Sized)) -> MutexGuard<'_, State> {
-        if self.shards.len() == 1 {
-            return self.shards[0].lock();
-        }
         // The high bits: hashbrown's buckets use the low ones.
-        let h = (self.hasher.hash_one(key) >> 40) as usize;
-        self.lock_picked(|n| h % n)
+        self.lock_picked(|n| (self.hasher.hash_one(key) >> 40) as usize % n)
     }
 
     /// A block's shard, from its (table, offset) mixed by MurmurHash3's
@@ -237,20 +240,7 @@ impl StoreCache {
 
     /// A block's shard, locked.
     fn block_shard(&self, table: u64, offset: u64) -> MutexGuard<'_, State> {
-        if self.shards.len() == 1 {
-            return self.shards[0].lock();
-        }
-        let h = Self::block_pick(table, offset);
-        self.lock_picked(|n| h % n)
-    }
-
-    /// [`block_shard`](Self::block_shard), unless it is taken.
-    fn try_block_shard(&self, table: u64, offset: u64) -> Option<MutexGuard<'_, State>> {
-        if self.shards.len() == 1 {
-            return self.shards[0].try_lock();
-        }
-        let h = Self::block_pick(table, offset);
-        self.try_lock_picked(|n| h % n)
+        self.lock_picked(|n| Self::block_pick(table, offset) % n)
     }
 
     /// Runs `f` on the shard that holds `key`'s point entries.
@@ -448,7 +438,7 @@ impl BlockCache for StoreCache {
     /// vCPU may not be running, and a spinning background core burned ~490
     /// instructions per lookup of a readrandom beside it.
     fn peek_block(&self, table: u64, offset: u64, _kind: BlockKind) -> Option<Arc<[u8]>> {
-        let s = self.try_block_shard(table, offset)?;
+        let s = self.try_lock_picked(|n| Self::block_pick(table, offset) % n)?;
         s.cache.peek_block(&(table, offset)).cloned()
     }
 
