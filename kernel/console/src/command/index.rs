@@ -12,7 +12,7 @@ const SLOTS: usize = 512;
 
 /// Names longer than this are no command's (checked below, at compile
 /// time): a pasted value is refused without hashing it.
-pub(super) const MAX_NAME: usize = 32;
+const MAX_NAME: usize = 32;
 
 /// FNV-1a of the name in upper case.
 const fn hash(name: &[u8]) -> usize {
@@ -35,6 +35,15 @@ const fn insert(table: &mut [u16; SLOTS], name: &str, entry: u16) -> usize {
         name.len() <= MAX_NAME,
         "a command name longer than MAX_NAME"
     );
+    // `same_name` raises only the request's side.
+    let mut i = 0;
+    while i < name.len() {
+        assert!(
+            !name.as_bytes()[i].is_ascii_lowercase(),
+            "a command name or alias with a lower-case letter"
+        );
+        i += 1;
+    }
     let mut slot = hash(name.as_bytes()) & (SLOTS - 1);
     while table[slot] != 0 {
         slot = (slot + 1) & (SLOTS - 1);
