@@ -70,6 +70,8 @@ pub fn info_storage(ctx: &Ctx<'_>, r: &mut Report) -> Result<(), CmdError> {
     r.add_field("flushes", s.flushes);
     r.add_field("compactions", s.compactions);
     r.add_field("compactions_put_off", s.compactions_put_off);
+    r.add_field("tables_moved", s.tables_moved);
+    r.add_field("table_bytes_written", s.table_bytes_written);
     r.add_field("write_slowdowns", s.write_stalls.slowdowns);
     r.add_field("write_stalls_memtable", s.write_stalls.memtable);
     r.add_field("write_stalls_level0", s.write_stalls.level0);

@@ -16,7 +16,7 @@ use core::sync::atomic::Ordering;
 
 use super::disk::{round_up, Extents, TableFile};
 use super::maintain::Job;
-use super::pick::{cut_points, is_base_level_for, slice_budget, slice_end, Compaction};
+use super::pick::{cut_points, disjoint, is_base_level_for, slice_budget, slice_end, Compaction};
 use super::sink::TableSink;
 use super::stop::Stop;
 use super::version::{FileMeta, VersionEdit, NUM_LEVELS};
@@ -40,19 +40,27 @@ impl<D: BlockDevice> Job<'_, D> {
             .map(|f| &f.largest)
             .max_by(|a, b| Ikc::default().compare(a, b))
             .cloned();
-        if c.inputs[0].len() == 1 && c.inputs[1].is_empty() && !c.force_merge {
-            // Trivial move: nothing to merge with.
+        if c.inputs[1].is_empty() && !c.force_merge && disjoint(&c.inputs[0]) {
+            // Trivial move: nothing to merge with, below or among the
+            // inputs. Level 0's tables go down together when no two share
+            // a key and none meets a table below (RocksDB's
+            // `TryPickL0TrivialMove`): a sequential load's flushes, which
+            // a merge would only copy (fillseq at 1,000,000 keys rewrote
+            // 130 MB of its 117 MB that way).
             stop.check()?;
             let mut edit = VersionEdit::default();
-            edit.deleted.push((level, c.inputs[0][0].number));
-            edit.added
-                .push((out_level, FileMeta::clone(&c.inputs[0][0])));
+            for f in &c.inputs[0] {
+                edit.deleted.push((level, f.number));
+                edit.added.push((out_level, FileMeta::clone(f)));
+            }
             if let Some(p) = pointer {
                 edit.compact_pointers.push((level, p.clone()));
                 self.js.compact_pointers[level] = p;
             }
             self.log_and_apply(edit, None)?;
-            self.sh.state.lock().stats.compactions += 1;
+            let mut st = self.sh.state.lock();
+            st.stats.compactions += 1;
+            st.stats.tables_moved += c.inputs[0].len() as u64;
             return Ok(());
         }
         // Its upper inputs stay until the end, and each slice writes before

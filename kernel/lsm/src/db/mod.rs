@@ -311,6 +311,9 @@ pub struct DbStats {
     pub flushes: u64,
     /// Compactions done (trivial moves included).
     pub compactions: u64,
+    /// Tables trivial moves took down a level as they were, unwritten
+    /// (RocksDB's "moved" bytes, in tables).
+    pub tables_moved: u64,
     /// Compactions put off because the disk had no room for their output.
     pub compactions_put_off: u64,
     /// Values a compaction filter declared dead (expired) and compactions

@@ -182,6 +182,18 @@ pub(super) fn cut_points(v: &Version, bottom: usize) -> Vec<(Vec<u8>, u64)> {
     cuts
 }
 
+/// Whether no two of `files` hold the same user key (ranges compared as
+/// user keys: two versions of one key in two tables must merge, so that
+/// the newer stays above).
+pub(super) fn disjoint(files: &[Arc<FileMeta>]) -> bool {
+    let mut ranges: Vec<(&[u8], &[u8])> = files
+        .iter()
+        .map(|f| (user_key(&f.smallest), user_key(&f.largest)))
+        .collect();
+    ranges.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    ranges.windows(2).all(|w| w[0].1 < w[1].0)
+}
+
 /// Whether no level below `level` may hold `ukey`, so a tombstone for it in
 /// `level` hides nothing and can go.
 pub(super) fn is_base_level_for(v: &Version, level: usize, ukey: &[u8]) -> bool {
@@ -220,6 +232,35 @@ mod tests {
             ..VersionEdit::default()
         };
         Version::default().apply(&edit).unwrap()
+    }
+
+    #[test]
+    fn tables_are_disjoint_only_without_a_shared_user_key() {
+        let files = |ranges: &[(&[u8], &[u8])]| -> Vec<Arc<FileMeta>> {
+            let n = ranges.len() as u64;
+            ranges
+                .iter()
+                .zip(0..n)
+                .map(|(&(a, b), i)| Arc::new(file(i + 1, a, b, 100)))
+                .collect()
+        };
+        assert!(disjoint(&[]));
+        assert!(disjoint(&files(&[(b"a", b"c")])));
+        // In any order.
+        assert!(disjoint(&files(&[
+            (b"e", b"f"),
+            (b"a", b"c"),
+            (b"d", b"d")
+        ])));
+        // One user key at the end of one and the start of the other (two
+        // versions of it): they must merge.
+        assert!(!disjoint(&files(&[(b"a", b"c"), (b"c", b"e")])));
+        assert!(!disjoint(&files(&[(b"d", b"f"), (b"a", b"z")])));
+        assert!(!disjoint(&files(&[
+            (b"a", b"b"),
+            (b"x", b"y"),
+            (b"b", b"c")
+        ])));
     }
 
     fn numbers(files: &[Arc<FileMeta>]) -> Vec<u64> {

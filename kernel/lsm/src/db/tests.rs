@@ -4,7 +4,7 @@
 //! tests; those of one concern are in `tests/`: `background` (flushes and
 //! compactions on other threads) and `background_crash` (power cuts with
 //! them in flight), `caches` (block and point caches), `clear` (emptying
-//! the store), `crash` (power cuts), `interrupt` (stop hooks), `read_only`,
+//! the store), `crash` (power cuts), `interrupt` (stop hooks), `moves` (trivial moves), `read_only`,
 //! `space` (a full disk).
 
 extern crate std;
@@ -28,6 +28,7 @@ mod crash;
 mod filter;
 mod flush;
 mod interrupt;
+mod moves;
 mod pinned;
 mod read_only;
 mod space;
