@@ -26,7 +26,9 @@ use alloc::vec::Vec;
 use core::cmp::Ordering;
 use core::ops::Deref;
 
-use crate::coding::{copy_short, get_fixed32, get_varint32, put_fixed32, put_varint32};
+use crate::coding::{
+    copy_short, get_fixed32, get_varint32, put_fixed32, put_varint32, shared_prefix_len,
+};
 
 /// A bucket that no user key hashed to.
 const NO_ENTRY: u8 = 255;
@@ -91,12 +93,7 @@ impl BlockBuilder {
     pub fn add(&mut self, key: &[u8], value: &[u8]) {
         let mut shared = 0;
         if self.counter < self.restart_interval {
-            shared = self
-                .last_key
-                .iter()
-                .zip(key)
-                .take_while(|(a, b)| a == b)
-                .count();
+            shared = shared_prefix_len(&self.last_key, key);
         } else {
             self.restarts.push(self.buf.len() as u32);
             self.counter = 0;
