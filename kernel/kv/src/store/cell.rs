@@ -147,6 +147,12 @@ impl StoreCell {
         })
     }
 
+    /// Whether the store runs its compactions on the owner's core (no
+    /// background core), as of the last exclusive lock, without a lock.
+    pub fn compacts_inline(&self) -> bool {
+        self.upkeep.inline.load(Ordering::Relaxed)
+    }
+
     /// The store, shared with other readers (lookups and scans).
     pub fn read(&self) -> StoreCellReadGuard<'_> {
         self.store.read()
