@@ -73,6 +73,9 @@ pub trait Host {
     /// Recurses until the stack's guard page stops it (`DEBUG OVERFLOW`);
     /// returns only if it did not, with a message that says so.
     fn overflow(&self) -> String;
+    /// Waits `us` microseconds, the core asleep where it can be
+    /// (`DEBUG SLEEP`).
+    fn sleep_us(&self, us: u64);
     /// Starts the sampling profiler at `hz` on CPU `cpu`.
     fn profile_start(&self, hz: u64, cpu: usize) -> Result<(), String>;
     /// Stops it: (samples, the `top` hottest addresses with their counts).

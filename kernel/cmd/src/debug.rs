@@ -73,8 +73,37 @@ pub fn debug(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
             _ => Err(usage),
         },
         Some("TRACE") => trace(ctx, inv),
+        Some("SLEEP") => sleep(ctx, inv),
         _ => Err(usage),
     }
+}
+
+/// Longest step of `DEBUG SLEEP` between two looks at Ctrl-C.
+const SLEEP_STEP_US: u64 = 100_000;
+
+/// `DEBUG SLEEP seconds` (Redis's: fractions allowed, 0 returns at once):
+/// the session waits, its core asleep, as long as the store's writers wait
+/// at its level-0 slowdown; Ctrl-C ends it early.
+fn sleep(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
+    let seconds: f64 = match inv.args.get(1) {
+        Some(a) if inv.args.len() == 2 => text(a)?
+            .parse()
+            .map_err(|_| CmdError::Invalid(String::from("value is not a valid float")))?,
+        _ => return Err(CmdError::Usage(inv.spec.usage)),
+    };
+    // A day at most: longer is a typo, and the microseconds stay exact.
+    if !(0.0..=86_400.0).contains(&seconds) {
+        return Err(CmdError::Invalid(String::from(
+            "DEBUG SLEEP takes 0 to 86400 seconds",
+        )));
+    }
+    let mut left = (seconds * 1e6) as u64;
+    while left > 0 && !ctx.interrupted() {
+        let step = left.min(SLEEP_STEP_US);
+        ctx.host.sleep_us(step);
+        left -= step;
+    }
+    Ok(Reply::Ok)
 }
 
 fn trace(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {

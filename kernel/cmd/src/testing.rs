@@ -169,6 +169,9 @@ impl Host for FakeHost {
     fn overflow(&self) -> String {
         "the recursion returned".into()
     }
+    fn sleep_us(&self, us: u64) {
+        std::thread::sleep(std::time::Duration::from_micros(us));
+    }
     fn profile_start(&self, hz: u64, cpu: usize) -> Result<(), String> {
         if hz > 10_000 {
             return Err("the sampling rate is 10 to 10000 Hz".into());

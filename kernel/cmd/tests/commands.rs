@@ -264,6 +264,23 @@ fn debug_commands() {
         run("DEBUG FAULT", &mut out),
         "(error) ERR the fault returned\n"
     );
+    let t = std::time::Instant::now();
+    assert_eq!(run("DEBUG SLEEP 0", &mut out), "OK\n");
+    assert_eq!(run("DEBUG SLEEP 0.05", &mut out), "OK\n");
+    assert!(t.elapsed() >= std::time::Duration::from_millis(50));
+    for bad in ["DEBUG SLEEP -1", "DEBUG SLEEP 1e9", "DEBUG SLEEP NaN"] {
+        assert_eq!(
+            run(bad, &mut out),
+            "(error) ERR DEBUG SLEEP takes 0 to 86400 seconds\n",
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        run("DEBUG SLEEP soon", &mut out),
+        "(error) ERR value is not a valid float\n"
+    );
+    assert!(run("DEBUG SLEEP", &mut out).starts_with("(error) ERR usage: DEBUG"));
+    assert!(run("DEBUG SLEEP 1 2", &mut out).starts_with("(error) ERR usage: DEBUG"));
     assert_eq!(run("DEBUG PROFILE START 500", &mut out), "OK\n");
     assert_eq!(
         run("DEBUG PROFILE START 100000", &mut out),

@@ -139,6 +139,9 @@ pub extern "C" fn kernel_main(dtb: usize, entry_el: u64) -> ! {
         cpu::halt();
     }
     let timer_intid = board.timer.as_ref().map_or(30, |t| t.phys_ns_intid);
+    if let Some(t) = &board.timer {
+        timer::enable_sleep(t.virt_intid);
+    }
     if let Err(e) = timer::start_tick(timer_intid) {
         error!("timer: {e}");
     }

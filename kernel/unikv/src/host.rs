@@ -129,6 +129,10 @@ impl cmd::Host for KernelHost {
         format!("recursed {depth} levels without overflowing the stack")
     }
 
+    fn sleep_us(&self, us: u64) {
+        hal::arch::timer::delay_us(us);
+    }
+
     fn profile_start(&self, hz: u64, cpu: usize) -> Result<(), String> {
         hal::profile::start(hz, cpu).map_err(String::from)
     }

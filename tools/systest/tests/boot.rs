@@ -131,3 +131,34 @@ fn boots_when_entered_at_el2() {
     q.send(b"SHUTDOWN\r");
     assert_eq!(q.wait_exit(Duration::from_secs(30)).code(), Some(0));
 }
+
+#[test]
+fn debug_sleep_sleeps_in_wfi_at_el1_and_when_entered_at_el2() {
+    let busy_us = |report: &str| -> u64 {
+        field(report, "cpu0")
+            .and_then(|c| c.split(',').find_map(|kv| kv.strip_prefix("busy_us=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{report}"))
+    };
+    for machine in ["virt,gic-version=3", "virt,gic-version=3,virtualization=on"] {
+        let mut q = Qemu::boot(&Options {
+            extra: vec!["-M".into(), machine.into()],
+            ..Options::default()
+        });
+        let before = q.cmd("INFO cpu");
+        let t = std::time::Instant::now();
+        assert_eq!(q.cmd("DEBUG SLEEP 0.5"), "OK\n", "{machine}");
+        let wall = t.elapsed();
+        let after = q.cmd("INFO cpu");
+        assert!(wall >= Duration::from_millis(500), "{machine}: {wall:?}");
+        // Asleep on the virtual timer, not spinning: the console's core
+        // was busy for a fraction of the half second.
+        let busy = busy_us(&after) - busy_us(&before);
+        assert!(
+            busy < 250_000,
+            "{machine}: busy {busy} us\n{before}\n{after}"
+        );
+        q.send(b"SHUTDOWN\r");
+        assert_eq!(q.wait_exit(Duration::from_secs(30)).code(), Some(0));
+    }
+}

@@ -157,7 +157,7 @@ pub(super) static SPECS: &[CommandSpec] = &[
         aliases: &[],
         min_args: 1,
         max_args: Some(4),
-        usage: "DEBUG PANIC [message] | DEBUG FAULT | DEBUG OVERFLOW | DEBUG LOGLEVEL level | DEBUG PROFILE START [hz] [cpu] | DEBUG PROFILE STOP [top] | DEBUG TRACE START|STOP|DUMP",
+        usage: "DEBUG PANIC [message] | DEBUG FAULT | DEBUG OVERFLOW | DEBUG LOGLEVEL level | DEBUG PROFILE START [hz] [cpu] | DEBUG PROFILE STOP [top] | DEBUG TRACE START|STOP|DUMP | DEBUG SLEEP seconds",
         summary: "exercise the kernel's failure paths (as Linux's sysrq), set the console's log level, or sample where the CPU spends its time",
         group: "debug",
         flags: flag::ADMIN,

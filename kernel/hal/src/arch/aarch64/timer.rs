@@ -1,10 +1,12 @@
 //! The generic timer: the monotonic clock every timestamp comes from, and a
 //! periodic tick on each CPU's EL1 physical timer (a PPI: every CPU has its
 //! own). The boot CPU's tick counts `ticks()` and drives the profiler; every
-//! CPU's flushes its own TLB for QEMU's sake.
+//! CPU's flushes its own TLB for QEMU's sake. Each CPU's virtual timer ends
+//! its sleeps in [`delay_us`].
 
 use aarch64_cpu::registers::{
-    Readable, Writeable, CNTFRQ_EL0, CNTPCT_EL0, CNTP_CTL_EL0, CNTP_CVAL_EL0,
+    Readable, Writeable, CNTFRQ_EL0, CNTPCT_EL0, CNTP_CTL_EL0, CNTP_CVAL_EL0, CNTVCT_EL0,
+    CNTV_CTL_EL0, CNTV_CVAL_EL0,
 };
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -18,6 +20,13 @@ const TLB_FLUSH_HZ: u64 = 10;
 static TICKS: AtomicU64 = AtomicU64::new(0);
 static PERIOD: AtomicU64 = AtomicU64::new(0);
 static INTID: AtomicU32 = AtomicU32::new(0);
+/// The virtual timer's INTID, which wakes a core from [`delay_us`]'s
+/// sleep (`NO_SLEEP`: none, so delays spin).
+static VIRT_INTID: AtomicU32 = AtomicU32::new(NO_SLEEP);
+const NO_SLEEP: u32 = u32::MAX;
+/// Delays at least this long sleep; shorter ones spin (waking a sleeping
+/// vCPU costs QEMU's host thread tens of microseconds).
+const SLEEP_MIN_US: u64 = 100;
 
 /// Counter frequency in Hz (62.5 MHz on QEMU virt).
 pub fn frequency() -> u64 {
@@ -42,13 +51,45 @@ pub fn ticks_to_us(count: u64) -> u64 {
     (count / hz) * 1_000_000 + (count % hz) * 1_000_000 / hz
 }
 
-/// Waits `us` microseconds on the counter, awake (a writer braked by the
-/// store's level 0, which holds its lock meanwhile: nothing to sleep for).
+/// Waits `us` microseconds: asleep in `wfi` until the virtual timer's
+/// interrupt if it is that long and the timer is set up (see
+/// [`enable_sleep`]), else spinning on the counter. The store's writers
+/// wait so at its level-0 slowdown (1 ms each, thousands in a large
+/// overwrite): a vCPU that spins through them keeps a host core from the
+/// background core's compaction and QEMU's I/O, which the writer waits
+/// for; asleep, QEMU's thread for the vCPU sleeps too.
 pub fn delay_us(us: u64) {
-    let end = counter() + us * frequency() / 1_000_000;
+    let ticks = us * frequency() / 1_000_000;
+    let end = counter() + ticks;
+    if us >= SLEEP_MIN_US && VIRT_INTID.load(Ordering::Relaxed) != NO_SLEEP {
+        // The virtual counter may be offset from the physical one (by an
+        // EL2 that set CNTVOFF): its compare value is its own count.
+        CNTV_CVAL_EL0.set(CNTVCT_EL0.get() + ticks);
+        CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::SET + CNTV_CTL_EL0::IMASK::CLEAR);
+        // Any interrupt wakes the core; the timer's (masked by its handler)
+        // only once, so a wake-up before it sleeps again.
+        while counter() < end && !CNTV_CTL_EL0.is_set(CNTV_CTL_EL0::IMASK) {
+            super::cpu::wait_for_interrupt_if(|| {
+                counter() < end && !CNTV_CTL_EL0.is_set(CNTV_CTL_EL0::IMASK)
+            });
+        }
+        CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::CLEAR + CNTV_CTL_EL0::IMASK::SET);
+    }
     while counter() < end {
         core::hint::spin_loop();
     }
+}
+
+/// Lets [`delay_us`] sleep, woken by the virtual timer's interrupt
+/// (`intid`, a PPI), on every CPU that starts its tick after this.
+pub fn enable_sleep(intid: u32) {
+    VIRT_INTID.store(intid, Ordering::Relaxed);
+}
+
+/// The virtual timer fired: the sleep it ends is over. Masked, its line
+/// drops (it is level-triggered) until the next sleep arms it.
+fn on_virtual_timer(_intid: u32) {
+    CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::SET + CNTV_CTL_EL0::IMASK::SET);
 }
 
 /// Changes the tick rate (the profiler raises it while it samples); the
@@ -76,6 +117,11 @@ pub fn start_tick(intid: u32) -> Result<(), super::gicv3::GicError> {
 /// Starts the calling CPU's tick, at the boot CPU's rate and INTID.
 pub fn start_tick_here() -> Result<(), super::gicv3::GicError> {
     resume_tick_here();
+    let virt = VIRT_INTID.load(Ordering::Relaxed);
+    if virt != NO_SLEEP {
+        CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::CLEAR + CNTV_CTL_EL0::IMASK::SET);
+        super::gicv3::enable(virt, on_virtual_timer, false)?;
+    }
     super::gicv3::enable(INTID.load(Ordering::Relaxed), on_tick, false)
 }
 
