@@ -55,13 +55,15 @@ impl workload::Store for Target<'_> {
         let mut batch =
             WriteBatch::with_capacity(WriteBatch::put_size(key.len(), header.len() + value.len()));
         batch.put_parts(key, &[header, value]);
-        self.with(|s| {
-            if sync {
-                s.write(batch)
-            } else {
-                s.write_buffered(batch)
-            }
-        })
+        // As any session's write: a slowdown is waited out without the
+        // lock, so the other threads of `threads=N` go on meanwhile.
+        let mut guard = self.cell.lock_for_write();
+        let store = guard.as_mut().ok_or(lsm::Error::ReadOnly)?;
+        if sync {
+            store.write(batch)
+        } else {
+            store.write_buffered(batch)
+        }
     }
 
     fn scan(

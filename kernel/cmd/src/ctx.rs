@@ -268,6 +268,17 @@ impl<'a> Ctx<'a> {
         Ok(StoreGuard(guard))
     }
 
+    /// The store, locked for a write ([`StoreCell::lock_for_write`]: a
+    /// write braked by the store's level 0 waits without the lock).
+    pub fn store_for_write(&self) -> Result<StoreGuard<'a>, CmdError> {
+        let guard = self.store.lock_for_write();
+        if guard.is_none() {
+            drop(guard);
+            return Err(self.unavailable());
+        }
+        Ok(StoreGuard(guard))
+    }
+
     /// The store, shared with other lookups, for a lookup: cheaper than
     /// [`Ctx::store`] (no wait for other readers, nothing to publish when
     /// let go), and other cores' lookups go on meanwhile. Not to be held

@@ -309,7 +309,7 @@ impl Ctx<'_> {
                 None => batch.delete(key),
             }
         }
-        let ticket = self.store()?.write_deferred(batch)?;
+        let ticket = self.store_for_write()?.write_deferred(batch)?;
         self.wait_for = Some(ticket);
         // The writes stay where they are (moving them out cost copies) and
         // go once `settle` has told the watchers.

@@ -134,6 +134,12 @@ impl Store {
         &self.db
     }
 
+    /// The caller waited out the next write's level-0 slowdown itself,
+    /// without the store's lock ([`lsm::db::Db::note_write_delayed`]).
+    pub fn note_write_delayed(&mut self) {
+        self.db.note_write_delayed();
+    }
+
     /// The handle that runs the store's flushes and compactions on another
     /// core, for a store opened with `Options::background` (see
     /// [`lsm::db::Background`]): it needs nothing the store's lock

@@ -138,6 +138,23 @@ impl StoreCell {
         }
     }
 
+    /// The store, exclusively, for a write: at the store's level-0
+    /// slowdown trigger, after waiting the write's delay out without the
+    /// lock (as LevelDB sleeps with its mutex let go: held through it,
+    /// every other session's lookups waited the millisecond too), which
+    /// the store is then told so as not to delay the write again.
+    pub fn lock_for_write(&self) -> StoreCellGuard<'_> {
+        let delay = self.read().as_ref().and_then(|s| s.db().write_delay());
+        if let Some(d) = delay {
+            d(lsm::db::WRITE_SLOWDOWN_US);
+        }
+        let mut guard = self.lock();
+        if let (Some(_), Some(s)) = (delay, guard.as_mut()) {
+            s.note_write_delayed();
+        }
+        guard
+    }
+
     /// The store, exclusively, unless another core has it or waits for
     /// it (see [`ReadMostly::try_write`]).
     pub fn try_lock(&self) -> Option<StoreCellGuard<'_>> {

@@ -102,6 +102,9 @@ impl<D: BlockDevice> Background<D> {
     }
 }
 
+/// How long a write waits at the level-0 slowdown trigger (LevelDB's 1 ms).
+pub const WRITE_SLOWDOWN_US: u64 = 1000;
+
 impl<D: BlockDevice> Db<D> {
     /// The handle another core runs this store's flushes and compactions
     /// through (see [`Options::background`]).
@@ -122,14 +125,14 @@ impl<D: BlockDevice> Db<D> {
         let opts: &Options = &self.sh.opts;
         let (slowdown, stop) = (opts.l0_slowdown_trigger, opts.l0_stop_trigger);
         let (buffer, delay) = (opts.write_buffer_size, opts.delay_us);
-        let mut allow_delay = true;
+        let mut allow_delay = !core::mem::take(&mut self.delayed);
         loop {
             let l0 = self.sh.l0_files.load(Ordering::Relaxed);
             if allow_delay && l0 >= slowdown {
                 self.stalls.slowdowns += 1;
                 self.sh.wake();
                 if let Some(d) = delay {
-                    d(1000);
+                    d(WRITE_SLOWDOWN_US);
                 }
                 allow_delay = false;
                 continue;
@@ -161,6 +164,30 @@ impl<D: BlockDevice> Db<D> {
             self.sh.wake();
             return Ok(());
         }
+    }
+
+    /// The delay hook, if the next write would be delayed at the level-0
+    /// slowdown trigger: for a caller that holds the store behind a lock of
+    /// its own, which then waits [`WRITE_SLOWDOWN_US`] out with that lock
+    /// let go (LevelDB sleeps with its mutex unlocked: lookups and other
+    /// writers go on meanwhile) and says so with [`note_write_delayed`]
+    /// before the write, which is then not delayed again.
+    ///
+    /// [`note_write_delayed`]: Self::note_write_delayed
+    pub fn write_delay(&self) -> Option<fn(u64)> {
+        let opts = &self.sh.opts;
+        let due =
+            opts.background && self.sh.l0_files.load(Ordering::Relaxed) >= opts.l0_slowdown_trigger;
+        opts.delay_us.filter(|_| due)
+    }
+
+    /// The caller waited out the slowdown's delay (see
+    /// [`write_delay`](Self::write_delay)): counted as one, the
+    /// background woken, and the next write not delayed again.
+    pub fn note_write_delayed(&mut self) {
+        self.stalls.slowdowns += 1;
+        self.sh.wake();
+        self.delayed = true;
     }
 
     /// Waits (through the owner's wait hook) until `done`, with the

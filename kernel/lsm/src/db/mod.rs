@@ -91,7 +91,7 @@ mod version;
 mod write;
 
 pub use crate::table::BlockKind;
-pub use background::Background;
+pub use background::{Background, WRITE_SLOWDOWN_US};
 pub use batch::WriteBatch;
 pub use disk::{BlockCache, DeviceGuard, ExtentAllocator, IoStats};
 pub use filter::CompactionFilter;
@@ -407,6 +407,9 @@ pub struct Db<D: BlockDevice> {
     user_bytes: u64,
     /// Writes the brakes held up.
     stalls: WriteStalls,
+    /// The next write's slowdown was waited out by its caller, outside
+    /// its lock (see [`Db::write_delay_due`]).
+    delayed: bool,
 }
 
 impl<D: BlockDevice> Db<D> {

@@ -220,6 +220,7 @@ impl<D: BlockDevice> Db<D> {
             points: None,
             user_bytes: 0,
             stalls: WriteStalls::default(),
+            delayed: false,
         };
         // The logs still needed, oldest first.
         for number in [log_number, log_number + 1] {

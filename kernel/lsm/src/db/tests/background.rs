@@ -513,3 +513,49 @@ fn a_seek_compaction_asked_by_lookups_wakes_the_background() {
         assert_eq!(db.get(&k(i), None).unwrap().as_deref(), Some(want));
     }
 }
+
+static CALLER_DELAYS: AtomicU64 = AtomicU64::new(0);
+
+fn count_caller_delay(us: u64) {
+    assert_eq!(us, WRITE_SLOWDOWN_US);
+    CALLER_DELAYS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// A caller that waits a write's slowdown out itself (without its lock)
+/// says so, and that write is not delayed again; the next one is.
+#[test]
+fn a_write_its_caller_delayed_is_not_delayed_again() {
+    let (db, _) = Db::open(MemDevice::new(16 << 20), bg_opts()).unwrap();
+    assert!(db.write_delay().is_none(), "no level-0 backlog, no delay");
+    drop(db);
+    let inline = Options {
+        l0_compaction_trigger: 100,
+        ..small_opts()
+    };
+    let (mut db, _) = Db::open(MemDevice::new(16 << 20), inline).unwrap();
+    for t in 0..9u32 {
+        for i in 0..20u32 {
+            db.put(format!("key{:04}", i * 9 + t).as_bytes(), b"v", false)
+                .unwrap();
+        }
+        db.flush().unwrap();
+    }
+    let opts = Options {
+        delay_us: Some(count_caller_delay),
+        l0_slowdown_trigger: 8,
+        l0_stop_trigger: 12,
+        ..bg_opts()
+    };
+    let (mut db, _) = Db::open(db.close().unwrap(), opts).unwrap();
+    let delay = db
+        .write_delay()
+        .expect("level 0 is at the slowdown trigger");
+    delay(WRITE_SLOWDOWN_US);
+    db.note_write_delayed();
+    db.put(b"a", b"1", false).unwrap();
+    assert_eq!(CALLER_DELAYS.load(Ordering::Relaxed), 1);
+    db.put(b"b", b"2", false).unwrap();
+    assert_eq!(CALLER_DELAYS.load(Ordering::Relaxed), 2);
+    assert_eq!(db.stats().write_stalls.slowdowns, 2);
+    assert_eq!(db.get(b"a", None).unwrap().unwrap(), b"1");
+}
