@@ -215,7 +215,7 @@ fn a_recorded_store_trace_parses_back_to_every_request() {
     let mut db = Db::open(MemDevice::new(8 << 20), opts).unwrap().0;
     let recorder = Arc::new(Recorder::new(MAX_BYTES));
     // Small enough that blocks are evicted and missed again.
-    let cache = Arc::new(StoreCache::new(Policy::Lru, 48 << 10));
+    let cache = Arc::new(StoreCache::new(Policy::Lru, 64 << 10));
     let spy = Arc::new(Spy {
         inner: Traced::new(cache, recorder.clone()),
         calls: Mutex::new(Vec::new()),
