@@ -72,6 +72,20 @@ pub fn clock() -> Clock {
     }
 }
 
+/// How long a writer stopped by the store's brakes sleeps before it looks
+/// again: a flush or a compaction it waits for takes milliseconds.
+const STALL_WAIT_US: u64 = 200;
+
+/// A writer stopped by the store's brakes (a full memtable while the
+/// frozen one is flushed, level 0 at its stop trigger; under STORE's lock)
+/// waits for the background core asleep, a little at a time. It waited in
+/// `wfe` for a job's `sev`, but QEMU runs `wfe` as a no-op when it emulates
+/// several cores at once (MTTCG): the writer spun, on a host core that the
+/// background core's job needed.
+fn wait_for_background() {
+    timer::delay_us(STALL_WAIT_US);
+}
+
 /// Times the CRC32C instructions against the tables on a 4 KiB block and
 /// keeps the faster, once both agree: on silicon the instructions win by
 /// far, under QEMU's TCG (each instruction a call into the emulator) the
@@ -170,10 +184,7 @@ fn init() -> Result<(), ServiceError> {
         opts.background = true;
         // Work for the background core: an SGI wakes it.
         opts.wake = Some(crate::cores::wake_background);
-        // A writer braked by level 0 or a full memtable (under STORE's
-        // lock) waits in `wfe` until a job's `sev` says it made progress.
-        opts.wait = Some(hal::arch::cpu::wait_for_event);
-        opts.notify = Some(hal::arch::cpu::send_event);
+        opts.wait = Some(wait_for_background);
         opts.delay_us = Some(timer::delay_us);
     }
     let (db, report) = Db::open(dev, opts)
