@@ -38,6 +38,7 @@ pub mod iter;
 pub mod key;
 pub mod memtable;
 pub mod merge;
+pub mod park;
 pub mod percore;
 pub mod random;
 pub mod skiplist;

@@ -10,6 +10,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::device::{BlockDevice, DeviceError, SECTOR_SIZE};
 use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::park::{ParkGuard, ParkLock, Parking};
 use crate::table::{BlockCheck, BlockKind, PinBudget, ReadAt};
 
 use super::superblock::Layout;
@@ -33,11 +34,13 @@ pub struct IoStats {
 /// The device, shared by the store's parts through `&Disk`: the owner's
 /// reads and writes and a background job's on another core. Each request
 /// holds the device's lock for itself alone (the device is one queue);
-/// nothing else is locked while it is held.
+/// nothing else is locked while it is held. A request that finds it held
+/// sleeps until it is let go, where the embedder says how
+/// ([`Options::park`](super::Options::park)).
 pub struct Disk<D: BlockDevice> {
     /// `None` once the store has given the device back (closed): a job
     /// that outlived the store finds [`DeviceError::Closed`].
-    dev: spin::Mutex<Option<D>>,
+    dev: ParkLock<Option<D>>,
     stats: IoCounters,
     /// Sector-aligned bounce buffer of unaligned block reads, kept between
     /// reads (up to `SCRATCH_KEEP` bytes) so they need not allocate; a read
@@ -56,7 +59,7 @@ struct IoCounters {
 }
 
 /// The device, locked, for the owner's own requests.
-pub struct DeviceGuard<'a, D: BlockDevice>(spin::MutexGuard<'a, Option<D>>);
+pub struct DeviceGuard<'a, D: BlockDevice>(ParkGuard<'a, Option<D>>);
 
 impl<D: BlockDevice> core::ops::Deref for DeviceGuard<'_, D> {
     type Target = D;
@@ -80,9 +83,9 @@ pub const WRITE_CHUNK: usize = 256 << 10;
 const SCRATCH_KEEP: usize = 256 << 10;
 
 impl<D: BlockDevice> Disk<D> {
-    pub fn new(dev: D) -> Self {
+    pub fn new(dev: D, parking: Parking) -> Self {
         Self {
-            dev: spin::Mutex::new(Some(dev)),
+            dev: ParkLock::new(Some(dev), parking),
             stats: IoCounters::default(),
             scratch: spin::Mutex::new(Vec::new()),
         }

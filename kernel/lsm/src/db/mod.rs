@@ -198,6 +198,23 @@ pub struct Options {
     /// view of the tables per core ([`crate::percore`]), so that lookups on
     /// several cores write no shared cache line for them.
     pub core: crate::percore::CoreFn,
+    /// How a device request that finds the device busy (another core's
+    /// request in flight) sleeps until it is free: see
+    /// [`crate::park::Parking::park`]; `None` spins.
+    pub park: Option<fn(still: &dyn Fn() -> bool)>,
+    /// Wakes the cores of a mask from [`park`](Self::park)'s sleep.
+    pub unpark: Option<fn(cores: usize)>,
+}
+
+impl Options {
+    /// How the device's waiters wait.
+    pub(crate) fn parking(&self) -> crate::park::Parking {
+        crate::park::Parking {
+            core: self.core,
+            park: self.park,
+            unpark: self.unpark,
+        }
+    }
 }
 
 impl Default for Options {
@@ -225,6 +242,8 @@ impl Default for Options {
             delay_us: None,
             notify: None,
             core: crate::percore::no_core,
+            park: None,
+            unpark: None,
         }
     }
 }

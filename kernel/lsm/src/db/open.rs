@@ -30,7 +30,7 @@ impl<D: BlockDevice> Db<D> {
     /// foreign one without writing to it, recovers from the manifest and the
     /// WAL, and starts a new log and manifest.
     pub fn open(dev: D, opts: Options) -> Result<(Self, OpenReport)> {
-        let disk = Disk::new(dev);
+        let disk = Disk::new(dev, opts.parking());
         let mut report = OpenReport::default();
         let sb = match Self::read_superblock(&disk)? {
             Some(sb) => sb,
@@ -54,7 +54,7 @@ impl<D: BlockDevice> Db<D> {
     /// is refused with [`Error::ReadOnly`], and [`close`](Self::close)
     /// neither writes nor flushes.
     pub fn open_read_only(dev: D, opts: Options) -> Result<(Self, OpenReport)> {
-        let disk = Disk::new(dev);
+        let disk = Disk::new(dev, opts.parking());
         let sb = Self::read_superblock(&disk)?.ok_or(Error::Unformatted)?;
         Self::load(disk, opts, sb, OpenReport::default(), true)
     }

@@ -72,6 +72,20 @@ pub fn clock() -> Clock {
     }
 }
 
+/// Sleeps in `wfi` while `still()` holds (looked at with interrupts masked,
+/// so that the holder's wake-up after it cannot be missed).
+fn park_for_disk(still: &dyn Fn() -> bool) {
+    hal::arch::cpu::wait_for_interrupt_if(still);
+}
+
+/// Wakes the cores of `cores` (one bit each) that sleep for the disk.
+fn unpark_for_disk(cores: usize) {
+    let me = hal::cpus::index();
+    (0..usize::BITS as usize)
+        .filter(|&c| cores & (1 << c) != 0 && c != me)
+        .for_each(hal::arch::smp::wake);
+}
+
 /// How long a writer stopped by the store's brakes sleeps before it looks
 /// again: a flush or a compaction it waits for takes milliseconds.
 const STALL_WAIT_US: u64 = 200;
@@ -175,6 +189,10 @@ fn init() -> Result<(), ServiceError> {
     let dev: kv::Disk = Box::new(VirtioDisk(dev));
     let mut opts = Options::for_disk(capacity);
     opts.core = hal::cpus::index;
+    // A request that finds the disk busy with another core's sleeps until
+    // that one lets go (an SGI), rather than spinning through it.
+    opts.park = Some(park_for_disk);
+    opts.unpark = Some(unpark_for_disk);
     // Index and filter blocks are ~2% of the tables: an eighth of the heap
     // keeps those of a disk several times the RAM; past it, tables are
     // served through the cache.
