@@ -5,7 +5,7 @@
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
-use crate::coding::load_u64;
+use crate::coding::{load_u64, shared_prefix_len};
 
 /// A total order on keys, plus what the table format needs to know about it.
 pub trait Comparator: Clone {
@@ -115,11 +115,7 @@ impl Comparator for Bytewise {
 
     fn find_shortest_separator(&self, start: &mut Vec<u8>, limit: &[u8]) {
         let min_len = start.len().min(limit.len());
-        let diff = start
-            .iter()
-            .zip(limit)
-            .position(|(a, b)| a != b)
-            .unwrap_or(min_len);
+        let diff = shared_prefix_len(start, limit);
         if diff >= min_len {
             // One is a prefix of the other: no shorter key fits between.
             return;
