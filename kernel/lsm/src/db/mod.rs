@@ -184,15 +184,16 @@ pub struct Options {
     /// compaction core an interrupt.
     pub wake: Option<fn()>,
     /// Background mode: called over and over while a writer waits for the
-    /// background work (a spin hint, `wfe`, a thread yield); `None` spins.
-    /// It runs with the owner's locks held, so it must not take them.
+    /// background work (the kernel's: a short sleep; a thread yield);
+    /// `None` spins. It runs with the owner's locks held, so it must not
+    /// take them.
     pub wait: Option<fn()>,
     /// Background mode: delays a writer by this many microseconds (the
     /// slowdown trigger's 1 ms); `None` does not delay.
     pub delay_us: Option<fn(u64)>,
     /// Called by a job after each change a waiting writer may be waiting
-    /// for (a flush or compaction installed, a job failed or put off): the
-    /// kernel's `sev`, when its `wait` is a `wfe`.
+    /// for (a flush or compaction installed, a job failed or put off): for
+    /// a `wait` that sleeps until told (a `sev` for a `wfe`).
     pub notify: Option<fn()>,
     /// Which core the caller runs on: lookups keep their buffers and their
     /// view of the tables per core ([`crate::percore`]), so that lookups on
@@ -427,7 +428,7 @@ pub struct Db<D: BlockDevice> {
     /// Writes the brakes held up.
     stalls: WriteStalls,
     /// The next write's slowdown was waited out by its caller, outside
-    /// its lock (see [`Db::write_delay_due`]).
+    /// its lock (see [`Db::write_delay`]).
     delayed: bool,
 }
 

@@ -59,17 +59,6 @@ pub fn wait_for_interrupt_if(cond: impl FnOnce() -> bool) {
     irq_restore(saved);
 }
 
-/// Waits for an event (`wfe`): another core's [`send_event`], an
-/// interrupt, or nothing at all (a spurious wake-up); callers look again.
-pub fn wait_for_event() {
-    asm::wfe();
-}
-
-/// Wakes every core waiting in [`wait_for_event`] (`sev`).
-pub fn send_event() {
-    asm::sev();
-}
-
 pub fn exception_level() -> u64 {
     CurrentEL.read(CurrentEL::EL)
 }
