@@ -68,10 +68,9 @@ pub fn delay_us(us: u64) {
         CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::SET + CNTV_CTL_EL0::IMASK::CLEAR);
         // Any interrupt wakes the core; the timer's (masked by its handler)
         // only once, so a wake-up before it sleeps again.
-        while counter() < end && !CNTV_CTL_EL0.is_set(CNTV_CTL_EL0::IMASK) {
-            super::cpu::wait_for_interrupt_if(|| {
-                counter() < end && !CNTV_CTL_EL0.is_set(CNTV_CTL_EL0::IMASK)
-            });
+        let asleep = || counter() < end && !CNTV_CTL_EL0.is_set(CNTV_CTL_EL0::IMASK);
+        while asleep() {
+            super::cpu::wait_for_interrupt_if(asleep);
         }
         CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::CLEAR + CNTV_CTL_EL0::IMASK::SET);
     }
