@@ -260,18 +260,18 @@ impl<'a> Ctx<'a> {
 
     /// The store, locked; or why it is not available.
     pub fn store(&self) -> Result<StoreGuard<'a>, CmdError> {
-        let guard = self.store.lock();
-        if guard.is_none() {
-            drop(guard);
-            return Err(self.unavailable());
-        }
-        Ok(StoreGuard(guard))
+        self.present(self.store.lock())
     }
 
     /// The store, locked for a write ([`StoreCell::lock_for_write`]: a
     /// write braked by the store's level 0 waits without the lock).
     pub fn store_for_write(&self) -> Result<StoreGuard<'a>, CmdError> {
-        let guard = self.store.lock_for_write();
+        self.present(self.store.lock_for_write())
+    }
+
+    /// `guard`, if it holds a store; else why there is none (the lock let
+    /// go first).
+    fn present(&self, guard: kv::StoreCellGuard<'a>) -> Result<StoreGuard<'a>, CmdError> {
         if guard.is_none() {
             drop(guard);
             return Err(self.unavailable());
