@@ -46,14 +46,18 @@ mod read;
 mod stats;
 pub mod store;
 pub mod trace;
+mod worth;
 
-pub use ackey::{AcKey, AcKeyConfig, AcKeyStats, GhostHit, Part, PartStats, PointHit, Targets};
+pub use ackey::{
+    AcKey, AcKeyConfig, AcKeyStats, GhostHit, Part, PartStats, PointHit, Priority, Targets,
+};
 pub use arc::{ArcCache, ArcShape};
 pub use lru::LruCache;
 pub use none::NoCache;
 pub use read::ReadCache;
 pub use stats::Stats;
-pub use store::{shards_for, EReads, KindStats, StoreCache, StoreReadCache, MAX_SHARDS};
+pub use store::{shards_for, KindStats, StoreCache, StoreReadCache, MAX_SHARDS};
+pub use worth::EReads;
 
 use core::fmt;
 use core::hash::Hash;

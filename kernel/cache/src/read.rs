@@ -11,7 +11,7 @@ use core::hash::Hash;
 
 use crate::{
     AcKey, AcKeyConfig, AcKeyStats, AnyCache, Cache, CacheError, GhostHit, Part, PointHit, Policy,
-    Stats,
+    Priority, Stats,
 };
 
 enum Inner<K, V, P, H, B> {
@@ -148,9 +148,21 @@ where
         block: B,
         charge: u64,
     ) -> Result<GhostHit, CacheError> {
+        self.insert_block_at(handle, block, charge, Priority::Low)
+    }
+
+    /// [`insert_block`](Self::insert_block) at `priority`, which only
+    /// AC-Key's block part uses (LRU and ARC stay the plain baselines).
+    pub fn insert_block_at(
+        &mut self,
+        handle: H,
+        block: B,
+        charge: u64,
+        priority: Priority,
+    ) -> Result<GhostHit, CacheError> {
         match &mut self.inner {
             Inner::Blocks(c) => c.insert(handle, block, charge).map(|()| GhostHit::None),
-            Inner::AcKey(a) => a.insert_block(handle, block, charge),
+            Inner::AcKey(a) => a.insert_block_at(handle, block, charge, priority),
         }
     }
 

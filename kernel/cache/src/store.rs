@@ -30,24 +30,12 @@ use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use lsm::db::{BlockCache, BlockKind, BlockPointer, LookupStats, PointCache, PointHit as Found};
 use spin::{Mutex, MutexGuard};
 
-use crate::{AcKeyConfig, AcKeyStats, PointHit, Policy, ReadCache, Stats};
+use crate::worth::MetaRate;
+use crate::{AcKeyConfig, AcKeyStats, EReads, PointHit, Policy, Priority, ReadCache, Stats};
 
 /// The cache the store holds: keys and values as bytes, KP pointers to data
 /// blocks, blocks by (table, offset).
 pub type StoreReadCache = ReadCache<Box<[u8]>, Box<[u8]>, BlockPointer, (u64, u64), Arc<[u8]>>;
-
-/// Which reads make a point entry's worth (AC-Key's `b` in `E = b / s`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum EReads {
-    /// Every block the lookup needed below the memtables, whether the block
-    /// cache had it or not: what a hit spares the tree, independent of what
-    /// else happens to be cached (the default).
-    #[default]
-    Blocks,
-    /// Only the device reads the lookup made: what a hit spared the disk
-    /// when the entry was made.
-    Disk,
-}
 
 /// Block lookups by kind, indexed as [`BlockKind::ALL`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -69,6 +57,7 @@ fn kind_index(kind: BlockKind) -> usize {
 struct State {
     cache: StoreReadCache,
     kinds: KindStats,
+    meta: MetaRate,
 }
 
 /// The most shards a cache is split into.
@@ -152,6 +141,7 @@ impl StoreCache {
                 Mutex::new(State {
                     cache: ReadCache::with_config(policy, share(capacity_bytes, n, i), config),
                     kinds: KindStats::default(),
+                    meta: MetaRate::default(),
                 })
             })
             .collect();
@@ -279,6 +269,7 @@ impl StoreCache {
             let mut s = s.lock();
             s.cache.set_policy(policy);
             s.kinds = KindStats::default();
+            s.meta = MetaRate::default();
         }
         self.points
             .store(policy == Policy::AcKey, Ordering::Relaxed);
@@ -316,6 +307,7 @@ impl StoreCache {
             let policy = s.cache.policy();
             s.cache.set_policy(policy);
             s.kinds = KindStats::default();
+            s.meta = MetaRate::default();
             if i < n {
                 s.cache.resize(share(capacity_bytes, n, i));
             }
@@ -430,6 +422,9 @@ impl BlockCache for StoreCache {
         } else {
             s.kinds.misses[i] += 1;
         }
+        if kind != BlockKind::Data {
+            s.meta.count(b.is_some());
+        }
         b
     }
 
@@ -442,11 +437,13 @@ impl BlockCache for StoreCache {
         s.cache.peek_block(&(table, offset)).cloned()
     }
 
-    fn insert_block(&self, table: u64, offset: u64, _kind: BlockKind, block: Arc<[u8]>) {
+    fn insert_block(&self, table: u64, offset: u64, kind: BlockKind, block: Arc<[u8]>) {
         let charge = block.len() as u64;
         // A block larger than its shard's budget is simply not cached.
         let mut s = self.block_shard(table, offset);
-        let _ = s.cache.insert_block((table, offset), block, charge);
+        let _ = s
+            .cache
+            .insert_block_at((table, offset), block, charge, priority(kind));
     }
 
     /// Free room of the budget: written tables' blocks fill it (see
@@ -456,12 +453,24 @@ impl BlockCache for StoreCache {
         room_of(&self.stats())
     }
 
-    fn offer_block(&self, table: u64, offset: u64, _kind: BlockKind, block: Arc<[u8]>) {
+    fn offer_block(&self, table: u64, offset: u64, kind: BlockKind, block: Arc<[u8]>) {
         let charge = block.len() as u64;
         let mut s = self.block_shard(table, offset);
         if charge <= room_of(&s.cache.stats()) {
-            let _ = s.cache.insert_block((table, offset), block, charge);
+            let _ = s
+                .cache
+                .insert_block_at((table, offset), block, charge, priority(kind));
         }
+    }
+}
+
+/// Index and filter blocks serve every lookup into their table: AC-Key's
+/// block part lets data blocks go first (RocksDB keeps them in its
+/// high-priority pool for the same reason).
+fn priority(kind: BlockKind) -> Priority {
+    match kind {
+        BlockKind::Data => Priority::Low,
+        BlockKind::Index | BlockKind::Filter => Priority::High,
     }
 }
 
@@ -487,17 +496,19 @@ impl PointCache for StoreCache {
         if !self.keeps_points() {
             return;
         }
+        let klen = key.len() as u64;
+        let (vcharge, pcharge) = (klen + value.len() as u64, klen + BlockPointer::CHARGE);
+        let mut s = self.point_shard(key);
         let reads = match self.e_reads {
             EReads::Blocks => stats.block_reads,
             EReads::Disk => stats.disk_reads,
+            EReads::Expected => s.meta.expected_reads(stats),
         };
-        let klen = key.len() as u64;
-        let (vcharge, pcharge) = (klen + value.len() as u64, klen + BlockPointer::CHARGE);
         // An entry larger than the whole budget is simply not cached (and
         // any older entry of the key is gone: nothing stale stays).
-        let _ = self.with_point(key, |c| {
-            c.insert_point(key.into(), value.into(), vcharge, ptr, pcharge, reads)
-        });
+        let _ = s
+            .cache
+            .insert_point(key.into(), value.into(), vcharge, ptr, pcharge, reads);
     }
 
     fn promote(&self, key: &[u8], value: &[u8]) {

@@ -2,7 +2,7 @@
 
 use cache::{
     AcKey, AcKeyConfig, AnyCache, Cache, CacheError, GhostHit, LruCache, NoCache, Part, PointHit,
-    Policy, ReadCache,
+    Policy, Priority, ReadCache,
 };
 
 type Ac = AcKey<u64, u64, u64, u64, u64>;
@@ -284,6 +284,53 @@ fn elru_with_equal_efficiency_is_lru() {
     assert_eq!(ac.point_part_of(&0), None);
     assert_eq!(ac.point_part_of(&1), None);
     assert_eq!(ac.point_part_of(&2), Some(Part::Kv));
+}
+
+#[test]
+fn a_ghost_kp_hit_whose_entry_spared_nothing_leaves_kv_and_kp_as_they_were() {
+    // A lookup that read only its data block: a KP entry of it spares no
+    // read, so a hit on its ghost is no evidence for KP.
+    let mut ac = Ac::new(10_000, AcKeyConfig::default());
+    for b in 0..5 {
+        ac.insert_block(1000 + b, b, 1000).unwrap();
+    }
+    for k in 0..60 {
+        assert_eq!(ac.insert_point(k, k, 500, k, 100, 1), Ok(Part::Kp));
+    }
+    let before = ac.targets();
+    let evicted = (0..60).find(|k| ac.point_part_of(k).is_none()).unwrap();
+    assert_eq!(ac.insert_point(evicted, 1, 500, 0, 100, 1), Ok(Part::Kv));
+    assert_eq!(ac.ac_stats().kp.ghost_hits, 1);
+    let after = ac.targets();
+    assert_eq!((after.point, after.kv), (before.point, before.kv));
+}
+
+#[test]
+fn data_blocks_give_way_before_index_and_filter_blocks() {
+    let mut ac = Ac::new(10_000, AcKeyConfig::default());
+    for h in 0..4 {
+        ac.insert_block_at(h, h, 2_000, Priority::High).unwrap();
+    }
+    // Older than every data block below, and never touched again: LRU
+    // would take them first.
+    for h in 100..200 {
+        ac.insert_block(h, h, 500).unwrap();
+        assert!((0..4).all(|m| ac.contains_block(&m)), "at {h}");
+    }
+    assert!(ac.ac_stats().block.stats.evictions > 0);
+    // With only high-priority blocks left, they give way to each other.
+    for h in 10..14 {
+        ac.insert_block_at(h, h, 2_000, Priority::High).unwrap();
+    }
+    assert!((10..14).all(|m| ac.contains_block(&m)));
+    assert!((0..4).filter(|m| ac.contains_block(m)).count() < 4);
+    assert!(ac.ac_stats().total.used_bytes <= 10_000);
+    // Only AC-Key orders blocks so: LRU stays the plain baseline.
+    let mut rc: ReadCache<u64, u64, u64, u64, u64> = ReadCache::new(Policy::Lru, 2_000);
+    rc.insert_block_at(1, 1, 1_000, Priority::High).unwrap();
+    rc.insert_block(2, 2, 1_000).unwrap();
+    rc.insert_block(3, 3, 1_000).unwrap();
+    assert!(rc.get_block(&1).is_none());
 }
 
 #[test]

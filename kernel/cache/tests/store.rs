@@ -480,3 +480,42 @@ fn resizes_that_split_anew_are_safe_beside_lookups() {
         ));
     }
 }
+
+/// What a KV hit spares under `EReads::Expected`: the data block, plus the
+/// lookup's other blocks only as often as the cache has lately missed
+/// index and filter blocks.
+#[test]
+fn a_point_entry_is_worth_the_reads_its_hits_can_be_expected_to_spare() {
+    use lsm::db::{BlockKind, BlockPointer, LookupStats, PointHit as Found};
+    let ptr = BlockPointer {
+        level: 1,
+        table: 9,
+        offset: 0,
+        size: 4096,
+    };
+    // Filter, index and data block: three blocks below the memtable.
+    let three = LookupStats {
+        block_reads: 3,
+        ..LookupStats::default()
+    };
+    let saved_by_one_hit = |warm: bool| {
+        let c = StoreCache::new(Policy::AcKey, 1 << 20);
+        let block: Arc<[u8]> = vec![0u8; 1000].into();
+        for t in 0..4u64 {
+            assert!(c.get_block(t, 0, BlockKind::Filter).is_none());
+            c.insert_block(t, 0, BlockKind::Filter, block.clone());
+        }
+        if warm {
+            // Index and filter blocks found in the cache ever since.
+            for i in 0..2000u64 {
+                assert!(c.get_block(i % 4, 0, BlockKind::Filter).is_some());
+            }
+        }
+        // A value no bigger than the pointer goes to KV at once.
+        PointCache::insert(&c, b"k", b"v", ptr, &three);
+        assert!(matches!(PointCache::lookup(&c, b"k"), Found::Kv(_)));
+        c.ac_stats().unwrap().kv.stats.disk_reads_saved
+    };
+    assert_eq!(saved_by_one_hit(false), 3, "cold: every block a read");
+    assert_eq!(saved_by_one_hit(true), 1, "warm: the data block alone");
+}

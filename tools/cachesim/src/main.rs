@@ -25,7 +25,7 @@ use cachesim::{plot, simulate, SimPolicy, SimResult};
 
 const USAGE: &str = "usage: cachesim --trace FILE [--format lis|keys|store] \
 [--policies none,lru,arc,ackey,opt,opt-bypass] [--sizes N,N,...] [--plot OUT.svg]\n\
-       (store traces also: [--split-plot OUT.svg] [--sample-every N] [--e-reads blocks|disk]\n\
+       (store traces also: [--split-plot OUT.svg] [--sample-every N] [--e-reads expected|blocks|disk]\n\
         [--ackey step_scale=F,window=N,steady_windows=N,steady_permille=N,\
 initial_point_permille=N,elru_sample=N,adapt=BOOL])\n\
        cachesim --lsm-keys N [--ops N] [--theta T] [--key-size B] [--value-size B] \
@@ -162,7 +162,10 @@ fn parse_args() -> Result<Args, String> {
                 e_reads = match value()?.as_str() {
                     "blocks" => EReads::Blocks,
                     "disk" => EReads::Disk,
-                    other => return Err(format!("--e-reads: `{other}` (blocks or disk)")),
+                    "expected" => EReads::Expected,
+                    other => {
+                        return Err(format!("--e-reads: `{other}` (expected, blocks or disk)"))
+                    }
                 }
             }
             "--ackey" => ackey = parse_ackey(&value()?)?,

@@ -60,6 +60,11 @@ where
     /// `k * E * ratio` in fixed-point bytes (see the module docs for `k`);
     /// `ratio` is ARC's, `other` ghost bytes over `mine`, at least one.
     fn step(&self, charge: u64, saves: u32, mine: u64, other: u64) -> u128 {
+        // A ghost whose entry spared nothing (a KP entry while index and
+        // filter blocks stay cached) is no evidence for its part.
+        if saves == 0 {
+            return 0;
+        }
         let ratio = if mine == 0 || other <= mine {
             1.0
         } else {
@@ -74,7 +79,7 @@ where
             // Nothing to compare with yet: byte-weighted ARC's step.
             charge
         } else {
-            let e = f64::from(saves.max(1)) / charge;
+            let e = f64::from(saves) / charge;
             let e_margin = saved as f64 / bytes as f64;
             charge * e / e_margin
         };

@@ -48,13 +48,13 @@ where
     fn evict_one(&mut self, part: Part) {
         let (key_hash, charge, saves) = match part {
             Part::Kv => {
-                let slot = elru_pick(&self.kv, self.config.elru_sample, |p| u64::from(p.reads));
+                let slot = elru_pick(&self.kv, 0, self.config.elru_sample, |p| u64::from(p.reads));
                 let n = self.kv.remove(slot);
                 let saves = n.value.reads;
                 (self.hash(&n.key), n.charge, saves)
             }
             Part::Kp => {
-                let slot = elru_pick(&self.kp, self.config.elru_sample, |p| {
+                let slot = elru_pick(&self.kp, 0, self.config.elru_sample, |p| {
                     u64::from(kp_saves(p.reads))
                 });
                 let n = self.kp.remove(slot);
@@ -62,7 +62,9 @@ where
                 (self.hash(&n.key), n.charge, saves)
             }
             Part::Block => {
-                let slot = elru_pick(&self.blocks, self.config.elru_sample, |p| {
+                // Data blocks go first (see `Priority`).
+                let list = usize::from(self.blocks.len(0) == 0);
+                let slot = elru_pick(&self.blocks, list, self.config.elru_sample, |p| {
                     u64::from(block_saves(p.reads))
                 });
                 let n = self.blocks.remove(slot);
@@ -78,26 +80,28 @@ where
     }
 }
 
-/// E-LRU: among the `a` least recently used entries of `list`, the slot with the
-/// lowest `saves / charge`, `a = e^v` with `v` the standard deviation of the
-/// normalized E of the `sample` entries at the LRU end.
-fn elru_pick<K: Hash + Eq + Clone, T>(
-    list: &Lists<K, T, 1>,
+/// E-LRU: among the `a` least recently used entries of list `which` of
+/// `lists`, the slot with the lowest `saves / charge`, `a = e^v` with `v` the
+/// standard deviation of the normalized E of the `sample` entries at the LRU
+/// end.
+fn elru_pick<K: Hash + Eq + Clone, T, const N: usize>(
+    lists: &Lists<K, T, N>,
+    which: usize,
     sample: usize,
     saves: impl Fn(&T) -> u64,
 ) -> u32 {
     let mut window = [(0u32, 0f64); 64];
     let want = sample.clamp(1, window.len());
     let mut n = 0;
-    let mut cur = list.lru(0);
+    let mut cur = lists.lru(which);
     while let Some(slot) = cur {
         if n == want {
             break;
         }
-        let node = list.node(slot);
+        let node = lists.node(slot);
         window[n] = (slot, saves(&node.value) as f64 / node.charge.max(1) as f64);
         n += 1;
-        cur = list.more_recent(slot);
+        cur = lists.more_recent(slot);
     }
     let window = &window[..n];
     let mean = window.iter().map(|w| w.1).sum::<f64>() / n as f64;
@@ -140,7 +144,7 @@ mod tests {
     }
 
     fn picked(l: &Lists<u32, u64, 1>, sample: usize) -> u32 {
-        l.node(elru_pick(l, sample, |&s| s)).key
+        l.node(elru_pick(l, 0, sample, |&s| s)).key
     }
 
     #[test]

@@ -46,7 +46,7 @@ mod ops;
 mod types;
 mod window;
 
-pub use types::{AcKeyConfig, AcKeyStats, GhostHit, Part, PartStats, PointHit, Targets};
+pub use types::{AcKeyConfig, AcKeyStats, GhostHit, Part, PartStats, PointHit, Priority, Targets};
 
 use window::Window;
 
@@ -72,7 +72,8 @@ type GhostList = Lists<u32, u32, 1>;
 pub struct AcKey<K, V, P, H, B> {
     kv: Lists<K, Point<V>, 1>,
     kp: Lists<K, Point<P>, 1>,
-    blocks: Lists<H, Point<B>, 1>,
+    /// List 0 holds low-priority blocks, list 1 high-priority ones.
+    blocks: Lists<H, Point<B>, 2>,
     ghosts: [GhostList; 3],
     /// Sum over each part's ghosts of the reads a hit on their entry would
     /// have saved: what the parts gave up.
@@ -151,7 +152,7 @@ where
         match p {
             Part::Kv => self.kv.bytes(0),
             Part::Kp => self.kp.bytes(0),
-            Part::Block => self.blocks.bytes(0),
+            Part::Block => self.blocks.bytes(0) + self.blocks.bytes(1),
         }
     }
 
@@ -159,7 +160,7 @@ where
         match p {
             Part::Kv => self.kv.len(0),
             Part::Kp => self.kp.len(0),
-            Part::Block => self.blocks.len(0),
+            Part::Block => self.blocks.len(0) + self.blocks.len(1),
         }
     }
 

@@ -4,7 +4,9 @@
 
 use core::hash::Hash;
 
-use super::{kp_saves, AcKey, AcKeyStats, GhostHit, Part, PartStats, Point, PointHit, Targets};
+use super::{
+    kp_saves, AcKey, AcKeyStats, GhostHit, Part, PartStats, Point, PointHit, Priority, Targets,
+};
 use super::{window::Lookup, FRAC};
 use crate::{CacheError, Stats};
 
@@ -37,7 +39,7 @@ where
     pub fn get_block(&mut self, handle: &H) -> Option<&B> {
         match self.blocks.find(handle) {
             Some(slot) => {
-                self.blocks.move_to_mru(slot, 0);
+                self.blocks.move_to_mru(slot, self.blocks.list_of(slot));
                 let p = &mut self.blocks.node_mut(slot).value;
                 p.reads = p.reads.saturating_add(1);
                 self.count_hit(Part::Block, 1);
@@ -112,13 +114,24 @@ where
         self.admit_kv(node.key, value, value_charge, node.value.reads)
     }
 
-    /// After a block miss: admits the block. Returns which ghost list, if any,
-    /// remembered it.
+    /// After a block miss: admits the block at low priority (a data block).
+    /// Returns which ghost list, if any, remembered it.
     pub fn insert_block(
         &mut self,
         handle: H,
         block: B,
         charge: u64,
+    ) -> Result<GhostHit, CacheError> {
+        self.insert_block_at(handle, block, charge, Priority::Low)
+    }
+
+    /// [`insert_block`](Self::insert_block) at `priority`.
+    pub fn insert_block_at(
+        &mut self,
+        handle: H,
+        block: B,
+        charge: u64,
+        priority: Priority,
     ) -> Result<GhostHit, CacheError> {
         if let Some(slot) = self.blocks.find(&handle) {
             self.blocks.remove(slot);
@@ -127,7 +140,10 @@ where
         let hit = self.take_ghost(&handle, Part::Block, Part::Block);
         self.make_room(charge, Part::Block);
         self.blocks.push_mru(
-            0,
+            match priority {
+                Priority::Low => 0,
+                Priority::High => 1,
+            },
             handle,
             Point {
                 item: block,
