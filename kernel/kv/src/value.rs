@@ -175,6 +175,7 @@ pub fn has_expiry(stored: &[u8]) -> bool {
 }
 
 /// Decodes stored bytes.
+#[inline]
 pub fn decode(stored: &[u8]) -> Result<Raw<'_>, BadValue> {
     let (&tag, rest) = stored.split_first().ok_or(BadValue { tag: None })?;
     if tag & !EXPIRES != STRING {

@@ -232,6 +232,8 @@ impl<D: BlockDevice> KvIter for DbIter<'_, D> {
         self.find_next(true)
     }
 
+    // Always, as the merge's: a scan asks for both at every entry.
+    #[inline(always)]
     fn key(&self) -> &[u8] {
         if self.valid {
             user_key(self.inner.key())
@@ -240,6 +242,7 @@ impl<D: BlockDevice> KvIter for DbIter<'_, D> {
         }
     }
 
+    #[inline(always)]
     fn value(&self) -> &[u8] {
         if self.valid {
             self.inner.value()
