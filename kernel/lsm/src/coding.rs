@@ -118,19 +118,21 @@ pub fn copy_short(dst: &mut [u8], src: &[u8]) {
         dst.copy_from_slice(src);
         return;
     }
-    let mut word = |at: usize| {
+    // A function, not a closure, so that it can be inlined always.
+    #[inline(always)]
+    fn word(dst: &mut [u8], src: &[u8], at: usize) {
         if let (Some(d), Some(s)) = (
             dst[at..].first_chunk_mut::<8>(),
             src[at..].first_chunk::<8>(),
         ) {
             store_u64(d, load_u64(s));
         }
-    };
-    word(0);
-    word(n - 8);
+    }
+    word(dst, src, 0);
+    word(dst, src, n - 8);
     if n > 16 {
-        word(8);
-        word(n - 16);
+        word(dst, src, 8);
+        word(dst, src, n - 16);
     }
 }
 

@@ -135,7 +135,7 @@ impl<D: BlockDevice> KvIter for Source<'_, D> {
     fn seek(&mut self, target: &[u8]) -> Result<()> {
         each_source!(self, it => it.seek(target))
     }
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Result<()> {
         each_source!(self, it => it.next())
     }

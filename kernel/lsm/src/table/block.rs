@@ -408,7 +408,7 @@ impl<C: Comparator, B: Deref<Target = [u8]>> BlockIter<C, B> {
     }
 
     /// Decodes the entry at `next_offset` on top of `key`; false at the end.
-    #[inline]
+    #[inline(always)]
     fn parse_next(&mut self) -> Result<bool> {
         let p = self.next_offset;
         if p >= self.block.restarts_offset {

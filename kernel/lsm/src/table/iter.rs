@@ -258,7 +258,7 @@ impl<C: Comparator, R: ReadAt> KvIter for TableIter<C, R> {
         r.map_err(|e| self.fail(e))
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Result<()> {
         if let Some(d) = self.data.as_mut() {
             if let Err(e) = d.next() {
