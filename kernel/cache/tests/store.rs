@@ -518,4 +518,9 @@ fn a_point_entry_is_worth_the_reads_its_hits_can_be_expected_to_spare() {
     };
     assert_eq!(saved_by_one_hit(false), 3, "cold: every block a read");
     assert_eq!(saved_by_one_hit(true), 1, "warm: the data block alone");
+    // No index or filter block asked of the cache: the tables pin them.
+    let c = StoreCache::new(Policy::AcKey, 1 << 20);
+    PointCache::insert(&c, b"k", b"v", ptr, &three);
+    assert!(matches!(PointCache::lookup(&c, b"k"), Found::Kv(_)));
+    assert_eq!(c.ac_stats().unwrap().kv.stats.disk_reads_saved, 1);
 }
