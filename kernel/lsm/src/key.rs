@@ -188,6 +188,7 @@ impl Comparator for InternalKeyComparator {
 
 /// `key` as an internal key, in `stack` if it fits (no allocation on the
 /// common path), else in `heap`.
+#[inline]
 pub(crate) fn internal_key_in<'a>(
     stack: &'a mut [u8; 64],
     heap: &'a mut Vec<u8>,

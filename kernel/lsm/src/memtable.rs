@@ -75,7 +75,9 @@ impl MemTable {
         }
     }
 
-    /// `key`'s hash, for its filter bits and its hint slot.
+    /// `key`'s hash, for its filter bits and its hint slot. Inlined, as
+    /// `may_contain_hash`: a point lookup asks both of every memtable.
+    #[inline(always)]
     fn key_hash(key: &[u8]) -> u32 {
         bloom::hash(key, 0x6d65_6d74)
     }
@@ -98,6 +100,7 @@ impl MemTable {
         self.may_contain_hash(Self::key_hash(key))
     }
 
+    #[inline(always)]
     fn may_contain_hash(&self, h: u32) -> bool {
         self.filter_bits(h)
             .all(|b| self.filter[b / 64].load(Ordering::Relaxed) & (1 << (b % 64)) != 0)

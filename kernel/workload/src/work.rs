@@ -103,6 +103,7 @@ impl<'a> Shared<'a> {
             .sum()
     }
 
+    #[inline]
     pub fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
@@ -423,6 +424,7 @@ impl Ops<'_, '_> {
     }
 
     /// A read that checks what it got and counts what it found.
+    #[inline]
     fn read<S: Store + ?Sized>(
         &mut self,
         store: &mut S,

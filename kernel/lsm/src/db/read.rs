@@ -442,8 +442,9 @@ fn parse_found(k: &[u8], table: u64) -> Result<ParsedInternalKey<'_>> {
 }
 
 /// A memtable's answer for `key` at `seq`: whether there is a value (handed
-/// to `visit`), or `None` if the memtable has no write of it.
-#[inline]
+/// to `visit`), or `None` if the memtable has no write of it. Inlined
+/// always: once per memtable per lookup, and small.
+#[inline(always)]
 fn mem_lookup(
     mem: &MemTable,
     key: &[u8],
