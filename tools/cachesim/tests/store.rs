@@ -367,8 +367,8 @@ fn splits(size: u64) -> Vec<cachesim::store_sim::PhaseSplit> {
 /// still filling (no ghost hit takes room from a side that has had no
 /// evictions of its own). The second point phase starts from an empty point
 /// side, so its share is the ghosts' alone: it must come back to most of the
-/// first phase's. It may settle beyond it (0.67 against 0.40 at 300 KB, 0.25
-/// against 0.35 at 800 KB), as ghosts are tracked until 16 windows in a row
+/// first phase's. It may settle above it or a little below (0.67 against
+/// 0.40 at 300 KB, 0.25 against 0.35 at 800 KB), as ghosts are tracked until 16 windows in a row
 /// look alike, but never to the whole budget: the index and filter blocks
 /// every lookup needs stay.
 #[test]
