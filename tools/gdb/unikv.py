@@ -408,7 +408,9 @@ FRAC = 16  # fixed-point fraction bits of ARC's p and AC-Key's targets
 def _ackey(a):
     """Stats of an AcKey, as its total_stats() and ac_stats() compute them."""
     parts = ("kv", "kp", "block")
-    lists = [_lists(_get(a, f))[0] for f in ("kv", "kp", "blocks")]
+    # Each part's lists together: the block part keeps data blocks and
+    # index/filter blocks (high priority) in lists of their own.
+    lists = [tuple(map(sum, zip(*_lists(_get(a, f))))) for f in ("kv", "kp", "blocks")]
     per = [_stats(_get(a, "stats")[i]) for i in range(3)]
     capacity = int(_get(a, "capacity"))
     point_target, kv_target = _uint(_get(a, "point_target")), _uint(_get(a, "kv_target"))

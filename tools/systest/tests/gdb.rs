@@ -418,6 +418,9 @@ fn gdb_lsm_and_cache_match_info_in_the_same_state() {
     let lru = con.cmd("INFO cache");
     // The breakpoint: gdb prints, then lets SERVICES answer.
     con.cmd("SERVICES");
+    // Index and filter blocks through the cache too, so that AC-Key's block
+    // part holds both of its priorities' lists.
+    assert_eq!(con.cmd("CACHE METADATA cached"), "OK\n");
     assert_eq!(con.cmd("CACHE POLICY ackey"), "OK\n");
     for key in ["a", "a", "m", "bin\\x00\\xff", "a"] {
         con.cmd(&format!("GET \"{key}\""));
