@@ -60,6 +60,17 @@ struct State {
     meta: MetaRate,
 }
 
+impl State {
+    /// Empties the shard under `policy`: its entries, its counters, and the
+    /// miss rate its point entries are valued by (which described the
+    /// entries now gone).
+    fn restart(&mut self, policy: Policy) {
+        self.cache.set_policy(policy);
+        self.kinds = KindStats::default();
+        self.meta = MetaRate::default();
+    }
+}
+
 /// The most shards a cache is split into.
 pub const MAX_SHARDS: usize = 64;
 /// The least budget a shard is given when the shards are counted from the
@@ -266,10 +277,7 @@ impl StoreCache {
     pub fn set_policy(&self, policy: Policy) {
         // The shards out of use too, so that they come back under it.
         for s in self.shards.iter() {
-            let mut s = s.lock();
-            s.cache.set_policy(policy);
-            s.kinds = KindStats::default();
-            s.meta = MetaRate::default();
+            s.lock().restart(policy);
         }
         self.points
             .store(policy == Policy::AcKey, Ordering::Relaxed);
@@ -305,9 +313,7 @@ impl StoreCache {
         let mut all: Vec<MutexGuard<'_, State>> = self.shards.iter().map(|s| s.lock()).collect();
         for (i, s) in all.iter_mut().enumerate() {
             let policy = s.cache.policy();
-            s.cache.set_policy(policy);
-            s.kinds = KindStats::default();
-            s.meta = MetaRate::default();
+            s.restart(policy);
             if i < n {
                 s.cache.resize(share(capacity_bytes, n, i));
             }
