@@ -10,7 +10,7 @@
 
 use core::hash::Hash;
 
-use super::{block_saves, kp_saves, side, AcKey, Part, FRAC};
+use super::{block_saves, kp_saves, side, AcKey, Part, Priority, FRAC};
 use crate::list::Lists;
 
 impl<K, V, P, H, B> AcKey<K, V, P, H, B>
@@ -63,8 +63,12 @@ where
             }
             Part::Block => {
                 // Data blocks go first (see `Priority`).
-                let list = usize::from(self.blocks.len(0) == 0);
-                let slot = elru_pick(&self.blocks, list, self.config.elru_sample, |p| {
+                let list = if self.blocks.len(Priority::Low.list()) > 0 {
+                    Priority::Low
+                } else {
+                    Priority::High
+                };
+                let slot = elru_pick(&self.blocks, list.list(), self.config.elru_sample, |p| {
                     u64::from(block_saves(p.reads))
                 });
                 let n = self.blocks.remove(slot);

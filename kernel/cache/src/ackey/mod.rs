@@ -72,7 +72,7 @@ type GhostList = Lists<u32, u32, 1>;
 pub struct AcKey<K, V, P, H, B> {
     kv: Lists<K, Point<V>, 1>,
     kp: Lists<K, Point<P>, 1>,
-    /// List 0 holds low-priority blocks, list 1 high-priority ones.
+    /// A list per [`Priority`] (see `Priority::list`).
     blocks: Lists<H, Point<B>, 2>,
     ghosts: [GhostList; 3],
     /// Sum over each part's ghosts of the reads a hit on their entry would

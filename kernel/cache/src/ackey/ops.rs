@@ -140,10 +140,7 @@ where
         let hit = self.take_ghost(&handle, Part::Block, Part::Block);
         self.make_room(charge, Part::Block);
         self.blocks.push_mru(
-            match priority {
-                Priority::Low => 0,
-                Priority::High => 1,
-            },
+            priority.list(),
             handle,
             Point {
                 item: block,

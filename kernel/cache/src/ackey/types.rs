@@ -68,6 +68,13 @@ pub enum Priority {
     High,
 }
 
+impl Priority {
+    /// The block part's list that holds blocks of this priority.
+    pub(super) const fn list(self) -> usize {
+        self as usize
+    }
+}
+
 /// What a point lookup found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PointHit<'a, V, P> {
