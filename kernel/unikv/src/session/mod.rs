@@ -160,6 +160,8 @@ struct Committer {
     seen: u64,
     /// When `everysec` last committed.
     last_sync_ms: u64,
+    /// `appendfsync` as this loop last read it.
+    policy: Appendfsync,
 }
 
 impl Committer {
@@ -169,6 +171,7 @@ impl Committer {
             flight: None,
             seen: 0,
             last_sync_ms: pl031::wall_ms(),
+            policy: Appendfsync::Always,
         }
     }
 
@@ -186,8 +189,24 @@ impl Committer {
 /// flush once a second (their replies did not wait); `no`, none here: the
 /// store's write-out deadline puts them on the disk. A flush under way is
 /// asked about in every round.
+///
+/// The server's lock is not waited for here: with nothing deferred and no
+/// flush under way there is nothing to settle, and a lock another core
+/// holds leaves the policy as this loop last read it. Waiting, the
+/// network core spun ~1,560 instructions a pipelined SET on it (2026-12-04,
+/// `tools/insn-profile set -c 10 -P 16`): the other loops take it every
+/// round, and on a two-core host a vCPU holding it may not be running. A
+/// stale policy costs at most a round: every reply that must wait for the
+/// disk says so itself ([`cmd::Ctx::reply_gate`], read under the lock at
+/// its command's end), and waits for a later commit.
 fn settle(c: &mut Committer) {
-    let policy = server().lock().config.appendfsync;
+    if c.flight.is_none() && !STORE.has_pending() {
+        return;
+    }
+    if let Some(server) = server().try_lock() {
+        c.policy = server.config.appendfsync;
+    }
+    let policy = c.policy;
     let now = pl031::wall_ms();
     let due = match policy {
         Appendfsync::Always => true,
