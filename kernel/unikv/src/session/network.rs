@@ -55,7 +55,7 @@ impl Network {
     /// returns whether anything happened.
     pub fn poll(&mut self) -> bool {
         let env = self.env();
-        let mut busy = net::poll();
+        let mut busy = net::poll_ingress();
         while let Some(id) = net::accept() {
             busy = true;
             let maxclients = self.server.lock().config.maxclients;
