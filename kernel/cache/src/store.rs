@@ -18,8 +18,9 @@
 //!
 //! Blocks are keyed by (table, offset) and charged their length; KV entries
 //! their key and value, KP entries their key and a [`BlockPointer`]. Policy
-//! switches and resizes go through [`StoreCache::with`] and take effect on
-//! the next lookup; a switch empties the cache, so nothing stale survives it.
+//! switches and resizes ([`StoreCache::set_policy`], [`StoreCache::resize`])
+//! take effect on the next lookup; a switch empties the cache, so nothing
+//! stale survives it.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;

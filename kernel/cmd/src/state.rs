@@ -156,7 +156,7 @@ pub struct Config {
     /// When writes reach the disk.
     pub appendfsync: Appendfsync,
     /// Largest bulk string a request may carry; never below
-    /// [`MIN_PROTO_MAX_BULK_LEN`].
+    /// 1 MiB (Redis's floor).
     pub proto_max_bulk_len: u64,
     /// Most bytes of one client's requests waiting to be parsed.
     pub client_query_buffer_limit: u64,

@@ -14,7 +14,7 @@
 //! Only the root bus is scanned: virt puts every `-device` there unless a
 //! bridge is added, and a bridge found is reported, not crossed.
 //!
-//! The root stays here for [`virtio_transport`], which `virtio-drivers`
+//! The root stays here for `virtio_transport`, which `virtio-drivers`
 //! builds from configuration space.
 
 use crate::arch::mmu;

@@ -531,7 +531,7 @@ impl ExtentAllocator {
     /// Extents for `size` bytes: the one that fits best, else (the free
     /// space being in pieces) the largest pieces, then the best fit for
     /// the rest. `None` if there is not enough free space, or only in more
-    /// than [`MAX_EXTENTS`] pieces.
+    /// than `MAX_EXTENTS` (256) pieces.
     pub fn allocate_extents(&mut self, size: u64) -> Option<Vec<Extent>> {
         let need = round_up(size);
         if let Some(offset) = self.allocate(need) {

@@ -9,7 +9,7 @@
 //! them covered flushes nothing) and lets the sessions send the replies
 //! that waited for it, then sleeps (`wfi`) until the next interrupt.
 //!
-//! The flush runs without the store's lock ([`kv::Store::begin_commit`]):
+//! The flush runs without the store's lock ([`::kv::Store::begin_commit`]):
 //! the other cores' lookups, their writes and the background's work go on
 //! while the disk flushes, where they used to spin on the lock for the
 //! whole of it. Nor does a loop that serves the network wait for it: it

@@ -1,7 +1,7 @@
 //! The other CPUs: started with PSCI CPU_ON at `_start_secondary`
 //! (boot/entry.s), which gives each its slot of stacks, its vectors, its
 //! index in TPIDR_EL1 and the boot CPU's MMU settings; then
-//! [`secondary_main`] sets up its redistributor, CPU interface and tick,
+//! `secondary_main` sets up its redistributor, CPU interface and tick,
 //! marks it online and hands it to the kernel's function for it. A CPU
 //! that sleeps in `wfi` is woken by [`wake`], an SGI.
 
