@@ -487,6 +487,10 @@ fn room_of(s: &Stats) -> u64 {
 }
 
 impl PointCache for StoreCache {
+    fn active(&self) -> bool {
+        self.keeps_points()
+    }
+
     fn lookup(&self, key: &[u8]) -> Found {
         if !self.keeps_points() {
             return Found::Miss;

@@ -73,6 +73,11 @@ impl BlockCache for Spy {
 }
 
 impl PointCache for Spy {
+    // Forwarded, so that the store asks a block-only policy's cache about
+    // points exactly when the recorder records them.
+    fn active(&self) -> bool {
+        self.inner.active()
+    }
     fn lookup(&self, key: &[u8]) -> PointHit {
         self.log(Call::Lookup(key.to_vec()));
         self.inner.lookup(key)
@@ -260,6 +265,14 @@ fn a_recorded_store_trace_parses_back_to_every_request() {
         }
     }
     let summary = recorder.stop();
+    // Under LRU, with the recorder stopped, a lookup asks about no point.
+    let before = spy.calls.lock().unwrap().len();
+    assert!(!spy.active());
+    db.get(&key(7), None).unwrap();
+    assert!(spy.calls.lock().unwrap()[before..]
+        .iter()
+        .all(|c| !matches!(c, Call::Lookup(_) | Call::Insert(..))));
+    spy.calls.lock().unwrap().truncate(before);
     let text = recorder.text();
     assert!(text.starts_with(&format!("{HEADER}\n")));
     let parsed = parse(&text).unwrap();

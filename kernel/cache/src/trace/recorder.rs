@@ -249,6 +249,11 @@ impl<R: Deref<Target = Recorder>> BlockCache for Traced<R> {
 }
 
 impl<R: Deref<Target = Recorder>> PointCache for Traced<R> {
+    fn active(&self) -> bool {
+        // A trace records every lookup, whatever the policy keeps.
+        self.recorder.is_recording() || self.cache.active()
+    }
+
     fn lookup(&self, key: &[u8]) -> PointHit {
         self.recorder.record(|s, max| {
             s.flush_pending(max);

@@ -52,6 +52,14 @@ pub enum PointHit {
 /// data block). Takes `&self`: implementations lock inside, like
 /// [`BlockCache`](super::BlockCache).
 pub trait PointCache {
+    /// Whether [`lookup`](Self::lookup) and [`insert`](Self::insert) can
+    /// do anything now: a cache under a block-only policy answers false,
+    /// and a point lookup then asks it nothing (under TCG its two calls,
+    /// each through a recorder, were ~100 instructions and eight jumps a
+    /// lookup for nothing).
+    fn active(&self) -> bool {
+        true
+    }
     /// Looks `key` up in KV, then KP.
     fn lookup(&self, key: &[u8]) -> PointHit;
     /// After a miss that found `value` in the tables at `ptr`; `stats` says

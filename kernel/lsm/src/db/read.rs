@@ -189,7 +189,10 @@ impl<D: BlockDevice> Db<D> {
         let version = &cur.version;
         let counter = ReadCounter::default();
         // The point cache knows only the newest values.
-        let points = self.points.as_deref().filter(|_| snapshot.is_none());
+        let points = self
+            .points
+            .as_deref()
+            .filter(|p| snapshot.is_none() && p.active());
         if let Some(p) = points {
             match p.lookup(key) {
                 PointHit::Kv(v) => {

@@ -286,10 +286,26 @@ pub(super) struct PointMap {
     pub(super) kv: std::sync::Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
     pub(super) kp: std::sync::Mutex<BTreeMap<Vec<u8>, BlockPointer>>,
     inserted_reads: std::sync::Mutex<Vec<LookupStats>>,
+    /// Answers `active() == false` (a block-only policy), and then fails
+    /// the test if asked anything.
+    off: std::sync::atomic::AtomicBool,
+}
+
+impl PointMap {
+    fn asked(&self) {
+        assert!(
+            !self.off.load(std::sync::atomic::Ordering::Relaxed),
+            "an inactive point cache was asked"
+        );
+    }
 }
 
 impl PointCache for PointMap {
+    fn active(&self) -> bool {
+        !self.off.load(std::sync::atomic::Ordering::Relaxed)
+    }
     fn lookup(&self, key: &[u8]) -> PointHit {
+        self.asked();
         if let Some(v) = self.kv.lock().unwrap().get(key) {
             return PointHit::Kv(v.clone());
         }
@@ -299,6 +315,7 @@ impl PointCache for PointMap {
         }
     }
     fn insert(&self, key: &[u8], _value: &[u8], ptr: BlockPointer, stats: &LookupStats) {
+        self.asked();
         self.kp.lock().unwrap().insert(key.to_vec(), ptr);
         self.inserted_reads.lock().unwrap().push(*stats);
     }
@@ -393,6 +410,29 @@ fn kp_hits_read_one_block_and_kv_hits_none() {
         };
         assert_eq!(db.get(k, None).unwrap(), want);
     }
+}
+
+#[test]
+fn a_point_cache_that_is_not_active_is_asked_nothing() {
+    let (mut db, model) = filled(500);
+    let points = Arc::new(PointMap::default());
+    points.off.store(true, std::sync::atomic::Ordering::Relaxed);
+    db.set_point_cache(Some(points.clone()));
+    for (k, v) in model.iter().step_by(7) {
+        let (got, st) = db.get_with_stats(k, None).unwrap();
+        assert_eq!(got.as_ref(), Some(v));
+        assert_eq!(st.source, LookupSource::Table);
+    }
+    assert!(points.kp.lock().unwrap().is_empty());
+    // Active again (a policy that keeps points): asked from the next lookup.
+    points
+        .off
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    let (k, v) = model.iter().next().unwrap();
+    assert_eq!(db.get(k, None).unwrap().as_ref(), Some(v));
+    assert_eq!(points.kp.lock().unwrap().len(), 1);
+    let (got, st) = db.get_with_stats(k, None).unwrap();
+    assert_eq!((got.as_ref(), st.source), (Some(v), LookupSource::PointKp));
 }
 
 #[test]
