@@ -551,3 +551,55 @@ fn a_killed_qemu_keeps_every_acknowledged_set() {
     eprintln!("{} acknowledged SETs all survived the kill", acked.len());
     s.qemu.shutdown();
 }
+
+/// `CONFIG SET appendfsync` at run time, over the network: under `no`,
+/// SETs are answered without waiting for the disk and INFO says so; back
+/// under `always`, SETs acknowledged right before QEMU is killed are there
+/// after the reboot (the serving loop, which last read `no`, must still
+/// commit them before their replies go).
+#[test]
+fn appendfsync_switched_at_run_time_keeps_what_always_acknowledged() {
+    let mut s = Server::boot("resp-fsync.img", 128, false, None);
+    let mut c = s.client();
+    let pipelined = |c: &mut Client, prefix: &str, n: usize| {
+        let mut bytes = Vec::new();
+        for i in 0..n {
+            bytes.extend_from_slice(&request(&["SET", &format!("{prefix}{i}"), "v"]));
+        }
+        c.send(&bytes).unwrap();
+        for _ in 0..n {
+            assert_eq!(c.read().unwrap(), ok());
+        }
+    };
+    for policy in ["no", "everysec"] {
+        assert_eq!(
+            c.cmd(&["CONFIG", "SET", "appendfsync", policy]).unwrap(),
+            ok()
+        );
+        pipelined(&mut c, policy, 200);
+        let Frame::Bulk(info) = c.cmd(&["INFO", "persistence"]).unwrap() else {
+            panic!("INFO persistence")
+        };
+        let info = String::from_utf8_lossy(&info).into_owned();
+        assert!(
+            info.contains(&format!("appendfsync:{policy}\r\n")),
+            "{info}"
+        );
+    }
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "appendfsync", "always"]).unwrap(),
+        ok()
+    );
+    pipelined(&mut c, "always", 64);
+    s.qemu.kill();
+    s.reboot();
+    let mut c = s.client();
+    let keys: Vec<String> = (0..64).map(|i| format!("always{i}")).collect();
+    let mut args = vec!["MGET"];
+    args.extend(keys.iter().map(String::as_str));
+    assert_eq!(
+        c.cmd(&args).unwrap(),
+        Frame::Array(keys.iter().map(|_| bulk("v")).collect())
+    );
+    s.qemu.shutdown();
+}
