@@ -433,10 +433,16 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// kernel log line printed between the prompt and the echo (warnings go to
 /// the console, from whichever core logs them) is not part of it; one
 /// between the echo and the reply is (LOG's reply is log lines), and a
-/// test that may meet one drops it with [`without_log_lines`].
-pub fn strip_echo(raw: &str, _line: &str) -> String {
+/// test that may meet one drops it with [`without_log_lines`]. Nor is one
+/// printed in the middle of the echo, after the line's text and before its
+/// end: the echo's own "\r\n" then follows the log line's.
+pub fn strip_echo(raw: &str, line: &str) -> String {
     let raw = skip_log_lines(raw);
-    let body = raw.find("\r\n").map_or(raw, |i| &raw[i + 2..]);
+    let mut body = raw.find("\r\n").map_or(raw, |i| &raw[i + 2..]);
+    let echo = raw.split("\r\n").next().unwrap_or("");
+    if echo.strip_prefix(line).is_some_and(is_log_line) {
+        body = body.strip_prefix("\r\n").unwrap_or(body);
+    }
     body.replace("\r\n", "\n")
 }
 
@@ -557,5 +563,30 @@ impl TempFile {
 impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_line_around_or_inside_the_echo_is_not_the_reply() {
+        let log = "[    2.000001] WARN  unikv::session: expiry: damage\r\n";
+        let reply = "(error) ERR corruption\r\n";
+        for raw in [
+            format!("VERIFY\r\n{reply}"),
+            format!("{log}VERIFY\r\n{reply}"),
+            format!("VERIFY{log}\r\n{reply}"),
+        ] {
+            assert_eq!(
+                strip_echo(&raw, "VERIFY"),
+                "(error) ERR corruption\n",
+                "{raw:?}"
+            );
+        }
+        // Between the echo and the reply it is the reply's (LOG prints them).
+        let raw = format!("LOG\r\n{log}");
+        assert!(strip_echo(&raw, "LOG").starts_with("[    2.000001] WARN"));
     }
 }
