@@ -368,9 +368,9 @@ fn splits(size: u64) -> Vec<cachesim::store_sim::PhaseSplit> {
 /// evictions of its own). The second point phase starts from an empty point
 /// side, so its share is the ghosts' alone: it must come back to most of the
 /// first phase's. It may settle above it or a little below (0.67 against
-/// 0.40 at 300 KB, 0.25 against 0.35 at 800 KB), as ghosts are tracked until 16 windows in a row
-/// look alike, but never to the whole budget: the index and filter blocks
-/// every lookup needs stay.
+/// 0.40 at 300 KB, 0.25 against 0.35 at 800 KB), as ghosts are tracked
+/// until 16 windows in a row look alike, but never to the whole budget:
+/// the index and filter blocks every lookup needs stay.
 #[test]
 fn ackey_split_follows_the_phase_both_ways() {
     for size in [300_000, 800_000] {
