@@ -54,10 +54,13 @@ impl MetaRate {
     /// [`EReads::Expected`]: one for the data block, plus the lookup's other
     /// blocks at the shard's index and filter miss ratio (rounded). A
     /// shard's blocks are a hash-picked sample of all of them, so its ratio
-    /// stands for the cache's. With none seen lately the tables keep their
-    /// index and filter blocks themselves (`CACHE METADATA pinned`, the
-    /// default; a lookup asks the cache for them before it inserts its
-    /// entry otherwise), and a hit spares the data block alone.
+    /// stands for the cache's. With none seen since the shard started the
+    /// tables keep their index and filter blocks themselves (`CACHE
+    /// METADATA pinned`, the default; a lookup asks the cache for them
+    /// before it inserts its entry otherwise), and a hit spares the data
+    /// block alone. Nothing dilutes the rate once lookups stop asking: after
+    /// `cached` back to `pinned` it stays as it was until a policy switch
+    /// (or a resize that splits the shards anew) restarts the shard.
     pub(crate) fn expected_reads(self, stats: &LookupStats) -> u32 {
         let others = stats.block_reads.saturating_sub(1);
         let total = self.hits + self.misses;
