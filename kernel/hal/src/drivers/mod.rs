@@ -7,3 +7,4 @@ pub mod virtio;
 pub mod virtio_blk;
 pub mod virtio_mmio;
 pub mod virtio_net;
+pub mod virtio_quiet;

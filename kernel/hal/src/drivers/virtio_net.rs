@@ -9,10 +9,11 @@
 //! pool of [`QUEUE`]; one goes back to the pool when the device reports it
 //! used, which [`VirtioNet::transmit`] and [`VirtioNet::reclaim`] check.
 //!
-//! Interrupts: the device raises its line when a used ring moves past the
-//! index the driver last consumed (`virtio-drivers` negotiates EVENT_IDX
-//! with QEMU, and then `disable_interrupts` does nothing: every frame
-//! received after the previous one was taken raises one). The line is
+//! Notifications: EVENT_IDX is not negotiated ([`NoEventIdx`] says why),
+//! so both ways go by the rings' flags: the driver notifies unless the
+//! device set NO_NOTIFY (QEMU does while it has receive buffers, and while
+//! its transmit bottom half is scheduled), and the device raises its line
+//! for every buffer it uses (the driver never sets NO_INTERRUPT). The line is
 //! level-triggered on PCI (INTx) and held until acknowledged on mmio:
 //! [`VirtioNet::ack_interrupt`] (the ISR read on PCI, InterruptACK on mmio)
 //! lowers it: the handler runs it before its end of interrupt, or masks the
@@ -22,6 +23,7 @@
 //! checksums in software) and one queue pair; frames are at most 1514 bytes.
 
 use super::virtio::KernelHal;
+use super::virtio_quiet::NoEventIdx;
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -75,7 +77,7 @@ impl RxFrame {
 }
 
 pub struct VirtioNet {
-    raw: VirtIONetRaw<KernelHal, SomeTransport<'static>, QUEUE>,
+    raw: VirtIONetRaw<KernelHal, NoEventIdx<SomeTransport<'static>>, QUEUE>,
     /// The buffer posted under each receive token.
     rx_posted: Vec<Option<Box<[u8]>>>,
     tx_free: Vec<Box<[u8]>>,
@@ -88,7 +90,7 @@ impl VirtioNet {
     /// Negotiates with the device behind `transport` and posts every
     /// receive buffer.
     pub fn attach(transport: SomeTransport<'static>) -> Result<Self, NetAttachError> {
-        let raw = VirtIONetRaw::new(transport).map_err(NetAttachError::Device)?;
+        let raw = VirtIONetRaw::new(NoEventIdx(transport)).map_err(NetAttachError::Device)?;
         let mut nic = Self {
             raw,
             rx_posted: (0..QUEUE).map(|_| None).collect(),
