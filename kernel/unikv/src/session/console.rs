@@ -126,6 +126,11 @@ impl Console {
         }
     }
 
+    /// Whether output waits for a commit.
+    pub fn holds(&self) -> bool {
+        !self.held.is_empty()
+    }
+
     /// Sends what no longer waits: held output up to the first write whose
     /// commit has not happened yet.
     pub fn release(&mut self) {
