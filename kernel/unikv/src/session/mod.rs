@@ -111,6 +111,12 @@ fn network_loop() -> ! {
             }
             routed = intid;
         }
+        // A flush the disk finished: its replies go before the input that
+        // came meanwhile is run, so that their clients send their next
+        // requests (for the next commit) while this round's are executed.
+        if finish_flight(&mut committer) {
+            network.flush();
+        }
         network.poll();
         settle(&mut committer);
         network.flush();
@@ -126,6 +132,10 @@ fn combined_loop(server: &'static ServerCell) -> ! {
     let mut network = network::Network::new(server);
     let mut committer = Committer::new(true);
     loop {
+        if finish_flight(&mut committer) {
+            console.release();
+            network.flush();
+        }
         // Frames in, then every session takes what arrived.
         console.poll();
         network.poll();
@@ -227,6 +237,29 @@ fn settle(c: &mut Committer) {
         Appendfsync::Everysec if due => c.last_sync_ms = now,
         Appendfsync::Everysec | Appendfsync::No => note_unsynced(),
     }
+}
+
+/// Settles the commit under way if the disk is done with it (its
+/// replies may then go); whether it was. Begins no other: the loop's
+/// `settle` does, once the round's input has been run, so that it covers
+/// that too. Traced (2026-12-04, `-c 10` SETs, QEMU's virtio trace
+/// events): the loop ran the 8 requests that had come during the flush,
+/// ~450 us, then wrote the next commit, ~140 us more, before the finished
+/// commit's replies went out.
+fn finish_flight(c: &mut Committer) -> bool {
+    let Some(flight) = &mut c.flight else {
+        return false;
+    };
+    if virtio_blk::interrupts_taken() == c.seen {
+        return false;
+    }
+    c.seen = virtio_blk::interrupts_taken();
+    let Some(done) = flight.poll() else {
+        return false;
+    };
+    c.flight = None;
+    finish_commit(done);
+    true
 }
 
 /// Deferred writes that no commit covers yet start the store's write-out
