@@ -16,11 +16,13 @@
 //! hands the disk the flush and serves on (the requests that arrive
 //! meanwhile are executed, their replies wait for the next commit), and
 //! the disk's interrupt brings it back to finish the commit and send the
-//! replies it covered; so the disk's flush and the serving overlap, as
-//! with RocksDB's pipelined writes. (The console's own loop waits: its
-//! next command may be a long one.) A loop that finds another core's commit
-//! under way leaves its writes for the next and sleeps; the committing
-//! core wakes it when the commit is done, so that its replies go.
+//! replies it covered, before it runs the input that came meanwhile
+//! (whose writes the next commit takes); so the disk's flush and the
+//! serving overlap, as with RocksDB's pipelined writes. (The console's
+//! own loop waits: its next command may be a long one.) A loop that finds
+//! another core's commit under way leaves its writes for the next and
+//! sleeps; the committing core wakes it when the commit is done, so that
+//! its replies go.
 //!
 //! With three cores or more the console and the network sessions each have
 //! a loop and a core of their own (`cores`), so a long console command
