@@ -286,7 +286,13 @@ impl VirtioBlk {
             // An interrupt taken after an earlier request was seen done
             // left the line masked: clear it, so this one's can come.
             self.reopen(intid);
-            cpu::wait_for_interrupt_if(|| self.queue.peek_used() != Some(token));
+            // An interrupt taken since `reopen` (an earlier request's,
+            // seen done before it came) masked the line again: look
+            // again rather than sleep through this one's completion.
+            cpu::wait_for_interrupt_if(|| {
+                self.queue.peek_used() != Some(token)
+                    && INTERRUPTS.load(Ordering::Acquire) == self.reopened_at
+            });
         }
     }
 
