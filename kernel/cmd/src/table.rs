@@ -121,6 +121,7 @@ pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
 
 /// [`run`]'s part once the command may run. The reply is moved as little
 /// as it can be (a move of a reply is a copy of its bytes).
+#[inline(always)]
 fn ran(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
     let (mut reply, place, usec) = execute_timed(ctx, inv);
     let applied = ctx.apply();
@@ -145,6 +146,7 @@ pub(crate) fn timed(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
 
 /// Runs `inv`'s handler (see [`execute`]): its reply, its command's place
 /// in the table, and the microseconds it took.
+#[inline(always)]
 fn execute_timed(ctx: &mut Ctx<'_>, inv: &Invocation) -> (Reply, Option<Position>, u64) {
     let place = console::command::position(inv.spec);
     let clock = ctx.host.clock();
@@ -226,6 +228,7 @@ fn flag_transaction(client: &mut Client) {
 /// Runs one command's handler without the checks of [`run`] and without
 /// applying its writes (EXEC applies a transaction's writes once, at its
 /// end). A failed command's own writes are dropped.
+#[inline(always)]
 fn execute(ctx: &mut Ctx<'_>, inv: &Invocation, place: Option<Position>) -> Reply {
     let Some(e) = handler_at(inv.spec, place) else {
         return Reply::error(format!(
