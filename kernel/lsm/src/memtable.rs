@@ -7,6 +7,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use crate::comparator::eq_bytes;
 use crate::error::Result;
 use crate::iter::KvIter;
 use crate::key::{
@@ -156,7 +157,7 @@ impl MemTable {
         // instructions for redis-benchmark's one key).
         if let Some((ikey, value)) = self.list.last_inserted(h) {
             let p = ParsedInternalKey::parse(ikey);
-            if let Some(p) = p.filter(|p| p.user_key == key && p.sequence <= seq) {
+            if let Some(p) = p.filter(|p| eq_bytes(p.user_key, key) && p.sequence <= seq) {
                 if self.in_order.load(Ordering::Relaxed) {
                     return Ok(match p.kind {
                         ValueType::Value => Lookup::Found(f(value)),

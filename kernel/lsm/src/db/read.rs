@@ -270,7 +270,7 @@ impl<D: BlockDevice> Db<D> {
         };
         let r = t.get_in_block_with(&file, h, &probe, bufs, |k, v| {
             let p = parse_found(k, f.number)?;
-            Ok((p.user_key == key && p.kind == ValueType::Value).then(|| v.to_vec()))
+            Ok((eq_bytes(p.user_key, key) && p.kind == ValueType::Value).then(|| v.to_vec()))
         });
         r?.transpose().map(Option::flatten)
     }
