@@ -135,7 +135,14 @@ impl Connection {
         if argv.is_empty() {
             return self.reply(&Reply::error("empty command"), None);
         }
-        let name = argv.remove(0);
+        // With one argument left, `swap_remove` keeps the order and moves
+        // nothing else; `remove` shifts the rest with a `memmove` call
+        // (~40 instructions a GET).
+        let name = if argv.len() <= 2 {
+            argv.swap_remove(0)
+        } else {
+            argv.remove(0)
+        };
         let inv = match cmd::redis_invocation(env.server, &mut self.client, &name, argv) {
             Ok(inv) => inv,
             Err(refusal) => return self.reply(&refusal, None),
