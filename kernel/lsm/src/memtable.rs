@@ -170,7 +170,7 @@ impl MemTable {
         let probe = internal_key_in(&mut stack, &mut heap, key, seq, ValueType::FOR_SEEK);
         let mut it = self.list.iter();
         it.seek(probe)?;
-        if !it.valid() || user_key(it.key()) != key {
+        if !it.valid() || !eq_bytes(user_key(it.key()), key) {
             return Ok(Lookup::Missing);
         }
         // Keys in the memtable were made by `add`, so they always parse.

@@ -5,7 +5,7 @@ use core::cmp::Ordering;
 
 use super::block::BlockBuilder;
 use super::{bloom, encode_footer, BlockHandle, KIND_DATA, KIND_FILTER, KIND_INDEX};
-use crate::comparator::Comparator;
+use crate::comparator::{eq_bytes, Comparator};
 use crate::crc32c;
 use crate::error::{Error, Result};
 
@@ -114,7 +114,7 @@ impl<C: Comparator> TableBuilder<C> {
         let same_as_last = self
             .filter_starts
             .last()
-            .is_some_and(|&s| &self.filter_keys[s..] == fk);
+            .is_some_and(|&s| eq_bytes(&self.filter_keys[s..], fk));
         if !same_as_last {
             self.filter_starts.push(self.filter_keys.len());
             self.filter_keys.extend_from_slice(fk);
