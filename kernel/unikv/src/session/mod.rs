@@ -200,6 +200,21 @@ impl Committer {
     fn may_sleep(&self) -> bool {
         self.flight.is_none() || virtio_blk::interrupts_taken() == self.seen
     }
+
+    /// Asks the commit under way whether the disk is done with it, and
+    /// settles it if so; whether it did (false with none under way).
+    fn poll_flight(&mut self) -> bool {
+        let Some(flight) = &mut self.flight else {
+            return false;
+        };
+        self.seen = virtio_blk::interrupts_taken();
+        let Some(done) = flight.poll() else {
+            return false;
+        };
+        self.flight = None;
+        finish_commit(done);
+        true
+    }
 }
 
 /// Makes the writes gathered this round durable as `appendfsync` says:
@@ -249,19 +264,7 @@ fn settle(c: &mut Committer) {
 /// ~450 us, then wrote the next commit, ~140 us more, before the finished
 /// commit's replies went out.
 fn finish_flight(c: &mut Committer) -> bool {
-    let Some(flight) = &mut c.flight else {
-        return false;
-    };
-    if virtio_blk::interrupts_taken() == c.seen {
-        return false;
-    }
-    c.seen = virtio_blk::interrupts_taken();
-    let Some(done) = flight.poll() else {
-        return false;
-    };
-    c.flight = None;
-    finish_commit(done);
-    true
+    c.flight.is_some() && virtio_blk::interrupts_taken() != c.seen && c.poll_flight()
 }
 
 /// Deferred writes that no commit covers yet start the store's write-out
@@ -288,13 +291,8 @@ static COMMIT_WAITERS: AtomicUsize = AtomicUsize::new(0);
 /// wakes it, then commits what is left. A failure is each waiting reply's
 /// error.
 fn group_commit(c: &mut Committer, begin: bool) {
-    if let Some(flight) = &mut c.flight {
-        c.seen = virtio_blk::interrupts_taken();
-        let Some(done) = flight.poll() else {
-            return;
-        };
-        c.flight = None;
-        finish_commit(done);
+    if c.flight.is_some() && !c.poll_flight() {
+        return;
     }
     if !begin || !STORE.has_pending() {
         return;
