@@ -13,12 +13,10 @@
 //! buffers and while its transmit bottom half is scheduled, as it did for
 //! Linux before EVENT_IDX.
 
+use virtio_drivers::device::common::Feature;
 use virtio_drivers::transport::{DeviceStatus, DeviceType, InterruptStatus, Transport};
 use virtio_drivers::{PhysAddr, Result};
 use zerocopy::{FromBytes, Immutable, IntoBytes};
-
-/// VIRTIO_F_EVENT_IDX (virtio 1.2, 6 Reserved Feature Bits).
-const EVENT_IDX: u64 = 1 << 29;
 
 /// `T`, offering every feature but EVENT_IDX.
 pub struct NoEventIdx<T>(pub T);
@@ -28,7 +26,7 @@ impl<T: Transport> Transport for NoEventIdx<T> {
         self.0.device_type()
     }
     fn read_device_features(&mut self) -> u64 {
-        self.0.read_device_features() & !EVENT_IDX
+        self.0.read_device_features() & !Feature::RING_EVENT_IDX.bits()
     }
     fn write_driver_features(&mut self, driver_features: u64) {
         self.0.write_driver_features(driver_features)
