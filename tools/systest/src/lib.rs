@@ -438,8 +438,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// end: the echo's own "\r\n" then follows the log line's.
 pub fn strip_echo(raw: &str, line: &str) -> String {
     let raw = skip_log_lines(raw);
-    let mut body = raw.find("\r\n").map_or(raw, |i| &raw[i + 2..]);
-    let echo = raw.split("\r\n").next().unwrap_or("");
+    let (echo, mut body) = raw.split_once("\r\n").unwrap_or((raw, raw));
     if echo.strip_prefix(line).is_some_and(is_log_line) {
         body = body.strip_prefix("\r\n").unwrap_or(body);
     }
