@@ -94,6 +94,23 @@ pub trait BlockDevice {
     fn poll_flush(&mut self) -> Option<Result<(), DeviceError>> {
         Some(Ok(()))
     }
+
+    /// Writes `data` at `offset` and starts making it durable, with every
+    /// completed write, as [`BlockDevice::start_flush`] does (its outcome
+    /// is [`BlockDevice::poll_flush`]'s). A device that can make one write
+    /// durable by itself (virtio-blk with its cache switched off) does it in
+    /// one request; by default, the write and then the flush.
+    fn start_durable_write(&mut self, offset: u64, data: Vec<u8>) -> Result<bool, DeviceError> {
+        self.write(offset, &data)?;
+        self.start_flush()
+    }
+
+    /// Writes `data` at `offset` and makes it durable, with every
+    /// completed write: [`BlockDevice::start_durable_write`], waited for.
+    fn write_durable(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
+        self.write(offset, data)?;
+        self.flush()
+    }
 }
 
 impl<D: BlockDevice + ?Sized> BlockDevice for &mut D {
@@ -115,6 +132,12 @@ impl<D: BlockDevice + ?Sized> BlockDevice for &mut D {
     fn poll_flush(&mut self) -> Option<Result<(), DeviceError>> {
         (**self).poll_flush()
     }
+    fn start_durable_write(&mut self, offset: u64, data: Vec<u8>) -> Result<bool, DeviceError> {
+        (**self).start_durable_write(offset, data)
+    }
+    fn write_durable(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
+        (**self).write_durable(offset, data)
+    }
 }
 
 impl<D: BlockDevice + ?Sized> BlockDevice for alloc::boxed::Box<D> {
@@ -135,6 +158,12 @@ impl<D: BlockDevice + ?Sized> BlockDevice for alloc::boxed::Box<D> {
     }
     fn poll_flush(&mut self) -> Option<Result<(), DeviceError>> {
         (**self).poll_flush()
+    }
+    fn start_durable_write(&mut self, offset: u64, data: Vec<u8>) -> Result<bool, DeviceError> {
+        (**self).start_durable_write(offset, data)
+    }
+    fn write_durable(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
+        (**self).write_durable(offset, data)
     }
 }
 

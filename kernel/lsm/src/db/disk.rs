@@ -167,6 +167,43 @@ impl<D: BlockDevice> Disk<D> {
         self.with(|d| d.start_flush())
     }
 
+    /// [`BlockDevice::start_durable_write`]: `Ok(true)` while it runs on.
+    /// A write longer than [`WRITE_CHUNK`] goes out in chunks as
+    /// [`Disk::write`]'s do, the last one durable with them all.
+    pub fn start_durable_write(&self, offset: u64, mut data: Vec<u8>) -> Result<bool, DeviceError> {
+        self.stats.flushes.fetch_add(1, Ordering::Relaxed);
+        if data.len() > WRITE_CHUNK {
+            let head = (data.len() - 1) / WRITE_CHUNK * WRITE_CHUNK;
+            let tail = data.split_off(head);
+            self.write(offset, &data)?;
+            return self.start_durable_write_chunk(offset + head as u64, tail);
+        }
+        self.start_durable_write_chunk(offset, data)
+    }
+
+    /// [`BlockDevice::write_durable`], chunked as [`Disk::write`] is.
+    pub fn write_durable(&self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
+        self.stats.flushes.fetch_add(1, Ordering::Relaxed);
+        let head = data.len().saturating_sub(1) / WRITE_CHUNK * WRITE_CHUNK;
+        let (data, tail) = data.split_at(head);
+        if !data.is_empty() {
+            self.write(offset, data)?;
+        }
+        self.stats.writes.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .write_bytes
+            .fetch_add(tail.len() as u64, Ordering::Relaxed);
+        self.with(|d| d.write_durable(offset + head as u64, tail))
+    }
+
+    fn start_durable_write_chunk(&self, offset: u64, data: Vec<u8>) -> Result<bool, DeviceError> {
+        self.stats.writes.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .write_bytes
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.with(|d| d.start_durable_write(offset, data))
+    }
+
     /// [`BlockDevice::poll_flush`]. It may wait for another core's request
     /// (which waits for the flush first): a `None` then always means the
     /// device still has the flush.
@@ -247,6 +284,9 @@ impl<D: BlockDevice> BlockDevice for DiskRef<'_, D> {
     }
     fn capacity(&self) -> u64 {
         self.0.capacity()
+    }
+    fn write_durable(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
+        self.0.write_durable(offset, data)
     }
 }
 

@@ -252,11 +252,11 @@ impl<D: BlockDevice> WalSync<D> {
     /// the store's fatal error (what reached the disk is unknown).
     pub fn run(self) -> Result<()> {
         let disk = &self.sh.disk;
-        let written = match &self.out {
-            Some((at, bytes)) => disk.write(*at, bytes),
-            None => Ok(()),
-        };
-        let r = written.and_then(|()| disk.flush()).map_err(Error::from);
+        let r = match &self.out {
+            Some((at, bytes)) => disk.write_durable(*at, bytes),
+            None => disk.flush(),
+        }
+        .map_err(Error::from);
         if let Err(e) = &r {
             self.sh.set_fatal(e);
         }
@@ -269,16 +269,16 @@ impl<D: BlockDevice> WalSync<D> {
     /// it: the taker goes on with other work (the owner's writes may go on
     /// too, the bytes being on the device) and polls the [`WalFlush`]. A
     /// failure, now or polled, latches the store's fatal error.
-    pub fn start(self) -> WalFlush<D> {
+    pub fn start(mut self) -> WalFlush<D> {
         let disk = &self.sh.disk;
         // Set before `wal_io` clears (as `self` drops), so that no other
         // group commit begins in between.
         self.sh.wal_flush.store(true, Ordering::Release);
-        let written = match &self.out {
-            Some((at, bytes)) => disk.write(*at, bytes),
-            None => Ok(()),
+        let started = match self.out.take() {
+            Some((at, bytes)) => disk.start_durable_write(at, bytes),
+            None => disk.start_flush(),
         };
-        let done = match written.and_then(|()| disk.start_flush()) {
+        let done = match started {
             Ok(true) => None,
             Ok(false) => Some(Ok(())),
             Err(e) => {

@@ -31,7 +31,7 @@ use alloc::vec::Vec;
 
 use crate::coding::get_fixed32;
 use crate::crc32c;
-use crate::device::{BlockDevice, SECTOR_SIZE};
+use crate::device::{BlockDevice, DeviceError, SECTOR_SIZE};
 use crate::error::{Error, Result};
 
 /// Size of a log block; fragments never cross one.
@@ -216,10 +216,19 @@ impl LogWriter {
         if !self.dirty {
             return Ok(());
         }
+        self.put_out(|at, bytes| dev.write(at, bytes))
+    }
+
+    /// Hands the buffered bytes, padded to whole sectors, to `write`, and
+    /// keeps only the partial last sector once it succeeds.
+    fn put_out(
+        &mut self,
+        write: impl FnOnce(u64, &[u8]) -> core::result::Result<(), DeviceError>,
+    ) -> Result<()> {
         let used = self.buf.len();
         let padded = used.div_ceil(SECTOR_SIZE) * SECTOR_SIZE;
         self.buf.resize(padded, 0);
-        let written = dev.write(self.region.start + self.buf_start, &self.buf);
+        let written = write(self.region.start + self.buf_start, &self.buf);
         self.buf.truncate(used);
         written?;
         let keep_from = used - used % SECTOR_SIZE;
@@ -252,10 +261,14 @@ impl LogWriter {
     }
 
     /// Writes out and flushes: every appended record is durable after this.
+    /// The write-out and the flush are one [`BlockDevice::write_durable`],
+    /// which a device may do in one request.
     pub fn sync<D: BlockDevice + ?Sized>(&mut self, dev: &mut D) -> Result<()> {
-        self.write_out(dev)?;
-        dev.flush()?;
-        Ok(())
+        if !self.dirty {
+            dev.flush()?;
+            return Ok(());
+        }
+        self.put_out(|at, bytes| dev.write_durable(at, bytes))
     }
 }
 

@@ -59,6 +59,18 @@ impl BlockDevice for VirtioDisk {
     fn poll_flush(&mut self) -> Option<Result<(), DeviceError>> {
         Some(self.0.poll_flush()?.map_err(device_error))
     }
+
+    fn write_durable(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
+        check_request(offset, data.len(), self.0.capacity())?;
+        self.0.write_durable(offset, data).map_err(device_error)
+    }
+
+    fn start_durable_write(&mut self, offset: u64, data: Vec<u8>) -> Result<bool, DeviceError> {
+        check_request(offset, data.len(), self.0.capacity())?;
+        self.0
+            .start_durable_write(offset, data)
+            .map_err(device_error)
+    }
 }
 
 /// The generic timer, and the tick that calls `Store::tick` at least this
@@ -184,6 +196,9 @@ fn init() -> Result<(), ServiceError> {
     match dev.interrupt() {
         Some(i) => log::info!("kv: disk requests wait asleep for INTID {i}"),
         None => log::info!("kv: disk requests are polled (no interrupt line of its own)"),
+    }
+    if dev.switches_cache() {
+        log::info!("kv: a group commit is one write with the disk's cache off (CONFIG_WCE)");
     }
     let capacity = dev.capacity();
     let dev: kv::Disk = Box::new(VirtioDisk(dev));

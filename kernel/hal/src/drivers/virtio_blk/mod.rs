@@ -24,10 +24,15 @@
 //! [`VirtioBlk::start_flush`], which runs on while its starter serves (the
 //! group commit's, 0.2 to 0.8 ms in which a core would otherwise sleep)
 //! and which the next request of any core waits for first.
+//!
+//! A durable write (a group commit's WAL write) is one request where the
+//! driver may switch the device's write cache off for it: `durable`.
+
+mod durable;
 
 use super::virtio::KernelHal;
 use crate::arch::{cpu, gicv3, smp};
-use alloc::boxed::Box;
+use alloc::{boxed::Box, vec::Vec};
 use core::sync::atomic::{AtomicU64, Ordering};
 use virtio_drivers::{
     queue::VirtQueue,
@@ -54,8 +59,9 @@ const QUEUE_SIZE: usize = 16;
 // off when they are polled for instead.
 const F_RO: u64 = 1 << 5;
 const F_FLUSH: u64 = 1 << 9;
+const F_CONFIG_WCE: u64 = 1 << 11;
 const F_VERSION_1: u64 = 1 << 32;
-const SUPPORTED_FEATURES: u64 = F_RO | F_FLUSH | F_VERSION_1;
+const SUPPORTED_FEATURES: u64 = F_RO | F_FLUSH | F_CONFIG_WCE | F_VERSION_1;
 
 // Request types and statuses (virtio 1.2, 5.2.6).
 const T_IN: u32 = 0;
@@ -150,6 +156,14 @@ pub struct VirtioBlk {
     /// Whether the device takes FLUSH; one that does not has no volatile
     /// cache to flush (virtio 1.2, 5.2.6.2).
     flush: bool,
+    /// Whether the driver may switch the device's write cache
+    /// (CONFIG_WCE, and the switch seen to work at attach).
+    switchable: bool,
+    /// The write cache's state, as last set or read.
+    writeback: bool,
+    /// A write completed with the cache on and no FLUSH done since: it may
+    /// still be volatile.
+    volatile: bool,
     /// The device's interrupt, when a request's waiter sleeps until it.
     intid: Option<u32>,
     /// The core that interrupt was last routed to, so that a waiter on the
@@ -167,12 +181,15 @@ pub struct VirtioBlk {
     reopened_at: u64,
 }
 
-/// A FLUSH under way without a waiter.
+/// A FLUSH, or a durable write, under way without a waiter.
 struct InFlight {
     token: u16,
     /// The header the device reads and the status byte it writes, boxed
     /// so that they stay put while the driver moves.
     bufs: Box<FlushBuffers>,
+    /// A durable write's bytes (a `Vec`'s heap buffer stays put too);
+    /// empty for a FLUSH.
+    data: Vec<u8>,
     /// Its starter, woken when another core's request finds it done.
     owner: usize,
 }
@@ -255,11 +272,16 @@ impl VirtioBlk {
         // A polling waiter has no use for the device's interrupts, and a
         // line it shares with another device must not stay raised by ours.
         queue.set_dev_notify(intid.is_some());
+        let flush = features & F_FLUSH != 0;
         let mut blk = Self {
             transport,
             queue,
             capacity: sectors.saturating_mul(SECTOR_SIZE as u64),
-            flush: features & F_FLUSH != 0,
+            flush,
+            switchable: false,
+            writeback: flush,
+            // Whatever ran before may have left writes in the cache.
+            volatile: flush,
             intid,
             routed_to: None,
             in_flight: None,
@@ -267,6 +289,7 @@ impl VirtioBlk {
             flush_done: None,
         };
         blk.transport.finish_init();
+        blk.probe_cache(features & F_CONFIG_WCE != 0);
         Ok(blk)
     }
 
@@ -328,23 +351,45 @@ impl VirtioBlk {
             return;
         };
         self.wait(intid, f.token);
-        self.flush_done = Some(self.finish_flush(&mut f));
+        self.flush_done = Some(self.finish_in_flight(&mut f));
         if f.owner != crate::cpus::index() {
             smp::wake(f.owner);
         }
     }
 
-    /// Takes the FLUSH `f` back from the device, which has used it.
-    fn finish_flush(&mut self, f: &mut InFlight) -> Result<(), BlkError> {
+    /// Takes the FLUSH or durable write `f` back from the device, which
+    /// has used it.
+    fn finish_in_flight(&mut self, f: &mut InFlight) -> Result<(), BlkError> {
         let FlushBuffers { header, status: st } = &mut *f.bufs;
-        // SAFETY: the very buffers `start_flush` gave `add`, for the token
-        // it returned, which the device has now used.
-        unsafe {
-            self.queue
-                .pop_used(f.token, &[&header[..]], &mut [&mut st[..]])
+        let flush = f.data.is_empty();
+        // SAFETY: the very buffers `start_flush` or `start_durable_write`
+        // gave `add`, for the token it returned, which the device has now
+        // used.
+        let popped = unsafe {
+            if flush {
+                self.queue
+                    .pop_used(f.token, &[&header[..]], &mut [&mut st[..]])
+            } else {
+                self.queue
+                    .pop_used(f.token, &[&header[..], &f.data[..]], &mut [&mut st[..]])
+            }
+        };
+        popped.map_err(BlkError::Device)?;
+        let done = status(st[0]);
+        // Every write completed before the FLUSH was handed over (one
+        // request at a time), so it covered them all.
+        if flush && done.is_ok() {
+            self.volatile = false;
         }
-        .map_err(BlkError::Device)?;
-        status(st[0])
+        done
+    }
+
+    /// Forgets how an earlier FLUSH or durable write went, unless it
+    /// failed: its starter still has to hear that.
+    fn forget_done(&mut self) {
+        if !matches!(self.flush_done, Some(Err(_))) {
+            self.flush_done = None;
+        }
     }
 
     /// Hands the device a FLUSH of every completed write and returns at
@@ -356,8 +401,8 @@ impl VirtioBlk {
     /// only while it has not moved. Every other request waits for it first.
     pub fn start_flush(&mut self) -> Result<bool, BlkError> {
         self.settle();
-        self.flush_done = None;
-        let Some(intid) = self.intid.filter(|_| self.flush) else {
+        self.forget_done();
+        let Some(intid) = self.intid.filter(|_| self.flush && self.volatile) else {
             return self.flush().map(|()| false);
         };
         self.route_here(intid);
@@ -381,6 +426,7 @@ impl VirtioBlk {
         self.in_flight = Some(InFlight {
             token,
             bufs,
+            data: Vec::new(),
             owner: crate::cpus::index(),
         });
         Ok(true)
@@ -407,7 +453,7 @@ impl VirtioBlk {
             }
         }
         let mut f = self.in_flight.take()?;
-        Some(self.finish_flush(&mut f))
+        Some(self.finish_in_flight(&mut f))
     }
 
     /// Hands the device one request, `inputs` for it to read and `outputs`
@@ -449,6 +495,13 @@ impl VirtioBlk {
     fn write_request(&mut self, sector: usize, buf: &[u8]) -> Result<(), BlkError> {
         let req = header(T_OUT, sector as u64);
         let mut resp = [S_UNWRITTEN];
+        // A durable write in flight ends first: the cache is switched
+        // between requests only.
+        self.settle();
+        self.cache(true);
+        // Written with the cache on, it may stay volatile until a FLUSH
+        // (even a failed write may have changed some sectors).
+        self.volatile |= self.writeback;
         self.request(&[&req, buf], &mut [&mut resp])?;
         status(resp[0])
     }
@@ -497,13 +550,17 @@ impl VirtioBlk {
 
     /// Makes every completed write durable (virtio's FLUSH).
     pub fn flush(&mut self) -> Result<(), BlkError> {
-        if !self.flush {
+        // A durable write in flight first: it may leave nothing volatile.
+        self.settle();
+        if !self.flush || !self.volatile {
             return Ok(());
         }
         let req = header(T_FLUSH, 0);
         let mut resp = [S_UNWRITTEN];
         self.request(&[&req], &mut [&mut resp])?;
-        status(resp[0])
+        status(resp[0])?;
+        self.volatile = false;
+        Ok(())
     }
 }
 
