@@ -86,6 +86,8 @@ pub struct Client {
     pub last_ms: u64,
     /// Its last command's name, lower case.
     pub last_command: &'static str,
+    /// The spec its last request named, looked at first for the next one.
+    pub(crate) last_spec: Option<&'static console::CommandSpec>,
     /// The writes of the command (or transaction) running, applied as one
     /// batch when it succeeds; kept here so that their room outlives it.
     pub(crate) pending: crate::keyspace::Pending,
@@ -109,6 +111,7 @@ impl Client {
             since_ms: now_ms,
             last_ms: now_ms,
             last_command: "NULL",
+            last_spec: None,
             pending: Default::default(),
         }
     }

@@ -258,7 +258,7 @@ pub fn redis_invocation(
     name: &[u8],
     argv: Vec<Vec<u8>>,
 ) -> Result<Invocation, Reply> {
-    let Some(spec) = console::lookup(name) else {
+    let Some(spec) = console::command::lookup_after(client.last_spec, name) else {
         // Redis: "unknown command '%.128s', with args beginning with: "
         // and each argument as "'%.*s' " while the list is under 128 bytes.
         let mut args = Vec::new();
@@ -286,6 +286,7 @@ pub fn redis_invocation(
             spec.name.to_ascii_lowercase()
         )));
     }
+    client.last_spec = Some(spec);
     Ok(Invocation { spec, args: argv })
 }
 

@@ -18,34 +18,42 @@ pub enum Protocol {
     Resp3,
 }
 
-/// Appends `n` in decimal.
-fn push_int(out: &mut Vec<u8>, n: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
+/// Appends a line of `kind` and `n` in decimal: a header (`$3`, `*2`) or
+/// an integer reply, CRLF included. Built on the stack and appended at
+/// once: a request's reply is mostly such lines, and each append is a
+/// capacity check and a copy.
+fn number_line(out: &mut Vec<u8>, kind: u8, n: i64) {
+    // The kind, a sign, up to 19 digits, CRLF.
+    let mut line = [0u8; 24];
+    let mut at = line.len() - 2;
+    line[at..].copy_from_slice(b"\r\n");
     let mut rest = n.unsigned_abs();
     loop {
         at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
+        line[at] = b'0' + (rest % 10) as u8;
         rest /= 10;
         if rest == 0 {
             break;
         }
     }
     if n < 0 {
-        out.push(b'-');
+        at -= 1;
+        line[at] = b'-';
     }
-    out.extend_from_slice(&digits[at..]);
+    at -= 1;
+    line[at] = kind;
+    out.extend_from_slice(&line[at..]);
 }
 
 /// Appends a header: the type byte, a length or number, CRLF.
 fn header(out: &mut Vec<u8>, kind: u8, n: usize) {
-    out.push(kind);
     // A length beyond i64 cannot exist in memory.
-    push_int(out, i64::try_from(n).unwrap_or(i64::MAX));
-    out.extend_from_slice(b"\r\n");
+    number_line(out, kind, i64::try_from(n).unwrap_or(i64::MAX));
 }
 
 fn bulk(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Room for all of it at once: the header, the bytes, CRLF.
+    out.reserve(bytes.len() + 24);
     header(out, b'$', bytes.len());
     out.extend_from_slice(bytes);
     out.extend_from_slice(b"\r\n");
@@ -92,11 +100,7 @@ pub fn encode(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
             Protocol::Resp2 => b"*-1\r\n",
             Protocol::Resp3 => b"_\r\n",
         }),
-        Reply::Integer(n) => {
-            out.push(b':');
-            push_int(out, *n);
-            out.extend_from_slice(b"\r\n");
-        }
+        Reply::Integer(n) => number_line(out, b':', *n),
         Reply::Array(items) => {
             header(out, b'*', items.len());
             for item in items {
@@ -163,16 +167,19 @@ mod tests {
     #[test]
     fn integers_in_decimal() {
         for (n, text) in [
-            (0, "0"),
-            (7, "7"),
-            (-7, "-7"),
-            (1234567890, "1234567890"),
-            (i64::MAX, "9223372036854775807"),
-            (i64::MIN, "-9223372036854775808"),
+            (0, ":0\r\n"),
+            (7, ":7\r\n"),
+            (-7, ":-7\r\n"),
+            (1234567890, ":1234567890\r\n"),
+            (i64::MAX, ":9223372036854775807\r\n"),
+            (i64::MIN, ":-9223372036854775808\r\n"),
         ] {
-            let mut out = Vec::new();
-            push_int(&mut out, n);
-            assert_eq!(out, text.as_bytes());
+            let mut out = b"x".to_vec();
+            number_line(&mut out, b':', n);
+            assert_eq!(&out[1..], text.as_bytes());
         }
+        let mut out = Vec::new();
+        header(&mut out, b'$', usize::MAX);
+        assert_eq!(out, b"$9223372036854775807\r\n");
     }
 }

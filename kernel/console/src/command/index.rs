@@ -86,6 +86,19 @@ fn same_name(upper: &str, name: &[u8]) -> bool {
             .all(|(u, b)| u == b.to_ascii_uppercase())
 }
 
+/// [`lookup`], trying `last` first: a client's requests mostly repeat its
+/// last command (a pipeline, a benchmark, a loader), and comparing one name
+/// is a tenth of hashing and probing for it.
+pub fn lookup_after(
+    last: Option<&'static CommandSpec>,
+    name: &[u8],
+) -> Option<&'static CommandSpec> {
+    match last {
+        Some(spec) if same_name(spec.name, name) => Some(spec),
+        _ => lookup(name),
+    }
+}
+
 /// The command called `name` (or one of its aliases), ignoring ASCII case.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     if name.len() > MAX_NAME {

@@ -128,7 +128,7 @@ mod server;
 mod strings;
 mod transactions;
 
-pub use index::lookup;
+pub use index::{lookup, lookup_after};
 
 /// Every family's specs, in HELP's order of families.
 pub static FAMILIES: &[&[CommandSpec]] = &[

@@ -153,6 +153,18 @@ fn lookup_ignores_case_and_knows_aliases() {
 }
 
 #[test]
+fn lookup_after_the_last_command_finds_what_lookup_finds() {
+    let get = lookup(b"GET");
+    assert_eq!(super::lookup_after(get, b"get").unwrap().name, "GET");
+    // Another name, an alias of another command, none at all: the table.
+    assert_eq!(super::lookup_after(get, b"set").unwrap().name, "SET");
+    assert_eq!(super::lookup_after(get, b"put").unwrap().name, "SET");
+    assert!(super::lookup_after(get, b"GETS").is_none());
+    assert!(super::lookup_after(get, b"GE").is_none());
+    assert_eq!(super::lookup_after(None, b"Get").unwrap().name, "GET");
+}
+
+#[test]
 fn arity_of_every_command() {
     // (name, fewest, most) arguments after the name; usize::MAX for unbounded.
     let table = [

@@ -32,12 +32,12 @@ pub(crate) fn allow_word_copies() {
     check();
 }
 
-/// One length for each path of boot/mem.s: under 16 bytes each bit of the
-/// length alone and all together; 16 to 31 bytes exactly 16, one more, the
-/// most; the 32-byte loop once and twice, with no tail, a tail under 16, a
-/// tail of exactly 16 and one over.
-const LENGTHS: [usize; 17] = [
-    0, 1, 2, 4, 8, 15, 16, 17, 31, 32, 33, 48, 49, 63, 64, 65, 80,
+/// Lengths for every path of boot/mem.s and their edges: memcpy's bits of
+/// a length under 16, 16-32 (two overlapping pairs), and the 32-byte loop
+/// once and twice before its last 32 from the end; memset's bits of a
+/// length under 16, its 16-31 and its loop with every kind of tail.
+const LENGTHS: [usize; 25] = [
+    0, 1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 32, 33, 40, 48, 49, 63, 64, 65, 72, 80,
 ];
 
 /// The byte at index `i` of the check's source.
