@@ -580,7 +580,27 @@ impl RequestParser {
 /// A `*` or `$` header at the start of `input` that is well formed (the
 /// tag, a number, CRLF, within 32 bytes): the number and the bytes the
 /// header took.
+#[inline(always)]
 fn header(input: &[u8], tag: u8) -> Option<(i64, usize)> {
+    // What nearly every client sends, a count or length of one or two
+    // digits, read with no loop (a header was ~50 guest instructions).
+    if let [t, d0, a, b, rest @ ..] = input {
+        let (t, d0, a, b) = (*t, d0.wrapping_sub(b'0'), *a, *b);
+        if t == tag && d0 <= 9 {
+            if a == b'\r' && b == b'\n' {
+                return Some((i64::from(d0), 4));
+            }
+            let d1 = a.wrapping_sub(b'0');
+            if d0 != 0 && d1 <= 9 && b == b'\r' && rest.first() == Some(&b'\n') {
+                return Some((i64::from(d0 * 10 + d1), 5));
+            }
+        }
+    }
+    header_long(input, tag)
+}
+
+/// [`header`] for any number of digits.
+fn header_long(input: &[u8], tag: u8) -> Option<(i64, usize)> {
     if *input.first()? != tag {
         return None;
     }
