@@ -73,6 +73,7 @@ mod background;
 mod batch;
 mod compact;
 mod disk;
+mod extents;
 mod filter;
 pub mod inspect;
 mod iter;
