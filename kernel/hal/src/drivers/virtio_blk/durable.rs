@@ -16,11 +16,8 @@
 //! and FLUSH, and so does every one on a device without the switch. A
 //! cache off from the start (`-drive cache=writethrough`) stays off.
 
-use super::{
-    header, status, BlkError, FlushBuffers, InFlight, VirtioBlk, MAX_REQUEST, QUEUE, S_UNWRITTEN,
-    T_OUT,
-};
-use alloc::{boxed::Box, vec::Vec};
+use super::{header, status, BlkError, VirtioBlk, MAX_REQUEST, S_UNWRITTEN, T_OUT};
+use alloc::vec::Vec;
 use virtio_drivers::transport::Transport;
 
 /// `writeback` in the config space (virtio 1.2, 5.2.4): after capacity,
@@ -118,30 +115,6 @@ impl VirtioBlk {
             return self.start_flush();
         }
         self.forget_done();
-        self.route_here(intid);
-        self.reopen(intid);
-        let mut bufs = Box::new(FlushBuffers {
-            header: header(T_OUT, sector as u64),
-            status: [S_UNWRITTEN],
-        });
-        let FlushBuffers { header, status } = &mut *bufs;
-        // SAFETY: the header and status are the box's and the bytes the
-        // vector's heap buffer, which `in_flight` keeps, untouched, until
-        // `finish_in_flight` gives them back (as for a FLUSH, above).
-        let token = unsafe {
-            self.queue
-                .add(&[&header[..], &data[..]], &mut [&mut status[..]])
-        }
-        .map_err(BlkError::Device)?;
-        if self.queue.should_notify() {
-            self.transport.notify(QUEUE);
-        }
-        self.in_flight = Some(InFlight {
-            token,
-            bufs,
-            data,
-            owner: crate::cpus::index(),
-        });
-        Ok(true)
+        self.hand_over(intid, header(T_OUT, sector as u64), data)
     }
 }

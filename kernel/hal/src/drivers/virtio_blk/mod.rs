@@ -405,28 +405,43 @@ impl VirtioBlk {
         let Some(intid) = self.intid.filter(|_| self.flush && self.volatile) else {
             return self.flush().map(|()| false);
         };
+        self.hand_over(intid, header(T_FLUSH, 0), Vec::new())
+    }
+
+    /// Hands the device a request that runs on without a waiter (a FLUSH,
+    /// `data` empty, or a durable write of `data`) and returns `Ok(true)`:
+    /// [`Self::poll_flush`] says how it went.
+    fn hand_over(&mut self, intid: u32, header: [u8; 16], data: Vec<u8>) -> Result<bool, BlkError> {
         self.route_here(intid);
         // An earlier request's interrupt cleared and the line open before
         // the device has this one, so that its completion's interrupt comes.
         self.reopen(intid);
         let mut bufs = Box::new(FlushBuffers {
-            header: header(T_FLUSH, 0),
+            header,
             status: [S_UNWRITTEN],
         });
         let FlushBuffers { header, status } = &mut *bufs;
-        // SAFETY: the buffers are the box's, which `in_flight` keeps,
-        // untouched, until `finish_flush` gives them back; whatever ends
-        // the driver's use of the queue settles it first (every request,
-        // and the drop).
-        let token = unsafe { self.queue.add(&[&header[..]], &mut [&mut status[..]]) }
-            .map_err(BlkError::Device)?;
+        // SAFETY: the header and status are the box's and the bytes the
+        // vector's heap buffer (which stays put when the vector moves);
+        // `in_flight` keeps both, untouched, until `finish_in_flight` gives
+        // them back, and whatever ends the driver's use of the queue
+        // settles it first (every request, and the drop).
+        let token = unsafe {
+            if data.is_empty() {
+                self.queue.add(&[&header[..]], &mut [&mut status[..]])
+            } else {
+                self.queue
+                    .add(&[&header[..], &data[..]], &mut [&mut status[..]])
+            }
+        }
+        .map_err(BlkError::Device)?;
         if self.queue.should_notify() {
             self.transport.notify(QUEUE);
         }
         self.in_flight = Some(InFlight {
             token,
             bufs,
-            data: Vec::new(),
+            data,
             owner: crate::cpus::index(),
         });
         Ok(true)
