@@ -272,6 +272,16 @@ fn devices(r: &mut Report) {
         );
     }
     r.add_field("virtio_mmio_slots", board.virtio_mmio.len());
+    // What the disk got, request by request (INFO storage counts what the
+    // store asked for).
+    use hal::drivers::virtio_blk::stats;
+    let q = stats::requests();
+    r.add_field("disk_write_cache", stats::write_cache().name());
+    r.add_field("disk_read_requests", q.reads);
+    r.add_field("disk_write_requests", q.writes);
+    r.add_field("disk_durable_write_requests", q.durable_writes);
+    r.add_field("disk_flush_requests", q.flushes);
+    r.add_field("disk_cache_switches", q.cache_switches);
     for (i, d) in services::virtio::devices().iter().enumerate() {
         let at = match d.location {
             Location::Mmio { base, size, .. } => format!("{base:#x} ({size:#x} bytes)"),

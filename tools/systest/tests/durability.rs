@@ -58,6 +58,22 @@ fn every_ok_follows_an_fdatasync_of_the_disk() {
         c.send(&request(&["SET", &k, &v])).unwrap();
         assert_eq!(c.read().unwrap(), resp::Frame::Simple(b"OK".to_vec()));
     }
+    // The device's own counts agree: one durable write a SET, with the
+    // cache switched off for it (QEMU's virtio-blk has CONFIG_WCE).
+    let info = match c.cmd(&["INFO", "devices"]).unwrap() {
+        resp::Frame::Bulk(text) => String::from_utf8(text).unwrap(),
+        other => panic!("INFO devices: {other:?}"),
+    };
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .unwrap_or_else(|| panic!("{name} missing: {info}"))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(field("disk_write_cache"), "switched off for durable writes");
+    let durable: usize = field("disk_durable_write_requests").parse().unwrap();
+    assert!(durable >= SETS, "{durable} durable writes for {SETS} SETs");
     q.send(b"SHUTDOWN\r");
     q.wait_exit(Duration::from_secs(60));
 

@@ -60,6 +60,7 @@ impl VirtioBlk {
         let _ = self
             .transport
             .write_config_space(CONFIG_WRITEBACK, u8::from(on));
+        super::stats::switched();
         let now: Result<u8, _> = self.transport.read_config_space(CONFIG_WRITEBACK);
         self.writeback = now != Ok(0);
         self.writeback == on
@@ -78,6 +79,7 @@ impl VirtioBlk {
                 self.switchable = false;
                 return false;
             }
+            super::stats::switched();
             self.writeback = on;
         }
         self.writeback == on

@@ -29,6 +29,7 @@
 //! driver may switch the device's write cache off for it: `durable`.
 
 mod durable;
+pub mod stats;
 
 use super::virtio::KernelHal;
 use crate::arch::{cpu, gicv3, smp};
@@ -290,6 +291,12 @@ impl VirtioBlk {
         };
         blk.transport.finish_init();
         blk.probe_cache(features & F_CONFIG_WCE != 0);
+        stats::set_cache(match (blk.flush, blk.switchable, blk.writeback) {
+            (false, ..) => stats::WriteCache::None,
+            (true, true, _) => stats::WriteCache::Switched,
+            (true, false, false) => stats::WriteCache::Off,
+            (true, false, true) => stats::WriteCache::On,
+        });
         Ok(blk)
     }
 
@@ -416,6 +423,7 @@ impl VirtioBlk {
         // An earlier request's interrupt cleared and the line open before
         // the device has this one, so that its completion's interrupt comes.
         self.reopen(intid);
+        stats::count(&header, self.writeback);
         let mut bufs = Box::new(FlushBuffers {
             header,
             status: [S_UNWRITTEN],
@@ -483,6 +491,9 @@ impl VirtioBlk {
         // `pop_used` below gives them back, which always runs: waiting for
         // the token cannot fail, and nothing between returns early.
         let token = unsafe { self.queue.add(inputs, outputs) }.map_err(BlkError::Device)?;
+        if let Some(h) = inputs.first().and_then(|h| <&[u8; 16]>::try_from(*h).ok()) {
+            stats::count(h, self.writeback);
+        }
         if self.queue.should_notify() {
             self.transport.notify(QUEUE);
         }
