@@ -197,9 +197,10 @@ fn init() -> Result<(), ServiceError> {
         Some(i) => log::info!("kv: disk requests wait asleep for INTID {i}"),
         None => log::info!("kv: disk requests are polled (no interrupt line of its own)"),
     }
-    if dev.switches_cache() {
-        log::info!("kv: a group commit is one write with the disk's cache off (CONFIG_WCE)");
-    }
+    log::info!(
+        "kv: the disk's write cache: {}",
+        hal::drivers::virtio_blk::stats::write_cache().name()
+    );
     let capacity = dev.capacity();
     let dev: kv::Disk = Box::new(VirtioDisk(dev));
     let mut opts = Options::for_disk(capacity);

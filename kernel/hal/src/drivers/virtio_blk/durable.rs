@@ -7,7 +7,7 @@
 //! notify), 80-110 us under QEMU (2026-12-04, host syscalls traced). Where
 //! the device lets the driver switch its cache (VIRTIO_BLK_F_CONFIG_WCE),
 //! a durable write turns it off for that write (QEMU then writes and
-//! fdatasyncs in one request: virtio 1.2, 5.2.6.1, a write made and
+//! fdatasyncs in one request: virtio 1.2, 5.2.6.2, a write made and
 //! completed while `writeback` is 0 is stable) and the next plain write
 //! turns it on again, so that tables and `sync=0` WAL writes keep the cache
 //! (each would otherwise pay the host's fdatasync: `BENCH fillrandom` at
@@ -39,12 +39,6 @@ impl VirtioBlk {
         if self.writeback && self.flush {
             self.switchable = self.set_writeback(false) && self.set_writeback(true);
         }
-    }
-
-    /// Whether a durable write is one request ([`Self::start_durable_write`]):
-    /// the device's cache can be switched off, or is off.
-    pub fn switches_cache(&self) -> bool {
-        self.switchable || !self.writeback
     }
 
     /// Whether a durable write of `len` bytes can be one request: nothing
