@@ -5,7 +5,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use lsm::percore::{self, CoreFn, ReadGuard, ReadMostly, WriteGuard};
 
-use super::Store;
+use super::{Store, Ticket};
 
 /// The store's lock, as its owner keeps it: `None` while the service is
 /// stopped. Sessions lock it per command: [`lock`](Self::lock) for
@@ -49,6 +49,13 @@ struct Upkeep {
     /// [`Store::max_string_len`] (0: no store), which a write checks its
     /// value against.
     max_string_len: AtomicUsize,
+    /// The last ticket settled (durable or failed; `u64::MAX` with no
+    /// store, whose close made everything durable), and the last durable:
+    /// a connection holding replies asks them every round, and at `-c 10`
+    /// SETs the exclusive lock it took to ask the store was ~280
+    /// instructions a SET.
+    settled: AtomicU64,
+    durable: AtomicU64,
 }
 
 impl Upkeep {
@@ -59,6 +66,8 @@ impl Upkeep {
             may_expire: AtomicBool::new(false),
             inline: AtomicBool::new(false),
             max_string_len: AtomicUsize::new(0),
+            settled: AtomicU64::new(u64::MAX),
+            durable: AtomicU64::new(0),
         }
     }
 
@@ -73,6 +82,11 @@ impl Upkeep {
                 s.max_string_len(),
             ),
         };
+        let (settled, durable) = store.map_or((u64::MAX, u64::MAX), |s| {
+            (s.settled_through(), s.durable_through())
+        });
+        self.settled.store(settled, Ordering::Release);
+        self.durable.store(durable, Ordering::Release);
         self.max_string_len.store(max_string_len, Ordering::Relaxed);
         self.pending.store(pending, Ordering::Relaxed);
         self.due_at.store(due_at, Ordering::Relaxed);
@@ -168,6 +182,19 @@ impl StoreCell {
     /// background core), as of the last exclusive lock, without a lock.
     pub fn compacts_inline(&self) -> bool {
         self.upkeep.inline.load(Ordering::Relaxed)
+    }
+
+    /// Whether the write with ticket `t` may have been settled (durable or
+    /// failed), as of the last exclusive lock let go, without a lock:
+    /// `false` means it certainly still waits for a commit.
+    pub fn may_be_settled(&self, t: Ticket) -> bool {
+        t.0 <= self.upkeep.settled.load(Ordering::Acquire)
+    }
+
+    /// Whether the write with ticket `t` is durable, as of the last
+    /// exclusive lock let go, without a lock (`false`: ask the store).
+    pub fn is_durable(&self, t: Ticket) -> bool {
+        t.0 <= self.upkeep.durable.load(Ordering::Acquire)
     }
 
     /// The store, shared with other readers (lookups and scans).

@@ -102,11 +102,21 @@ pub struct CommitDone {
 impl Store {
     /// Deferred writes not yet covered by a commit.
     pub fn pending(&self) -> u64 {
-        let settled = match &self.failed {
+        self.written - self.settled_through()
+    }
+
+    /// The last ticket durable: every write up to it is (a failure covers
+    /// only tickets after it).
+    pub(super) fn durable_through(&self) -> u64 {
+        self.durable
+    }
+
+    /// The last ticket settled: every write up to it is durable or failed.
+    pub(super) fn settled_through(&self) -> u64 {
+        match &self.failed {
             Some((_, through, _)) => self.durable.max(*through),
             None => self.durable,
-        };
-        self.written - settled
+        }
     }
 
     /// Makes every write so far durable with one WAL flush (group commit).
