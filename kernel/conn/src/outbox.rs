@@ -102,9 +102,6 @@ impl Outbox {
         if self.items.is_empty() {
             return;
         }
-        // The store's lock only for a reply whose commit may have failed: a
-        // durable one and one still waiting are known without it.
-        let mut locked = None;
         while let Some(item) = self.items.front() {
             let len = match item {
                 Item::Owned(b) => {
@@ -112,20 +109,11 @@ impl Outbox {
                     b.len()
                 }
                 Item::Buffered(ticket, len) => {
-                    if ticket.is_some_and(|t| !store.may_be_settled(t)) {
-                        break;
-                    }
                     let bytes = &self.buf[self.start..self.start + len];
-                    let status = ticket.filter(|&t| !store.is_durable(t)).map(|t| {
-                        locked
-                            .get_or_insert_with(|| store.lock())
-                            .as_ref()
-                            .map(|s| s.status(t))
-                    });
-                    match status {
-                        None | Some(None | Some(Commit::Durable)) => send(bytes),
-                        Some(Some(Commit::Failed(e))) => send(&on_error(&e)),
-                        Some(Some(Commit::Pending)) => break,
+                    match ticket.map_or(Commit::Durable, |t| store.commit_status(t)) {
+                        Commit::Durable => send(bytes),
+                        Commit::Failed(e) => send(&on_error(&e)),
+                        Commit::Pending => break,
                     }
                     self.start += len;
                     *len
@@ -134,7 +122,6 @@ impl Outbox {
             self.held_bytes -= len;
             self.items.pop_front();
         }
-        drop(locked);
         if self.items.is_empty() {
             self.start = 0;
             if self.buf.capacity() > KEEP_CAPACITY {

@@ -5,7 +5,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use lsm::percore::{self, CoreFn, ReadGuard, ReadMostly, WriteGuard};
 
-use super::{Store, Ticket};
+use super::{Commit, Store, Ticket};
 
 /// The store's lock, as its owner keeps it: `None` while the service is
 /// stopped. Sessions lock it per command: [`lock`](Self::lock) for
@@ -184,17 +184,22 @@ impl StoreCell {
         self.upkeep.inline.load(Ordering::Relaxed)
     }
 
-    /// Whether the write with ticket `t` may have been settled (durable or
-    /// failed), as of the last exclusive lock let go, without a lock:
-    /// `false` means it certainly still waits for a commit.
-    pub fn may_be_settled(&self, t: Ticket) -> bool {
-        t.0 <= self.upkeep.settled.load(Ordering::Acquire)
-    }
-
-    /// Whether the write with ticket `t` is durable, as of the last
-    /// exclusive lock let go, without a lock (`false`: ask the store).
-    pub fn is_durable(&self, t: Ticket) -> bool {
-        t.0 <= self.upkeep.durable.load(Ordering::Acquire)
+    /// Where the write with ticket `t` stands ([`Store::status`]), with
+    /// no store `Durable` (its close made every write durable). Durable and
+    /// pending are read from what the last exclusive lock published as it
+    /// let go (tickets are handed out under that lock, so a ticket is never
+    /// newer than what was published after it); only a ticket a failed
+    /// commit may have covered takes the lock to ask.
+    pub fn commit_status(&self, t: Ticket) -> Commit {
+        if t.0 <= self.upkeep.durable.load(Ordering::Acquire) {
+            return Commit::Durable;
+        }
+        if t.0 > self.upkeep.settled.load(Ordering::Acquire) {
+            return Commit::Pending;
+        }
+        self.lock()
+            .as_ref()
+            .map_or(Commit::Durable, |s| s.status(t))
     }
 
     /// The store, shared with other readers (lookups and scans).

@@ -699,3 +699,46 @@ fn the_loops_learn_of_upkeep_without_the_lock_as_each_writer_lets_go() {
     drop(cell.lock().take());
     assert!(!cell.has_pending() && !cell.has_upkeep(u64::MAX - 1) && !cell.may_expire());
 }
+
+/// What a connection holding replies asks every round, answered without
+/// the lock where it can be: as the store itself says, for pending,
+/// durable and failed writes, and durable once the store is gone.
+#[test]
+fn the_cell_tells_a_tickets_commit_as_the_store_does() {
+    let disk = Shared::new();
+    let cell = StoreCell::new(Some(open(&disk)));
+    let ticket = |k: &str| {
+        cell.lock()
+            .as_mut()
+            .unwrap()
+            .write_deferred(put(k, "v"))
+            .unwrap()
+    };
+    let first = ticket("a");
+    assert_eq!(cell.commit_status(first), Commit::Pending);
+    cell.lock().as_mut().unwrap().commit().unwrap();
+    assert_eq!(cell.commit_status(first), Commit::Durable);
+    let second = ticket("b");
+    assert_eq!(cell.commit_status(second), Commit::Pending);
+    disk.0.lock().unwrap().cut_power_after(0);
+    let err = cell
+        .lock()
+        .as_mut()
+        .unwrap()
+        .commit()
+        .expect_err("the flush fails");
+    assert_eq!(cell.commit_status(second), Commit::Failed(err));
+    assert_eq!(cell.commit_status(first), Commit::Durable);
+    // A store closed and taken out made its pending writes durable.
+    let disk = Shared::new();
+    let cell = StoreCell::new(Some(open(&disk)));
+    let t = cell
+        .lock()
+        .as_mut()
+        .unwrap()
+        .write_deferred(put("c", "v"))
+        .unwrap();
+    assert_eq!(cell.commit_status(t), Commit::Pending);
+    cell.lock().take().unwrap().close().unwrap();
+    assert_eq!(cell.commit_status(t), Commit::Durable);
+}
