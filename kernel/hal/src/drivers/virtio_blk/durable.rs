@@ -51,10 +51,7 @@ impl VirtioBlk {
     /// Switches the device's write cache on or off, and reads the switch
     /// back: whether it took. Between requests only (none is in flight).
     fn set_writeback(&mut self, on: bool) -> bool {
-        let _ = self
-            .transport
-            .write_config_space(CONFIG_WRITEBACK, u8::from(on));
-        super::stats::switched();
+        self.write_writeback(on);
         let now: Result<u8, _> = self.transport.read_config_space(CONFIG_WRITEBACK);
         self.writeback = now != Ok(0);
         self.writeback == on
@@ -65,18 +62,25 @@ impl VirtioBlk {
     /// is so; a switch that fails is not tried again.
     pub(super) fn cache(&mut self, on: bool) -> bool {
         if self.writeback != on && self.switchable {
-            if self
-                .transport
-                .write_config_space(CONFIG_WRITEBACK, u8::from(on))
-                .is_err()
-            {
+            if !self.write_writeback(on) {
                 self.switchable = false;
                 return false;
             }
-            super::stats::switched();
             self.writeback = on;
         }
         self.writeback == on
+    }
+
+    /// Writes the config's `writeback` byte; whether the transport took it.
+    fn write_writeback(&mut self, on: bool) -> bool {
+        let ok = self
+            .transport
+            .write_config_space(CONFIG_WRITEBACK, u8::from(on))
+            .is_ok();
+        if ok {
+            super::stats::switched();
+        }
+        ok
     }
 
     /// Writes `data` at byte `offset` and makes it durable, with every
