@@ -9,17 +9,20 @@
 //! per SYN, whatever its length, up to [`MAX_CONNS`] open at once; past that
 //! SYNs are dropped (the client retries) and counted as refused.
 //!
-//! Each socket is walked by smoltcp for every packet, so the pool stays
-//! small ([`IDLE_LISTENERS`]) and sockets that finished closing are reused
-//! as listeners or freed. A connection the peer closed before any session
+//! The listeners are in the stack's front set, which smoltcp walks for
+//! every frame that is not a connection's (`shards`), so the pool stays
+//! small ([`IDLE_LISTENERS`]); a completed handshake moves its socket to
+//! its peer's shard. Sockets that finished closing are reused as
+//! listeners or freed. A connection the peer closed before any session
 //! took it, having sent nothing (a port probe, a client that gave up), is
 //! closed here: there is nothing to answer.
 
+use super::device::Segment;
+use super::shards::{shard_of, Shards, Sock, FRONT};
 use alloc::collections::VecDeque;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddrV4};
-use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::tcp::{self, State};
 use smoltcp::time::Duration;
 
@@ -30,10 +33,9 @@ use smoltcp::time::Duration;
 /// benchmark may hold open; buffers shrink to keep the total in bounds.
 pub const MAX_CONNS: usize = 512;
 /// Listening sockets kept ready. `update` tops the pool up after every
-/// received packet, so a burst of SYNs in one poll meets a fresh listener
-/// each; more listeners would only lengthen smoltcp's walk of the sockets,
-/// which it makes for every packet and every poll (at 16, a third of a
-/// lone client's GET went to walking them).
+/// frame the front set takes, so a burst of SYNs in one poll meets a fresh
+/// listener each; more listeners would only lengthen smoltcp's walk of the
+/// front set, which it makes for every frame that is not a connection's.
 pub const IDLE_LISTENERS: usize = 2;
 /// Sockets closed by us and still in TIME-WAIT (10 s in smoltcp) or
 /// waiting for the peer's last ACK; past this many the oldest is reset.
@@ -49,7 +51,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(300);
 pub struct ConnId(u32);
 
 struct Conn {
-    handle: SocketHandle,
+    sock: Sock,
     peer: Option<SocketAddrV4>,
 }
 
@@ -76,12 +78,16 @@ pub struct ConnStats {
 pub struct Conns {
     port: u16,
     buf: usize,
-    listeners: Vec<SocketHandle>,
+    /// The stack's sockets: the listeners' and the connections'.
+    pub shards: Shards,
+    listeners: Vec<Sock>,
+    /// Whether a listener waits for a SYN, as of the last `update`.
+    listening: bool,
     slots: Vec<Slot>,
     free: Vec<u16>,
     open: usize,
     queue: VecDeque<ConnId>,
-    closing: VecDeque<SocketHandle>,
+    closing: VecDeque<Sock>,
     pub stats: ConnStats,
 }
 
@@ -93,13 +99,19 @@ fn peer_of(s: &tcp::Socket<'_>) -> Option<SocketAddrV4> {
     }
 }
 
+fn listen(port: u16, s: &mut tcp::Socket<'_>) -> bool {
+    s.listen(port).is_ok()
+}
+
 impl Conns {
     /// A table for `port` whose sockets have `buf` bytes each way.
     pub fn new(port: u16, buf: usize) -> Self {
         Self {
             port,
             buf,
+            shards: Shards::new(),
             listeners: Vec::new(),
+            listening: false,
             slots: Vec::new(),
             free: Vec::new(),
             open: 0,
@@ -126,11 +138,43 @@ impl Conns {
     }
 
     /// Listeners waiting for a SYN.
-    pub fn idle_listeners(&self, sockets: &SocketSet<'_>) -> usize {
+    pub fn idle_listeners(&self) -> usize {
         self.listeners
             .iter()
-            .filter(|&&h| sockets.get::<tcp::Socket>(h).state() == State::Listen)
+            .filter(|&&l| self.shards.tcp(l).state() == State::Listen)
             .count()
+    }
+
+    /// The set that must take `seg` (a TCP segment for the sessions'
+    /// port): the front set's for a handshake (a new connection's SYN, or
+    /// a segment from a listener's peer), else its connection's shard.
+    /// `None`: a new connection's SYN with no listener free, to be dropped
+    /// (smoltcp would reset it) as Linux drops a SYN its full accept queue
+    /// cannot take, so that the client retries.
+    pub fn route(&self, seg: &Segment) -> Option<usize> {
+        let (addr, port) = seg.peer;
+        let shard = shard_of(addr, port);
+        let from_peer = |s: &tcp::Socket<'_>| peer_of(s) == Some(SocketAddrV4::new(addr, port));
+        if seg.opens {
+            // A connection of that peer still open answers it, as it did
+            // with every socket in one set; one in TIME-WAIT is left
+            // behind (`update` removes it when the new one moves in).
+            let open = self.shards.tcp_in(shard).any(|(_, s)| {
+                !matches!(s.state(), State::Closed | State::TimeWait) && from_peer(s)
+            });
+            if open {
+                return Some(shard);
+            }
+            return self.listening.then_some(FRONT);
+        }
+        if self
+            .listeners
+            .iter()
+            .any(|&l| from_peer(self.shards.tcp(l)))
+        {
+            return Some(FRONT);
+        }
+        Some(shard)
     }
 
     fn new_socket(&self) -> tcp::Socket<'static> {
@@ -146,37 +190,38 @@ impl Conns {
         s
     }
 
-    fn listen(&self, s: &mut tcp::Socket<'_>) -> bool {
-        s.listen(self.port).is_ok()
-    }
-
     /// Adds a closed socket to the pool (reusing its buffers) if the pool
     /// needs one; otherwise frees it.
-    fn recycle(&mut self, sockets: &mut SocketSet<'static>, h: SocketHandle) {
-        let idle = self.idle_listeners(sockets);
-        let s = sockets.get_mut::<tcp::Socket>(h);
-        if idle < IDLE_LISTENERS && self.open + self.listeners.len() < MAX_CONNS && self.listen(s) {
-            self.listeners.push(h);
+    fn recycle(&mut self, sock: Sock) {
+        let idle = self.idle_listeners();
+        if idle < IDLE_LISTENERS && self.open + self.listeners.len() < MAX_CONNS {
+            let l = self.shards.move_to(sock, FRONT);
+            if listen(self.port, self.shards.tcp_mut(l)) {
+                self.listeners.push(l);
+                self.listening = true;
+            } else {
+                self.shards.remove(l);
+            }
         } else {
-            sockets.remove(h);
+            self.shards.remove(sock);
         }
     }
 
-    /// After each received packet: listeners that completed a handshake
-    /// become connections, listeners whose handshake failed listen again,
-    /// and the pool is topped up. Returns whether a listener is free.
-    pub fn update(&mut self, sockets: &mut SocketSet<'static>) -> bool {
+    /// After each frame the front set took: listeners that completed a
+    /// handshake become connections (in their peer's shard), listeners
+    /// whose handshake failed listen again, and the pool is topped up.
+    pub fn update(&mut self) {
         let mut i = 0;
         while i < self.listeners.len() {
-            let h = self.listeners[i];
-            let s = sockets.get_mut::<tcp::Socket>(h);
+            let l = self.listeners[i];
+            let s = self.shards.tcp_mut(l);
             match s.state() {
                 State::Listen | State::SynReceived => i += 1,
                 State::Closed => {
                     // The handshake timed out: listen again.
-                    if !self.listen(s) {
+                    if !listen(self.port, self.shards.tcp_mut(l)) {
                         self.listeners.swap_remove(i);
-                        sockets.remove(h);
+                        self.shards.remove(l);
                     } else {
                         i += 1;
                     }
@@ -184,22 +229,43 @@ impl Conns {
                 _ => {
                     let peer = peer_of(s);
                     self.listeners.swap_remove(i);
-                    let id = self.insert(Conn { handle: h, peer });
+                    // The stack is IPv4 only: every peer has an address.
+                    let set = peer.map_or(FRONT, |p| shard_of(*p.ip(), p.port()));
+                    self.forget_closing(set, peer);
+                    let sock = self.shards.move_to(l, set);
+                    let id = self.insert(Conn { sock, peer });
                     self.queue.push_back(id);
                     self.stats.accepted += 1;
                 }
             }
         }
-        let mut idle = self.idle_listeners(sockets);
+        let mut idle = self.idle_listeners();
         while idle < IDLE_LISTENERS && self.open + self.listeners.len() < MAX_CONNS {
             let mut s = self.new_socket();
-            if !self.listen(&mut s) {
+            if !listen(self.port, &mut s) {
                 break;
             }
-            self.listeners.push(sockets.add(s));
+            let l = self.shards.add(FRONT, s);
+            self.listeners.push(l);
             idle += 1;
         }
-        idle > 0
+        self.listening = idle > 0;
+    }
+
+    /// Removes, silently, the closing sockets of `set` that had `peer`: a
+    /// new connection from the same address and port takes their place,
+    /// and the first of them in the set's walk would take its segments.
+    fn forget_closing(&mut self, set: usize, peer: Option<SocketAddrV4>) {
+        let mut i = 0;
+        while i < self.closing.len() {
+            let c = self.closing[i];
+            if c.set == set && peer_of(self.shards.tcp(c)) == peer {
+                self.closing.remove(i);
+                self.shards.remove(c);
+            } else {
+                i += 1;
+            }
+        }
     }
 
     fn insert(&mut self, conn: Conn) -> ConnId {
@@ -224,40 +290,40 @@ impl Conns {
             .flatten()
     }
 
-    fn socket<'s>(
-        &self,
-        sockets: &'s mut SocketSet<'static>,
-        id: ConnId,
-    ) -> Option<&'s mut tcp::Socket<'static>> {
-        let h = self.get(id)?.handle;
-        Some(sockets.get_mut::<tcp::Socket>(h))
+    fn sock(&self, id: ConnId) -> Option<Sock> {
+        self.get(id).map(|c| c.sock)
     }
 
     /// Frees `id`'s slot; its socket goes on closing.
-    fn release(&mut self, id: ConnId) -> Option<SocketHandle> {
+    fn release(&mut self, id: ConnId) {
         let index = (id.0 & 0xffff) as usize;
-        self.get(id)?;
+        if self.get(id).is_none() {
+            return;
+        }
         let slot = &mut self.slots[index];
-        let conn = slot.conn.take()?;
+        let Some(conn) = slot.conn.take() else {
+            return;
+        };
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(index as u16);
         self.open -= 1;
         self.stats.closed += 1;
-        self.closing.push_back(conn.handle);
-        Some(conn.handle)
+        self.closing.push_back(conn.sock);
     }
 
     /// Once per poll: closes connections nobody took whose peer left
     /// without a word, and reuses or frees the sockets that finished
     /// closing.
-    pub fn maintain(&mut self, sockets: &mut SocketSet<'static>) {
+    pub fn maintain(&mut self) {
         let waiting: Vec<ConnId> = self.queue.iter().copied().collect();
         for id in waiting {
-            let Some(s) = self.socket(sockets, id) else {
+            let Some(sock) = self.sock(id) else {
                 continue;
             };
+            let s = self.shards.tcp_mut(sock);
             if !s.may_recv() && s.recv_queue() == 0 {
                 s.close();
+                self.shards.touch(sock.set);
                 self.queue.retain(|&q| q != id);
                 self.release(id);
             }
@@ -267,17 +333,19 @@ impl Conns {
         // before the next sweep reuses them).
         let mut i = 0;
         while i < self.closing.len() {
-            let h = self.closing[i];
-            if sockets.get::<tcp::Socket>(h).state() == State::Closed {
+            let c = self.closing[i];
+            if self.shards.tcp(c).state() == State::Closed {
                 self.closing.remove(i);
-                self.recycle(sockets, h);
+                self.recycle(c);
             } else {
                 i += 1;
             }
         }
         let over = self.closing.len().saturating_sub(MAX_CLOSING);
-        for &h in self.closing.iter().take(over) {
-            sockets.get_mut::<tcp::Socket>(h).abort();
+        for i in 0..over {
+            let c = self.closing[i];
+            self.shards.tcp_mut(c).abort();
+            self.shards.touch(c.set);
         }
     }
 
@@ -285,33 +353,45 @@ impl Conns {
         self.queue.pop_front()
     }
 
-    pub fn recv(&self, sockets: &mut SocketSet<'static>, id: ConnId, buf: &mut [u8]) -> usize {
+    pub fn recv(&mut self, id: ConnId, buf: &mut [u8]) -> usize {
+        let Some(sock) = self.sock(id) else {
+            return 0;
+        };
         // Every connection is asked every round, most with nothing come:
         // recv_slice would still copy twice (its ring's two halves, empty).
-        self.socket(sockets, id)
-            .filter(|s| s.recv_queue() > 0)
-            .and_then(|s| s.recv_slice(buf).ok())
-            .unwrap_or(0)
+        let s = self.shards.tcp_mut(sock);
+        if s.recv_queue() == 0 {
+            return 0;
+        }
+        let n = s.recv_slice(buf).unwrap_or(0);
+        // The window it opened may be worth announcing.
+        self.shards.touch(sock.set);
+        n
     }
 
-    pub fn send(&self, sockets: &mut SocketSet<'static>, id: ConnId, data: &[u8]) -> usize {
-        self.socket(sockets, id)
-            .and_then(|s| s.send_slice(data).ok())
-            .unwrap_or(0)
+    pub fn send(&mut self, id: ConnId, data: &[u8]) -> usize {
+        let Some(sock) = self.sock(id) else {
+            return 0;
+        };
+        let n = self.shards.tcp_mut(sock).send_slice(data).unwrap_or(0);
+        self.shards.touch(sock.set);
+        n
     }
 
-    pub fn close(&mut self, sockets: &mut SocketSet<'static>, id: ConnId) {
+    pub fn close(&mut self, id: ConnId) {
         self.queue.retain(|&q| q != id);
-        if let Some(s) = self.socket(sockets, id) {
-            s.close();
+        if let Some(sock) = self.sock(id) {
+            self.shards.tcp_mut(sock).close();
+            self.shards.touch(sock.set);
             self.release(id);
         }
     }
 
-    pub fn abort(&mut self, sockets: &mut SocketSet<'static>, id: ConnId) {
+    pub fn abort(&mut self, id: ConnId) {
         self.queue.retain(|&q| q != id);
-        if let Some(s) = self.socket(sockets, id) {
-            s.abort();
+        if let Some(sock) = self.sock(id) {
+            self.shards.tcp_mut(sock).abort();
+            self.shards.touch(sock.set);
             self.release(id);
         }
     }
@@ -320,9 +400,12 @@ impl Conns {
         self.get(id)?.peer
     }
 
-    pub fn is_closed(&self, sockets: &mut SocketSet<'static>, id: ConnId) -> bool {
-        match self.socket(sockets, id) {
-            Some(s) => !s.may_recv() && s.recv_queue() == 0,
+    pub fn is_closed(&self, id: ConnId) -> bool {
+        match self.sock(id) {
+            Some(sock) => {
+                let s = self.shards.tcp(sock);
+                !s.may_recv() && s.recv_queue() == 0
+            }
             None => true,
         }
     }

@@ -5,65 +5,93 @@
 //! receive token owns its frame (out of the ring), so no borrow of the
 //! driver is held while smoltcp reads it.
 //!
-//! It also turns away the SYNs that no listener would take (the pool of
-//! listening sockets is empty because the connection limit is reached):
-//! dropped and counted rather than handed to smoltcp, which would reset
-//! them. It takes a frame only when a transmit buffer is free for the
-//! reply, so a full transmit ring holds reception back instead of losing
-//! replies.
+//! The poll takes each frame out of the ring first ([`Dev::next_frame`]),
+//! reads its TCP header ([`segment`]) to choose the socket set smoltcp
+//! gets with it (`shards`), or to drop it, then hands it over
+//! ([`Dev::hold`]): smoltcp's next `receive` gets that frame and no other.
+//! A frame is taken only when a transmit buffer is free for the reply, so
+//! a full transmit ring holds reception back instead of losing replies.
 
 use core::cell::RefCell;
+use core::net::Ipv4Addr;
 use hal::drivers::virtio_net::{RxFrame, VirtioNet, MAX_FRAME};
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, TcpPacket};
 
+/// A TCP segment for the sessions' port, as far as routing it goes.
+pub struct Segment {
+    /// Its sender's address and port.
+    pub peer: (Ipv4Addr, u16),
+    /// A SYN without ACK: a new connection's first segment.
+    pub opens: bool,
+}
+
+/// `frame`'s TCP segment, if it is one for `port` (over IPv4). smoltcp
+/// checks the checksums and the rest when it takes the frame.
+pub fn segment(port: u16, frame: &[u8]) -> Option<Segment> {
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    if eth.ethertype() != EthernetProtocol::Ipv4 {
+        return None;
+    }
+    let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+    if ip.next_header() != IpProtocol::Tcp {
+        return None;
+    }
+    let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
+    (tcp.dst_port() == port).then(|| Segment {
+        peer: (ip.src_addr(), tcp.src_port()),
+        opens: tcp.syn() && !tcp.ack(),
+    })
+}
+
 pub struct Dev<'n> {
     nic: RefCell<&'n mut VirtioNet>,
-    /// The port the sessions listen on, and whether a listener is free.
-    port: u16,
-    listening: bool,
-    /// SYNs for `port` dropped because no listener was free.
-    pub refused: u64,
+    /// The frame smoltcp's next `receive` gets.
+    held: Option<RxFrame>,
 }
 
 impl<'n> Dev<'n> {
-    pub fn new(nic: &'n mut VirtioNet, port: u16, listening: bool) -> Self {
+    pub fn new(nic: &'n mut VirtioNet) -> Self {
         Self {
             nic: RefCell::new(nic),
-            port,
-            listening,
-            refused: 0,
+            held: None,
         }
-    }
-
-    /// Whether a listener is free, as the connection table says after each
-    /// packet.
-    pub fn set_listening(&mut self, listening: bool) {
-        self.listening = listening;
     }
 
     pub fn rx_ready(&self) -> bool {
         self.nic.borrow().rx_ready()
     }
 
-    fn is_new_connection(port: u16, frame: &[u8]) -> bool {
-        let Ok(eth) = EthernetFrame::new_checked(frame) else {
-            return false;
-        };
-        if eth.ethertype() != EthernetProtocol::Ipv4 {
-            return false;
+    /// The next frame the NIC received, if a transmit buffer is free for
+    /// its reply (otherwise frames wait in the ring, and the device holds
+    /// further ones back, rather than have their replies dropped).
+    pub fn next_frame(&mut self) -> Option<RxFrame> {
+        let nic = self.nic.get_mut();
+        if !nic.can_transmit() {
+            return None;
         }
-        let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else {
-            return false;
-        };
-        if ip.next_header() != IpProtocol::Tcp {
-            return false;
+        nic.receive()
+    }
+
+    /// Gives `frame` to smoltcp's next `receive`.
+    pub fn hold(&mut self, frame: RxFrame) {
+        if let Some(old) = self.held.replace(frame) {
+            self.nic.get_mut().recycle(old);
         }
-        let Ok(tcp) = TcpPacket::new_checked(ip.payload()) else {
-            return false;
-        };
-        tcp.syn() && !tcp.ack() && tcp.dst_port() == port
+    }
+
+    /// Returns `frame`'s buffer to the ring, unread.
+    pub fn drop_frame(&mut self, frame: RxFrame) {
+        self.nic.get_mut().recycle(frame);
+    }
+}
+
+impl Drop for Dev<'_> {
+    fn drop(&mut self) {
+        if let Some(frame) = self.held.take() {
+            self.nic.get_mut().recycle(frame);
+        }
     }
 }
 
@@ -107,31 +135,14 @@ impl<'n> phy::Device for Dev<'n> {
         Self: 'a;
 
     fn receive(&mut self, _now: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
-        let (port, listening) = (self.port, self.listening);
-        let nic = self.nic.get_mut();
-        loop {
-            // A reply needs a transmit buffer: with none free, frames wait
-            // in the ring (the device holds further ones back) rather than
-            // have their replies dropped.
-            if !nic.can_transmit() {
-                return None;
-            }
-            let frame = nic.receive()?;
-            if listening || !Self::is_new_connection(port, frame.data()) {
-                return Some((
-                    Rx {
-                        nic: &self.nic,
-                        frame,
-                    },
-                    Tx { nic: &self.nic },
-                ));
-            }
-            // No listener free: smoltcp would answer with a reset. Dropped
-            // instead, as Linux drops a SYN its full accept queue cannot
-            // take, so the client retries a second later.
-            self.refused += 1;
-            nic.recycle(frame);
-        }
+        let frame = self.held.take()?;
+        Some((
+            Rx {
+                nic: &self.nic,
+                frame,
+            },
+            Tx { nic: &self.nic },
+        ))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<Self::TxToken<'_>> {

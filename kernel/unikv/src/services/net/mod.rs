@@ -50,6 +50,7 @@
 mod config;
 mod conns;
 mod device;
+mod shards;
 
 pub use conns::ConnId;
 
@@ -64,9 +65,8 @@ use hal::arch::{gicv3, timer};
 use hal::drivers::virtio::Location;
 use hal::drivers::virtio_net::VirtioNet;
 use kcore::registry::ServiceError;
-use smoltcp::iface::{
-    Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
-};
+use shards::FRONT;
+use smoltcp::iface::{Config, Interface, PollIngressSingleResult, SocketHandle};
 use smoltcp::socket::dhcpv4;
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Cidr};
@@ -81,7 +81,6 @@ const SOCKET_BUFFER_MIN: usize = 16 << 10;
 
 struct Stack {
     iface: Interface,
-    sockets: SocketSet<'static>,
     dhcp: Option<SocketHandle>,
     config: NetConfig,
     address: Option<Ipv4Cidr>,
@@ -153,14 +152,9 @@ fn init() -> Result<(), ServiceError> {
     let mac = nic.mac();
     let buf = buffer_size();
     let mut conns = Conns::new(config.port, buf);
-    let mut sockets = SocketSet::new(Vec::new());
     let mut iface_config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
     iface_config.random_seed = timer::counter();
-    let mut iface = Interface::new(
-        iface_config,
-        &mut Dev::new(&mut nic, config.port, true),
-        now(),
-    );
+    let mut iface = Interface::new(iface_config, &mut Dev::new(&mut nic), now());
     let (mut address, mut gateway, mut dhcp) = (None, None, None);
     match config.addressing {
         Addressing::Static {
@@ -182,9 +176,9 @@ fn init() -> Result<(), ServiceError> {
             );
             (address, gateway) = (Some(a), g);
         }
-        Addressing::Dhcp => dhcp = Some(sockets.add(dhcpv4::Socket::new())),
+        Addressing::Dhcp => dhcp = Some(conns.shards.add(FRONT, dhcpv4::Socket::new()).handle),
     }
-    conns.update(&mut sockets);
+    conns.update();
     if let Some(intid) = dev.intid {
         gicv3::enable(intid, on_interrupt, false)
             .map_err(|e| ServiceError::owned(format!("NIC interrupt {intid}: {e}")))?;
@@ -204,7 +198,6 @@ fn init() -> Result<(), ServiceError> {
     );
     *STACK.lock() = Some(Stack {
         iface,
-        sockets,
         dhcp,
         config,
         address,
@@ -243,7 +236,13 @@ impl Stack {
         let Some(h) = self.dhcp else {
             return false;
         };
-        match self.sockets.get_mut::<dhcpv4::Socket>(h).poll() {
+        match self
+            .conns
+            .shards
+            .set_mut(FRONT)
+            .get_mut::<dhcpv4::Socket>(h)
+            .poll()
+        {
             None => false,
             Some(dhcpv4::Event::Configured(c)) => {
                 let a = c.address;
@@ -291,11 +290,11 @@ pub fn poll() -> bool {
 
 /// [`poll`]'s first half: frames in (bounded) and handshakes, nothing
 /// sent. For the start of a loop's round, whose [`poll`] after the
-/// sessions wrote sends their replies and the ACKs with them: the walks of
-/// every socket that sending and the next timer take (smoltcp's egress
-/// visits each socket, as its `poll_at` does) then happen once a round, not
-/// twice (at `-c 10` SETs, 14,426 guest instructions a request, a third
-/// of them smoltcp's).
+/// sessions wrote sends their replies and the ACKs with them: smoltcp's
+/// visits of the sockets for sending and for the next timer (of every set
+/// touched, `shards`) then happen once a round, not twice (at `-c 10`
+/// SETs, 14,426 guest instructions a request, a third of them smoltcp's,
+/// when they happened twice and over every socket).
 pub fn poll_ingress() -> bool {
     poll_with(false)
 }
@@ -325,41 +324,49 @@ fn poll_with(egress: bool) -> bool {
     }
     {
         st.nic.reclaim();
-        let listening = st.conns.idle_listeners(&st.sockets) > 0;
-        let mut dev = Dev::new(&mut st.nic, st.conns.port(), listening);
+        let port = st.conns.port();
+        let mut dev = Dev::new(&mut st.nic);
         for _ in 0..INGRESS_PER_POLL {
-            match st.iface.poll_ingress_single(ts, &mut dev, &mut st.sockets) {
-                PollIngressSingleResult::None => break,
-                _ => {
-                    did = true;
-                    took = true;
-                    let listening = st.conns.update(&mut st.sockets);
-                    dev.set_listening(listening);
-                }
+            let Some(frame) = dev.next_frame() else {
+                break;
+            };
+            let set = match device::segment(port, frame.data()) {
+                Some(seg) => match st.conns.route(&seg) {
+                    Some(set) => set,
+                    None => {
+                        st.conns.stats.refused += 1;
+                        dev.drop_frame(frame);
+                        continue;
+                    }
+                },
+                None => FRONT,
+            };
+            dev.hold(frame);
+            let sockets = st.conns.shards.set_mut(set);
+            if st.iface.poll_ingress_single(ts, &mut dev, sockets) != PollIngressSingleResult::None
+            {
+                did = true;
+                took = true;
+            }
+            st.conns.shards.touch(set);
+            if set == FRONT {
+                st.conns.update();
             }
         }
         left |= dev.rx_ready();
-        let mut passes = 0;
-        while egress
-            && st.iface.poll_egress(ts, &mut dev, &mut st.sockets) == PollResult::SocketStateChanged
-        {
-            did = true;
-            passes += 1;
-            if passes == EGRESS_PASSES {
-                left = true;
-                break;
-            }
+        if egress {
+            let (sent, stopped) =
+                st.conns
+                    .shards
+                    .egress(&mut st.iface, ts, &mut dev, EGRESS_PASSES);
+            did |= sent;
+            left |= stopped;
         }
-        st.conns.stats.refused += dev.refused;
     }
     if egress {
         did |= st.dhcp_events();
-        st.conns.maintain(&mut st.sockets);
-        let deadline = st
-            .iface
-            .poll_at(ts, &st.sockets)
-            .map_or(u64::MAX, |t| t.total_micros().max(0) as u64);
-        DEADLINE_US.store(deadline, Ordering::Release);
+        st.conns.maintain();
+        DEADLINE_US.store(st.conns.shards.next_deadline(), Ordering::Release);
     }
     if left || took {
         PENDING.store(true, Ordering::Release);
@@ -411,7 +418,7 @@ pub fn accept() -> Option<ConnId> {
 
 /// Reads what `conn` received into `buf`; 0 when nothing waits.
 pub fn recv(conn: ConnId, buf: &mut [u8]) -> usize {
-    let n = with(0, |st| st.conns.recv(&mut st.sockets, conn, buf));
+    let n = with(0, |st| st.conns.recv(conn, buf));
     if n > 0 {
         DIRTY.store(true, Ordering::Release);
     }
@@ -420,7 +427,7 @@ pub fn recv(conn: ConnId, buf: &mut [u8]) -> usize {
 
 /// Queues `data` on `conn`; returns how many bytes were taken.
 pub fn send(conn: ConnId, data: &[u8]) -> usize {
-    let n = with(0, |st| st.conns.send(&mut st.sockets, conn, data));
+    let n = with(0, |st| st.conns.send(conn, data));
     if n > 0 {
         DIRTY.store(true, Ordering::Release);
     }
@@ -429,13 +436,13 @@ pub fn send(conn: ConnId, data: &[u8]) -> usize {
 
 /// Closes `conn` after what is queued (FIN); the id is released now.
 pub fn close(conn: ConnId) {
-    with((), |st| st.conns.close(&mut st.sockets, conn));
+    with((), |st| st.conns.close(conn));
     DIRTY.store(true, Ordering::Release);
 }
 
 /// Resets `conn`, dropping what is queued; the id is released now.
 pub fn abort(conn: ConnId) {
-    with((), |st| st.conns.abort(&mut st.sockets, conn));
+    with((), |st| st.conns.abort(conn));
     DIRTY.store(true, Ordering::Release);
 }
 
@@ -447,7 +454,7 @@ pub fn peer(conn: ConnId) -> Option<SocketAddrV4> {
 /// The peer closed (or reset) and everything it sent has been read; also
 /// true of a released or unknown id.
 pub fn is_closed(conn: ConnId) -> bool {
-    with(true, |st| st.conns.is_closed(&mut st.sockets, conn))
+    with(true, |st| st.conns.is_closed(conn))
 }
 
 /// The address (once it has one) and the port the sessions listen on.
@@ -515,7 +522,7 @@ pub fn info(r: &mut Report) {
     r.add_field("tcp_closed", c.closed);
     r.add_field("tcp_closing", st.conns.closing());
     r.add_field("tcp_refused", c.refused);
-    r.add_field("tcp_listeners", st.conns.idle_listeners(&st.sockets));
+    r.add_field("tcp_listeners", st.conns.idle_listeners());
     r.add_field("tcp_max_connections", conns::MAX_CONNS);
     r.add_field("socket_buffer_bytes", st.buf);
 }
