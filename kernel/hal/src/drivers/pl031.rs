@@ -88,6 +88,12 @@ static LAST_SECS: AtomicU32 = AtomicU32::new(0);
 static LAST_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// The counter when the turn was first seen.
 static TURN_COUNTER: AtomicU64 = AtomicU64::new(0);
+/// Turns the exact step looked at too late, so far.
+static RETRIES: AtomicU32 = AtomicU32::new(0);
+/// Seconds the exact step tries for (each try lands before the turn about
+/// half the time: the loop looks on the 100 Hz tick, the turn is known to
+/// within one tick).
+const MAX_RETRIES: u32 = 8;
 
 /// One step of making the time of day exact; the main loop calls it on
 /// every pass (cheap once done: one atomic load). Returns whether it is.
@@ -123,6 +129,33 @@ pub fn sync_step() -> bool {
     }
     let until = TURN_COUNTER.load(Ordering::Relaxed) + hz + hz / 100;
     let secs = LAST_SECS.load(Ordering::Relaxed);
+    let first = rtc.dr.get();
+    if first != secs && first != secs.wrapping_add(1) {
+        // More than a second late (a long command on this core): watch for
+        // a turn afresh.
+        LAST_SECS.store(first, Ordering::Relaxed);
+        LAST_COUNTER.store(now, Ordering::Relaxed);
+        SYNC.store(0, Ordering::Relaxed);
+        return false;
+    }
+    if first != secs {
+        // This look came after the turn (the loop sleeps between ticks):
+        // taking it as the turn would set the clock late by the wait, and
+        // the clock must not read behind (Redis's clients compare absolute
+        // expiry times with their own). The turn lies between `from` and
+        // now: watch for the next one from that interval, a few times;
+        // the coarse offset, which reads ahead, stays meanwhile.
+        let retries = RETRIES.fetch_add(1, Ordering::Relaxed);
+        set_offset(u64::from(first), from);
+        if retries + 1 >= MAX_RETRIES {
+            SYNC.store(2, Ordering::Relaxed);
+            return true;
+        }
+        LAST_SECS.store(first, Ordering::Relaxed);
+        LAST_COUNTER.store(from, Ordering::Relaxed);
+        TURN_COUNTER.store(now.min(until), Ordering::Relaxed);
+        return false;
+    }
     loop {
         let c = timer::counter();
         if rtc.dr.get() != secs {
