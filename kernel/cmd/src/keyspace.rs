@@ -303,9 +303,13 @@ impl Ctx<'_> {
         let mut batch = WriteBatch::with_capacity(size);
         for (key, written) in pending.last_writes() {
             match written {
-                Some(raw) => {
-                    batch.put_parts(key, &[value::header(raw.expires_at).as_bytes(), raw.value])
-                }
+                Some(raw) => batch.put_parts(
+                    key,
+                    &[
+                        value::header_of(raw.kind, raw.expires_at).as_bytes(),
+                        raw.value,
+                    ],
+                ),
                 None => batch.delete(key),
             }
         }

@@ -43,6 +43,8 @@ pub(crate) static CONTAINERS: &[&Container] = &[
     &crate::config::CONFIG,
     &crate::introspect::COMMAND,
     &crate::serverfamily::FUNCTION,
+    &crate::keys::object::OBJECT,
+    &crate::keys::object::MEMORY,
 ];
 
 /// The container called `name`, if it is one.

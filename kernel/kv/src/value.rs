@@ -5,6 +5,7 @@
 //! ```text
 //!   string:               0x00 | payload
 //!   string that expires:  0x80 | expires_at_ms (u64 LE) | payload
+//!   changed in place:     tag | 0x40 (APPEND to a value, SETRANGE)
 //! ```
 //!
 //! The store below (`lsm`) sees only bytes; this is where they get their
@@ -21,21 +22,35 @@ use lsm::db::CompactionFilter;
 const STRING: u8 = 0x00;
 /// The tag bit that says an expiry time follows.
 const EXPIRES: u8 = 0x80;
+/// The tag bit of a string changed in place ([`Kind::StringInPlace`]).
+const IN_PLACE: u8 = 0x40;
 /// The most bytes the encoding adds to a payload: the tag and the expiry.
 pub const MAX_HEADER: usize = 9;
 
 /// What a value is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// Bytes (Redis's string).
+    /// Bytes (Redis's string), as written whole.
     String,
+    /// A string changed in place since it was last written whole (APPEND
+    /// to a value, SETRANGE): Redis keeps such a string in its `raw`
+    /// encoding whatever its bytes, where one written whole is encoded by
+    /// its bytes (an integer, short, long), and `OBJECT ENCODING` says so.
+    StringInPlace,
 }
 
 impl Kind {
     /// Redis's name for it (`TYPE`).
     pub fn name(self) -> &'static str {
         match self {
-            Kind::String => "string",
+            Kind::String | Kind::StringInPlace => "string",
+        }
+    }
+
+    fn tag(self) -> u8 {
+        match self {
+            Kind::String => STRING,
+            Kind::StringInPlace => STRING | IN_PLACE,
         }
     }
 }
@@ -69,14 +84,18 @@ impl Entry {
 
     /// The bytes the store keeps.
     pub fn encode(&self) -> Vec<u8> {
-        encode(&self.value, self.expires_at)
+        let header = self.header();
+        let mut out = Vec::with_capacity(header.len + self.value.len());
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(&self.value);
+        out
     }
 
     /// The bytes the store keeps before the payload: with the payload, what
     /// [`Entry::encode`] makes, for a writer that copies the two where they
     /// go (a write batch) instead of joining them first.
     pub fn header(&self) -> Header {
-        header(self.expires_at)
+        header_of(self.kind, self.expires_at)
     }
 }
 
@@ -96,14 +115,19 @@ impl Header {
 
 /// The header of a string expiring at `expires_at`.
 pub fn header(expires_at: Option<u64>) -> Header {
+    header_of(Kind::String, expires_at)
+}
+
+/// The header of a value of `kind` expiring at `expires_at`.
+pub fn header_of(kind: Kind, expires_at: Option<u64>) -> Header {
     let mut bytes = [0u8; MAX_HEADER];
     match expires_at {
         None => {
-            bytes[0] = STRING;
+            bytes[0] = kind.tag();
             Header { bytes, len: 1 }
         }
         Some(at) => {
-            bytes[0] = STRING | EXPIRES;
+            bytes[0] = kind.tag() | EXPIRES;
             bytes[1..].copy_from_slice(&at.to_le_bytes());
             Header {
                 bytes,
@@ -178,9 +202,14 @@ pub fn has_expiry(stored: &[u8]) -> bool {
 #[inline]
 pub fn decode(stored: &[u8]) -> Result<Raw<'_>, BadValue> {
     let (&tag, rest) = stored.split_first().ok_or(BadValue { tag: None })?;
-    if tag & !EXPIRES != STRING {
+    if tag & !(EXPIRES | IN_PLACE) != STRING {
         return Err(BadValue { tag: Some(tag) });
     }
+    let kind = if tag & IN_PLACE != 0 {
+        Kind::StringInPlace
+    } else {
+        Kind::String
+    };
     let (expires_at, value) = if tag & EXPIRES != 0 {
         if rest.len() < 8 {
             return Err(BadValue { tag: None });
@@ -193,7 +222,7 @@ pub fn decode(stored: &[u8]) -> Result<Raw<'_>, BadValue> {
         (None, rest)
     };
     Ok(Raw {
-        kind: Kind::String,
+        kind,
         expires_at,
         value,
     })
@@ -244,9 +273,27 @@ mod tests {
     }
 
     #[test]
+    fn a_string_changed_in_place_keeps_saying_so() {
+        for at in [None, Some(7)] {
+            let e = Entry {
+                kind: Kind::StringInPlace,
+                expires_at: at,
+                value: b"1234".to_vec(),
+            };
+            let stored = e.encode();
+            assert_eq!(stored[0] & 0x40, 0x40);
+            let raw = decode(&stored).unwrap();
+            assert_eq!(raw.to_entry(), e);
+            assert_eq!(raw.kind.name(), "string");
+            assert_eq!([e.header().as_bytes(), &e.value].concat(), stored);
+        }
+    }
+
+    #[test]
     fn foreign_bytes_are_an_error_never_a_panic() {
         assert_eq!(decode(b""), Err(BadValue { tag: None }));
         assert_eq!(decode(b"\x01abc"), Err(BadValue { tag: Some(1) }));
+        assert_eq!(decode(b"\x20abc"), Err(BadValue { tag: Some(0x20) }));
         assert_eq!(decode(b"\x80\x01\x02"), Err(BadValue { tag: None }));
         for n in 0..=255u8 {
             let _ = decode(&[n, 1, 2, 3]);

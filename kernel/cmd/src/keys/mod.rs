@@ -1,6 +1,7 @@
 //! The key commands, as Redis 7.0 answers them: DEL, UNLINK, EXISTS,
 //! TOUCH, TYPE, RENAME, RENAMENX, COPY, MOVE, SWAPDB, FLUSHALL, FLUSHDB
 //! here; KEYS, SCAN, RANDOMKEY, DBSIZE (which walk the keys) in `iterate`;
+//! OBJECT and MEMORY USAGE (what a value is underneath) in `object`;
 //! Redis's glob patterns in `glob`; and unikv's RANGE.
 //!
 //! unikv has one database, 0: the commands that name another answer
@@ -8,6 +9,7 @@
 
 pub(crate) mod glob;
 pub(crate) mod iterate;
+pub(crate) mod object;
 
 use alloc::{format, string::String, vec, vec::Vec};
 
@@ -24,6 +26,7 @@ pub(crate) static HANDLERS: &[Row] = &[
     entry("EXISTS", exists, true),
     entry("TOUCH", exists, true),
     entry("TYPE", type_of, true),
+    entry("OBJECT", object::object, true),
     entry("RENAME", rename, true),
     entry("RENAMENX", renamenx, true),
     entry("COPY", copy, true),
@@ -36,6 +39,7 @@ pub(crate) static HANDLERS: &[Row] = &[
     entry("FLUSHDB", flushall, false),
     entry("FLUSHALL", flushall, false),
     entry("RANGE", range, true),
+    entry("MEMORY", object::memory, true),
 ];
 
 /// How many of the keys hold something (a key named twice counts twice);

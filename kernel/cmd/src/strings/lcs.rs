@@ -19,7 +19,7 @@ use crate::ctx::{CmdError, Ctx};
 fn operand(ctx: &Ctx<'_>, key: &[u8]) -> Result<Vec<u8>, CmdError> {
     match ctx.read(key)? {
         Some(e) => match e.kind {
-            Kind::String => Ok(e.value),
+            Kind::String | Kind::StringInPlace => Ok(e.value),
         },
         None => Ok(Vec::new()),
     }

@@ -50,7 +50,7 @@ pub(crate) static HANDLERS: &[Row] = &[
 /// A stored value's bytes if it is a string; `WRONGTYPE` otherwise.
 pub(crate) fn string(e: Entry) -> Result<Vec<u8>, CmdError> {
     match e.kind {
-        Kind::String => Ok(e.value),
+        Kind::String | Kind::StringInPlace => Ok(e.value),
     }
 }
 
@@ -92,9 +92,21 @@ pub(crate) fn put(
     value: &[u8],
     expires_at: Option<u64>,
 ) -> Result<(), CmdError> {
+    put_as(ctx, key, value, expires_at, Kind::String)
+}
+
+/// [`put`], saying whether the string was written whole or changed in
+/// place ([`Kind::StringInPlace`]).
+pub(crate) fn put_as(
+    ctx: &mut Ctx<'_>,
+    key: &[u8],
+    value: &[u8],
+    expires_at: Option<u64>,
+    kind: Kind,
+) -> Result<(), CmdError> {
     check_length(ctx, Some(value.len() as u64))?;
     let raw = Raw {
-        kind: Kind::String,
+        kind,
         expires_at,
         value,
     };

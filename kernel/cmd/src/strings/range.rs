@@ -5,23 +5,26 @@ use alloc::vec::Vec;
 
 use console::{Invocation, Reply};
 
-use super::{check_length, integer_arg, put, string};
+use kv::Kind;
+
+use super::{check_length, integer_arg, put_as, string};
 use crate::ctx::{CmdError, Ctx};
 
-/// The new length; the key keeps its expiry.
+/// The new length; the key keeps its expiry. A value appended to is
+/// changed in place (Redis's `raw` encoding); a new key is written whole.
 pub fn append(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     let (key, tail) = (&inv.args[0], &inv.args[1]);
-    let (mut value, expires_at) = match ctx.read_for_write(key)? {
+    let (mut value, expires_at, kind) = match ctx.read_for_write(key)? {
         Some(e) => {
             let at = e.expires_at;
-            (string(e)?, at)
+            (string(e)?, at, Kind::StringInPlace)
         }
-        None => (Vec::new(), None),
+        None => (Vec::new(), None, Kind::String),
     };
     check_length(ctx, (value.len() as u64).checked_add(tail.len() as u64))?;
     value.extend_from_slice(tail);
     let len = value.len() as i64;
-    put(ctx, key, &value, expires_at)?;
+    put_as(ctx, key, &value, expires_at, kind)?;
     Ok(Reply::Integer(len))
 }
 
@@ -61,7 +64,8 @@ pub fn getrange(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> 
 
 /// Overwrites the value from `offset` on, zero bytes filling any gap past
 /// its end; the new length. An empty value changes nothing (and creates no
-/// key); the key keeps its expiry.
+/// key); the key keeps its expiry. The string is changed in place (Redis's
+/// `raw` encoding), a new one too (Redis makes it so).
 pub fn setrange(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     let (key, patch) = (&inv.args[0], &inv.args[2]);
     let offset = integer_arg(&inv.args[1])?;
@@ -87,6 +91,6 @@ pub fn setrange(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> 
     }
     value[offset..end].copy_from_slice(patch);
     let len = value.len() as i64;
-    put(ctx, key, &value, expires_at)?;
+    put_as(ctx, key, &value, expires_at, Kind::StringInPlace)?;
     Ok(Reply::Integer(len))
 }

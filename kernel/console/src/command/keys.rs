@@ -1,12 +1,20 @@
 //! The key commands: delete, rename, copy and type keys, ask whether they
 //! exist, list them by pattern or a few at a time, count them, pick one at
-//! random, delete them all, and scan them in order.
+//! random, delete them all, scan them in order, and say what a value is
+//! underneath (its encoding, its size in the store).
 
 use super::{flag, CommandSpec, Keys};
 
 /// The first two arguments are keys (a source and a destination).
 const FIRST_TWO: Keys = Keys {
     first: 1,
+    last: 2,
+    step: 1,
+};
+
+/// The key after a subcommand (`OBJECT ENCODING key`).
+const AFTER_SUBCOMMAND: Keys = Keys {
+    first: 2,
     last: 2,
     step: 1,
 };
@@ -67,6 +75,17 @@ pub(super) static SPECS: &[CommandSpec] = &[
         group: "keys",
         flags: flag::READONLY | flag::FAST,
         keys: Keys::ONE,
+    },
+    CommandSpec {
+        name: "OBJECT",
+        aliases: &[],
+        min_args: 1,
+        max_args: None,
+        usage: "OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key | OBJECT HELP",
+        summary: "how Redis would keep a key's value (int, embstr, raw); its references",
+        group: "keys",
+        flags: flag::READONLY,
+        keys: AFTER_SUBCOMMAND,
     },
     CommandSpec {
         name: "RENAME",
@@ -199,5 +218,16 @@ pub(super) static SPECS: &[CommandSpec] = &[
         group: "keys",
         flags: flag::READONLY,
         keys: Keys::NONE,
+    },
+    CommandSpec {
+        name: "MEMORY",
+        aliases: &[],
+        min_args: 1,
+        max_args: None,
+        usage: "MEMORY USAGE key [SAMPLES count] | MEMORY HELP",
+        summary: "the bytes of a key's record in the store",
+        group: "server",
+        flags: flag::READONLY,
+        keys: AFTER_SUBCOMMAND,
     },
 ];
