@@ -12,8 +12,8 @@ use alloc::vec;
 use console::{Invocation, Reply};
 use kv::Entry;
 
+use crate::args::integer;
 use crate::ctx::{CmdError, Ctx};
-use crate::strings::integer_arg;
 use crate::table::{entry, Entry as Row};
 
 pub(crate) static HANDLERS: &[Row] = &[
@@ -93,7 +93,7 @@ fn expire_generic(
     seconds: bool,
 ) -> Result<Reply, CmdError> {
     let c = parse_conditions(&inv.args[2..])?;
-    let mut when = integer_arg(&inv.args[1])?;
+    let mut when = integer(&inv.args[1])?;
     if seconds {
         when = when
             .checked_mul(1000)

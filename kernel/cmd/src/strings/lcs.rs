@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use console::{Invocation, Reply};
 use kv::Kind;
 
-use super::integer_arg;
+use crate::args::integer;
 use crate::ctx::{CmdError, Ctx};
 
 /// The string under `key` ("" if none). A key of another type (none
@@ -47,7 +47,7 @@ fn parse_options(args: &[Vec<u8>]) -> Result<Options, CmdError> {
             b"LEN" => o.len = true,
             b"WITHMATCHLEN" => o.with_match_len = true,
             b"MINMATCHLEN" if i + 1 < args.len() => {
-                o.min_match_len = integer_arg(&args[i + 1])?.max(0) as u64;
+                o.min_match_len = integer(&args[i + 1])?.max(0) as u64;
                 i += 1;
             }
             _ => return Err(CmdError::syntax()),

@@ -20,8 +20,6 @@ use crate::expire::{already_expired, invalid_expire_time};
 use crate::state::MIN_PROTO_MAX_BULK_LEN;
 use crate::table::{entry, Entry as Row};
 
-pub(crate) use number::integer_arg;
-
 pub(crate) static HANDLERS: &[Row] = &[
     entry("SET", set, true),
     entry("GET", get, true),
@@ -186,7 +184,7 @@ fn parse_options(args: &[Vec<u8>], set: bool) -> Result<Options<'_>, CmdError> {
 /// Redis's `getExpireMillisecondsOrReply`: the Unix time in milliseconds
 /// an expiry option names; it must be positive, and must not overflow.
 fn expire_at(ctx: &Ctx<'_>, inv: &Invocation, unit: Unit, arg: &[u8]) -> Result<u64, CmdError> {
-    let n = integer_arg(arg)?;
+    let n = crate::args::integer(arg)?;
     let seconds = matches!(unit, Unit::Ex | Unit::Exat);
     if n <= 0 || (seconds && n > i64::MAX / 1000) {
         return Err(invalid_expire_time(inv));

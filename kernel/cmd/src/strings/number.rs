@@ -1,6 +1,6 @@
 //! Numbers in strings, as Redis reads and writes them: INCR, DECR, INCRBY,
-//! DECRBY and INCRBYFLOAT, and the parsers the other commands share
-//! ([`parse_i64`] is Redis's `string2ll`).
+//! DECRBY and INCRBYFLOAT (integers are read by `args`, Redis's
+//! `string2ll`, and floats here, its `string2ld`).
 //!
 //! Redis adds floats in C's `long double` (80-bit on x86-64) and prints the
 //! sum with `%.17Lf`, trailing zeros trimmed: the 11 bits beyond a double
@@ -25,43 +25,8 @@ use console::{Invocation, Reply};
 use kv::Entry;
 
 use super::{put, string};
+use crate::args::{integer, parse_i64};
 use crate::ctx::{CmdError, Ctx};
-
-/// Redis's `string2ll`: an optional `-`, then digits with no leading zero
-/// (but `0` itself), nothing else, within an `i64`.
-pub(crate) fn parse_i64(s: &[u8]) -> Option<i64> {
-    // LONG_STR_SIZE: nothing longer can be an i64 without a leading zero.
-    if s.is_empty() || s.len() >= 21 {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match s.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, s),
-    };
-    if !matches!(digits.first(), Some(b'1'..=b'9')) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    if negative {
-        0i64.checked_sub_unsigned(v)
-    } else {
-        i64::try_from(v).ok()
-    }
-}
-
-/// An argument that must be an `i64`, or Redis's error.
-pub(crate) fn integer_arg(arg: &[u8]) -> Result<i64, CmdError> {
-    parse_i64(arg).ok_or_else(CmdError::not_integer)
-}
 
 /// Redis's `string2ld`, for an `f64`: a number as `strtold` reads it, with
 /// nothing before or after it (no spaces), not NaN. A finite number too big
@@ -183,12 +148,12 @@ pub fn decr(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
 }
 
 pub fn incrby(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    let by = integer_arg(&inv.args[1])?;
+    let by = integer(&inv.args[1])?;
     add(ctx, &inv.args[0], by)
 }
 
 pub fn decrby(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    let by = integer_arg(&inv.args[1])?;
+    let by = integer(&inv.args[1])?;
     let by = by
         .checked_neg()
         .ok_or_else(|| CmdError::Invalid(String::from("decrement would overflow")))?;

@@ -7,7 +7,8 @@ use console::{Invocation, Reply};
 
 use kv::Kind;
 
-use super::{check_length, integer_arg, put_as, string};
+use super::{check_length, put_as, string};
+use crate::args::integer;
 use crate::ctx::{CmdError, Ctx};
 
 /// The new length; the key keeps its expiry. A value appended to is
@@ -39,8 +40,8 @@ pub fn strlen(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
 /// The bytes from `start` to `end`, both included; negative positions count
 /// from the end (-1 the last byte); out-of-range positions are clamped.
 pub fn getrange(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    let mut start = integer_arg(&inv.args[1])?;
-    let mut end = integer_arg(&inv.args[2])?;
+    let mut start = integer(&inv.args[1])?;
+    let mut end = integer(&inv.args[2])?;
     let value = match ctx.read(&inv.args[0])? {
         Some(e) => string(e)?,
         None => return Ok(Reply::Value(Vec::new())),
@@ -68,7 +69,7 @@ pub fn getrange(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> 
 /// `raw` encoding), a new one too (Redis makes it so).
 pub fn setrange(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     let (key, patch) = (&inv.args[0], &inv.args[2]);
-    let offset = integer_arg(&inv.args[1])?;
+    let offset = integer(&inv.args[1])?;
     let offset = u64::try_from(offset)
         .map_err(|_| CmdError::Invalid(String::from("offset is out of range")))?;
     let (mut value, expires_at) = match ctx.read_for_write(key)? {
