@@ -354,3 +354,41 @@ fn arp_and_ping_on_a_tap_device_in_a_namespace_of_our_own() {
     );
     assert!(number(&r, "tx_packets") >= 4, "ARP and 3 echo replies: {r}");
 }
+
+/// A client that connects again from the address and port of a connection
+/// the guest closed a moment ago (its socket in TIME-WAIT, in the shard of
+/// that peer) is served: its SYN goes to a listener, and the old socket
+/// gives way when the new connection moves into the shard.
+#[test]
+fn a_peer_reconnecting_from_the_same_port_is_served() {
+    if let Some(why) = tap_unavailable() {
+        eprintln!("SKIPPED a_peer_reconnecting_from_the_same_port_is_served: {why}");
+        return;
+    }
+    let setup = "ip link set lo up; ip tuntap add dev tap0 mode tap; \
+                 ip addr add 192.0.2.1/24 dev tap0; ip link set tap0 up; exec \"$0\" \"$@\"";
+    let q = Qemu::boot(&Options {
+        nic: Nic::Tap { pci: false },
+        append: Some("ip=192.0.2.15/24".into()),
+        wrapper: ["unshare", "--net", "sh", "-ec", setup]
+            .map(String::from)
+            .to_vec(),
+        ..Options::default()
+    });
+    // QUIT: the guest closes first, so its side goes through TIME-WAIT
+    // (the client's input stays open until then, or it would close first
+    // and the port would wait in the client's TIME-WAIT instead).
+    let script = "for i in 1 2 3; do \
+                    (printf 'PING\\r\\nQUIT\\r\\n'; sleep 3) | \
+                    socat -t 0.2 - TCP:192.0.2.15:6379,bind=192.0.2.1:40000,reuseaddr; \
+                  done";
+    let out = in_netns(q.pid(), &["timeout", "60", "sh", "-c", script]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.matches("+PONG").count(),
+        3,
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text.matches("+OK").count(), 3, "{text}");
+}
