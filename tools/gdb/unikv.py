@@ -137,11 +137,14 @@ class UnikvServices(gdb.Command):
         super().__init__("unikv-services", gdb.COMMAND_DATA)
 
     def invoke(self, arg, from_tty):
-        gdb.write("%-14s %-8s %-8s %-5s %-16s %s\n" % ("name", "state", "alias", "exit", "depends", "description"))
-        for s in services():
-            gdb.write("%-14s %-8s %-8s %-5s %-16s %s\n" % (
-                s["name"], s["state"], s["alias"], "yes" if s["exit"] else "no",
-                ",".join(s["depends"]) or "-", s["description"]))
+        rows = [(s["name"], s["state"], s["alias"], "yes" if s["exit"] else "no",
+                 ",".join(s["depends"]) or "-", s["description"]) for s in services()]
+        head = ("name", "state", "alias", "exit", "depends", "description")
+        # Each column as wide as its widest entry (an alias may be longer
+        # than its heading), the description last and free.
+        widths = [max(len(r[i]) for r in rows + [head]) for i in range(5)]
+        for r in [head] + rows:
+            gdb.write(" ".join(v.ljust(w) for v, w in zip(r[:5], widths)) + " " + r[5] + "\n")
 
 
 class UnikvIrqs(gdb.Command):
