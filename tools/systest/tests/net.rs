@@ -314,24 +314,30 @@ fn tap_unavailable() -> Option<String> {
     None
 }
 
+/// Boots the guest on a tap NIC (virtio-net-pci if `pci`) in a network
+/// namespace of its own, with boot arguments `append`. The namespace holds
+/// only loopback and tap0 (192.0.2.1/24, a documentation range), so
+/// nothing the tests send goes anywhere else.
+fn boot_in_own_netns(pci: bool, append: &str) -> Qemu {
+    let setup = "ip link set lo up; ip tuntap add dev tap0 mode tap; \
+                 ip addr add 192.0.2.1/24 dev tap0; ip link set tap0 up; exec \"$0\" \"$@\"";
+    Qemu::boot(&Options {
+        nic: Nic::Tap { pci },
+        append: Some(append.into()),
+        wrapper: ["unshare", "--net", "sh", "-ec", setup]
+            .map(String::from)
+            .to_vec(),
+        ..Options::default()
+    })
+}
+
 #[test]
 fn arp_and_ping_on_a_tap_device_in_a_namespace_of_our_own() {
     if let Some(why) = tap_unavailable() {
         eprintln!("SKIPPED arp_and_ping_on_a_tap_device_in_a_namespace_of_our_own: {why}");
         return;
     }
-    // A fresh namespace holds only loopback and tap0 (192.0.2.1/24, a
-    // documentation range): the pings go nowhere else.
-    let setup = "ip link set lo up; ip tuntap add dev tap0 mode tap; \
-                 ip addr add 192.0.2.1/24 dev tap0; ip link set tap0 up; exec \"$0\" \"$@\"";
-    let mut q = Qemu::boot(&Options {
-        nic: Nic::Tap { pci: true },
-        append: Some("ip=192.0.2.15/24 gw=192.0.2.1".into()),
-        wrapper: ["unshare", "--net", "sh", "-ec", setup]
-            .map(String::from)
-            .to_vec(),
-        ..Options::default()
-    });
+    let mut q = boot_in_own_netns(true, "ip=192.0.2.15/24 gw=192.0.2.1");
     let out = in_netns(
         q.pid(),
         &["ping", "-c", "3", "-i", "0.2", "-W", "5", "192.0.2.15"],
@@ -365,16 +371,7 @@ fn a_peer_reconnecting_from_the_same_port_is_served() {
         eprintln!("SKIPPED a_peer_reconnecting_from_the_same_port_is_served: {why}");
         return;
     }
-    let setup = "ip link set lo up; ip tuntap add dev tap0 mode tap; \
-                 ip addr add 192.0.2.1/24 dev tap0; ip link set tap0 up; exec \"$0\" \"$@\"";
-    let q = Qemu::boot(&Options {
-        nic: Nic::Tap { pci: false },
-        append: Some("ip=192.0.2.15/24".into()),
-        wrapper: ["unshare", "--net", "sh", "-ec", setup]
-            .map(String::from)
-            .to_vec(),
-        ..Options::default()
-    });
+    let q = boot_in_own_netns(false, "ip=192.0.2.15/24");
     // QUIT: the guest closes first, so its side goes through TIME-WAIT
     // (the client's input stays open until then, or it would close first
     // and the port would wait in the client's TIME-WAIT instead).
