@@ -182,6 +182,12 @@ pub struct VirtioBlk {
     reopened_at: u64,
 }
 
+/// What the device reads for a request that runs on without a waiter:
+/// its header, then its data unless it has none (a FLUSH).
+fn inputs<'a>(both: &'a [&'a [u8]; 2]) -> &'a [&'a [u8]] {
+    &both[..if both[1].is_empty() { 1 } else { 2 }]
+}
+
 /// A FLUSH, or a durable write, under way without a waiter.
 struct InFlight {
     token: u16,
@@ -369,19 +375,15 @@ impl VirtioBlk {
     fn finish_in_flight(&mut self, f: &mut InFlight) -> Result<(), BlkError> {
         let FlushBuffers { header, status: st } = &mut *f.bufs;
         let flush = f.data.is_empty();
-        // SAFETY: the very buffers `start_flush` or `start_durable_write`
-        // gave `add`, for the token it returned, which the device has now
+        let both = [&header[..], &f.data[..]];
+        // SAFETY: the very buffers `hand_over` gave `add` (the same
+        // `inputs`), for the token it returned, which the device has now
         // used.
-        let popped = unsafe {
-            if flush {
-                self.queue
-                    .pop_used(f.token, &[&header[..]], &mut [&mut st[..]])
-            } else {
-                self.queue
-                    .pop_used(f.token, &[&header[..], &f.data[..]], &mut [&mut st[..]])
-            }
-        };
-        popped.map_err(BlkError::Device)?;
+        unsafe {
+            self.queue
+                .pop_used(f.token, inputs(&both), &mut [&mut st[..]])
+        }
+        .map_err(BlkError::Device)?;
         let done = status(st[0]);
         // Every write completed before the FLUSH was handed over (one
         // request at a time), so it covered them all.
@@ -429,20 +431,14 @@ impl VirtioBlk {
             status: [S_UNWRITTEN],
         });
         let FlushBuffers { header, status } = &mut *bufs;
+        let both = [&header[..], &data[..]];
         // SAFETY: the header and status are the box's and the bytes the
         // vector's heap buffer (which stays put when the vector moves);
         // `in_flight` keeps both, untouched, until `finish_in_flight` gives
         // them back, and whatever ends the driver's use of the queue
         // settles it first (every request, and the drop).
-        let token = unsafe {
-            if data.is_empty() {
-                self.queue.add(&[&header[..]], &mut [&mut status[..]])
-            } else {
-                self.queue
-                    .add(&[&header[..], &data[..]], &mut [&mut status[..]])
-            }
-        }
-        .map_err(BlkError::Device)?;
+        let token = unsafe { self.queue.add(inputs(&both), &mut [&mut status[..]]) }
+            .map_err(BlkError::Device)?;
         if self.queue.should_notify() {
             self.transport.notify(QUEUE);
         }
