@@ -84,11 +84,7 @@ impl Entry {
 
     /// The bytes the store keeps.
     pub fn encode(&self) -> Vec<u8> {
-        let header = self.header();
-        let mut out = Vec::with_capacity(header.len + self.value.len());
-        out.extend_from_slice(header.as_bytes());
-        out.extend_from_slice(&self.value);
-        out
+        self.header().join(&self.value)
     }
 
     /// The bytes the store keeps before the payload: with the payload, what
@@ -110,6 +106,14 @@ impl Header {
     /// The header's bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
+    }
+
+    /// The stored bytes: this header, then `payload`.
+    fn join(&self, payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len + payload.len());
+        out.extend_from_slice(self.as_bytes());
+        out.extend_from_slice(payload);
+        out
     }
 }
 
@@ -143,11 +147,7 @@ fn expired(expires_at: Option<u64>, now_ms: u64) -> bool {
 
 /// The stored bytes of a string `value` expiring at `expires_at`.
 pub fn encode(value: &[u8], expires_at: Option<u64>) -> Vec<u8> {
-    let header = header(expires_at);
-    let mut out = Vec::with_capacity(header.len + value.len());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(value);
-    out
+    header(expires_at).join(value)
 }
 
 /// A stored value that is not in this format.
