@@ -62,88 +62,78 @@ const fn make_tables() -> [[u32; 256]; 8] {
 
 static TABLES: [[u32; 256]; 8] = make_tables();
 
-/// Bytes each of three interleaved streams takes per step, where the
-/// instructions are used. A CRC instruction's result feeds the next, so
-/// one stream waits out each one's latency (three cycles on x86 and on the
-/// Cortex-A57, one issued a cycle): three independent streams over
-/// neighbouring pieces keep the unit busy, and their CRCs are joined by
-/// shifting the earlier over the later's length ([`shift`], four table
-/// lookups), as in LevelDB's SSE4.2 path and Mark Adler's crc32c.c.
+/// Joining the CRCs of neighbouring pieces, for the instructions' three
+/// interleaved streams (x86's SSE4.2, aarch64's CRC).
 #[cfg(any(
     target_arch = "x86_64",
     all(target_arch = "aarch64", target_feature = "crc")
 ))]
-const STRIDE: usize = 256;
+mod join {
+    use super::POLY;
 
-/// `a * b` modulo the polynomial, in the reflected representation (bit 31
-/// is x^0).
-#[cfg(any(
-    target_arch = "x86_64",
-    all(target_arch = "aarch64", target_feature = "crc")
-))]
-const fn mult_mod_p(a: u32, mut b: u32) -> u32 {
-    let mut m = 1u32 << 31;
-    let mut p = 0;
-    while m != 0 {
-        if a & m != 0 {
-            p ^= b;
+    /// Bytes each of three interleaved streams takes per step, where the
+    /// instructions are used. A CRC instruction's result feeds the next, so
+    /// one stream waits out each one's latency (three cycles on x86 and on the
+    /// Cortex-A57, one issued a cycle): three independent streams over
+    /// neighbouring pieces keep the unit busy, and their CRCs are joined by
+    /// shifting the earlier over the later's length ([`shift`], four table
+    /// lookups), as in LevelDB's SSE4.2 path and Mark Adler's crc32c.c.
+    pub(super) const STRIDE: usize = 256;
+
+    /// `a * b` modulo the polynomial, in the reflected representation (bit 31
+    /// is x^0).
+    const fn mult_mod_p(a: u32, mut b: u32) -> u32 {
+        let mut m = 1u32 << 31;
+        let mut p = 0;
+        while m != 0 {
+            if a & m != 0 {
+                p ^= b;
+            }
+            m >>= 1;
+            b = if b & 1 != 0 { (b >> 1) ^ POLY } else { b >> 1 };
         }
-        m >>= 1;
-        b = if b & 1 != 0 { (b >> 1) ^ POLY } else { b >> 1 };
+        p
     }
-    p
-}
 
-/// Tables that move a CRC register over `n` zero bytes: entry `[k][b]` is
-/// byte `b` at byte `k` of the register, times x^(8n).
-#[cfg(any(
-    target_arch = "x86_64",
-    all(target_arch = "aarch64", target_feature = "crc")
-))]
-const fn shift_tables(n: usize) -> [[u32; 256]; 4] {
-    // x^(8n) by squaring: `square` runs through x^(2^i).
-    let mut x8n = 1u32 << 31;
-    let mut square = 1u32 << 30;
-    let mut e = 8 * n;
-    while e != 0 {
-        if e & 1 != 0 {
-            x8n = mult_mod_p(square, x8n);
+    /// Tables that move a CRC register over `n` zero bytes: entry `[k][b]` is
+    /// byte `b` at byte `k` of the register, times x^(8n).
+    const fn shift_tables(n: usize) -> [[u32; 256]; 4] {
+        // x^(8n) by squaring: `square` runs through x^(2^i).
+        let mut x8n = 1u32 << 31;
+        let mut square = 1u32 << 30;
+        let mut e = 8 * n;
+        while e != 0 {
+            if e & 1 != 0 {
+                x8n = mult_mod_p(square, x8n);
+            }
+            square = mult_mod_p(square, square);
+            e >>= 1;
         }
-        square = mult_mod_p(square, square);
-        e >>= 1;
-    }
-    let mut t = [[0u32; 256]; 4];
-    let mut k = 0;
-    while k < 4 {
-        let mut b = 0;
-        while b < 256 {
-            t[k][b] = mult_mod_p(x8n, (b as u32) << (8 * k));
-            b += 1;
+        let mut t = [[0u32; 256]; 4];
+        let mut k = 0;
+        while k < 4 {
+            let mut b = 0;
+            while b < 256 {
+                t[k][b] = mult_mod_p(x8n, (b as u32) << (8 * k));
+                b += 1;
+            }
+            k += 1;
         }
-        k += 1;
+        t
     }
-    t
-}
 
-#[cfg(any(
-    target_arch = "x86_64",
-    all(target_arch = "aarch64", target_feature = "crc")
-))]
-static SHIFT: [[u32; 256]; 4] = shift_tables(STRIDE);
+    static SHIFT: [[u32; 256]; 4] = shift_tables(STRIDE);
 
-/// The register `c` after [`STRIDE`] more bytes that were all zero: the
-/// CRC register is linear in its start and the data, so a stream's
-/// register from `c` equals `shift(c)` xor the same stream's from 0.
-#[cfg(any(
-    target_arch = "x86_64",
-    all(target_arch = "aarch64", target_feature = "crc")
-))]
-#[inline]
-fn shift(c: u32) -> u32 {
-    SHIFT[0][(c & 0xff) as usize]
-        ^ SHIFT[1][((c >> 8) & 0xff) as usize]
-        ^ SHIFT[2][((c >> 16) & 0xff) as usize]
-        ^ SHIFT[3][(c >> 24) as usize]
+    /// The register `c` after [`STRIDE`] more bytes that were all zero: the
+    /// CRC register is linear in its start and the data, so a stream's
+    /// register from `c` equals `shift(c)` xor the same stream's from 0.
+    #[inline]
+    pub(super) fn shift(c: u32) -> u32 {
+        SHIFT[0][(c & 0xff) as usize]
+            ^ SHIFT[1][((c >> 8) & 0xff) as usize]
+            ^ SHIFT[2][((c >> 16) & 0xff) as usize]
+            ^ SHIFT[3][(c >> 24) as usize]
+    }
 }
 
 /// The CRC32C of `data` appended to data whose CRC32C is `crc`.
@@ -213,6 +203,7 @@ pub fn extend_hardware(crc: u32, data: &[u8]) -> u32 {
         // function guarantees at compile time.
         c = unsafe { __crc32cb(c, b) };
     }
+    use join::{shift, STRIDE};
     const W: usize = STRIDE / 8;
     let mut triples = words.chunks_exact(3 * W);
     for t in &mut triples {
@@ -271,10 +262,10 @@ mod x86 {
     pub unsafe fn extend(crc: u32, data: &[u8]) -> u32 {
         let mut c = u64::from(!crc);
         let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
-        let mut triples = data.chunks_exact(3 * super::STRIDE);
+        let mut triples = data.chunks_exact(3 * super::join::STRIDE);
         for t in &mut triples {
-            let (a, rest) = t.split_at(super::STRIDE);
-            let (b, d) = rest.split_at(super::STRIDE);
+            let (a, rest) = t.split_at(super::join::STRIDE);
+            let (b, d) = rest.split_at(super::join::STRIDE);
             let (mut cb, mut cd) = (0u64, 0u64);
             for ((a, b), d) in a
                 .chunks_exact(8)
@@ -285,7 +276,7 @@ mod x86 {
                 cb = _mm_crc32_u64(cb, word(b));
                 cd = _mm_crc32_u64(cd, word(d));
             }
-            let joined = super::shift(super::shift(c as u32) ^ cb as u32) ^ cd as u32;
+            let joined = super::join::shift(super::join::shift(c as u32) ^ cb as u32) ^ cd as u32;
             c = u64::from(joined);
         }
         let mut chunks = triples.remainder().chunks_exact(8);
