@@ -81,8 +81,6 @@ pub struct Conns {
     /// The stack's sockets: the listeners' and the connections'.
     pub shards: Shards,
     listeners: Vec<Sock>,
-    /// Whether a listener waits for a SYN, as of the last `update`.
-    listening: bool,
     slots: Vec<Slot>,
     free: Vec<u16>,
     open: usize,
@@ -111,7 +109,6 @@ impl Conns {
             buf,
             shards: Shards::new(),
             listeners: Vec::new(),
-            listening: false,
             slots: Vec::new(),
             free: Vec::new(),
             open: 0,
@@ -165,7 +162,7 @@ impl Conns {
             if open {
                 return Some(shard);
             }
-            return self.listening.then_some(FRONT);
+            return (self.idle_listeners() > 0).then_some(FRONT);
         }
         if self
             .listeners
@@ -198,7 +195,6 @@ impl Conns {
             let l = self.shards.move_to(sock, FRONT);
             if listen(self.port, self.shards.tcp_mut(l)) {
                 self.listeners.push(l);
-                self.listening = true;
             } else {
                 self.shards.remove(l);
             }
@@ -249,7 +245,6 @@ impl Conns {
             self.listeners.push(l);
             idle += 1;
         }
-        self.listening = idle > 0;
     }
 
     /// Removes, silently, the closing sockets of `set` that had `peer`: a
