@@ -215,7 +215,7 @@ impl Conns {
                 State::Listen | State::SynReceived => i += 1,
                 State::Closed => {
                     // The handshake timed out: listen again.
-                    if !listen(self.port, self.shards.tcp_mut(l)) {
+                    if !listen(self.port, s) {
                         self.listeners.swap_remove(i);
                         self.shards.remove(l);
                     } else {
