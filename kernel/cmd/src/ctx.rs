@@ -210,6 +210,10 @@ pub struct Ctx<'a> {
     pub server: &'a ServerCell,
     /// What only the kernel knows and does.
     pub host: &'a dyn Host,
+    /// The host's clock, which the session gives (`Host::clock` once per
+    /// session or read, not per command: each call is a call through a
+    /// pointer, and a command reads the time three times).
+    pub clock: Clock,
     /// The session's output and interrupt check.
     pub out: &'a mut dyn Sink,
     /// The session's state: who is asking, in which protocol, its
@@ -233,11 +237,12 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    /// A context for one command of `client`'s session.
+    /// A context for one command of `client`'s session; `clock` is
+    /// `host`'s.
     pub fn new(
         store: &'a StoreCell,
         server: &'a ServerCell,
-        host: &'a dyn Host,
+        (host, clock): (&'a dyn Host, Clock),
         out: &'a mut dyn Sink,
         client: &'a mut Client,
     ) -> Self {
@@ -247,6 +252,7 @@ impl<'a> Ctx<'a> {
             store,
             server,
             host,
+            clock,
             out,
             client,
             wait_for: None,

@@ -209,7 +209,7 @@ pub fn persist(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
 /// The time of day: Unix seconds and the microseconds into that second,
 /// as two strings.
 pub fn time(ctx: &mut Ctx<'_>, _inv: &Invocation) -> Result<Reply, CmdError> {
-    let us = (ctx.host.clock().wall_us)();
+    let us = (ctx.clock.wall_us)();
     let text = |n: u64| Reply::Value(format!("{n}").into_bytes());
     Ok(Reply::Array(vec![
         text(us / 1_000_000),

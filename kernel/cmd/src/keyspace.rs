@@ -200,7 +200,7 @@ impl Ctx<'_> {
         if let Some(t) = self.now.get() {
             return t;
         }
-        let t = self.host.clock().wall_ms();
+        let t = self.clock.wall_ms();
         self.now.set(Some(t));
         t
     }
@@ -227,7 +227,7 @@ impl Ctx<'_> {
                 .written(i)
                 .filter(|raw| !raw.is_expired(self.now_ms()))
                 .map(|raw| raw.to_entry()),
-            None => self.store_shared()?.get_at(key, self.now_ms())?,
+            None => self.store_shared()?.get_at(key, || self.now_ms())?,
         })
     }
 
@@ -243,7 +243,10 @@ impl Ctx<'_> {
             Some(i) => pending
                 .written(i)
                 .is_some_and(|raw| !raw.is_expired(self.now_ms())),
-            None => self.store_shared()?.get_at(key, self.now_ms())?.is_some(),
+            None => self
+                .store_shared()?
+                .get_at(key, || self.now_ms())?
+                .is_some(),
         })
     }
 

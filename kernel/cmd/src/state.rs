@@ -82,7 +82,9 @@ pub struct Client {
     pub closing: bool,
     /// When it connected, in Unix milliseconds.
     pub since_ms: u64,
-    /// When its last command ran.
+    /// When it last sent something (its session sets it per read, as
+    /// Redis's `lastinteraction`; a command that does not read the time
+    /// of day then reads no clock for it).
     pub last_ms: u64,
     /// Its last command's name, lower case.
     pub last_command: &'static str,

@@ -266,7 +266,8 @@ pub fn line_as(
 ) -> (String, Option<kv::Ticket>) {
     let reply = match parse_command(line.as_bytes()) {
         Ok(Some(inv)) => {
-            let mut ctx = Ctx::new(cell, server, host, out, client);
+            client.last_ms = host.clock().wall_ms();
+            let mut ctx = Ctx::new(cell, server, (host, host.clock()), out, client);
             let reply = crate::run(&mut ctx, &inv);
             let wait = ctx.wait_for();
             return (shown(&reply), wait);
@@ -379,10 +380,11 @@ impl<'a> Session<'a> {
     pub fn reply(&mut self, line: &str) -> Reply {
         let reply = match parse_command(line.as_bytes()) {
             Ok(Some(inv)) => {
+                self.client.last_ms = self.host.clock().wall_ms();
                 let mut ctx = Ctx::new(
                     self.cell,
                     self.server,
-                    &self.host,
+                    (&self.host, self.host.clock()),
                     &mut self.out,
                     &mut self.client,
                 );

@@ -17,6 +17,8 @@ pub struct Env<'a> {
     pub server: &'a ServerCell,
     /// The kernel.
     pub host: &'a dyn Host,
+    /// `host`'s clock, asked once for all the commands of a poll.
+    pub clock: kv::Clock,
 }
 
 /// Redis's reply to a connection over `maxclients`, before it is closed.
@@ -65,7 +67,7 @@ fn protocol(p: ClientProtocol) -> Protocol {
 impl Connection {
     /// A connection from `caller`, registered with the server.
     pub fn new(env: &Env<'_>, caller: Caller) -> Connection {
-        let now = env.host.clock().wall_ms();
+        let now = env.clock.wall_ms();
         let mut server = env.server.lock();
         let client = Client::new(&mut server, caller, now);
         server.register(&client);
@@ -95,6 +97,7 @@ impl Connection {
     /// Input after QUIT or a protocol error is ignored.
     pub fn input(&mut self, env: &Env<'_>, bytes: &[u8]) {
         let limit = env.server.lock().config.client_output_buffer_limit;
+        self.client.last_ms = env.clock.wall_ms();
         let mut rest = bytes;
         while !rest.is_empty() && !self.closing && !self.dropped {
             match self.parser.parse(rest) {
@@ -155,7 +158,7 @@ impl Connection {
         let mut ctx = Ctx::new(
             env.store,
             env.server,
-            env.host,
+            (env.host, env.clock),
             &mut quiet,
             &mut self.client,
         );
@@ -232,7 +235,7 @@ impl Connection {
         self.dropped
     }
 
-    /// Milliseconds since its last command (or since it connected).
+    /// Milliseconds since it last sent something (or since it connected).
     pub fn idle_ms(&self, now_ms: u64) -> u64 {
         now_ms.saturating_sub(self.client.last_ms)
     }

@@ -4,7 +4,7 @@
 //! appendfsync modes and authentication.
 
 use cmd::testing::{server, store, FakeHost};
-use cmd::{Appendfsync, Caller, ServerCell};
+use cmd::{Appendfsync, Caller, Host, ServerCell};
 use conn::{Connection, Env};
 use kv::StoreCell;
 
@@ -33,6 +33,7 @@ impl Rig {
             store: &self.store,
             server: &self.server,
             host: &self.host,
+            clock: self.host.clock(),
         }
     }
 

@@ -161,16 +161,17 @@ impl Store {
 
     /// What `key` holds, or `None` if nothing (or something expired).
     pub fn get(&self, key: &[u8]) -> Result<Option<Entry>> {
-        self.get_at(key, self.now_ms())
+        self.get_at(key, || self.now_ms())
     }
 
     /// What `key` holds at `now_ms` (a command's one reading of the clock:
     /// every key it looks at expires or not at the same instant, and the
-    /// clock, a call into the emulator under QEMU, is read once).
-    pub fn get_at(&self, key: &[u8], now_ms: u64) -> Result<Option<Entry>> {
+    /// clock, a call into the emulator under QEMU, is read once, and only
+    /// for a value that can expire).
+    pub fn get_at(&self, key: &[u8], now_ms: impl FnOnce() -> u64) -> Result<Option<Entry>> {
         let mut value = Vec::new();
         Ok(self
-            .get_into(key, || now_ms, &mut value)?
+            .get_into(key, now_ms, &mut value)?
             .map(|(kind, expires_at)| Entry {
                 kind,
                 expires_at,

@@ -90,6 +90,8 @@ impl Console {
     }
 
     fn line(&mut self, line: &[u8]) {
+        let clock = crate::services::kv::clock();
+        self.client.last_ms = clock.wall_ms();
         let inv = match parse_command(line) {
             Ok(None) => return,
             Ok(Some(inv)) => inv,
@@ -112,7 +114,7 @@ impl Console {
         let mut ctx = Ctx::new(
             &STORE,
             self.server,
-            &KernelHost,
+            (&KernelHost, clock),
             &mut sink,
             &mut self.client,
         );

@@ -48,6 +48,7 @@ impl Network {
             store: &STORE,
             server: self.server,
             host: &KernelHost,
+            clock: crate::services::kv::clock(),
         }
     }
 
