@@ -328,6 +328,14 @@ pub fn set_expiring(cell: &StoreCell, key: &str, value: &str, at_ms: u64) {
     cell.lock().as_mut().unwrap().write(batch).unwrap();
 }
 
+/// Sets `key:0` .. `key:{n - 1}` to their numbers through `c`, checking
+/// each reply: a keyspace of a known size for SCAN, DBSIZE and FLUSH tests.
+pub fn populate(c: &mut Session<'_>, n: usize) {
+    for i in 0..n {
+        assert_eq!(c.run(&format!("SET key:{i} {i}")), "OK\n");
+    }
+}
+
 /// A session of `server` on `cell`, as a session of the kernel runs it:
 /// a line is parsed, run (a refused line is reported with
 /// `crate::refused`), and its writes are committed before the reply.
