@@ -1,6 +1,6 @@
 //! A model store (a BTreeMap that logs every call), a clock the store
-//! advances by a fixed cost per operation, and hooks that record what the
-//! run told them.
+//! advances by a fixed cost per operation, hooks that record what the run
+//! told them, and `bench`, which runs a db_bench line against them.
 
 #![allow(dead_code)]
 
@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use lsm::db::IoStats;
-use workload::{Clock, Hooks, Progress, Store};
+use workload::{run, BenchError, BenchResult, Clock, Hooks, Params, Progress, State, Store};
 
 /// Ticks (1 MHz: microseconds) each kind of call costs on the shared clock.
 pub const GET_COST: u64 = 3;
@@ -200,4 +200,25 @@ impl Hooks for Recording {
         self.stop_checks += 1;
         stop
     }
+}
+
+/// What a run gives.
+pub type Outcome = Result<BenchResult, BenchError<String>>;
+
+/// The parameters of a db_bench line (`fillseq 1000 keys=10`).
+pub fn params(line: &str) -> Params {
+    let args: Vec<&str> = line.split(' ').collect();
+    Params::parse(&args).unwrap()
+}
+
+/// Runs a db_bench line against the model, with hooks that only record.
+pub fn bench(m: &mut Model, s: &mut State, line: &str) -> Outcome {
+    let mut h = Recording::new(m);
+    bench_with(m, s, line, &mut h)
+}
+
+/// Runs a db_bench line against the model, with these hooks.
+pub fn bench_with(m: &mut Model, s: &mut State, line: &str, h: &mut Recording) -> Outcome {
+    let mut clock = m.clock();
+    run(&params(line), s, m, &mut clock, h)
 }
