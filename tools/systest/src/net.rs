@@ -1,7 +1,8 @@
 //! unikv as a Redis server under QEMU, for the network tests: a disk, a NIC
 //! on user networking with the guest's port forwarded to a free port of
 //! 127.0.0.1, and a small RESP client that speaks raw protocol (requests
-//! encoded here, replies decoded by the `resp` crate).
+//! encoded here, replies decoded by the `resp` crate and compared with the
+//! frames built here).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -75,6 +76,21 @@ impl Server {
     pub fn client(&self) -> Client {
         Client::try_connect(self.port).expect("connect to unikv")
     }
+}
+
+/// A bulk string reply holding `v`.
+pub fn bulk(v: &str) -> Frame {
+    Frame::Bulk(v.as_bytes().to_vec())
+}
+
+/// The `+OK` reply.
+pub fn ok() -> Frame {
+    Frame::Simple(b"OK".to_vec())
+}
+
+/// An error reply with this text.
+pub fn error(text: &str) -> Frame {
+    Frame::Error(text.as_bytes().to_vec())
 }
 
 /// A raw RESP connection.
