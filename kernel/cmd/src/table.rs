@@ -314,9 +314,11 @@ fn refuse(ctx: &Ctx<'_>, inv: &Invocation) -> Option<Reply> {
             spec.name
         )));
     }
-    if let Some(c) = container(spec.name) {
-        if let Err(e) = c.admits(inv) {
-            return Some(e.into());
+    if spec.has(flag::SUBCOMMANDS) {
+        if let Some(c) = container(spec.name) {
+            if let Err(e) = c.admits(inv) {
+                return Some(e.into());
+            }
         }
     }
     None
@@ -352,6 +354,18 @@ mod tests {
             );
         }
         assert_eq!(entries().count(), commands().count());
+    }
+
+    #[test]
+    fn a_spec_is_flagged_for_subcommands_exactly_when_it_has_them() {
+        for spec in commands() {
+            assert_eq!(
+                spec.has(flag::SUBCOMMANDS),
+                container(spec.name).is_some(),
+                "{}",
+                spec.name
+            );
+        }
     }
 
     #[test]

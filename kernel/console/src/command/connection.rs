@@ -69,7 +69,7 @@ pub(super) static SPECS: &[CommandSpec] = &[
         usage: "CLIENT ID | CLIENT GETNAME | CLIENT SETNAME name | CLIENT INFO | CLIENT LIST [TYPE type] [ID id ...] | CLIENT SETINFO LIB-NAME|LIB-VER value | CLIENT HELP",
         summary: "the connection's id, name and library; every connection, one line each",
         group: "connection",
-        flags: 0,
+        flags: flag::SUBCOMMANDS,
         keys: Keys::NONE,
     },
     CommandSpec {

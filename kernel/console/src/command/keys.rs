@@ -84,7 +84,7 @@ pub(super) static SPECS: &[CommandSpec] = &[
         usage: "OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key | OBJECT HELP",
         summary: "how Redis would keep a key's value (int, embstr, raw); its references",
         group: "keys",
-        flags: flag::READONLY,
+        flags: flag::READONLY | flag::SUBCOMMANDS,
         keys: AFTER_SUBCOMMAND,
     },
     CommandSpec {
@@ -227,7 +227,7 @@ pub(super) static SPECS: &[CommandSpec] = &[
         usage: "MEMORY USAGE key [SAMPLES count] | MEMORY HELP",
         summary: "the bytes of a key's record in the store",
         group: "server",
-        flags: flag::READONLY,
+        flags: flag::READONLY | flag::SUBCOMMANDS,
         keys: AFTER_SUBCOMMAND,
     },
 ];

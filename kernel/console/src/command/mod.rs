@@ -71,6 +71,10 @@ pub mod flag {
     pub const FAST: u16 = 1 << 4;
     /// Not queued by MULTI: it runs (or is refused) at once.
     pub const NO_MULTI: u16 = 1 << 5;
+    /// It names a subcommand (CLIENT, CONFIG, ...), which `cmd` checks
+    /// against the command's own table before it runs: a bit, so that the
+    /// other commands skip that lookup.
+    pub const SUBCOMMANDS: u16 = 1 << 6;
 }
 
 /// Where a command's keys are among its arguments, counting the name as 0:

@@ -2,7 +2,7 @@
 //! it), CONFIG and FUNCTION. The appliance's own server commands (INFO,
 //! SERVICES, SHUTDOWN ...) are in `appliance`.
 
-use super::{CommandSpec, Keys};
+use super::{flag, CommandSpec, Keys};
 
 /// In HELP's order.
 pub(super) static SPECS: &[CommandSpec] = &[
@@ -14,7 +14,7 @@ pub(super) static SPECS: &[CommandSpec] = &[
         usage: "COMMAND [COUNT | INFO [name ...] | DOCS [name ...] | LIST [FILTERBY MODULE name|ACLCAT category|PATTERN pattern] | GETKEYS command [arg ...] | HELP]",
         summary: "describe the commands: arity, flags and key positions (COMMAND INFO), their documentation (COMMAND DOCS)",
         group: "server",
-        flags: 0,
+        flags: flag::SUBCOMMANDS,
         keys: Keys::NONE,
     },
     CommandSpec {
@@ -25,7 +25,7 @@ pub(super) static SPECS: &[CommandSpec] = &[
         usage: "CONFIG GET parameter [parameter ...] | CONFIG SET parameter value [parameter value ...] | CONFIG RESETSTAT | CONFIG REWRITE | CONFIG HELP",
         summary: "read or change the configuration (requirepass, maxclients, timeout, appendfsync, ...), or zero the statistics",
         group: "server",
-        flags: 0,
+        flags: flag::SUBCOMMANDS,
         keys: Keys::NONE,
     },
     CommandSpec {
@@ -36,7 +36,7 @@ pub(super) static SPECS: &[CommandSpec] = &[
         usage: "FUNCTION FLUSH [ASYNC|SYNC] | FUNCTION HELP",
         summary: "Redis functions: unikv has none, so FLUSH has nothing to delete",
         group: "server",
-        flags: 0,
+        flags: flag::SUBCOMMANDS,
         keys: Keys::NONE,
     },
 ];
