@@ -24,7 +24,9 @@ use lsm::db::{Db, Options};
 use lsm::device::{check_request, BlockDevice, DeviceError};
 
 /// The store, for every session; `None` while the service is stopped.
-pub static STORE: StoreCell = StoreCell::per_core(None, hal::cpus::index);
+/// Its per-core slots go by TPIDR_EL1, where `hal::cpus` keeps each core's
+/// index (lsm reads it in place, see `lsm::percore::tpidr_el1`).
+pub static STORE: StoreCell = StoreCell::per_core(None, lsm::percore::tpidr_el1);
 
 /// The virtio-blk disk as the store's `BlockDevice`.
 struct VirtioDisk(VirtioBlk);
@@ -204,7 +206,7 @@ fn init() -> Result<(), ServiceError> {
     let capacity = dev.capacity();
     let dev: kv::Disk = Box::new(VirtioDisk(dev));
     let mut opts = Options::for_disk(capacity);
-    opts.core = hal::cpus::index;
+    opts.core = lsm::percore::tpidr_el1;
     // A request that finds the disk busy with another core's sleeps until
     // that one lets go (an SGI), rather than spinning through it.
     opts.park = Some(park_for_disk);
