@@ -115,7 +115,7 @@ struct Counter(kv::Clock);
 
 impl workload::Clock for Counter {
     fn counter(&mut self) -> u64 {
-        (self.0.now)()
+        self.0.counter()
     }
 
     fn frequency(&self) -> u64 {

@@ -191,7 +191,7 @@ const RANDOM_WALK: u64 = 1024;
 /// about equally likely; in a bigger one, the keys within 1024 of a
 /// table's first key are the candidates, spread over the whole key range.
 pub fn randomkey(ctx: &mut Ctx<'_>, _: &Invocation) -> Result<Reply, CmdError> {
-    let seed = (ctx.clock.now)() ^ ctx.now_ms().rotate_left(32);
+    let seed = ctx.clock.counter() ^ ctx.now_ms().rotate_left(32);
     let mut rng = Rng::new(seed);
     let start = {
         let store = ctx.store()?;

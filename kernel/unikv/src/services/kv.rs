@@ -75,11 +75,13 @@ impl BlockDevice for VirtioDisk {
     }
 }
 
-/// The generic timer, and the tick that calls `Store::tick` at least this
+/// The generic timer (its physical count, as `timer::counter` reads it;
+/// `lsm::clock::cntpct_el0`, which the store's and commands' readings recognise
+/// and read in place), and the tick that calls `Store::tick` at least this
 /// often (the session loop wakes on every tick).
 pub fn clock() -> Clock {
     Clock {
-        now: timer::counter,
+        now: lsm::clock::cntpct_el0,
         hz: timer::frequency(),
         tick_hz: timer::TICK_HZ,
         wall_us: hal::drivers::pl031::wall_us,
