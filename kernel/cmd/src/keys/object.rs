@@ -16,6 +16,7 @@ use alloc::string::String;
 
 use console::{Invocation, Reply};
 use kv::{Entry, Kind};
+use lsm::coding::varint_len;
 
 use crate::args::{integer, is, parse_i64};
 use crate::ctx::{CmdError, Ctx};
@@ -113,16 +114,6 @@ pub fn object(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     }
 }
 
-/// Bytes of a LEB128 length prefix of `n`.
-fn varint_len(mut n: usize) -> i64 {
-    let mut len = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        len += 1;
-    }
-    len
-}
-
 /// `MEMORY USAGE key [SAMPLES count]` (checked by `run`): the bytes of the
 /// key's record in the store (the key with its 8-byte sequence and type,
 /// the stored value: tag, expiry, payload; and their two length prefixes),
@@ -152,6 +143,6 @@ pub fn memory(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     };
     let internal_key = key.len() + 8;
     let stored = e.header().as_bytes().len() + e.value.len();
-    let bytes = varint_len(internal_key) + varint_len(stored) + (internal_key + stored) as i64;
-    Ok(Reply::Integer(bytes))
+    let prefixes = varint_len(internal_key as u64) + varint_len(stored as u64);
+    Ok(Reply::Integer((prefixes + internal_key + stored) as i64))
 }
