@@ -60,15 +60,14 @@ impl Clock {
     /// The counter now. `lsm::clock::cntpct_el0`, given as `now`, is
     /// recognised by address (another function merged with it reads the
     /// same register; a second address of it only makes the call) and read
-    /// in place,
-    /// not called: under QEMU's TCG a call through a pointer and its
-    /// return are two lookups of their targets, and a command reads the
-    /// counter twice (its time in the command statistics).
+    /// in place, not called: under QEMU's TCG a call through a pointer and
+    /// its return are two lookups of their targets, and a command reads
+    /// the counter twice (its time in the command statistics).
     #[inline(always)]
     pub fn counter(&self) -> u64 {
         #[cfg(all(target_arch = "aarch64", target_os = "none"))]
         if self.now as *const () == lsm::clock::cntpct_el0 as *const () {
-            return lsm::clock::read_cntpct_el0();
+            return lsm::clock::cntpct_el0();
         }
         (self.now)()
     }

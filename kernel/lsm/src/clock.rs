@@ -50,24 +50,12 @@ mod tests {
 
 /// The generic timer's physical count, for an embedder running at EL1
 /// (the kernel): a counter function to hand out as a pointer, which
-/// readers that know it (`kv::Clock::counter`) read in place through
-/// [`read_cntpct_el0`] instead of calling: under QEMU's TCG a call through
-/// a pointer and its return are two lookups of their targets.
-#[cfg(all(target_arch = "aarch64", target_os = "none"))]
-pub fn cntpct_el0() -> u64 {
-    read_cntpct_el0()
-}
-
-/// CNTPCT_EL0, read in place.
+/// readers that know it (`kv::Clock::counter`) recognise by address and
+/// call directly, inlined: under QEMU's TCG a call through a pointer and
+/// its return are two lookups of their targets.
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 #[inline(always)]
-pub fn read_cntpct_el0() -> u64 {
-    let v: u64;
-    // SAFETY: reading CNTPCT_EL0 has no side effect, and at EL1 it is
-    // always accessible.
-    unsafe {
-        core::arch::asm!("mrs {v}, cntpct_el0", v = out(reg) v,
-            options(nomem, nostack, preserves_flags));
-    }
-    v
+pub fn cntpct_el0() -> u64 {
+    use aarch64_cpu::registers::{Readable, CNTPCT_EL0};
+    CNTPCT_EL0.get()
 }

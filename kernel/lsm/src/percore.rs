@@ -37,21 +37,10 @@ pub fn no_core() -> usize {
 /// pointer and its return are two lookups of their targets, and a point
 /// read picks slots three times.
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
-pub fn tpidr_el1() -> usize {
-    read_tpidr_el1()
-}
-
-#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 #[inline(always)]
-fn read_tpidr_el1() -> usize {
-    let v: usize;
-    // SAFETY: reading TPIDR_EL1 at EL1 has no side effect; the embedder
-    // that passes `tpidr_el1` keeps the core's index there.
-    unsafe {
-        core::arch::asm!("mrs {v}, tpidr_el1", v = out(reg) v,
-            options(nomem, nostack, preserves_flags));
-    }
-    v
+pub fn tpidr_el1() -> usize {
+    use aarch64_cpu::registers::{Readable, TPIDR_EL1};
+    TPIDR_EL1.get() as usize
 }
 
 /// The caller's core by `core`, [`tpidr_el1`] read in place. Comparing
@@ -62,7 +51,7 @@ fn read_tpidr_el1() -> usize {
 fn index_by(core: CoreFn) -> usize {
     #[cfg(all(target_arch = "aarch64", target_os = "none"))]
     if core as *const () == tpidr_el1 as *const () {
-        return read_tpidr_el1();
+        return tpidr_el1();
     }
     core()
 }

@@ -75,10 +75,10 @@ impl BlockDevice for VirtioDisk {
     }
 }
 
-/// The generic timer (its physical count, as `timer::counter` reads it;
-/// `lsm::clock::cntpct_el0`, which the store's and commands' readings recognise
-/// and read in place), and the tick that calls `Store::tick` at least this
-/// often (the session loop wakes on every tick).
+/// The generic timer (its physical count, as `timer::counter` reads it,
+/// through `lsm::clock::cntpct_el0`, which `kv::Clock` reads in place),
+/// and the tick that calls `Store::tick` at least this often (the session
+/// loop wakes on every tick).
 pub fn clock() -> Clock {
     Clock {
         now: lsm::clock::cntpct_el0,
