@@ -4,6 +4,8 @@
 
 use alloc::vec::Vec;
 
+pub use unaligned::{copy_short, copy_to, extend_short, load_u32, load_u64, store_u64};
+
 /// Appends `v` as 4 little-endian bytes.
 #[inline]
 pub fn put_fixed32(dst: &mut Vec<u8>, v: u32) {
@@ -14,41 +16,6 @@ pub fn put_fixed32(dst: &mut Vec<u8>, v: u32) {
 #[inline]
 pub fn put_fixed64(dst: &mut Vec<u8>, v: u64) {
     dst.extend_from_slice(&v.to_le_bytes());
-}
-
-/// Eight bytes as a native-endian word, in one load wherever they lie.
-///
-/// `aarch64-unknown-none` assumes strict alignment (code there may run with
-/// the MMU off, where an unaligned access faults), so the compiler builds
-/// such a word from eight byte loads; keys are compared and tags read a word
-/// at a time on every step of every search. With the `unaligned-loads`
-/// feature (for an embedder that runs the store with the MMU on and
-/// alignment checks off) one `ldr` does it.
-#[inline(always)]
-pub fn load_u64(b: &[u8; 8]) -> u64 {
-    #[cfg(all(
-        target_arch = "aarch64",
-        target_os = "none",
-        feature = "unaligned-loads"
-    ))]
-    {
-        let v: u64;
-        // SAFETY: `b` is eight readable bytes; the feature's contract is that
-        // unaligned loads of normal memory are allowed where this runs.
-        unsafe {
-            core::arch::asm!("ldr {v}, [{p}]", v = out(reg) v, p = in(reg) b.as_ptr(),
-                options(pure, readonly, nostack, preserves_flags))
-        };
-        v
-    }
-    #[cfg(not(all(
-        target_arch = "aarch64",
-        target_os = "none",
-        feature = "unaligned-loads"
-    )))]
-    {
-        u64::from_ne_bytes(*b)
-    }
 }
 
 /// How many leading bytes `a` and `b` share: eight at a time (a block
@@ -76,91 +43,6 @@ pub fn shared_prefix_len(a: &[u8], b: &[u8]) -> usize {
         .zip(wb.remainder())
         .take_while(|(x, y)| x == y)
         .count()
-}
-
-/// Stores `v` as eight native-endian bytes, in one store wherever they lie
-/// (see [`load_u64`]).
-#[inline(always)]
-pub fn store_u64(b: &mut [u8; 8], v: u64) {
-    #[cfg(all(
-        target_arch = "aarch64",
-        target_os = "none",
-        feature = "unaligned-loads"
-    ))]
-    {
-        // SAFETY: `b` is eight writable bytes; the feature's contract is
-        // that unaligned accesses of normal memory are allowed where this
-        // runs.
-        unsafe {
-            core::arch::asm!("str {v}, [{p}]", v = in(reg) v, p = in(reg) b.as_mut_ptr(),
-                options(nostack, preserves_flags))
-        };
-    }
-    #[cfg(not(all(
-        target_arch = "aarch64",
-        target_os = "none",
-        feature = "unaligned-loads"
-    )))]
-    {
-        *b = v.to_ne_bytes();
-    }
-}
-
-/// Copies `src` into `dst` (of the same length). A key's unshared part is
-/// a few bytes: from 8 to 32 they move as words from both ends,
-/// overlapping in the middle, not through a `memcpy` call (under QEMU's
-/// TCG a call and its return are each a jump the emulator looks up, and
-/// parsing a block entry made one per entry).
-#[inline(always)]
-pub fn copy_short(dst: &mut [u8], src: &[u8]) {
-    let n = src.len();
-    if dst.len() != n || !(8..=32).contains(&n) {
-        dst.copy_from_slice(src);
-        return;
-    }
-    // A function, not a closure, so that it can be inlined always.
-    #[inline(always)]
-    fn word(dst: &mut [u8], src: &[u8], at: usize) {
-        if let (Some(d), Some(s)) = (
-            dst[at..].first_chunk_mut::<8>(),
-            src[at..].first_chunk::<8>(),
-        ) {
-            store_u64(d, load_u64(s));
-        }
-    }
-    word(dst, src, 0);
-    word(dst, src, n - 8);
-    if n > 16 {
-        word(dst, src, 8);
-        word(dst, src, n - 16);
-    }
-}
-
-/// Four bytes as a native-endian word, in one load (see [`load_u64`]).
-#[inline(always)]
-pub fn load_u32(b: &[u8; 4]) -> u32 {
-    #[cfg(all(
-        target_arch = "aarch64",
-        target_os = "none",
-        feature = "unaligned-loads"
-    ))]
-    {
-        let v: u32;
-        // SAFETY: as in `load_u64`, for four bytes.
-        unsafe {
-            core::arch::asm!("ldr {v:w}, [{p}]", v = out(reg) v, p = in(reg) b.as_ptr(),
-                options(pure, readonly, nostack, preserves_flags))
-        };
-        v
-    }
-    #[cfg(not(all(
-        target_arch = "aarch64",
-        target_os = "none",
-        feature = "unaligned-loads"
-    )))]
-    {
-        u32::from_ne_bytes(*b)
-    }
 }
 
 /// Reads 4 little-endian bytes at `at`, if there are that many.
@@ -236,7 +118,7 @@ pub fn get_varint32(src: &[u8]) -> Option<(u32, usize)> {
 /// Appends `s` prefixed with its length as a varint.
 pub fn put_length_prefixed(dst: &mut Vec<u8>, s: &[u8]) {
     put_varint64(dst, s.len() as u64);
-    dst.extend_from_slice(s);
+    extend_short(dst, s);
 }
 
 /// Splits a length-prefixed slice off the front of `src`: the slice and the
@@ -277,19 +159,6 @@ mod tests {
                     );
                     assert_eq!(shared_prefix_len(&b, a), want);
                 }
-            }
-        }
-    }
-
-    #[test]
-    fn copy_short_copies_every_length_exactly() {
-        let src: Vec<u8> = (1..=48).collect();
-        for n in 0..=40 {
-            for at in [0, 3] {
-                let mut dst = [0xaa; 48];
-                copy_short(&mut dst[at..at + n], &src[..n]);
-                assert_eq!(&dst[at..at + n], &src[..n], "{n} bytes at {at}");
-                assert!(dst[..at].iter().chain(&dst[at + n..]).all(|&b| b == 0xaa));
             }
         }
     }

@@ -198,7 +198,7 @@ pub(crate) fn internal_key_in<'a>(
 ) -> &'a [u8] {
     let n = key.len() + 8;
     if n <= stack.len() {
-        stack[..key.len()].copy_from_slice(key);
+        crate::coding::copy_short(&mut stack[..key.len()], key);
         let tag = pack_tag(seq, kind);
         stack[key.len()..n].copy_from_slice(&tag.to_le_bytes());
         &stack[..n]

@@ -81,6 +81,12 @@ pub extern "C" fn kernel_main(dtb: usize, entry_el: u64) -> ! {
         cpu::halt();
     }
     info!("MMU on: identity map, text RX, rodata R, data RW+NX, stack guard pages unmapped");
+    // The store's, the protocol's and the commands' short copies move
+    // words at any address from here on: checked once, as boot/mem.s's.
+    if let Err(e) = unaligned::check() {
+        error!("word copies: {e}");
+        cpu::halt();
+    }
 
     // The heap is the rest of the kernel's RAM region above the image,
     // stopping short of the device tree if a boot loader put it up there.

@@ -251,7 +251,7 @@ impl<D: BlockDevice> Job<'_, D> {
                 }
                 if !has_current || !eq_bytes(&current, p.user_key) {
                     current.clear();
-                    current.extend_from_slice(p.user_key);
+                    crate::coding::extend_short(&mut current, p.user_key);
                     has_current = true;
                     last_seq_for_key = u64::MAX;
                 }

@@ -180,8 +180,8 @@ impl<C: Comparator> SkipList<C> {
         // zero, i.e. null) and the bytes all fit in it.
         unsafe {
             let data = p.add(NODE_HEADER + links);
-            ptr::copy_nonoverlapping(key.as_ptr(), data, key.len());
-            ptr::copy_nonoverlapping(value.as_ptr(), data.add(key.len()), value.len());
+            crate::coding::copy_to(data, key);
+            crate::coding::copy_to(data.add(key.len()), value);
             ptr::write(
                 p.cast::<Node>(),
                 Node {

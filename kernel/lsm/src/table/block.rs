@@ -27,7 +27,8 @@ use core::cmp::Ordering;
 use core::ops::Deref;
 
 use crate::coding::{
-    copy_short, get_fixed32, get_varint32, put_fixed32, put_varint32, shared_prefix_len,
+    copy_short, extend_short, get_fixed32, get_varint32, put_fixed32, put_varint32,
+    shared_prefix_len,
 };
 
 /// A bucket that no user key hashed to.
@@ -102,10 +103,10 @@ impl BlockBuilder {
         put_varint32(&mut self.buf, shared as u32);
         put_varint32(&mut self.buf, non_shared as u32);
         put_varint32(&mut self.buf, value.len() as u32);
-        self.buf.extend_from_slice(&key[shared..]);
-        self.buf.extend_from_slice(value);
+        extend_short(&mut self.buf, &key[shared..]);
+        extend_short(&mut self.buf, value);
         self.last_key.truncate(shared);
-        self.last_key.extend_from_slice(&key[shared..]);
+        extend_short(&mut self.last_key, &key[shared..]);
         self.counter += 1;
         self.entries += 1;
     }

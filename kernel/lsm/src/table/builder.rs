@@ -5,6 +5,7 @@ use core::cmp::Ordering;
 
 use super::block::BlockBuilder;
 use super::{bloom, encode_footer, BlockHandle, KIND_DATA, KIND_FILTER, KIND_INDEX};
+use crate::coding::extend_short;
 use crate::comparator::{eq_bytes, Comparator};
 use crate::crc32c;
 use crate::error::{Error, Result};
@@ -117,7 +118,7 @@ impl<C: Comparator> TableBuilder<C> {
             .is_some_and(|&s| eq_bytes(&self.filter_keys[s..], fk));
         if !same_as_last {
             self.filter_starts.push(self.filter_keys.len());
-            self.filter_keys.extend_from_slice(fk);
+            extend_short(&mut self.filter_keys, fk);
             if self.opts.data_block_hash_index {
                 self.last_hash = bloom::key_hash(fk);
             }
@@ -126,7 +127,7 @@ impl<C: Comparator> TableBuilder<C> {
             self.first_key = Some(key.to_vec());
         }
         self.last_key.clear();
-        self.last_key.extend_from_slice(key);
+        extend_short(&mut self.last_key, key);
         self.entries += 1;
         self.data.add_hashed(key, value, self.last_hash);
         if self.data.size_estimate() >= self.opts.block_size {

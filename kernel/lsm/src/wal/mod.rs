@@ -201,7 +201,7 @@ impl LogWriter {
             self.buf.extend_from_slice(&(n as u16).to_le_bytes());
             self.buf.push(kind);
             self.buf.extend_from_slice(&self.log_number.to_le_bytes());
-            self.buf.extend_from_slice(payload);
+            crate::coding::extend_short(&mut self.buf, payload);
             self.pos += (HEADER_SIZE + n) as u64;
             left = rest;
             first = false;
