@@ -169,7 +169,7 @@ impl From<CmdError> for Reply {
     fn from(e: CmdError) -> Self {
         match e {
             CmdError::Interrupted => Reply::Interrupted,
-            CmdError::Coded(code, message) => Reply::Coded(code, message),
+            CmdError::Coded(code, message) => Reply::coded(code, message),
             e => Reply::error(e),
         }
     }

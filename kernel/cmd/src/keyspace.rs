@@ -12,6 +12,7 @@ use kv::value::{self, Raw};
 use kv::{Entry, Kind};
 use lsm::db::WriteBatch;
 use lsm::iter::KvIter;
+use unaligned::extend_short;
 
 use crate::ctx::{CmdError, Ctx};
 use crate::state::Server;
@@ -82,10 +83,10 @@ impl Pending {
 
     fn push(&mut self, key: &[u8], put: Option<Raw<'_>>) {
         let start = self.bytes.len();
-        self.bytes.extend_from_slice(key);
+        extend_short(&mut self.bytes, key);
         let key_end = self.bytes.len();
         if let Some(raw) = put {
-            self.bytes.extend_from_slice(raw.value);
+            extend_short(&mut self.bytes, raw.value);
         }
         self.ops.push(Op {
             start,

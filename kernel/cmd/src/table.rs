@@ -98,7 +98,7 @@ pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
         if spec.name == "EXEC" {
             // Redis's answer to a refused EXEC: the transaction is
             // discarded, and the reply says why.
-            refusal = Reply::Coded(
+            refusal = Reply::coded(
                 "EXECABORT",
                 format!("Transaction discarded because of: {}", error_text(&refusal)),
             );
@@ -181,7 +181,7 @@ fn count(
 /// An error reply's text with its code, as the wire carries it.
 fn error_text(reply: &Reply) -> String {
     match reply {
-        Reply::Coded(code, message) => format!("{code} {message}"),
+        Reply::Coded(e) => format!("{} {}", e.code, e.message),
         Reply::Error(message) => format!("ERR {message}"),
         _ => String::new(),
     }
@@ -190,7 +190,7 @@ fn error_text(reply: &Reply) -> String {
 /// Counts an error reply under its code in INFO errorstats.
 fn count_error(server: &mut Server, reply: &Reply) {
     let code = match reply {
-        Reply::Coded(code, _) => code,
+        Reply::Coded(e) => e.code,
         Reply::Error(_) => "ERR",
         _ => return,
     };
@@ -294,10 +294,7 @@ pub fn redis_invocation(
 fn refuse(ctx: &Ctx<'_>, inv: &Invocation) -> Option<Reply> {
     let spec = inv.spec;
     if !ctx.client.authenticated && !spec.has(flag::NOAUTH) {
-        return Some(Reply::Coded(
-            "NOAUTH",
-            String::from("Authentication required."),
-        ));
+        return Some(Reply::coded("NOAUTH", "Authentication required."));
     }
     if ctx.client.multi.is_some() && spec.has(flag::ADMIN) {
         // Redis's answer to SHUTDOWN (its no-multi commands) in MULTI.

@@ -187,7 +187,8 @@ impl Connection {
 
     fn emit(&mut self, bytes: Vec<u8>) {
         let out = &mut self.out;
-        self.outbox.emit(bytes, &mut |b| out.extend_from_slice(b));
+        self.outbox
+            .emit(bytes, &mut |b| unaligned::extend_short(out, b));
     }
 
     /// Moves the replies whose group commit has happened to the output.
@@ -197,7 +198,7 @@ impl Connection {
         self.outbox.release(
             env.store,
             &|e| resp::encoded(&Reply::error(e), proto),
-            &mut |b| out.extend_from_slice(b),
+            &mut |b| unaligned::extend_short(out, b),
         );
     }
 

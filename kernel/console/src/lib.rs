@@ -31,4 +31,4 @@ pub use command::{
 };
 pub use line::{LineEditor, LineEvent};
 pub use parse::{split_args, ParseError};
-pub use reply::{quote, render, Reply, Report};
+pub use reply::{quote, render, Coded, Reply, Report};

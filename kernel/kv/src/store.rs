@@ -219,10 +219,9 @@ impl Store {
                 if value.capacity() == 0 {
                     // One allocation of the right size, not the growth
                     // path's (~65 instructions more a GET).
-                    *value = raw.value.to_vec();
-                } else {
-                    value.extend_from_slice(raw.value);
+                    *value = Vec::with_capacity(raw.value.len());
                 }
+                unaligned::extend_short(value, raw.value);
                 Some((raw.kind, raw.expires_at))
             });
         })?;

@@ -6,6 +6,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use console::Reply;
+// Replies are a few bytes each: `+OK\r\n` was a `memcpy` call.
+use unaligned::extend_short;
 
 /// Which protocol a connection speaks: RESP2 until `HELLO 3`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,7 +44,7 @@ fn number_line(out: &mut Vec<u8>, kind: u8, n: i64) {
     }
     at -= 1;
     line[at] = kind;
-    out.extend_from_slice(&line[at..]);
+    extend_short(out, &line[at..]);
 }
 
 /// Appends a header: the type byte, a length or number, CRLF.
@@ -55,8 +57,8 @@ fn bulk(out: &mut Vec<u8>, bytes: &[u8]) {
     // Room for all of it at once: the header, the bytes, CRLF.
     out.reserve(bytes.len() + 24);
     header(out, b'$', bytes.len());
-    out.extend_from_slice(bytes);
-    out.extend_from_slice(b"\r\n");
+    extend_short(out, bytes);
+    extend_short(out, b"\r\n");
 }
 
 /// Text Redis would send as a verbatim string in RESP3 and as a bulk in
@@ -66,9 +68,9 @@ fn verbatim(out: &mut Vec<u8>, text: &[u8], proto: Protocol) {
         Protocol::Resp2 => bulk(out, text),
         Protocol::Resp3 => {
             header(out, b'=', text.len() + 4);
-            out.extend_from_slice(b"txt:");
-            out.extend_from_slice(text);
-            out.extend_from_slice(b"\r\n");
+            extend_short(out, b"txt:");
+            extend_short(out, text);
+            extend_short(out, b"\r\n");
         }
     }
 }
@@ -80,26 +82,32 @@ fn line(out: &mut Vec<u8>, text: &str) {
         b'\r' | b'\n' => b' ',
         other => other,
     }));
-    out.extend_from_slice(b"\r\n");
+    extend_short(out, b"\r\n");
 }
 
 /// Appends `reply` as `proto` puts it on the wire.
 pub fn encode(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
     match reply {
-        Reply::Ok => out.extend_from_slice(b"+OK\r\n"),
+        Reply::Ok => extend_short(out, b"+OK\r\n"),
         Reply::Status(word) => {
             out.push(b'+');
             line(out, word);
         }
         Reply::Value(bytes) => bulk(out, bytes),
-        Reply::Nil => out.extend_from_slice(match proto {
-            Protocol::Resp2 => b"$-1\r\n",
-            Protocol::Resp3 => b"_\r\n",
-        }),
-        Reply::NilArray => out.extend_from_slice(match proto {
-            Protocol::Resp2 => b"*-1\r\n",
-            Protocol::Resp3 => b"_\r\n",
-        }),
+        Reply::Nil => extend_short(
+            out,
+            match proto {
+                Protocol::Resp2 => b"$-1\r\n",
+                Protocol::Resp3 => b"_\r\n",
+            },
+        ),
+        Reply::NilArray => extend_short(
+            out,
+            match proto {
+                Protocol::Resp2 => b"*-1\r\n",
+                Protocol::Resp3 => b"_\r\n",
+            },
+        ),
         Reply::Integer(n) => number_line(out, b':', *n),
         Reply::Array(items) => {
             header(out, b'*', items.len());
@@ -128,17 +136,17 @@ pub fn encode(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
         }
         Reply::Error(message) => {
             if !message.starts_with("ERR ") {
-                out.extend_from_slice(b"-ERR ");
+                extend_short(out, b"-ERR ");
             } else {
                 out.push(b'-');
             }
             line(out, message);
         }
-        Reply::Coded(code, message) => {
+        Reply::Coded(e) => {
             out.push(b'-');
-            out.extend_from_slice(code.as_bytes());
+            extend_short(out, e.code.as_bytes());
             out.push(b' ');
-            line(out, message);
+            line(out, &e.message);
         }
         Reply::Report(_) => {
             // The console's rendering of a report is INFO's text exactly:
@@ -149,7 +157,7 @@ pub fn encode(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
             verbatim(out, text.as_bytes(), proto);
         }
         Reply::Text(text) => verbatim(out, text.as_bytes(), proto),
-        Reply::Interrupted => out.extend_from_slice(b"-ERR interrupted\r\n"),
+        Reply::Interrupted => extend_short(out, b"-ERR interrupted\r\n"),
     }
 }
 

@@ -76,14 +76,14 @@ fn errors_carry_one_code_and_one_line() {
     same(Reply::error("a\r\nb\nc\rd"), b"-ERR a  b c d\r\n");
     same(Reply::error(""), b"-ERR \r\n");
     same(
-        Reply::Coded(
+        Reply::coded(
             "WRONGTYPE",
-            "Operation against a key holding the wrong kind of value".into(),
+            "Operation against a key holding the wrong kind of value",
         ),
         b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
     );
     same(
-        Reply::Coded("NOAUTH", "Authentication\nrequired.".into()),
+        Reply::coded("NOAUTH", "Authentication\nrequired."),
         b"-NOAUTH Authentication required.\r\n",
     );
 }
@@ -269,7 +269,7 @@ fn frame_of(reply: &Reply, proto: Protocol) -> Frame {
         ),
         Reply::Error(m) if m.starts_with("ERR ") => Frame::Error(one_line(m)),
         Reply::Error(m) => Frame::Error(one_line(&format!("ERR {m}"))),
-        Reply::Coded(code, m) => Frame::Error(one_line(&format!("{code} {m}"))),
+        Reply::Coded(e) => Frame::Error(one_line(&format!("{} {}", e.code, e.message))),
         Reply::Array(items) => Frame::Array(items.iter().map(|r| frame_of(r, proto)).collect()),
         Reply::Map(pairs) => match proto {
             Resp2 => Frame::Array(
@@ -329,7 +329,7 @@ fn leaf() -> impl Strategy<Value = Reply> {
             prop::sample::select(&["WRONGTYPE", "NOAUTH", "EXECABORT"][..]),
             words()
         )
-            .prop_map(|(code, m)| Reply::Coded(code, m)),
+            .prop_map(|(code, m)| Reply::coded(code, m)),
         report().prop_map(Reply::Report),
         "(?s).{0,40}".prop_map(Reply::Text),
         Just(Reply::Interrupted),

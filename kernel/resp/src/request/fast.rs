@@ -70,7 +70,7 @@ impl RequestParser {
             // is still copied once, into room reserved for all of it.
             let arg = match self.spare.pop() {
                 Some(mut arg) if arg.capacity() >= bytes.len() => {
-                    arg.extend_from_slice(bytes);
+                    unaligned::extend_short(&mut arg, bytes);
                     arg
                 }
                 other => {
