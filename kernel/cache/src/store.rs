@@ -23,6 +23,7 @@
 //! stale survives it.
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeSet;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::hash::{BuildHasher, Hash};
@@ -59,6 +60,12 @@ struct State {
     cache: StoreReadCache,
     kinds: KindStats,
     meta: MetaRate,
+    /// Every block put in `cache` since it was last emptied, by table,
+    /// including those evicted since: what a deleted table's erase visits
+    /// instead of every entry (a walk of the whole shard, under its lock,
+    /// for each compaction, made the lookups beside it wait). Bounded by
+    /// the blocks of the tables alive.
+    blocks: BTreeSet<(u64, u64)>,
 }
 
 impl State {
@@ -67,6 +74,7 @@ impl State {
     /// entries now gone).
     fn restart(&mut self, policy: Policy) {
         self.cache.set_policy(policy);
+        self.blocks.clear();
         self.kinds = KindStats::default();
         self.meta = MetaRate::default();
     }
@@ -154,6 +162,7 @@ impl StoreCache {
                     cache: ReadCache::with_config(policy, share(capacity_bytes, n, i), config),
                     kinds: KindStats::default(),
                     meta: MetaRate::default(),
+                    blocks: BTreeSet::new(),
                 })
             })
             .collect();
@@ -417,7 +426,16 @@ impl BlockCache for StoreCache {
         if tables.is_empty() {
             return;
         }
-        self.each(|s| s.cache.retain_blocks(|h| !tables.contains(&h.0)));
+        self.each(|s| {
+            for &t in tables {
+                let gone: Vec<(u64, u64)> =
+                    s.blocks.range((t, 0)..=(t, u64::MAX)).copied().collect();
+                for h in gone {
+                    s.blocks.remove(&h);
+                    s.cache.remove_block(&h);
+                }
+            }
+        });
     }
 
     fn get_block(&self, table: u64, offset: u64, kind: BlockKind) -> Option<Arc<[u8]>> {
@@ -448,9 +466,12 @@ impl BlockCache for StoreCache {
         let charge = block.len() as u64;
         // A block larger than its shard's budget is simply not cached.
         let mut s = self.block_shard(table, offset);
-        let _ = s
-            .cache
-            .insert_block_at((table, offset), block, charge, priority(kind));
+        if s.cache
+            .insert_block_at((table, offset), block, charge, priority(kind))
+            .is_ok()
+        {
+            s.blocks.insert((table, offset));
+        }
     }
 
     /// Free room of the budget: written tables' blocks fill it (see
@@ -463,10 +484,12 @@ impl BlockCache for StoreCache {
     fn offer_block(&self, table: u64, offset: u64, kind: BlockKind, block: Arc<[u8]>) {
         let charge = block.len() as u64;
         let mut s = self.block_shard(table, offset);
-        if charge <= room_of(&s.cache.stats()) {
-            let _ = s
-                .cache
-                .insert_block_at((table, offset), block, charge, priority(kind));
+        if charge <= room_of(&s.cache.stats())
+            && s.cache
+                .insert_block_at((table, offset), block, charge, priority(kind))
+                .is_ok()
+        {
+            s.blocks.insert((table, offset));
         }
     }
 }
@@ -551,6 +574,9 @@ impl PointCache for StoreCache {
     fn clear(&self) {
         // Blocks could stay (immutable, named by table numbers the store
         // never reuses), but the point parts cannot be emptied alone.
-        self.each(|s| s.cache.clear());
+        self.each(|s| {
+            s.cache.clear();
+            s.blocks.clear();
+        });
     }
 }

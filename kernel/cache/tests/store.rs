@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cache::{Policy, StoreCache};
-use lsm::db::{BlockCache, Db, LookupSource, Options, PointCache, WriteBatch};
+use lsm::db::{BlockCache, BlockKind, Db, LookupSource, Options, PointCache, WriteBatch};
 use lsm::device::MemDevice;
 use lsm::random::Rng;
 
@@ -371,6 +371,56 @@ fn erase_tables_drops_every_listed_table_and_keeps_the_rest() {
         }
     }
     assert_eq!(c.stats().entries, 12);
+}
+
+/// The erase finds a table's blocks by table, under every policy and
+/// across shards, whether they came in on a miss or were offered by a
+/// write, inserted again, or evicted before.
+#[test]
+fn erase_tables_finds_blocks_inserted_offered_evicted_and_again() {
+    for policy in [Policy::Lru, Policy::Arc, Policy::AcKey] {
+        let c = StoreCache::sharded(
+            policy,
+            256 << 10,
+            cache::AcKeyConfig::default(),
+            cache::EReads::default(),
+            4,
+        );
+        let block = |t: u64| -> Arc<[u8]> { Arc::from(vec![t as u8; 1000]) };
+        for table in 1..=6u64 {
+            for offset in 0..2u64 {
+                c.offer_block(table, offset * 4096, BlockKind::Data, block(table));
+            }
+        }
+        for offset in [2u64, 3, 2, 3] {
+            for table in 1..=6u64 {
+                BlockCache::insert(&c, table, offset * 4096, block(table));
+            }
+        }
+        c.erase_tables(&[2, 4]);
+        let mut kept = 0;
+        for table in 1..=6u64 {
+            for offset in 0..4u64 {
+                let cached = BlockCache::get(&c, table, offset * 4096).is_some();
+                assert!(
+                    !(cached && [2, 4].contains(&table)),
+                    "{policy:?} table {table}"
+                );
+                kept += u64::from(cached);
+            }
+        }
+        assert_eq!(kept, 16, "{policy:?}: the other tables' blocks stay");
+        // Far more than fits: most of table 7's blocks are evicted again
+        // and again before it goes.
+        for offset in 0..2000u64 {
+            BlockCache::insert(&c, 7, offset * 4096, block(7));
+        }
+        c.erase_tables(&[7]);
+        assert!(
+            (0..2000u64).all(|o| BlockCache::get(&c, 7, o * 4096).is_none()),
+            "{policy:?}"
+        );
+    }
 }
 
 /// A cache made for four cores splits into eight shards at a large budget,
