@@ -115,7 +115,9 @@ pub fn get_varint32(src: &[u8]) -> Option<(u32, usize)> {
     Some((u32::try_from(v).ok()?, n))
 }
 
-/// Appends `s` prefixed with its length as a varint.
+/// Appends `s` prefixed with its length as a varint. Inlined: with the
+/// short copy in it the compiler kept it a call (a return a key of a SET).
+#[inline]
 pub fn put_length_prefixed(dst: &mut Vec<u8>, s: &[u8]) {
     put_varint64(dst, s.len() as u64);
     extend_short(dst, s);
