@@ -24,6 +24,8 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
+use words::{move4, move8};
+
 /// Eight bytes as a native-endian word, in one load wherever they lie.
 ///
 /// `aarch64-unknown-none` assumes strict alignment (code there may run with
@@ -34,84 +36,20 @@ use alloc::vec::Vec;
 /// checks off) one `ldr` does it.
 #[inline(always)]
 pub fn load_u64(b: &[u8; 8]) -> u64 {
-    #[cfg(all(
-        target_arch = "aarch64",
-        target_os = "none",
-        feature = "unaligned-loads"
-    ))]
-    {
-        let v: u64;
-        // SAFETY: `b` is eight readable bytes; the feature's contract is that
-        // unaligned loads of normal memory are allowed where this runs.
-        unsafe {
-            core::arch::asm!("ldr {v}, [{p}]", v = out(reg) v, p = in(reg) b.as_ptr(),
-                options(pure, readonly, nostack, preserves_flags))
-        };
-        v
-    }
-    #[cfg(not(all(
-        target_arch = "aarch64",
-        target_os = "none",
-        feature = "unaligned-loads"
-    )))]
-    {
-        u64::from_ne_bytes(*b)
-    }
+    words::load_u64(b)
 }
 
 /// Four bytes as a native-endian word, in one load (see [`load_u64`]).
 #[inline(always)]
 pub fn load_u32(b: &[u8; 4]) -> u32 {
-    #[cfg(all(
-        target_arch = "aarch64",
-        target_os = "none",
-        feature = "unaligned-loads"
-    ))]
-    {
-        let v: u32;
-        // SAFETY: as in `load_u64`, for four bytes.
-        unsafe {
-            core::arch::asm!("ldr {v:w}, [{p}]", v = out(reg) v, p = in(reg) b.as_ptr(),
-                options(pure, readonly, nostack, preserves_flags))
-        };
-        v
-    }
-    #[cfg(not(all(
-        target_arch = "aarch64",
-        target_os = "none",
-        feature = "unaligned-loads"
-    )))]
-    {
-        u32::from_ne_bytes(*b)
-    }
+    words::load_u32(b)
 }
 
 /// Stores `v` as eight native-endian bytes, in one store wherever they lie
 /// (see [`load_u64`]).
 #[inline(always)]
 pub fn store_u64(b: &mut [u8; 8], v: u64) {
-    #[cfg(all(
-        target_arch = "aarch64",
-        target_os = "none",
-        feature = "unaligned-loads"
-    ))]
-    {
-        // SAFETY: `b` is eight writable bytes; the feature's contract is
-        // that unaligned accesses of normal memory are allowed where this
-        // runs.
-        unsafe {
-            core::arch::asm!("str {v}, [{p}]", v = in(reg) v, p = in(reg) b.as_mut_ptr(),
-                options(nostack, preserves_flags))
-        };
-    }
-    #[cfg(not(all(
-        target_arch = "aarch64",
-        target_os = "none",
-        feature = "unaligned-loads"
-    )))]
-    {
-        *b = v.to_ne_bytes();
-    }
+    words::store_u64(b, v)
 }
 
 /// Copies `src` into `dst` (of the same length) with [`copy_to`]: up to
@@ -194,64 +132,119 @@ pub unsafe fn copy_to(dst: *mut u8, src: &[u8]) {
     }
 }
 
-/// Moves the 8 bytes at `at` from `s` to `d`, in one load and one store
-/// wherever they lie (see [`load_u64`]).
-///
-/// # Safety
-/// Both 8-byte ranges must be valid (read and write) and disjoint.
-#[inline(always)]
-unsafe fn move8(d: *mut u8, s: *const u8, at: usize) {
-    #[cfg(all(
-        target_arch = "aarch64",
-        target_os = "none",
-        feature = "unaligned-loads"
-    ))]
-    // SAFETY: the caller's promise; the feature's contract is that
-    // unaligned accesses of normal memory are allowed where this runs.
-    unsafe {
-        core::arch::asm!("ldr {t}, [{s}]", "str {t}, [{d}]", t = out(reg) _,
-            s = in(reg) s.add(at), d = in(reg) d.add(at), options(nostack, preserves_flags))
-    };
-    #[cfg(not(all(
-        target_arch = "aarch64",
-        target_os = "none",
-        feature = "unaligned-loads"
-    )))]
-    // SAFETY: the caller's promise.
-    unsafe {
-        d.add(at)
-            .cast::<u64>()
-            .write_unaligned(s.add(at).cast::<u64>().read_unaligned())
-    };
+/// The accesses themselves, chosen once for the whole crate: one
+/// instruction each where the `unaligned-loads` feature says unaligned
+/// accesses of normal memory are allowed (`aarch64-unknown-none` with the
+/// MMU on and alignment checks off), the compiler's unaligned reads and
+/// writes everywhere else. `move8`/`move4` move the 8 or 4 bytes at `at`
+/// from `s` to `d`; both ranges must be valid and disjoint.
+#[cfg(all(
+    target_arch = "aarch64",
+    target_os = "none",
+    feature = "unaligned-loads"
+))]
+mod words {
+    use core::arch::asm;
+
+    #[inline(always)]
+    pub fn load_u64(b: &[u8; 8]) -> u64 {
+        let v: u64;
+        // SAFETY: `b` is eight readable bytes; the feature's contract is
+        // that unaligned loads of normal memory are allowed where this runs.
+        unsafe {
+            asm!("ldr {v}, [{p}]", v = out(reg) v, p = in(reg) b.as_ptr(),
+                options(pure, readonly, nostack, preserves_flags))
+        };
+        v
+    }
+
+    #[inline(always)]
+    pub fn load_u32(b: &[u8; 4]) -> u32 {
+        let v: u32;
+        // SAFETY: as in `load_u64`, for four bytes.
+        unsafe {
+            asm!("ldr {v:w}, [{p}]", v = out(reg) v, p = in(reg) b.as_ptr(),
+                options(pure, readonly, nostack, preserves_flags))
+        };
+        v
+    }
+
+    #[inline(always)]
+    pub fn store_u64(b: &mut [u8; 8], v: u64) {
+        // SAFETY: `b` is eight writable bytes; as in `load_u64`.
+        unsafe {
+            asm!("str {v}, [{p}]", v = in(reg) v, p = in(reg) b.as_mut_ptr(),
+                options(nostack, preserves_flags))
+        };
+    }
+
+    /// # Safety
+    /// Both 8-byte ranges must be valid (read and write) and disjoint.
+    #[inline(always)]
+    pub unsafe fn move8(d: *mut u8, s: *const u8, at: usize) {
+        // SAFETY: the caller's promise; unaligned as in `load_u64`.
+        unsafe {
+            asm!("ldr {t}, [{s}]", "str {t}, [{d}]", t = out(reg) _,
+                s = in(reg) s.add(at), d = in(reg) d.add(at), options(nostack, preserves_flags))
+        };
+    }
+
+    /// # Safety
+    /// Both 4-byte ranges must be valid (read and write) and disjoint.
+    #[inline(always)]
+    pub unsafe fn move4(d: *mut u8, s: *const u8, at: usize) {
+        // SAFETY: as in `move8`.
+        unsafe {
+            asm!("ldr {t:w}, [{s}]", "str {t:w}, [{d}]", t = out(reg) _,
+                s = in(reg) s.add(at), d = in(reg) d.add(at), options(nostack, preserves_flags))
+        };
+    }
 }
 
-/// [`move8`] for 4 bytes.
-///
-/// # Safety
-/// Both 4-byte ranges must be valid (read and write) and disjoint.
-#[inline(always)]
-unsafe fn move4(d: *mut u8, s: *const u8, at: usize) {
-    #[cfg(all(
-        target_arch = "aarch64",
-        target_os = "none",
-        feature = "unaligned-loads"
-    ))]
-    // SAFETY: as in `move8`.
-    unsafe {
-        core::arch::asm!("ldr {t:w}, [{s}]", "str {t:w}, [{d}]", t = out(reg) _,
-            s = in(reg) s.add(at), d = in(reg) d.add(at), options(nostack, preserves_flags))
-    };
-    #[cfg(not(all(
-        target_arch = "aarch64",
-        target_os = "none",
-        feature = "unaligned-loads"
-    )))]
-    // SAFETY: the caller's promise.
-    unsafe {
-        d.add(at)
-            .cast::<u32>()
-            .write_unaligned(s.add(at).cast::<u32>().read_unaligned())
-    };
+#[cfg(not(all(
+    target_arch = "aarch64",
+    target_os = "none",
+    feature = "unaligned-loads"
+)))]
+mod words {
+    #[inline(always)]
+    pub fn load_u64(b: &[u8; 8]) -> u64 {
+        u64::from_ne_bytes(*b)
+    }
+
+    #[inline(always)]
+    pub fn load_u32(b: &[u8; 4]) -> u32 {
+        u32::from_ne_bytes(*b)
+    }
+
+    #[inline(always)]
+    pub fn store_u64(b: &mut [u8; 8], v: u64) {
+        *b = v.to_ne_bytes();
+    }
+
+    /// # Safety
+    /// Both 8-byte ranges must be valid (read and write) and disjoint.
+    #[inline(always)]
+    pub unsafe fn move8(d: *mut u8, s: *const u8, at: usize) {
+        // SAFETY: the caller's promise.
+        unsafe {
+            d.add(at)
+                .cast::<u64>()
+                .write_unaligned(s.add(at).cast::<u64>().read_unaligned())
+        };
+    }
+
+    /// # Safety
+    /// Both 4-byte ranges must be valid (read and write) and disjoint.
+    #[inline(always)]
+    pub unsafe fn move4(d: *mut u8, s: *const u8, at: usize) {
+        // SAFETY: the caller's promise.
+        unsafe {
+            d.add(at)
+                .cast::<u32>()
+                .write_unaligned(s.add(at).cast::<u32>().read_unaligned())
+        };
+    }
 }
 
 /// A copy that [`check`] found wrong.
