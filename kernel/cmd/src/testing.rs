@@ -70,7 +70,7 @@ pub fn now_ms() -> u64 {
 
 /// The test clock: a 1 MHz counter and the wall clock above.
 pub const CLOCK: Clock = Clock {
-    now,
+    now: lsm::clock::Counter::Fn(now),
     hz: 1_000_000,
     tick_hz: 100,
     wall_us,

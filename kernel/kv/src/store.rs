@@ -45,8 +45,8 @@ pub const WAL_WRITEOUT_US: u64 = 5_000;
 /// timer in the kernel).
 #[derive(Clone, Copy)]
 pub struct Clock {
-    /// The counter now.
-    pub now: fn() -> u64,
+    /// The counter.
+    pub now: lsm::clock::Counter,
     /// Counter ticks per second.
     pub hz: u64,
     /// How often, at least, the owner calls [`Store::tick`], in Hz.
@@ -57,19 +57,10 @@ pub struct Clock {
 }
 
 impl Clock {
-    /// The counter now. `lsm::clock::cntpct_el0`, given as `now`, is
-    /// recognised by address (another function merged with it reads the
-    /// same register; a second address of it only makes the call) and read
-    /// in place, not called: under QEMU's TCG a call through a pointer and
-    /// its return are two lookups of their targets, and a command reads
-    /// the counter twice (its time in the command statistics).
+    /// The counter now.
     #[inline(always)]
     pub fn counter(&self) -> u64 {
-        #[cfg(all(target_arch = "aarch64", target_os = "none"))]
-        if self.now as *const () == lsm::clock::cntpct_el0 as *const () {
-            return lsm::clock::cntpct_el0();
-        }
-        (self.now)()
+        self.now.read()
     }
 
     /// The time of day, in Unix milliseconds.

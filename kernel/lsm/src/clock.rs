@@ -48,14 +48,31 @@ mod tests {
     }
 }
 
-/// The generic timer's physical count, for an embedder running at EL1
-/// (the kernel): a counter function to hand out as a pointer, which
-/// readers that know it (`kv::Clock::counter`) recognise by address and
-/// call directly, inlined: under QEMU's TCG a call through a pointer and
-/// its return are two lookups of their targets.
-#[cfg(all(target_arch = "aarch64", target_os = "none"))]
-#[inline(always)]
-pub fn cntpct_el0() -> u64 {
-    use aarch64_cpu::registers::{Readable, CNTPCT_EL0};
-    CNTPCT_EL0.get()
+/// Where a free-running counter is read: a function to call, or (for an
+/// embedder running at EL1, the kernel) the generic timer's physical
+/// count, read in place: under QEMU's TCG a call through a pointer and its
+/// return are two lookups of their targets, and a command reads the
+/// counter twice (its time in the command statistics).
+#[derive(Clone, Copy, Debug)]
+pub enum Counter {
+    /// CNTPCT_EL0.
+    #[cfg(all(target_arch = "aarch64", target_os = "none"))]
+    Cntpct,
+    /// Asked of a function (hosted builds, tests).
+    Fn(fn() -> u64),
+}
+
+impl Counter {
+    /// The count now.
+    #[inline(always)]
+    pub fn read(self) -> u64 {
+        match self {
+            #[cfg(all(target_arch = "aarch64", target_os = "none"))]
+            Counter::Cntpct => {
+                use aarch64_cpu::registers::{Readable, CNTPCT_EL0};
+                CNTPCT_EL0.get()
+            }
+            Counter::Fn(f) => f(),
+        }
+    }
 }

@@ -11,7 +11,7 @@
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{fence, AtomicUsize, Ordering};
 
-use crate::percore::{no_core, CoreFn};
+use crate::percore::CoreIndex;
 
 /// How a waiter sleeps and how it is woken, from the embedder (the kernel:
 /// `wfi` with interrupts masked around the look, and an SGI to each core).
@@ -19,7 +19,7 @@ use crate::percore::{no_core, CoreFn};
 pub struct Parking {
     /// The caller's core, below `usize::BITS` (others share bits: a wake-up
     /// then reaches a core that did not ask, which looks again).
-    pub core: CoreFn,
+    pub core: CoreIndex,
     /// Sleeps while `still()` holds: looks once more where a wake-up can
     /// no longer be missed (interrupts masked), then waits for one. It may
     /// return early; the caller looks again.
@@ -31,7 +31,7 @@ pub struct Parking {
 impl Parking {
     /// No hooks: waiters spin.
     pub const SPIN: Parking = Parking {
-        core: no_core,
+        core: CoreIndex::Shared,
         park: None,
         unpark: None,
     };
@@ -85,7 +85,7 @@ impl<T> ParkLock<T> {
         let (Some(park), Some(_)) = (self.parking.park, self.parking.unpark) else {
             return self.inner.lock();
         };
-        let me = 1usize << ((self.parking.core)() % usize::BITS as usize);
+        let me = 1usize << (self.parking.core.get() % usize::BITS as usize);
         loop {
             self.sleepers.fetch_or(me, Ordering::SeqCst);
             // With the holder's unlock and look at `sleepers` (fenced the
@@ -191,7 +191,7 @@ mod tests {
     fn waiters_that_spin_or_park_all_get_it_one_at_a_time() {
         excludes(Parking::SPIN);
         excludes(Parking {
-            core: thread_core,
+            core: CoreIndex::Fn(thread_core),
             park: Some(park),
             unpark: Some(unpark),
         });

@@ -9,9 +9,10 @@
 //! threads=2` by no more than the noise (about 1.46x one thread before and
 //! after): the read cache's hit path, which still writes shared lines, is
 //! what holds it back; the store's own path no longer does. The owner says
-//! which core a caller runs on through a `fn() -> usize` (the kernel's
-//! reads TPIDR_EL1); the default, [`no_core`], puts every caller in slot 0,
-//! which is correct (each slot has its own lock) but shares the line again.
+//! which core a caller runs on with a [`CoreIndex`] (the kernel's is
+//! TPIDR_EL1); the default, [`CoreIndex::Shared`], puts every caller in
+//! slot 0, which is correct (each slot has its own lock) but shares the
+//! line again.
 
 use core::cell::UnsafeCell;
 use core::hint::spin_loop;
@@ -22,38 +23,38 @@ use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 /// a higher index share slots (`index % SLOTS`), which stays correct.
 pub const SLOTS: usize = 8;
 
-/// Which core the caller runs on; any `usize` (taken modulo [`SLOTS`]).
-pub type CoreFn = fn() -> usize;
-
-/// The default [`CoreFn`]: one slot for everybody.
-pub fn no_core() -> usize {
-    0
-}
-
-/// The [`CoreFn`] of an embedder that keeps each core's index in
-/// TPIDR_EL1 (this project's kernel does, from before its Rust code runs).
-/// Given as the `CoreFn`, it is read in place where a slot is picked,
-/// not called through the pointer: under QEMU's TCG a call through a
-/// pointer and its return are two lookups of their targets, and a point
-/// read picks slots three times.
-#[cfg(all(target_arch = "aarch64", target_os = "none"))]
-#[inline(always)]
-pub fn tpidr_el1() -> usize {
-    use aarch64_cpu::registers::{Readable, TPIDR_EL1};
-    TPIDR_EL1.get() as usize
-}
-
-/// The caller's core by `core`, [`tpidr_el1`] read in place. Comparing
-/// the pointer's address is exact enough: should another function share
-/// `tpidr_el1`'s address (merged as identical), it reads the same
-/// register; should `tpidr_el1` have a second address, the call is made.
-#[inline(always)]
-fn index_by(core: CoreFn) -> usize {
+/// How a caller learns which core it runs on; any `usize` (taken modulo
+/// [`SLOTS`]).
+#[derive(Clone, Copy, Debug)]
+pub enum CoreIndex {
+    /// One slot for everybody (the default): correct, each slot has its
+    /// own lock, but every core writes the same line again.
+    Shared,
+    /// TPIDR_EL1 holds it, as this project's kernel keeps it from before
+    /// its Rust code runs: read in place where a slot is picked, not
+    /// asked of a function (under QEMU's TCG a call through a pointer and
+    /// its return are two lookups of their targets, and a point read
+    /// picks slots three times).
     #[cfg(all(target_arch = "aarch64", target_os = "none"))]
-    if core as *const () == tpidr_el1 as *const () {
-        return tpidr_el1();
+    Tpidr,
+    /// Asked of a function (tests give each thread its own index).
+    Fn(fn() -> usize),
+}
+
+impl CoreIndex {
+    /// The caller's core.
+    #[inline(always)]
+    pub fn get(self) -> usize {
+        match self {
+            CoreIndex::Shared => 0,
+            #[cfg(all(target_arch = "aarch64", target_os = "none"))]
+            CoreIndex::Tpidr => {
+                use aarch64_cpu::registers::{Readable, TPIDR_EL1};
+                TPIDR_EL1.get() as usize
+            }
+            CoreIndex::Fn(f) => f(),
+        }
     }
-    core()
 }
 
 /// `T` alone in its cache lines (128 bytes: two lines of the Cortex-A57,
@@ -82,12 +83,12 @@ impl<T> DerefMut for Padded<T> {
 /// (so it is never contended) except for a rare sweep over all of them.
 pub struct PerCore<T> {
     slots: [Padded<spin::Mutex<T>>; SLOTS],
-    core: CoreFn,
+    core: CoreIndex,
 }
 
 impl<T: Default> PerCore<T> {
     /// Default slots, indexed by `core`.
-    pub fn new(core: CoreFn) -> Self {
+    pub fn new(core: CoreIndex) -> Self {
         Self {
             slots: core::array::from_fn(|_| Padded(spin::Mutex::new(T::default()))),
             core,
@@ -101,7 +102,7 @@ impl<T> PerCore<T> {
     /// context that shares the index. Callers then do without it.
     #[inline]
     pub fn try_mine(&self) -> Option<spin::MutexGuard<'_, T>> {
-        self.slots[index_by(self.core) % SLOTS].try_lock()
+        self.slots[self.core.get() % SLOTS].try_lock()
     }
 
     /// Runs `f` on every slot that is free now (none is waited for, so
@@ -127,14 +128,14 @@ impl<T> PerCore<T> {
 ///
 /// A core must not take `read` again while it holds it (a writer waiting
 /// in between would wait for it, and it for the writer), nor `write`
-/// while it reads. Callers with a shared index (see [`no_core`]) are still
+/// while it reads. Callers with a shared index (see [`CoreIndex::Shared`]) are still
 /// excluded correctly, only not apart.
 pub struct ReadMostly<T> {
     writer: Padded<AtomicBool>,
     /// Readers that stepped back for a writer and wait for their turn.
     waiting: Padded<AtomicUsize>,
     readers: [Padded<AtomicUsize>; SLOTS],
-    core: CoreFn,
+    core: CoreIndex,
     value: UnsafeCell<T>,
 }
 
@@ -146,7 +147,7 @@ unsafe impl<T: Send> Send for ReadMostly<T> {}
 
 impl<T> ReadMostly<T> {
     /// `value`, unlocked, with readers counted per `core`.
-    pub const fn new(value: T, core: CoreFn) -> Self {
+    pub const fn new(value: T, core: CoreIndex) -> Self {
         Self {
             writer: Padded(AtomicBool::new(false)),
             waiting: Padded(AtomicUsize::new(0)),
@@ -159,7 +160,7 @@ impl<T> ReadMostly<T> {
     /// Shared access, beside other readers.
     #[inline]
     pub fn read(&self) -> ReadGuard<'_, T> {
-        let count = &self.readers[index_by(self.core) % SLOTS].0;
+        let count = &self.readers[self.core.get() % SLOTS].0;
         loop {
             // Sequentially consistent, with the writer's flag and its
             // scan of the counts: either the writer sees this count or this
@@ -288,7 +289,7 @@ mod tests {
 
     #[test]
     fn try_write_gives_way_to_a_writer_and_not_to_none() {
-        let l = ReadMostly::new(0u32, no_core);
+        let l = ReadMostly::new(0u32, CoreIndex::Shared);
         let w = l.write();
         assert!(l.try_write().is_none());
         drop(w);
@@ -298,7 +299,7 @@ mod tests {
 
     #[test]
     fn a_nested_use_finds_its_slot_taken_and_others_are_apart() {
-        let p: PerCore<u32> = PerCore::new(no_core);
+        let p: PerCore<u32> = PerCore::new(CoreIndex::Shared);
         let mut a = p.try_mine().unwrap();
         *a += 1;
         assert!(p.try_mine().is_none());
@@ -324,7 +325,7 @@ mod tests {
 
     /// Writers move units between two halves while readers check the sum:
     /// a reader that ever saw a writer's half-done change would see it off.
-    fn readers_never_see_a_half_done_write(core: CoreFn, per_thread: bool) {
+    fn readers_never_see_a_half_done_write(core: CoreIndex, per_thread: bool) {
         let lock = Arc::new(ReadMostly::new((100_000u64, 0u64), core));
         let mut threads = std::vec::Vec::new();
         for t in 0..6 {
@@ -354,12 +355,12 @@ mod tests {
 
     #[test]
     fn readers_and_writers_on_their_own_slots() {
-        readers_never_see_a_half_done_write(thread_core, true);
+        readers_never_see_a_half_done_write(CoreIndex::Fn(thread_core), true);
     }
 
     #[test]
     fn readers_and_writers_sharing_one_slot() {
-        readers_never_see_a_half_done_write(no_core, false);
+        readers_never_see_a_half_done_write(CoreIndex::Shared, false);
     }
 
     /// A writer that locks again as soon as it unlocks (a benchmark's
@@ -367,7 +368,7 @@ mod tests {
     #[test]
     fn a_writer_in_a_loop_does_not_starve_readers() {
         use std::sync::atomic::AtomicBool;
-        let lock = Arc::new(ReadMostly::new(0u64, thread_core));
+        let lock = Arc::new(ReadMostly::new(0u64, CoreIndex::Fn(thread_core)));
         let done = Arc::new(AtomicBool::new(false));
         let writer = {
             let (lock, done) = (lock.clone(), done.clone());

@@ -3,7 +3,7 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use lsm::percore::{self, CoreFn, ReadGuard, ReadMostly, WriteGuard};
+use lsm::percore::{CoreIndex, ReadGuard, ReadMostly, WriteGuard};
 
 use super::{Commit, Store, Ticket};
 
@@ -128,7 +128,7 @@ impl StoreCell {
     /// A cell holding `store` (`None`: no store yet), its readers all
     /// counted in one slot (host tests, one core).
     pub const fn new(store: Option<Store>) -> Self {
-        Self::per_core(store, percore::no_core)
+        Self::per_core(store, CoreIndex::Shared)
     }
 
     /// A cell whose readers are counted per `core` (the kernel's core
@@ -136,7 +136,7 @@ impl StoreCell {
     /// put the store in through it.
     ///
     /// [`lock`]: Self::lock
-    pub const fn per_core(store: Option<Store>, core: CoreFn) -> Self {
+    pub const fn per_core(store: Option<Store>, core: CoreIndex) -> Self {
         Self {
             store: ReadMostly::new(store, core),
             upkeep: Upkeep::new(),

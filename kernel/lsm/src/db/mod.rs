@@ -199,7 +199,7 @@ pub struct Options {
     /// Which core the caller runs on: lookups keep their buffers and their
     /// view of the tables per core ([`crate::percore`]), so that lookups on
     /// several cores write no shared cache line for them.
-    pub core: crate::percore::CoreFn,
+    pub core: crate::percore::CoreIndex,
     /// How a device request that finds the device busy (another core's
     /// request in flight) sleeps until it is free: see
     /// [`crate::park::Parking::park`]; `None` spins.
@@ -243,7 +243,7 @@ impl Default for Options {
             wait: None,
             delay_us: None,
             notify: None,
-            core: crate::percore::no_core,
+            core: crate::percore::CoreIndex::Shared,
             park: None,
             unpark: None,
         }

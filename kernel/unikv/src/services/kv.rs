@@ -22,11 +22,12 @@ use kcore::registry::ServiceError;
 use kv::{Clock, Store, StoreCell};
 use lsm::db::{Db, Options};
 use lsm::device::{check_request, BlockDevice, DeviceError};
+use lsm::percore::CoreIndex;
 
 /// The store, for every session; `None` while the service is stopped.
 /// Its per-core slots go by TPIDR_EL1, where `hal::cpus` keeps each core's
-/// index (lsm reads it in place, see `lsm::percore::tpidr_el1`).
-pub static STORE: StoreCell = StoreCell::per_core(None, lsm::percore::tpidr_el1);
+/// index (lsm reads it in place).
+pub static STORE: StoreCell = StoreCell::per_core(None, CoreIndex::Tpidr);
 
 /// The virtio-blk disk as the store's `BlockDevice`.
 struct VirtioDisk(VirtioBlk);
@@ -76,12 +77,11 @@ impl BlockDevice for VirtioDisk {
 }
 
 /// The generic timer (its physical count, as `timer::counter` reads it,
-/// through `lsm::clock::cntpct_el0`, which `kv::Clock` reads in place),
-/// and the tick that calls `Store::tick` at least this often (the session
+/// read in place by `kv::Clock`), and the tick that calls `Store::tick` at least this often (the session
 /// loop wakes on every tick).
 pub fn clock() -> Clock {
     Clock {
-        now: lsm::clock::cntpct_el0,
+        now: lsm::clock::Counter::Cntpct,
         hz: timer::frequency(),
         tick_hz: timer::TICK_HZ,
         wall_us: hal::drivers::pl031::wall_us,
@@ -208,7 +208,7 @@ fn init() -> Result<(), ServiceError> {
     let capacity = dev.capacity();
     let dev: kv::Disk = Box::new(VirtioDisk(dev));
     let mut opts = Options::for_disk(capacity);
-    opts.core = lsm::percore::tpidr_el1;
+    opts.core = CoreIndex::Tpidr;
     // A request that finds the disk busy with another core's sleeps until
     // that one lets go (an SGI), rather than spinning through it.
     opts.park = Some(park_for_disk);

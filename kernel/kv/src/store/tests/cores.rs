@@ -3,6 +3,7 @@
 //! write, readers on several cores, and the cell's lock-free answers.
 
 use super::*;
+use lsm::percore::CoreIndex;
 
 fn yield_now() {
     std::thread::yield_now();
@@ -10,7 +11,7 @@ fn yield_now() {
 
 /// Background mode with small memtables and tables, so that a test's few
 /// hundred writes make many flushes and compactions.
-fn background_opts(disk: &Shared, core: lsm::percore::CoreFn) -> Options {
+fn background_opts(disk: &Shared, core: CoreIndex) -> Options {
     Options {
         background: true,
         wait: Some(yield_now),
@@ -30,7 +31,7 @@ fn background_opts(disk: &Shared, core: lsm::percore::CoreFn) -> Options {
 fn a_background_store_serves_while_another_thread_compacts() {
     use core::sync::atomic::{AtomicBool, Ordering};
     let disk = Shared::new();
-    let opts = background_opts(&disk, lsm::percore::no_core);
+    let opts = background_opts(&disk, CoreIndex::Shared);
     let (db, _) = Db::open(Box::new(disk.clone()) as Disk, opts.clone()).expect("open");
     let store = StdArc::new(StoreCell::new(Some(Store::new(db, CLOCK))));
     let bg = store.lock().as_ref().unwrap().background();
@@ -96,11 +97,11 @@ fn thread_core() -> usize {
 fn readers_on_several_cores_see_every_committed_write() {
     use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
     let disk = Shared::new();
-    let opts = background_opts(&disk, thread_core);
+    let opts = background_opts(&disk, CoreIndex::Fn(thread_core));
     let (db, _) = Db::open(Box::new(disk.clone()) as Disk, opts).expect("open");
     let store = StdArc::new(StoreCell::per_core(
         Some(Store::new(db, CLOCK)),
-        thread_core,
+        CoreIndex::Fn(thread_core),
     ));
     let bg = store.lock().as_ref().unwrap().background();
     let stop = StdArc::new(AtomicBool::new(false));

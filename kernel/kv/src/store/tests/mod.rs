@@ -72,7 +72,7 @@ fn wall() -> u64 {
     1_700_000_000_000_000 + now()
 }
 const CLOCK: Clock = Clock {
-    now,
+    now: lsm::clock::Counter::Fn(now),
     hz: 1_000_000,
     tick_hz: 100,
     wall_us: wall,
