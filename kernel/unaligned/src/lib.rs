@@ -282,7 +282,7 @@ const CHECKED_LENGTHS: [usize; 23] = [
     0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 40, 56, 63, 64, 65, 71, 72,
 ];
 
-/// Checks [`copy_short`] at [`CHECKED_LENGTHS`] and every pair of source
+/// Checks [`copy_short`] at the lengths at its paths' edges and every pair of source
 /// and destination offsets from 8-byte alignment, bytes around the
 /// destination untouched. The kernel runs it once its MMU allows
 /// unaligned accesses, before anything copies this way (a wrong copy
