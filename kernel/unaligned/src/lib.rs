@@ -85,6 +85,58 @@ pub fn extend_short(dst: &mut Vec<u8>, src: &[u8]) {
     }
 }
 
+/// Whether `a` and `b` hold the same bytes, compared as 8-byte words (the
+/// last one overlapping the one before it) whose differences are gathered
+/// and tested once, at the end: one load pair, `eor` and `orr` a word, where
+/// the slices' `==` is a `bcmp` call (under TCG its return is a looked-up
+/// jump) and a word loop that stops at the first difference is a branch a
+/// word. For data that is almost always equal: a scan's check of every
+/// value it reads, a key against the one it remembers.
+#[inline(always)]
+pub fn equal(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| s[at..].first_chunk().map_or(0, load_u64);
+    let half = |s: &[u8], at: usize| s[at..].first_chunk().map_or(0, load_u32);
+    if n >= 8 {
+        let mut diff = word(a, n - 8) ^ word(b, n - 8);
+        // Pointers, not zipped chunks (compiled to a call that built the
+        // zip and two `memcpy` calls that moved it) nor indexed subslices
+        // (a length check a word that the compiler kept).
+        // Two words a turn: the loop's own count and branch are half of a
+        // one-word turn.
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut at = 0;
+        while at + 16 < n {
+            // SAFETY: `at + 16 < n`, the length of both.
+            diff |= unsafe { xor8(pa, pb, at) | xor8(pa, pb, at + 8) };
+            at += 16;
+        }
+        if at + 8 < n {
+            // SAFETY: `at + 8 < n`, the length of both.
+            diff |= unsafe { xor8(pa, pb, at) };
+        }
+        diff == 0
+    } else if n >= 4 {
+        (half(a, 0) ^ half(b, 0)) | (half(a, n - 4) ^ half(b, n - 4)) == 0
+    } else {
+        a.iter().zip(b).all(|(x, y)| x == y)
+    }
+}
+
+/// The 8 bytes at `at` of `a` xor those of `b`.
+///
+/// # Safety
+/// Both must have 8 readable bytes at `at`.
+#[inline(always)]
+unsafe fn xor8(a: *const u8, b: *const u8, at: usize) -> u64 {
+    // SAFETY: the caller's promise; a `[u8; 8]` may lie anywhere.
+    let (x, y) = unsafe { (&*a.add(at).cast::<[u8; 8]>(), &*b.add(at).cast::<[u8; 8]>()) };
+    load_u64(x) ^ load_u64(y)
+}
+
 /// Longest copy [`copy_to`] makes itself.
 const SHORT_COPY: usize = 64;
 
@@ -349,6 +401,25 @@ mod tests {
                 want.extend_from_slice(&src[..n]);
                 extend_short(&mut v, &src[..n]);
                 assert_eq!(v, want, "{n} bytes after {len} of capacity {cap}");
+            }
+        }
+    }
+
+    #[test]
+    fn equal_finds_a_difference_in_any_byte_of_any_length() {
+        let a: Vec<u8> = (1..=80).collect();
+        for n in 0..=72 {
+            for at in [0, 3] {
+                let mut b = [0u8; 80];
+                b[at..at + n].copy_from_slice(&a[..n]);
+                assert!(equal(&a[..n], &b[at..at + n]), "{n} bytes at {at}");
+                for i in 0..n {
+                    b[at + i] ^= 0x40;
+                    assert!(!equal(&a[..n], &b[at..at + n]), "byte {i} of {n}");
+                    b[at + i] ^= 0x40;
+                }
+                // Lengths differ: not equal, even as a prefix.
+                assert!(!equal(&a[..n], &b[at..at + n + 1]));
             }
         }
     }

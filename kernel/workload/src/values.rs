@@ -21,6 +21,7 @@ use alloc::vec::Vec;
 
 use lsm::coding::load_u64;
 use lsm::random::Rng;
+use unaligned::equal;
 
 use crate::KEY_LEN;
 
@@ -94,14 +95,14 @@ impl Values {
     /// Whether `value` is one that [`next`](Self::next) makes for `key`, of
     /// any size. Inlined into readseq's visit, as the calls below: under TCG
     /// each return is a lookup of its target.
-    #[inline]
+    #[inline(always)]
     pub fn check(&self, key: &[u8], value: &[u8]) -> bool {
         if value.len() <= HEADER {
             let (head, zeros) = value.split_at(value.len().min(KEY_LEN));
             return key.get(..head.len()) == Some(head) && zeros.iter().all(|&b| b == 0);
         }
         let (header, body) = value.split_at(HEADER);
-        if !same(&header[..KEY_LEN], key) {
+        if !equal(&header[..KEY_LEN], key) {
             return false;
         }
         let word = |at: usize| {
@@ -114,7 +115,7 @@ impl Values {
             && off
                 .checked_add(len)
                 .and_then(|end| self.pool.get(off..end))
-                .is_some_and(|want| same(want, body))
+                .is_some_and(|want| equal(want, body))
     }
 }
 
@@ -138,30 +139,6 @@ pub fn is_bench_key(key: &[u8]) -> bool {
             // carries into the next: each is at most 0x3f).
             w & HIGH == THREES && (w + 0x0606_0606_0606_0606) & HIGH == THREES
         })
-}
-
-/// `a == b`, a word at a time: the kernel's `memcmp` goes a byte at a time,
-/// and readseq compares a value's worth of bytes per entry (each word one
-/// load where lsm's `unaligned-loads` allows it, see `load_u64`).
-#[inline]
-fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let (wa, wb) = (a.chunks_exact(8), b.chunks_exact(8));
-    // Byte by byte: a slice comparison would call `memcmp` for these few.
-    let tails = wa
-        .remainder()
-        .iter()
-        .zip(wb.remainder())
-        .all(|(x, y)| x == y);
-    tails
-        && wa
-            .zip(wb)
-            .all(|(x, y)| match (x.first_chunk(), y.first_chunk()) {
-                (Some(x), Some(y)) => load_u64(x) == load_u64(y),
-                _ => false,
-            })
 }
 
 #[cfg(test)]
@@ -231,20 +208,6 @@ mod tests {
                 let mut k = key(1234);
                 k[at] = bad;
                 assert!(!is_bench_key(&k), "{bad:#x} at {at}");
-            }
-        }
-    }
-
-    #[test]
-    fn same_is_slice_equality() {
-        let a: Vec<u8> = (0..40u8).collect();
-        for len in 0..40 {
-            assert!(same(&a[..len], &a[..len]));
-            assert!(!same(&a[..len], &a[..len + 1]));
-            for at in 0..len {
-                let mut b = a[..len].to_vec();
-                b[at] ^= 1;
-                assert!(!same(&a[..len], &b), "{len} {at}");
             }
         }
     }
