@@ -33,6 +33,10 @@ pub struct Cpu {
     pub(crate) irq_depth: AtomicU32,
     /// Counter value of its next TLB flush (see `timer`).
     pub(crate) next_tlb_flush: AtomicU64,
+    /// Counter value and `idle` at the tick's last look at whether it was
+    /// busy enough to flush its TLB (see [`Cpu::awake_since_last_look`]).
+    look_at: AtomicU64,
+    look_idle: AtomicU64,
 }
 
 impl Cpu {
@@ -47,6 +51,8 @@ impl Cpu {
             role: AtomicU32::new(0),
             irq_depth: AtomicU32::new(0),
             next_tlb_flush: AtomicU64::new(0),
+            look_at: AtomicU64::new(0),
+            look_idle: AtomicU64::new(0),
         }
     }
 }
@@ -168,6 +174,16 @@ impl Cpu {
     /// Brackets a wait: `start` is the counter when it began.
     pub(crate) fn falling_asleep(&self, start: u64) {
         self.asleep_since.store(start.max(1), Ordering::Relaxed);
+    }
+
+    /// Whether, since the last call (`now` the counter), this CPU was
+    /// awake for at least a quarter of the time. Its own tick asks, right
+    /// after the wake-up that brought it, so `idle` is up to date.
+    pub(crate) fn awake_since_last_look(&self, now: u64) -> bool {
+        let idle = self.idle.load(Ordering::Relaxed);
+        let elapsed = now.saturating_sub(self.look_at.swap(now, Ordering::Relaxed));
+        let slept = idle.saturating_sub(self.look_idle.swap(idle, Ordering::Relaxed));
+        slept.saturating_mul(4) <= elapsed.saturating_mul(3)
     }
 
     pub(crate) fn woke(&self, start: u64, end: u64) {

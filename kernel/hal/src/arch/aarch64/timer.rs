@@ -149,10 +149,15 @@ fn on_tick(_intid: u32) {
     // after a long stall (gdb) skip the missed ones instead of storming.
     let period = PERIOD.load(Ordering::Relaxed);
     let now = counter();
-    let next_flush = &crate::cpus::this().next_tlb_flush;
-    if now >= next_flush.load(Ordering::Relaxed) {
-        next_flush.store(now + frequency() / TLB_FLUSH_HZ, Ordering::Relaxed);
-        super::mmu::flush_tlb_for_resize();
+    let me = crate::cpus::this();
+    if now >= me.next_tlb_flush.load(Ordering::Relaxed) {
+        me.next_tlb_flush
+            .store(now + frequency() / TLB_FLUSH_HZ, Ordering::Relaxed);
+        // Not after a quiet spell: QEMU would size its TLB by what the
+        // sleep used (see `mmu::flush_tlb_for_resize`).
+        if me.awake_since_last_look(now) {
+            super::mmu::flush_tlb_for_resize();
+        }
     }
     let mut next = CNTP_CVAL_EL0.get() + period;
     if next <= now {
