@@ -3,6 +3,7 @@
 //! [`MemDevice`], and [`FaultDevice`] to lose or tear unflushed writes at a
 //! simulated power cut.
 
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
@@ -111,6 +112,25 @@ pub trait BlockDevice {
         self.write(offset, data)?;
         self.flush()
     }
+
+    /// A reader that needs no exclusive access to the device, for a device
+    /// that serves reads from several threads at once alongside its writes
+    /// (a file's positional reads): the store's reads then go through it,
+    /// not through the device's lock, which a flush's or a compaction's
+    /// write holds for a whole request. `None` (the default): every read
+    /// takes the lock, as a device with one request queue needs (the
+    /// kernel's virtio-blk).
+    fn concurrent_reader(&self) -> Option<Arc<dyn ConcurrentRead>> {
+        None
+    }
+}
+
+/// Reads of a device that need no exclusive access (see
+/// [`BlockDevice::concurrent_reader`]): the same contract as
+/// [`BlockDevice::read`], every completed write visible.
+pub trait ConcurrentRead: Send + Sync {
+    /// Fills `buf` from the bytes at `offset`. Both are sector multiples.
+    fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError>;
 }
 
 impl<D: BlockDevice + ?Sized> BlockDevice for &mut D {
@@ -138,6 +158,9 @@ impl<D: BlockDevice + ?Sized> BlockDevice for &mut D {
     fn write_durable(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
         (**self).write_durable(offset, data)
     }
+    fn concurrent_reader(&self) -> Option<Arc<dyn ConcurrentRead>> {
+        (**self).concurrent_reader()
+    }
 }
 
 impl<D: BlockDevice + ?Sized> BlockDevice for alloc::boxed::Box<D> {
@@ -164,6 +187,9 @@ impl<D: BlockDevice + ?Sized> BlockDevice for alloc::boxed::Box<D> {
     }
     fn write_durable(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
         (**self).write_durable(offset, data)
+    }
+    fn concurrent_reader(&self) -> Option<Arc<dyn ConcurrentRead>> {
+        (**self).concurrent_reader()
     }
 }
 

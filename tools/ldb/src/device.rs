@@ -2,8 +2,9 @@
 //! of a file, `sync_data` for the store's flushes; and opening the image so
 //! that the commands that only read can never write it.
 //!
-//! A device of this shape also serves `kernel/lsm/examples/db_bench.rs`; a
-//! shared std-only home for both would be a small public module of its own.
+//! A device of this shape also serves the host's db_bench
+//! (`kernel/workload/examples/db_bench/device.rs`); a shared std-only home
+//! for both would be a small public module of its own.
 
 use std::fs::{File, OpenOptions};
 use std::io;

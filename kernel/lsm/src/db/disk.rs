@@ -6,9 +6,9 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::Cell;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::device::{BlockDevice, DeviceError, SECTOR_SIZE};
+use crate::device::{BlockDevice, ConcurrentRead, DeviceError, SECTOR_SIZE};
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::park::{ParkGuard, ParkLock, Parking};
 use crate::table::{BlockCheck, BlockKind, PinBudget, ReadAt};
@@ -36,11 +36,17 @@ pub struct IoStats {
 /// holds the device's lock for itself alone (the device is one queue);
 /// nothing else is locked while it is held. A request that finds it held
 /// sleeps until it is let go, where the embedder says how
-/// ([`Options::park`](super::Options::park)).
+/// ([`Options::park`](super::Options::park)). Reads skip the lock where
+/// the device has a [`BlockDevice::concurrent_reader`].
 pub struct Disk<D: BlockDevice> {
     /// `None` once the store has given the device back (closed): a job
     /// that outlived the store finds [`DeviceError::Closed`].
     dev: ParkLock<Option<D>>,
+    /// The device's reader that needs no lock, if it has one.
+    reader: Option<Arc<dyn ConcurrentRead>>,
+    /// Set when the device is given back: reads through `reader` fail then
+    /// as the others do.
+    closed: AtomicBool,
     stats: IoCounters,
     /// Sector-aligned bounce buffer of unaligned block reads, kept between
     /// reads (up to `SCRATCH_KEEP` bytes) so they need not allocate; a read
@@ -85,6 +91,8 @@ const SCRATCH_KEEP: usize = 256 << 10;
 impl<D: BlockDevice> Disk<D> {
     pub fn new(dev: D, parking: Parking) -> Self {
         Self {
+            reader: dev.concurrent_reader(),
+            closed: AtomicBool::new(false),
             dev: ParkLock::new(Some(dev), parking),
             stats: IoCounters::default(),
             scratch: spin::Mutex::new(Vec::new()),
@@ -100,6 +108,7 @@ impl<D: BlockDevice> Disk<D> {
     /// Gives the device back; every later request fails with
     /// [`DeviceError::Closed`].
     pub fn take(&self) -> Option<D> {
+        self.closed.store(true, Ordering::Release);
         self.dev.lock().take()
     }
 
@@ -132,6 +141,12 @@ impl<D: BlockDevice> Disk<D> {
         self.stats
             .read_bytes
             .fetch_add(buf.len() as u64, Ordering::Relaxed);
+        if let Some(r) = &self.reader {
+            if self.closed.load(Ordering::Acquire) {
+                return Err(DeviceError::Closed);
+            }
+            return r.read(offset, buf);
+        }
         self.with(|d| d.read(offset, buf))
     }
 

@@ -24,6 +24,7 @@ mod background;
 mod background_crash;
 mod caches;
 mod clear;
+mod concurrent_read;
 mod crash;
 mod filter;
 mod flush;
