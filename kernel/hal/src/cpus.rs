@@ -37,6 +37,9 @@ pub struct Cpu {
     /// busy enough to flush its TLB (see [`Cpu::awake_since_last_look`]).
     look_at: AtomicU64,
     look_idle: AtomicU64,
+    /// TLB flushes made while its QEMU TLB grows from its first size
+    /// (see `timer`).
+    pub(crate) tlb_growth_flushes: AtomicU32,
 }
 
 impl Cpu {
@@ -53,6 +56,7 @@ impl Cpu {
             next_tlb_flush: AtomicU64::new(0),
             look_at: AtomicU64::new(0),
             look_idle: AtomicU64::new(0),
+            tlb_growth_flushes: AtomicU32::new(0),
         }
     }
 }

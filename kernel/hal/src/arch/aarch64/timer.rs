@@ -16,6 +16,11 @@ pub const TICK_HZ: u64 = 100;
 /// `mmu::flush_tlb_for_resize`): by time, not by ticks, since the
 /// profiler raises the tick rate.
 const TLB_FLUSH_HZ: u64 = 10;
+/// A CPU's first busy ticks each flush its TLB, not every tenth of a
+/// second: QEMU doubles the table at most once a flush, so from the 256
+/// entries a vCPU starts with, ten doublings at 10 Hz took a second of
+/// misses (see `mmu::flush_tlb_for_resize`).
+const TLB_GROWTH_FLUSHES: u32 = 12;
 
 static TICKS: AtomicU64 = AtomicU64::new(0);
 static PERIOD: AtomicU64 = AtomicU64::new(0);
@@ -150,12 +155,16 @@ fn on_tick(_intid: u32) {
     let period = PERIOD.load(Ordering::Relaxed);
     let now = counter();
     let me = crate::cpus::this();
-    if now >= me.next_tlb_flush.load(Ordering::Relaxed) {
+    let growing = me.tlb_growth_flushes.load(Ordering::Relaxed) < TLB_GROWTH_FLUSHES;
+    if growing || now >= me.next_tlb_flush.load(Ordering::Relaxed) {
         me.next_tlb_flush
             .store(now + frequency() / TLB_FLUSH_HZ, Ordering::Relaxed);
         // Not after a quiet spell: QEMU would size its TLB by what the
         // sleep used (see `mmu::flush_tlb_for_resize`).
         if me.awake_since_last_look(now) {
+            if growing {
+                me.tlb_growth_flushes.fetch_add(1, Ordering::Relaxed);
+            }
             super::mmu::flush_tlb_for_resize();
         }
     }
