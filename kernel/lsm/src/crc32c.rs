@@ -6,9 +6,9 @@
 //! `aarch64-unknown-none` target does not enable it by default: build with
 //! `-C target-feature=+crc`) the CRC32C instructions, which are used unless
 //! [`use_software`] says otherwise. The instructions win by far on silicon;
-//! under QEMU's TCG each is a call into the emulator and the tables win, so
-//! the kernel times both at boot and keeps the faster (as Linux picks its
-//! RAID checksum routines). Whether the instructions exist is decided at
+//! under QEMU's TCG each is a call into the emulator and the two come
+//! close, so the kernel times both at boot and keeps the faster (as Linux
+//! picks its RAID checksum routines). Whether the instructions exist is decided at
 //! compile time, so the kernel never executes one its CPU lacks.
 
 use core::sync::atomic::{AtomicBool, Ordering};
