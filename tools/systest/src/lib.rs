@@ -437,12 +437,32 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// printed in the middle of the echo, after the line's text and before its
 /// end: the echo's own "\r\n" then follows the log line's.
 pub fn strip_echo(raw: &str, line: &str) -> String {
-    let raw = skip_log_lines(raw);
+    let raw = mend_echo(skip_log_lines(raw), line);
+    let raw = raw.as_str();
     let (echo, mut body) = raw.split_once("\r\n").unwrap_or((raw, raw));
     if echo.strip_prefix(line).is_some_and(is_log_line) {
         body = body.strip_prefix("\r\n").unwrap_or(body);
     }
     body.replace("\r\n", "\n")
+}
+
+/// `raw` with a log line that cut into the echo of `line` taken out
+/// (`V[    2.0] WARN ...\r\nERIFY\r\n`: another core's warning printed
+/// between two echoed bytes).
+fn mend_echo(raw: &str, line: &str) -> String {
+    let mut raw = raw.to_string();
+    loop {
+        let n = raw
+            .bytes()
+            .zip(line.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let cut = raw[n..].find("\r\n").filter(|_| n > 0 && n < line.len());
+        match cut {
+            Some(end) if is_log_line(&raw[n..]) => raw.replace_range(n..n + end + 2, ""),
+            _ => return raw,
+        }
+    }
 }
 
 /// A reply without the kernel log lines a warning on another core put in
@@ -566,26 +586,4 @@ impl Drop for TempFile {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_log_line_around_or_inside_the_echo_is_not_the_reply() {
-        let log = "[    2.000001] WARN  unikv::session: expiry: damage\r\n";
-        let reply = "(error) ERR corruption\r\n";
-        for raw in [
-            format!("VERIFY\r\n{reply}"),
-            format!("{log}VERIFY\r\n{reply}"),
-            format!("VERIFY{log}\r\n{reply}"),
-        ] {
-            assert_eq!(
-                strip_echo(&raw, "VERIFY"),
-                "(error) ERR corruption\n",
-                "{raw:?}"
-            );
-        }
-        // Between the echo and the reply it is the reply's (LOG prints them).
-        let raw = format!("LOG\r\n{log}");
-        assert!(strip_echo(&raw, "LOG").starts_with("[    2.000001] WARN"));
-    }
-}
+mod tests;
