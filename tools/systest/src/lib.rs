@@ -457,10 +457,12 @@ fn mend_echo(raw: &str, line: &str) -> String {
             .zip(line.bytes())
             .take_while(|(a, b)| a == b)
             .count();
-        let cut = raw[n..].find("\r\n").filter(|_| n > 0 && n < line.len());
-        match cut {
-            Some(end) if is_log_line(&raw[n..]) => raw.replace_range(n..n + end + 2, ""),
-            _ => return raw,
+        // `get`: the echo may differ from `line` inside a multi-byte
+        // character, where slicing would panic.
+        let rest = raw.get(n..).filter(|_| n > 0 && n < line.len());
+        match rest.and_then(|r| r.find("\r\n").filter(|_| is_log_line(r))) {
+            Some(end) => raw.replace_range(n..n + end + 2, ""),
+            None => return raw,
         }
     }
 }

@@ -23,3 +23,10 @@ fn a_log_line_around_or_inside_the_echo_is_not_the_reply() {
     let raw = format!("LOG\r\n{log}");
     assert!(strip_echo(&raw, "LOG").starts_with("[    2.000001] WARN"));
 }
+
+#[test]
+fn an_echo_that_differs_inside_a_character_is_left_as_it_came() {
+    // "é" and "è" share their first byte: the echo differs mid-character.
+    let raw = "SET k \u{e8}\r\nOK\r\n";
+    assert_eq!(strip_echo(raw, "SET k \u{e9}"), "OK\n");
+}
