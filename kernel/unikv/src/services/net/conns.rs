@@ -361,21 +361,16 @@ impl Conns {
         // `recv_slice` copies both halves with a `memcpy` call each, the
         // second almost always empty; a request is a few dozen bytes,
         // copied inline.
-        let mut n = 0;
-        for _ in 0..2 {
+        let total = buf.len();
+        let n = in_two_parts(total, |n| {
             let rest = &mut buf[n..];
-            let got = s
-                .recv(|chunk| {
-                    let k = chunk.len().min(rest.len());
-                    unaligned::copy_short(&mut rest[..k], &chunk[..k]);
-                    (k, k)
-                })
-                .unwrap_or(0);
-            n += got;
-            if got == 0 || n == buf.len() {
-                break;
-            }
-        }
+            s.recv(|chunk| {
+                let k = chunk.len().min(rest.len());
+                unaligned::copy_short(&mut rest[..k], &chunk[..k]);
+                (k, k)
+            })
+            .unwrap_or(0)
+        });
         // The window it opened may be worth announcing.
         self.shards.touch(sock.set);
         n
@@ -387,21 +382,15 @@ impl Conns {
         };
         // As `recv`: the free space's two parts, replies copied inline.
         let s = self.shards.tcp_mut(sock);
-        let mut n = 0;
-        for _ in 0..2 {
+        let n = in_two_parts(data.len(), |n| {
             let rest = &data[n..];
-            let put = s
-                .send(|room| {
-                    let k = room.len().min(rest.len());
-                    unaligned::copy_short(&mut room[..k], &rest[..k]);
-                    (k, k)
-                })
-                .unwrap_or(0);
-            n += put;
-            if put == 0 || n == data.len() {
-                break;
-            }
-        }
+            s.send(|room| {
+                let k = room.len().min(rest.len());
+                unaligned::copy_short(&mut room[..k], &rest[..k]);
+                (k, k)
+            })
+            .unwrap_or(0)
+        });
         self.shards.touch(sock.set);
         n
     }
@@ -437,4 +426,19 @@ impl Conns {
             None => true,
         }
     }
+}
+
+/// Moves up to `total` bytes through a ring in at most two steps (its
+/// contiguous part, then what wrapped to its start): `step(done)` moves
+/// what it can past the first `done` bytes and says how many.
+fn in_two_parts(total: usize, mut step: impl FnMut(usize) -> usize) -> usize {
+    let mut n = 0;
+    for _ in 0..2 {
+        let moved = step(n);
+        n += moved;
+        if moved == 0 || n == total {
+            break;
+        }
+    }
+    n
 }
