@@ -102,11 +102,10 @@ pub fn equal(a: &[u8], b: &[u8]) -> bool {
     let half = |s: &[u8], at: usize| s[at..].first_chunk().map_or(0, load_u32);
     if n >= 8 {
         let mut diff = word(a, n - 8) ^ word(b, n - 8);
-        // Pointers, not zipped chunks (compiled to a call that built the
-        // zip and two `memcpy` calls that moved it) nor indexed subslices
-        // (a length check a word that the compiler kept).
-        // Two words a turn: the loop's own count and branch are half of a
-        // one-word turn.
+        // Two words a turn (the loop's own count and branch are half of a
+        // one-word turn), through pointers: zipped chunks compiled to a
+        // call that built the zip and two `memcpy` calls that moved it,
+        // indexed subslices to a length check a word.
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
         let mut at = 0;
         while at + 16 < n {

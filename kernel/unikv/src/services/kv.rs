@@ -77,8 +77,8 @@ impl BlockDevice for VirtioDisk {
 }
 
 /// The generic timer (its physical count, as `timer::counter` reads it,
-/// read in place by `kv::Clock`), and the tick that calls `Store::tick` at least this often (the session
-/// loop wakes on every tick).
+/// read in place by `kv::Clock`), and the tick that calls `Store::tick`
+/// at least this often (the session loop wakes on every tick).
 pub fn clock() -> Clock {
     Clock {
         now: lsm::clock::Counter::Cntpct,
