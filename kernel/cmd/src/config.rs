@@ -1,7 +1,8 @@
 //! CONFIG GET, SET, RESETSTAT, REWRITE: the parameters unikv has (the
 //! session layer honours them: `requirepass`, `maxclients`, `timeout`,
 //! `appendfsync`, `proto-max-bulk-len`, `client-query-buffer-limit`,
-//! `client-output-buffer-limit`'s normal class), and the ones clients ask
+//! `client-output-buffer-limit`'s normal class, `slowlog-log-slower-than`,
+//! `slowlog-max-len`), and the ones clients ask
 //! for that have one value here (`save` "", `appendonly` "yes": every
 //! write goes to the WAL; `maxmemory` 0, `maxmemory-policy` noeviction;
 //! `databases` 1; `port`). Names without case, errors as Redis 7.0 words
@@ -57,7 +58,7 @@ pub(crate) static CONFIG: Container = Container {
 };
 
 /// The parameters, in CONFIG GET's order.
-const PARAMS: [&str; 13] = [
+const PARAMS: [&str; 15] = [
     "requirepass",
     "maxclients",
     "timeout",
@@ -65,6 +66,8 @@ const PARAMS: [&str; 13] = [
     "proto-max-bulk-len",
     "client-query-buffer-limit",
     "client-output-buffer-limit",
+    "slowlog-log-slower-than",
+    "slowlog-max-len",
     "save",
     "appendonly",
     "maxmemory",
@@ -106,6 +109,8 @@ fn get(ctx: &Ctx<'_>, config: &Config, name: &str) -> String {
             "normal {} 0 0 {OTHER_CLASSES}",
             config.client_output_buffer_limit
         ),
+        "slowlog-log-slower-than" => config.slowlog_log_slower_than.to_string(),
+        "slowlog-max-len" => config.slowlog_max_len.to_string(),
         "save" => String::new(),
         "appendonly" => String::from("yes"),
         "maxmemory" => String::from("0"),
@@ -164,6 +169,11 @@ fn set(config: &mut Config, name: &str, value: &[u8]) -> Result<(), String> {
             config.client_query_buffer_limit = memory_in(value, 1 << 20, i64::MAX)?
         }
         "client-output-buffer-limit" => set_output_limit(config, value)?,
+        "slowlog-log-slower-than" => {
+            // Redis's range: -1 (log nothing) and up.
+            config.slowlog_log_slower_than = int_in(value, -1, i64::MAX)? as i64
+        }
+        "slowlog-max-len" => config.slowlog_max_len = int_in(value, 0, i64::MAX)?,
         "save" if value.is_empty() => {}
         "save" => {
             return Err(String::from(

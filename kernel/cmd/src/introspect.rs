@@ -115,6 +115,7 @@ const REDIS: &[(&str, &str, &str)] = &[
     ("SHUTDOWN", "1.0.0", "server"),
     ("COMMAND", "2.8.13", "server"),
     ("CONFIG", "2.0.0", "server"),
+    ("SLOWLOG", "2.2.12", "server"),
     ("MULTI", "1.2.0", "transactions"),
     ("EXEC", "1.2.0", "transactions"),
     ("DISCARD", "2.0.0", "transactions"),

@@ -64,6 +64,7 @@ mod keys;
 mod keyspace;
 mod server;
 mod serverfamily;
+mod slowlog;
 mod state;
 mod storage;
 mod strings;

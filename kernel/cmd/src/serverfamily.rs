@@ -1,6 +1,7 @@
-//! Redis's server commands: COMMAND (`introspect`), CONFIG (`config`) and
-//! FUNCTION, whose only use here is the test suite's `FUNCTION FLUSH`
-//! before each file: unikv has no functions, so there is nothing to flush.
+//! Redis's server commands: COMMAND (`introspect`), CONFIG (`config`),
+//! SLOWLOG (`slowlog`) and FUNCTION, whose only use here is the test
+//! suite's `FUNCTION FLUSH` before each file: unikv has no functions, so
+//! there is nothing to flush.
 
 use alloc::string::String;
 
@@ -10,12 +11,13 @@ use crate::args::is;
 use crate::ctx::{CmdError, Ctx};
 use crate::subcommand::{Container, Sub, HELP};
 use crate::table::{entry, Entry};
-use crate::{config, introspect};
+use crate::{config, introspect, slowlog};
 
 pub(crate) static HANDLERS: &[Entry] = &[
     entry("COMMAND", introspect::command, true),
     entry("CONFIG", config::config, false),
     entry("FUNCTION", function, true),
+    entry("SLOWLOG", slowlog::slowlog, true),
 ];
 
 /// FUNCTION's subcommands unikv has: FLUSH and HELP; the others (LOAD,

@@ -167,6 +167,11 @@ pub struct Config {
     pub client_query_buffer_limit: u64,
     /// Most bytes of replies a client may leave unread before it is dropped.
     pub client_output_buffer_limit: u64,
+    /// Microseconds from which a command is logged in the SLOWLOG (0:
+    /// every command, -1: none).
+    pub slowlog_log_slower_than: i64,
+    /// Entries the SLOWLOG keeps.
+    pub slowlog_max_len: u64,
 }
 
 impl Default for Config {
@@ -179,6 +184,8 @@ impl Default for Config {
             proto_max_bulk_len: 64 << 20,
             client_query_buffer_limit: 128 << 20,
             client_output_buffer_limit: 32 << 20,
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
         }
     }
 }
@@ -367,6 +374,8 @@ pub struct Server {
     pub started_ms: u64,
     /// 40 hex digits, different at every start (INFO's `run_id`).
     pub run_id: String,
+    /// The commands that were slow (SLOWLOG).
+    pub slowlog: crate::slowlog::SlowLog,
 }
 
 /// SCAN cursors kept: a scan whose cursor has been pushed out by this many

@@ -175,6 +175,13 @@ fn count(
         stats.failed += 1;
         count_error(server, reply);
     }
+    // Read after the command ran, as Redis does: a CONFIG SET of the
+    // threshold is logged by the threshold it set.
+    let slower_than = server.config.slowlog_log_slower_than;
+    if slower_than >= 0 && usec >= slower_than as u64 && crate::slowlog::logs(inv) {
+        let max_len = server.config.slowlog_max_len;
+        server.slowlog.push(ctx, inv, usec, max_len);
+    }
     ctx.settle(server);
 }
 

@@ -249,7 +249,7 @@ fn config_get_as_redis_answers_it() {
     );
     assert_eq!(
         c.run("CONFIG GET *max*"),
-        "1# \"maxclients\" => \"500\"\n2# \"proto-max-bulk-len\" => \"67108864\"\n3# \"maxmemory\" => \"0\"\n4# \"maxmemory-policy\" => \"noeviction\"\n"
+        "1# \"maxclients\" => \"500\"\n2# \"proto-max-bulk-len\" => \"67108864\"\n3# \"slowlog-max-len\" => \"128\"\n4# \"maxmemory\" => \"0\"\n5# \"maxmemory-policy\" => \"noeviction\"\n"
     );
     assert_eq!(
         c.run("CONFIG GET client-* port databases requirepass"),
@@ -259,7 +259,7 @@ fn config_get_as_redis_answers_it() {
     let Reply::Map(all) = c.reply("CONFIG GET *") else {
         panic!()
     };
-    assert_eq!(all.len(), 13);
+    assert_eq!(all.len(), 15);
     assert_eq!(
         c.run("CONFIG GET"),
         "(error) ERR wrong number of arguments for 'config|get' command\n"

@@ -39,4 +39,15 @@ pub(super) static SPECS: &[CommandSpec] = &[
         flags: flag::SUBCOMMANDS,
         keys: Keys::NONE,
     },
+    CommandSpec {
+        name: "SLOWLOG",
+        aliases: &[],
+        min_args: 1,
+        max_args: None,
+        usage: "SLOWLOG GET [count] | SLOWLOG LEN | SLOWLOG RESET | SLOWLOG HELP",
+        summary: "the commands that took longer than slowlog-log-slower-than microseconds, newest first",
+        group: "server",
+        flags: flag::SUBCOMMANDS,
+        keys: Keys::NONE,
+    },
 ];

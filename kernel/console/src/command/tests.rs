@@ -247,6 +247,7 @@ fn arity_of_every_command() {
         ("COMMAND", 0, usize::MAX),
         ("CONFIG", 1, usize::MAX),
         ("FUNCTION", 1, usize::MAX),
+        ("SLOWLOG", 1, usize::MAX),
     ];
     for (name, min, max) in table {
         let spec = lookup(name.as_bytes()).unwrap();
@@ -307,6 +308,7 @@ fn redis_arity_of_the_redis_commands() {
         ("COMMAND", -1),
         ("CONFIG", -2),
         ("FUNCTION", -2),
+        ("SLOWLOG", -2),
         ("INFO", -1),
         ("GET", 2),
     ];
