@@ -41,14 +41,20 @@ pub fn probes(bits_per_key: usize) -> usize {
 
 /// Builds the filter of `keys`: the bit array followed by one byte, k.
 pub fn build(keys: &[&[u8]], bits_per_key: usize) -> Vec<u8> {
+    let hashes: Vec<u32> = keys.iter().map(|k| key_hash(k)).collect();
+    build_from_hashes(&hashes, bits_per_key)
+}
+
+/// [`build`] for the keys whose [`key_hash`]es are `hashes`.
+pub fn build_from_hashes(hashes: &[u32], bits_per_key: usize) -> Vec<u8> {
     let k = probes(bits_per_key);
     // A small minimum keeps the false-positive rate sane for tiny tables.
-    let bits = (keys.len() * bits_per_key).max(64);
+    let bits = (hashes.len() * bits_per_key).max(64);
     let bytes = bits.div_ceil(8);
     let bits = bytes * 8;
     let mut out = alloc::vec![0u8; bytes + 1];
-    for key in keys {
-        let mut h = bloom_hash(key);
+    for &h in hashes {
+        let mut h = h;
         let delta = h.rotate_right(17);
         for _ in 0..k {
             let pos = h as usize % bits;
