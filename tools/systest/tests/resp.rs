@@ -129,6 +129,23 @@ fn the_rust_redis_crate_with_pipelines_and_binary_data_on_the_pci_nic() {
     found.sort();
     let want: Vec<String> = (40..50).map(|i| format!("p0{i}")).collect();
     assert_eq!(found, want);
+    // SLOWLOG's nested entries, as a client library parses them.
+    let () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("slowlog-log-slower-than")
+        .arg(0)
+        .query(&mut con)
+        .unwrap();
+    let _: Option<String> = redis::cmd("GET").arg("t").query(&mut con).unwrap();
+    type Entry = (u64, u64, u64, Vec<Vec<u8>>, String, String);
+    let log: Vec<Entry> = redis::cmd("SLOWLOG")
+        .arg("GET")
+        .arg(1)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].3, vec![b"get".to_vec(), b"t".to_vec()]);
+    assert!(log[0].4.starts_with("10.0.2.2:"), "{log:?}");
     s.qemu.shutdown();
 }
 
