@@ -89,5 +89,8 @@ pub fn info_storage(ctx: &Ctx<'_>, r: &mut Report) -> Result<(), CmdError> {
         "group_commit_writes_during_flush",
         store.writes_during_flush(),
     );
+    let (avg_us, max_us) = store.commit_latency_us();
+    r.add_field("group_commit_avg_us", avg_us);
+    r.add_field("group_commit_max_us", max_us);
     Ok(())
 }

@@ -107,6 +107,8 @@ fn storage_commands_and_info_storage() {
         "wal_loss_bound_ms:15",
         "group_commits:500",
         "group_commit_writes:500",
+        "group_commit_avg_us:",
+        "group_commit_max_us:",
     ] {
         assert!(info.contains(field), "{field} in {info}");
     }

@@ -89,6 +89,9 @@ pub struct Store {
     buffered_since: Option<u64>,
     group_commits: u64,
     group_commit_writes: u64,
+    /// Group commits timed, the counter ticks they took in all, and the
+    /// longest (see [`Store::commit_latency_us`]).
+    commit_ticks: (u64, u64, u64),
     /// See [`Store::writes_during_flush`].
     writes_during_flush: u64,
     cache: Option<Arc<StoreCache>>,
@@ -124,6 +127,7 @@ impl Store {
             buffered_since: None,
             group_commits: 0,
             group_commit_writes: 0,
+            commit_ticks: (0, 0, 0),
             writes_during_flush: 0,
             cache: None,
             recorder: Arc::new(Recorder::new(MAX_BYTES)),

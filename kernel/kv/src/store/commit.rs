@@ -42,6 +42,8 @@ pub struct CommitJob {
     io: lsm::db::WalSync<Disk>,
     /// The last ticket it covers.
     through: u64,
+    /// The counter when it was taken.
+    started: u64,
     /// The store it came from (see [`Store::finish_commit`]).
     store: u64,
 }
@@ -52,6 +54,7 @@ impl CommitJob {
         CommitDone {
             result: self.io.run(),
             through: self.through,
+            started: self.started,
             store: self.store,
             served_during: false,
         }
@@ -64,6 +67,7 @@ impl CommitJob {
         CommitFlight {
             io: self.io.start(),
             through: self.through,
+            started: self.started,
             store: self.store,
         }
     }
@@ -74,6 +78,7 @@ impl CommitJob {
 pub struct CommitFlight {
     io: lsm::db::WalFlush<Disk>,
     through: u64,
+    started: u64,
     store: u64,
 }
 
@@ -84,6 +89,7 @@ impl CommitFlight {
         Some(CommitDone {
             result: self.io.poll()?,
             through: self.through,
+            started: self.started,
             store: self.store,
             served_during: true,
         })
@@ -94,6 +100,8 @@ impl CommitFlight {
 pub struct CommitDone {
     result: Result<()>,
     through: u64,
+    /// The counter when its commit was taken.
+    started: u64,
     store: u64,
     /// Its taker served on while the device flushed (a [`CommitFlight`]).
     served_during: bool,
@@ -127,8 +135,10 @@ impl Store {
         if n == 0 {
             return Ok(());
         }
+        let started = self.clock.counter();
         match self.db.sync_wal() {
             Ok(()) => {
+                self.note_commit_time(started);
                 self.durable = self.written;
                 self.buffered_since = None;
                 self.group_commits += 1;
@@ -153,6 +163,7 @@ impl Store {
             Ok(Some(io)) => BeginCommit::Ready(CommitJob {
                 io,
                 through: self.written,
+                started: self.clock.counter(),
                 store: self.id,
             }),
             Ok(None) => BeginCommit::Busy,
@@ -177,6 +188,7 @@ impl Store {
         }
         match done.result {
             Ok(()) => {
+                self.note_commit_time(done.started);
                 if done.through > self.durable {
                     self.group_commits += 1;
                     self.group_commit_writes += done.through - self.durable;
@@ -194,6 +206,27 @@ impl Store {
                 Err(e)
             }
         }
+    }
+
+    /// Counts a commit's time, taken at `started` and settled now.
+    fn note_commit_time(&mut self, started: u64) {
+        let ticks = self.clock.counter().wrapping_sub(started);
+        let (n, sum, max) = &mut self.commit_ticks;
+        *n += 1;
+        *sum += ticks;
+        *max = (*max).max(ticks);
+    }
+
+    /// The group commits' time, in microseconds: on average and the
+    /// longest. From when a commit is taken to when its loop finds it
+    /// done, i.e. what the writes it covers wait for beyond their own
+    /// work: the WAL write made durable (under QEMU, the host's pwrite and
+    /// fdatasync) and, for a commit left to the disk while its loop serves
+    /// on, the rest of the round it was found done in.
+    pub fn commit_latency_us(&self) -> (u64, u64) {
+        let us = |ticks: u64| ticks.saturating_mul(1_000_000) / self.clock.hz.max(1);
+        let (n, sum, max) = self.commit_ticks;
+        (us(sum / n.max(1)), us(max))
     }
 
     /// Deferred writes made while a started commit's flush ran (see

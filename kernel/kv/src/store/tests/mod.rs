@@ -154,6 +154,36 @@ fn a_commit_run_without_the_lock_covers_what_came_before_it() {
     assert!(matches!(s.begin_commit(), BeginCommit::Idle));
 }
 
+/// Each commit's time, from when it is taken to when it is settled, on
+/// average and the longest; a commit under the lock is timed around its
+/// flush.
+#[test]
+fn commits_are_timed_from_taken_to_settled() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    assert_eq!(s.commit_latency_us(), (0, 0));
+    s.write_deferred(put("a", "v")).unwrap();
+    let BeginCommit::Ready(job) = s.begin_commit() else {
+        panic!("a commit to take")
+    };
+    let mut flight = job.start();
+    advance(300);
+    s.finish_commit(flight.poll().unwrap()).unwrap();
+    drop(flight);
+    s.write_deferred(put("b", "v")).unwrap();
+    let BeginCommit::Ready(job) = s.begin_commit() else {
+        panic!("a commit to take")
+    };
+    let done = job.run();
+    advance(100);
+    s.finish_commit(done).unwrap();
+    assert_eq!(s.commit_latency_us(), (200, 300));
+    // Under the lock: the test clock does not move during the flush.
+    s.write_deferred(put("c", "v")).unwrap();
+    s.commit().unwrap();
+    assert_eq!(s.commit_latency_us(), (133, 300));
+}
+
 /// A commit whose flush is handed to the device: what it covers stays
 /// pending until it polls done, the writes made meanwhile wait for the
 /// next, and no other commit begins until then.
