@@ -106,14 +106,15 @@ impl<C: Comparator> TableBuilder<C> {
         if self.entries > 0 && self.cmp.compare(&self.last_key, key) != Ordering::Less {
             return Err(Error::InvalidArgument("table keys must strictly increase"));
         }
+        // Asked of the last key before a block's separator replaces it.
+        let fk = self.cmp.filter_key(key);
+        let same_as_last = self.entries > 0 && eq_bytes(self.cmp.filter_key(&self.last_key), fk);
         if let Some(handle) = self.pending.take() {
             self.cmp.find_shortest_separator(&mut self.last_key, key);
             let mut enc = Vec::new();
             handle.encode_to(&mut enc);
             self.index.add(&self.last_key, &enc);
         }
-        let fk = self.cmp.filter_key(key);
-        let same_as_last = self.entries > 0 && eq_bytes(self.cmp.filter_key(&self.last_key), fk);
         if !same_as_last {
             self.last_hash = bloom::key_hash(fk);
             self.filter_hashes.push(self.last_hash);

@@ -118,6 +118,43 @@ fn internal_keys_filter_on_user_key() {
         .unwrap());
 }
 
+/// The filter holds each user key once, whatever versions it has and
+/// wherever a data block ends among them: the same filter as one built
+/// from the distinct user keys.
+#[test]
+fn the_filter_is_built_from_each_user_key_once() {
+    let cmp = InternalKeyComparator;
+    let mut e = Vec::new();
+    let mut users = Vec::new();
+    for i in 0..200u64 {
+        let uk = format!("u{:04}", i * 7 % 1000).into_bytes();
+        if users.last() == Some(&uk) {
+            continue;
+        }
+        // 1 to 4 versions, 60-byte values: blocks of 256 bytes end
+        // between versions of one key as often as between keys.
+        for s in (1..=(i % 4 + 1)).rev() {
+            e.push((
+                internal_key(&uk, i * 10 + s, ValueType::Value),
+                [7u8; 60].to_vec(),
+            ));
+        }
+        users.push(uk);
+    }
+    e.sort_by(|a, b| cmp.compare(&a.0, &b.0));
+    users.sort();
+    let opts = TableOptions {
+        block_size: 256,
+        ..TableOptions::default()
+    };
+    let bytes = build(cmp, &e, opts);
+    let t = Table::open(&bytes, 12, bytes.len() as u64, cmp).unwrap();
+    let f = t.filter_handle();
+    let filter = &bytes[f.offset as usize..(f.offset + f.size) as usize];
+    let keys: Vec<&[u8]> = users.iter().map(|u| &u[..]).collect();
+    assert_eq!(filter, &bloom::build(&keys, opts.bloom_bits_per_key)[..]);
+}
+
 #[test]
 fn keys_out_of_order_are_refused() {
     let mut b = TableBuilder::new(Bytewise, TableOptions::default(), 1);
