@@ -1,8 +1,9 @@
 //! SLOWLOG: the commands that took `slowlog-log-slower-than` microseconds
 //! or more, newest first, at most `slowlog-max-len` of them, kept and
 //! shown as Redis 7.0 keeps them (src/slowlog.c): an id, the Unix time,
-//! the duration, the arguments (at most 32, each at most 128 bytes,
-//! trimmed with Redis's notes), the client's address and its name.
+//! the duration, the command as typed (at most 32 arguments, each at most
+//! 128 bytes, trimmed with Redis's notes), the client's address and its
+//! name.
 //!
 //! The duration is the handler's, the time INFO commandstats adds up: the
 //! parsing, the reply's encoding and a write's wait for its group commit
@@ -149,7 +150,10 @@ fn kept_args(inv: &Invocation) -> Vec<Vec<u8>> {
     };
     let redacted = redacted(inv);
     let mut out = Vec::with_capacity(shown + usize::from(total > MAX_ARGS));
-    out.push(inv.spec.name.to_ascii_lowercase().into_bytes());
+    out.push(match inv.typed.get() {
+        Some(name) => name.to_vec(),
+        None => inv.spec.name.to_ascii_lowercase().into_bytes(),
+    });
     for (i, arg) in inv.args.iter().enumerate().take(shown - 1) {
         if redacted.contains(&i) {
             out.push(b"(redacted)".to_vec());

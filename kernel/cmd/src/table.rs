@@ -293,7 +293,11 @@ pub fn redis_invocation(
         )));
     }
     client.last_spec = Some(spec);
-    Ok(Invocation { spec, args: argv })
+    Ok(Invocation {
+        spec,
+        args: argv,
+        typed: console::TypedName::new(name),
+    })
 }
 
 /// Why `inv` may not run (or be queued) for this session now, if it may

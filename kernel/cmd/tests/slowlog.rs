@@ -93,7 +93,10 @@ fn tcl_entries_their_fields_and_max_len() {
         e[1]
     );
     assert!(matches!(e[2], Reply::Integer(us) if us >= 0));
-    assert_eq!(all_args(&mut c)[1], ["set", "key", "test"]);
+    // The command as the client typed it, as Redis's argv[0].
+    assert_eq!(all_args(&mut c)[1], ["SET", "key", "test"]);
+    c.run("gEt key");
+    assert_eq!(args_of_newest(&mut c), ["gEt", "key"]);
     assert_eq!(e[4], Reply::bulk("127.0.0.1:40000"));
     assert_eq!(e[5], Reply::bulk("foobar"));
 
@@ -165,7 +168,7 @@ fn tcl_long_commands_are_trimmed() {
     // 34 words: the error for an odd count is logged as the command was.
     let args = args_of_newest(&mut c);
     assert_eq!(args.len(), 32);
-    assert_eq!(args[0], "mset");
+    assert_eq!(args[0], "MSET");
     assert_eq!(args[30], "14");
     assert_eq!(args[31], "... (3 more arguments)");
     let long = "A".repeat(129);
@@ -188,23 +191,23 @@ fn tcl_exec_is_not_logged_and_passwords_are_redacted() {
     assert_eq!(
         all_args(&mut c),
         [
-            vec!["set", "a", "1"],
-            vec!["multi"],
-            vec!["slowlog", "RESET"]
+            vec!["SET", "a", "1"],
+            vec!["MULTI"],
+            vec!["SLOWLOG", "RESET"]
         ]
     );
     c.run("CONFIG SET requirepass secret");
     assert_eq!(
         args_of_newest(&mut c),
-        ["config", "SET", "requirepass", "(redacted)"]
+        ["CONFIG", "SET", "requirepass", "(redacted)"]
     );
     c.run("AUTH secret");
-    assert_eq!(args_of_newest(&mut c), ["auth", "(redacted)"]);
+    assert_eq!(args_of_newest(&mut c), ["AUTH", "(redacted)"]);
     c.run("HELLO 2 AUTH default secret SETNAME x");
     assert_eq!(
         args_of_newest(&mut c),
         [
-            "hello",
+            "HELLO",
             "2",
             "AUTH",
             "(redacted)",

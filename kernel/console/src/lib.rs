@@ -27,7 +27,7 @@ pub mod parse;
 pub mod reply;
 
 pub use command::{
-    commands, flag, lookup, parse_command, CommandError, CommandSpec, Invocation, Keys,
+    commands, flag, lookup, parse_command, CommandError, CommandSpec, Invocation, Keys, TypedName,
 };
 pub use line::{LineEditor, LineEvent};
 pub use parse::{split_args, ParseError};

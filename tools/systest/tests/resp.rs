@@ -144,7 +144,7 @@ fn the_rust_redis_crate_with_pipelines_and_binary_data_on_the_pci_nic() {
         .query(&mut con)
         .unwrap();
     assert_eq!(log.len(), 1);
-    assert_eq!(log[0].3, vec![b"get".to_vec(), b"t".to_vec()]);
+    assert_eq!(log[0].3, vec![b"GET".to_vec(), b"t".to_vec()]);
     assert!(log[0].4.starts_with("10.0.2.2:"), "{log:?}");
     s.qemu.shutdown();
 }

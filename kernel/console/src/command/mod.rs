@@ -291,6 +291,40 @@ pub struct Invocation {
     pub spec: &'static CommandSpec,
     /// The arguments after its name.
     pub args: Vec<Vec<u8>>,
+    /// The name as the client typed it (SLOWLOG shows it so, as Redis's
+    /// argv[0]).
+    pub typed: TypedName,
+}
+
+/// A command's name as typed, kept inline (no allocation a request): up
+/// to [`TypedName::MAX`] bytes; a longer one is not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypedName {
+    bytes: [u8; TypedName::MAX],
+    len: u8,
+}
+
+impl TypedName {
+    /// The longest name kept (every command's name is shorter).
+    pub const MAX: usize = 24;
+
+    /// `name`, if it fits.
+    pub fn new(name: &[u8]) -> TypedName {
+        let mut t = TypedName {
+            bytes: [0; TypedName::MAX],
+            len: 0,
+        };
+        if let Some(dst) = t.bytes.get_mut(..name.len()) {
+            dst.copy_from_slice(name);
+            t.len = name.len() as u8;
+        }
+        t
+    }
+
+    /// The name as typed; `None` if it was not kept.
+    pub fn get(&self) -> Option<&[u8]> {
+        (self.len > 0).then(|| &self.bytes[..usize::from(self.len)])
+    }
 }
 
 /// Splits `line`, finds the command and checks its arity: everything short
@@ -303,7 +337,11 @@ pub fn parse_command(line: &[u8]) -> Result<Option<Invocation>, CommandError> {
     let name = args.remove(0);
     let spec = lookup(&name).ok_or_else(|| CommandError::unknown(&name))?;
     check_arity(spec, args.len())?;
-    Ok(Some(Invocation { spec, args }))
+    Ok(Some(Invocation {
+        spec,
+        args,
+        typed: TypedName::new(&name),
+    }))
 }
 
 /// HELP with no argument: every command, grouped, one `usage - summary` line each.
