@@ -13,7 +13,8 @@
 //! is what the log is for. EXEC is not logged itself; the commands it ran
 //! are, each with its own time (Redis does the same). Passwords are
 //! replaced by `(redacted)`: AUTH's, HELLO's after AUTH, and CONFIG SET
-//! requirepass's.
+//! requirepass's. Whatever `slowlog-max-len` says, the entries take at
+//! most [`MAX_BYTES`] (4 MiB): the oldest go first.
 
 use alloc::collections::VecDeque;
 use alloc::format;
@@ -83,11 +84,28 @@ pub struct SlowEntry {
     pub client_name: Vec<u8>,
 }
 
+/// Bytes the log's entries may take, whatever `slowlog-max-len` says: a
+/// client that sets the length to millions and the threshold to 0, then
+/// sends long commands, must not take the heap the store needs (Redis
+/// would grow until its process is killed; here the kernel is the
+/// process).
+pub const MAX_BYTES: usize = 4 << 20;
+
 /// The log, newest entry first.
 #[derive(Clone, Debug, Default)]
 pub struct SlowLog {
     entries: VecDeque<SlowEntry>,
     next_id: u64,
+    /// What the entries take, about (see [`SlowEntry::bytes`]).
+    bytes: usize,
+}
+
+impl SlowEntry {
+    /// About what the entry takes on the heap.
+    fn bytes(&self) -> usize {
+        let args: usize = self.args.iter().map(|a| a.len() + 24).sum();
+        core::mem::size_of::<SlowEntry>() + args + self.peer.len() + self.client_name.len()
+    }
 }
 
 impl SlowLog {
@@ -109,6 +127,7 @@ impl SlowLog {
     /// Forgets every entry.
     pub fn reset(&mut self) {
         self.entries.clear();
+        self.bytes = 0;
     }
 
     /// Logs `inv`, which took `usec`, keeping at most `max_len` entries.
@@ -122,14 +141,20 @@ impl SlowLog {
             client_name: ctx.client.name.clone().unwrap_or_default(),
         };
         self.next_id += 1;
+        self.bytes += entry.bytes();
         self.entries.push_front(entry);
         self.trim(max_len);
     }
 
-    /// Drops the oldest entries beyond `max_len`.
+    /// Drops the oldest entries beyond `max_len` or [`MAX_BYTES`].
     pub fn trim(&mut self, max_len: u64) {
         let keep = usize::try_from(max_len).unwrap_or(usize::MAX);
-        self.entries.truncate(keep);
+        while self.entries.len() > keep || self.bytes > MAX_BYTES {
+            let Some(old) = self.entries.pop_back() else {
+                break;
+            };
+            self.bytes -= old.bytes();
+        }
     }
 }
 

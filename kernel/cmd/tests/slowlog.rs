@@ -217,3 +217,27 @@ fn tcl_exec_is_not_logged_and_passwords_are_redacted() {
         ]
     );
 }
+
+/// A log as long as a client likes still takes at most 4 MiB: the oldest
+/// entries go.
+#[test]
+fn the_log_is_bounded_in_bytes() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    c.run("CONFIG SET slowlog-log-slower-than 0");
+    c.run("CONFIG SET slowlog-max-len 1000000");
+    // 32 arguments of 128 bytes kept from each: ~4.4 KiB an entry.
+    let long = "x".repeat(200);
+    let line = format!("MSET {}", vec![long.as_str(); 40].join(" "));
+    for _ in 0..2000 {
+        c.run(&line);
+    }
+    let Reply::Integer(n) = c.reply("SLOWLOG LEN") else {
+        panic!()
+    };
+    assert!((500..1000).contains(&n), "{n} entries");
+    assert_eq!(
+        all_args(&mut c)[1][1].len(),
+        128 + "... (72 more bytes)".len()
+    );
+}
