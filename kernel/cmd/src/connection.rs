@@ -243,6 +243,15 @@ pub(crate) static CLIENT: Container = Container {
             since: "6.2.0",
         },
         Sub {
+            name: "KILL",
+            arity: -3,
+            args: "<ip:port> | <filter> <value> [<filter> <value> ...]",
+            summary: "Kill connections. Filters: ID <id>, ADDR <ip:port>, LADDR <ip:port>, \
+                      TYPE NORMAL, USER default, SKIPME (YES|NO) (default YES), MAXAGE <seconds>. \
+                      The old form, CLIENT KILL <ip:port>, kills the one connection from there.",
+            since: "2.4.0",
+        },
+        Sub {
             name: "LIST",
             arity: -2,
             args: "[TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]",
@@ -284,6 +293,7 @@ pub fn client(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
             Ok(Reply::Value(line.into_bytes()))
         }
         "LIST" => client_list(ctx, args),
+        "KILL" => crate::kill::client_kill(ctx, args),
         "SETINFO" => {
             let target = if is(&args[0], "LIB-NAME") {
                 &mut ctx.client.lib_name

@@ -62,6 +62,7 @@ mod info;
 mod introspect;
 mod keys;
 mod keyspace;
+mod kill;
 mod server;
 mod serverfamily;
 mod slowlog;
@@ -76,8 +77,8 @@ pub use connection::REDIS_VERSION;
 pub use console::Reply;
 pub use ctx::{CmdError, Ctx, Host, ServiceRow, Sink, StoreGuard};
 pub use state::{
-    addr, Appendfsync, Caller, Client, ClientInfo, CommandStats, Config, Multi, Protocol, Server,
-    ServerCell, Stats, Watched, MAX_CURSORS,
+    addr, kills, Appendfsync, Caller, Client, ClientInfo, CommandStats, Config, Multi, Protocol,
+    Server, ServerCell, Stats, Watched, MAX_CURSORS,
 };
 pub use table::{
     entries, handler, joins_group, redis_invocation, refused, run, Entry, Handler, HANDLERS,

@@ -376,6 +376,24 @@ pub struct Server {
     pub run_id: String,
     /// The commands that were slow (SLOWLOG).
     pub slowlog: crate::slowlog::SlowLog,
+    /// Clients CLIENT KILL closed, by id, until their sessions have closed
+    /// them (see [`kills`]).
+    pub killed: alloc::collections::BTreeSet<u64>,
+}
+
+/// CLIENT KILLs so far, on every server: a session looks at
+/// [`Server::killed`] (under the lock) only when this moved since it last
+/// did, not every round.
+static KILLS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// See [`KILLS`].
+pub fn kills() -> u64 {
+    KILLS.load(core::sync::atomic::Ordering::Acquire)
+}
+
+/// Notes that a CLIENT KILL marked clients in [`Server::killed`].
+pub(crate) fn note_kill() {
+    KILLS.fetch_add(1, core::sync::atomic::Ordering::AcqRel);
 }
 
 /// SCAN cursors kept: a scan whose cursor has been pushed out by this many
@@ -436,6 +454,7 @@ impl Server {
     pub fn unregister(&mut self, client: &mut Client) {
         self.unwatch_all(client);
         self.clients.remove(&client.id);
+        self.killed.remove(&client.id);
     }
 
     /// The version of `key` now, counting `client` as watching it.

@@ -198,7 +198,7 @@ fn client_name_id_setinfo_and_help() {
         "{help}"
     );
     assert!(
-        help.ends_with("14) HELP\n15)     Prints this help.\n"),
+        help.ends_with("16) HELP\n17)     Prints this help.\n"),
         "{help}"
     );
 }
@@ -297,4 +297,54 @@ fn quit_tcl_quit_returns_ok_and_the_session_closes() {
     assert_eq!(c.run("SET foo bar"), "QUEUED\n");
     assert_eq!(c.run("QUIT"), "OK\n");
     assert!(c.client.closing);
+}
+
+/// CLIENT KILL, old form and filters, as Redis 7.0 answers: another
+/// session's client is marked for its session to close (`cmd::kills()`
+/// moves so that it looks), the killer itself closes after its reply, and
+/// the console is never a match.
+#[test]
+fn client_kill_marks_clients_for_their_sessions() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut killer = Session::network(&s, &srv);
+    let mut victim = Session::network(&s, &srv);
+    let _console = Session::console(&s, &srv);
+    let victim_id = victim.client.id;
+    let before = cmd::kills();
+    assert_eq!(
+        killer.run(&format!("CLIENT KILL ID {victim_id}")),
+        "(integer) 1\n"
+    );
+    assert!(srv.lock().killed.contains(&victim_id));
+    assert!(cmd::kills() > before, "the sessions are told to look");
+    assert!(!killer.client.closing);
+    // Its session closes it (and forgets the mark) when it goes.
+    srv.lock().unregister(&mut victim.client);
+    assert!(srv.lock().killed.is_empty());
+    for (line, reply) in [
+        ("CLIENT KILL 1.2.3.4:5", "(error) ERR No such client\n"),
+        (
+            "CLIENT KILL ID 0",
+            "(error) ERR client-id should be greater than 0\n",
+        ),
+        ("CLIENT KILL ID", "(error) ERR No such client\n"),
+        ("CLIENT KILL TYPE pubsub", "(integer) 0\n"),
+        (
+            "CLIENT KILL TYPE nosuch",
+            "(error) ERR Unknown client type 'nosuch'\n",
+        ),
+        ("CLIENT KILL USER bob", "(error) ERR No such user 'bob'\n"),
+        ("CLIENT KILL SKIPME maybe", "(error) ERR syntax error\n"),
+        ("CLIENT KILL NOSUCH 1", "(error) ERR syntax error\n"),
+        // The killer skips itself by default; the console never matches.
+        ("CLIENT KILL ADDR 127.0.0.1:40000", "(integer) 0\n"),
+        ("CLIENT KILL MAXAGE 100", "(integer) 0\n"),
+    ] {
+        assert_eq!(killer.run(line), reply, "{line}");
+    }
+    assert!(!killer.client.closing);
+    // The old form kills the one connection from that address: here, the
+    // killer itself, which closes once its reply has gone.
+    assert_eq!(killer.run("CLIENT KILL 127.0.0.1:40000"), "OK\n");
+    assert!(killer.client.closing);
 }

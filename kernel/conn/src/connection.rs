@@ -125,6 +125,13 @@ impl Connection {
         env.server.lock().register(&self.client);
     }
 
+    /// Closes the connection as CLIENT KILL asks (another session's
+    /// command): nothing more it sent is run; what it is owed is sent,
+    /// then it closes.
+    pub fn kill(&mut self) {
+        self.closing = true;
+    }
+
     /// Drops the client at once: its unsent replies go, and so will the
     /// socket (the owner sees [`Connection::wants_close`]).
     pub fn drop_client(&mut self) {

@@ -146,6 +146,21 @@ fn the_rust_redis_crate_with_pipelines_and_binary_data_on_the_pci_nic() {
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].3, vec![b"GET".to_vec(), b"t".to_vec()]);
     assert!(log[0].4.starts_with("10.0.2.2:"), "{log:?}");
+    // CLIENT KILL: the other connection's session closes it; this one
+    // goes on.
+    let mut other = client.get_connection().expect("a second connection");
+    let id: i64 = redis::cmd("CLIENT").arg("ID").query(&mut other).unwrap();
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("ID")
+        .arg(id)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(killed, 1);
+    let after: redis::RedisResult<String> = redis::cmd("PING").query(&mut other);
+    assert!(after.is_err(), "a killed connection is closed: {after:?}");
+    let pong: String = redis::cmd("PING").query(&mut con).unwrap();
+    assert_eq!(pong, "PONG");
     s.qemu.shutdown();
 }
 

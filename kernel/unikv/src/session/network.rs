@@ -25,6 +25,9 @@ pub struct Network {
     /// nearly every round (the heap's lock, which every core's allocations
     /// take, cost the round ~700 instructions a SET of spinning).
     budget: (usize, u64),
+    /// `cmd::kills()` when the connections were last checked against the
+    /// server's killed clients.
+    kills_seen: u64,
 }
 
 /// How long [`Network::budget`] stands, in milliseconds: a round under
@@ -40,6 +43,7 @@ impl Network {
             buf: alloc::vec![0; READ_CHUNK],
             server,
             budget: (0, 0),
+            kills_seen: 0,
         }
     }
 
@@ -135,6 +139,16 @@ impl Network {
         let env = self.env();
         let now = pl031::wall_ms();
         let timeout_ms = self.server.lock().config.timeout_s.saturating_mul(1000);
+        let kills = cmd::kills();
+        if kills != self.kills_seen {
+            self.kills_seen = kills;
+            let mut server = self.server.lock();
+            for (_, c) in &mut self.conns {
+                if server.killed.remove(&c.client().id) {
+                    c.kill();
+                }
+            }
+        }
         let mut busy = false;
         let mut i = 0;
         while i < self.conns.len() {
