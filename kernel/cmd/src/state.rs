@@ -381,12 +381,12 @@ pub struct Server {
     pub killed: alloc::collections::BTreeSet<u64>,
 }
 
+/// See [`kills`].
+static KILLS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
 /// CLIENT KILLs so far, on every server: a session looks at
 /// [`Server::killed`] (under the lock) only when this moved since it last
 /// did, not every round.
-static KILLS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
-
-/// See [`KILLS`].
 pub fn kills() -> u64 {
     KILLS.load(core::sync::atomic::Ordering::Acquire)
 }

@@ -292,7 +292,7 @@ pub struct Invocation {
     /// The arguments after its name.
     pub args: Vec<Vec<u8>>,
     /// The name as the client typed it (SLOWLOG shows it so, as Redis's
-    /// argv[0]).
+    /// `argv[0]`).
     pub typed: TypedName,
 }
 
