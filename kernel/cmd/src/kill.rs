@@ -119,18 +119,10 @@ fn kill(ctx: &mut Ctx<'_>, f: &Filter) -> usize {
         .host
         .listen_addr()
         .map(|(ip, port)| addr(Caller::Network { addr: ip, port }).into_bytes());
-    let me = ctx.client.id;
-    let mut server = ctx.server.lock();
-    let mut victims: Vec<u64> = Vec::new();
-    let mut rows: Vec<ClientInfo> = server.clients.values().cloned().collect();
-    if !rows.iter().any(|r| r.id == me) {
-        rows.push(ClientInfo::of(ctx.client));
-    }
-    for c in rows {
-        let Caller::Network { .. } = c.caller else {
-            continue;
-        };
-        let matches = !f.none
+    let me = ClientInfo::of(ctx.client);
+    let matches = |c: &ClientInfo| {
+        matches!(c.caller, Caller::Network { .. })
+            && !f.none
             && f.id.is_none_or(|id| id == c.id)
             && f.addr
                 .as_deref()
@@ -140,21 +132,24 @@ fn kill(ctx: &mut Ctx<'_>, f: &Filter) -> usize {
                 .is_none_or(|a| laddr.as_deref() == Some(a))
             && f.max_age_s
                 .is_none_or(|s| now.saturating_sub(c.since_ms) / 1000 > s)
-            && !(f.skip_me && c.id == me);
-        if matches {
-            victims.push(c.id);
-        }
-    }
-    for &id in &victims {
-        if id == me {
-            ctx.client.closing = true;
-        } else {
-            server.killed.insert(id);
-        }
-    }
+    };
+    let mut server = ctx.server.lock();
+    // This client as it is now (the list has it as of its last read, or
+    // not yet), the others as listed.
+    let others: Vec<u64> = server
+        .clients
+        .values()
+        .filter(|c| c.id != me.id && matches(c))
+        .map(|c| c.id)
+        .collect();
+    let killed_me = !f.skip_me && matches(&me);
+    server.killed.extend(&others);
     drop(server);
-    if victims.iter().any(|&id| id != me) {
+    if !others.is_empty() {
         note_kill();
     }
-    victims.len()
+    if killed_me {
+        ctx.client.closing = true;
+    }
+    others.len() + usize::from(killed_me)
 }

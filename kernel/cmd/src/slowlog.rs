@@ -147,7 +147,7 @@ impl SlowLog {
     }
 
     /// Drops the oldest entries beyond `max_len` or [`MAX_BYTES`].
-    pub fn trim(&mut self, max_len: u64) {
+    fn trim(&mut self, max_len: u64) {
         let keep = usize::try_from(max_len).unwrap_or(usize::MAX);
         while self.entries.len() > keep || self.bytes > MAX_BYTES {
             let Some(old) = self.entries.pop_back() else {
