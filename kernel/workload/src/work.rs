@@ -138,15 +138,19 @@ impl Marks {
         }
     }
 
-    /// Reports every tenth that `done` operations have passed.
-    pub fn report<H: Hooks + ?Sized>(&mut self, done: u64, hooks: &mut H) {
+    /// Reports every tenth that `done` operations have passed: whether it
+    /// reported one.
+    pub fn report<H: Hooks + ?Sized>(&mut self, done: u64, hooks: &mut H) -> bool {
+        let mut reported = false;
         while done >= self.next && self.next <= self.total {
             hooks.progress(Progress {
                 done: self.next,
                 total: self.total,
             });
             self.next = self.next.saturating_add(self.every);
+            reported = true;
         }
+        reported
     }
 }
 
@@ -221,6 +225,10 @@ where
         rng: &mut rng,
     };
     let mut lead = lead;
+    // One clock read an operation, not two: an operation's latency runs
+    // from the end of the one before (the stop checks between them are a
+    // few loads). Under TCG a counter read is a call into the emulator.
+    let mut t0 = clock.counter();
     for j in from..to {
         if lead.is_some() && hooks.should_stop() {
             sh.stop.store(true, Ordering::Relaxed);
@@ -229,20 +237,25 @@ where
         if sh.stopped() {
             return Err(End::Stop);
         }
-        let t0 = clock.counter();
         let wrote = ops.one(j, store, t)?;
         hooks.after_op(wrote && !p.sync);
-        lat.push(clock.counter().saturating_sub(t0).min(u64::from(u32::MAX)) as u32);
+        let t1 = clock.counter();
+        lat.push(t1.saturating_sub(t0).min(u64::from(u32::MAX)) as u32);
+        t0 = t1;
         let done = lat.len() as u64;
         sh.done[i].store(done, Ordering::Relaxed);
         if let Some(marks) = lead.as_deref_mut() {
             // Reading the other threads' counters takes their cache lines
             // from their cores: once per PROGRESS_EVERY operations, not
             // every one (the progress marks are a tenth of the run apart).
-            if sh.threads == 1 {
-                marks.report(done, hooks);
-            } else if done.is_multiple_of(PROGRESS_EVERY) {
-                marks.report(sh.total_done(), hooks);
+            let reported = if sh.threads == 1 {
+                marks.report(done, hooks)
+            } else {
+                done.is_multiple_of(PROGRESS_EVERY) && marks.report(sh.total_done(), hooks)
+            };
+            if reported {
+                // A progress line is not the next operation's time.
+                t0 = clock.counter();
             }
         }
     }
