@@ -9,7 +9,6 @@
 use alloc::format;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::cmp::Ordering;
 use core::sync::atomic::Ordering as AtomicOrdering;
 
 use super::disk::{Extents, ReadCounter, TableFile};
@@ -18,13 +17,11 @@ use super::lookup::{BlockPointer, LookupSource, LookupStats, PointCache, PointHi
 use super::shared::{Current, Shared};
 use super::version::{FileMeta, Version};
 use super::{BlockCache, Db, Ikc, Snapshot};
-use crate::comparator::{compare_bytes, eq_bytes};
+use crate::comparator::{bytewise_prefix, eq_bytes};
 use crate::device::BlockDevice;
 use crate::error::Result;
 use crate::iter::KvIter;
-use crate::key::{
-    internal_key, internal_key_in, user_key, ParsedInternalKey, SequenceNumber, ValueType,
-};
+use crate::key::{internal_key, internal_key_in, ParsedInternalKey, SequenceNumber, ValueType};
 use crate::memtable::{Lookup, MemTable};
 use crate::merge::MergingIter;
 use crate::table::{BlockHandle, LookupBufs, Probe, Table};
@@ -289,20 +286,23 @@ impl<D: BlockDevice> Db<D> {
         let mut first: Option<(usize, &FileMeta)> = None;
         let mut charged = false;
         let probe = Probe::new(&Ikc::default(), l.probe);
+        // Tables are read through their pinned index and filter blocks:
+        // a table whose filter rules the key out needs nothing more (with
+        // pinning off, the filter comes from the cache, which counts it).
+        let pinned = self.sh.pins().is_some();
+        let abbr = bytewise_prefix(key);
         for (level, files) in v.levels.iter().enumerate() {
-            let (all, one);
-            let candidates: &[Arc<FileMeta>] = if level == 0 {
-                all = files.as_slice();
-                all
+            let candidates = if level == 0 {
+                0..files.len()
             } else {
                 let i = v.find_in_level(level, l.probe);
-                one = files.get(i..i + 1).unwrap_or(&[]);
-                one
+                i..(i + 1).min(files.len())
             };
-            for f in candidates {
-                let in_range = compare_bytes(user_key(&f.smallest), key) != Ordering::Greater
-                    && (level > 0 || compare_bytes(key, user_key(&f.largest)) != Ordering::Greater);
-                if !in_range {
+            for i in candidates {
+                let f = &files[i];
+                // Past a sorted level's search, only its smallest key is
+                // left to check.
+                if !v.covers(level, i, key, abbr, level == 0) {
                     continue;
                 }
                 match first {
@@ -316,8 +316,13 @@ impl<D: BlockDevice> Db<D> {
                     Some(_) => {}
                 }
                 let t = self.table(f, Some(l.counter))?;
-                let file = self.file(f, true, Some(l.counter));
                 l.stats.tables_probed += 1;
+                let probe = match pinned.then(|| t.pinned_filter(&probe)).flatten() {
+                    Some(false) => continue,
+                    Some(true) => probe.past_filter(),
+                    None => probe,
+                };
+                let file = self.file(f, true, Some(l.counter));
                 let found = t.get_probe(&file, &probe, bufs, |k, value, h| -> Result<_> {
                     let p = parse_found(k, f.number)?;
                     if !eq_bytes(p.user_key, key) {

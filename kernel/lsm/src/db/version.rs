@@ -21,7 +21,7 @@ use alloc::vec::Vec;
 use core::cmp::Ordering;
 
 use crate::coding::{get_length_prefixed, get_varint64, put_length_prefixed, put_varint64};
-use crate::comparator::Comparator;
+use crate::comparator::{bytewise_prefix, compare_bytes, Comparator};
 use crate::device::SECTOR_SIZE;
 use crate::error::{Corruption, CorruptionKind, Result};
 use crate::fence::Fences;
@@ -345,6 +345,10 @@ pub struct Version {
     /// [`Version::find_in_level`] (level 0's tables overlap: a lookup
     /// probes them all).
     fences: [Fences; NUM_LEVELS],
+    /// Each table's smallest and largest user keys abbreviated
+    /// ([`bytewise_prefix`]), in `levels`' order: a lookup's range check
+    /// compares two integers and reads no key, unless they tie.
+    bounds: [Vec<(u128, u128)>; NUM_LEVELS],
 }
 
 impl Version {
@@ -373,7 +377,40 @@ impl Version {
             let largest: Vec<&[u8]> = files.iter().map(|f| user_key(&f.largest)).collect();
             *fences = Fences::new(&largest);
         }
+        for (files, bounds) in v.levels.iter().zip(&mut v.bounds) {
+            *bounds = files
+                .iter()
+                .map(|f| {
+                    (
+                        bytewise_prefix(user_key(&f.smallest)),
+                        bytewise_prefix(user_key(&f.largest)),
+                    )
+                })
+                .collect();
+        }
         Ok(v)
+    }
+
+    /// Whether the user key `key` (abbreviated as `abbr`, its
+    /// [`bytewise_prefix`]) is at or past the smallest key of table `i` of
+    /// `level` and, if `upper`, at or before its largest. A strict order of
+    /// the abbreviations is the keys' order (zero padding can only tie two
+    /// keys, never invert them); a tie compares the keys.
+    #[inline]
+    pub fn covers(&self, level: usize, i: usize, key: &[u8], abbr: u128, upper: bool) -> bool {
+        let (f, bounds) = (&self.levels[level][i], &self.bounds[level]);
+        if bounds.len() != self.levels[level].len() {
+            // Levels changed without `apply`: the keys themselves.
+            return compare_bytes(user_key(&f.smallest), key) != Ordering::Greater
+                && (!upper || compare_bytes(key, user_key(&f.largest)) != Ordering::Greater);
+        }
+        let (lo, hi) = bounds[i];
+        let above_lo = abbr > lo
+            || (abbr == lo && compare_bytes(user_key(&f.smallest), key) != Ordering::Greater);
+        above_lo
+            && (!upper
+                || abbr < hi
+                || (abbr == hi && compare_bytes(key, user_key(&f.largest)) != Ordering::Greater))
     }
 
     /// Every live table.

@@ -30,6 +30,8 @@ pub struct LookupBufs {
 pub struct Probe<'k> {
     pub(super) key: &'k [u8],
     pub(super) filter_hash: u32,
+    /// The table's filter was asked already and admits the key.
+    pub(super) passed: bool,
 }
 
 impl<'k> Probe<'k> {
@@ -38,6 +40,17 @@ impl<'k> Probe<'k> {
         Self {
             key,
             filter_hash: bloom::key_hash(cmp.filter_key(key)),
+            passed: false,
+        }
+    }
+
+    /// This probe for a table whose filter the caller asked already
+    /// ([`Table::pinned_filter`]) and that admits the key: the lookup
+    /// does not ask it again.
+    pub fn past_filter(self) -> Self {
+        Self {
+            passed: true,
+            ..self
         }
     }
 }
@@ -116,7 +129,7 @@ impl<C: Comparator> Table<C> {
     ) -> Result<Option<T>> {
         let key = probe.key;
         if let Some(p) = self.pinned(file)? {
-            if !bloom::may_contain_hash(&p.filter, probe.filter_hash) {
+            if !probe.passed && !bloom::may_contain_hash(&p.filter, probe.filter_hash) {
                 return Ok(None);
             }
             if let Some(fences) = &p.fences {
@@ -125,7 +138,7 @@ impl<C: Comparator> Table<C> {
             // Borrowed: no reference count written per lookup.
             return self.find_via_index(file, key, seek, p.index.view(), bufs, f);
         }
-        if !self.may_contain_probe(file, probe)? {
+        if !probe.passed && !self.may_contain_probe(file, probe)? {
             return Ok(None);
         }
         self.find_via_index(file, key, seek, self.index_block(file)?, bufs, f)

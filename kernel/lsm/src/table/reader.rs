@@ -207,6 +207,17 @@ impl<C: Comparator> Table<C> {
         })
     }
 
+    /// What the filter this table keeps pinned says of the probe's key:
+    /// whether it may be here, or `None` if the table keeps no filter yet.
+    /// A lookup that reads through pinned blocks asks this first and
+    /// passes a table it rules out by without setting up a reader for it
+    /// (under TCG that was half a negative probe's instructions).
+    #[inline]
+    pub fn pinned_filter(&self, probe: &Probe<'_>) -> Option<bool> {
+        let p = self.pinned.get()?;
+        Some(bloom::may_contain_hash(&p.filter, probe.filter_hash))
+    }
+
     /// The pinned index and filter blocks, read now if this is their first
     /// use and the budget has room; `None` if `file` is not served from
     /// pinned blocks or they do not fit. They are the cache's copies if it

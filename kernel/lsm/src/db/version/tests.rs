@@ -180,3 +180,56 @@ fn level_search_by_fences_matches_the_whole_key_search() {
         }
     }
 }
+
+/// A table's range check by abbreviated bounds answers as comparing the
+/// keys does, for bounds and keys that tie on their first 16 bytes (keys
+/// longer than that, keys that differ only in trailing zeros), on level 0
+/// (both bounds) and below (the smallest only).
+#[test]
+fn range_checks_by_abbreviation_match_the_whole_keys() {
+    let keys: Vec<Vec<u8>> = [
+        &b""[..],
+        b"\0",
+        b"a",
+        b"a\0",
+        b"a\0\0",
+        b"0000000000001000",
+        b"0000000000001000\0",
+        b"0000000000001000x",
+        b"0000000000001000y",
+        b"0000000000001001",
+        b"00000000000010",
+        b"0000000000002000",
+        b"0000000000002000zz",
+        b"b",
+        b"\xff\xff",
+    ]
+    .iter()
+    .map(|k| k.to_vec())
+    .collect();
+    let mut edit = VersionEdit::default();
+    let mut n = 1;
+    for (i, a) in keys.iter().enumerate() {
+        for b in &keys[i..] {
+            edit.added.push((0, file(n, a, b)));
+            n += 1;
+        }
+    }
+    // A sorted level of tables that do not overlap.
+    for (i, pair) in keys.chunks(2).enumerate() {
+        let b = pair.last().unwrap();
+        edit.added.push((2, file(1000 + i as u64, &pair[0], b)));
+    }
+    let v = Version::default().apply(&edit).unwrap();
+    for key in &keys {
+        let abbr = bytewise_prefix(key);
+        for level in [0, 2] {
+            for (i, f) in v.levels[level].iter().enumerate() {
+                let lo = user_key(&f.smallest) <= &key[..];
+                let hi = &key[..] <= user_key(&f.largest);
+                assert_eq!(v.covers(level, i, key, abbr, true), lo && hi, "{key:?} in {i}");
+                assert_eq!(v.covers(level, i, key, abbr, false), lo, "{key:?} from {i}");
+            }
+        }
+    }
+}

@@ -191,3 +191,60 @@ fn blocks_without_a_hash_index_and_damaged_ones() {
     raw[n - 6..n - 4].copy_from_slice(&60000u16.to_le_bytes());
     assert!(Block::new(raw.into()).is_err());
 }
+
+/// A table's pinned filter answers a lookup's first question: nothing
+/// before the table pins its blocks, then what the filter says; a probe
+/// past the filter finds what a probe that asks it finds, for every key
+/// the filter admits (keys it rules out are never asked past it).
+#[test]
+fn the_pinned_filter_is_asked_once_per_table() {
+    let cmp = InternalKeyComparator;
+    let e: Entries = (0..400u32)
+        .map(|i| {
+            let u = format!("{:016}", i * 2).into_bytes();
+            (internal_key(&u, 7, ValueType::Value), u)
+        })
+        .collect();
+    let bytes = build(cmp, &e, TableOptions::default());
+    let file = PinningFile {
+        bytes: bytes.clone(),
+        budget: Arc::new(PinBudget::new(1 << 20)),
+    };
+    let t = Table::open(&file, 12, bytes.len() as u64, cmp).unwrap();
+    let first = internal_key(b"0000000000000000", 9, ValueType::FOR_SEEK);
+    assert_eq!(t.pinned_filter(&Probe::new(&cmp, &first)), None);
+    let mut bufs = LookupBufs::default();
+    let (mut admitted, mut ruled_out) = (0, 0);
+    for i in 0..800u32 {
+        let u = format!("{:016}", i).into_bytes();
+        let key = internal_key(&u, 9, ValueType::FOR_SEEK);
+        let probe = Probe::new(&cmp, &key);
+        let get = |p: &Probe<'_>, bufs: &mut LookupBufs| {
+            t.get_probe(&file, p, bufs, |k, v, _| (k.to_vec(), v.to_vec()))
+                .unwrap()
+                .filter(|(k, _)| crate::key::user_key(k) == &u[..])
+        };
+        let asked = get(&probe, &mut bufs);
+        // The lookup above pinned the blocks.
+        match t.pinned_filter(&probe) {
+            Some(true) => {
+                admitted += 1;
+                assert_eq!(get(&probe.past_filter(), &mut bufs), asked, "{i}");
+            }
+            Some(false) => {
+                ruled_out += 1;
+                assert_eq!(
+                    asked, None,
+                    "{i}: the filter ruled out a key the table holds"
+                );
+            }
+            None => panic!("{i}: no pinned filter after a pinned lookup"),
+        }
+        assert_eq!(asked.is_some(), i % 2 == 0, "{i}");
+    }
+    assert!(admitted >= 400, "every key the table holds is admitted");
+    assert!(
+        ruled_out > 300,
+        "the filter rules most absent keys out: {ruled_out}"
+    );
+}
