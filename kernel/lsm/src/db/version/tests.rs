@@ -227,7 +227,11 @@ fn range_checks_by_abbreviation_match_the_whole_keys() {
             for (i, f) in v.levels[level].iter().enumerate() {
                 let lo = user_key(&f.smallest) <= &key[..];
                 let hi = &key[..] <= user_key(&f.largest);
-                assert_eq!(v.covers(level, i, key, abbr, true), lo && hi, "{key:?} in {i}");
+                assert_eq!(
+                    v.covers(level, i, key, abbr, true),
+                    lo && hi,
+                    "{key:?} in {i}"
+                );
                 assert_eq!(v.covers(level, i, key, abbr, false), lo, "{key:?} from {i}");
             }
         }
