@@ -373,6 +373,34 @@ fn erase_tables_drops_every_listed_table_and_keeps_the_rest() {
     assert_eq!(c.stats().entries, 12);
 }
 
+/// Tables of many blocks in each shard (more than one hold of a shard's
+/// lock erases) go whole, and their neighbours in table order stay.
+#[test]
+fn erase_tables_drops_large_tables_whole_across_shards() {
+    let c = StoreCache::sharded(
+        Policy::Lru,
+        64 << 20,
+        cache::AcKeyConfig::default(),
+        cache::EReads::default(),
+        4,
+    );
+    for table in 10..=13u64 {
+        for offset in 0..500u64 {
+            BlockCache::insert(&c, table, offset * 4096, Arc::from(vec![table as u8; 100]));
+        }
+    }
+    assert_eq!(c.stats().entries, 2000);
+    c.erase_tables(&[11, 12]);
+    for table in 10..=13u64 {
+        let kept = (0..500u64)
+            .filter(|o| BlockCache::get(&c, table, o * 4096).is_some())
+            .count();
+        let want = if [11, 12].contains(&table) { 0 } else { 500 };
+        assert_eq!(kept, want, "table {table}");
+    }
+    assert_eq!(c.stats().entries, 1000);
+}
+
 /// The erase finds a table's blocks by table, under every policy and
 /// across shards, whether they came in on a miss or were offered by a
 /// write, inserted again, or evicted before.
