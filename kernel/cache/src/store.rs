@@ -427,7 +427,7 @@ impl BlockCache for StoreCache {
     /// cached entry (at 1,000,000 keys, one per deleted table cost the
     /// background core ~170 instructions per lookup of a readrandom that
     /// ran beside the compactions). A shard is held for at most
-    /// [`ERASE_BATCH`] blocks at a time, and the blocks are freed after
+    /// `ERASE_BATCH` (32) blocks at a time, and the blocks are freed after
     /// it is let go: a compaction deletes thousands of blocks at once, and
     /// a lookup that needed the shard meanwhile spun for all of them (in a
     /// readrandom of 1,000,000 keys beside overwrite's compactions, ~190
