@@ -139,7 +139,8 @@ impl Marks {
     }
 
     /// Reports every tenth that `done` operations have passed: whether it
-    /// reported one.
+    /// reported one. Inlined: asked after every operation.
+    #[inline]
     pub fn report<H: Hooks + ?Sized>(&mut self, done: u64, hooks: &mut H) -> bool {
         let mut reported = false;
         while done >= self.next && self.next <= self.total {

@@ -492,16 +492,30 @@ impl<D: BlockDevice> Shared<D> {
     }
 
     /// The open table of `f`: its footer, remembered or read (through
-    /// `cache`) and checked. The footer is read without the lock.
+    /// `cache`) and checked. The footer is read without the lock. Inlined
+    /// down to the remembered case: a lookup asks this of every table it
+    /// passes, and under TCG a call's return is a lookup of its target.
+    #[inline]
     pub(super) fn table<'f>(
         &self,
         f: &'f FileMeta,
         cache: Option<&(dyn BlockCache + Send + Sync)>,
         counter: Option<&ReadCounter>,
     ) -> Result<&'f Table<Ikc>> {
-        if let Some(t) = f.opened.get() {
-            return Ok(t);
+        match f.opened.get() {
+            Some(t) => Ok(t),
+            None => self.open_table(f, cache, counter),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn open_table<'f>(
+        &self,
+        f: &'f FileMeta,
+        cache: Option<&(dyn BlockCache + Send + Sync)>,
+        counter: Option<&ReadCounter>,
+    ) -> Result<&'f Table<Ikc>> {
         let file = self.file(f, cache, counter);
         let t = Table::open(&file, f.number, f.size, Ikc::default())?;
         Ok(f.opened.set(t))
