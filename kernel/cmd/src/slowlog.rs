@@ -23,7 +23,7 @@ use alloc::vec::Vec;
 
 use console::{Invocation, Reply};
 
-use crate::args::parse_i64;
+use crate::args::{is, parse_i64};
 use crate::ctx::{CmdError, Ctx};
 use crate::subcommand::{Container, Sub, HELP};
 
@@ -200,7 +200,6 @@ fn kept_args(inv: &Invocation) -> Vec<Vec<u8>> {
 
 /// The positions (in `inv.args`) of the arguments that are passwords.
 fn redacted(inv: &Invocation) -> Vec<usize> {
-    let is = |a: &[u8], w: &str| a.eq_ignore_ascii_case(w.as_bytes());
     match inv.spec.name {
         "AUTH" => (0..inv.args.len()).collect(),
         "HELLO" => match inv.args.iter().position(|a| is(a, "AUTH")) {
@@ -231,11 +230,7 @@ pub fn slowlog(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
                             "count should be greater than or equal to -1",
                         )))
                     }
-                    None => {
-                        return Err(CmdError::Invalid(String::from(
-                            "value is not an integer or out of range",
-                        )))
-                    }
+                    None => return Err(CmdError::not_integer()),
                 },
             };
             if inv.args.len() > 2 {
