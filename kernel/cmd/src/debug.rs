@@ -107,15 +107,14 @@ fn sleep(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
 }
 
 fn trace(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    let store = ctx.store()?;
-    let recorder = store.recorder();
+    let mut store = ctx.store()?;
     match upper(inv, 1).as_deref() {
         Some("START") => {
-            recorder.start();
+            store.start_trace();
             Ok(Reply::Ok)
         }
         Some("STOP") => {
-            let summary = recorder.stop();
+            let summary = store.stop_trace();
             let mut r = Report::new();
             r.add_section("Trace");
             r.add_field("records", summary.records);
@@ -123,7 +122,7 @@ fn trace(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
             Ok(Reply::Report(r))
         }
         Some("DUMP") => {
-            let text = recorder.text();
+            let text = store.recorder().text();
             drop(store);
             if ctx.client.is_network() {
                 // A protocol reply, which a client reads whole.

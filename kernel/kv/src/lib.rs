@@ -17,15 +17,15 @@
 //!   most [`WAL_WRITEOUT_US`]; [`Store::tick`] writes them out.
 //! - **The scan trace.** Scans go through [`Store::scan`], which tells the
 //!   trace recorder before the scan's blocks are read.
-//! - **The read cache.** [`Store::set_cache`] puts a cache (with the trace
-//!   recorder in front of it) under the store.
+//! - **The read cache.** [`Store::set_cache`] puts a cache under the store
+//!   (with the trace recorder in front of it while `DEBUG TRACE` records).
 //!
 //! Time comes from a [`Clock`] the owner gives (the generic timer in the
 //! kernel, a fake one in tests), so all of this is tested on the host.
 //!
 //! ```text
 //!   sessions ──► cmd (handlers) ──► kv::Store ──► lsm::Db ──► BlockDevice
-//!                                        └──► cache::trace::Traced ──► cache::StoreCache
+//!                                        └──► [cache::trace::Traced, recording] ──► cache::StoreCache
 //! ```
 
 #![no_std]

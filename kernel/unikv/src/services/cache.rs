@@ -8,7 +8,8 @@
 //! every disk read it saves is counted; under `ackey` point lookups also go
 //! through its KV and KP parts (a KP hit reads one block, then promotes the
 //! entry to KV), all within the same budget. The store service keeps it
-//! (`kv::Store::set_cache`), with the trace recorder in front.
+//! (`kv::Store::set_cache`), with the trace recorder in front while
+//! `DEBUG TRACE` records.
 
 use alloc::sync::Arc;
 use cache::{AcKeyConfig, EReads, Policy, StoreCache};

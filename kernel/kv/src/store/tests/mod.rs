@@ -358,7 +358,7 @@ fn scans_are_recorded_before_their_blocks() {
     }
     s.flush().unwrap();
     s.set_cache(Some(Arc::new(StoreCache::new(Policy::Lru, 1 << 20))));
-    s.recorder().start();
+    s.start_trace();
     let mut it = s.scan(b"key0100", 5).unwrap();
     let mut keys = vec![];
     while it.valid() && keys.len() < 5 {
@@ -366,7 +366,7 @@ fn scans_are_recorded_before_their_blocks() {
         it.next().unwrap();
     }
     drop(it);
-    s.recorder().stop();
+    s.stop_trace();
     assert_eq!(
         keys,
         ["key0100", "key0101", "key0102", "key0103", "key0104"]
@@ -380,6 +380,32 @@ fn scans_are_recorded_before_their_blocks() {
         "the scan's blocks follow it: {lines:?}"
     );
     assert!(lines.len() > 2);
+}
+
+#[test]
+fn the_recorder_sees_requests_only_while_it_records() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    for i in 0..300 {
+        s.write(put(&std::format!("key{i:04}"), "value")).unwrap();
+    }
+    s.flush().unwrap();
+    s.set_cache(Some(Arc::new(StoreCache::new(Policy::Lru, 1 << 20))));
+    // Not recording: the cache has no recorder in front of it.
+    assert_eq!(get(&s, "key0001").as_deref(), Some(&b"value"[..]));
+    s.start_trace();
+    // A new cache while recording (CACHE POLICY, CACHE SIZE) keeps the
+    // recorder in front.
+    s.set_cache(Some(Arc::new(StoreCache::new(Policy::Arc, 1 << 20))));
+    assert_eq!(get(&s, "key0002").as_deref(), Some(&b"value"[..]));
+    let summary = s.stop_trace();
+    let recorded = s.recorder().text();
+    assert!(summary.records >= 2, "a lookup and its block: {recorded}");
+    assert!(recorded.contains("6b657930303032"), "key0002: {recorded}");
+    assert!(!recorded.contains("6b657930303031"), "key0001: {recorded}");
+    // Stopped: the text stays as it was.
+    assert_eq!(get(&s, "key0003").as_deref(), Some(&b"value"[..]));
+    assert_eq!(s.recorder().text(), recorded);
 }
 
 #[test]
