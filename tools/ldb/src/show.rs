@@ -17,6 +17,7 @@ use console::{quote, render, Reply, Report};
 use lsm::db::{Db, FileMeta, OpenReport, MAGIC};
 use lsm::iter::KvIter;
 use lsm::key::{user_key, ParsedInternalKey, ValueType};
+use lsm::table::bloom::FilterLayout;
 use lsm::table::{BLOCK_TRAILER_SIZE, FOOTER_SIZE, TABLE_MAGIC};
 
 use kv::value::BadValue;
@@ -252,10 +253,10 @@ pub fn sst(s: &Store<'_>, number: u64, out: &mut dyn Write) -> Result<(), LdbErr
     r.add_section("Filter");
     r.add_field(
         "kind",
-        if b.filter.is_bloom() {
-            "bloom"
-        } else {
-            "unknown (matches every key)"
+        match b.filter.layout {
+            FilterLayout::Local => "bloom (cache-local, 64-byte blocks)",
+            FilterLayout::LevelDb => "bloom (LevelDB's)",
+            FilterLayout::Unknown => "unknown (matches every key)",
         },
     );
     r.add_field("bytes", b.filter.handle.size);

@@ -207,7 +207,10 @@ fn load_then_dump_gives_the_file_back_and_every_reader_agrees() {
             out.lines().filter(|l| l.starts_with("block_")).count(),
             blocks
         );
-        assert_eq!(field(&out, "Filter", "kind").as_deref(), Some("bloom"));
+        assert_eq!(
+            field(&out, "Filter", "kind").as_deref(),
+            Some("bloom (cache-local, 64-byte blocks)")
+        );
         assert_eq!(field(&out, "Filter", "probes").as_deref(), Some("6"));
         assert_eq!(
             field(&out, "Footer", "magic").as_deref(),

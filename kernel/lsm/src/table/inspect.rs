@@ -7,6 +7,7 @@
 use alloc::format;
 use alloc::vec::Vec;
 
+use super::bloom::{self, FilterLayout};
 use super::{Block, BlockHandle, BlockKind, ReadAt, Table};
 use crate::comparator::{Bytewise, Comparator};
 use crate::error::{Corruption, CorruptionKind, Result};
@@ -15,20 +16,21 @@ use crate::iter::KvIter;
 /// What a table's filter block holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FilterInfo {
-    /// Where the block is (its size counts the trailing probe byte).
+    /// Where the block is (its size counts the layout's trailer).
     pub handle: BlockHandle,
-    /// Probes per key: the block's last byte (0 if the block is empty).
+    /// The filter's layout (see `kernel/lsm/doc/format.md`).
+    pub layout: FilterLayout,
+    /// Probes per key (0 for a filter of no known layout).
     pub probes: u8,
-    /// Bits of the bit array before that byte.
+    /// Bits of the bit array (0 for a filter of no known layout).
     pub bits: u64,
 }
 
 impl FilterInfo {
-    /// Whether the filter is a bloom filter this code reads: probes 1 to 30
-    /// over a non-empty array. LevelDB keeps other probe bytes for other
-    /// encodings, and a reader treats such a filter as matching every key.
+    /// Whether the filter is a bloom filter this code reads; a reader
+    /// treats any other as matching every key.
     pub fn is_bloom(&self) -> bool {
-        (1..=30).contains(&self.probes) && self.bits > 0
+        self.layout != FilterLayout::Unknown
     }
 }
 
@@ -82,10 +84,7 @@ impl<C: Comparator> Table<C> {
         let id = self.id();
         let filter_h = self.filter_handle();
         let filter = self.fetch(file, filter_h, BlockKind::Filter)?;
-        let (probes, bits) = match filter.split_last() {
-            Some((&k, array)) => (k, array.len() as u64 * 8),
-            None => (0, 0),
-        };
+        let (layout, bits, probes) = bloom::describe(&filter);
         let index_h = self.index_handle();
         let index = Block::new(self.fetch(file, index_h, BlockKind::Index)?).map_err(|e| {
             e.within(&format!(
@@ -129,6 +128,7 @@ impl<C: Comparator> Table<C> {
         Ok(TableInspection {
             filter: FilterInfo {
                 handle: filter_h,
+                layout,
                 probes,
                 bits,
             },
@@ -185,8 +185,10 @@ mod tests {
         // The builder's filter: 10 bits per key, 6 probes.
         assert_eq!(info.filter.probes, 6);
         assert!(info.filter.is_bloom());
-        assert_eq!(info.filter.bits, (500 * 10u64).div_ceil(8) * 8);
-        assert_eq!(info.filter.handle.size, info.filter.bits / 8 + 1);
+        assert_eq!(info.filter.layout, FilterLayout::Local);
+        // Whole 64-byte blocks, then the 5-byte trailer.
+        assert_eq!(info.filter.bits, (500 * 10u64).div_ceil(512) * 512);
+        assert_eq!(info.filter.handle.size, info.filter.bits / 8 + 5);
         // Data blocks tile the table from offset 0 up to the filter block.
         let data: Vec<_> = t
             .blocks(&bytes)
