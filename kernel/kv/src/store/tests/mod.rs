@@ -349,15 +349,21 @@ fn buffered_writes_go_out_after_the_deadline_and_not_before() {
     assert_eq!(s.wal_loss_bound_ms(), 5 + 10);
 }
 
-#[test]
-fn scans_are_recorded_before_their_blocks() {
-    let disk = Shared::new();
-    let mut s = open(&disk);
+/// `key0000`..`key0299` flushed to a table, under a 1 MiB LRU cache.
+fn tables_under_a_cache(disk: &Shared) -> Store {
+    let mut s = open(disk);
     for i in 0..300 {
         s.write(put(&std::format!("key{i:04}"), "value")).unwrap();
     }
     s.flush().unwrap();
     s.set_cache(Some(Arc::new(StoreCache::new(Policy::Lru, 1 << 20))));
+    s
+}
+
+#[test]
+fn scans_are_recorded_before_their_blocks() {
+    let disk = Shared::new();
+    let mut s = tables_under_a_cache(&disk);
     s.start_trace();
     let mut it = s.scan(b"key0100", 5).unwrap();
     let mut keys = vec![];
@@ -385,12 +391,7 @@ fn scans_are_recorded_before_their_blocks() {
 #[test]
 fn the_recorder_sees_requests_only_while_it_records() {
     let disk = Shared::new();
-    let mut s = open(&disk);
-    for i in 0..300 {
-        s.write(put(&std::format!("key{i:04}"), "value")).unwrap();
-    }
-    s.flush().unwrap();
-    s.set_cache(Some(Arc::new(StoreCache::new(Policy::Lru, 1 << 20))));
+    let mut s = tables_under_a_cache(&disk);
     // Not recording: the cache has no recorder in front of it.
     assert_eq!(get(&s, "key0001").as_deref(), Some(&b"value"[..]));
     s.start_trace();
