@@ -15,6 +15,7 @@
 //! still read: the two layouts differ in their last byte (see
 //! `kernel/lsm/doc/format.md`).
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::coding::get_fixed32;
@@ -191,9 +192,15 @@ pub fn may_contain_hash(filter: &[u8], h: u32) -> bool {
 fn local_may_contain(blocks: &[u8], k: u8, h: u32) -> bool {
     let h = mix(h);
     let at = block_of(h, blocks.len() / BLOCK_BYTES) * BLOCK_BYTES;
-    let Some(block) = blocks.get(at..at + BLOCK_BYTES) else {
-        return true;
-    };
+    blocks
+        .get(at..at + BLOCK_BYTES)
+        .is_none_or(|block| block_admits(block, k, h))
+}
+
+/// Whether the key whose mixed hash is `h` has its `k` bits set in its
+/// 64-byte `block`.
+#[inline(always)]
+fn block_admits(block: &[u8], k: u8, h: u32) -> bool {
     let mut bits = h;
     for _ in 0..k {
         bits = bits.wrapping_mul(GOLDEN);
@@ -203,6 +210,73 @@ fn local_may_contain(blocks: &[u8], k: u8, h: u32) -> bool {
         }
     }
     true
+}
+
+/// A block of a local filter on a cache line of its own.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+pub struct Line([u8; BLOCK_BYTES]);
+
+/// The filter an open table keeps: a local filter's blocks copied onto
+/// cache lines (a block read from the disk or the cache sits wherever its
+/// buffer does, usually across two lines), any other layout as read.
+#[derive(Debug, Clone)]
+pub enum PinnedFilter {
+    /// A local filter's blocks and its probes.
+    Local {
+        /// The blocks, each on its own line.
+        lines: Arc<[Line]>,
+        /// Probes a key.
+        k: u8,
+    },
+    /// LevelDB's layout, or one no reader knows (which admits every key).
+    Bytes(Arc<[u8]>),
+}
+
+impl PinnedFilter {
+    /// The filter block `filter`, ready to keep.
+    pub fn new(filter: Arc<[u8]>) -> Self {
+        match parts(&filter) {
+            (FilterLayout::Local, blocks, k) => {
+                let lines: Vec<Line> = blocks
+                    .chunks_exact(BLOCK_BYTES)
+                    .map(|c| {
+                        let mut line = [0u8; BLOCK_BYTES];
+                        line.copy_from_slice(c);
+                        Line(line)
+                    })
+                    .collect();
+                PinnedFilter::Local {
+                    lines: lines.into(),
+                    k,
+                }
+            }
+            _ => PinnedFilter::Bytes(filter),
+        }
+    }
+
+    /// [`may_contain_hash`] of this filter.
+    #[inline(always)]
+    pub fn may_contain_hash(&self, h: u32) -> bool {
+        match self {
+            PinnedFilter::Local { lines, k } => {
+                let h = mix(h);
+                lines
+                    .get(block_of(h, lines.len()))
+                    .is_none_or(|line| block_admits(&line.0, *k, h))
+            }
+            PinnedFilter::Bytes(bytes) => may_contain_hash(bytes, h),
+        }
+    }
+
+    /// Bytes it counts against the tables' pin budget: the filter block's
+    /// (a local filter's lines and the trailer they came with).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            PinnedFilter::Local { lines, .. } => lines.len() * BLOCK_BYTES + TRAILER,
+            PinnedFilter::Bytes(bytes) => bytes.len(),
+        }
+    }
 }
 
 /// A filter of LevelDB's layout: its bit array (not empty) and `k`. Out
@@ -334,6 +408,25 @@ mod tests {
                 }
             }
             assert!(may_contain(&only, k));
+        }
+    }
+
+    /// A kept filter answers every key as its bytes do, its lines each on
+    /// a cache line of their own; LevelDB's layout is kept as it is.
+    #[test]
+    fn pinned_filters_answer_as_their_bytes() {
+        let keys: Vec<[u8; 4]> = (0..3000).map(key).collect();
+        let refs: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+        for f in [build(&refs, 10), leveldb_build(&refs, 10)] {
+            let pinned = PinnedFilter::new(Arc::from(&f[..]));
+            if let PinnedFilter::Local { lines, .. } = &pinned {
+                assert_eq!(lines.as_ptr() as usize % 64, 0);
+            }
+            assert_eq!(pinned.heap_bytes(), f.len());
+            for i in 0..20_000 {
+                let h = key_hash(&key(i));
+                assert_eq!(pinned.may_contain_hash(h), may_contain_hash(&f, h), "{i}");
+            }
         }
     }
 

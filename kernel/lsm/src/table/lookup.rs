@@ -129,7 +129,7 @@ impl<C: Comparator> Table<C> {
     ) -> Result<Option<T>> {
         let key = probe.key;
         if let Some(p) = self.pinned(file)? {
-            if !probe.passed && !bloom::may_contain_hash(&p.filter, probe.filter_hash) {
+            if !probe.passed && !p.filter.may_contain_hash(probe.filter_hash) {
                 return Ok(None);
             }
             if let Some(fences) = &p.fences {

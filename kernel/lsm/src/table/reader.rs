@@ -16,6 +16,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::block::Block;
+use super::bloom::PinnedFilter;
 use super::lookup::Probe;
 use super::{
     bloom, decode_footer, BlockHandle, BlockKind, ReadAt, BLOCK_TRAILER_SIZE, FOOTER_SIZE,
@@ -49,7 +50,7 @@ pub(super) struct Pinned {
     /// bytewise, the block's entries are not one per restart, or the
     /// budget had no room for them): a lookup's search of the index.
     pub(super) fences: Option<Fences>,
-    pub(super) filter: Arc<[u8]>,
+    pub(super) filter: PinnedFilter,
     /// Gives their bytes back to the budget when the last copy goes.
     _lease: Arc<Lease>,
 }
@@ -203,7 +204,7 @@ impl<C: Comparator> Table<C> {
     /// reader that pins them used them).
     pub fn pinned_bytes(&self) -> usize {
         self.pinned.get().map_or(0, |p| {
-            p.index.len() + p.filter.len() + p.fences.as_ref().map_or(0, Fences::heap_bytes)
+            p.index.len() + p.filter.heap_bytes() + p.fences.as_ref().map_or(0, Fences::heap_bytes)
         })
     }
 
@@ -215,7 +216,7 @@ impl<C: Comparator> Table<C> {
     #[inline]
     pub fn pinned_filter(&self, probe: &Probe<'_>) -> Option<bool> {
         let p = self.pinned.get()?;
-        Some(bloom::may_contain_hash(&p.filter, probe.filter_hash))
+        Some(p.filter.may_contain_hash(probe.filter_hash))
     }
 
     /// The pinned index and filter blocks, read now if this is their first
@@ -255,7 +256,7 @@ impl<C: Comparator> Table<C> {
         Ok(Some(self.pinned.call_once(|| Pinned {
             index,
             fences,
-            filter,
+            filter: PinnedFilter::new(filter),
             _lease: Arc::new(lease),
         })))
     }
@@ -395,7 +396,7 @@ impl<C: Comparator> Table<C> {
         probe: &Probe<'_>,
     ) -> Result<bool> {
         if let Some(p) = self.pinned(file)? {
-            return Ok(bloom::may_contain_hash(&p.filter, probe.filter_hash));
+            return Ok(p.filter.may_contain_hash(probe.filter_hash));
         }
         let filter = self.fetch(file, self.filter_h, BlockKind::Filter)?;
         Ok(bloom::may_contain_hash(&filter, probe.filter_hash))
