@@ -8,7 +8,9 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use cache::trace::{Recorder, Summary, Traced, MAX_BYTES};
 use cache::StoreCache;
-use lsm::db::{Background, DbIter, DbStats, LookupStats, VerifyReport, WriteBatch};
+use lsm::db::{
+    Background, BlockCache, DbIter, DbStats, LookupStats, PointCache, VerifyReport, WriteBatch,
+};
 use lsm::device::BlockDevice;
 use lsm::iter::KvIter;
 use lsm::{Corruption, CorruptionKind, Error, Result};
@@ -375,36 +377,50 @@ impl Store {
     /// pay the wrapper's call and check (~38 guest instructions a lookup,
     /// ~21 a write's invalidation) for nothing.
     pub fn set_cache(&mut self, cache: Option<Arc<StoreCache>>) {
-        match cache.clone() {
-            None => {
-                self.db.set_block_cache(None);
-                self.db.set_point_cache(None);
-            }
-            Some(c) if self.recorder.is_recording() => {
-                let t = Arc::new(Traced::new(c, self.recorder.clone()));
-                self.db.set_block_cache(Some(t.clone()));
-                self.db.set_point_cache(Some(t));
-            }
-            Some(c) => {
-                self.db.set_block_cache(Some(c.clone()));
-                self.db.set_point_cache(Some(c));
-            }
-        }
         self.cache = cache;
+        self.attach_cache(true);
+    }
+
+    /// Puts the store's cache under the store, through the recorder while
+    /// it records. A `fresh` cache is emptied as it is attached (it has not
+    /// seen the writes made without it); the same cache given another
+    /// front keeps what it holds.
+    fn attach_cache(&mut self, fresh: bool) {
+        let Some(c) = self.cache.clone() else {
+            self.db.set_block_cache(None);
+            self.db.set_point_cache(None);
+            return;
+        };
+        let (blocks, points): (
+            Arc<dyn BlockCache + Send + Sync>,
+            Arc<dyn PointCache + Send + Sync>,
+        ) = if self.recorder.is_recording() {
+            let t = Arc::new(Traced::new(c, self.recorder.clone()));
+            (t.clone(), t)
+        } else {
+            (c.clone(), c)
+        };
+        self.db.set_block_cache(Some(blocks));
+        if fresh {
+            self.db.set_point_cache(Some(points));
+        } else {
+            self.db.refront_point_cache(Some(points));
+        }
     }
 
     /// Starts recording the cache's requests (`DEBUG TRACE START`): a new
-    /// trace, with the recorder put in front of the cache.
+    /// trace, with the recorder put in front of the cache, which keeps
+    /// what it holds.
     pub fn start_trace(&mut self) {
         self.recorder.start();
-        self.set_cache(self.cache.clone());
+        self.attach_cache(false);
     }
 
     /// Stops recording and takes the recorder from in front of the cache;
     /// the text stays until the next start.
     pub fn stop_trace(&mut self) -> Summary {
         let summary = self.recorder.stop();
-        self.set_cache(self.cache.clone());
+        self.attach_cache(false);
         summary
     }
 

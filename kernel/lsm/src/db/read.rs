@@ -75,6 +75,13 @@ impl<D: BlockDevice> Db<D> {
         if let Some(c) = &cache {
             c.clear();
         }
+        self.refront_point_cache(cache);
+    }
+
+    /// Serves point lookups from `cache`, the cache attached until now seen
+    /// through another front (a trace recorder put in front of it or taken
+    /// away): it has seen every write, so it keeps what it holds.
+    pub fn refront_point_cache(&mut self, cache: Option<Arc<dyn PointCache + Send + Sync>>) {
         self.sh.state.lock().points = cache.clone();
         self.points = cache;
     }

@@ -394,12 +394,19 @@ fn the_recorder_sees_requests_only_while_it_records() {
     let mut s = tables_under_a_cache(&disk);
     // Not recording: the cache has no recorder in front of it.
     assert_eq!(get(&s, "key0001").as_deref(), Some(&b"value"[..]));
+    let held = |s: &Store| s.cache().unwrap().stats().used_bytes;
+    let before = held(&s);
+    assert!(before > 0);
     s.start_trace();
+    // Putting the recorder in front keeps what the cache holds.
+    assert_eq!(held(&s), before);
     // A new cache while recording (CACHE POLICY, CACHE SIZE) keeps the
     // recorder in front.
     s.set_cache(Some(Arc::new(StoreCache::new(Policy::Arc, 1 << 20))));
     assert_eq!(get(&s, "key0002").as_deref(), Some(&b"value"[..]));
+    let before = held(&s);
     let summary = s.stop_trace();
+    assert_eq!(held(&s), before, "taking it away keeps it too");
     let recorded = s.recorder().text();
     assert!(summary.records >= 2, "a lookup and its block: {recorded}");
     assert!(recorded.contains("6b657930303032"), "key0002: {recorded}");
