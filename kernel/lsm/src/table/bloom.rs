@@ -79,10 +79,9 @@ pub fn build_from_hashes(hashes: &[u32], bits_per_key: usize) -> Vec<u8> {
     let blocks = (hashes.len() * bits_per_key).div_ceil(BLOCK_BITS).max(1);
     let mut out = alloc::vec![0u8; blocks * BLOCK_BYTES + TRAILER];
     for &h in hashes {
-        let h = mix(h);
-        let at = block_of(h, blocks) * BLOCK_BYTES;
-        let block = &mut out[at..at + BLOCK_BYTES];
-        let mut bits = h;
+        let (i, m) = locate(h, blocks);
+        let block = &mut out[i * BLOCK_BYTES..(i + 1) * BLOCK_BYTES];
+        let mut bits = m;
         for _ in 0..k {
             bits = bits.wrapping_mul(GOLDEN);
             let bit = (bits >> 23) as usize;
@@ -108,11 +107,13 @@ fn mix(mut h: u32) -> u32 {
     h ^ (h >> 16)
 }
 
-/// The block of `blocks` a key whose mixed hash is `h` sets its bits in:
-/// the hash's high bits scaled to the count, with no division.
+/// Where the key whose hash is `h` goes in a filter of `blocks` blocks:
+/// its block (the mixed hash's high bits scaled to the count, with no
+/// division) and the mixed hash its bits are made from.
 #[inline(always)]
-fn block_of(h: u32, blocks: usize) -> usize {
-    ((u64::from(h) * blocks as u64) >> 32) as usize
+fn locate(h: u32, blocks: usize) -> (usize, u32) {
+    let m = mix(h);
+    (((u64::from(m) * blocks as u64) >> 32) as usize, m)
 }
 
 /// Whether `key` may be among the keys `filter` was built from. Never false
@@ -190,18 +191,17 @@ pub fn may_contain_hash(filter: &[u8], h: u32) -> bool {
 /// A local filter's blocks (a whole number of them, at least one).
 #[inline(always)]
 fn local_may_contain(blocks: &[u8], k: u8, h: u32) -> bool {
-    let h = mix(h);
-    let at = block_of(h, blocks.len() / BLOCK_BYTES) * BLOCK_BYTES;
+    let (i, m) = locate(h, blocks.len() / BLOCK_BYTES);
     blocks
-        .get(at..at + BLOCK_BYTES)
-        .is_none_or(|block| block_admits(block, k, h))
+        .get(i * BLOCK_BYTES..(i + 1) * BLOCK_BYTES)
+        .is_none_or(|block| block_admits(block, k, m))
 }
 
-/// Whether the key whose mixed hash is `h` has its `k` bits set in its
+/// Whether the key whose mixed hash is `m` has its `k` bits set in its
 /// 64-byte `block`.
 #[inline(always)]
-fn block_admits(block: &[u8], k: u8, h: u32) -> bool {
-    let mut bits = h;
+fn block_admits(block: &[u8], k: u8, m: u32) -> bool {
+    let mut bits = m;
     for _ in 0..k {
         bits = bits.wrapping_mul(GOLDEN);
         let bit = (bits >> 23) as usize;
@@ -215,13 +215,13 @@ fn block_admits(block: &[u8], k: u8, h: u32) -> bool {
 /// A block of a local filter on a cache line of its own.
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(64))]
-pub struct Line([u8; BLOCK_BYTES]);
+pub(crate) struct Line([u8; BLOCK_BYTES]);
 
 /// The filter an open table keeps: a local filter's blocks copied onto
 /// cache lines (a block read from the disk or the cache sits wherever its
 /// buffer does, usually across two lines), any other layout as read.
 #[derive(Debug, Clone)]
-pub enum PinnedFilter {
+pub(crate) enum PinnedFilter {
     /// A local filter's blocks and its probes.
     Local {
         /// The blocks, each on its own line.
@@ -235,7 +235,7 @@ pub enum PinnedFilter {
 
 impl PinnedFilter {
     /// The filter block `filter`, ready to keep.
-    pub fn new(filter: Arc<[u8]>) -> Self {
+    pub(crate) fn new(filter: Arc<[u8]>) -> Self {
         match parts(&filter) {
             (FilterLayout::Local, blocks, k) => {
                 let lines: Vec<Line> = blocks
@@ -257,13 +257,11 @@ impl PinnedFilter {
 
     /// [`may_contain_hash`] of this filter.
     #[inline(always)]
-    pub fn may_contain_hash(&self, h: u32) -> bool {
+    pub(crate) fn may_contain_hash(&self, h: u32) -> bool {
         match self {
             PinnedFilter::Local { lines, k } => {
-                let h = mix(h);
-                lines
-                    .get(block_of(h, lines.len()))
-                    .is_none_or(|line| block_admits(&line.0, *k, h))
+                let (i, m) = locate(h, lines.len());
+                lines.get(i).is_none_or(|line| block_admits(&line.0, *k, m))
             }
             PinnedFilter::Bytes(bytes) => may_contain_hash(bytes, h),
         }
@@ -271,7 +269,7 @@ impl PinnedFilter {
 
     /// Bytes it counts against the tables' pin budget: the filter block's
     /// (a local filter's lines and the trailer they came with).
-    pub fn heap_bytes(&self) -> usize {
+    pub(crate) fn block_bytes(&self) -> usize {
         match self {
             PinnedFilter::Local { lines, .. } => lines.len() * BLOCK_BYTES + TRAILER,
             PinnedFilter::Bytes(bytes) => bytes.len(),
@@ -400,7 +398,7 @@ mod tests {
         let blocks = (f.len() - TRAILER) / BLOCK_BYTES;
         assert!(blocks >= 16, "{blocks} blocks");
         for k in &keys {
-            let own = block_of(mix(key_hash(k)), blocks);
+            let (own, _) = locate(key_hash(k), blocks);
             let mut only = f.clone();
             for (i, b) in only[..blocks * BLOCK_BYTES].iter_mut().enumerate() {
                 if i / BLOCK_BYTES != own {
@@ -422,7 +420,7 @@ mod tests {
             if let PinnedFilter::Local { lines, .. } = &pinned {
                 assert_eq!(lines.as_ptr() as usize % 64, 0);
             }
-            assert_eq!(pinned.heap_bytes(), f.len());
+            assert_eq!(pinned.block_bytes(), f.len());
             for i in 0..20_000 {
                 let h = key_hash(&key(i));
                 assert_eq!(pinned.may_contain_hash(h), may_contain_hash(&f, h), "{i}");

@@ -204,7 +204,7 @@ impl<C: Comparator> Table<C> {
     /// reader that pins them used them).
     pub fn pinned_bytes(&self) -> usize {
         self.pinned.get().map_or(0, |p| {
-            p.index.len() + p.filter.heap_bytes() + p.fences.as_ref().map_or(0, Fences::heap_bytes)
+            p.index.len() + p.filter.block_bytes() + p.fences.as_ref().map_or(0, Fences::heap_bytes)
         })
     }
 
