@@ -5,7 +5,7 @@
 //!     cargo run --release -p systest --bin bench -- --profile readrandom
 //!
 //! With `--cache`, the table's runs use a read cache of that size instead of
-//! the kernel's default (a quarter of the heap).
+//! the kernel's default (three eighths of the free heap).
 //!
 //! `--record FILE "WORKLOAD ARGS"` loads `n` keys, flushes them to tables
 //! and records the store's cache requests (`DEBUG TRACE`, under LRU so
