@@ -8,7 +8,7 @@ use super::disk::TableFile;
 use super::shared::Current;
 use super::version::{FileMeta, Version};
 use super::Db;
-use crate::comparator::{bytewise_prefix, eq_bytes};
+use crate::comparator::eq_bytes;
 use crate::device::BlockDevice;
 use crate::error::Result;
 use crate::iter::KvIter;
@@ -185,11 +185,11 @@ impl<'a, D: BlockDevice> DbIter<'a, D> {
         self.valid = false;
         while self.inner.valid() {
             let p = ParsedInternalKey::parse_at(self.inner.key(), "iterator")?;
-            let hidden = skipping && self.skip.is(p.user_key);
+            let hidden = skipping && self.skip.is(p.user_key, self.abbrev());
             if p.sequence <= self.seq && !hidden {
                 match p.kind {
                     ValueType::Deletion => {
-                        self.skip.set(p.user_key);
+                        self.skip.set(p.user_key, self.abbrev());
                         skipping = true;
                     }
                     ValueType::Value => {
@@ -201,6 +201,15 @@ impl<'a, D: BlockDevice> DbIter<'a, D> {
             self.inner.next()?;
         }
         Ok(())
+    }
+
+    /// The current user key's abbreviation, which the merge computed as
+    /// the child moved: the internal key order abbreviates an internal
+    /// key by its user key's [`bytewise_prefix`](crate::comparator::bytewise_prefix),
+    /// what [`Skip`] keeps.
+    #[inline(always)]
+    fn abbrev(&self) -> u128 {
+        self.inner.abbrev().unwrap_or(0)
     }
 }
 
@@ -227,7 +236,7 @@ impl<D: BlockDevice> KvIter for DbIter<'_, D> {
             self.inner.next()?;
             return self.find_next(false);
         }
-        self.skip.set(user_key(self.inner.key()));
+        self.skip.set(user_key(self.inner.key()), self.abbrev());
         self.inner.next()?;
         self.find_next(true)
     }
@@ -265,9 +274,10 @@ struct Skip {
 }
 
 impl Skip {
+    /// Remembers `user_key`, whose [`bytewise_prefix`](crate::comparator::bytewise_prefix) is `abbrev`.
     #[inline]
-    fn set(&mut self, user_key: &[u8]) {
-        self.abbrev = bytewise_prefix(user_key);
+    fn set(&mut self, user_key: &[u8], abbrev: u128) {
+        self.abbrev = abbrev;
         self.len = user_key.len();
         if user_key.len() > 16 {
             self.long.clear();
@@ -275,10 +285,12 @@ impl Skip {
         }
     }
 
+    /// Whether `user_key`, whose [`bytewise_prefix`](crate::comparator::bytewise_prefix) is `abbrev`, is the
+    /// key remembered.
     #[inline]
-    fn is(&self, user_key: &[u8]) -> bool {
+    fn is(&self, user_key: &[u8], abbrev: u128) -> bool {
         user_key.len() == self.len
-            && bytewise_prefix(user_key) == self.abbrev
+            && abbrev == self.abbrev
             && (user_key.len() <= 16 || eq_bytes(&self.long, user_key))
     }
 }
@@ -286,6 +298,7 @@ impl Skip {
 #[cfg(test)]
 mod tests {
     use super::Skip;
+    use crate::comparator::bytewise_prefix;
 
     /// A remembered key is that key and no other: short keys by their
     /// abbreviation and length, long ones by their bytes.
@@ -304,9 +317,9 @@ mod tests {
         ];
         let mut skip = Skip::default();
         for a in keys {
-            skip.set(a);
+            skip.set(a, bytewise_prefix(a));
             for b in keys {
-                assert_eq!(skip.is(b), a == b, "{a:?} {b:?}");
+                assert_eq!(skip.is(b, bytewise_prefix(b)), a == b, "{a:?} {b:?}");
             }
         }
     }
