@@ -228,7 +228,25 @@ impl Ctx<'_> {
                 .written(i)
                 .filter(|raw| !raw.is_expired(self.now_ms()))
                 .map(|raw| raw.to_entry()),
-            None => self.store_shared()?.get_at(key, || self.now_ms())?,
+            None => {
+                // Into the client's spare buffer, which the reply's value
+                // usually becomes (and comes back from).
+                let mut value = self.client.spare_value.take();
+                let found = self
+                    .store_shared()?
+                    .get_into(key, || self.now_ms(), &mut value)?;
+                match found {
+                    Some((kind, expires_at)) => Some(Entry {
+                        kind,
+                        expires_at,
+                        value,
+                    }),
+                    None => {
+                        self.client.spare_value.set(value);
+                        None
+                    }
+                }
+            }
         })
     }
 

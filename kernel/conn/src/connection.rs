@@ -177,6 +177,7 @@ impl Connection {
         self.parser.recycle_arg(name);
         self.parser.set_auth_required(!self.client.authenticated);
         self.reply(&reply, gate);
+        self.client.give_back(reply);
         if self.client.closing {
             self.closing = true;
         }

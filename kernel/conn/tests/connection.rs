@@ -242,3 +242,45 @@ fn a_password_is_asked_for_before_anything_else() {
         "closed connections leave the list"
     );
 }
+
+/// GETs read into the buffer the last GET's reply gave back: each reply is
+/// its own value whatever the sizes before it, a missing key is nil, and
+/// a value over the kept size still comes whole.
+#[test]
+fn gets_reuse_the_last_replys_buffer_and_answer_each_value() {
+    let rig = Rig::new();
+    let env = rig.env();
+    let mut c = Connection::new(&env, PEER);
+    let big = "x".repeat(cmd::SPARE_VALUE_MAX + 100);
+    let set = |c: &mut Connection, k: &str, v: &str| {
+        let req = format!(
+            "*3\r\n$3\r\nSET\r\n${}\r\n{k}\r\n${}\r\n{v}\r\n",
+            k.len(),
+            v.len()
+        );
+        c.input(&env, req.as_bytes());
+        rig.commit();
+        c.release(&env);
+        assert_eq!(take(c), "+OK\r\n");
+    };
+    set(&mut c, "long", "a much longer value than the others");
+    set(&mut c, "s", "ab");
+    set(&mut c, "big", &big);
+    for (key, want) in [
+        ("long", "a much longer value than the others"),
+        ("s", "ab"),
+        ("none", ""),
+        ("s", "ab"),
+        ("big", big.as_str()),
+        ("s", "ab"),
+        ("long", "a much longer value than the others"),
+    ] {
+        c.input(&env, format!("GET {key}\r\n").as_bytes());
+        let reply = if key == "none" {
+            "$-1\r\n".to_string()
+        } else {
+            format!("${}\r\n{want}\r\n", want.len())
+        };
+        assert_eq!(take(&mut c), reply, "GET {key}");
+    }
+}
