@@ -272,32 +272,24 @@ mod tests {
         assert!(!m.valid());
     }
 
-    /// The bytewise order abbreviated by its first byte only, so that
-    /// abbreviations tie often and the keys must decide.
+    /// The bytewise order abbreviated by its first byte only (`true`), so
+    /// that abbreviations tie often and the keys must decide, or not at
+    /// all (`false`: every key 0, as the trait's default).
     #[derive(Clone)]
-    struct FirstByte;
+    struct Coarse(bool);
 
-    impl Comparator for FirstByte {
+    impl Comparator for Coarse {
         fn compare(&self, a: &[u8], b: &[u8]) -> Ordering {
             a.cmp(b)
         }
         fn find_shortest_separator(&self, _: &mut Vec<u8>, _: &[u8]) {}
         fn find_short_successor(&self, _: &mut Vec<u8>) {}
         fn abbreviate(&self, key: &[u8]) -> u128 {
-            key.first().map_or(0, |&b| u128::from(b) + 1)
+            match (self.0, key.first()) {
+                (true, Some(&b)) => u128::from(b) + 1,
+                _ => 0,
+            }
         }
-    }
-
-    /// The bytewise order with the trait's default abbreviation (0).
-    #[derive(Clone)]
-    struct NoAbbrev;
-
-    impl Comparator for NoAbbrev {
-        fn compare(&self, a: &[u8], b: &[u8]) -> Ordering {
-            a.cmp(b)
-        }
-        fn find_shortest_separator(&self, _: &mut Vec<u8>, _: &[u8]) {}
-        fn find_short_successor(&self, _: &mut Vec<u8>) {}
     }
 
     /// Against a stable sort of everything, with many children, shared
@@ -307,8 +299,8 @@ mod tests {
     #[test]
     fn random_merges_match_a_stable_sort() {
         random_merges(Bytewise);
-        random_merges(FirstByte);
-        random_merges(NoAbbrev);
+        random_merges(Coarse(true));
+        random_merges(Coarse(false));
     }
 
     fn random_merges<C: Comparator>(cmp: C) {
