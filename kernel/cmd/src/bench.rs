@@ -62,7 +62,8 @@ impl workload::Store for Target<'_> {
         if sync {
             store.write(batch)
         } else {
-            store.write_buffered(batch)
+            // BENCH's values never expire.
+            store.write_buffered(batch, false)
         }
     }
 

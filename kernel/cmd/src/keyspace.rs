@@ -342,7 +342,13 @@ impl Ctx<'_> {
                 add(key, written);
             }
         }
-        let ticket = self.store_for_write()?.write_deferred(batch)?;
+        let expiring = pending
+            .ops
+            .iter()
+            .any(|op| matches!(op.put, Some((_, Some(_)))));
+        let ticket = self
+            .store_for_write()?
+            .write_deferred_known(batch, expiring)?;
         self.wait_for = Some(ticket);
         // The writes stay where they are (moving them out cost copies) and
         // go once `settle` has told the watchers.

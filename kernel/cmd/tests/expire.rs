@@ -426,3 +426,25 @@ fn expiry_is_kept_with_the_value_through_flush_and_compaction() {
     advance_ms(3001);
     expect(&s, &[("GET k", "(nil)"), ("TTL k", "(integer) -2")]);
 }
+
+/// A command's write with an expiry wakes the active expiry that a whole
+/// pass without one put to rest (the command says so as it writes, the
+/// store does not parse its batch).
+#[test]
+fn a_commands_expiry_wakes_the_resting_active_expiry() {
+    freeze_clock(T0_US);
+    let s = store(16 << 20);
+    expect(&s, &[("SET plain a", "OK")]);
+    {
+        let mut st = s.lock();
+        let st = st.as_mut().unwrap();
+        assert_eq!(st.expire_step(100).unwrap(), 0);
+        assert!(!st.may_expire(), "a whole pass met no expiry");
+    }
+    expect(&s, &[("SET soon a PX 500", "OK")]);
+    advance_ms(1000);
+    let mut st = s.lock();
+    let st = st.as_mut().unwrap();
+    assert!(st.may_expire());
+    assert_eq!(st.expire_step(100).unwrap(), 1);
+}

@@ -227,7 +227,15 @@ impl Store {
     /// that says when it is durable: after the next [`Store::commit`].
     /// An invalid or refused write fails here, alone.
     pub fn write_deferred(&mut self, batch: WriteBatch) -> Result<Ticket> {
-        self.note_expiring(&batch);
+        let expiring = expiring_in(&batch);
+        self.write_deferred_known(batch, expiring)
+    }
+
+    /// [`Store::write_deferred`] of a batch whose writer knows whether a
+    /// value in it has an expiry (`expiring`), so that the store does not
+    /// parse the batch to learn it (~60 guest instructions a SET).
+    pub fn write_deferred_known(&mut self, batch: WriteBatch, expiring: bool) -> Result<Ticket> {
+        self.note_expiring(expiring);
         self.db.write(batch, false)?;
         self.written += 1;
         Ok(Ticket(self.written))
@@ -247,8 +255,9 @@ impl Store {
 
     /// Applies `batch` without waiting for the disk (`sync=0`): it is
     /// written out within [`Store::wal_loss_bound_ms`], by [`Store::tick`].
-    pub fn write_buffered(&mut self, batch: WriteBatch) -> Result<()> {
-        self.note_expiring(&batch);
+    /// `expiring` as [`Store::write_deferred_known`] takes it.
+    pub fn write_buffered(&mut self, batch: WriteBatch, expiring: bool) -> Result<()> {
+        self.note_expiring(expiring);
         self.db.write(batch, false)?;
         if self.buffered_since.is_none() {
             // Only the first write of a window reads the clock: under
@@ -506,24 +515,17 @@ impl Store {
         drop(it);
         let n = u64::from(dead.count());
         if n > 0 {
-            self.write_buffered(dead)?;
+            self.write_buffered(dead, false)?;
             self.expired_keys += n;
         }
         Ok(n)
     }
 
-    /// Notes whether `batch` writes a value with an expiry: the active
-    /// expiry then has work again. Looked at only while it believes it has
-    /// none (a tag byte per value).
-    fn note_expiring(&mut self, batch: &WriteBatch) {
-        if self.may_expire {
-            return;
-        }
-        let mut expiring = false;
-        let _ = batch.for_each(|_, _, _, v| {
-            expiring |= value::has_expiry(v);
-            Ok(())
-        });
+    /// Notes that a write set a value with an expiry (`expiring`): the
+    /// active expiry then has work again, and its pass under way will not
+    /// conclude that none is left (the key may sit behind its cursor).
+    #[inline]
+    fn note_expiring(&mut self, expiring: bool) {
         if expiring {
             self.may_expire = true;
             self.expiring_seen = true;
@@ -543,6 +545,16 @@ impl Store {
         let closed = self.db.close().map(|_| ());
         result.and(closed)
     }
+}
+
+/// Whether a value `batch` writes has an expiry (a tag byte per value).
+fn expiring_in(batch: &WriteBatch) -> bool {
+    let mut expiring = false;
+    let _ = batch.for_each(|_, _, _, v| {
+        expiring |= value::has_expiry(v);
+        Ok(())
+    });
+    expiring
 }
 
 #[cfg(test)]

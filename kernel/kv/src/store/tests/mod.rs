@@ -334,7 +334,7 @@ fn buffered_writes_go_out_after_the_deadline_and_not_before() {
     let disk = Shared::new();
     let mut s = open(&disk);
     set_now(1_000);
-    s.write_buffered(put("a", "1")).unwrap();
+    s.write_buffered(put("a", "1"), false).unwrap();
     let writes = disk.writes();
     set_now(1_000 + WAL_WRITEOUT_US - 1);
     s.tick().unwrap();
@@ -551,6 +551,32 @@ fn the_active_expiry_rests_while_no_key_expires() {
     b.put(b"soon", &value::encode(b"v", Some(now)));
     s.write(b).unwrap();
     assert!(s.may_expire);
+    advance(2_000);
+    assert_eq!(s.expire_step(100).unwrap(), 1);
+}
+
+/// A value with an expiry written behind a pass's cursor (the pass will
+/// not meet it) keeps the active expiry awake for the next pass, which
+/// deletes it once it has expired.
+#[test]
+fn an_expiring_write_behind_the_cursor_keeps_the_active_expiry_awake() {
+    let disk = Shared::new();
+    let mut s = open(&disk);
+    let mut b = WriteBatch::new();
+    for i in 0..10 {
+        b.put(std::format!("k{i}").as_bytes(), &value::encode(b"v", None));
+    }
+    s.write(b).unwrap();
+    assert_eq!(s.expire_step(5).unwrap(), 0, "half a pass");
+    let now = s.now_ms();
+    let mut b = WriteBatch::new();
+    b.put(b"a", &value::encode(b"v", Some(now + 1)));
+    s.write(b).unwrap();
+    assert_eq!(s.expire_step(100).unwrap(), 0, "the pass ends past k9");
+    assert!(
+        s.may_expire,
+        "\"a\" is behind the cursor: not seen by that pass"
+    );
     advance(2_000);
     assert_eq!(s.expire_step(100).unwrap(), 1);
 }
