@@ -526,15 +526,21 @@ fn the_largest_string_is_the_largest_value_less_the_header() {
     assert!(s.max_string_len() > 500 << 10 && s.max_string_len() < 512 << 10);
 }
 
-#[test]
-fn the_active_expiry_rests_while_no_key_expires() {
-    let disk = Shared::new();
-    let mut s = open(&disk);
+/// A store on `disk` holding `k0`..`k9`, none with an expiry.
+fn ten_plain_keys(disk: &Shared) -> Store {
+    let mut s = open(disk);
     let mut b = WriteBatch::new();
     for i in 0..10 {
         b.put(std::format!("k{i}").as_bytes(), &value::encode(b"v", None));
     }
     s.write(b).unwrap();
+    s
+}
+
+#[test]
+fn the_active_expiry_rests_while_no_key_expires() {
+    let disk = Shared::new();
+    let mut s = ten_plain_keys(&disk);
     // One whole pass finds no expiry: from then on a step reads nothing.
     assert_eq!(s.expire_step(100).unwrap(), 0);
     let reads = s.stats().io.reads;
@@ -561,12 +567,7 @@ fn the_active_expiry_rests_while_no_key_expires() {
 #[test]
 fn an_expiring_write_behind_the_cursor_keeps_the_active_expiry_awake() {
     let disk = Shared::new();
-    let mut s = open(&disk);
-    let mut b = WriteBatch::new();
-    for i in 0..10 {
-        b.put(std::format!("k{i}").as_bytes(), &value::encode(b"v", None));
-    }
-    s.write(b).unwrap();
+    let mut s = ten_plain_keys(&disk);
     assert_eq!(s.expire_step(5).unwrap(), 0, "half a pass");
     let now = s.now_ms();
     let mut b = WriteBatch::new();
