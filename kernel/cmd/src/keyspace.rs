@@ -59,8 +59,17 @@ struct Op {
 const KEEP_BYTES: usize = 64 << 10;
 
 impl Pending {
-    /// The write that last wrote `key`, if one did.
+    /// The write that last wrote `key`, if one did. Inlined for the usual
+    /// case, a command that has written nothing yet (every read): no call.
+    #[inline(always)]
     fn find(&self, key: &[u8]) -> Option<usize> {
+        if self.ops.is_empty() {
+            return None;
+        }
+        self.find_written(key)
+    }
+
+    fn find_written(&self, key: &[u8]) -> Option<usize> {
         match &self.index {
             Some(index) => index.get(key).copied(),
             None => self.ops.iter().rposition(|op| self.key(op) == key),
