@@ -79,12 +79,10 @@ pub fn build_from_hashes(hashes: &[u32], bits_per_key: usize) -> Vec<u8> {
     let blocks = (hashes.len() * bits_per_key).div_ceil(BLOCK_BITS).max(1);
     let mut out = alloc::vec![0u8; blocks * BLOCK_BYTES + TRAILER];
     for &h in hashes {
-        let (i, m) = locate(h, blocks);
+        let (i, mut m) = locate(h, blocks);
         let block = &mut out[i * BLOCK_BYTES..(i + 1) * BLOCK_BYTES];
-        let mut bits = m;
         for _ in 0..k {
-            bits = bits.wrapping_mul(GOLDEN);
-            let bit = (bits >> 23) as usize;
+            let bit = next_bit(&mut m);
             block[bit / 8] |= 1 << (bit % 8);
         }
     }
@@ -105,6 +103,15 @@ fn mix(mut h: u32) -> u32 {
     h ^= h >> 13;
     h = h.wrapping_mul(0xc2b2_ae35);
     h ^ (h >> 16)
+}
+
+/// A key's next probe in its block, from `bits` (its mixed hash at the
+/// first probe), which it moves on: the one sequence both the builder and
+/// the readers follow.
+#[inline(always)]
+fn next_bit(bits: &mut u32) -> usize {
+    *bits = bits.wrapping_mul(GOLDEN);
+    (*bits >> 23) as usize
 }
 
 /// Where the key whose hash is `h` goes in a filter of `blocks` blocks:
@@ -200,11 +207,9 @@ fn local_may_contain(blocks: &[u8], k: u8, h: u32) -> bool {
 /// Whether the key whose mixed hash is `m` has its `k` bits set in its
 /// 64-byte `block`.
 #[inline(always)]
-fn block_admits(block: &[u8], k: u8, m: u32) -> bool {
-    let mut bits = m;
+fn block_admits(block: &[u8], k: u8, mut m: u32) -> bool {
     for _ in 0..k {
-        bits = bits.wrapping_mul(GOLDEN);
-        let bit = (bits >> 23) as usize;
+        let bit = next_bit(&mut m);
         if block[bit / 8] & (1 << (bit % 8)) == 0 {
             return false;
         }
