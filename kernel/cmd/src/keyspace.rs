@@ -368,19 +368,28 @@ impl Ctx<'_> {
     /// Tells `server` what the command's reads and writes so far did: its
     /// keyspace hits and misses, the keys it handed to the store (for
     /// WATCH).
+    /// Inlined, the writes' part out of line: every command ends here,
+    /// and under TCG each return is a lookup of its target.
+    #[inline(always)]
     pub(crate) fn settle(&mut self, server: &mut Server) {
         let (hits, misses) = self.reads.take();
         server.stats.keyspace_hits += hits;
         server.stats.keyspace_misses += misses;
         if self.applied {
-            if !server.watched.is_empty() {
-                for (key, _) in self.client.pending.last_writes() {
-                    server.touch(key);
-                }
-            }
-            self.client.pending.clear();
-            self.applied = false;
+            self.settle_writes(server);
         }
+    }
+
+    /// [`settle`](Self::settle) for a command that handed writes to the
+    /// store.
+    fn settle_writes(&mut self, server: &mut Server) {
+        if !server.watched.is_empty() {
+            for (key, _) in self.client.pending.last_writes() {
+                server.touch(key);
+            }
+        }
+        self.client.pending.clear();
+        self.applied = false;
     }
 
     /// Visits every live key from `start` in order, with what it holds, as

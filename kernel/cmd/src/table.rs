@@ -65,6 +65,7 @@ pub fn handler(spec: &CommandSpec) -> Option<&'static Entry> {
 /// [`handler`], the spec's position known. The row at a spec's position
 /// is its own (`every_handler_sits_at_its_specs_position` checks every
 /// one), so names are compared only for a spec from outside the table.
+#[inline(always)]
 fn handler_at(spec: &CommandSpec, place: Option<Position>) -> Option<&'static Entry> {
     match place {
         Some(p) => HANDLERS.get(p.family)?.get(p.at),
@@ -159,6 +160,7 @@ fn execute_timed(ctx: &mut Ctx<'_>, inv: &Invocation) -> (Reply, Option<Position
 /// Counts a command that ran in the statistics: its call, time and
 /// failure, the error's code, the client's last command; and what its
 /// reads and writes did (see [`Ctx::settle`]).
+#[inline(always)]
 fn count(
     ctx: &mut Ctx<'_>,
     server: &mut Server,

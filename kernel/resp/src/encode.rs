@@ -24,6 +24,11 @@ pub enum Protocol {
 /// an integer reply, CRLF included. Built on the stack and appended at
 /// once: a request's reply is mostly such lines, and each append is a
 /// capacity check and a copy.
+///
+/// Inlined, with the long numbers' loop out of line: every reply of a
+/// value or a number comes through here, and under TCG each return is a
+/// lookup of its target.
+#[inline(always)]
 fn number_line(out: &mut Vec<u8>, kind: u8, n: i64) {
     // What nearly every reply holds: a length or count of one or two
     // digits, written without the loop's divisions and the 24-byte
@@ -37,6 +42,12 @@ fn number_line(out: &mut Vec<u8>, kind: u8, n: i64) {
         extend_short(out, &[kind, b'0' + tens, b'0' + ones, b'\r', b'\n']);
         return;
     }
+    long_number_line(out, kind, n);
+}
+
+/// [`number_line`] for any other number.
+#[inline(never)]
+fn long_number_line(out: &mut Vec<u8>, kind: u8, n: i64) {
     // The kind, a sign, up to 19 digits, CRLF.
     let mut line = [0u8; 24];
     let mut at = line.len() - 2;
@@ -60,11 +71,13 @@ fn number_line(out: &mut Vec<u8>, kind: u8, n: i64) {
 }
 
 /// Appends a header: the type byte, a length or number, CRLF.
+#[inline(always)]
 fn header(out: &mut Vec<u8>, kind: u8, n: usize) {
     // A length beyond i64 cannot exist in memory.
     number_line(out, kind, i64::try_from(n).unwrap_or(i64::MAX));
 }
 
+#[inline(always)]
 fn bulk(out: &mut Vec<u8>, bytes: &[u8]) {
     // Room for all of it at once: the header, the bytes, CRLF.
     out.reserve(bytes.len() + 24);
