@@ -120,7 +120,11 @@ impl Pending {
     fn truncate(&mut self, len: usize) {
         self.ops.truncate(len);
         self.bytes.truncate(self.ops.last().map_or(0, |op| op.end));
-        self.index = None;
+        // Asked first: assigning calls the old value's drop, out of line,
+        // for every SET, where nearly always there is none.
+        if self.index.is_some() {
+            self.index = None;
+        }
         if self.ops.len() >= INDEX_FROM {
             self.reindex();
         }

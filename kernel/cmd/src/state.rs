@@ -151,10 +151,20 @@ impl Client {
     /// kept by an idle client.
     #[inline]
     pub fn give_back(&mut self, reply: console::Reply) {
-        if let console::Reply::Value(v) = reply {
-            if v.capacity() <= SPARE_VALUE_MAX {
-                self.spare_value.set(v);
+        use console::Reply;
+        match reply {
+            Reply::Value(v) => {
+                if v.capacity() <= SPARE_VALUE_MAX {
+                    self.spare_value.set(v);
+                }
             }
+            // These own nothing: no call to the reply's drop (under TCG a
+            // jump table and a return) for the commonest replies, a
+            // SET's or an INCR's.
+            Reply::Ok | Reply::Nil | Reply::Integer(_) | Reply::NilArray | Reply::Interrupted => {
+                core::mem::forget(reply)
+            }
+            other => drop(other),
         }
     }
 

@@ -278,17 +278,26 @@ impl<D: BlockDevice> Shared<D> {
         old
     }
 
-    /// Refuses a change to a read-only or failed store.
+    /// Refuses a change to a read-only or failed store. Inlined, the
+    /// failed store's part out of line: every write asks.
+    #[inline(always)]
     pub(super) fn check_writable(&self) -> Result<()> {
         if self.read_only {
             return Err(Error::ReadOnly);
         }
         if self.fatal.load(Ordering::Acquire) {
-            if let Some(e) = &self.state.lock().fatal {
-                return Err(e.clone());
-            }
+            return self.fatal_error();
         }
         Ok(())
+    }
+
+    /// The latched error of a failed store ([`check_writable`](Self::check_writable)).
+    #[cold]
+    fn fatal_error(&self) -> Result<()> {
+        match &self.state.lock().fatal {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
     }
 
     /// Latches `e`: the store refuses every change until reopened.
