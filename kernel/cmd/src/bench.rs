@@ -18,6 +18,9 @@ use crate::ctx::{CmdError, Ctx, Sink};
 /// of `threads=N` read on their cores at once.
 struct Target<'a> {
     cell: &'a StoreCell,
+    /// The batch each put goes in, reset and filled again: a put allocates
+    /// nothing ([`lsm::db::Db::write_batch`]).
+    batch: WriteBatch,
 }
 
 impl Target<'_> {
@@ -49,18 +52,19 @@ impl workload::Store for Target<'_> {
     }
 
     fn put(&mut self, key: &[u8], value: &[u8], sync: bool) -> Result<(), lsm::Error> {
-        // Sized once, the header beside the value: one allocation a put.
+        // The header beside the value, in the run's one batch.
         let header = kv::value::header(None);
         let header = header.as_bytes();
-        let mut batch =
-            WriteBatch::with_capacity(WriteBatch::put_size(key.len(), header.len() + value.len()));
+        let batch = &mut self.batch;
+        batch.reset(WriteBatch::put_size(key.len(), header.len() + value.len()));
         batch.put_parts(key, &[header, value]);
         // As any session's write: a slowdown is waited out without the
         // lock, so the other threads of `threads=N` go on meanwhile.
         let mut guard = self.cell.lock_for_write();
         let store = guard.as_mut().ok_or(lsm::Error::ReadOnly)?;
         if sync {
-            store.write(batch)
+            store.write_deferred_known(batch, false)?;
+            store.commit()
         } else {
             // BENCH's values never expire.
             store.write_buffered(batch, false)
@@ -168,7 +172,10 @@ impl<'a> Team for Crew<'a> {
     type Hooks = Tick<'a>;
 
     fn store(&self) -> Target<'a> {
-        Target { cell: self.cell }
+        Target {
+            cell: self.cell,
+            batch: WriteBatch::new(),
+        }
     }
 
     fn clock(&self) -> Counter {

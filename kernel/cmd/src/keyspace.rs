@@ -335,7 +335,13 @@ impl Ctx<'_> {
                 WriteBatch::put_size(op.key_end - op.start, value)
             })
             .sum();
-        let mut batch = WriteBatch::with_capacity(size);
+        let mut batch = match self.client.spare_batch.take() {
+            Some(mut b) => {
+                b.reset(size);
+                b
+            }
+            None => WriteBatch::with_capacity(size),
+        };
         let mut add = |key: &[u8], written: Option<Raw<'_>>| match written {
             Some(raw) => batch.put_parts(
                 key,
@@ -361,7 +367,11 @@ impl Ctx<'_> {
             .any(|op| matches!(op.put, Some((_, Some(_)))));
         let ticket = self
             .store_for_write()?
-            .write_deferred_known(batch, expiring)?;
+            .write_deferred_known(&mut batch, expiring)?;
+        if batch.capacity() <= crate::state::SPARE_BATCH_MAX {
+            // Taken above, so empty: nothing to drop.
+            self.client.spare_batch.get_or_insert(batch);
+        }
         self.wait_for = Some(ticket);
         // The writes stay where they are (moving them out cost copies) and
         // go once `settle` has told the watchers.

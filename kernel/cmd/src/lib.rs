@@ -78,7 +78,7 @@ pub use console::Reply;
 pub use ctx::{CmdError, Ctx, Host, ServiceRow, Sink, StoreGuard};
 pub use state::{
     addr, kills, Appendfsync, Caller, Client, ClientInfo, CommandStats, Config, Multi, Protocol,
-    Server, ServerCell, Stats, Watched, MAX_CURSORS, SPARE_VALUE_MAX,
+    Server, ServerCell, Stats, Watched, MAX_CURSORS, SPARE_BATCH_MAX, SPARE_VALUE_MAX,
 };
 pub use table::{
     entries, handler, joins_group, redis_invocation, refused, run, Entry, Handler, HANDLERS,

@@ -97,6 +97,10 @@ pub struct Client {
     /// value, given back once the reply is encoded
     /// ([`Client::give_back`]), so that a GET allocates nothing.
     pub(crate) spare_value: SpareValue,
+    /// The batch the last command's writes went to the store in, kept for
+    /// the next command's ([`lsm::db::Db::write_batch`]): a SET allocates
+    /// nothing for it. Up to [`SPARE_BATCH_MAX`] bytes.
+    pub(crate) spare_batch: Option<lsm::db::WriteBatch>,
 }
 
 /// A client's spare value buffer: taken by a read through a shared
@@ -141,6 +145,7 @@ impl Client {
             last_spec: None,
             pending: Default::default(),
             spare_value: Default::default(),
+            spare_batch: None,
         }
     }
 
@@ -176,6 +181,8 @@ impl Client {
 
 /// The largest value buffer a client keeps between replies.
 pub const SPARE_VALUE_MAX: usize = 64 << 10;
+/// The largest write batch a client keeps between commands.
+pub const SPARE_BATCH_MAX: usize = 64 << 10;
 
 /// `CONFIG SET appendfsync`: when acknowledged writes reach the disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

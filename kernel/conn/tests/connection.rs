@@ -247,7 +247,7 @@ fn a_password_is_asked_for_before_anything_else() {
 /// its own value whatever the sizes before it, a missing key is nil, and
 /// a value over the kept size still comes whole.
 #[test]
-fn gets_reuse_the_last_replys_buffer_and_answer_each_value() {
+fn gets_and_sets_reuse_their_buffers_and_answer_each_value() {
     let rig = Rig::new();
     let env = rig.env();
     let mut c = Connection::new(&env, PEER);
@@ -266,7 +266,11 @@ fn gets_reuse_the_last_replys_buffer_and_answer_each_value() {
     set(&mut c, "long", "a much longer value than the others");
     set(&mut c, "s", "ab");
     set(&mut c, "big", &big);
+    // Each SET's batch is the one kept from the SET before (none after
+    // `big`, whose batch was over cmd::SPARE_BATCH_MAX).
+    set(&mut c, "after", "y");
     for (key, want) in [
+        ("after", "y"),
         ("long", "a much longer value than the others"),
         ("s", "ab"),
         ("none", ""),

@@ -226,17 +226,23 @@ impl Store {
     /// Applies `batch` now (readers see it at once) and returns the ticket
     /// that says when it is durable: after the next [`Store::commit`].
     /// An invalid or refused write fails here, alone.
-    pub fn write_deferred(&mut self, batch: WriteBatch) -> Result<Ticket> {
+    pub fn write_deferred(&mut self, mut batch: WriteBatch) -> Result<Ticket> {
         let expiring = expiring_in(&batch);
-        self.write_deferred_known(batch, expiring)
+        self.write_deferred_known(&mut batch, expiring)
     }
 
     /// [`Store::write_deferred`] of a batch whose writer knows whether a
     /// value in it has an expiry (`expiring`), so that the store does not
-    /// parse the batch to learn it (~60 guest instructions a SET).
-    pub fn write_deferred_known(&mut self, batch: WriteBatch, expiring: bool) -> Result<Ticket> {
+    /// parse the batch to learn it (~60 guest instructions a SET). The
+    /// batch stays the caller's, to reset and fill again
+    /// ([`lsm::db::Db::write_batch`]).
+    pub fn write_deferred_known(
+        &mut self,
+        batch: &mut WriteBatch,
+        expiring: bool,
+    ) -> Result<Ticket> {
         self.note_expiring(expiring);
-        self.db.write(batch, false)?;
+        self.db.write_batch(batch, false)?;
         self.written += 1;
         Ok(Ticket(self.written))
     }
@@ -256,9 +262,9 @@ impl Store {
     /// Applies `batch` without waiting for the disk (`sync=0`): it is
     /// written out within [`Store::wal_loss_bound_ms`], by [`Store::tick`].
     /// `expiring` as [`Store::write_deferred_known`] takes it.
-    pub fn write_buffered(&mut self, batch: WriteBatch, expiring: bool) -> Result<()> {
+    pub fn write_buffered(&mut self, batch: &mut WriteBatch, expiring: bool) -> Result<()> {
         self.note_expiring(expiring);
-        self.db.write(batch, false)?;
+        self.db.write_batch(batch, false)?;
         if self.buffered_since.is_none() {
             // Only the first write of a window reads the clock: under
             // QEMU's TCG each read is a call out of the generated code.
@@ -515,7 +521,7 @@ impl Store {
         drop(it);
         let n = u64::from(dead.count());
         if n > 0 {
-            self.write_buffered(dead, false)?;
+            self.write_buffered(&mut dead, false)?;
             self.expired_keys += n;
         }
         Ok(n)

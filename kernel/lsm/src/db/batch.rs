@@ -83,6 +83,20 @@ impl WriteBatch {
         self.set_count(self.count() + 1);
     }
 
+    /// Empties the batch and makes room for operations of `bytes` in all,
+    /// keeping its buffer: a batch kept and filled again allocates only to
+    /// grow (see [`Db::write_batch`](super::Db::write_batch)).
+    pub fn reset(&mut self, bytes: usize) {
+        self.rep.clear();
+        self.rep.reserve(HEADER + bytes);
+        extend_short(&mut self.rep, &[0; HEADER]);
+    }
+
+    /// Bytes the batch's buffer holds without growing.
+    pub fn capacity(&self) -> usize {
+        self.rep.capacity()
+    }
+
     /// Removes every operation.
     pub fn clear(&mut self) {
         self.rep.clear();

@@ -104,6 +104,32 @@ fn smoke() {
     assert!(db.verify().errors.is_empty());
 }
 
+/// One batch, kept by its writer and reset between writes, writes each
+/// time what it holds then, with a sequence number of its own; the WAL
+/// replays them so.
+#[test]
+fn a_kept_batch_writes_what_it_holds_each_time() {
+    let (mut db, _) = Db::open(MemDevice::new(4 << 20), small_opts()).unwrap();
+    let mut b = WriteBatch::new();
+    for (i, value) in [&b"one"[..], b"two-two", b"3"].iter().enumerate() {
+        b.reset(WriteBatch::put_size(1, value.len()) * 2);
+        b.put(b"k", value);
+        if i == 1 {
+            b.put(b"other", b"x");
+        }
+        db.write_batch(&mut b, false).unwrap();
+        assert_eq!(db.get(b"k", None).unwrap(), Some(value.to_vec()));
+    }
+    b.reset(0);
+    b.delete(b"other");
+    db.write_batch(&mut b, true).unwrap();
+    let dev = db.close().unwrap();
+    let (db, report) = Db::open(dev, small_opts()).unwrap();
+    assert_eq!(report.wal_records, 4);
+    assert_eq!(db.get(b"k", None).unwrap(), Some(b"3".to_vec()));
+    assert_eq!(db.get(b"other", None).unwrap(), None);
+}
+
 /// Random operations against a `BTreeMap`, with flushes, compactions,
 /// snapshots and reopenings; every read is checked against the model.
 #[test]

@@ -191,7 +191,7 @@ fn the_loops_learn_of_upkeep_without_the_lock_as_each_writer_lets_go() {
     cell.lock()
         .as_mut()
         .unwrap()
-        .write_buffered(put("a", "1"), false)
+        .write_buffered(&mut put("a", "1"), false)
         .unwrap();
     assert!(!cell.has_pending());
     assert!(!cell.has_upkeep(1_000 + WAL_WRITEOUT_US - 1));

@@ -334,7 +334,7 @@ fn buffered_writes_go_out_after_the_deadline_and_not_before() {
     let disk = Shared::new();
     let mut s = open(&disk);
     set_now(1_000);
-    s.write_buffered(put("a", "1"), false).unwrap();
+    s.write_buffered(&mut put("a", "1"), false).unwrap();
     let writes = disk.writes();
     set_now(1_000 + WAL_WRITEOUT_US - 1);
     s.tick().unwrap();
