@@ -59,6 +59,7 @@ pub(crate) fn string(e: Entry) -> Result<Vec<u8>, CmdError> {
 /// Neither lock is taken for the usual length: one within the least
 /// `proto-max-bulk-len` CONFIG SET allows needs no look at the setting, and
 /// the store's limit is published beside its lock.
+#[inline(always)]
 pub(crate) fn check_length(ctx: &Ctx<'_>, len: Option<u64>) -> Result<(), CmdError> {
     let len = match len {
         Some(n) if n <= MIN_PROTO_MAX_BULK_LEN => n,
@@ -119,7 +120,13 @@ fn get_string(ctx: &Ctx<'_>, key: &[u8]) -> Result<Option<Vec<u8>>, CmdError> {
 }
 
 fn bulk_or_nil(value: Option<Vec<u8>>) -> Reply {
-    value.map_or(Reply::Nil, Reply::Value)
+    // Not `map_or(Reply::Nil, ..)`: its default is built first and then
+    // dropped, a call of the reply's drop (a jump table and a return,
+    // each a lookup under TCG) for every value found.
+    match value {
+        Some(v) => Reply::Value(v),
+        None => Reply::Nil,
+    }
 }
 
 /// How an expiry option gives its time.
@@ -198,15 +205,39 @@ fn expire_at(ctx: &Ctx<'_>, inv: &Invocation, unit: Unit, arg: &[u8]) -> Result<
     Ok(ms as u64)
 }
 
-/// Redis's `setGenericCommand`: `ok` or `abort` is the reply when the key
-/// was or was not set (but SET ... GET replies the old value either way).
+/// What a SET-like command answers when it did or did not set the key.
+/// Said rather than built: a reply passed in and not used was dropped by a
+/// call (a jump table and a return, each a lookup under TCG) for every
+/// SET.
+#[derive(Clone, Copy)]
+enum Answer {
+    /// SET's: OK, or nil.
+    OkNil,
+    /// SETNX's: 1, or 0.
+    OneZero,
+}
+
+impl Answer {
+    fn reply(self, set: bool) -> Reply {
+        match (self, set) {
+            (Answer::OkNil, true) => Reply::Ok,
+            (Answer::OkNil, false) => Reply::Nil,
+            (Answer::OneZero, set) => Reply::Integer(i64::from(set)),
+        }
+    }
+}
+
+/// Redis's `setGenericCommand`: `answer` says the reply when the key was
+/// or was not set (but SET ... GET replies the old value either way).
+/// Inlined into each caller.
+#[inline(always)]
 fn set_generic(
     ctx: &mut Ctx<'_>,
     inv: &Invocation,
     o: &Options<'_>,
     key: &[u8],
     value: &[u8],
-    (ok, abort): (Reply, Reply),
+    answer: Answer,
 ) -> Result<Reply, CmdError> {
     let at = match o.expire {
         Some((unit, arg)) => Some(expire_at(ctx, inv, unit, arg)?),
@@ -224,12 +255,12 @@ fn set_generic(
     } else {
         None
     };
-    let reply = |done: Reply| match &old {
-        Some(old) => bulk_or_nil(old.clone()),
-        None => done,
+    let reply = move |set: bool| match old {
+        Some(old) => bulk_or_nil(old),
+        None => answer.reply(set),
     };
     if (o.nx && current.is_some()) || (o.xx && current.is_none()) {
-        return Ok(reply(abort));
+        return Ok(reply(false));
     }
     let expires_at = if o.keepttl {
         current.and_then(|e| e.expires_at)
@@ -237,15 +268,19 @@ fn set_generic(
         at
     };
     put(ctx, key, value, expires_at)?;
-    Ok(reply(ok))
+    Ok(reply(true))
 }
 
 /// `OK` once the WAL record is on disk: the write joins the group commit
 /// and its reply waits for it.
 pub fn set(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    let o = parse_options(&inv.args[2..], true)?;
+    let o = match &inv.args[2..] {
+        // The commonest SET: no options to parse, no call to do it.
+        [] => Options::default(),
+        options => parse_options(options, true)?,
+    };
     let (key, value) = (&inv.args[0], &inv.args[1]);
-    set_generic(ctx, inv, &o, key, value, (Reply::Ok, Reply::Nil))
+    set_generic(ctx, inv, &o, key, value, Answer::OkNil)
 }
 
 pub fn setnx(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
@@ -254,14 +289,7 @@ pub fn setnx(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
         ..Options::default()
     };
     let (key, value) = (&inv.args[0], &inv.args[1]);
-    set_generic(
-        ctx,
-        inv,
-        &o,
-        key,
-        value,
-        (Reply::Integer(1), Reply::Integer(0)),
-    )
+    set_generic(ctx, inv, &o, key, value, Answer::OneZero)
 }
 
 fn set_expiring(ctx: &mut Ctx<'_>, inv: &Invocation, unit: Unit) -> Result<Reply, CmdError> {
@@ -270,7 +298,7 @@ fn set_expiring(ctx: &mut Ctx<'_>, inv: &Invocation, unit: Unit) -> Result<Reply
         ..Options::default()
     };
     let (key, value) = (&inv.args[0], &inv.args[2]);
-    set_generic(ctx, inv, &o, key, value, (Reply::Ok, Reply::Nil))
+    set_generic(ctx, inv, &o, key, value, Answer::OkNil)
 }
 
 pub fn setex(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
