@@ -390,20 +390,19 @@ impl Ctx<'_> {
         server.stats.keyspace_hits += hits;
         server.stats.keyspace_misses += misses;
         if self.applied {
-            self.settle_writes(server);
+            if !server.watched.is_empty() {
+                self.touch_watched(server);
+            }
+            self.client.pending.clear();
+            self.applied = false;
         }
     }
 
-    /// [`settle`](Self::settle) for a command that handed writes to the
-    /// store.
-    fn settle_writes(&mut self, server: &mut Server) {
-        if !server.watched.is_empty() {
-            for (key, _) in self.client.pending.last_writes() {
-                server.touch(key);
-            }
+    /// Tells the watched keys' transactions what the command wrote.
+    fn touch_watched(&self, server: &mut Server) {
+        for (key, _) in self.client.pending.last_writes() {
+            server.touch(key);
         }
-        self.client.pending.clear();
-        self.applied = false;
     }
 
     /// Visits every live key from `start` in order, with what it holds, as

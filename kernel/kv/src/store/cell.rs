@@ -145,6 +145,7 @@ impl StoreCell {
 
     /// The store, exclusively (writes, commits, maintenance, anything
     /// that needs `&mut Store`).
+    #[inline]
     pub fn lock(&self) -> StoreCellGuard<'_> {
         StoreCellGuard {
             guard: self.store.write(),
