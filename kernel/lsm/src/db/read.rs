@@ -157,19 +157,26 @@ impl<D: BlockDevice> Db<D> {
     /// block, the memtable or the point cache), so that the caller copies
     /// it once, where it wants it; true if there is a value. `stats` gets
     /// what the lookup cost and where the answer was.
-    pub fn get_visit(
+    ///
+    /// Generic over `visit` as far as the owner's memtable, so that a
+    /// value found there (a key just written) reaches it without a call
+    /// through a pointer (under TCG a lookup of its target, and another
+    /// for the return); below, one `dyn` search serves every caller.
+    #[inline]
+    pub fn get_visit<F: FnMut(&[u8])>(
         &self,
         key: &[u8],
         snapshot: Option<&Snapshot>,
         stats: &mut LookupStats,
-        visit: &mut dyn FnMut(&[u8]),
+        visit: &mut F,
     ) -> Result<bool> {
         let seq = snapshot.map_or(self.last_seq, |s| s.seq);
         // The memtable is the owner's; what a job changes is read from one
         // view of it, taken after (see `shared`).
-        if let Some(found) = mem_lookup(&self.mem, key, seq, stats, visit)? {
+        if let Some(found) = mem_lookup(&self.mem, key, seq, stats, &mut *visit)? {
             return Ok(found);
         }
+        let visit: &mut dyn FnMut(&[u8]) = visit;
         self.sh
             .with_current(|cur| self.get_below_mem(cur, key, seq, snapshot, stats, visit))
     }
@@ -460,12 +467,12 @@ fn parse_found(k: &[u8], table: u64) -> Result<ParsedInternalKey<'_>> {
 /// to `visit`), or `None` if the memtable has no write of it. Inlined
 /// always: once per memtable per lookup, and small.
 #[inline(always)]
-fn mem_lookup(
+fn mem_lookup<F: FnMut(&[u8]) + ?Sized>(
     mem: &MemTable,
     key: &[u8],
     seq: SequenceNumber,
     stats: &mut LookupStats,
-    visit: &mut dyn FnMut(&[u8]),
+    visit: &mut F,
 ) -> Result<Option<bool>> {
     let found = match mem.get_with(key, seq, &mut *visit)? {
         Lookup::Found(()) => true,
