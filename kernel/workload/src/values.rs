@@ -26,7 +26,7 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use lsm::coding::load_u64;
+use lsm::coding::{get_fixed32, load_u64};
 use lsm::random::Rng;
 use unaligned::equal;
 
@@ -112,19 +112,9 @@ impl Values {
         if !equal(&header[..KEY_LEN], key) {
             return false;
         }
-        len_and_digest(&header[KEY_LEN..]) == (body.len(), digest(body))
+        get_fixed32(header, KEY_LEN + 4).map(|n| n as usize) == Some(body.len())
+            && get_fixed32(header, KEY_LEN) == Some(digest(body))
     }
-}
-
-/// The length and the digest a value's header gives its body.
-#[inline(always)]
-fn len_and_digest(words: &[u8]) -> (usize, u32) {
-    let word = |at: usize| {
-        let mut w = [0u8; 4];
-        w.copy_from_slice(&words[at..at + 4]);
-        u32::from_le_bytes(w)
-    };
-    (word(4) as usize, word(0))
 }
 
 /// A 32-bit digest of a value's body, which every byte and its place
