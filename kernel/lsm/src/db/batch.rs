@@ -33,18 +33,15 @@ impl Default for WriteBatch {
 impl WriteBatch {
     /// An empty batch.
     pub fn new() -> Self {
-        Self {
-            rep: alloc::vec![0; HEADER],
-        }
+        Self::with_capacity(0)
     }
 
     /// An empty batch with room for operations of `bytes` in all (see
     /// [`WriteBatch::put_size`]): one allocation for the whole batch.
     pub fn with_capacity(bytes: usize) -> Self {
-        let mut rep = Vec::with_capacity(HEADER + bytes);
-        // Not `resize`: a `memset` call for 12 bytes.
-        extend_short(&mut rep, &[0; HEADER]);
-        Self { rep }
+        let mut b = Self { rep: Vec::new() };
+        b.reset(bytes);
+        b
     }
 
     /// The bytes a put of a `key_len`-byte key and a `value_len`-byte value
@@ -89,6 +86,7 @@ impl WriteBatch {
     pub fn reset(&mut self, bytes: usize) {
         self.rep.clear();
         self.rep.reserve(HEADER + bytes);
+        // Not `resize`: a `memset` call for 12 bytes.
         extend_short(&mut self.rep, &[0; HEADER]);
     }
 
@@ -99,8 +97,7 @@ impl WriteBatch {
 
     /// Removes every operation.
     pub fn clear(&mut self) {
-        self.rep.clear();
-        self.rep.resize(HEADER, 0);
+        self.reset(0);
     }
 
     /// Operations in the batch.
