@@ -382,7 +382,8 @@ impl Ctx<'_> {
     /// Tells `server` what the command's reads and writes so far did: its
     /// keyspace hits and misses, the keys it handed to the store (for
     /// WATCH).
-    /// Inlined, the writes' part out of line: every command ends here,
+    ///
+    /// Inlined, the watched keys' part out of line: every command ends here,
     /// and under TCG each return is a lookup of its target.
     #[inline(always)]
     pub(crate) fn settle(&mut self, server: &mut Server) {

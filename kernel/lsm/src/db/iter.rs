@@ -209,7 +209,14 @@ impl<'a, D: BlockDevice> DbIter<'a, D> {
     /// what [`Skip`] keeps.
     #[inline(always)]
     fn abbrev(&self) -> u128 {
-        self.inner.abbrev().unwrap_or(0)
+        let abbrev = self.inner.abbrev().unwrap_or(0);
+        // What Skip relies on: an abbreviation of the user key alone, the
+        // same for every version of it.
+        debug_assert_eq!(
+            abbrev,
+            crate::comparator::bytewise_prefix(user_key(self.inner.key()))
+        );
+        abbrev
     }
 }
 
