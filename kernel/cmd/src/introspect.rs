@@ -85,6 +85,13 @@ const REDIS: &[(&str, &str, &str)] = &[
     ("SETRANGE", "2.2.0", "string"),
     ("SUBSTR", "1.0.0", "string"),
     ("LCS", "7.0.0", "string"),
+    ("SETBIT", "2.2.0", "bitmap"),
+    ("GETBIT", "2.2.0", "bitmap"),
+    ("BITCOUNT", "2.6.0", "bitmap"),
+    ("BITPOS", "2.8.7", "bitmap"),
+    ("BITOP", "2.6.0", "bitmap"),
+    ("BITFIELD", "3.2.0", "bitmap"),
+    ("BITFIELD_RO", "6.0.0", "bitmap"),
     ("DEL", "1.0.0", "generic"),
     ("UNLINK", "4.0.0", "generic"),
     ("EXISTS", "1.0.0", "generic"),
@@ -162,6 +169,7 @@ fn categories(flags: u16, group: &str) -> Vec<Reply> {
     match group {
         "keys" => cats.push("@keyspace"),
         "strings" => cats.push("@string"),
+        "bitmaps" => cats.push("@bitmap"),
         "transactions" => cats.push("@transaction"),
         "connection" => cats.push("@connection"),
         _ => {}

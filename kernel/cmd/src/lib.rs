@@ -52,6 +52,7 @@ pub mod testing;
 mod appliance;
 mod args;
 mod bench;
+mod bitmaps;
 mod cachecmd;
 mod config;
 mod connection;

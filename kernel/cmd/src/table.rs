@@ -11,7 +11,7 @@ use console::{flag, CommandSpec, Invocation, Reply};
 use crate::ctx::{CmdError, Ctx};
 use crate::state::{Client, Server};
 use crate::subcommand::container;
-use crate::{appliance, connection, expire, keys, serverfamily, strings, transactions};
+use crate::{appliance, bitmaps, connection, expire, keys, serverfamily, strings, transactions};
 
 /// A command's implementation. It checks what the spec's arity cannot (the
 /// meaning of its arguments) and returns the reply or a typed error.
@@ -43,6 +43,7 @@ pub(crate) const fn entry(name: &'static str, handler: Handler, joins_group: boo
 /// module keeps its own list.
 pub static HANDLERS: &[&[Entry]] = &[
     strings::HANDLERS,
+    bitmaps::HANDLERS,
     keys::HANDLERS,
     expire::HANDLERS,
     transactions::HANDLERS,

@@ -4,8 +4,8 @@
 //! by [`CommandSpec::name`]; everything a user can get wrong before that is
 //! caught here, so a bad command is refused before it can touch stored data.
 //!
-//! The specs live in one file per family (strings, keys, transactions,
-//! connection, appliance, server), listed in
+//! The specs live in one file per family (strings, bitmaps, keys,
+//! transactions, connection, appliance, server), listed in
 //! [`FAMILIES`]; [`commands`] walks them all.
 
 use alloc::string::String;
@@ -124,6 +124,7 @@ impl Keys {
 }
 
 mod appliance;
+mod bitmaps;
 mod connection;
 mod expire;
 mod index;
@@ -137,6 +138,7 @@ pub use index::{lookup, lookup_after};
 /// Every family's specs, in HELP's order of families.
 pub static FAMILIES: &[&[CommandSpec]] = &[
     strings::SPECS,
+    bitmaps::SPECS,
     keys::SPECS,
     expire::SPECS,
     transactions::SPECS,
@@ -190,8 +192,9 @@ pub fn position(spec: &CommandSpec) -> Option<Position> {
 }
 
 /// Group order in HELP: the everyday commands first.
-pub const GROUPS: [&str; 8] = [
+pub const GROUPS: [&str; 9] = [
     "strings",
+    "bitmaps",
     "keys",
     "transactions",
     "connection",

@@ -48,6 +48,14 @@ fn every_command_of_the_contract_is_in_the_table() {
         "DECRBY",
         "INCRBYFLOAT",
         "LCS",
+        // Bitmaps.
+        "SETBIT",
+        "GETBIT",
+        "BITCOUNT",
+        "BITPOS",
+        "BITOP",
+        "BITFIELD",
+        "BITFIELD_RO",
         // Expiry.
         "EXPIRE",
         "PEXPIRE",
@@ -276,6 +284,13 @@ fn redis_arity_of_the_redis_commands() {
     // What Redis 7.0's COMMAND INFO says, so that clients that check
     // arity before sending (and COMMAND INFO here) agree with Redis.
     let table = [
+        ("SETBIT", 4),
+        ("GETBIT", 3),
+        ("BITCOUNT", -2),
+        ("BITPOS", -3),
+        ("BITOP", -4),
+        ("BITFIELD", -2),
+        ("BITFIELD_RO", -2),
         ("DEL", -2),
         ("UNLINK", -2),
         ("EXISTS", -2),

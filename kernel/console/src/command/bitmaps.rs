@@ -1,0 +1,91 @@
+//! The bitmap commands: a string read and written as an array of bits
+//! (bit 0 the first byte's most significant), counted, searched, combined,
+//! and as integers of any width at any bit offset.
+
+use super::{flag, CommandSpec, Keys};
+
+/// In HELP's order.
+pub(super) static SPECS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "SETBIT",
+        aliases: &[],
+        min_args: 3,
+        max_args: Some(3),
+        usage: "SETBIT key offset 0|1",
+        summary: "set or clear the bit at offset (zero bytes fill a gap); replies the bit it held",
+        group: "bitmaps",
+        flags: flag::WRITE,
+        keys: Keys::ONE,
+    },
+    CommandSpec {
+        name: "GETBIT",
+        aliases: &[],
+        min_args: 2,
+        max_args: Some(2),
+        usage: "GETBIT key offset",
+        summary: "the bit at offset (0 past the end)",
+        group: "bitmaps",
+        flags: flag::READONLY | flag::FAST,
+        keys: Keys::ONE,
+    },
+    CommandSpec {
+        name: "BITCOUNT",
+        aliases: &[],
+        min_args: 1,
+        // Redis's arity: more is its syntax error, not an arity one.
+        max_args: None,
+        usage: "BITCOUNT key [start end [BYTE|BIT]]",
+        summary: "how many bits are set, in the whole value or between two byte (or bit) positions",
+        group: "bitmaps",
+        flags: flag::READONLY,
+        keys: Keys::ONE,
+    },
+    CommandSpec {
+        name: "BITPOS",
+        aliases: &[],
+        min_args: 2,
+        max_args: None,
+        usage: "BITPOS key 0|1 [start [end [BYTE|BIT]]]",
+        summary: "the position of the first bit set (1) or clear (0), in the whole value or a range",
+        group: "bitmaps",
+        flags: flag::READONLY,
+        keys: Keys::ONE,
+    },
+    CommandSpec {
+        name: "BITOP",
+        aliases: &[],
+        min_args: 3,
+        max_args: None,
+        usage: "BITOP AND|OR|XOR|NOT destkey key [key ...]",
+        summary: "combine values bit by bit (shorter ones padded with zeros) into destkey; replies its length",
+        group: "bitmaps",
+        flags: flag::WRITE,
+        keys: Keys {
+            first: 2,
+            last: -1,
+            step: 1,
+        },
+    },
+    CommandSpec {
+        name: "BITFIELD",
+        aliases: &[],
+        min_args: 1,
+        max_args: None,
+        usage: "BITFIELD key [GET type offset] [SET type offset value] [INCRBY type offset increment] [OVERFLOW WRAP|SAT|FAIL] ...",
+        summary: "read, write and add to integers of 1-64 bits (i8, u5, ...) at any bit offset (#n: the n-th of its width)",
+        group: "bitmaps",
+        flags: flag::WRITE,
+        keys: Keys::ONE,
+    },
+    CommandSpec {
+        name: "BITFIELD_RO",
+        aliases: &[],
+        min_args: 1,
+        max_args: None,
+        usage: "BITFIELD_RO key [GET type offset ...]",
+        summary: "BITFIELD's GETs alone, a read",
+        group: "bitmaps",
+        flags: flag::READONLY | flag::FAST,
+        keys: Keys::ONE,
+    },
+];
