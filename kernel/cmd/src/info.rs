@@ -235,7 +235,9 @@ fn redis_fields(ctx: &Ctx<'_>, name: &str, r: &mut Report) {
         "persistence" => {
             r.add_field("loading", 0);
             r.add_field("async_loading", 0);
+            r.add_field("rdb_changes_since_last_save", server.changes_since_save);
             r.add_field("rdb_bgsave_in_progress", 0);
+            r.add_field("rdb_last_save_time", server.last_save_ms / 1000);
             r.add_field("aof_enabled", 1);
             r.add_field("aof_rewrite_in_progress", 0);
             r.add_field("aof_rewrite_scheduled", 0);

@@ -123,6 +123,7 @@ const REDIS: &[(&str, &str, &str)] = &[
     ("COMMAND", "2.8.13", "server"),
     ("CONFIG", "2.0.0", "server"),
     ("SLOWLOG", "2.2.12", "server"),
+    ("LASTSAVE", "1.0.0", "server"),
     ("MULTI", "1.2.0", "transactions"),
     ("EXEC", "1.2.0", "transactions"),
     ("DISCARD", "2.0.0", "transactions"),

@@ -391,6 +391,7 @@ impl Ctx<'_> {
         server.stats.keyspace_hits += hits;
         server.stats.keyspace_misses += misses;
         if self.applied {
+            server.changes_since_save += self.client.pending.ops.len() as u64;
             if !server.watched.is_empty() {
                 self.touch_watched(server);
             }

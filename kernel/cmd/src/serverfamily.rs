@@ -1,5 +1,5 @@
 //! Redis's server commands: COMMAND (`introspect`), CONFIG (`config`),
-//! SLOWLOG (`slowlog`) and FUNCTION, whose only use here is the test
+//! SLOWLOG (`slowlog`), LASTSAVE and FUNCTION, whose only use here is the test
 //! suite's `FUNCTION FLUSH` before each file: unikv has no functions, so
 //! there is nothing to flush.
 
@@ -18,7 +18,17 @@ pub(crate) static HANDLERS: &[Entry] = &[
     entry("CONFIG", config::config, false),
     entry("FUNCTION", function, true),
     entry("SLOWLOG", slowlog::slowlog, true),
+    entry("LASTSAVE", lastsave, true),
 ];
+
+/// Redis's LASTSAVE: the Unix time of the last save, here the last time
+/// SAVE or FLUSH wrote the memtable to a table (every write is durable in
+/// the WAL before its reply anyway).
+pub fn lastsave(ctx: &mut Ctx<'_>, _: &Invocation) -> Result<Reply, CmdError> {
+    Ok(Reply::Integer(
+        (ctx.server.lock().last_save_ms / 1000) as i64,
+    ))
+}
 
 /// FUNCTION's subcommands unikv has: FLUSH and HELP; the others (LOAD,
 /// LIST, ...) get Redis's error for an unknown subcommand.

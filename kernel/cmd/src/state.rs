@@ -432,6 +432,14 @@ pub struct Server {
     pub last_cursor: u64,
     /// When the server started, in Unix milliseconds.
     pub started_ms: u64,
+    /// Keys written since the last SAVE (or FLUSH), or since the start:
+    /// Redis's `dirty`, INFO's `rdb_changes_since_last_save`. Counted as
+    /// the writes go to the store, one per key a command wrote (a write
+    /// that changes nothing is none); not zeroed by CONFIG RESETSTAT.
+    pub changes_since_save: u64,
+    /// When the memtable was last written to a table by SAVE or FLUSH
+    /// (or the server started), in Unix milliseconds: LASTSAVE.
+    pub last_save_ms: u64,
     /// 40 hex digits, different at every start (INFO's `run_id`).
     pub run_id: String,
     /// The commands that were slow (SLOWLOG).
@@ -478,6 +486,7 @@ impl Server {
         Server {
             config,
             started_ms: now_ms,
+            last_save_ms: now_ms,
             last_cursor: now_ms.saturating_mul(1_000_000),
             run_id,
             ..Server::default()

@@ -7,8 +7,14 @@ use console::{Invocation, Reply, Report};
 
 use crate::ctx::{CmdError, Ctx};
 
+/// FLUSH and SAVE: the memtable written to a table, which is what the
+/// statistics of saves (`rdb_changes_since_last_save`, LASTSAVE) count.
 pub fn flush(ctx: &mut Ctx<'_>, _: &Invocation) -> Result<Reply, CmdError> {
     ctx.store()?.flush()?;
+    let now = ctx.now_ms();
+    let mut server = ctx.server.lock();
+    server.changes_since_save = 0;
+    server.last_save_ms = now;
     Ok(Reply::Ok)
 }
 

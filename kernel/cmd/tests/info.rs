@@ -123,9 +123,11 @@ fn info_sections_in_order_with_redis_fields_then_the_kernels() {
         c.run("INFO memory"),
         "# Memory\nused_memory:3145728\nused_memory_human:3.00M\ntotal_system_memory:1073741824\ntotal_system_memory_human:1.00G\nmaxmemory:0\nmaxmemory_human:0B\nmaxmemory_policy:noeviction\nkernel_memory:yes\n"
     );
+    let lastsave = c.run("LASTSAVE");
+    let lastsave = lastsave.trim_end().strip_prefix("(integer) ").unwrap();
     assert_eq!(
         c.run("INFO persistence replication cluster"),
-        "# Persistence\nloading:0\nasync_loading:0\nrdb_bgsave_in_progress:0\naof_enabled:1\naof_rewrite_in_progress:0\naof_rewrite_scheduled:0\nappendfsync:always\nacknowledged_loss_window_ms:0\n\n# Replication\nrole:master\nconnected_slaves:0\nmaster_failover_state:no-failover\nmaster_repl_offset:0\nsecond_repl_offset:-1\nrepl_backlog_active:0\n\n# Cluster\ncluster_enabled:0\n"
+        format!("# Persistence\nloading:0\nasync_loading:0\nrdb_changes_since_last_save:0\nrdb_bgsave_in_progress:0\nrdb_last_save_time:{lastsave}\naof_enabled:1\naof_rewrite_in_progress:0\naof_rewrite_scheduled:0\nappendfsync:always\nacknowledged_loss_window_ms:0\n\n# Replication\nrole:master\nconnected_slaves:0\nmaster_failover_state:no-failover\nmaster_repl_offset:0\nsecond_repl_offset:-1\nrepl_backlog_active:0\n\n# Cluster\ncluster_enabled:0\n")
     );
     assert_eq!(c.run("INFO devices"), "# Devices\nkernel_devices:yes\n");
     assert_eq!(c.run("INFO modules"), "# Modules\n");
@@ -233,4 +235,78 @@ fn info_at_the_console_names_its_sections_and_refuses_unknown_ones() {
         Reply::Report(console::Report::new())
     );
     assert!(n.run("INFO server nonsense").starts_with("# Server\n"));
+}
+
+/// The number in INFO persistence's `field`.
+fn persistence(c: &mut Session<'_>, field: &str) -> u64 {
+    let info = c.run("INFO persistence");
+    let prefix = format!("{field}:");
+    info.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Redis's "SETBIT/BITFIELD only increase dirty when the value changed"
+/// (tests/unit/bitops.tcl), then SAVE: it zeroes the count and moves
+/// LASTSAVE.
+#[test]
+fn changes_since_the_last_save_count_the_keys_written() {
+    // Stopped mid-second, so that five seconds on is LASTSAVE + 5 exactly.
+    common::freeze_clock(1_700_000_000_500_000);
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    let dirty = persistence(&mut c, "rdb_changes_since_last_save");
+    assert_eq!(dirty, 0);
+    // Creating a key always counts.
+    c.run("SETBIT foo 0 0");
+    c.run("BITFIELD foo2 SET i5 0 0");
+    assert_eq!(persistence(&mut c, "rdb_changes_since_last_save"), 2);
+    // No change.
+    c.run("SETBIT foo 0 0");
+    c.run("BITFIELD foo2 SET i5 0 0");
+    assert_eq!(persistence(&mut c, "rdb_changes_since_last_save"), 2);
+    // A change and a no change, each way.
+    for cmd in [
+        "SETBIT foo 0 1",
+        "SETBIT foo 0 1",
+        "SETBIT foo 0 0",
+        "SETBIT foo 0 0",
+        "BITFIELD foo2 SET i5 0 1",
+        "BITFIELD foo2 SET i5 0 1",
+        "BITFIELD foo2 SET i5 0 0",
+        "BITFIELD foo2 SET i5 0 0",
+    ] {
+        c.run(cmd);
+    }
+    assert_eq!(persistence(&mut c, "rdb_changes_since_last_save"), 6);
+    c.run("BITFIELD foo3 INCRBY i5 0 1");
+    c.run("BITFIELD foo3 INCRBY i5 0 1");
+    assert_eq!(persistence(&mut c, "rdb_changes_since_last_save"), 8);
+    // A change of length only.
+    c.run("SETBIT foo 90 0");
+    c.run("BITFIELD foo2 SET i5 90 0");
+    assert_eq!(persistence(&mut c, "rdb_changes_since_last_save"), 10);
+    // One per key: MSET of three, DEL of two (one missing), a transaction.
+    c.run("MSET a 1 b 2 c 3");
+    c.run("DEL a nothing");
+    c.run("MULTI");
+    c.run("SET x 1");
+    c.run("INCR x");
+    c.run("EXEC");
+    assert_eq!(persistence(&mut c, "rdb_changes_since_last_save"), 16);
+    let before = persistence(&mut c, "rdb_last_save_time");
+    assert_eq!(c.run("LASTSAVE"), format!("(integer) {before}\n"));
+    common::advance_ms(5000);
+    let mut console = Session::console(&s, &srv);
+    assert_eq!(console.run("SAVE"), "OK\n");
+    assert_eq!(persistence(&mut c, "rdb_changes_since_last_save"), 0);
+    assert_eq!(c.run("LASTSAVE"), format!("(integer) {}\n", before + 5));
+    assert_eq!(persistence(&mut c, "rdb_last_save_time"), before + 5);
+    // CONFIG RESETSTAT leaves both alone, as in Redis.
+    c.run("SET y 1");
+    c.run("CONFIG RESETSTAT");
+    assert_eq!(persistence(&mut c, "rdb_changes_since_last_save"), 1);
+    assert_eq!(persistence(&mut c, "rdb_last_save_time"), before + 5);
 }

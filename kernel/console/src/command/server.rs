@@ -1,5 +1,5 @@
 //! Redis's server commands: COMMAND (the command table, as clients ask for
-//! it), CONFIG and FUNCTION. The appliance's own server commands (INFO,
+//! it), CONFIG, FUNCTION, SLOWLOG and LASTSAVE. The appliance's own server commands (INFO,
 //! SERVICES, SHUTDOWN ...) are in `appliance`.
 
 use super::{flag, CommandSpec, Keys};
@@ -48,6 +48,17 @@ pub(super) static SPECS: &[CommandSpec] = &[
         summary: "the commands that took longer than slowlog-log-slower-than microseconds, newest first",
         group: "server",
         flags: flag::SUBCOMMANDS,
+        keys: Keys::NONE,
+    },
+    CommandSpec {
+        name: "LASTSAVE",
+        aliases: &[],
+        min_args: 0,
+        max_args: Some(0),
+        usage: "LASTSAVE",
+        summary: "when the memtable was last written to a table by SAVE or FLUSH (or the server started), in Unix seconds",
+        group: "server",
+        flags: flag::FAST,
         keys: Keys::NONE,
     },
 ];
