@@ -228,6 +228,9 @@ pub struct Ctx<'a> {
     /// lock the command takes at its end (a lock per read cost a GET a
     /// second lock section).
     pub(crate) reads: core::cell::Cell<(u64, u64)>,
+    /// Bytes of the values the command (a transaction: all its commands)
+    /// has read so far: see `Ctx::count_read`.
+    pub(crate) read_bytes: core::cell::Cell<usize>,
     /// The client's pending writes went to the store: the transactions
     /// that watch their keys
     /// learn of them in that same lock.
@@ -258,6 +261,7 @@ impl<'a> Ctx<'a> {
             wait_for: None,
             now: core::cell::Cell::new(None),
             reads: core::cell::Cell::new((0, 0)),
+            read_bytes: core::cell::Cell::new(0),
             applied: false,
             // Until the command's end reads the setting: the safe one.
             appendfsync: Appendfsync::Always,

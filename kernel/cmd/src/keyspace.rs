@@ -5,6 +5,7 @@
 //! transaction. Expired values read as absent everywhere.
 
 use alloc::collections::{btree_map, BTreeMap};
+use alloc::format;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
@@ -19,6 +20,11 @@ use crate::state::Server;
 
 /// Keys visited between two looks at Ctrl-C during a scan.
 const SCAN_CHECK_EVERY: usize = 256;
+
+/// Bytes of values a command may read before [`Ctx::read_for_write`]
+/// looks at the free heap (a value is at most 16 MiB, so a command holds
+/// at most 20 MiB unlooked).
+const UNCHECKED_READ: usize = 4 << 20;
 
 /// What a scan calls for each live key and its value: false stops it.
 pub(crate) type Visit<'v> = dyn FnMut(&[u8], &Entry) -> Result<bool, CmdError> + 'v;
@@ -235,6 +241,51 @@ impl Ctx<'_> {
     /// command that writes the key looks at first (Redis's
     /// `lookupKeyWrite`: RENAME's source, COPY's target).
     pub(crate) fn read_for_write(&self, key: &[u8]) -> Result<Option<Entry>, CmdError> {
+        let found = self.read_value(key)?;
+        if let Some(e) = &found {
+            self.count_read(e.value.len())?;
+        }
+        Ok(found)
+    }
+
+    /// Counts `len` bytes more of values read by the command, and refuses
+    /// to go on once they pass a quarter of the free heap: every value a
+    /// command reads is a copy held until its reply is sent (MGET's, a
+    /// transaction's, BITOP's sources), and the rendered reply needs about
+    /// as much again, so a client naming enough large values would
+    /// otherwise exhaust the heap, which stops the kernel. The free heap
+    /// is looked at only past [`UNCHECKED_READ`]: a GET does not pay for it.
+    #[inline(always)]
+    fn count_read(&self, len: usize) -> Result<(), CmdError> {
+        let total = self.read_bytes.get().saturating_add(len);
+        self.read_bytes.set(total);
+        // A command's first value is let through: it is read already,
+        // and a command of one key needs it.
+        if total > UNCHECKED_READ && total > len {
+            return self.check_room(total);
+        }
+        Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn check_room(&self, total: usize) -> Result<(), CmdError> {
+        let free = self.host.free_memory();
+        if total > free / 4 {
+            return Err(CmdError::Coded(
+                "OOM",
+                format!(
+                    "command not allowed: the values it reads ({total} bytes so far) pass a quarter \
+                     of the free memory ({free} bytes); read fewer or smaller values at a time"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// [`Ctx::read_for_write`] before the count.
+    #[inline(always)]
+    fn read_value(&self, key: &[u8]) -> Result<Option<Entry>, CmdError> {
         let pending = &self.client.pending;
         Ok(match pending.find(key) {
             Some(i) => pending

@@ -8,7 +8,7 @@
 mod common;
 
 use cmd::Reply;
-use common::{advance_ms, expect, freeze_clock, line, shown, store};
+use common::{advance_ms, expect, freeze_clock, line, server, shown, store, Session};
 
 /// A day in 2023, in Unix microseconds.
 const T0_US: u64 = 1_700_000_000_000_000;
@@ -569,4 +569,38 @@ fn arity_errors_name_the_usage() {
             ("MGET", "(error) ERR wrong number of arguments for 'MGET': usage MGET key [key ...]"),
         ],
     );
+}
+
+/// A command that names enough large values to fill the heap is refused
+/// with an OOM error once its reads pass a quarter of the free heap (the
+/// test double's 64 MiB: 16 MiB; its first value always goes through),
+/// and nothing is lost: the kernel would
+/// otherwise stop at the failed allocation.
+#[test]
+fn reads_past_a_quarter_of_the_free_heap_are_refused() {
+    let (s, srv) = (store(256 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    assert_eq!(c.run("SETRANGE big 1048575 x"), "(integer) 1048576\n");
+    let mget = |n: usize| format!("MGET{}", " big".repeat(n));
+    let reply = c.run(&mget(15));
+    assert_eq!(reply.matches(") \"").count(), 15);
+    let reply = c.run(&mget(20));
+    assert!(
+        reply.starts_with("(error) OOM command not allowed: the values it reads (17825792 bytes so far) pass a quarter of the free memory (67108864 bytes)"),
+        "{reply}"
+    );
+    // BITOP's sources, and a transaction's reads all together.
+    let bitop = format!("BITOP OR dest{}", " big".repeat(20));
+    assert!(c.run(&bitop).starts_with("(error) OOM "));
+    assert_eq!(c.run("EXISTS dest"), "(integer) 0\n");
+    assert_eq!(c.run("MULTI"), "OK\n");
+    for _ in 0..20 {
+        assert_eq!(c.run("STRLEN big"), "QUEUED\n");
+    }
+    assert_eq!(c.run("SET after 1"), "QUEUED\n");
+    let exec = c.run("EXEC");
+    assert_eq!(exec.matches("(integer) 1048576").count(), 16, "{exec}");
+    assert_eq!(exec.matches("(error) OOM").count(), 4, "{exec}");
+    assert_eq!(c.run("GET after"), "\"1\"\n");
+    assert_eq!(c.run("STRLEN big"), "(integer) 1048576\n");
 }
