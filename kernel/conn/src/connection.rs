@@ -139,6 +139,8 @@ impl Connection {
         self.out = Vec::new();
         self.sent = 0;
         self.outbox = Outbox::new();
+        // Its unfinished request too: nothing it sent will run.
+        self.parser = RequestParser::new(self.parser.limits());
     }
 
     fn command(&mut self, env: &Env<'_>, mut argv: Vec<Vec<u8>>) {
@@ -230,6 +232,13 @@ impl Connection {
     /// Replies not sent yet, held or ready.
     pub fn unsent_bytes(&self) -> usize {
         self.out.len() - self.sent + self.outbox.held_bytes()
+    }
+
+    /// The heap the connection holds for its client: the replies not sent
+    /// yet and the unfinished request. What its owner bounds, across its
+    /// connections, to keep clients from taking the memory the store needs.
+    pub fn held_bytes(&self) -> usize {
+        self.unsent_bytes() + self.parser.held_bytes()
     }
 
     /// Whether the owner should close the socket now: after QUIT or a

@@ -51,6 +51,9 @@ const UNAUTH_MAX_BULK_LEN: i64 = 16384;
 /// and grows as they arrive (Redis starts at 1024), so a large count alone
 /// reserves little.
 const FIRST_ARGV_CAPACITY: usize = 16;
+/// Room a bulk gets from its header: about what one read brings (a TCP
+/// segment's worth and more); the rest grows as its bytes arrive.
+const FIRST_BULK_CAPACITY: usize = 64 << 10;
 /// Room for an unfinished line kept between lines; a longer line's buffer
 /// is freed once it is read.
 const KEPT_LINE_CAPACITY: usize = 1024;
@@ -64,9 +67,9 @@ const SPARE_ARG_CAPACITY: usize = 4096;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// `proto-max-bulk-len`: the longest argument, checked on its header
-    /// before any of its bytes is buffered. A header within it reserves
-    /// the whole length at once, as Redis does, so it bounds what one
-    /// request can make the server reserve.
+    /// before any of its bytes is buffered. Unlike Redis, a header within
+    /// it does not reserve the whole length at once: the room grows with
+    /// the bytes that arrive (see [`RequestParser::held_bytes`]).
     pub proto_max_bulk_len: u64,
     /// The largest `*` count; Redis 7.0's `INT_MAX` bounds it whatever is
     /// set.
@@ -186,6 +189,8 @@ pub struct RequestParser {
     left: u64,
     /// The bulk being read.
     arg: Vec<u8>,
+    /// Bytes the finished arguments of the multibulk being read hold.
+    held: usize,
     /// Emptied argument buffers of earlier requests, for the next ones.
     spare: Vec<Vec<u8>>,
     /// An emptied argument vector of an earlier request.
@@ -209,6 +214,7 @@ impl RequestParser {
             argv: Vec::new(),
             left: 0,
             arg: Vec::new(),
+            held: 0,
             spare: Vec::new(),
             spare_argv: Vec::new(),
         }
@@ -264,6 +270,18 @@ impl RequestParser {
     /// commands.
     pub fn is_idle(&self) -> bool {
         self.state == State::Idle
+    }
+
+    /// The heap the unfinished request holds: its finished arguments, the
+    /// one being read, the unfinished line, and the argument vector. Its
+    /// owner bounds it (with the replies owed) so that clients that send
+    /// large requests slowly, or never finish them, cannot take the
+    /// memory everything else needs.
+    pub fn held_bytes(&self) -> usize {
+        self.held
+            + self.arg.capacity()
+            + self.pending.capacity()
+            + self.argv.capacity() * core::mem::size_of::<Vec<u8>>()
     }
 
     /// Reads `input`, the bytes received after those already consumed,
@@ -336,6 +354,9 @@ impl RequestParser {
                 }
                 State::Bulk { len, trailer } => {
                     let take = rest.len().min(len - self.arg.len());
+                    if let Err(e) = self.grow_arg(len, take) {
+                        return Err(self.fail(e));
+                    }
                     self.arg.extend_from_slice(&rest[..take]);
                     let skip = (rest.len() - take).min(trailer);
                     pos += take + skip;
@@ -361,7 +382,24 @@ impl RequestParser {
         self.pending = Vec::new();
         self.argv = Vec::new();
         self.arg = Vec::new();
+        self.held = 0;
         error
+    }
+
+    /// Makes room in the bulk being read (`len` bytes long) for `take`
+    /// bytes more: room for what has come, not what the header announced
+    /// (a header costs its sender a few bytes, the room it would reserve
+    /// up to `proto_max_bulk_len`), doubling so that a large bulk is
+    /// copied a few times, not once per read.
+    fn grow_arg(&mut self, len: usize, take: usize) -> Result<(), ProtocolError> {
+        let needed = self.arg.len() + take;
+        if needed <= self.arg.capacity() {
+            return Ok(());
+        }
+        let target = (self.arg.capacity() * 2).max(needed).min(len);
+        self.arg
+            .try_reserve_exact(target - self.arg.len())
+            .map_err(|_| ProtocolError::OutOfMemory)
     }
 
     /// Appends to the unfinished line, growing its buffer by doubling but
@@ -482,8 +520,9 @@ impl RequestParser {
                 }
                 let len = usize::try_from(len).map_err(|_| ProtocolError::OutOfMemory)?;
                 self.arg = Vec::new();
+                // Room for what a read brings at most; the rest as it comes.
                 self.arg
-                    .try_reserve_exact(len)
+                    .try_reserve_exact(len.min(FIRST_BULK_CAPACITY))
                     .map_err(|_| ProtocolError::OutOfMemory)?;
                 if self.argv.len() == self.argv.capacity() {
                     // Double, but never past the count announced.
@@ -500,6 +539,7 @@ impl RequestParser {
 
     /// Files the bulk just read; returns the command if it was the last.
     fn end_bulk(&mut self) -> Option<Argv> {
+        self.held += self.arg.capacity();
         self.argv.push(core::mem::take(&mut self.arg));
         self.left -= 1;
         if self.left > 0 {
@@ -507,6 +547,7 @@ impl RequestParser {
             return None;
         }
         self.state = State::Idle;
+        self.held = 0;
         Some(core::mem::take(&mut self.argv))
     }
 }

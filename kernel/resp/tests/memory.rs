@@ -192,3 +192,40 @@ fn recycled_arguments_make_a_steady_stream_allocate_nothing() {
     assert_eq!(commands, 1000);
     assert_eq!(calls_after_first, 0);
 }
+
+/// A header alone reserves at most a read's worth, whatever it announces:
+/// a peer must send the bytes it makes the server hold. `held_bytes`
+/// follows what the unfinished request holds, and is 0 once it is done.
+#[test]
+fn an_announced_bulk_holds_only_what_arrived() {
+    const LEN: usize = 60_000_000;
+    let mut parser = RequestParser::default();
+    let header = format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${LEN}\r\n");
+    let (result, peak) = peak_of(|| parser.parse(header.as_bytes()));
+    assert_eq!(result, Ok(Parsed::NeedMore));
+    assert!(peak <= (64 << 10) + OVERHEAD, "peak {peak}");
+    assert!(parser.held_bytes() <= (64 << 10) + OVERHEAD);
+    let chunk = vec![b'v'; 1 << 20];
+    let (_, peak) = peak_of(|| {
+        for _ in 0..3 {
+            assert_eq!(parser.parse(&chunk), Ok(Parsed::NeedMore));
+        }
+    });
+    // Doubling: at most twice what came.
+    assert!(peak <= 2 * (3 << 20) + OVERHEAD, "peak {peak}");
+    let held = parser.held_bytes();
+    assert!(
+        (3 << 20..=2 * (3 << 20) + OVERHEAD).contains(&held),
+        "{held}"
+    );
+    let rest = vec![b'v'; LEN - (3 << 20)];
+    assert_eq!(parser.parse(&rest), Ok(Parsed::NeedMore));
+    match parser.parse(b"\r\n") {
+        Ok(Parsed::Command { argv, .. }) => {
+            assert_eq!(argv[2].len(), LEN);
+            assert_eq!(argv[2].capacity(), LEN, "never past the length announced");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(parser.held_bytes() <= OVERHEAD, "{}", parser.held_bytes());
+}

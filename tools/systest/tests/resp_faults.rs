@@ -1,5 +1,6 @@
 //! unikv as a Redis server under QEMU, among clients that misbehave or
-//! lose their server: hostile clients that must not hurt anyone else, a
+//! lose their server: hostile clients that must not hurt anyone else (nor
+//! fill the heap), a
 //! QEMU killed while clients pipeline SETs, after which every SET whose OK
 //! reached its client is there, and `appendfsync` switched at run time
 //! before such a kill.
@@ -172,6 +173,78 @@ fn hostile_clients_hurt_nobody_else() {
     assert_eq!(
         good.cmd(&["EXISTS", "half", "k"]).unwrap(),
         Frame::Integer(0)
+    );
+    s.qemu.shutdown();
+}
+
+/// Clients that would make the server hold more than its heap: a command
+/// that reads more large values than memory allows is refused with an OOM
+/// error, and clients that send large requests and never finish them are
+/// dropped once what all the clients hold passes a quarter of the free
+/// heap. Either would otherwise end in a failed allocation, which stops
+/// the kernel. Another client is served throughout; nothing changes.
+#[test]
+fn clients_that_would_fill_the_heap_are_refused_or_dropped() {
+    let s = Server::boot("resp-heap.img", 256, false, None);
+    let mut good = s.client();
+    assert_eq!(good.cmd(&["SET", "canary", "alive"]).unwrap(), ok());
+    let check = |good: &mut Client| match good.cmd(&["GET", "canary"]) {
+        Ok(f) => assert_eq!(f, bulk("alive")),
+        Err(e) => panic!("the well-behaved client lost its connection: {e}"),
+    };
+    let big = "x".repeat(15 << 20);
+    assert_eq!(good.cmd(&["SET", "big", &big]).unwrap(), ok());
+    drop(big);
+
+    // 80 copies of a 15 MiB value would be 1.2 GB on a 1 GiB machine.
+    let mut c = s.client();
+    let mut mget = vec!["MGET"];
+    mget.extend(std::iter::repeat_n("big", 80));
+    match c.cmd(&mget).unwrap() {
+        Frame::Error(e) => assert!(e.starts_with(b"OOM command not allowed"), "{e:?}"),
+        _ => panic!("an MGET of 1.2 GB was not refused"),
+    }
+    check(&mut good);
+    assert_eq!(c.cmd(&["STRLEN", "big"]).unwrap(), Frame::Integer(15 << 20));
+
+    // Twenty clients each announce a 60 MB value and send 55 MB of it: 1.1
+    // GB, more than the heap. Each core's connections may hold a quarter of
+    // the free heap (what the others left).
+    let senders: Vec<_> = (0..20)
+        .map(|_| {
+            let c = s.client();
+            let mut stream = c.stream.try_clone().unwrap();
+            stream
+                .set_write_timeout(Some(Duration::from_secs(60)))
+                .unwrap();
+            let t = std::thread::spawn(move || {
+                let chunk = vec![b'v'; 1 << 20];
+                if stream
+                    .write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$60000000\r\n")
+                    .is_err()
+                {
+                    return true;
+                }
+                (0..55).any(|_| stream.write_all(&chunk).is_err())
+            });
+            (c, t)
+        })
+        .collect();
+    let mut dropped = 0;
+    for (mut c, t) in senders {
+        let write_failed = t.join().unwrap();
+        check(&mut good);
+        if write_failed || c.closed_within(Duration::from_millis(500)) {
+            dropped += 1;
+        }
+    }
+    assert!(dropped >= 1, "no client was dropped");
+    assert!(dropped < 20, "every client was dropped");
+    check(&mut good);
+    assert_eq!(good.cmd(&["EXISTS", "k"]).unwrap(), Frame::Integer(0));
+    assert_eq!(
+        good.cmd(&["STRLEN", "big"]).unwrap(),
+        Frame::Integer(15 << 20)
     );
     s.qemu.shutdown();
 }

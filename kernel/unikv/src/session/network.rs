@@ -36,6 +36,11 @@ pub struct Network {
 /// seconds; a budget this old is as good.
 const BUDGET_MS: u64 = 10;
 
+/// What a connection may hold without a look at the heap: an idle one
+/// keeps a line buffer of up to 1 KiB, and a request of a few small
+/// arguments is under this too.
+const IDLE_HOLDING: usize = 4 << 10;
+
 impl Network {
     pub fn new(server: &'static ServerCell) -> Network {
         Network {
@@ -97,17 +102,20 @@ impl Network {
     }
 
     /// Each client's unread replies are capped (client-output-buffer-limit);
-    /// so is their sum, at a quarter of the free heap: past it, the client
-    /// with the most unread goes, so that many slow readers together cannot
-    /// take the memory the store and its cache need.
+    /// what all the clients hold (unread replies and unfinished requests)
+    /// is capped at a quarter of the free heap: past it, the client that
+    /// holds the most goes, so that many slow readers, or clients that send
+    /// large requests and never finish them, cannot take the memory the
+    /// store and its cache need (an allocation that fails stops the
+    /// kernel).
     fn bound_unsent(&mut self) {
-        let unsent = |conns: &[(ConnId, Connection)]| -> usize {
-            conns.iter().map(|(_, c)| c.unsent_bytes()).sum()
+        let held = |conns: &[(ConnId, Connection)]| -> usize {
+            conns.iter().map(|(_, c)| c.held_bytes()).sum()
         };
-        let owed = unsent(&self.conns);
-        if owed == 0 {
+        let owed = held(&self.conns);
+        if owed <= IDLE_HOLDING * self.conns.len() {
             // The usual round: no heap lock (every core's allocations take
-            // it) to learn that nothing is owed.
+            // it) to learn that little is held.
             return;
         }
         let now = pl031::wall_ms();
@@ -118,16 +126,20 @@ impl Network {
         let budget = hal::heap::stats().free / 4;
         self.budget = (budget, now);
         loop {
-            if unsent(&self.conns) <= budget {
+            if held(&self.conns) <= budget {
                 return;
             }
-            let Some((_, worst)) = self.conns.iter_mut().max_by_key(|(_, c)| c.unsent_bytes())
+            let Some((_, worst)) = self
+                .conns
+                .iter_mut()
+                .filter(|(_, c)| !c.was_dropped())
+                .max_by_key(|(_, c)| c.held_bytes())
             else {
                 return;
             };
             log::warn!(
-                "net: dropping a client with {} bytes of unread replies: the clients' unread replies passed a quarter of the free heap",
-                worst.unsent_bytes()
+                "net: dropping a client that holds {} bytes of unread replies and unfinished requests: the clients' passed a quarter of the free heap",
+                worst.held_bytes()
             );
             worst.drop_client();
         }
