@@ -2,11 +2,13 @@
 //! TOUCH, TYPE, RENAME, RENAMENX, COPY, MOVE, SWAPDB, FLUSHALL, FLUSHDB
 //! here; KEYS, SCAN, RANDOMKEY, DBSIZE (which walk the keys) in `iterate`;
 //! OBJECT and MEMORY USAGE (what a value is underneath) in `object`;
+//! DUMP (a value in Redis's serialized form) in `dump`;
 //! Redis's glob patterns in `glob`; and unikv's RANGE.
 //!
 //! unikv has one database, 0: the commands that name another answer
 //! Redis's `DB index is out of range`.
 
+pub(crate) mod dump;
 pub(crate) mod glob;
 pub(crate) mod iterate;
 pub(crate) mod object;
@@ -30,6 +32,7 @@ pub(crate) static HANDLERS: &[Row] = &[
     entry("RENAME", rename, true),
     entry("RENAMENX", renamenx, true),
     entry("COPY", copy, true),
+    entry("DUMP", dump::dump, true),
     entry("MOVE", move_key, true),
     entry("SWAPDB", swapdb, true),
     entry("KEYS", iterate::keys, true),

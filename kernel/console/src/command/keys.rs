@@ -1,7 +1,8 @@
-//! The key commands: delete, rename, copy and type keys, ask whether they
-//! exist, list them by pattern or a few at a time, count them, pick one at
-//! random, delete them all, scan them in order, and say what a value is
-//! underneath (its encoding, its size in the store).
+//! The key commands: delete, rename, copy and type keys, serialize them
+//! as Redis does, ask whether they exist, list them by pattern or a few at
+//! a time, count them, pick one at random, delete them all, scan them in
+//! order, and say what a value is underneath (its encoding, its size in
+//! the store).
 
 use super::{flag, CommandSpec, Keys};
 
@@ -119,6 +120,17 @@ pub(super) static SPECS: &[CommandSpec] = &[
         group: "keys",
         flags: flag::WRITE,
         keys: FIRST_TWO,
+    },
+    CommandSpec {
+        name: "DUMP",
+        aliases: &[],
+        min_args: 1,
+        max_args: Some(1),
+        usage: "DUMP key",
+        summary: "a key's value serialized as Redis 7.0 serializes it, for Redis's RESTORE",
+        group: "keys",
+        flags: flag::READONLY,
+        keys: Keys::ONE,
     },
     CommandSpec {
         name: "MOVE",
