@@ -101,6 +101,7 @@ const REDIS: &[(&str, &str, &str)] = &[
     ("RENAMENX", "1.0.0", "generic"),
     ("COPY", "6.2.0", "generic"),
     ("DUMP", "2.6.0", "generic"),
+    ("RESTORE", "2.6.0", "generic"),
     ("MOVE", "1.0.0", "generic"),
     ("KEYS", "1.0.0", "generic"),
     ("SCAN", "2.8.0", "generic"),

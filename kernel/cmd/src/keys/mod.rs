@@ -2,7 +2,7 @@
 //! TOUCH, TYPE, RENAME, RENAMENX, COPY, MOVE, SWAPDB, FLUSHALL, FLUSHDB
 //! here; KEYS, SCAN, RANDOMKEY, DBSIZE (which walk the keys) in `iterate`;
 //! OBJECT and MEMORY USAGE (what a value is underneath) in `object`;
-//! DUMP (a value in Redis's serialized form) in `dump`;
+//! DUMP and RESTORE (a value in Redis's serialized form) in `dump`;
 //! Redis's glob patterns in `glob`; and unikv's RANGE.
 //!
 //! unikv has one database, 0: the commands that name another answer
@@ -33,6 +33,7 @@ pub(crate) static HANDLERS: &[Row] = &[
     entry("RENAMENX", renamenx, true),
     entry("COPY", copy, true),
     entry("DUMP", dump::dump, true),
+    entry("RESTORE", dump::restore, true),
     entry("MOVE", move_key, true),
     entry("SWAPDB", swapdb, true),
     entry("KEYS", iterate::keys, true),

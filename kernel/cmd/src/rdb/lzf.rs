@@ -1,6 +1,6 @@
-//! LZF, the compression RDB uses for strings (Redis's src/lzf_c.c,
-//! liblzf 3.6 as Redis builds it: `HLOG` 16, `VERY_FAST`, pointers in the
-//! hash table).
+//! LZF, the compression RDB uses for strings (Redis's src/lzf_c.c and
+//! src/lzf_d.c, liblzf 3.6 as Redis builds it: `HLOG` 16, `VERY_FAST`,
+//! pointers in the hash table, input checked when decompressing).
 //!
 //! The compressor is a port of Redis's, step for step, so that DUMP gives
 //! the bytes Redis gives: the format leaves the encoder free to choose its
@@ -30,6 +30,10 @@ const MAX_LIT: usize = 1 << 5;
 const MAX_OFF: usize = 1 << 13;
 /// The longest reference.
 const MAX_REF: usize = (1 << 8) + (1 << 3);
+/// The most bytes a compressed byte can stand for: a long reference is 3
+/// bytes for 7 + 255 + 2 = 264.
+pub(crate) const MAX_EXPANSION: u64 = 88;
+
 /// The first two bytes at `i`, as liblzf's `FRST`.
 fn first(input: &[u8], i: usize) -> u32 {
     (u32::from(input[i]) << 8) | u32::from(input[i + 1])
@@ -171,6 +175,49 @@ fn match_len(input: &[u8], r: usize, ip: usize, maxlen: usize) -> usize {
     }
 }
 
+/// The `len` bytes `input` decompresses to, or `None` if it does not
+/// decompress to exactly that many (Redis's `lzf_decompress(...) != len`):
+/// a run or reference past `len` or past the input, or one reaching
+/// before the output's start.
+pub(crate) fn decompress(input: &[u8], len: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(len);
+    let mut ip = 0;
+    while let Some(&ctrl) = input.get(ip) {
+        let ctrl = usize::from(ctrl);
+        ip += 1;
+        if ctrl < MAX_LIT {
+            let n = ctrl + 1;
+            if out.len() + n > len {
+                return None;
+            }
+            out.extend_from_slice(input.get(ip..ip + n)?);
+            ip += n;
+            continue;
+        }
+        let mut n = ctrl >> 5;
+        if n == 7 {
+            n += usize::from(*input.get(ip)?);
+            ip += 1;
+        }
+        let back = ((ctrl & 0x1f) << 8) + usize::from(*input.get(ip)?) + 1;
+        ip += 1;
+        n += 2;
+        if out.len() + n > len {
+            return None;
+        }
+        let from = out.len().checked_sub(back)?;
+        if back >= n {
+            out.extend_from_within(from..from + n);
+        } else {
+            // Overlapping: each byte may be one this reference wrote.
+            for i in from..from + n {
+                out.push(out[i]);
+            }
+        }
+    }
+    (out.len() == len).then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,5 +232,46 @@ mod tests {
         assert_eq!(compress(&[b'a'; 21]).unwrap(), a21);
         // Nothing repeats: Redis stores it as it is.
         assert_eq!(compress(b"abcdefghijklmnopqrstu"), None);
+    }
+
+    #[test]
+    fn decompresses_what_it_compressed() {
+        let inputs: [&[u8]; 5] = [
+            &[b'a'; 100],
+            &[b'a'; 21],
+            b"abcabcabcabcabcabcabcabcabcabcabcabcabc, and then something else",
+            &[0u8; 70_000],
+            &(0..20_000u32).map(|i| (i % 251) as u8).collect::<Vec<_>>(),
+        ];
+        for input in inputs {
+            let c = compress(input).unwrap();
+            assert!(c.len() <= input.len() - 4);
+            assert_eq!(decompress(&c, input.len()).as_deref(), Some(input));
+        }
+    }
+
+    #[test]
+    fn refuses_what_does_not_decompress_to_its_length() {
+        let c = compress(&[b'a'; 100]).unwrap();
+        assert_eq!(decompress(&c, 99), None);
+        assert_eq!(decompress(&c, 101), None);
+        for cut in 0..c.len() {
+            assert_eq!(decompress(&c[..cut], 100), None, "{cut}");
+        }
+        // A literal run past the input, a reference before the start, a
+        // long reference without its length or its offset.
+        assert_eq!(decompress(&[0x05, b'a'], 6), None);
+        assert_eq!(decompress(&[0x00, b'a', 0x20, 0x01], 4), None);
+        assert_eq!(decompress(&[0x00, b'a', 0xe0], 10), None);
+        assert_eq!(decompress(&[0x00, b'a', 0xe0, 0x00], 10), None);
+        assert_eq!(decompress(&[], 0), Some(Vec::new()));
+        assert_eq!(decompress(&[], 1), None);
+    }
+
+    #[test]
+    fn a_reference_may_overlap_what_it_writes() {
+        // "ab", then 6 bytes from 2 back: "abababab".
+        let c = [0x01, b'a', b'b', 0x80, 0x01];
+        assert_eq!(decompress(&c, 8).unwrap(), b"abababab");
     }
 }

@@ -1,15 +1,29 @@
 //! The payload's tests: Redis 7.0.15's own DUMPs (taken from a real
-//! redis-server 7.0.15) made again.
+//! redis-server 7.0.15) made and read again, and hostile payloads.
 
 use super::*;
 use alloc::string::String;
 use alloc::vec;
+use proptest::prelude::*;
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
         .collect()
+}
+
+/// A payload of `body` with its footer: version `version`, the right CRC.
+fn framed(body: &[u8], version: u16) -> Vec<u8> {
+    let mut p = body.to_vec();
+    p.extend_from_slice(&version.to_le_bytes());
+    let crc = crc64::crc64(0, &p);
+    p.extend_from_slice(&crc.to_le_bytes());
+    p
+}
+
+fn restored(payload: &[u8]) -> Result<Vec<u8>, Refusal> {
+    load(payload)?.into_bytes().map(Cow::into_owned)
 }
 
 /// Words, some binary, picked by a 64-bit LCG: text with repeats near and
@@ -173,6 +187,23 @@ fn dumps_as_redis_7_0_15() {
 }
 
 #[test]
+fn restores_redis_payloads() {
+    for (value, payload) in redis_dumps() {
+        assert_eq!(restored(&payload), Ok(value));
+    }
+    for long in REDIS_LONG {
+        let value = (long.value)();
+        assert_eq!(restored(&dump(&value)), Ok(value));
+    }
+    // Integer encodings come back as their decimal.
+    assert_eq!(
+        load(&hex("00c07b0a0048e253e1007a67b9")),
+        Ok(Loaded::Int(123))
+    );
+    assert_eq!(Loaded::Int(-2147483648).len(), 11);
+}
+
+#[test]
 fn lengths_in_every_form() {
     let forms: [(u64, &[u8]); 7] = [
         (0, &[0x00]),
@@ -187,5 +218,177 @@ fn lengths_in_every_form() {
         let mut out = Vec::new();
         save_len(&mut out, len);
         assert_eq!(out, bytes, "{len}");
+        let mut r = Reader { rest: &out };
+        assert_eq!(r.len(), Ok((len, false)), "{len}");
+        assert!(r.rest.is_empty());
+    }
+    // A 32-bit length on a short string, which Redis never writes, reads.
+    let p = framed(&[0x00, 0x80, 0, 0, 0, 3, b'a', b'b', b'c'], VERSION);
+    assert_eq!(restored(&p), Ok(b"abc".to_vec()));
+    let p = framed(&[0x00, 0x81, 0, 0, 0, 0, 0, 0, 0, 1, b'z'], VERSION);
+    assert_eq!(restored(&p), Ok(b"z".to_vec()));
+}
+
+#[test]
+fn refuses_a_wrong_footer() {
+    let good = dump(b"bar");
+    assert_eq!(restored(&good), Ok(b"bar".to_vec()));
+    // Any bit changed anywhere breaks the CRC (or the version).
+    for i in 0..good.len() {
+        for bit in 0..8 {
+            let mut bad = good.clone();
+            bad[i] ^= 1 << bit;
+            assert_eq!(restored(&bad), Err(Refusal::Footer), "{i} {bit}");
+        }
+    }
+    // Too short for a footer.
+    for n in 0..FOOTER {
+        assert_eq!(restored(&good[..n]), Err(Refusal::Footer));
+    }
+    // Older versions are taken, newer ones refused.
+    for version in [0, 1, 9, 10] {
+        assert_eq!(
+            restored(&framed(b"\x00\x03bar", version)),
+            Ok(b"bar".to_vec())
+        );
+    }
+    for version in [11, 12, 0xff00] {
+        let p = framed(b"\x00\x03bar", version);
+        assert_eq!(restored(&p), Err(Refusal::Footer), "{version}");
+    }
+    // A zero CRC is checked like any other.
+    let mut zero = good.clone();
+    let n = zero.len();
+    zero[n - 8..].fill(0);
+    assert_eq!(restored(&zero), Err(Refusal::Footer));
+}
+
+#[test]
+fn reads_as_redis_reads_into_the_footer_and_past_the_string() {
+    // Ten zero bytes: version 0, CRC 0, and a string of length 0 at the
+    // start (real Redis 7.0.15 restores it).
+    assert_eq!(restored(&[0; 10]), Ok(Vec::new()));
+    // A string whose length runs into the footer takes its bytes.
+    let p = framed(b"\x00\x05abc", VERSION);
+    assert_eq!(restored(&p), Ok(b"abc\x0a\x00".to_vec()));
+    // Bytes between the string and the footer are ignored.
+    let p = framed(b"\x00\x03barJUNK", VERSION);
+    assert_eq!(restored(&p), Ok(b"bar".to_vec()));
+    // But not a string past the payload's end.
+    let p = framed(b"\x00\x0eabc", VERSION);
+    assert_eq!(restored(&p), Err(Refusal::Format));
+}
+
+#[test]
+fn refuses_what_is_not_a_string() {
+    // Every other type byte Redis has (a list, set, zset, hash, module,
+    // the compact encodings, streams) and bytes that are no type at all.
+    for ty in 1..=255u8 {
+        let p = framed(&[ty, 0x03, b'b', b'a', b'r'], VERSION);
+        assert_eq!(restored(&p), Err(Refusal::Format), "{ty}");
+    }
+    // Real Redis 7.0.15's DUMP of a list (RPUSH l a b c).
+    let list = hex("12010210100000000300816102816202816302ff0a00c818b90c9533529e");
+    assert_eq!(load(&list), Err(Refusal::Format));
+}
+
+#[test]
+fn refuses_malformed_strings() {
+    // Each is read with its footer, as Redis reads it: what would run
+    // past the payload's end fails, what fits in the footer does not.
+    let bad: [&[u8]; 12] = [
+        // A length of 0x0a (the version's first byte) with 9 bytes left.
+        b"\x00",
+        // LZF: the compressed length runs past the end; the compressed
+        // bytes are missing; they do not decompress to the length.
+        b"\x00\xc3",
+        b"\x00\xc3\x10\x05abc",
+        b"\x00\xc3\x01\x20",
+        b"\x00\xc3\x03\x05\x02abc",
+        // Encodings 4..63 do not exist.
+        b"\x00\xc4",
+        b"\x00\xff",
+        // Length forms 0x82..0xbf do not exist.
+        b"\x00\x82abc",
+        b"\x00\xbfabc",
+        // A 14-bit length of 0x0a00 and of 256 on short strings.
+        b"\x00\x4a",
+        b"\x00\x41\x00abc",
+        // The fuzzer's huge string of Redis's corrupt-dump.tcl.
+        b"\x00\x81\x01\x09\x00\xf6\x2b\xb6\x7a\x85",
+    ];
+    for body in bad {
+        let p = framed(body, VERSION);
+        let got = load(&p).and_then(Loaded::into_bytes);
+        assert_eq!(got, Err(Refusal::Format), "{body:x?}");
+    }
+    // An integer cut short reads its last bytes from the footer (which
+    // always has enough): Redis restores it too.
+    let p = framed(b"\x00\xc2\x01", VERSION);
+    assert!(matches!(load(&p), Ok(Loaded::Int(_))));
+    // An LZF string claiming more than its bytes can say.
+    let mut body = vec![0x00, 0xc3, 0x03, 0x81];
+    body.extend_from_slice(&(1u64 << 40).to_be_bytes());
+    body.extend_from_slice(&[0x00, b'a', 0xe0]);
+    assert_eq!(load(&framed(&body, VERSION)), Err(Refusal::Format));
+}
+
+#[test]
+fn an_empty_lzf_string_is_empty_whatever_it_holds() {
+    // Redis's lzf_decompress fails with 0, which is the length it asked.
+    let p = framed(b"\x00\xc3\x03\x00\x05ab", VERSION);
+    assert_eq!(restored(&p), Ok(Vec::new()));
+    // Its compressed bytes must still be there to be read.
+    let p = framed(b"\x00\xc3\x30\x00", VERSION);
+    assert_eq!(restored(&p), Err(Refusal::Format));
+}
+
+proptest! {
+    #[test]
+    fn every_string_comes_back(value in prop::collection::vec(any::<u8>(), 0..600)) {
+        prop_assert_eq!(restored(&dump(&value)), Ok(value));
+    }
+
+    #[test]
+    fn repetitive_strings_come_back(
+        seed in any::<u64>(),
+        len in 0usize..5000,
+        alphabet in 1u8..6,
+    ) {
+        let value: Vec<u8> = text(seed, len).iter().map(|b| b % alphabet).collect();
+        prop_assert_eq!(restored(&dump(&value)), Ok(value));
+    }
+
+    #[test]
+    fn numbers_come_back(n in any::<i64>()) {
+        let value = format!("{n}").into_bytes();
+        prop_assert_eq!(restored(&dump(&value)), Ok(value));
+    }
+
+    /// Anything with a valid footer loads or is refused, never panics; a
+    /// string it loads is as long as it said.
+    #[test]
+    fn garbage_never_panics(body in prop::collection::vec(any::<u8>(), 0..64)) {
+        let mut body = body;
+        if let Some(b) = body.first_mut() {
+            *b = TYPE_STRING;
+        }
+        let p = framed(&body, VERSION);
+        if let Ok(loaded) = load(&p) {
+            let len = loaded.len();
+            if let Ok(bytes) = loaded.into_bytes() {
+                prop_assert_eq!(bytes.len(), len);
+            }
+        }
+    }
+
+    #[test]
+    fn lzf_garbage_never_panics(
+        compressed in prop::collection::vec(any::<u8>(), 0..64),
+        len in 0usize..300,
+    ) {
+        if let Some(out) = lzf::decompress(&compressed, len) {
+            prop_assert_eq!(out.len(), len);
+        }
     }
 }

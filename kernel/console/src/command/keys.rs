@@ -1,8 +1,8 @@
-//! The key commands: delete, rename, copy and type keys, serialize them
-//! as Redis does, ask whether they exist, list them by pattern or a few at
-//! a time, count them, pick one at random, delete them all, scan them in
-//! order, and say what a value is underneath (its encoding, its size in
-//! the store).
+//! The key commands: delete, rename, copy and type keys, serialize and
+//! restore them as Redis does, ask whether they exist, list them by
+//! pattern or a few at a time, count them, pick one at random, delete them
+//! all, scan them in order, and say what a value is underneath (its
+//! encoding, its size in the store).
 
 use super::{flag, CommandSpec, Keys};
 
@@ -127,9 +127,20 @@ pub(super) static SPECS: &[CommandSpec] = &[
         min_args: 1,
         max_args: Some(1),
         usage: "DUMP key",
-        summary: "a key's value serialized as Redis 7.0 serializes it, for Redis's RESTORE",
+        summary: "a key's value serialized as Redis 7.0 serializes it, for RESTORE here or in Redis",
         group: "keys",
         flags: flag::READONLY,
+        keys: Keys::ONE,
+    },
+    CommandSpec {
+        name: "RESTORE",
+        aliases: &[],
+        min_args: 3,
+        max_args: None,
+        usage: "RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]",
+        summary: "create a key from DUMP's serialized value (Redis's or unikv's), expiring in ttl ms (0: never)",
+        group: "keys",
+        flags: flag::WRITE,
         keys: Keys::ONE,
     },
     CommandSpec {
