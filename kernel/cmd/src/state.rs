@@ -40,8 +40,27 @@ pub enum Protocol {
 pub struct Multi {
     /// The commands, in order.
     pub queued: Vec<Invocation>,
+    /// The bytes of their arguments (see [`Multi::queue`]).
+    pub queued_bytes: usize,
     /// A command was refused while queueing: EXEC will abort.
     pub failed: bool,
+}
+
+impl Multi {
+    /// A command's cost in the queue: its arguments and their vectors.
+    pub fn cost(inv: &Invocation) -> usize {
+        inv.args
+            .iter()
+            .map(|a| a.len() + core::mem::size_of::<Vec<u8>>())
+            .sum::<usize>()
+            + core::mem::size_of::<Invocation>()
+    }
+
+    /// Queues `inv` (a copy of it), counting its cost.
+    pub fn queue(&mut self, inv: &Invocation) {
+        self.queued_bytes += Multi::cost(inv);
+        self.queued.push(inv.clone());
+    }
 }
 
 /// A key a client WATCHes.

@@ -114,7 +114,7 @@ pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
     }
     if let Some(multi) = ctx.client.multi.as_mut() {
         if !spec.has(flag::NO_MULTI) {
-            multi.queued.push(inv.clone());
+            multi.queue(inv);
             return Reply::Status(String::from("QUEUED"));
         }
     }
@@ -332,7 +332,36 @@ fn refuse(ctx: &Ctx<'_>, inv: &Invocation) -> Option<Reply> {
             }
         }
     }
-    None
+    match &ctx.client.multi {
+        Some(multi) if !spec.has(flag::NO_MULTI) => too_much_queued(ctx, multi, inv),
+        _ => None,
+    }
+}
+
+/// Queued commands a transaction may hold before the free heap is looked
+/// at.
+const UNCHECKED_QUEUE: usize = 4 << 20;
+
+/// Redis's OOM error for a command that would take a transaction's queue
+/// past a quarter of the free heap: every queued command is a copy of its
+/// arguments held until EXEC, and a client could otherwise queue large
+/// values until an allocation failed (which stops the kernel). The
+/// refusal makes EXEC abort, as Redis's OOM refusals do.
+fn too_much_queued(ctx: &Ctx<'_>, multi: &crate::state::Multi, inv: &Invocation) -> Option<Reply> {
+    let total = multi.queued_bytes + crate::state::Multi::cost(inv);
+    if total <= UNCHECKED_QUEUE {
+        return None;
+    }
+    let free = ctx.host.free_memory();
+    (total > free / 4).then(|| {
+        Reply::coded(
+            "OOM",
+            format!(
+                "command not allowed: the transaction's queued commands ({total} bytes with this \
+                 one) would pass a quarter of the free memory ({free} bytes)"
+            ),
+        )
+    })
 }
 
 /// Whether `spec`'s command may run while earlier writes wait for their

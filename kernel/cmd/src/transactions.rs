@@ -14,6 +14,7 @@
 //! and whether it held a live value then: EXEC fails with a nil array if a
 //! version moved, or if a key that was live has expired since.
 
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -49,16 +50,38 @@ pub fn discard(ctx: &mut Ctx<'_>, _: &Invocation) -> Result<Reply, CmdError> {
     Ok(Reply::Ok)
 }
 
-/// Each key once; its version and whether it is live now.
+/// Watched keys' bytes a client may hold before the free heap is looked at.
+const UNCHECKED_WATCH: usize = 1 << 20;
+/// A watched key's bookkeeping beyond its bytes (two allocations, a map
+/// node, a list entry), roughly.
+const WATCH_OVERHEAD: usize = 128;
+
+/// Each key once; its version and whether it is live now. The keys a
+/// client watches are bounded by the free heap (Redis's OOM error past a
+/// quarter of it).
 pub fn watch(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     if ctx.client.multi.is_some() {
         return Err(CmdError::Invalid(String::from(
             "WATCH inside MULTI is not allowed",
         )));
     }
+    let cost = |key: &[u8]| 2 * key.len() + WATCH_OVERHEAD;
+    let mut held: usize = ctx.client.watched.iter().map(|w| cost(&w.key)).sum();
     for key in &inv.args {
         if ctx.client.watched.iter().any(|w| w.key == *key) {
             continue;
+        }
+        // Each key is kept twice (the client's list, the server's map)
+        // until EXEC: bounded as a transaction's queue is.
+        held += cost(key);
+        if held > UNCHECKED_WATCH && held > ctx.host.free_memory() / 4 {
+            return Err(CmdError::Coded(
+                "OOM",
+                format!(
+                    "command not allowed: the watched keys ({held} bytes) would pass a quarter \
+                     of the free memory"
+                ),
+            ));
         }
         let live = ctx.exists(key)?;
         let version = ctx.server.lock().watch(key);

@@ -443,3 +443,55 @@ fn long_transaction_sees_its_own_writes() {
     assert_eq!(c.run("GET k04"), "(nil)\n");
     assert_eq!(c.run("GET k05"), "\"r2\"\n");
 }
+
+/// A transaction's queue is bounded by the free heap: a command that
+/// would take it past a quarter (the test double's 64 MiB: 16 MiB) gets
+/// Redis's OOM error, and EXEC aborts, as after any refused command.
+#[test]
+fn a_queue_past_a_quarter_of_the_free_heap_is_refused() {
+    let (s, srv) = (store(256 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    let set = format!("SET k {}", "v".repeat(1 << 20));
+    assert_eq!(c.run("MULTI"), "OK\n");
+    for _ in 0..15 {
+        assert_eq!(c.run(&set), "QUEUED\n");
+    }
+    let refused = c.run(&set);
+    assert!(
+        refused.starts_with("(error) OOM command not allowed: the transaction's queued commands"),
+        "{refused}"
+    );
+    assert_eq!(
+        c.run("EXEC"),
+        "(error) EXECABORT Transaction discarded because of previous errors.\n"
+    );
+    assert_eq!(c.run("EXISTS k"), "(integer) 0\n");
+    // A new transaction starts from an empty queue.
+    assert_eq!(c.run("MULTI"), "OK\n");
+    assert_eq!(c.run(&set), "QUEUED\n");
+    assert_eq!(c.run("EXEC"), "1) OK\n");
+}
+
+/// The keys a client watches are bounded by the free heap too: past a
+/// quarter of it (16 MiB here; each key is kept twice) WATCH answers
+/// Redis's OOM error; the keys watched before stay watched.
+#[test]
+fn watched_keys_past_a_quarter_of_the_free_heap_are_refused() {
+    let (s, srv) = (store(256 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    let keys = |from: usize| -> String {
+        (from..from + 1000)
+            .map(|i| format!(" {i:01000}"))
+            .collect::<String>()
+    };
+    for batch in 0..7 {
+        assert_eq!(c.run(&format!("WATCH{}", keys(batch * 1000))), "OK\n");
+    }
+    let refused = c.run(&format!("WATCH{}", keys(7000)));
+    assert!(
+        refused.starts_with("(error) OOM command not allowed: the watched keys"),
+        "{refused}"
+    );
+    assert_eq!(c.run("UNWATCH"), "OK\n");
+    assert_eq!(c.run(&format!("WATCH{}", keys(0))), "OK\n");
+}
