@@ -102,8 +102,22 @@ fn valid_attr(value: &[u8]) -> bool {
     value.iter().all(|b| (b'!'..=b'~').contains(b))
 }
 
+/// The longest client name or library attribute kept: unikv's bound, not
+/// Redis's (which has none), so that names kept for every connection's
+/// life (each client's copy and the client list's) cannot fill the heap
+/// (500 clients' three attributes: 24 MiB at most). Real ones are short.
+const MAX_ATTR: usize = 16 << 10;
+
+/// The error for an attribute over [`MAX_ATTR`] bytes.
+fn attr_too_long(what: &str) -> CmdError {
+    CmdError::Invalid(format!("{what} longer than {MAX_ATTR} bytes are refused"))
+}
+
 /// Sets (or, with an empty name, clears) the connection's name.
 fn set_name(client: &mut Client, name: &[u8]) -> Result<(), CmdError> {
+    if name.len() > MAX_ATTR {
+        return Err(attr_too_long("Client names"));
+    }
     if !valid_attr(name) {
         return Err(CmdError::Invalid(String::from(
             "Client names cannot contain spaces, newlines or special characters.",
@@ -305,6 +319,9 @@ pub fn client(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
                     crate::subcommand::shown(&args[0])
                 )));
             };
+            if args[1].len() > MAX_ATTR {
+                return Err(attr_too_long("Library names and versions"));
+            }
             if !valid_attr(&args[1]) {
                 return Err(CmdError::Invalid(format!(
                     "{} cannot contain spaces, newlines or special characters.",

@@ -348,3 +348,28 @@ fn client_kill_marks_clients_for_their_sessions() {
     assert_eq!(killer.run("CLIENT KILL 127.0.0.1:40000"), "OK\n");
     assert!(killer.client.closing);
 }
+
+/// Names and library attributes are kept for the connection's life, so
+/// their length is bounded (unikv's 16 KiB; Redis has no bound).
+#[test]
+fn client_names_and_attributes_are_bounded() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    let fits = "n".repeat(16 << 10);
+    let over = "n".repeat((16 << 10) + 1);
+    assert_eq!(c.run(&format!("CLIENT SETNAME {fits}")), "OK\n");
+    assert_eq!(
+        c.run(&format!("CLIENT SETNAME {over}")),
+        "(error) ERR Client names longer than 16384 bytes are refused\n"
+    );
+    assert_eq!(c.run("CLIENT GETNAME").len(), fits.len() + 3);
+    assert_eq!(
+        c.run(&format!("HELLO 3 SETNAME {over}")),
+        "(error) ERR Client names longer than 16384 bytes are refused\n"
+    );
+    assert_eq!(
+        c.run(&format!("CLIENT SETINFO LIB-NAME {over}")),
+        "(error) ERR Library names and versions longer than 16384 bytes are refused\n"
+    );
+    assert_eq!(c.run("CLIENT SETINFO LIB-VER 1.0"), "OK\n");
+}
