@@ -61,7 +61,9 @@ const MAX_DECIMALS: usize = 17;
 /// most 17 decimals, never `-0`; integers up to 2^53 whole.
 pub(crate) fn format_sum(a: f64, b: f64) -> String {
     let sum = a + b;
-    let bound = (a.abs() + b.abs() + sum.abs()) * f64::EPSILON;
+    // Each term scaled before they are added: near f64::MAX their sum
+    // would be infinite, every digit within it, and the sum printed as 0.
+    let bound = a.abs() * f64::EPSILON + b.abs() * f64::EPSILON + sum.abs() * f64::EPSILON;
     // Every integer up to 2^53 is an f64.
     const EXACT_INTEGERS: f64 = (1u64 << 53) as f64;
     if sum.abs() <= bound {
@@ -261,6 +263,13 @@ mod tests {
             ((1.0, 1e-10), "1.0000000001"),
         ] {
             assert_eq!(format_sum(a, b), shown, "{a} + {b}");
+        }
+        // Near f64::MAX the error bound must not overflow (it printed 0,
+        // and INCRBYFLOAT stored it).
+        for (a, b) in [(1e308, 1.0), (-1e308, 0.0), (f64::MAX, 0.0), (9e307, 8e307)] {
+            let shown = format_sum(a, b);
+            assert_eq!(shown.parse::<f64>().unwrap(), a + b, "{a} + {b}");
+            assert_eq!(shown.trim_start_matches('-').len(), 309, "{a} + {b}");
         }
         // Ten times +0.1 from 0, each sum stored and read back.
         let mut text = String::from("0");
