@@ -340,6 +340,16 @@ fn config_set(ctx: &Ctx<'_>, args: &[Vec<u8>]) -> Result<Reply, CmdError> {
         names.push(name);
     }
     let mut config = ctx.server.lock().config.clone();
+    if names.contains(&"requirepass") && ctx.client.is_network() && config.requirepass.is_none() {
+        // Without a password the network may not use the appliance's
+        // controls; a password set from the network would let any client
+        // lift that for itself.
+        return Err(failed(
+            b"requirepass",
+            "while no password is set, one is set at the console or with requirepass= in the \
+             boot arguments, not over the network",
+        ));
+    }
     for (pair, name) in args.chunks(2).zip(names) {
         set(&mut config, name, &pair[1]).map_err(|why| failed(name.as_bytes(), &why))?;
     }

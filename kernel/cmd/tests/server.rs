@@ -413,8 +413,18 @@ fn config_set_as_redis_answers_it() {
             "{name}"
         );
     }
-    // requirepass: set, then new connections must AUTH; cleared with "".
-    assert_eq!(c.run("CONFIG SET requirepass \"a b\""), "OK\n");
+    // requirepass: not from the network while none is set (any client
+    // could then unlock the appliance's controls for itself); from the
+    // console, then new connections must AUTH; cleared with "".
+    assert_eq!(
+        c.run("CONFIG SET requirepass \"a b\""),
+        "(error) ERR CONFIG SET failed (possibly related to argument 'requirepass') - while no \
+         password is set, one is set at the console or with requirepass= in the boot \
+         arguments, not over the network\n"
+    );
+    assert_eq!(srv.lock().config.requirepass, None);
+    let mut console = Session::console(&s, &srv);
+    assert_eq!(console.run("CONFIG SET requirepass \"a b\""), "OK\n");
     assert_eq!(
         c.run("CONFIG GET requirepass"),
         "1# \"requirepass\" => \"a b\"\n"
@@ -426,6 +436,8 @@ fn config_set_as_redis_answers_it() {
     );
     assert_eq!(other.run("AUTH \"a b\""), "OK\n");
     assert_eq!(c.run("PING"), "PONG\n", "connections already in stay in");
+    // Once one is set, an authenticated client may change it, as in Redis.
+    assert_eq!(other.run("CONFIG SET requirepass pw2"), "OK\n");
     assert_eq!(c.run("CONFIG SET requirepass \"\""), "OK\n");
     assert_eq!(srv.lock().config.requirepass, None);
 }
