@@ -241,11 +241,41 @@ impl Ctx<'_> {
     /// command that writes the key looks at first (Redis's
     /// `lookupKeyWrite`: RENAME's source, COPY's target).
     pub(crate) fn read_for_write(&self, key: &[u8]) -> Result<Option<Entry>, CmdError> {
-        let found = self.read_value(key)?;
-        if let Some(e) = &found {
-            self.count_read(e.value.len())?;
-        }
-        Ok(found)
+        let pending = &self.client.pending;
+        Ok(match pending.find(key) {
+            Some(i) => match pending
+                .written(i)
+                .filter(|raw| !raw.is_expired(self.now_ms()))
+            {
+                Some(raw) => {
+                    self.count_read(raw.value.len())?;
+                    Some(raw.to_entry())
+                }
+                None => None,
+            },
+            None => {
+                // Into the client's spare buffer, which the reply's value
+                // usually becomes (and comes back from).
+                let mut value = self.client.spare_value.take();
+                let found = self
+                    .store_shared()?
+                    .get_into(key, || self.now_ms(), &mut value)?;
+                match found {
+                    Some((kind, expires_at)) => {
+                        self.count_read(value.len())?;
+                        Some(Entry {
+                            kind,
+                            expires_at,
+                            value,
+                        })
+                    }
+                    None => {
+                        self.client.spare_value.set(value);
+                        None
+                    }
+                }
+            }
+        })
     }
 
     /// Counts `len` bytes more of values read by the command, and refuses
@@ -281,37 +311,6 @@ impl Ctx<'_> {
             ));
         }
         Ok(())
-    }
-
-    /// [`Ctx::read_for_write`] before the count.
-    #[inline(always)]
-    fn read_value(&self, key: &[u8]) -> Result<Option<Entry>, CmdError> {
-        let pending = &self.client.pending;
-        Ok(match pending.find(key) {
-            Some(i) => pending
-                .written(i)
-                .filter(|raw| !raw.is_expired(self.now_ms()))
-                .map(|raw| raw.to_entry()),
-            None => {
-                // Into the client's spare buffer, which the reply's value
-                // usually becomes (and comes back from).
-                let mut value = self.client.spare_value.take();
-                let found = self
-                    .store_shared()?
-                    .get_into(key, || self.now_ms(), &mut value)?;
-                match found {
-                    Some((kind, expires_at)) => Some(Entry {
-                        kind,
-                        expires_at,
-                        value,
-                    }),
-                    None => {
-                        self.client.spare_value.set(value);
-                        None
-                    }
-                }
-            }
-        })
     }
 
     /// Whether this command (or transaction) has written `key` so far.
