@@ -96,7 +96,13 @@ impl Connection {
     /// Takes bytes the client sent: runs every complete command in them.
     /// Input after QUIT or a protocol error is ignored.
     pub fn input(&mut self, env: &Env<'_>, bytes: &[u8]) {
-        let limit = env.server.lock().config.client_output_buffer_limit;
+        let (limit, query_limit) = {
+            let config = &env.server.lock().config;
+            (
+                config.client_output_buffer_limit,
+                config.client_query_buffer_limit,
+            )
+        };
         self.client.last_ms = env.clock.wall_ms();
         let mut rest = bytes;
         while !rest.is_empty() && !self.closing && !self.dropped {
@@ -111,7 +117,18 @@ impl Connection {
                         self.drop_client();
                     }
                 }
-                Ok(Parsed::NeedMore) => break,
+                Ok(Parsed::NeedMore) => {
+                    // Redis's client-query-buffer-limit: a request that
+                    // holds more unparsed than this closes the client
+                    // (Redis sends nothing either).
+                    if self.parser.request_bytes() as u64 > query_limit {
+                        log::warn!(
+                            "closing a client whose unfinished request passed client-query-buffer-limit ({query_limit} bytes)"
+                        );
+                        self.drop_client();
+                    }
+                    break;
+                }
                 Err(e) => {
                     let mut reply = Vec::new();
                     e.write_reply(&mut reply);

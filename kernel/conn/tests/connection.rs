@@ -200,6 +200,39 @@ fn a_client_that_does_not_read_is_dropped_at_the_limit() {
     assert_eq!(c.unsent_bytes(), 0, "its replies are let go at once");
 }
 
+/// Redis's client-query-buffer-limit (1 MiB at least): a request that has
+/// brought more than it, unfinished, closes the client; a smaller one goes
+/// on; what the client held is let go.
+#[test]
+fn a_request_past_the_query_buffer_limit_closes_the_client() {
+    let rig = Rig::new();
+    rig.server.lock().config.client_query_buffer_limit = 1 << 20;
+    let env = rig.env();
+    let mut c = Connection::new(&env, PEER);
+    c.input(&env, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3000000\r\n");
+    let chunk = vec![b'v'; 256 << 10];
+    for _ in 0..3 {
+        c.input(&env, &chunk);
+        assert!(!c.was_dropped(), "768 KiB is under the limit");
+    }
+    c.input(&env, &chunk[..(256 << 10) - 200]);
+    assert!(!c.was_dropped(), "the headers and 1 MiB less 200 bytes");
+    c.input(&env, &chunk[..200]);
+    assert!(c.was_dropped() && c.wants_close(), "past 1 MiB");
+    assert_eq!(c.held_bytes(), 0, "its request is let go at once");
+    assert_eq!(take(&mut c), "", "nothing is sent, as in Redis");
+    // A request under the limit, in one go.
+    let mut d = Connection::new(&env, PEER);
+    let mut req = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$900000\r\n".to_vec();
+    req.resize(req.len() + 900_000, b'v');
+    req.extend_from_slice(b"\r\n");
+    d.input(&env, &req);
+    assert!(!d.was_dropped());
+    rig.commit();
+    d.release(&env);
+    assert_eq!(take(&mut d), "+OK\r\n");
+}
+
 #[test]
 fn under_appendfsync_everysec_replies_do_not_wait_for_the_disk() {
     let rig = Rig::new();

@@ -191,6 +191,8 @@ pub struct RequestParser {
     arg: Vec<u8>,
     /// Bytes the finished arguments of the multibulk being read hold.
     held: usize,
+    /// Bytes of them the client sent.
+    received: usize,
     /// Emptied argument buffers of earlier requests, for the next ones.
     spare: Vec<Vec<u8>>,
     /// An emptied argument vector of an earlier request.
@@ -215,6 +217,7 @@ impl RequestParser {
             left: 0,
             arg: Vec::new(),
             held: 0,
+            received: 0,
             spare: Vec::new(),
             spare_argv: Vec::new(),
         }
@@ -282,6 +285,13 @@ impl RequestParser {
             + self.arg.capacity()
             + self.pending.capacity()
             + self.argv.capacity() * core::mem::size_of::<Vec<u8>>()
+    }
+
+    /// The bytes of the unfinished request received so far (its arguments
+    /// and its unfinished line): what Redis's `client-query-buffer-limit`
+    /// bounds.
+    pub fn request_bytes(&self) -> usize {
+        self.received + self.arg.len() + self.pending.len()
     }
 
     /// Reads `input`, the bytes received after those already consumed,
@@ -383,6 +393,7 @@ impl RequestParser {
         self.argv = Vec::new();
         self.arg = Vec::new();
         self.held = 0;
+        self.received = 0;
         error
     }
 
@@ -540,6 +551,7 @@ impl RequestParser {
     /// Files the bulk just read; returns the command if it was the last.
     fn end_bulk(&mut self) -> Option<Argv> {
         self.held += self.arg.capacity();
+        self.received += self.arg.len();
         self.argv.push(core::mem::take(&mut self.arg));
         self.left -= 1;
         if self.left > 0 {
@@ -548,6 +560,7 @@ impl RequestParser {
         }
         self.state = State::Idle;
         self.held = 0;
+        self.received = 0;
         Some(core::mem::take(&mut self.argv))
     }
 }
