@@ -96,13 +96,18 @@ impl Connection {
     /// Takes bytes the client sent: runs every complete command in them.
     /// Input after QUIT or a protocol error is ignored.
     pub fn input(&mut self, env: &Env<'_>, bytes: &[u8]) {
-        let (limit, query_limit) = {
+        let (limit, query_limit, bulk_limit) = {
             let config = &env.server.lock().config;
             (
                 config.client_output_buffer_limit,
                 config.client_query_buffer_limit,
+                config.proto_max_bulk_len,
             )
         };
+        // CONFIG SET proto-max-bulk-len holds for every connection at once.
+        if self.parser.limits().proto_max_bulk_len != bulk_limit {
+            self.parser.set_proto_max_bulk_len(bulk_limit);
+        }
         self.client.last_ms = env.clock.wall_ms();
         let mut rest = bytes;
         while !rest.is_empty() && !self.closing && !self.dropped {

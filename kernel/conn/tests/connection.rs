@@ -233,6 +233,18 @@ fn a_request_past_the_query_buffer_limit_closes_the_client() {
     assert_eq!(take(&mut d), "+OK\r\n");
 }
 
+/// CONFIG SET proto-max-bulk-len holds at once for connections already
+/// open, as in Redis.
+#[test]
+fn proto_max_bulk_len_changes_for_open_connections() {
+    let rig = Rig::new();
+    let env = rig.env();
+    let mut c = Connection::new(&env, PEER);
+    rig.server.lock().config.proto_max_bulk_len = 1 << 20;
+    c.input(&env, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048577\r\n");
+    assert_eq!(take(&mut c), "-ERR Protocol error: invalid bulk length\r\n");
+}
+
 #[test]
 fn under_appendfsync_everysec_replies_do_not_wait_for_the_disk() {
     let rig = Rig::new();

@@ -256,6 +256,12 @@ impl RequestParser {
         self.auth_required = required;
     }
 
+    /// Changes `proto-max-bulk-len` (CONFIG SET): from the next header on,
+    /// as Redis applies it to every connection at once.
+    pub fn set_proto_max_bulk_len(&mut self, len: u64) {
+        self.limits.proto_max_bulk_len = len;
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> Limits {
         self.limits
