@@ -131,6 +131,13 @@ impl Pl011 {
         self.regs
             .cr
             .write(CR::UARTEN::SET + CR::TXE::SET + CR::RXE::SET);
+        // A byte that came after the FIFO went on and before the clear above
+        // raised RX, which the clear took back; QEMU raises RX only when
+        // its FIFO goes from empty to one byte, so that byte, and all input
+        // after it, would wait for good (input pasted during boot stalled
+        // the console about one boot in six). Emptying the FIFO now re-arms
+        // that edge.
+        self.drain_rx();
     }
 
     pub fn write_byte(&mut self, byte: u8) {
