@@ -126,6 +126,7 @@ const REDIS: &[(&str, &str, &str)] = &[
     ("CONFIG", "2.0.0", "server"),
     ("SLOWLOG", "2.2.12", "server"),
     ("LASTSAVE", "1.0.0", "server"),
+    ("WAIT", "3.0.0", "generic"),
     ("MULTI", "1.2.0", "transactions"),
     ("EXEC", "1.2.0", "transactions"),
     ("DISCARD", "2.0.0", "transactions"),

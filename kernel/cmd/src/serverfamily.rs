@@ -1,5 +1,5 @@
 //! Redis's server commands: COMMAND (`introspect`), CONFIG (`config`),
-//! SLOWLOG (`slowlog`), LASTSAVE and FUNCTION, whose only use here is the test
+//! SLOWLOG (`slowlog`), LASTSAVE, WAIT and FUNCTION, whose only use here is the test
 //! suite's `FUNCTION FLUSH` before each file: unikv has no functions, so
 //! there is nothing to flush.
 
@@ -19,7 +19,27 @@ pub(crate) static HANDLERS: &[Entry] = &[
     entry("FUNCTION", function, true),
     entry("SLOWLOG", slowlog::slowlog, true),
     entry("LASTSAVE", lastsave, true),
+    // After the client's writes before it are durable (see `wait`).
+    entry("WAIT", wait, false),
 ];
+
+/// Redis's WAIT on a server with no replicas: the arguments checked as
+/// Redis checks them (the count, then the timeout), then 0, the replicas
+/// that acknowledged. Redis would block until the timeout when more are
+/// asked for (for ever with 0); with none to wait for, unikv answers at
+/// once. It runs once the client's writes before it are on disk (a command
+/// that does not join the group commit), which is what a client asking
+/// for durability wants to know.
+pub fn wait(_: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
+    crate::args::integer(&inv.args[0])?;
+    let timeout = crate::args::parse_i64(&inv.args[1]).ok_or_else(|| {
+        CmdError::Invalid(String::from("timeout is not an integer or out of range"))
+    })?;
+    if timeout < 0 {
+        return Err(CmdError::Invalid(String::from("timeout is negative")));
+    }
+    Ok(Reply::Integer(0))
+}
 
 /// Redis's LASTSAVE: the Unix time of the last save, here the last time
 /// SAVE or FLUSH wrote the memtable to a table (every write is durable in

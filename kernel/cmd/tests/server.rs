@@ -503,3 +503,25 @@ fn function_flush_has_nothing_to_flush() {
         "(error) ERR wrong number of arguments for 'FUNCTION': usage FUNCTION FLUSH [ASYNC|SYNC] | FUNCTION HELP\n"
     );
 }
+
+/// WAIT with no replicas: 0 at once, Redis's argument errors.
+#[test]
+fn wait_answers_that_no_replica_acknowledged() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    assert_eq!(c.run("SET k v"), "OK\n");
+    assert_eq!(c.run("WAIT 0 0"), "(integer) 0\n");
+    assert_eq!(c.run("WAIT 1 100"), "(integer) 0\n");
+    assert_eq!(
+        c.run("WAIT x 0"),
+        "(error) ERR value is not an integer or out of range\n"
+    );
+    assert_eq!(
+        c.run("WAIT 1 x"),
+        "(error) ERR timeout is not an integer or out of range\n"
+    );
+    assert_eq!(c.run("WAIT 1 -1"), "(error) ERR timeout is negative\n");
+    assert_eq!(c.run("MULTI"), "OK\n");
+    assert_eq!(c.run("WAIT 1 0"), "QUEUED\n");
+    assert_eq!(c.run("EXEC"), "1) (integer) 0\n");
+}

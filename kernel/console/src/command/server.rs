@@ -1,5 +1,5 @@
 //! Redis's server commands: COMMAND (the command table, as clients ask for
-//! it), CONFIG, FUNCTION, SLOWLOG and LASTSAVE. The appliance's own server commands (INFO,
+//! it), CONFIG, FUNCTION, SLOWLOG, LASTSAVE and WAIT. The appliance's own server commands (INFO,
 //! SERVICES, SHUTDOWN ...) are in `appliance`.
 
 use super::{flag, CommandSpec, Keys};
@@ -59,6 +59,17 @@ pub(super) static SPECS: &[CommandSpec] = &[
         summary: "when the memtable was last written to a table by SAVE or FLUSH (or the server started), in Unix seconds",
         group: "server",
         flags: flag::FAST,
+        keys: Keys::NONE,
+    },
+    CommandSpec {
+        name: "WAIT",
+        aliases: &[],
+        min_args: 2,
+        max_args: Some(2),
+        usage: "WAIT numreplicas timeout",
+        summary: "Redis's wait for replicas: unikv has none, so 0, at once, once the client's writes before it are on disk",
+        group: "server",
+        flags: 0,
         keys: Keys::NONE,
     },
 ];

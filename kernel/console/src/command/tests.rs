@@ -259,6 +259,7 @@ fn arity_of_every_command() {
         ("FUNCTION", 1, usize::MAX),
         ("SLOWLOG", 1, usize::MAX),
         ("LASTSAVE", 0, 0),
+        ("WAIT", 2, 2),
     ];
     for (name, min, max) in table {
         let spec = lookup(name.as_bytes()).unwrap();
