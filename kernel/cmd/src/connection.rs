@@ -280,6 +280,13 @@ pub(crate) static CLIENT: Container = Container {
             since: "2.6.9",
         },
         Sub {
+            name: "NO-EVICT",
+            arity: 3,
+            args: "<ON|OFF>",
+            summary: "Set client eviction mode for the current connection.",
+            since: "7.0.0",
+        },
+        Sub {
             name: "SETINFO",
             arity: 4,
             args: "<LIB-NAME|LIB-VER> <value>",
@@ -308,6 +315,10 @@ pub fn client(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
         }
         "LIST" => client_list(ctx, args),
         "KILL" => crate::kill::client_kill(ctx, args),
+        // unikv evicts no clients for memory (Redis's maxmemory-clients):
+        // the mode is accepted, as Redis accepts it with eviction off.
+        "NO-EVICT" if is(&args[0], "ON") || is(&args[0], "OFF") => Ok(Reply::Ok),
+        "NO-EVICT" => Err(CmdError::syntax()),
         "SETINFO" => {
             let target = if is(&args[0], "LIB-NAME") {
                 &mut ctx.client.lib_name

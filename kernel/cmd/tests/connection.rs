@@ -198,7 +198,7 @@ fn client_name_id_setinfo_and_help() {
         "{help}"
     );
     assert!(
-        help.ends_with("16) HELP\n17)     Prints this help.\n"),
+        help.ends_with("18) HELP\n19)     Prints this help.\n"),
         "{help}"
     );
 }
@@ -372,4 +372,19 @@ fn client_names_and_attributes_are_bounded() {
         "(error) ERR Library names and versions longer than 16384 bytes are refused\n"
     );
     assert_eq!(c.run("CLIENT SETINFO LIB-VER 1.0"), "OK\n");
+}
+
+/// CLIENT NO-EVICT: ON and OFF accepted (unikv evicts no clients for
+/// memory), anything else Redis's syntax error.
+#[test]
+fn client_no_evict() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    assert_eq!(c.run("CLIENT NO-EVICT on"), "OK\n");
+    assert_eq!(c.run("CLIENT NO-EVICT OFF"), "OK\n");
+    assert_eq!(c.run("CLIENT NO-EVICT maybe"), "(error) ERR syntax error\n");
+    assert_eq!(
+        c.run("CLIENT NO-EVICT"),
+        "(error) ERR wrong number of arguments for 'client|no-evict' command\n"
+    );
 }
