@@ -58,7 +58,7 @@ pub(crate) static CONFIG: Container = Container {
 };
 
 /// The parameters, in CONFIG GET's order.
-const PARAMS: [&str; 15] = [
+const PARAMS: [&str; 16] = [
     "requirepass",
     "maxclients",
     "timeout",
@@ -72,6 +72,7 @@ const PARAMS: [&str; 15] = [
     "appendonly",
     "maxmemory",
     "maxmemory-policy",
+    "latency-monitor-threshold",
     "databases",
     "port",
 ];
@@ -113,6 +114,7 @@ fn get(ctx: &Ctx<'_>, config: &Config, name: &str) -> String {
         "slowlog-max-len" => config.slowlog_max_len.to_string(),
         "save" => String::new(),
         "appendonly" => String::from("yes"),
+        "latency-monitor-threshold" => String::from("0"),
         "maxmemory" => String::from("0"),
         "maxmemory-policy" => String::from("noeviction"),
         "databases" => String::from("1"),
@@ -190,6 +192,13 @@ fn set(config: &mut Config, name: &str, value: &[u8]) -> Result<(), String> {
         "maxmemory" => {
             return Err(String::from(
                 "unikv keeps its data on disk, not in memory (maxmemory must be 0)",
+            ))
+        }
+        "latency-monitor-threshold" if parse_i64(value) == Some(0) => {}
+        "latency-monitor-threshold" => {
+            return Err(String::from(
+                "unikv records no latency events (latency-monitor-threshold must be 0); \
+                 SLOWLOG and INFO commandstats time its commands",
             ))
         }
         "maxmemory-policy" if value.eq_ignore_ascii_case(b"noeviction") => {}

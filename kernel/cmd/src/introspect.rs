@@ -127,6 +127,7 @@ const REDIS: &[(&str, &str, &str)] = &[
     ("SLOWLOG", "2.2.12", "server"),
     ("LASTSAVE", "1.0.0", "server"),
     ("WAIT", "3.0.0", "generic"),
+    ("LATENCY", "2.8.13", "server"),
     ("MULTI", "1.2.0", "transactions"),
     ("EXEC", "1.2.0", "transactions"),
     ("DISCARD", "2.0.0", "transactions"),

@@ -259,7 +259,7 @@ fn config_get_as_redis_answers_it() {
     let Reply::Map(all) = c.reply("CONFIG GET *") else {
         panic!()
     };
-    assert_eq!(all.len(), 15);
+    assert_eq!(all.len(), 16);
     assert_eq!(
         c.run("CONFIG GET"),
         "(error) ERR wrong number of arguments for 'config|get' command\n"
@@ -524,4 +524,37 @@ fn wait_answers_that_no_replica_acknowledged() {
     assert_eq!(c.run("MULTI"), "OK\n");
     assert_eq!(c.run("WAIT 1 0"), "QUEUED\n");
     assert_eq!(c.run("EXEC"), "1) (integer) 0\n");
+}
+
+/// LATENCY as Redis's monitor answers with its threshold at 0 (Redis's
+/// default, the only value unikv takes): nothing recorded.
+#[test]
+fn latency_answers_as_a_monitor_that_records_nothing() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    assert_eq!(c.run("LATENCY LATEST"), "(empty array)\n");
+    assert_eq!(c.run("LATENCY HISTORY command"), "(empty array)\n");
+    assert_eq!(c.run("LATENCY RESET"), "(integer) 0\n");
+    assert_eq!(c.run("LATENCY RESET command fast-command"), "(integer) 0\n");
+    assert_eq!(
+        c.run("LATENCY GRAPH command"),
+        "(error) ERR No samples available for event 'command'\n"
+    );
+    assert!(c
+        .run("LATENCY DOCTOR")
+        .starts_with("\"unikv records no latency events"));
+    assert!(c
+        .run("LATENCY HELP")
+        .starts_with(" 1) LATENCY <subcommand>"));
+    assert!(c
+        .run("LATENCY HISTOGRAM")
+        .starts_with("(error) ERR unknown subcommand 'HISTOGRAM'"));
+    assert_eq!(
+        c.run("CONFIG GET latency-monitor-threshold"),
+        "1# \"latency-monitor-threshold\" => \"0\"\n"
+    );
+    assert_eq!(c.run("CONFIG SET latency-monitor-threshold 0"), "OK\n");
+    assert!(c
+        .run("CONFIG SET latency-monitor-threshold 100")
+        .starts_with("(error) ERR CONFIG SET failed (possibly related to argument 'latency-monitor-threshold') - unikv records no latency events"));
 }

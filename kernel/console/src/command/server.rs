@@ -1,5 +1,5 @@
 //! Redis's server commands: COMMAND (the command table, as clients ask for
-//! it), CONFIG, FUNCTION, SLOWLOG, LASTSAVE and WAIT. The appliance's own server commands (INFO,
+//! it), CONFIG, FUNCTION, SLOWLOG, LASTSAVE, WAIT and LATENCY. The appliance's own server commands (INFO,
 //! SERVICES, SHUTDOWN ...) are in `appliance`.
 
 use super::{flag, CommandSpec, Keys};
@@ -70,6 +70,17 @@ pub(super) static SPECS: &[CommandSpec] = &[
         summary: "Redis's wait for replicas: unikv has none, so 0, at once, once the client's writes before it are on disk",
         group: "server",
         flags: 0,
+        keys: Keys::NONE,
+    },
+    CommandSpec {
+        name: "LATENCY",
+        aliases: &[],
+        min_args: 1,
+        max_args: None,
+        usage: "LATENCY LATEST | LATENCY HISTORY event | LATENCY RESET [event ...] | LATENCY GRAPH event | LATENCY DOCTOR | LATENCY HELP",
+        summary: "Redis's latency monitor, which unikv does not keep: no events (SLOWLOG and INFO commandstats time the commands)",
+        group: "server",
+        flags: flag::SUBCOMMANDS,
         keys: Keys::NONE,
     },
 ];

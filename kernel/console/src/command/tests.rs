@@ -260,6 +260,7 @@ fn arity_of_every_command() {
         ("SLOWLOG", 1, usize::MAX),
         ("LASTSAVE", 0, 0),
         ("WAIT", 2, 2),
+        ("LATENCY", 1, usize::MAX),
     ];
     for (name, min, max) in table {
         let spec = lookup(name.as_bytes()).unwrap();
