@@ -1,6 +1,7 @@
 //! What a handler works with: [`Ctx`] (the store, the host, the session's
 //! sink, the caller), and the typed [`CmdError`] it returns.
 
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -142,6 +143,12 @@ impl CmdError {
             String::from("Operation against a key holding the wrong kind of value"),
         )
     }
+
+    /// Redis's `OOM command not allowed` error, with unikv's reason: what
+    /// the command would hold (see `Ctx::over_heap_quarter`).
+    pub fn oom(reason: fmt::Arguments<'_>) -> CmdError {
+        CmdError::Coded("OOM", format!("command not allowed: {reason}"))
+    }
 }
 
 impl fmt::Display for CmdError {
@@ -266,6 +273,28 @@ impl<'a> Ctx<'a> {
             // Until the command's end reads the setting: the safe one.
             appendfsync: Appendfsync::Always,
         }
+    }
+
+    /// The free heap, if a command holding `total` bytes (of values read,
+    /// commands queued, keys watched) would pass a quarter of it: what a
+    /// client makes the kernel hold is bounded, since an allocation that
+    /// fails stops the kernel. Below `unchecked` bytes the heap is not
+    /// looked at (its lock is every core's allocations'), so that the
+    /// usual command pays a compare.
+    #[inline(always)]
+    pub(crate) fn over_heap_quarter(&self, total: usize, unchecked: usize) -> Option<usize> {
+        if total <= unchecked {
+            return None;
+        }
+        self.free_below(total.saturating_mul(4))
+    }
+
+    /// The free heap, if it is below `bytes`.
+    #[cold]
+    #[inline(never)]
+    fn free_below(&self, bytes: usize) -> Option<usize> {
+        let free = self.host.free_memory();
+        (free < bytes).then_some(free)
     }
 
     /// The store, locked; or why it is not available.

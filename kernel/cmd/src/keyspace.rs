@@ -5,7 +5,6 @@
 //! transaction. Expired values read as absent everywhere.
 
 use alloc::collections::{btree_map, BTreeMap};
-use alloc::format;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
@@ -282,35 +281,19 @@ impl Ctx<'_> {
     /// to go on once they pass a quarter of the free heap: every value a
     /// command reads is a copy held until its reply is sent (MGET's, a
     /// transaction's, BITOP's sources), and the rendered reply needs about
-    /// as much again, so a client naming enough large values would
-    /// otherwise exhaust the heap, which stops the kernel. The free heap
-    /// is looked at only past [`UNCHECKED_READ`]: a GET does not pay for it.
+    /// as much again. A command's first value is let through: it is read
+    /// already, and a command of one key needs it.
     #[inline(always)]
     fn count_read(&self, len: usize) -> Result<(), CmdError> {
         let total = self.read_bytes.get().saturating_add(len);
         self.read_bytes.set(total);
-        // A command's first value is let through: it is read already,
-        // and a command of one key needs it.
-        if total > UNCHECKED_READ && total > len {
-            return self.check_room(total);
+        match self.over_heap_quarter(total, UNCHECKED_READ.max(len)) {
+            Some(free) => Err(CmdError::oom(format_args!(
+                "the values it reads ({total} bytes so far) pass a quarter of the free memory \
+                 ({free} bytes); read fewer or smaller values at a time"
+            ))),
+            None => Ok(()),
         }
-        Ok(())
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn check_room(&self, total: usize) -> Result<(), CmdError> {
-        let free = self.host.free_memory();
-        if total > free / 4 {
-            return Err(CmdError::Coded(
-                "OOM",
-                format!(
-                    "command not allowed: the values it reads ({total} bytes so far) pass a quarter \
-                     of the free memory ({free} bytes); read fewer or smaller values at a time"
-                ),
-            ));
-        }
-        Ok(())
     }
 
     /// Whether this command (or transaction) has written `key` so far.

@@ -343,25 +343,19 @@ fn refuse(ctx: &Ctx<'_>, inv: &Invocation) -> Option<Reply> {
 const UNCHECKED_QUEUE: usize = 4 << 20;
 
 /// Redis's OOM error for a command that would take a transaction's queue
-/// past a quarter of the free heap: every queued command is a copy of its
-/// arguments held until EXEC, and a client could otherwise queue large
-/// values until an allocation failed (which stops the kernel). The
-/// refusal makes EXEC abort, as Redis's OOM refusals do.
+/// past a quarter of the free heap ([`Ctx::over_heap_quarter`]): every
+/// queued command is a copy of its arguments held until EXEC. The refusal
+/// makes EXEC abort, as Redis's OOM refusals do.
 fn too_much_queued(ctx: &Ctx<'_>, multi: &crate::state::Multi, inv: &Invocation) -> Option<Reply> {
     let total = multi.queued_bytes + crate::state::Multi::cost(inv);
-    if total <= UNCHECKED_QUEUE {
-        return None;
-    }
-    let free = ctx.host.free_memory();
-    (total > free / 4).then(|| {
-        Reply::coded(
-            "OOM",
-            format!(
-                "command not allowed: the transaction's queued commands ({total} bytes with this \
-                 one) would pass a quarter of the free memory ({free} bytes)"
-            ),
-        )
-    })
+    let free = ctx.over_heap_quarter(total, UNCHECKED_QUEUE)?;
+    Some(
+        CmdError::oom(format_args!(
+            "the transaction's queued commands ({total} bytes with this one) would pass a \
+             quarter of the free memory ({free} bytes)"
+        ))
+        .into(),
+    )
 }
 
 /// Whether `spec`'s command may run while earlier writes wait for their

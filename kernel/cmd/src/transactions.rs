@@ -14,7 +14,6 @@
 //! and whether it held a live value then: EXEC fails with a nil array if a
 //! version moved, or if a key that was live has expired since.
 
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -74,14 +73,11 @@ pub fn watch(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
         // Each key is kept twice (the client's list, the server's map)
         // until EXEC: bounded as a transaction's queue is.
         held += cost(key);
-        if held > UNCHECKED_WATCH && held > ctx.host.free_memory() / 4 {
-            return Err(CmdError::Coded(
-                "OOM",
-                format!(
-                    "command not allowed: the watched keys ({held} bytes) would pass a quarter \
-                     of the free memory"
-                ),
-            ));
+        if let Some(free) = ctx.over_heap_quarter(held, UNCHECKED_WATCH) {
+            return Err(CmdError::oom(format_args!(
+                "the watched keys ({held} bytes) would pass a quarter of the free memory \
+                 ({free} bytes)"
+            )));
         }
         let live = ctx.exists(key)?;
         let version = ctx.server.lock().watch(key);
