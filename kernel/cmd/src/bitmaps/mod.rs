@@ -22,7 +22,7 @@ use kv::Kind;
 use crate::args::{integer, is, parse_i64};
 use crate::ctx::{CmdError, Ctx};
 use crate::state::MIN_PROTO_MAX_BULK_LEN;
-use crate::strings::{check_length, put_as, string};
+use crate::strings::{check_length, clamp, put_as, string};
 use crate::table::{entry, Entry as Row};
 
 pub(crate) static HANDLERS: &[Row] = &[
@@ -136,20 +136,6 @@ fn unit(arg: &[u8]) -> Result<bool, CmdError> {
     } else {
         Err(CmdError::syntax())
     }
-}
-
-/// `start..=end` of a value `len` units long, as BITCOUNT and BITPOS
-/// resolve them: negative positions count from the end, then both are
-/// clamped into the value. `None` when nothing is left.
-fn clamp(mut start: i64, mut end: i64, len: i64) -> Option<(u64, u64)> {
-    if start < 0 {
-        start = (start + len).max(0);
-    }
-    if end < 0 {
-        end = (end + len).max(0);
-    }
-    end = end.min(len - 1);
-    (start <= end).then_some((start as u64, end as u64))
 }
 
 /// A range in bytes, in bits: its first and last bit.

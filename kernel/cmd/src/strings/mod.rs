@@ -7,6 +7,8 @@ mod lcs;
 mod number;
 mod range;
 
+pub(crate) use range::clamp;
+
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;

@@ -40,16 +40,25 @@ pub fn strlen(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
 /// The bytes from `start` to `end`, both included; negative positions count
 /// from the end (-1 the last byte); out-of-range positions are clamped.
 pub fn getrange(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    let mut start = integer(&inv.args[1])?;
-    let mut end = integer(&inv.args[2])?;
+    let start = integer(&inv.args[1])?;
+    let end = integer(&inv.args[2])?;
     let value = match ctx.read(&inv.args[0])? {
         Some(e) => string(e)?,
         None => return Ok(Reply::Value(Vec::new())),
     };
-    let len = value.len() as i64;
     if start < 0 && end < 0 && start > end {
         return Ok(Reply::Value(Vec::new()));
     }
+    Ok(Reply::Value(match clamp(start, end, value.len() as i64) {
+        Some((start, end)) => value[start as usize..=end as usize].to_vec(),
+        None => Vec::new(),
+    }))
+}
+
+/// `start..=end` of a value `len` units long, as Redis resolves a range
+/// (GETRANGE's, BITCOUNT's, BITPOS's): negative positions count from the
+/// end, then both are clamped into the value. `None` when nothing is left.
+pub(crate) fn clamp(mut start: i64, mut end: i64, len: i64) -> Option<(u64, u64)> {
     if start < 0 {
         start = (start + len).max(0);
     }
@@ -57,10 +66,7 @@ pub fn getrange(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> 
         end = (end + len).max(0);
     }
     end = end.min(len - 1);
-    if start > end || len == 0 {
-        return Ok(Reply::Value(Vec::new()));
-    }
-    Ok(Reply::Value(value[start as usize..=end as usize].to_vec()))
+    (start <= end).then_some((start as u64, end as u64))
 }
 
 /// Overwrites the value from `offset` on, zero bytes filling any gap past
