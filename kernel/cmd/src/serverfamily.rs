@@ -1,7 +1,7 @@
 //! Redis's server commands: COMMAND (`introspect`), CONFIG (`config`),
-//! SLOWLOG (`slowlog`), LASTSAVE, WAIT, LATENCY and FUNCTION, whose only use here is the test
-//! suite's `FUNCTION FLUSH` before each file: unikv has no functions, so
-//! there is nothing to flush.
+//! SLOWLOG (`slowlog`), LASTSAVE, WAIT, LATENCY, and FUNCTION, whose only
+//! use here is the test suite's `FUNCTION FLUSH` before each file: unikv
+//! has no functions, so there is nothing to flush.
 
 use alloc::string::String;
 

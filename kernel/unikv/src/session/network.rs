@@ -97,7 +97,7 @@ impl Network {
                 c.input(&env, &self.buf[..n]);
             }
         }
-        self.bound_unsent();
+        self.bound_held();
         busy
     }
 
@@ -108,7 +108,7 @@ impl Network {
     /// large requests and never finish them, cannot take the memory the
     /// store and its cache need (an allocation that fails stops the
     /// kernel).
-    fn bound_unsent(&mut self) {
+    fn bound_held(&mut self) {
         let held = |conns: &[(ConnId, Connection)]| -> usize {
             conns.iter().map(|(_, c)| c.held_bytes()).sum()
         };
@@ -138,7 +138,7 @@ impl Network {
                 return;
             };
             log::warn!(
-                "net: dropping a client that holds {} bytes of unread replies and unfinished requests: the clients' passed a quarter of the free heap",
+                "net: dropping a client that holds {} bytes of unread replies and unfinished requests: what the clients hold passed a quarter of the free heap",
                 worst.held_bytes()
             );
             worst.drop_client();
