@@ -21,6 +21,11 @@ pub struct Env<'a> {
     pub clock: kv::Clock,
 }
 
+/// Reply bytes a client may have unsent before `client-output-buffer-limit`
+/// counts any: Redis's per-client reply buffer (`PROTO_REPLY_CHUNK_BYTES`),
+/// which its limit leaves out.
+pub const REPLY_BUFFER: usize = 16 << 10;
+
 /// Redis's reply to a connection over `maxclients`, before it is closed.
 pub const MAX_CLIENTS_REPLY: &[u8] = b"-ERR max number of clients reached\r\n";
 
@@ -117,8 +122,13 @@ impl Connection {
                     self.command(env, argv);
                     // Redis's client-output-buffer-limit, checked after
                     // every command: a client that does not read is
-                    // dropped, not the server's memory.
-                    if self.unsent_bytes() as u64 > limit {
+                    // dropped, not the server's memory. Redis counts only
+                    // what overflows a client's reply buffer, so a client
+                    // that reads its replies is never dropped, whatever
+                    // the limit (`normal 1 0 0` once closed every client
+                    // at its first reply).
+                    let over = self.unsent_bytes().saturating_sub(REPLY_BUFFER);
+                    if over as u64 > limit {
                         self.drop_client();
                     }
                 }

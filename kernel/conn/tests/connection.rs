@@ -200,6 +200,28 @@ fn a_client_that_does_not_read_is_dropped_at_the_limit() {
     assert_eq!(c.unsent_bytes(), 0, "its replies are let go at once");
 }
 
+/// A limit smaller than a reply (`normal 1 0 0`) drops no client that
+/// reads: as in Redis, only what overflows the 16 KiB reply buffer counts.
+#[test]
+fn an_output_limit_under_one_reply_drops_only_clients_that_do_not_read() {
+    let rig = Rig::new();
+    rig.server.lock().config.client_output_buffer_limit = 1;
+    let env = rig.env();
+    let mut c = Connection::new(&env, PEER);
+    for _ in 0..3 {
+        c.input(&env, b"PING\r\n");
+        assert!(!c.was_dropped());
+        assert_eq!(take(&mut c), "+PONG\r\n");
+    }
+    c.input(&env, "PING\r\n".repeat(2300).as_bytes());
+    assert!(
+        !c.was_dropped(),
+        "16,100 bytes unread: within the reply buffer"
+    );
+    c.input(&env, "PING\r\n".repeat(100).as_bytes());
+    assert!(c.was_dropped(), "past the buffer and the limit");
+}
+
 /// Redis's client-query-buffer-limit (1 MiB at least): a request that has
 /// brought more than it, unfinished, closes the client; a smaller one goes
 /// on; what the client held is let go.
