@@ -11,6 +11,7 @@ pub(crate) static HANDLERS: &[Entry] = &[
     // Every write is durable once acknowledged; what SAVE adds is FLUSH's:
     // the memtable in a table, nothing left for the WAL to replay.
     entry("SAVE", storage::flush, false),
+    entry("BGSAVE", storage::bgsave, false),
     entry("COMPACT", storage::compact, false),
     entry("VERIFY", storage::verify, false),
     entry("BENCH", bench::run, false),

@@ -1,7 +1,8 @@
-//! The storage commands: FLUSH, COMPACT, VERIFY, and INFO's storage
+//! The storage commands: FLUSH (SAVE, BGSAVE), COMPACT, VERIFY, and INFO's storage
 //! section.
 
 use alloc::format;
+use alloc::string::String;
 
 use console::{Invocation, Reply, Report};
 
@@ -16,6 +17,21 @@ pub fn flush(ctx: &mut Ctx<'_>, _: &Invocation) -> Result<Reply, CmdError> {
     server.changes_since_save = 0;
     server.last_save_ms = now;
     Ok(Reply::Ok)
+}
+
+/// Redis's BGSAVE [SCHEDULE]: what SAVE does, answered as Redis answers
+/// a background save it started. Every acknowledged write is already on
+/// disk and a memtable's flush takes milliseconds, so there is nothing to
+/// put in the background; a script that waits for LASTSAVE to move after
+/// it finds it moved.
+pub fn bgsave(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
+    match inv.args.first() {
+        None => {}
+        Some(a) if a.eq_ignore_ascii_case(b"SCHEDULE") => {}
+        Some(_) => return Err(CmdError::syntax()),
+    }
+    flush(ctx, inv)?;
+    Ok(Reply::Status(String::from("Background saving started")))
 }
 
 /// Stops at the next safe point on Ctrl-C: what was compacted stays

@@ -29,6 +29,17 @@ pub(super) static SPECS: &[CommandSpec] = &[
         keys: Keys::NONE,
     },
     CommandSpec {
+        name: "BGSAVE",
+        aliases: &[],
+        min_args: 0,
+        max_args: Some(1),
+        usage: "BGSAVE [SCHEDULE]",
+        summary: "Redis's BGSAVE: as SAVE, done before it answers \"Background saving started\"",
+        group: "storage",
+        flags: flag::ADMIN | flag::NO_MULTI,
+        keys: Keys::NONE,
+    },
+    CommandSpec {
         name: "COMPACT",
         aliases: &[],
         min_args: 0,

@@ -215,6 +215,7 @@ fn arity_of_every_command() {
         ("RANGE", 2, 4),
         ("FLUSH", 0, 0),
         ("SAVE", 0, 0),
+        ("BGSAVE", 0, 1),
         ("COMPACT", 0, 0),
         ("VERIFY", 0, 0),
         ("INFO", 0, usize::MAX),
