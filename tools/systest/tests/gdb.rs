@@ -484,7 +484,12 @@ fn gdb_lsm_and_cache_match_info_in_the_same_state() {
         stops[3]
     );
     assert_eq!(field(frozen, "memtable_entries"), Some("0"), "{frozen}");
-    assert_eq!(field(frozen, "immutable_memtable_entries"), Some("2"));
+    assert_eq!(
+        field(frozen, "immutable_memtable_entries"),
+        Some("2"),
+        "{}",
+        stops[3]
+    );
     assert_eq!(
         field(frozen, "immutable_memtable_bytes"),
         field(lsm, "memtable_bytes")

@@ -270,8 +270,12 @@ impl<D: BlockDevice> Shared<D> {
             .store(c.version.levels[0].len(), Ordering::Relaxed);
         self.due
             .store(needs_compaction(&c.version, &self.opts), Ordering::Relaxed);
-        self.has_imm.store(c.imm.is_some(), Ordering::Release);
+        let has_imm = c.imm.is_some();
         let old = core::mem::replace(&mut *cur, Arc::new(c));
+        // After the view it describes is in place: a core that sees the
+        // flag and stops there (a breakpoint in the flush, as the gdb test
+        // sets) finds the frozen memtable installed, not the view before.
+        self.has_imm.store(has_imm, Ordering::Release);
         self.generation.fetch_add(1, Ordering::Release);
         drop(cur);
         self.sweep_readers();
