@@ -2,7 +2,8 @@
 //! session layer honours them: `requirepass`, `maxclients`, `timeout`,
 //! `appendfsync`, `proto-max-bulk-len`, `client-query-buffer-limit`,
 //! `client-output-buffer-limit`'s normal class, `slowlog-log-slower-than`,
-//! `slowlog-max-len`), and the ones clients ask
+//! `slowlog-max-len`, `latency-tracking`,
+//! `latency-tracking-info-percentiles`), and the ones clients ask
 //! for that have one value here (`save` "", `appendonly` "yes": every
 //! write goes to the WAL; `maxmemory` 0, `maxmemory-policy` noeviction;
 //! `databases` 1; `port`). Names without case, errors as Redis 7.0 words
@@ -58,7 +59,7 @@ pub(crate) static CONFIG: Container = Container {
 };
 
 /// The parameters, in CONFIG GET's order.
-const PARAMS: [&str; 16] = [
+const PARAMS: [&str; 18] = [
     "requirepass",
     "maxclients",
     "timeout",
@@ -73,6 +74,8 @@ const PARAMS: [&str; 16] = [
     "maxmemory",
     "maxmemory-policy",
     "latency-monitor-threshold",
+    "latency-tracking",
+    "latency-tracking-info-percentiles",
     "databases",
     "port",
 ];
@@ -115,6 +118,13 @@ fn get(ctx: &Ctx<'_>, config: &Config, name: &str) -> String {
         "save" => String::new(),
         "appendonly" => String::from("yes"),
         "latency-monitor-threshold" => String::from("0"),
+        "latency-tracking" => String::from(if config.latency_tracking { "yes" } else { "no" }),
+        "latency-tracking-info-percentiles" => config
+            .latency_percentiles
+            .iter()
+            .map(|&p| crate::latency::percentile_name(p))
+            .collect::<Vec<_>>()
+            .join(" "),
         "maxmemory" => String::from("0"),
         "maxmemory-policy" => String::from("noeviction"),
         "databases" => String::from("1"),
@@ -124,6 +134,17 @@ fn get(ctx: &Ctx<'_>, config: &Config, name: &str) -> String {
             .map_or(0, |(_, port)| port)
             .to_string(),
         _ => String::new(),
+    }
+}
+
+/// A yes/no parameter's value.
+fn yes_no(value: &[u8]) -> Result<bool, String> {
+    if value.eq_ignore_ascii_case(b"yes") {
+        Ok(true)
+    } else if value.eq_ignore_ascii_case(b"no") {
+        Ok(false)
+    } else {
+        Err(String::from("argument must be 'yes' or 'no'"))
     }
 }
 
@@ -193,6 +214,10 @@ fn set(config: &mut Config, name: &str, value: &[u8]) -> Result<(), String> {
             return Err(String::from(
                 "unikv keeps its data on disk, not in memory (maxmemory must be 0)",
             ))
+        }
+        "latency-tracking" => config.latency_tracking = yes_no(value)?,
+        "latency-tracking-info-percentiles" => {
+            config.latency_percentiles = crate::latency::parse_percentiles(value)?
         }
         "latency-monitor-threshold" if parse_i64(value) == Some(0) => {}
         "latency-monitor-threshold" => {

@@ -300,6 +300,7 @@ fn redis_fields(ctx: &Ctx<'_>, name: &str, r: &mut Report) {
                 r.add_field(&format!("cmdstat_{}", name.to_ascii_lowercase()), value);
             }
         }
+        "latencystats" => crate::latency::info_latencystats(stats, &server.config, r),
         "errorstats" => {
             for (code, count) in &stats.errors {
                 r.add_field(&format!("errorstat_{code}"), format!("count={count}"));

@@ -64,6 +64,7 @@ mod introspect;
 mod keys;
 mod keyspace;
 mod kill;
+mod latency;
 mod rdb;
 mod server;
 mod serverfamily;

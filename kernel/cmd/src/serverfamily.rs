@@ -1,5 +1,5 @@
 //! Redis's server commands: COMMAND (`introspect`), CONFIG (`config`),
-//! SLOWLOG (`slowlog`), LASTSAVE, WAIT, LATENCY, and FUNCTION, whose only
+//! SLOWLOG (`slowlog`), LATENCY (`latency`), LASTSAVE, WAIT, and FUNCTION, whose only
 //! use here is the test suite's `FUNCTION FLUSH` before each file: unikv
 //! has no functions, so there is nothing to flush.
 
@@ -11,7 +11,7 @@ use crate::args::is;
 use crate::ctx::{CmdError, Ctx};
 use crate::subcommand::{Container, Sub, HELP};
 use crate::table::{entry, Entry};
-use crate::{config, introspect, slowlog};
+use crate::{config, introspect, latency, slowlog};
 
 pub(crate) static HANDLERS: &[Entry] = &[
     entry("COMMAND", introspect::command, true),
@@ -21,79 +21,8 @@ pub(crate) static HANDLERS: &[Entry] = &[
     entry("LASTSAVE", lastsave, true),
     // After the client's writes before it are durable (see `wait`).
     entry("WAIT", wait, false),
-    entry("LATENCY", latency, true),
+    entry("LATENCY", latency::latency, true),
 ];
-
-/// LATENCY's subcommands unikv has: Redis's latency monitor with its
-/// threshold at 0, Redis's default, where it records nothing (unikv has
-/// no monitor: SLOWLOG and INFO commandstats time its commands).
-/// HISTOGRAM, which needs per-command histograms unikv does not keep,
-/// gets Redis's error for an unknown subcommand.
-pub(crate) static LATENCY: Container = Container {
-    name: "LATENCY",
-    bare: false,
-    subs: &[
-        Sub {
-            name: "DOCTOR",
-            arity: 2,
-            args: "",
-            summary: "Return a human readable latency analysis report.",
-            since: "2.8.13",
-        },
-        Sub {
-            name: "GRAPH",
-            arity: 3,
-            args: "<event>",
-            summary: "Return an ASCII latency graph for the <event> class.",
-            since: "2.8.13",
-        },
-        Sub {
-            name: "HISTORY",
-            arity: 3,
-            args: "<event>",
-            summary: "Return time-latency samples for the <event> class.",
-            since: "2.8.13",
-        },
-        Sub {
-            name: "LATEST",
-            arity: 2,
-            args: "",
-            summary: "Return the latest latency samples for all events.",
-            since: "2.8.13",
-        },
-        Sub {
-            name: "RESET",
-            arity: -2,
-            args: "[<event> ...]",
-            summary: "Reset latency data of one or more <event> classes.",
-            since: "2.8.13",
-        },
-        HELP,
-    ],
-};
-
-/// What Redis's latency monitor answers with nothing recorded: no events
-/// (LATEST, HISTORY), none reset, no samples to graph, and a report that
-/// says where unikv's timings are.
-pub fn latency(_: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    let sub = LATENCY.check(inv)?;
-    match sub.name {
-        "LATEST" | "HISTORY" => Ok(Reply::Array(alloc::vec::Vec::new())),
-        "RESET" => Ok(Reply::Integer(0)),
-        "GRAPH" => Err(CmdError::Invalid(alloc::format!(
-            "No samples available for event '{}'",
-            crate::subcommand::shown(&inv.args[1])
-        ))),
-        "DOCTOR" => Ok(Reply::Value(
-            b"unikv records no latency events (latency-monitor-threshold is 0, Redis's default, \
-              and the only value unikv takes). SLOWLOG GET lists the commands that took longer \
-              than slowlog-log-slower-than microseconds; INFO commandstats gives each command's \
-              calls and time; DEBUG PROFILE samples where the CPU goes.\n"
-                .to_vec(),
-        )),
-        _ => Ok(LATENCY.help()),
-    }
-}
 
 /// Redis's WAIT on a server with no replicas: the arguments checked as
 /// Redis checks them (the count, then the timeout), then 0, the replicas

@@ -3,6 +3,7 @@
 //! session shares (configuration, the client list, statistics, WATCHed
 //! keys, SCAN cursors).
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -10,6 +11,8 @@ use core::fmt::Write;
 
 use console::command::Position;
 use console::{CommandSpec, Invocation};
+
+use crate::latency::histogram::Histogram;
 
 /// Where a session's commands come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -251,6 +254,12 @@ pub struct Config {
     pub slowlog_log_slower_than: i64,
     /// Entries the SLOWLOG keeps.
     pub slowlog_max_len: u64,
+    /// Whether each command's run times go into its histogram
+    /// (`latency-tracking`).
+    pub latency_tracking: bool,
+    /// The percentiles INFO latencystats shows
+    /// (`latency-tracking-info-percentiles`).
+    pub latency_percentiles: Vec<f64>,
 }
 
 impl Default for Config {
@@ -265,6 +274,8 @@ impl Default for Config {
             client_output_buffer_limit: 32 << 20,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
+            latency_tracking: true,
+            latency_percentiles: alloc::vec![50.0, 99.0, 99.9],
         }
     }
 }
@@ -305,6 +316,9 @@ pub struct Stats {
     /// Error replies, by their code (`ERR`, `WRONGTYPE` ...): INFO
     /// errorstats.
     pub errors: BTreeMap<String, u64>,
+    /// Per command, as `commands`, its run times (`latency-tracking`),
+    /// made at its first call: 24 KiB each.
+    latency: Vec<Option<Box<Histogram>>>,
 }
 
 impl Stats {
@@ -314,7 +328,21 @@ impl Stats {
     }
 
     /// [`Stats::command_mut`], the spec's position known.
+    #[inline(always)]
     pub(crate) fn command_at(&mut self, place: Option<Position>) -> &mut CommandStats {
+        // The usual case first: no count of the table (a walk of its
+        // families) on every command.
+        if let Some(p) = place {
+            if p.index < self.commands.len() {
+                return &mut self.commands[p.index];
+            }
+        }
+        self.command_at_cold(place)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn command_at_cold(&mut self, place: Option<Position>) -> &mut CommandStats {
         let count = console::command::count();
         if self.commands.is_empty() {
             // One slot more: every spec the sessions run is the table's, a
@@ -324,6 +352,48 @@ impl Stats {
         }
         let at = place.map_or(count, |p| p.index);
         &mut self.commands[at]
+    }
+
+    /// Counts a run of `ns` nanoseconds in the histogram of the command
+    /// at `place`: a few instructions on every command, once its
+    /// histogram is made.
+    #[inline(always)]
+    pub(crate) fn record_latency(&mut self, place: Option<Position>, ns: u64) {
+        let Some(place) = place else {
+            return;
+        };
+        match self.latency.get_mut(place.index) {
+            Some(Some(h)) => h.record(ns),
+            _ => self.first_latency(place.index, ns),
+        }
+    }
+
+    /// [`Stats::record_latency`] for a command without a histogram yet.
+    #[cold]
+    #[inline(never)]
+    fn first_latency(&mut self, index: usize, ns: u64) {
+        if self.latency.is_empty() {
+            self.latency.resize_with(console::command::count(), || None);
+        }
+        if let Some(slot) = self.latency.get_mut(index) {
+            slot.get_or_insert_with(Box::default).record(ns);
+        }
+    }
+
+    /// The histogram of `spec`'s command, if it ran while tracking was on.
+    pub fn latency_of(&self, spec: &'static CommandSpec) -> Option<&Histogram> {
+        let at = console::command::position(spec)?.index;
+        self.latency.get(at)?.as_deref()
+    }
+
+    /// Every command that has a histogram, by name.
+    pub fn latencies(&self) -> impl Iterator<Item = (&'static str, &Histogram)> + '_ {
+        let mut used: Vec<(&'static str, &Histogram)> = console::commands()
+            .zip(&self.latency)
+            .filter_map(|(spec, h)| Some((spec.name, h.as_deref()?)))
+            .collect();
+        used.sort_unstable_by_key(|(name, _)| *name);
+        used.into_iter()
     }
 
     /// The counters of the command called `name` (zero if it never ran).

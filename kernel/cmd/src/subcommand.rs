@@ -43,7 +43,7 @@ pub(crate) static CONTAINERS: &[&Container] = &[
     &crate::config::CONFIG,
     &crate::introspect::COMMAND,
     &crate::serverfamily::FUNCTION,
-    &crate::serverfamily::LATENCY,
+    &crate::latency::LATENCY,
     &crate::slowlog::SLOWLOG,
     &crate::keys::object::OBJECT,
     &crate::keys::object::MEMORY,

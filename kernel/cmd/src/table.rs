@@ -125,10 +125,10 @@ pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
 /// as it can be (a move of a reply is a copy of its bytes).
 #[inline(always)]
 fn ran(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
-    let (mut reply, place, usec) = execute_timed(ctx, inv);
+    let (mut reply, place, ns) = execute_timed(ctx, inv);
     let applied = ctx.apply();
     let mut server = ctx.server.lock();
-    count(ctx, &mut server, (inv, place), &reply, usec);
+    count(ctx, &mut server, (inv, place), &reply, ns);
     ctx.appendfsync = server.config.appendfsync;
     drop(server);
     if let Err(e) = applied {
@@ -140,26 +140,34 @@ fn ran(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
 /// Runs `inv`'s handler (see [`execute`]) and counts it in the statistics
 /// (see [`count`]). Every command EXEC runs is counted so.
 pub(crate) fn timed(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
-    let (reply, place, usec) = execute_timed(ctx, inv);
+    let (reply, place, ns) = execute_timed(ctx, inv);
     let mut server = ctx.server.lock();
-    count(ctx, &mut server, (inv, place), &reply, usec);
+    count(ctx, &mut server, (inv, place), &reply, ns);
     reply
 }
 
 /// Runs `inv`'s handler (see [`execute`]): its reply, its command's place
-/// in the table, and the microseconds it took.
+/// in the table, and the nanoseconds it took.
 #[inline(always)]
 fn execute_timed(ctx: &mut Ctx<'_>, inv: &Invocation) -> (Reply, Option<Position>, u64) {
     let place = console::command::position(inv.spec);
     let clock = ctx.clock;
     let started = clock.counter();
     let reply = execute(ctx, inv, place);
-    let usec = (clock.counter() - started) * 1_000_000 / clock.hz.max(1);
-    (reply, place, usec)
+    let ticks = clock.counter().wrapping_sub(started);
+    let hz = clock.hz.max(1);
+    // The product fits below 2^32 ticks (68 s at the virt machine's 62.5
+    // MHz); past that, whole seconds and the rest apart.
+    let ns = if ticks < 1 << 32 {
+        ticks * 1_000_000_000 / hz
+    } else {
+        ticks / hz * 1_000_000_000 + ticks % hz * 1_000_000_000 / hz
+    };
+    (reply, place, ns)
 }
 
-/// Counts a command that ran in the statistics: its call, time and
-/// failure, the error's code, the client's last command; and what its
+/// Counts a command that ran in the statistics: its call, time (and its
+/// histogram's), failure, the error's code, the client's last command; and what its
 /// reads and writes did (see [`Ctx::settle`]).
 #[inline(always)]
 fn count(
@@ -167,8 +175,9 @@ fn count(
     server: &mut Server,
     (inv, place): (&Invocation, Option<Position>),
     reply: &Reply,
-    usec: u64,
+    ns: u64,
 ) {
+    let usec = ns / 1000;
     ctx.client.last_command = inv.spec.name;
     server.stats.commands_processed += 1;
     let stats = server.stats.command_at(place);
@@ -177,6 +186,9 @@ fn count(
     if reply.is_error() {
         stats.failed += 1;
         count_error(server, reply);
+    }
+    if server.config.latency_tracking {
+        server.stats.record_latency(place, ns);
     }
     // Read after the command ran, as Redis does: a CONFIG SET of the
     // threshold is logged by the threshold it set.
