@@ -339,5 +339,32 @@ fn redis_benchmark_runs_without_errors() {
         count("group_commit_writes_during_flush"),
     );
     assert!(0 < during && during <= writes, "{info}");
+    // Every SET went into its command's latency histogram: 4 loads of
+    // 2,000 SETs, and MSET's 2,000 each.
+    let Frame::Bulk(stats) = c.cmd(&["INFO", "latencystats"]).unwrap() else {
+        panic!("INFO latencystats")
+    };
+    let stats = String::from_utf8_lossy(&stats).replace('\r', "");
+    for name in ["set", "get", "incr", "mset", "ping"] {
+        let line = systest::field(&stats, &format!("latency_percentiles_usec_{name}"))
+            .unwrap_or_else(|| panic!("no {name} in {stats}"));
+        assert!(
+            line.starts_with("p50=") && line.contains(",p99.9="),
+            "{line}"
+        );
+    }
+    let Frame::Array(h) = c.cmd(&["LATENCY", "HISTOGRAM", "set"]).unwrap() else {
+        panic!("LATENCY HISTOGRAM")
+    };
+    assert_eq!(h[0], Frame::Bulk(b"set".to_vec()));
+    let Frame::Array(set) = &h[1] else { panic!() };
+    assert_eq!(
+        set[..2],
+        [Frame::Bulk(b"calls".to_vec()), Frame::Integer(8000)]
+    );
+    let Frame::Array(buckets) = &set[3] else {
+        panic!()
+    };
+    assert_eq!(buckets.last(), Some(&Frame::Integer(8000)), "cumulative");
     s.qemu.shutdown();
 }
