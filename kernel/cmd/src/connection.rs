@@ -215,6 +215,8 @@ pub(crate) fn out_of_range() -> CmdError {
 /// name, RESP2, and unauthenticated if a password is set.
 pub fn reset(ctx: &mut Ctx<'_>, _: &Invocation) -> Result<Reply, CmdError> {
     ctx.client.multi = None;
+    ctx.client.monitor = false;
+    ctx.server.lock().monitors.remove(ctx.client.id);
     ctx.server.lock().unwatch_all(ctx.client);
     ctx.client.protocol = Protocol::Resp2;
     ctx.client.name = None;

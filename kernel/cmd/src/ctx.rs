@@ -68,6 +68,9 @@ pub trait Host {
     fn clock(&self) -> Clock;
     /// Panics on purpose (`DEBUG PANIC`).
     fn panic(&self, message: &str) -> !;
+    /// Wakes the cores that serve sessions: a MONITOR line is waiting for
+    /// a client another core may serve. By default, nothing.
+    fn wake_sessions(&self) {}
     /// Reads an unmapped address (`DEBUG FAULT`); returns only if the MMU
     /// let the read through, with a message that says so.
     fn fault(&self) -> String;

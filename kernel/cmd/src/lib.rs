@@ -65,6 +65,7 @@ mod keys;
 mod keyspace;
 mod kill;
 mod latency;
+mod monitor;
 mod rdb;
 mod server;
 mod serverfamily;
@@ -79,6 +80,7 @@ mod transactions;
 pub use connection::REDIS_VERSION;
 pub use console::Reply;
 pub use ctx::{CmdError, Ctx, Host, ServiceRow, Sink, StoreGuard};
+pub use monitor::Monitors;
 pub use state::{
     addr, kills, Appendfsync, Caller, Client, ClientInfo, CommandStats, Config, Multi, Protocol,
     Server, ServerCell, Stats, Watched, MAX_CURSORS, SPARE_BATCH_MAX, SPARE_VALUE_MAX,

@@ -1,5 +1,6 @@
 //! Redis's server commands: COMMAND (`introspect`), CONFIG (`config`),
-//! SLOWLOG (`slowlog`), LATENCY (`latency`), LASTSAVE, WAIT, and FUNCTION, whose only
+//! SLOWLOG (`slowlog`), LATENCY (`latency`), MONITOR (`monitor`), LASTSAVE,
+//! WAIT, and FUNCTION, whose only
 //! use here is the test suite's `FUNCTION FLUSH` before each file: unikv
 //! has no functions, so there is nothing to flush.
 
@@ -11,7 +12,7 @@ use crate::args::is;
 use crate::ctx::{CmdError, Ctx};
 use crate::subcommand::{Container, Sub, HELP};
 use crate::table::{entry, Entry};
-use crate::{config, introspect, latency, slowlog};
+use crate::{config, introspect, latency, monitor, slowlog};
 
 pub(crate) static HANDLERS: &[Entry] = &[
     entry("COMMAND", introspect::command, true),
@@ -22,6 +23,7 @@ pub(crate) static HANDLERS: &[Entry] = &[
     // After the client's writes before it are durable (see `wait`).
     entry("WAIT", wait, false),
     entry("LATENCY", latency::latency, true),
+    entry("MONITOR", monitor::monitor, true),
 ];
 
 /// Redis's WAIT on a server with no replicas: the arguments checked as

@@ -198,8 +198,9 @@ fn kept_args(inv: &Invocation) -> Vec<Vec<u8>> {
     out
 }
 
-/// The positions (in `inv.args`) of the arguments that are passwords.
-fn redacted(inv: &Invocation) -> Vec<usize> {
+/// The positions (in `inv.args`) of the arguments that are passwords
+/// (MONITOR hides them too).
+pub(crate) fn redacted(inv: &Invocation) -> Vec<usize> {
     match inv.spec.name {
         "AUTH" => (0..inv.args.len()).collect(),
         "HELLO" => match inv.args.iter().position(|a| is(a, "AUTH")) {

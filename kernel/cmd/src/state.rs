@@ -102,6 +102,9 @@ pub struct Client {
     pub watched: Vec<Watched>,
     /// Set by QUIT: the session sends the reply, then closes.
     pub closing: bool,
+    /// In MONITOR: every command run is streamed to it
+    /// ([`Server::monitors`]).
+    pub monitor: bool,
     /// When it connected, in Unix milliseconds.
     pub since_ms: u64,
     /// When it last sent something (its session sets it per read, as
@@ -161,6 +164,7 @@ impl Client {
             multi: None,
             watched: Vec::new(),
             closing: false,
+            monitor: false,
             since_ms: now_ms,
             last_ms: now_ms,
             last_command: "NULL",
@@ -317,8 +321,8 @@ pub struct Stats {
     /// errorstats.
     pub errors: BTreeMap<String, u64>,
     /// Per command, as `commands`, its run times (`latency-tracking`),
-    /// made at its first call: 24 KiB each.
-    latency: Vec<Option<Box<Histogram>>>,
+    /// made at its first call: 24 KiB each (`latency`).
+    pub(crate) latency: Vec<Option<Box<Histogram>>>,
 }
 
 impl Stats {
@@ -352,48 +356,6 @@ impl Stats {
         }
         let at = place.map_or(count, |p| p.index);
         &mut self.commands[at]
-    }
-
-    /// Counts a run of `ns` nanoseconds in the histogram of the command
-    /// at `place`: a few instructions on every command, once its
-    /// histogram is made.
-    #[inline(always)]
-    pub(crate) fn record_latency(&mut self, place: Option<Position>, ns: u64) {
-        let Some(place) = place else {
-            return;
-        };
-        match self.latency.get_mut(place.index) {
-            Some(Some(h)) => h.record(ns),
-            _ => self.first_latency(place.index, ns),
-        }
-    }
-
-    /// [`Stats::record_latency`] for a command without a histogram yet.
-    #[cold]
-    #[inline(never)]
-    fn first_latency(&mut self, index: usize, ns: u64) {
-        if self.latency.is_empty() {
-            self.latency.resize_with(console::command::count(), || None);
-        }
-        if let Some(slot) = self.latency.get_mut(index) {
-            slot.get_or_insert_with(Box::default).record(ns);
-        }
-    }
-
-    /// The histogram of `spec`'s command, if it ran while tracking was on.
-    pub fn latency_of(&self, spec: &'static CommandSpec) -> Option<&Histogram> {
-        let at = console::command::position(spec)?.index;
-        self.latency.get(at)?.as_deref()
-    }
-
-    /// Every command that has a histogram, by name.
-    pub fn latencies(&self) -> impl Iterator<Item = (&'static str, &Histogram)> + '_ {
-        let mut used: Vec<(&'static str, &Histogram)> = console::commands()
-            .zip(&self.latency)
-            .filter_map(|(spec, h)| Some((spec.name, h.as_deref()?)))
-            .collect();
-        used.sort_unstable_by_key(|(name, _)| *name);
-        used.into_iter()
     }
 
     /// The counters of the command called `name` (zero if it never ran).
@@ -536,6 +498,8 @@ pub struct Server {
     /// Clients CLIENT KILL closed, by id, until their sessions have closed
     /// them (see [`kills`]).
     pub killed: alloc::collections::BTreeSet<u64>,
+    /// What waits for the clients in MONITOR.
+    pub monitors: crate::monitor::Monitors,
 }
 
 /// See [`kills`].
@@ -613,6 +577,7 @@ impl Server {
         self.unwatch_all(client);
         self.clients.remove(&client.id);
         self.killed.remove(&client.id);
+        self.monitors.remove(client.id);
     }
 
     /// The version of `key` now, counting `client` as watching it.

@@ -197,6 +197,9 @@ fn count(
         let max_len = server.config.slowlog_max_len;
         server.slowlog.push(ctx, inv, usec, max_len);
     }
+    if !server.monitors.is_empty() && crate::monitor::feed(ctx, server, inv) {
+        ctx.host.wake_sessions();
+    }
     ctx.settle(server);
 }
 
@@ -321,6 +324,10 @@ fn refuse(ctx: &Ctx<'_>, inv: &Invocation) -> Option<Reply> {
     let spec = inv.spec;
     if !ctx.client.authenticated && !spec.has(flag::NOAUTH) {
         return Some(Reply::coded("NOAUTH", "Authentication required."));
+    }
+    if ctx.client.monitor && (spec.has(flag::READONLY) || spec.has(flag::WRITE)) {
+        // Redis's rule for replicas, which its monitors are.
+        return Some(Reply::error("Replica can't interact with the keyspace"));
     }
     if ctx.client.multi.is_some() && spec.has(flag::ADMIN) {
         // Redis's answer to SHUTDOWN (its no-multi commands) in MULTI.

@@ -242,6 +242,11 @@ impl Connection {
             &|e| resp::encoded(&Reply::error(e), proto),
             &mut |b| unaligned::extend_short(out, b),
         );
+        // A monitor's lines go after its own replies, all of them out.
+        if self.client.monitor && self.outbox.is_empty() {
+            let lines = env.server.lock().monitors.take(self.client.id);
+            self.out.extend_from_slice(&lines);
+        }
     }
 
     /// The bytes ready to send.

@@ -355,3 +355,65 @@ fn gets_and_sets_reuse_their_buffers_and_answer_each_value() {
         assert_eq!(take(&mut c), reply, "GET {key}");
     }
 }
+
+/// MONITOR as Redis 7.0 streams it: a status line per command another
+/// client ran, its arguments quoted as Redis quotes them, passwords
+/// redacted, administrative commands left out, a transaction's commands
+/// between MULTI and EXEC; a monitor may not touch keys; RESET ends it.
+#[test]
+fn monitor_streams_every_command_run_as_redis_writes_it() {
+    let rig = Rig::new();
+    let env = rig.env();
+    let mut m = Connection::new(&env, PEER);
+    let other = Caller::Network {
+        addr: [127, 0, 0, 1],
+        port: 50001,
+    };
+    let mut c = Connection::new(&env, other);
+    m.input(&env, b"MONITOR\r\n");
+    m.release(&env);
+    assert_eq!(take(&mut m), "+OK\r\n");
+    c.input(&env, b"*3\r\n$3\r\nset\r\n$1\r\nk\r\n$5\r\na\"\n\xff\\\r\n");
+    c.input(
+        &env,
+        b"GET k\r\nAUTH secret\r\nCONFIG GET maxclients\r\nMULTI\r\nINCR n\r\nEXEC\r\n",
+    );
+    rig.commit();
+    c.release(&env);
+    m.release(&env);
+    let lines = take(&mut m);
+    let shown: Vec<&str> = lines
+        .split_terminator("\r\n")
+        .map(|l| {
+            assert!(l.starts_with('+'), "{l}");
+            let (head, rest) = l.split_once("] ").unwrap();
+            assert!(head.ends_with(" [0 127.0.0.1:50001"), "{l}");
+            rest
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            r#""set" "k" "a\"\n\xff\\""#,
+            r#""GET" "k""#,
+            r#""AUTH" "(redacted)""#,
+            r#""MULTI""#,
+            r#""INCR" "n""#,
+            r#""EXEC""#
+        ]
+    );
+    m.input(&env, b"GET k\r\nPING\r\n");
+    assert_eq!(
+        take(&mut m),
+        "-ERR Replica can't interact with the keyspace\r\n+PONG\r\n"
+    );
+    m.input(&env, b"RESET\r\n");
+    assert_eq!(take(&mut m), "+RESET\r\n");
+    c.input(&env, b"PING\r\n");
+    m.release(&env);
+    assert_eq!(take(&mut m), "", "no longer monitoring");
+    // The console has no stream to monitor on.
+    let mut console = Connection::new(&env, Caller::Console);
+    console.input(&env, b"MONITOR\r\n");
+    assert!(take(&mut console).starts_with("-ERR MONITOR streams to network clients"));
+}

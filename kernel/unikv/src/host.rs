@@ -117,6 +117,16 @@ impl cmd::Host for KernelHost {
         panic!("{message}")
     }
 
+    fn wake_sessions(&self) {
+        // Monitors are network clients, whose lines the network's core
+        // sends; a line fed on another core (a console command) wakes it.
+        if let Some(core) = crate::cores::network_core() {
+            if hal::cpus::index() != core {
+                hal::arch::smp::wake(core);
+            }
+        }
+    }
+
     fn fault(&self) -> String {
         // SAFETY: deliberately not safe: the read of an unmapped address is
         // the point (it must end in the exception dump, never return).

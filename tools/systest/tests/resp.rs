@@ -54,9 +54,31 @@ fn redis_cli_and_the_console_see_the_same_store_across_a_reboot() {
         redis_cli(s.port, &["--no-raw", "GET", "bin"]),
         "\"a\\x00b\"\n"
     );
-    // The console reads what the network wrote.
+    // The console reads what the network wrote, and a network client in
+    // MONITOR sees the console's commands (fed on the console's core,
+    // which wakes the network's) and the network's.
+    let mut monitor = s.client();
+    assert_eq!(monitor.cmd(&["MONITOR"]).unwrap(), ok());
     assert_eq!(s.qemu.cmd("GET greeting"), "\"hello world\"\n");
     assert_eq!(s.qemu.cmd("GET n"), "\"41\"\n");
+    assert_eq!(redis_cli(s.port, &["SET", "bin2", "a\nb"]), "OK\n");
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        let Frame::Simple(line) = monitor.read().unwrap() else {
+            panic!("not a status line")
+        };
+        let line = String::from_utf8(line).unwrap();
+        lines.push(line.split_once("] ").unwrap().1.to_string());
+    }
+    assert_eq!(
+        lines,
+        [
+            r#""GET" "greeting""#,
+            r#""GET" "n""#,
+            r#""SET" "bin2" "a\nb""#
+        ]
+    );
+    drop(monitor);
     // And after a reboot too.
     s.qemu.send(b"REBOOT\r");
     s.qemu.read_until("boot complete");

@@ -21,9 +21,59 @@ use core::fmt::Write;
 
 use console::{Invocation, Reply, Report};
 
+use alloc::boxed::Box;
+use console::command::Position;
+use console::CommandSpec;
+
 use crate::ctx::{CmdError, Ctx};
 use crate::state::{Config, Stats};
 use crate::subcommand::{Container, Sub, HELP};
+use histogram::Histogram;
+
+/// Each command's histogram, kept in the server's statistics.
+impl Stats {
+    /// Counts a run of `ns` nanoseconds in the histogram of the command
+    /// at `place`: a few instructions on every command, once its
+    /// histogram is made.
+    #[inline(always)]
+    pub(crate) fn record_latency(&mut self, place: Option<Position>, ns: u64) {
+        let Some(place) = place else {
+            return;
+        };
+        match self.latency.get_mut(place.index) {
+            Some(Some(h)) => h.record(ns),
+            _ => self.first_latency(place.index, ns),
+        }
+    }
+
+    /// [`Stats::record_latency`] for a command without a histogram yet.
+    #[cold]
+    #[inline(never)]
+    fn first_latency(&mut self, index: usize, ns: u64) {
+        if self.latency.is_empty() {
+            self.latency.resize_with(console::command::count(), || None);
+        }
+        if let Some(slot) = self.latency.get_mut(index) {
+            slot.get_or_insert_with(Box::default).record(ns);
+        }
+    }
+
+    /// The histogram of `spec`'s command, if it ran while tracking was on.
+    pub fn latency_of(&self, spec: &'static CommandSpec) -> Option<&Histogram> {
+        let at = console::command::position(spec)?.index;
+        self.latency.get(at)?.as_deref()
+    }
+
+    /// Every command that has a histogram, by name.
+    pub fn latencies(&self) -> impl Iterator<Item = (&'static str, &Histogram)> + '_ {
+        let mut used: Vec<(&'static str, &Histogram)> = console::commands()
+            .zip(&self.latency)
+            .filter_map(|(spec, h)| Some((spec.name, h.as_deref()?)))
+            .collect();
+        used.sort_unstable_by_key(|(name, _)| *name);
+        used.into_iter()
+    }
+}
 
 /// LATENCY's subcommands: HISTOGRAM, and Redis's latency monitor with its
 /// threshold at 0, where it records nothing (unikv has no monitor:

@@ -83,4 +83,15 @@ pub(super) static SPECS: &[CommandSpec] = &[
         flags: flag::SUBCOMMANDS,
         keys: Keys::NONE,
     },
+    CommandSpec {
+        name: "MONITOR",
+        aliases: &[],
+        min_args: 0,
+        max_args: Some(0),
+        usage: "MONITOR",
+        summary: "stream every command the server runs to this network client, as Redis's MONITOR",
+        group: "server",
+        flags: 0,
+        keys: Keys::NONE,
+    },
 ];

@@ -262,6 +262,7 @@ fn arity_of_every_command() {
         ("LASTSAVE", 0, 0),
         ("WAIT", 2, 2),
         ("LATENCY", 1, usize::MAX),
+        ("MONITOR", 0, 0),
     ];
     for (name, min, max) in table {
         let spec = lookup(name.as_bytes()).unwrap();
