@@ -242,10 +242,18 @@ impl Connection {
             &|e| resp::encoded(&Reply::error(e), proto),
             &mut |b| unaligned::extend_short(out, b),
         );
-        // A monitor's lines go after its own replies, all of them out.
+        // A monitor's lines go after its own replies, all of them out; a
+        // monitor that stops reading meets the output limit as any client.
         if self.client.monitor && self.outbox.is_empty() {
-            let lines = env.server.lock().monitors.take(self.client.id);
+            let (lines, limit) = {
+                let mut server = env.server.lock();
+                let lines = server.monitors.take(self.client.id);
+                (lines, server.config.client_output_buffer_limit)
+            };
             self.out.extend_from_slice(&lines);
+            if self.unsent_bytes().saturating_sub(REPLY_BUFFER) as u64 > limit {
+                self.drop_client();
+            }
         }
     }
 

@@ -412,6 +412,22 @@ fn monitor_streams_every_command_run_as_redis_writes_it() {
     c.input(&env, b"PING\r\n");
     m.release(&env);
     assert_eq!(take(&mut m), "", "no longer monitoring");
+    // A monitor that stops reading is dropped at the output limit (past
+    // the 16 KiB reply buffer), as any client.
+    rig.server.lock().config.client_output_buffer_limit = 1;
+    let mut m2 = Connection::new(&env, PEER);
+    m2.input(&env, b"MONITOR\r\n");
+    m2.release(&env);
+    assert_eq!(take(&mut m2), "+OK\r\n");
+    let echo = format!("ECHO {}\r\n", "x".repeat(100));
+    for _ in 0..20 {
+        for _ in 0..10 {
+            c.input(&env, echo.as_bytes());
+        }
+        take(&mut c);
+        m2.release(&env);
+    }
+    assert!(m2.was_dropped() && m2.wants_close());
     // The console has no stream to monitor on.
     let mut console = Connection::new(&env, Caller::Console);
     console.input(&env, b"MONITOR\r\n");
