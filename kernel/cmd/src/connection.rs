@@ -216,6 +216,8 @@ pub(crate) fn out_of_range() -> CmdError {
 pub fn reset(ctx: &mut Ctx<'_>, _: &Invocation) -> Result<Reply, CmdError> {
     ctx.client.multi = None;
     ctx.client.monitor = false;
+    ctx.client.reply_off = false;
+    ctx.client.reply_skip = 0;
     ctx.server.lock().monitors.remove(ctx.client.id);
     ctx.server.lock().unwatch_all(ctx.client);
     ctx.client.protocol = Protocol::Resp2;
@@ -282,6 +284,13 @@ pub(crate) static CLIENT: Container = Container {
             since: "2.6.9",
         },
         Sub {
+            name: "REPLY",
+            arity: 3,
+            args: "<ON|OFF|SKIP>",
+            summary: "Control the replies sent to the current connection.",
+            since: "3.2.0",
+        },
+        Sub {
             name: "NO-EVICT",
             arity: 3,
             args: "<ON|OFF>",
@@ -319,6 +328,27 @@ pub fn client(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
         "KILL" => crate::kill::client_kill(ctx, args),
         // unikv evicts no clients for memory (Redis's maxmemory-clients):
         // the mode is accepted, as Redis accepts it with eviction off.
+        // Redis's CLIENT REPLY: the connection leaves out the replies
+        // (`Client::reply_off`, `Client::reply_skip`); OFF's and SKIP's own
+        // too, ON's OK goes.
+        "REPLY" if !ctx.client.is_network() => Err(CmdError::Invalid(String::from(
+            "CLIENT REPLY is for network clients: the console always answers",
+        ))),
+        "REPLY" if is(&args[0], "ON") => {
+            ctx.client.reply_off = false;
+            ctx.client.reply_skip = 0;
+            Ok(Reply::Ok)
+        }
+        "REPLY" if is(&args[0], "OFF") => {
+            ctx.client.reply_off = true;
+            Ok(Reply::Ok)
+        }
+        "REPLY" if is(&args[0], "SKIP") => {
+            // This reply and the next command's.
+            ctx.client.reply_skip = 2;
+            Ok(Reply::Ok)
+        }
+        "REPLY" => Err(CmdError::syntax()),
         "NO-EVICT" if is(&args[0], "ON") || is(&args[0], "OFF") => Ok(Reply::Ok),
         "NO-EVICT" => Err(CmdError::syntax()),
         "SETINFO" => {

@@ -105,6 +105,10 @@ pub struct Client {
     /// In MONITOR: every command run is streamed to it
     /// ([`Server::monitors`]).
     pub monitor: bool,
+    /// CLIENT REPLY OFF: its replies are left out, until CLIENT REPLY ON.
+    pub reply_off: bool,
+    /// CLIENT REPLY SKIP: replies left out, counting down one a command.
+    pub reply_skip: u8,
     /// When it connected, in Unix milliseconds.
     pub since_ms: u64,
     /// When it last sent something (its session sets it per read, as
@@ -165,6 +169,8 @@ impl Client {
             watched: Vec::new(),
             closing: false,
             monitor: false,
+            reply_off: false,
+            reply_skip: 0,
             since_ms: now_ms,
             last_ms: now_ms,
             last_command: "NULL",

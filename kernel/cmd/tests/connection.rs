@@ -198,7 +198,7 @@ fn client_name_id_setinfo_and_help() {
         "{help}"
     );
     assert!(
-        help.ends_with("18) HELP\n19)     Prints this help.\n"),
+        help.ends_with("20) HELP\n21)     Prints this help.\n"),
         "{help}"
     );
 }

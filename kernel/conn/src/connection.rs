@@ -176,6 +176,9 @@ impl Connection {
     }
 
     fn command(&mut self, env: &Env<'_>, mut argv: Vec<Vec<u8>>) {
+        // CLIENT REPLY SKIP's count, one a command, refused ones too (as
+        // Redis's commandProcessed counts).
+        self.client.reply_skip = self.client.reply_skip.saturating_sub(1);
         if argv.is_empty() {
             return self.reply(&Reply::error("empty command"), None);
         }
@@ -218,6 +221,11 @@ impl Connection {
     }
 
     fn reply(&mut self, reply: &Reply, gate: Option<Ticket>) {
+        if self.client.reply_off || self.client.reply_skip > 0 {
+            // CLIENT REPLY OFF or SKIP: a write still goes to the store
+            // and its commit; only the reply is left out.
+            return;
+        }
         let proto = protocol(self.client.protocol);
         match gate {
             // Nothing held ahead of it: written straight into the output.

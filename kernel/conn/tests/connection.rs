@@ -433,3 +433,35 @@ fn monitor_streams_every_command_run_as_redis_writes_it() {
     console.input(&env, b"MONITOR\r\n");
     assert!(take(&mut console).starts_with("-ERR MONITOR streams to network clients"));
 }
+
+/// CLIENT REPLY, as tests/unit/introspection.tcl drives it: OFF leaves out
+/// every reply (its own too) until ON, whose OK goes; SKIP leaves out its
+/// own and the next command's; the writes still happen; RESET ends both
+/// (and answers).
+#[test]
+fn client_reply_off_on_and_skip_leave_out_replies_as_redis_does() {
+    let rig = Rig::new();
+    let env = rig.env();
+    let mut c = Connection::new(&env, PEER);
+    c.input(
+        &env,
+        b"CLIENT REPLY OFF\r\nPING pong\r\nSET a 1\r\nNOSUCH\r\n",
+    );
+    rig.commit();
+    c.release(&env);
+    assert_eq!(take(&mut c), "");
+    c.input(&env, b"CLIENT REPLY ON\r\nPING pong3\r\nGET a\r\n");
+    assert_eq!(take(&mut c), "+OK\r\n$5\r\npong3\r\n$1\r\n1\r\n");
+    c.input(&env, b"CLIENT REPLY SKIP\r\nPING pong\r\nPING pong2\r\n");
+    assert_eq!(take(&mut c), "$5\r\npong2\r\n");
+    c.input(&env, b"CLIENT REPLY SKIP\r\nNOSUCH\r\nPING x\r\n");
+    assert_eq!(take(&mut c), "$1\r\nx\r\n", "a refused command counts");
+    c.input(&env, b"CLIENT REPLY OFF\r\nRESET\r\nPING\r\n");
+    // RESET ends OFF before it answers, as in Redis.
+    assert_eq!(take(&mut c), "+RESET\r\n+PONG\r\n");
+    c.input(&env, b"CLIENT REPLY MAYBE\r\n");
+    assert_eq!(take(&mut c), "-ERR syntax error\r\n");
+    let mut console = Connection::new(&env, Caller::Console);
+    console.input(&env, b"CLIENT REPLY OFF\r\n");
+    assert!(take(&mut console).starts_with("-ERR CLIENT REPLY is for network clients"));
+}
