@@ -178,7 +178,9 @@ impl Connection {
     fn command(&mut self, env: &Env<'_>, mut argv: Vec<Vec<u8>>) {
         // CLIENT REPLY SKIP's count, one a command, refused ones too (as
         // Redis's commandProcessed counts).
-        self.client.reply_skip = self.client.reply_skip.saturating_sub(1);
+        if self.client.reply_skip != 0 {
+            self.client.reply_skip -= 1;
+        }
         if argv.is_empty() {
             return self.reply(&Reply::error("empty command"), None);
         }
