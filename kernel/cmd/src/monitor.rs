@@ -42,11 +42,6 @@ impl Monitors {
         self.subs.is_empty()
     }
 
-    /// Clients monitoring.
-    pub fn len(&self) -> usize {
-        self.subs.len()
-    }
-
     fn add(&mut self, id: u64) {
         if !self.subs.iter().any(|(c, _)| *c == id) {
             self.subs.push((id, Vec::new()));
