@@ -122,15 +122,8 @@ impl Connection {
                     self.command(env, argv);
                     // Redis's client-output-buffer-limit, checked after
                     // every command: a client that does not read is
-                    // dropped, not the server's memory. Redis counts only
-                    // what overflows a client's reply buffer, so a client
-                    // that reads its replies is never dropped, whatever
-                    // the limit (`normal 1 0 0` once closed every client
-                    // at its first reply).
-                    let over = self.unsent_bytes().saturating_sub(REPLY_BUFFER);
-                    if over as u64 > limit {
-                        self.drop_client();
-                    }
+                    // dropped, not the server's memory.
+                    self.drop_past_output_limit(limit);
                 }
                 Ok(Parsed::NeedMore) => {
                     // Redis's client-query-buffer-limit: a request that
@@ -261,9 +254,18 @@ impl Connection {
                 (lines, server.config.client_output_buffer_limit)
             };
             self.out.extend_from_slice(&lines);
-            if self.unsent_bytes().saturating_sub(REPLY_BUFFER) as u64 > limit {
-                self.drop_client();
-            }
+            self.drop_past_output_limit(limit);
+        }
+    }
+
+    /// Drops the client if what it left unread passes `limit`
+    /// (`client-output-buffer-limit`). Redis counts only what overflows a
+    /// client's reply buffer, so a client that reads its replies is never
+    /// dropped, whatever the limit (`normal 1 0 0` once closed every
+    /// client at its first reply).
+    fn drop_past_output_limit(&mut self, limit: u64) {
+        if self.unsent_bytes().saturating_sub(REPLY_BUFFER) as u64 > limit {
+            self.drop_client();
         }
     }
 
