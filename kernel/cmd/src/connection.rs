@@ -218,8 +218,11 @@ pub fn reset(ctx: &mut Ctx<'_>, _: &Invocation) -> Result<Reply, CmdError> {
     ctx.client.monitor = false;
     ctx.client.reply_off = false;
     ctx.client.reply_skip = 0;
-    ctx.server.lock().monitors.remove(ctx.client.id);
-    ctx.server.lock().unwatch_all(ctx.client);
+    {
+        let mut server = ctx.server.lock();
+        server.monitors.remove(ctx.client.id);
+        server.unwatch_all(ctx.client);
+    }
     ctx.client.protocol = Protocol::Resp2;
     ctx.client.name = None;
     ctx.client.authenticated =
@@ -326,8 +329,6 @@ pub fn client(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
         }
         "LIST" => client_list(ctx, args),
         "KILL" => crate::kill::client_kill(ctx, args),
-        // unikv evicts no clients for memory (Redis's maxmemory-clients):
-        // the mode is accepted, as Redis accepts it with eviction off.
         // Redis's CLIENT REPLY: the connection leaves out the replies
         // (`Client::reply_off`, `Client::reply_skip`); OFF's and SKIP's own
         // too, ON's OK goes.
@@ -349,6 +350,8 @@ pub fn client(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
             Ok(Reply::Ok)
         }
         "REPLY" => Err(CmdError::syntax()),
+        // unikv evicts no clients for memory (Redis's maxmemory-clients):
+        // the mode is accepted, as Redis accepts it with eviction off.
         "NO-EVICT" if is(&args[0], "ON") || is(&args[0], "OFF") => Ok(Reply::Ok),
         "NO-EVICT" => Err(CmdError::syntax()),
         "SETINFO" => {

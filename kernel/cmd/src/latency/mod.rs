@@ -160,7 +160,7 @@ pub fn latency(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
 /// every one, with no names), by its lower-case name, to its calls and
 /// cumulative buckets. Names of no command are skipped, as in Redis.
 fn histograms(stats: &Stats, names: &[Vec<u8>]) -> Reply {
-    let entry = |name: &str, h: &histogram::Histogram| {
+    let entry = |name: &str, h: &Histogram| {
         let buckets = h
             .buckets()
             .into_iter()
