@@ -73,6 +73,11 @@ pub fn monitor(ctx: &mut Ctx<'_>, _: &Invocation) -> Result<Reply, CmdError> {
                 .into(),
         ));
     }
+    if ctx.client.in_exec {
+        return Err(CmdError::Invalid(
+            "MONITOR isn't allowed for DENY BLOCKING client".into(),
+        ));
+    }
     ctx.client.monitor = true;
     ctx.server.lock().monitors.add(ctx.client.id);
     Ok(Reply::Ok)

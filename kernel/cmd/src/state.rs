@@ -109,6 +109,10 @@ pub struct Client {
     pub reply_off: bool,
     /// CLIENT REPLY SKIP: replies left out, counting down one a command.
     pub reply_skip: u8,
+    /// While EXEC runs its queued commands: a command that would turn the
+    /// connection into a stream (MONITOR) is refused then, as Redis
+    /// refuses it to a client that expects one reply per command.
+    pub(crate) in_exec: bool,
     /// When it connected, in Unix milliseconds.
     pub since_ms: u64,
     /// When it last sent something (its session sets it per read, as
@@ -171,6 +175,7 @@ impl Client {
             monitor: false,
             reply_off: false,
             reply_skip: 0,
+            in_exec: false,
             since_ms: now_ms,
             last_ms: now_ms,
             last_command: "NULL",
@@ -413,6 +418,11 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
+    /// Whether it came over the network.
+    pub fn is_network(&self) -> bool {
+        matches!(self.caller, Caller::Network { .. })
+    }
+
     /// Brings the entry up to date with `client`, in place: sessions call
     /// this after every command, and the names rarely change.
     pub fn update(&mut self, client: &Client) {

@@ -142,6 +142,8 @@ pub fn exec(ctx: &mut Ctx<'_>, _: &Invocation) -> Result<Reply, CmdError> {
             }
         }
     }
+    ctx.client.in_exec = true;
     let replies = multi.queued.iter().map(|inv| timed(ctx, inv)).collect();
+    ctx.client.in_exec = false;
     Ok(Reply::Array(replies))
 }

@@ -349,6 +349,44 @@ fn client_kill_marks_clients_for_their_sessions() {
     assert!(killer.client.closing);
 }
 
+/// Redis's "CLIENT KILL SKIPME YES/NO will kill all clients"
+/// (tests/unit/introspection.tcl): `connected_clients` counts the
+/// connections CLIENT KILL can close, so the console, listed but never
+/// killed, is not among them.
+#[test]
+fn connected_clients_counts_what_client_kill_can_close() {
+    let (s, srv) = (store(16 << 20), server());
+    let _console = Session::console(&s, &srv);
+    let mut me = Session::network(&s, &srv);
+    let _rd1 = Session::network(&s, &srv);
+    let _rd2 = Session::network(&s, &srv);
+    let info = me.run("INFO clients");
+    assert!(info.contains("\nconnected_clients:3\n"), "{info}");
+    assert_eq!(me.run("CLIENT LIST").matches("id=").count(), 4);
+    assert_eq!(me.run("CLIENT KILL SKIPME yes"), "(integer) 2\n");
+    assert!(!me.client.closing);
+}
+
+/// MONITOR queued in a transaction: EXEC answers it Redis's error for a
+/// client that expects one reply per command, and the connection stays
+/// an ordinary one.
+#[test]
+fn monitor_inside_a_transaction_is_refused_at_exec() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    assert_eq!(c.run("MULTI"), "OK\n");
+    assert_eq!(c.run("MONITOR"), "QUEUED\n");
+    assert_eq!(c.run("SET k v"), "QUEUED\n");
+    assert_eq!(
+        c.run("EXEC"),
+        "1) (error) ERR MONITOR isn't allowed for DENY BLOCKING client\n2) OK\n"
+    );
+    assert!(!c.client.monitor);
+    assert_eq!(c.run("GET k"), "\"v\"\n");
+    assert_eq!(c.run("MONITOR"), "OK\n");
+    assert!(c.client.monitor);
+}
+
 /// Names and library attributes are kept for the connection's life, so
 /// their length is bounded (unikv's 16 KiB; Redis has no bound).
 #[test]

@@ -247,14 +247,18 @@ impl Connection {
         );
         // A monitor's lines go after its own replies, all of them out; a
         // monitor that stops reading meets the output limit as any client.
+        // Under CLIENT REPLY OFF they are taken and left out, as Redis
+        // leaves out everything written to such a client.
         if self.client.monitor && self.outbox.is_empty() {
             let (lines, limit) = {
                 let mut server = env.server.lock();
                 let lines = server.monitors.take(self.client.id);
                 (lines, server.config.client_output_buffer_limit)
             };
-            self.out.extend_from_slice(&lines);
-            self.drop_past_output_limit(limit);
+            if !self.client.reply_off {
+                self.out.extend_from_slice(&lines);
+                self.drop_past_output_limit(limit);
+            }
         }
     }
 

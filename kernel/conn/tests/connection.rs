@@ -407,6 +407,17 @@ fn monitor_streams_every_command_run_as_redis_writes_it() {
         take(&mut m),
         "-ERR Replica can't interact with the keyspace\r\n+PONG\r\n"
     );
+    // CLIENT REPLY OFF leaves the lines out too, until ON.
+    m.input(&env, b"CLIENT REPLY OFF\r\n");
+    c.input(&env, b"ECHO unseen\r\n");
+    m.release(&env);
+    assert_eq!(take(&mut m), "");
+    m.input(&env, b"CLIENT REPLY ON\r\n");
+    c.input(&env, b"ECHO seen\r\n");
+    m.release(&env);
+    let lines = take(&mut m);
+    assert!(lines.starts_with("+OK\r\n+"), "{lines}");
+    assert!(lines.ends_with("\"ECHO\" \"seen\"\r\n") && !lines.contains("unseen"));
     m.input(&env, b"RESET\r\n");
     assert_eq!(take(&mut m), "+RESET\r\n");
     c.input(&env, b"PING\r\n");
