@@ -293,7 +293,7 @@ fn set_output_limit(config: &mut Config, value: &[u8]) -> Result<(), String> {
 
 /// CONFIG and its subcommands (checked by `run` before this).
 pub fn config(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    let sub = CONFIG.check(inv)?;
+    let sub = CONFIG.enter(ctx, inv)?;
     let args = &inv.args[1..];
     match sub.name {
         "GET" => config_get(ctx, args),

@@ -5,13 +5,13 @@
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::Write;
 
 use console::{Invocation, Reply};
 
 use crate::args::{int32, is, parse_i64};
+use crate::clientlist::{self, ClientInfo};
 use crate::ctx::{CmdError, Ctx};
-use crate::state::{addr, Caller, Client, ClientInfo, Protocol};
+use crate::state::{Caller, Client, Protocol};
 use crate::subcommand::{Container, Sub, HELP};
 use crate::table::{entry, Entry};
 
@@ -313,8 +313,10 @@ pub(crate) static CLIENT: Container = Container {
 
 /// `CLIENT` and its subcommands (checked by `run` before this).
 pub fn client(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    let sub = CLIENT.check(inv)?;
+    let sub = CLIENT.enter(ctx, inv)?;
     let args = &inv.args[1..];
+    // Redis's argv-mem: the bytes of the running command's arguments.
+    let argv_mem = (CLIENT.name.len() + inv.args.iter().map(Vec::len).sum::<usize>()) as u64;
     match sub.name {
         "ID" => Ok(Reply::Integer(ctx.client.id as i64)),
         "GETNAME" => Ok(ctx.client.name.clone().map_or(Reply::Nil, Reply::Value)),
@@ -323,11 +325,11 @@ pub fn client(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
             Ok(Reply::Ok)
         }
         "INFO" => {
-            let mut line = client_line(ctx, &ClientInfo::of(ctx.client));
+            let mut line = clientlist::line(ctx, &ClientInfo::of(ctx.client), argv_mem);
             line.push('\n');
             Ok(Reply::Value(line.into_bytes()))
         }
-        "LIST" => client_list(ctx, args),
+        "LIST" => client_list(ctx, args, argv_mem),
         "KILL" => crate::kill::client_kill(ctx, args),
         // Redis's CLIENT REPLY: the connection leaves out the replies
         // (`Client::reply_off`, `Client::reply_skip`); OFF's and SKIP's own
@@ -383,7 +385,7 @@ pub fn client(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
 
 /// `CLIENT LIST [TYPE type] | [ID id ...]`: every client (this one as it
 /// is now), one line each.
-fn client_list(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Result<Reply, CmdError> {
+fn client_list(ctx: &mut Ctx<'_>, args: &[Vec<u8>], argv_mem: u64) -> Result<Reply, CmdError> {
     let mut rows: Vec<ClientInfo> = ctx.server.lock().clients.values().cloned().collect();
     let me = ClientInfo::of(ctx.client);
     match rows.iter_mut().find(|r| r.id == me.id) {
@@ -425,46 +427,9 @@ fn client_list(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Result<Reply, CmdError> {
     }
     let mut out = String::new();
     for row in &rows {
-        out.push_str(&client_line(ctx, row));
+        let argv_mem = if row.id == ctx.client.id { argv_mem } else { 0 };
+        out.push_str(&clientlist::line(ctx, row, argv_mem));
         out.push('\n');
     }
     Ok(Reply::Value(out.into_bytes()))
-}
-
-/// One client as CLIENT LIST shows it: Redis's fields that mean something
-/// here (no pub/sub, no tracking, database 0), then the library's.
-fn client_line(ctx: &Ctx<'_>, c: &ClientInfo) -> String {
-    let now = ctx.now_ms();
-    let mut line = format!("id={} addr={}", c.id, addr(c.caller));
-    if let (Caller::Network { .. }, Some((ip, port))) = (c.caller, ctx.host.listen_addr()) {
-        let _ = write!(line, " laddr={}", addr(Caller::Network { addr: ip, port }));
-    }
-    let name = c.name.as_deref().map(String::from_utf8_lossy);
-    let flags = if c.multi >= 0 { "x" } else { "N" };
-    let command = match c.last_command {
-        "NULL" => String::from("NULL"),
-        name => name.to_ascii_lowercase(),
-    };
-    let resp = match c.protocol {
-        Protocol::Resp2 => 2,
-        Protocol::Resp3 => 3,
-    };
-    fn lib(v: &Option<Vec<u8>>) -> String {
-        v.as_deref()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default()
-    }
-    let _ = write!(
-        line,
-        " name={} age={} idle={} flags={flags} db=0 sub=0 psub=0 ssub=0 multi={} watch={} \
-         cmd={command} user=default redir=-1 resp={resp} lib-name={} lib-ver={}",
-        name.unwrap_or_default(),
-        now.saturating_sub(c.since_ms) / 1000,
-        now.saturating_sub(c.last_ms) / 1000,
-        c.multi,
-        c.watching,
-        lib(&c.lib_name),
-        lib(&c.lib_ver),
-    );
-    line
 }

@@ -313,11 +313,12 @@ fn named(name: &[u8]) -> Option<Named> {
 }
 
 /// COMMAND and its subcommands (checked by `run` before this).
-pub fn command(_: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
+pub fn command(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     if inv.args.is_empty() {
+        ctx.client.last_sub = None;
         return Ok(Reply::Array(commands().map(info).collect()));
     }
-    let sub = COMMAND.check(inv)?;
+    let sub = COMMAND.enter(ctx, inv)?;
     let args = &inv.args[1..];
     match sub.name {
         "COUNT" => Ok(Reply::Integer(commands().count() as i64)),

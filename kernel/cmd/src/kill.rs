@@ -18,8 +18,9 @@ use alloc::vec::Vec;
 use console::Reply;
 
 use crate::args::{is, parse_i64};
+use crate::clientlist::ClientInfo;
 use crate::ctx::{CmdError, Ctx};
-use crate::state::{addr, note_kill, Caller, ClientInfo};
+use crate::state::{addr, note_kill, Caller};
 
 /// What a CLIENT KILL with filters matches; `None` is any.
 #[derive(Default)]

@@ -54,6 +54,7 @@ mod args;
 mod bench;
 mod bitmaps;
 mod cachecmd;
+mod clientlist;
 mod config;
 mod connection;
 mod ctx;
@@ -77,13 +78,14 @@ mod subcommand;
 mod table;
 mod transactions;
 
+pub use clientlist::{Buffers, ClientInfo};
 pub use connection::REDIS_VERSION;
 pub use console::Reply;
 pub use ctx::{CmdError, Ctx, Host, ServiceRow, Sink, StoreGuard};
 pub use monitor::Monitors;
 pub use state::{
-    addr, kills, Appendfsync, Caller, Client, ClientInfo, CommandStats, Config, Multi, Protocol,
-    Server, ServerCell, Stats, Watched, MAX_CURSORS, SPARE_BATCH_MAX, SPARE_VALUE_MAX,
+    addr, kills, Appendfsync, Caller, Client, CommandStats, Config, Multi, Protocol, Server,
+    ServerCell, Stats, Watched, MAX_CURSORS, SPARE_BATCH_MAX, SPARE_VALUE_MAX,
 };
 pub use table::{
     entries, handler, joins_group, redis_invocation, refused, run, Entry, Handler, HANDLERS,

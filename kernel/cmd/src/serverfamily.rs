@@ -70,8 +70,8 @@ pub(crate) static FUNCTION: Container = Container {
     ],
 };
 
-pub fn function(_: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    let sub = FUNCTION.check(inv)?;
+pub fn function(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
+    let sub = FUNCTION.enter(ctx, inv)?;
     if sub.name != "FLUSH" {
         return Ok(FUNCTION.help());
     }

@@ -218,7 +218,7 @@ pub(crate) fn redacted(inv: &Invocation) -> Vec<usize> {
 
 /// SLOWLOG and its subcommands (checked by `run` before this).
 pub fn slowlog(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    let sub = SLOWLOG.check(inv)?;
+    let sub = SLOWLOG.enter(ctx, inv)?;
     match sub.name {
         "GET" => {
             let count = match inv.args.get(1) {

@@ -12,6 +12,7 @@ use core::fmt::Write;
 use console::command::Position;
 use console::{CommandSpec, Invocation};
 
+use crate::clientlist::ClientInfo;
 use crate::latency::histogram::Histogram;
 
 /// Where a session's commands come from.
@@ -119,8 +120,16 @@ pub struct Client {
     /// Redis's `lastinteraction`; a command that does not read the time
     /// of day then reads no clock for it).
     pub last_ms: u64,
-    /// Its last command's name, lower case.
+    /// Its last command (the one running, while one runs), as its spec
+    /// names it.
     pub last_command: &'static str,
+    /// The container and subcommand the last container command named
+    /// (`CLIENT`, `LIST`): CLIENT LIST's `cmd=client|list` when they are
+    /// the last command's.
+    pub(crate) last_sub: Option<(&'static str, &'static str)>,
+    /// What its session's socket and buffers hold, as its session last
+    /// said (CLIENT LIST's `fd`, `qbuf`, `obl` ...).
+    pub buffers: crate::clientlist::Buffers,
     /// The spec its last request named, looked at first for the next one.
     pub(crate) last_spec: Option<&'static console::CommandSpec>,
     /// The writes of the command (or transaction) running, applied as one
@@ -179,6 +188,8 @@ impl Client {
             since_ms: now_ms,
             last_ms: now_ms,
             last_command: "NULL",
+            last_sub: None,
+            buffers: crate::clientlist::Buffers::NONE,
             last_spec: None,
             pending: Default::default(),
             spare_value: Default::default(),
@@ -385,97 +396,6 @@ impl Stats {
             .collect();
         used.sort_unstable_by_key(|(name, _)| *name);
         used.into_iter()
-    }
-}
-
-/// A connected client as `CLIENT LIST` shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientInfo {
-    /// Its id.
-    pub id: u64,
-    /// Where it is.
-    pub caller: Caller,
-    /// Its name.
-    pub name: Option<Vec<u8>>,
-    /// Its library.
-    pub lib_name: Option<Vec<u8>>,
-    /// The library's version.
-    pub lib_ver: Option<Vec<u8>>,
-    /// Its protocol.
-    pub protocol: Protocol,
-    /// When it connected.
-    pub since_ms: u64,
-    /// When its last command ran.
-    pub last_ms: u64,
-    /// Its last command.
-    pub last_command: &'static str,
-    /// Commands queued in a transaction (-1: none).
-    pub multi: i64,
-    /// Keys it watches.
-    pub watching: usize,
-    /// Whether it has authenticated.
-    pub authenticated: bool,
-}
-
-impl ClientInfo {
-    /// Whether it came over the network.
-    pub fn is_network(&self) -> bool {
-        matches!(self.caller, Caller::Network { .. })
-    }
-
-    /// Brings the entry up to date with `client`, in place: sessions call
-    /// this after every command, and the names rarely change.
-    pub fn update(&mut self, client: &Client) {
-        // Every field named, so that a new one cannot be forgotten here.
-        let ClientInfo {
-            id: _,
-            caller,
-            name,
-            lib_name,
-            lib_ver,
-            protocol,
-            since_ms,
-            last_ms,
-            last_command,
-            multi,
-            watching,
-            authenticated,
-        } = self;
-        for (mine, theirs) in [
-            (name, &client.name),
-            (lib_name, &client.lib_name),
-            (lib_ver, &client.lib_ver),
-        ] {
-            if mine != theirs {
-                mine.clone_from(theirs);
-            }
-        }
-        *caller = client.caller;
-        *protocol = client.protocol;
-        *since_ms = client.since_ms;
-        *last_ms = client.last_ms;
-        *last_command = client.last_command;
-        *multi = client.multi.as_ref().map_or(-1, |m| m.queued.len() as i64);
-        *watching = client.watched.len();
-        *authenticated = client.authenticated;
-    }
-
-    /// `client` as the client list shows it.
-    pub fn of(client: &Client) -> ClientInfo {
-        ClientInfo {
-            id: client.id,
-            caller: client.caller,
-            name: client.name.clone(),
-            lib_name: client.lib_name.clone(),
-            lib_ver: client.lib_ver.clone(),
-            protocol: client.protocol,
-            since_ms: client.since_ms,
-            last_ms: client.last_ms,
-            last_command: client.last_command,
-            multi: client.multi.as_ref().map_or(-1, |m| m.queued.len() as i64),
-            watching: client.watched.len(),
-            authenticated: client.authenticated,
-        }
     }
 }
 

@@ -65,6 +65,20 @@ impl Container {
         self.check(inv).map(|_| ())
     }
 
+    /// [`Container::check`], for the command that runs it: the client's
+    /// last command is then this subcommand (CLIENT LIST's `cmd=`), from
+    /// now, as Redis's `lastcmd` is the running command's.
+    pub(crate) fn enter(
+        &'static self,
+        ctx: &mut crate::ctx::Ctx<'_>,
+        inv: &Invocation,
+    ) -> Result<&'static Sub, CmdError> {
+        let sub = self.check(inv);
+        ctx.client.last_command = self.name;
+        ctx.client.last_sub = sub.as_ref().ok().map(|s| (self.name, s.name));
+        sub
+    }
+
     /// The subcommand `inv` names, if it exists and has a count of
     /// arguments its arity allows; otherwise Redis's error.
     pub(crate) fn check(&'static self, inv: &Invocation) -> Result<&'static Sub, CmdError> {

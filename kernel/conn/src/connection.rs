@@ -114,6 +114,7 @@ impl Connection {
             self.parser.set_proto_max_bulk_len(bulk_limit);
         }
         self.client.last_ms = env.clock.wall_ms();
+        self.note_buffers(Some(bytes.len()));
         let mut rest = bytes;
         while !rest.is_empty() && !self.closing && !self.dropped {
             match self.parser.parse(rest) {
@@ -147,6 +148,34 @@ impl Connection {
         }
         // Once per read, not per command: the other sessions see this
         // client as of its last read (its own commands see it as it is).
+        self.note_buffers(None);
+        env.server.lock().register(&self.client);
+    }
+
+    /// Tells the client what its buffers hold (CLIENT LIST's `qbuf`, `obl`
+    /// ...), once when a read begins (`reading`: its bytes) and once when
+    /// it is done (`None`). The replies owed are counted when a read
+    /// begins: those of the read's own commands usually go out right
+    /// after it, and the others see the client as of its last read, so
+    /// what they see owed is what it left untaken until it sent more.
+    fn note_buffers(&mut self, reading: Option<usize>) {
+        let request = self.parser.request_bytes();
+        let free = self.parser.held_bytes().saturating_sub(request);
+        let unsent = self.unsent_bytes() as u64;
+        let b = &mut self.client.buffers;
+        b.query = (request + reading.unwrap_or(0)) as u64;
+        b.query_free = free as u64;
+        if reading.is_some() {
+            b.unsent = unsent;
+        }
+        b.out_size = self.out.capacity() as u64;
+        b.out_peak = b.out_peak.max(unsent);
+    }
+
+    /// Names the client's socket (CLIENT LIST's `fd`): the owner's number
+    /// for it, a small integer reused once it is closed.
+    pub fn set_fd(&mut self, env: &Env<'_>, fd: i64) {
+        self.client.buffers.fd = fd;
         env.server.lock().register(&self.client);
     }
 

@@ -476,3 +476,61 @@ fn client_reply_off_on_and_skip_leave_out_replies_as_redis_does() {
     console.input(&env, b"CLIENT REPLY OFF\r\n");
     assert!(take(&mut console).starts_with("-ERR CLIENT REPLY is for network clients"));
 }
+
+/// CLIENT LIST's buffer fields as Redis's tests/unit/introspection.tcl
+/// checks them (`fd`, `qbuf=26` for the 26 bytes of `client list`,
+/// `events=r`, nothing owed), and what another client holds as of its
+/// last read: an unfinished request's bytes, replies it left untaken
+/// when it sent more.
+#[test]
+fn client_list_shows_what_each_connection_holds() {
+    let rig = Rig::new();
+    let env = rig.env();
+    let mut me = Connection::new(&env, PEER);
+    me.set_fd(&env, 7);
+    let other_peer = Caller::Network {
+        addr: [127, 0, 0, 1],
+        port: 50001,
+    };
+    let mut other = Connection::new(&env, other_peer);
+    other.set_fd(&env, 8);
+    // Four replies the other does not take, then half a request.
+    other.input(
+        &env,
+        b"ECHO hello\r\nECHO hello\r\nECHO hello\r\nECHO hello\r\n",
+    );
+    other.input(&env, b"*2\r\n$4\r\nECHO\r\n$5\r\nhe");
+    me.input(&env, b"*2\r\n$6\r\nclient\r\n$4\r\nlist\r\n");
+    let list = take(&mut me);
+    let rows: Vec<&str> = list.lines().filter(|l| l.contains(" addr=")).collect();
+    assert_eq!(rows.len(), 2, "{list}");
+    let mine = rows.iter().find(|r| r.contains(":50000 ")).unwrap();
+    let theirs = rows.iter().find(|r| r.contains(":50001 ")).unwrap();
+    for (row, want) in [
+        (mine, " fd=7 "),
+        (mine, " qbuf=26 "),
+        (mine, " argv-mem=10 "),
+        (mine, " obl=0 oll=0 omem=0 "),
+        (mine, " events=r cmd=client|list "),
+        (theirs, " fd=8 "),
+        (theirs, " obl=44 oll=0 omem=0 "),
+        (theirs, " events=rw cmd=echo "),
+    ] {
+        assert!(row.contains(want), "{want} in {row}");
+    }
+    let qbuf = |row: &str| -> u64 {
+        let rest = row.split_once(" qbuf=").unwrap().1;
+        rest.split_once(' ').unwrap().0.parse().unwrap()
+    };
+    assert!(qbuf(theirs) > 0, "{theirs}");
+    // Once it takes its replies and its next read finishes the request,
+    // it holds nothing.
+    take(&mut other);
+    other.input(&env, b"llo\r\n");
+    take(&mut other);
+    me.input(&env, b"CLIENT LIST\r\n");
+    let list = take(&mut me);
+    let theirs = list.lines().find(|r| r.contains(":50001 ")).unwrap();
+    assert_eq!(qbuf(theirs), 0, "{theirs}");
+    assert!(theirs.contains(" obl=0 "), "{theirs}");
+}

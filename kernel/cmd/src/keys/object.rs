@@ -93,7 +93,7 @@ pub fn encoding(e: &Entry) -> &'static str {
 /// `OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key` (checked by `run`): a
 /// missing key is nil for each, as in Redis.
 pub fn object(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    let sub = OBJECT.check(inv)?;
+    let sub = OBJECT.enter(ctx, inv)?;
     if sub.name == HELP.name {
         return Ok(OBJECT.help());
     }
@@ -121,7 +121,7 @@ pub fn object(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
 /// shared key prefixes, a table; nil for a missing key. SAMPLES is checked
 /// as Redis checks it and changes nothing: a string has no parts to sample.
 pub fn memory(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    let sub = MEMORY.check(inv)?;
+    let sub = MEMORY.enter(ctx, inv)?;
     if sub.name == HELP.name {
         return Ok(MEMORY.help());
     }

@@ -135,7 +135,7 @@ pub(crate) static LATENCY: Container = Container {
 /// LATEST and HISTORY, none reset, no samples to graph) and a report that
 /// says where unikv's timings are.
 pub fn latency(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
-    let sub = LATENCY.check(inv)?;
+    let sub = LATENCY.enter(ctx, inv)?;
     match sub.name {
         "HISTOGRAM" => Ok(histograms(&ctx.server.lock().stats, &inv.args[1..])),
         "LATEST" | "HISTORY" => Ok(Reply::Array(Vec::new())),

@@ -85,7 +85,9 @@ impl Network {
                     port: 0,
                 },
             };
-            self.conns.push((id, Connection::new(&env, caller)));
+            let mut c = Connection::new(&env, caller);
+            c.set_fd(&env, id.slot().into());
+            self.conns.push((id, c));
         }
         for (id, c) in &mut self.conns {
             while !c.wants_close() {

@@ -50,6 +50,15 @@ const KEEP_ALIVE: Duration = Duration::from_secs(300);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(u32);
 
+impl ConnId {
+    /// Its slot in the table: a small number that a later connection
+    /// reuses once this one is closed, as a file descriptor is (CLIENT
+    /// LIST's `fd`).
+    pub fn slot(self) -> u16 {
+        self.0 as u16
+    }
+}
+
 struct Conn {
     sock: Sock,
     peer: Option<SocketAddrV4>,
