@@ -76,7 +76,7 @@ pub struct ClientInfo {
     pub last_sub: Option<(&'static str, &'static str)>,
     /// Commands queued in a transaction (-1: none).
     pub multi: i64,
-    /// Bytes of the queued commands' arguments.
+    /// What the queued commands hold (Redis's `multi-mem`).
     pub multi_mem: u64,
     /// Keys it watches.
     pub watching: usize,
@@ -86,15 +86,13 @@ pub struct ClientInfo {
     pub buffers: Buffers,
 }
 
+/// Its transaction: commands queued (-1: none), and their bytes (kept as
+/// they are queued: a read must not walk a queue of a million).
 fn multi_of(client: &Client) -> (i64, u64) {
-    client.multi.as_ref().map_or((-1, 0), |m| {
-        let bytes = m
-            .queued
-            .iter()
-            .map(|inv| inv.args.iter().map(|a| a.len() as u64).sum::<u64>())
-            .sum();
-        (m.queued.len() as i64, bytes)
-    })
+    client
+        .multi
+        .as_ref()
+        .map_or((-1, 0), |m| (m.queued.len() as i64, m.queued_bytes as u64))
 }
 
 impl ClientInfo {

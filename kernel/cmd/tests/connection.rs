@@ -242,7 +242,7 @@ fn client_list_and_info() {
     let seen = String::from_utf8(seen).unwrap();
     assert!(
         seen.contains(
-            " flags=x db=0 sub=0 psub=0 ssub=0 multi=1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=1 "
+            " flags=x db=0 sub=0 psub=0 ssub=0 multi=1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=89 "
         ),
         "{seen}"
     );
