@@ -129,6 +129,7 @@ const REDIS: &[(&str, &str, &str)] = &[
     ("SAVE", "1.0.0", "server"),
     ("BGSAVE", "1.0.0", "server"),
     ("MONITOR", "1.0.0", "server"),
+    ("ROLE", "2.8.12", "server"),
     ("WAIT", "3.0.0", "generic"),
     ("LATENCY", "2.8.13", "server"),
     ("MULTI", "1.2.0", "transactions"),

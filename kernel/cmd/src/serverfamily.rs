@@ -1,6 +1,6 @@
 //! Redis's server commands: COMMAND (`introspect`), CONFIG (`config`),
 //! SLOWLOG (`slowlog`), LATENCY (`latency`), MONITOR (`monitor`), LASTSAVE,
-//! WAIT, and FUNCTION, whose only
+//! WAIT, ROLE, and FUNCTION, whose only
 //! use here is the test suite's `FUNCTION FLUSH` before each file: unikv
 //! has no functions, so there is nothing to flush.
 
@@ -24,7 +24,21 @@ pub(crate) static HANDLERS: &[Entry] = &[
     entry("WAIT", wait, false),
     entry("LATENCY", latency::latency, true),
     entry("MONITOR", monitor::monitor, true),
+    entry("ROLE", role, true),
 ];
+
+/// Redis's ROLE on a master with no replicas: `master`, its replication
+/// offset (0: it has never streamed anything, as INFO replication's
+/// `master_repl_offset` says) and the empty list of its replicas. Clients
+/// that find the master of a group (ioredis, Lettuce, redis-py's Sentinel
+/// support) ask it.
+pub fn role(_: &mut Ctx<'_>, _: &Invocation) -> Result<Reply, CmdError> {
+    Ok(Reply::Array(alloc::vec![
+        Reply::bulk("master"),
+        Reply::Integer(0),
+        Reply::Array(alloc::vec::Vec::new()),
+    ]))
+}
 
 /// Redis's WAIT on a server with no replicas: the arguments checked as
 /// Redis checks them (the count, then the timeout), then 0, the replicas

@@ -680,3 +680,28 @@ fn latency_histograms_and_latencystats_as_redis_has_them() {
     c.run("SET a b");
     assert_eq!(histogram(&mut c, "set"), [("set".into(), 1)]);
 }
+
+/// ROLE as a redis-server 7.0.15 with no replicas answers it (RESP and
+/// redis-cli's rendering), over the network and at the console.
+#[test]
+fn role_is_a_master_with_no_replicas() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    assert_eq!(
+        c.reply("ROLE"),
+        Reply::Array(vec![
+            Reply::bulk("master"),
+            Reply::Integer(0),
+            Reply::Array(vec![])
+        ])
+    );
+    let mut console = Session::console(&s, &srv);
+    assert_eq!(
+        console.run("ROLE"),
+        "1) \"master\"\n2) (integer) 0\n3) (empty array)\n"
+    );
+    assert_eq!(
+        c.run("ROLE x"),
+        "(error) ERR wrong number of arguments for 'ROLE': usage ROLE\n"
+    );
+}

@@ -1,5 +1,6 @@
 //! Redis's server commands: COMMAND (the command table, as clients ask for
-//! it), CONFIG, FUNCTION, SLOWLOG, LASTSAVE, WAIT and LATENCY. The appliance's own server commands (INFO,
+//! it), CONFIG, FUNCTION, SLOWLOG, LASTSAVE, WAIT, LATENCY, MONITOR and
+//! ROLE. The appliance's own server commands (INFO,
 //! SERVICES, SHUTDOWN ...) are in `appliance`.
 
 use super::{flag, CommandSpec, Keys};
@@ -92,6 +93,17 @@ pub(super) static SPECS: &[CommandSpec] = &[
         summary: "stream every command the server runs to this network client, as Redis's MONITOR",
         group: "server",
         flags: 0,
+        keys: Keys::NONE,
+    },
+    CommandSpec {
+        name: "ROLE",
+        aliases: &[],
+        min_args: 0,
+        max_args: Some(0),
+        usage: "ROLE",
+        summary: "Redis's replication role: a master with no replicas (what clients that look for the master ask)",
+        group: "server",
+        flags: flag::FAST,
         keys: Keys::NONE,
     },
 ];

@@ -263,6 +263,7 @@ fn arity_of_every_command() {
         ("WAIT", 2, 2),
         ("LATENCY", 1, usize::MAX),
         ("MONITOR", 0, 0),
+        ("ROLE", 0, 0),
     ];
     for (name, min, max) in table {
         let spec = lookup(name.as_bytes()).unwrap();
