@@ -604,3 +604,19 @@ fn reads_past_a_quarter_of_the_free_heap_are_refused() {
     assert_eq!(c.run("GET after"), "\"1\"\n");
     assert_eq!(c.run("STRLEN big"), "(integer) 1048576\n");
 }
+
+/// A key past the store's 1 KiB is refused with the limit named, and
+/// nothing of its command is written.
+#[test]
+fn keys_past_the_stores_limit_are_refused_with_it() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    let long = "k".repeat(1025);
+    assert_eq!(c.run(&format!("SET {} v", &long[..1024])), "OK\n");
+    let refused =
+        "(error) ERR key too long (1025 bytes; the store keeps keys of at most 1024 bytes)\n";
+    assert_eq!(c.run(&format!("SET {long} v")), refused);
+    assert_eq!(c.run(&format!("MSET a 1 {long} v")), refused);
+    assert_eq!(c.run("EXISTS a"), "(integer) 0\n");
+    assert_eq!(c.run(&format!("GET {long}")), "(nil)\n");
+}

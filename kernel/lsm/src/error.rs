@@ -102,6 +102,16 @@ pub enum Error {
     },
     /// The caller asked for something the store does not do.
     InvalidArgument(&'static str),
+    /// A key or a value past the store's limit (`Options::max_key_len`,
+    /// `max_value_len`).
+    TooLong {
+        /// `key` or `value`.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+        /// The longest the store keeps.
+        max: usize,
+    },
     /// The disk holds something that is not a unikv store; it is left alone.
     ForeignFormat,
     /// The disk holds a unikv store of a format version this code does not
@@ -132,6 +142,10 @@ impl fmt::Display for Error {
                 write!(f, "no space: {region} cannot take {needed} more bytes")
             }
             Self::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
+            Self::TooLong { what, len, max } => write!(
+                f,
+                "{what} too long ({len} bytes; the store keeps {what}s of at most {max} bytes)"
+            ),
             Self::ForeignFormat => {
                 f.write_str("the disk holds another format; refusing to touch it")
             }

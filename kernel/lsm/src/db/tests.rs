@@ -382,12 +382,29 @@ fn oversized_keys_and_values_are_refused() {
     let (mut db, _) = Db::open(MemDevice::new(4 << 20), small_opts()).unwrap();
     assert_eq!(
         db.put(&[1; 1025], b"v", false),
-        Err(Error::InvalidArgument("key too long"))
+        Err(Error::TooLong {
+            what: "key",
+            len: 1025,
+            max: 1024
+        })
+    );
+    assert_eq!(
+        Error::TooLong {
+            what: "key",
+            len: 1025,
+            max: 1024
+        }
+        .to_string(),
+        "key too long (1025 bytes; the store keeps keys of at most 1024 bytes)"
     );
     assert!(db.put(&[1; 1024], b"v", false).is_ok());
     assert_eq!(
         db.put(b"k", &vec![0; (1 << 20) + 1], false),
-        Err(Error::InvalidArgument("value too long"))
+        Err(Error::TooLong {
+            what: "value",
+            len: (1 << 20) + 1,
+            max: 1 << 20
+        })
     );
 }
 
@@ -407,7 +424,11 @@ fn a_large_disk_takes_16_mib_values_through_the_wal_a_flush_and_a_compaction() {
     }
     assert_eq!(
         db.put(b"k", &vec![0; LARGE_VALUE_LEN + 1], false),
-        Err(Error::InvalidArgument("value too long"))
+        Err(Error::TooLong {
+            what: "value",
+            len: LARGE_VALUE_LEN + 1,
+            max: LARGE_VALUE_LEN
+        })
     );
     // Replayed from the WAL.
     let dev = db.close().unwrap();

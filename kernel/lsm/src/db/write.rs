@@ -56,10 +56,18 @@ impl<D: BlockDevice> Db<D> {
         batch.for_each(|_, kind, k, v| {
             puts |= kind == ValueType::Value;
             if k.len() > max_key {
-                return Err(Error::InvalidArgument("key too long"));
+                return Err(Error::TooLong {
+                    what: "key",
+                    len: k.len(),
+                    max: max_key,
+                });
             }
             if v.len() > max_value {
-                return Err(Error::InvalidArgument("value too long"));
+                return Err(Error::TooLong {
+                    what: "value",
+                    len: v.len(),
+                    max: max_value,
+                });
             }
             user_bytes += (k.len() + v.len()) as u64;
             Ok(())
