@@ -1,6 +1,7 @@
 //! Redis's server commands: COMMAND (`introspect`), CONFIG (`config`),
 //! SLOWLOG (`slowlog`), LATENCY (`latency`), MONITOR (`monitor`), LASTSAVE,
-//! WAIT, ROLE, and FUNCTION, whose only
+//! WAIT, ROLE, Redis Cluster's CLUSTER, READONLY and READWRITE (refused:
+//! no cluster support), and FUNCTION, whose only
 //! use here is the test suite's `FUNCTION FLUSH` before each file: unikv
 //! has no functions, so there is nothing to flush.
 
@@ -25,7 +26,20 @@ pub(crate) static HANDLERS: &[Entry] = &[
     entry("LATENCY", latency::latency, true),
     entry("MONITOR", monitor::monitor, true),
     entry("ROLE", role, true),
+    entry("CLUSTER", no_cluster, true),
+    entry("READONLY", no_cluster, true),
+    entry("READWRITE", no_cluster, true),
 ];
+
+/// Redis Cluster's commands on a server without cluster support: Redis's
+/// error, whatever the subcommand, which clients that probe for a cluster
+/// (StackExchange.Redis, go-redis, redis-py's RedisCluster) take to mean a
+/// lone server. INFO cluster says `cluster_enabled:0`.
+pub fn no_cluster(_: &mut Ctx<'_>, _: &Invocation) -> Result<Reply, CmdError> {
+    Err(CmdError::Invalid(String::from(
+        "This instance has cluster support disabled",
+    )))
+}
 
 /// Redis's ROLE on a master with no replicas: `master`, its replication
 /// offset (0: it has never streamed anything, as INFO replication's

@@ -550,3 +550,26 @@ fn role_is_a_master_with_no_replicas() {
         "(error) ERR wrong number of arguments for 'ROLE': usage ROLE\n"
     );
 }
+
+/// Redis Cluster's commands as a redis-server 7.0.15 without cluster
+/// support answers them, every subcommand alike; INFO cluster agrees.
+#[test]
+fn cluster_commands_are_refused_as_without_cluster_support() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    let refused = "(error) ERR This instance has cluster support disabled\n";
+    for line in [
+        "CLUSTER INFO",
+        "CLUSTER SLOTS",
+        "CLUSTER NODES",
+        "CLUSTER KEYSLOT k",
+        "READONLY",
+        "READWRITE",
+    ] {
+        assert_eq!(c.run(line), refused, "{line}");
+    }
+    assert!(c
+        .run("CLUSTER")
+        .starts_with("(error) ERR wrong number of arguments"));
+    assert!(c.run("INFO cluster").contains("cluster_enabled:0"));
+}

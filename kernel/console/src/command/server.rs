@@ -1,6 +1,7 @@
 //! Redis's server commands: COMMAND (the command table, as clients ask for
 //! it), CONFIG, FUNCTION, SLOWLOG, LASTSAVE, WAIT, LATENCY, MONITOR and
-//! ROLE. The appliance's own server commands (INFO,
+//! ROLE; and Redis Cluster's (CLUSTER, READONLY, READWRITE), which a
+//! server without cluster support refuses. The appliance's own server commands (INFO,
 //! SERVICES, SHUTDOWN ...) are in `appliance`.
 
 use super::{flag, CommandSpec, Keys};
@@ -102,6 +103,39 @@ pub(super) static SPECS: &[CommandSpec] = &[
         max_args: Some(0),
         usage: "ROLE",
         summary: "Redis's replication role: a master with no replicas (what clients that look for the master ask)",
+        group: "server",
+        flags: flag::FAST,
+        keys: Keys::NONE,
+    },
+    CommandSpec {
+        name: "CLUSTER",
+        aliases: &[],
+        min_args: 1,
+        max_args: None,
+        usage: "CLUSTER subcommand [arg ...]",
+        summary: "Redis Cluster's commands: refused as a Redis without cluster support refuses them, so that clients that look for a cluster find a lone server",
+        group: "server",
+        flags: 0,
+        keys: Keys::NONE,
+    },
+    CommandSpec {
+        name: "READONLY",
+        aliases: &[],
+        min_args: 0,
+        max_args: Some(0),
+        usage: "READONLY",
+        summary: "Redis Cluster's reads from a replica: refused (no cluster support)",
+        group: "server",
+        flags: flag::FAST,
+        keys: Keys::NONE,
+    },
+    CommandSpec {
+        name: "READWRITE",
+        aliases: &[],
+        min_args: 0,
+        max_args: Some(0),
+        usage: "READWRITE",
+        summary: "Redis Cluster's end of READONLY: refused (no cluster support)",
         group: "server",
         flags: flag::FAST,
         keys: Keys::NONE,

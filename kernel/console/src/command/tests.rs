@@ -264,6 +264,9 @@ fn arity_of_every_command() {
         ("LATENCY", 1, usize::MAX),
         ("MONITOR", 0, 0),
         ("ROLE", 0, 0),
+        ("CLUSTER", 1, usize::MAX),
+        ("READONLY", 0, 0),
+        ("READWRITE", 0, 0),
     ];
     for (name, min, max) in table {
         let spec = lookup(name.as_bytes()).unwrap();
