@@ -78,8 +78,6 @@ pub struct ClientInfo {
     pub multi: i64,
     /// What the queued commands hold (Redis's `multi-mem`).
     pub multi_mem: u64,
-    /// Keys it watches.
-    pub watching: usize,
     /// Whether it has authenticated.
     pub authenticated: bool,
     /// Its session's socket and buffers.
@@ -118,7 +116,6 @@ impl ClientInfo {
             last_sub,
             multi,
             multi_mem,
-            watching,
             authenticated,
             buffers,
         } = self;
@@ -138,7 +135,6 @@ impl ClientInfo {
         *last_command = client.last_command;
         *last_sub = client.last_sub;
         (*multi, *multi_mem) = multi_of(client);
-        *watching = client.watched.len();
         *authenticated = client.authenticated;
         *buffers = client.buffers;
     }
@@ -159,7 +155,6 @@ impl ClientInfo {
             last_sub: client.last_sub,
             multi,
             multi_mem,
-            watching: client.watched.len(),
             authenticated: client.authenticated,
             buffers: client.buffers,
         }
