@@ -80,6 +80,8 @@ pub struct ClientInfo {
     pub multi_mem: u64,
     /// Whether it has authenticated.
     pub authenticated: bool,
+    /// In MONITOR.
+    pub monitor: bool,
     /// Its session's socket and buffers.
     pub buffers: Buffers,
 }
@@ -117,6 +119,7 @@ impl ClientInfo {
             multi,
             multi_mem,
             authenticated,
+            monitor,
             buffers,
         } = self;
         for (mine, theirs) in [
@@ -136,6 +139,7 @@ impl ClientInfo {
         *last_sub = client.last_sub;
         (*multi, *multi_mem) = multi_of(client);
         *authenticated = client.authenticated;
+        *monitor = client.monitor;
         *buffers = client.buffers;
     }
 
@@ -156,6 +160,7 @@ impl ClientInfo {
             multi,
             multi_mem,
             authenticated: client.authenticated,
+            monitor: client.monitor,
             buffers: client.buffers,
         }
     }
@@ -184,7 +189,13 @@ pub(crate) fn line(ctx: &Ctx<'_>, c: &ClientInfo, argv_mem: u64) -> String {
         line.push_str(&addr(Caller::Network { addr: ip, port }));
     }
     let name = c.name.as_deref().map(String::from_utf8_lossy);
-    let flags = if c.multi >= 0 { "x" } else { "N" };
+    // Redis's letters for what unikv has: O a monitor, x in MULTI.
+    let flags = match (c.monitor, c.multi >= 0) {
+        (true, true) => "Ox",
+        (true, false) => "O",
+        (false, true) => "x",
+        (false, false) => "N",
+    };
     let resp = match c.protocol {
         Protocol::Resp2 => 2,
         Protocol::Resp3 => 3,

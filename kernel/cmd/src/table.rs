@@ -115,6 +115,8 @@ pub fn run(ctx: &mut Ctx<'_>, inv: &Invocation) -> Reply {
     if let Some(multi) = ctx.client.multi.as_mut() {
         if !spec.has(flag::NO_MULTI) {
             multi.queue(inv);
+            // Redis's lastcmd names a queued command too (CLIENT LIST).
+            ctx.client.last_command = spec.name;
             return Reply::Status(String::from("QUEUED"));
         }
     }

@@ -246,6 +246,8 @@ fn client_list_and_info() {
         ),
         "{seen}"
     );
+    // Its last command is the one it queued, as Redis's lastcmd.
+    assert!(seen.contains(" cmd=get "), "{seen}");
     assert_eq!(c.run("EXEC"), "1) \"v\"\n");
     let Reply::Value(list) = c.reply("CLIENT LIST") else {
         panic!()

@@ -373,6 +373,12 @@ fn monitor_streams_every_command_run_as_redis_writes_it() {
     m.input(&env, b"MONITOR\r\n");
     m.release(&env);
     assert_eq!(take(&mut m), "+OK\r\n");
+    // CLIENT LIST shows it with Redis's flag for a monitor (and is not
+    // itself shown to monitors).
+    c.input(&env, b"CLIENT LIST\r\n");
+    let list = take(&mut c);
+    let row = list.lines().find(|l| l.contains(":50000 ")).unwrap();
+    assert!(row.contains(" flags=O "), "{row}");
     c.input(&env, b"*3\r\n$3\r\nset\r\n$1\r\nk\r\n$5\r\na\"\n\xff\\\r\n");
     c.input(
         &env,
