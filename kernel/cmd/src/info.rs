@@ -220,10 +220,19 @@ fn redis_fields(ctx: &Ctx<'_>, name: &str, r: &mut Report) {
             // connection, as Redis leaves its replicas out of this count:
             // CLIENT KILL's tools count on the two agreeing.
             let connections = server.clients.values().filter(|c| c.is_network()).count();
+            // Redis samples these over its last seconds; here, what the
+            // clients hold as of their last reads.
+            let (input, output) = server.clients.values().fold((0, 0), |(i, o), c| {
+                (i.max(c.buffers.query), o.max(c.buffers.unsent))
+            });
             r.add_field("connected_clients", connections);
+            r.add_field("cluster_connections", 0);
             r.add_field("maxclients", server.config.maxclients);
+            r.add_field("client_recent_max_input_buffer", input);
+            r.add_field("client_recent_max_output_buffer", output);
             r.add_field("blocked_clients", 0);
             r.add_field("tracking_clients", 0);
+            r.add_field("clients_in_timeout_table", 0);
         }
         "memory" => {
             let used = ctx.host.used_memory() as u64;

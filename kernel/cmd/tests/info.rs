@@ -164,7 +164,7 @@ fn info_clients_stats_keyspace_and_command_and_error_stats() {
     assert_eq!(c.run("RENAME nokey x"), "(error) ERR no such key\n");
     assert_eq!(
         c.run("INFO clients"),
-        "# Clients\nconnected_clients:1\nmaxclients:500\nblocked_clients:0\ntracking_clients:0\n"
+        "# Clients\nconnected_clients:1\ncluster_connections:0\nmaxclients:500\nclient_recent_max_input_buffer:0\nclient_recent_max_output_buffer:0\nblocked_clients:0\ntracking_clients:0\nclients_in_timeout_table:0\n"
     );
     let stats = c.run("INFO stats");
     assert!(

@@ -529,6 +529,20 @@ fn client_list_shows_what_each_connection_holds() {
         rest.split_once(' ').unwrap().0.parse().unwrap()
     };
     assert!(qbuf(theirs) > 0, "{theirs}");
+    // INFO clients' largest buffers are theirs.
+    me.input(&env, b"INFO clients\r\n");
+    let info = take(&mut me);
+    assert!(
+        info.contains(&format!(
+            "\r\nclient_recent_max_input_buffer:{}\r\n",
+            qbuf(theirs)
+        )),
+        "{info}"
+    );
+    assert!(
+        info.contains("\r\nclient_recent_max_output_buffer:44\r\n"),
+        "{info}"
+    );
     // Once it takes its replies and its next read finishes the request,
     // it holds nothing.
     take(&mut other);
