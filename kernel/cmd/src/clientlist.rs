@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 
 use crate::ctx::Ctx;
-use crate::state::{addr, Caller, Client, Protocol};
+use crate::state::{addr, Caller, Client, Protocol, REPLY_BUFFER};
 
 /// What a session's socket and buffers hold for its client, as the
 /// session last said (when a read began, and when it was done). The
@@ -46,10 +46,6 @@ impl Buffers {
         out_peak: 0,
     };
 }
-
-/// Redis's reply buffer: replies past it go to a list of blocks of this
-/// size, which CLIENT LIST shows apart (`obl` against `oll`, `omem`).
-const REPLY_BUFFER: u64 = 16 << 10;
 
 /// A connected client as `CLIENT LIST` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -31,10 +31,6 @@ pub struct Monitors {
     subs: Vec<(u64, Vec<u8>)>,
 }
 
-/// Bytes a monitor may have waiting below any `client-output-buffer-limit`
-/// (Redis leaves a client's 16 KiB reply buffer out of the limit).
-const FLOOR: u64 = 16 << 10;
-
 impl Monitors {
     /// Whether no client monitors.
     #[inline(always)]
@@ -109,10 +105,10 @@ pub(crate) fn feed(ctx: &Ctx<'_>, server: &mut Server, inv: &Invocation) -> bool
         return false;
     }
     let line = line(ctx, inv);
-    let limit = server.config.client_output_buffer_limit.max(FLOOR) as usize;
+    let limit = server.config.client_output_buffer_limit;
     let mut over = Vec::new();
     for (id, pending) in &mut server.monitors.subs {
-        if pending.len() + line.len() > limit {
+        if crate::state::past_output_limit((pending.len() + line.len()) as u64, limit) {
             over.push(*id);
         } else {
             pending.extend_from_slice(&line);

@@ -273,7 +273,8 @@ pub struct Config {
     pub proto_max_bulk_len: u64,
     /// Most bytes of one client's requests waiting to be parsed.
     pub client_query_buffer_limit: u64,
-    /// Most bytes of replies a client may leave unread before it is dropped.
+    /// Most bytes of replies a client may leave unread, past its
+    /// [`REPLY_BUFFER`], before it is dropped (see [`past_output_limit`]).
     pub client_output_buffer_limit: u64,
     /// Microseconds from which a command is logged in the SLOWLOG (0:
     /// every command, -1: none).
@@ -286,6 +287,20 @@ pub struct Config {
     /// The percentiles INFO latencystats shows
     /// (`latency-tracking-info-percentiles`).
     pub latency_percentiles: Vec<f64>,
+}
+
+/// Reply bytes a client may have unsent before `client-output-buffer-limit`
+/// counts any: Redis's per-client reply buffer (`PROTO_REPLY_CHUNK_BYTES`),
+/// which its limit leaves out. CLIENT LIST's `obl` is what sits in it.
+pub const REPLY_BUFFER: u64 = 16 << 10;
+
+/// Whether a client that leaves `unsent` bytes of replies (a monitor's
+/// lines among them) unread is past `client-output-buffer-limit` (`limit`),
+/// as Redis counts it: only what overflows the [`REPLY_BUFFER`], so a
+/// client that reads its replies is never dropped, whatever the limit
+/// (`normal 1 0 0` once closed every client at its first reply).
+pub fn past_output_limit(unsent: u64, limit: u64) -> bool {
+    unsent.saturating_sub(REPLY_BUFFER) > limit
 }
 
 impl Default for Config {

@@ -21,11 +21,6 @@ pub struct Env<'a> {
     pub clock: kv::Clock,
 }
 
-/// Reply bytes a client may have unsent before `client-output-buffer-limit`
-/// counts any: Redis's per-client reply buffer (`PROTO_REPLY_CHUNK_BYTES`),
-/// which its limit leaves out.
-pub const REPLY_BUFFER: usize = 16 << 10;
-
 /// Redis's reply to a connection over `maxclients`, before it is closed.
 pub const MAX_CLIENTS_REPLY: &[u8] = b"-ERR max number of clients reached\r\n";
 
@@ -292,12 +287,10 @@ impl Connection {
     }
 
     /// Drops the client if what it left unread passes `limit`
-    /// (`client-output-buffer-limit`). Redis counts only what overflows a
-    /// client's reply buffer, so a client that reads its replies is never
-    /// dropped, whatever the limit (`normal 1 0 0` once closed every
-    /// client at its first reply).
+    /// (`client-output-buffer-limit`, counted as [`cmd::past_output_limit`]
+    /// counts it).
     fn drop_past_output_limit(&mut self, limit: u64) {
-        if self.unsent_bytes().saturating_sub(REPLY_BUFFER) as u64 > limit {
+        if cmd::past_output_limit(self.unsent_bytes() as u64, limit) {
             self.drop_client();
         }
     }
