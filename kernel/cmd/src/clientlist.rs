@@ -92,11 +92,6 @@ fn multi_of(client: &Client) -> (i64, u64) {
 }
 
 impl ClientInfo {
-    /// Whether it came over the network.
-    pub fn is_network(&self) -> bool {
-        matches!(self.caller, Caller::Network { .. })
-    }
-
     /// Brings the entry up to date with `client`, in place: sessions call
     /// this once per read, and the names rarely change.
     pub fn update(&mut self, client: &Client) {

@@ -219,7 +219,11 @@ fn redis_fields(ctx: &Ctx<'_>, name: &str, r: &mut Report) {
             // The serial console is listed (CLIENT LIST) but is not a
             // connection, as Redis leaves its replicas out of this count:
             // CLIENT KILL's tools count on the two agreeing.
-            let connections = server.clients.values().filter(|c| c.is_network()).count();
+            let connections = server
+                .clients
+                .values()
+                .filter(|c| c.caller.is_network())
+                .count();
             // Redis samples these over its last seconds; here, what the
             // clients hold as of their last reads.
             let (input, output) = server.clients.values().fold((0, 0), |(i, o), c| {

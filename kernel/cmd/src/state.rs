@@ -30,6 +30,13 @@ pub enum Caller {
     },
 }
 
+impl Caller {
+    /// Whether it is a network connection.
+    pub fn is_network(self) -> bool {
+        matches!(self, Caller::Network { .. })
+    }
+}
+
 /// The protocol a connection speaks (`HELLO 2|3`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
@@ -223,7 +230,7 @@ impl Client {
 
     /// Whether it came over the network.
     pub fn is_network(&self) -> bool {
-        matches!(self.caller, Caller::Network { .. })
+        self.caller.is_network()
     }
 }
 
