@@ -159,6 +159,8 @@ fn line(ctx: &Ctx<'_>, inv: &Invocation) -> Vec<u8> {
 
 /// Redis's `sdscatrepr`: the bytes in double quotes, backslash escapes for
 /// `\\ " \n \r \t \a \b`, `\xHH` for the other unprintable ones.
+/// Not the console's `console::quote`: that one writes `\x07` and `\x08`,
+/// the only forms the console's parser reads back.
 fn quote(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
     for &b in s {

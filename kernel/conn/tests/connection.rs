@@ -12,6 +12,11 @@ const PEER: Caller = Caller::Network {
     addr: [127, 0, 0, 1],
     port: 50000,
 };
+/// A second client, beside [`PEER`].
+const OTHER: Caller = Caller::Network {
+    addr: [127, 0, 0, 1],
+    port: 50001,
+};
 
 struct Rig {
     store: StoreCell,
@@ -365,11 +370,7 @@ fn monitor_streams_every_command_run_as_redis_writes_it() {
     let rig = Rig::new();
     let env = rig.env();
     let mut m = Connection::new(&env, PEER);
-    let other = Caller::Network {
-        addr: [127, 0, 0, 1],
-        port: 50001,
-    };
-    let mut c = Connection::new(&env, other);
+    let mut c = Connection::new(&env, OTHER);
     m.input(&env, b"MONITOR\r\n");
     m.release(&env);
     assert_eq!(take(&mut m), "+OK\r\n");
@@ -494,11 +495,7 @@ fn client_list_shows_what_each_connection_holds() {
     let env = rig.env();
     let mut me = Connection::new(&env, PEER);
     me.set_fd(&env, 7);
-    let other_peer = Caller::Network {
-        addr: [127, 0, 0, 1],
-        port: 50001,
-    };
-    let mut other = Connection::new(&env, other_peer);
+    let mut other = Connection::new(&env, OTHER);
     other.set_fd(&env, 8);
     // Four replies the other does not take, then half a request.
     other.input(

@@ -14,16 +14,14 @@
 
 pub mod histogram;
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
-use console::{Invocation, Reply, Report};
-
-use alloc::boxed::Box;
 use console::command::Position;
-use console::CommandSpec;
+use console::{CommandSpec, Invocation, Reply, Report};
 
 use crate::ctx::{CmdError, Ctx};
 use crate::state::{Config, Stats};
