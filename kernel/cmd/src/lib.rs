@@ -85,7 +85,8 @@ pub use ctx::{CmdError, Ctx, Host, ServiceRow, Sink, StoreGuard};
 pub use monitor::Monitors;
 pub use state::{
     addr, kills, past_output_limit, Appendfsync, Caller, Client, CommandStats, Config, Multi,
-    Protocol, Server, ServerCell, Stats, Watched, MAX_CURSORS, SPARE_BATCH_MAX, SPARE_VALUE_MAX,
+    Protocol, Server, ServerCell, Stats, Watched, MAX_CURSORS, REPLY_BUFFER, SPARE_BATCH_MAX,
+    SPARE_VALUE_MAX,
 };
 pub use table::{
     entries, handler, joins_group, redis_invocation, refused, run, Entry, Handler, HANDLERS,
