@@ -2,6 +2,7 @@
 //! every change refused, blank and foreign disks refused as `open` refuses
 //! them, and a later `open` recovers the same store.
 
+use super::disks::{foreign_image, other_version_image, set_version};
 use super::*;
 
 /// A device that fails the test at any write or flush.
