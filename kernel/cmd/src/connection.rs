@@ -327,7 +327,9 @@ pub fn client(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
         "INFO" => {
             let mut line = clientlist::line(ctx, &ClientInfo::of(ctx.client), argv_mem);
             line.push('\n');
-            Ok(Reply::Value(line.into_bytes()))
+            // Free text, as Redis's verbatim reply: raw at the console, as
+            // redis-cli prints it; RESP3's `=txt:`.
+            Ok(Reply::Text(line))
         }
         "LIST" => client_list(ctx, args, argv_mem),
         "KILL" => crate::kill::client_kill(ctx, args),
@@ -431,5 +433,6 @@ fn client_list(ctx: &mut Ctx<'_>, args: &[Vec<u8>], argv_mem: u64) -> Result<Rep
         out.push_str(&clientlist::line(ctx, row, argv_mem));
         out.push('\n');
     }
-    Ok(Reply::Value(out.into_bytes()))
+    // As CLIENT INFO's.
+    Ok(Reply::Text(out))
 }

@@ -142,14 +142,14 @@ pub fn latency(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
             "No samples available for event '{}'",
             crate::subcommand::shown(&inv.args[1])
         ))),
-        "DOCTOR" => Ok(Reply::Value(
-            b"unikv records no latency events (latency-monitor-threshold is 0, Redis's default, \
+        // Free text, as Redis's verbatim reply (redis-cli prints it raw).
+        "DOCTOR" => Ok(Reply::Text(String::from(
+            "unikv records no latency events (latency-monitor-threshold is 0, Redis's default, \
               and the only value unikv takes). LATENCY HISTOGRAM and INFO latencystats give \
               each command's distribution of run times; SLOWLOG GET lists the commands that took \
               longer than slowlog-log-slower-than microseconds; INFO commandstats gives each \
-              command's calls and time; DEBUG PROFILE samples where the CPU goes.\n"
-                .to_vec(),
-        )),
+              command's calls and time; DEBUG PROFILE samples where the CPU goes.\n",
+        ))),
         _ => Ok(LATENCY.help()),
     }
 }
