@@ -362,7 +362,10 @@ pub fn command(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
 }
 
 /// `COMMAND LIST [FILTERBY MODULE name|ACLCAT category|PATTERN pattern]`:
-/// names, lower case. unikv has no modules.
+/// names, lower case, each command's subcommands after it as
+/// `container|subcommand` (Redis 7.0 lists them so, and filters them as it
+/// filters commands: a subcommand by its own full name, in its command's
+/// categories). unikv has no modules.
 fn list(args: &[Vec<u8>]) -> Result<Reply, CmdError> {
     enum Filter<'a> {
         All,
@@ -385,20 +388,31 @@ fn list(args: &[Vec<u8>]) -> Result<Reply, CmdError> {
         }
         _ => return Err(CmdError::syntax()),
     };
-    let keep = |s: &CommandSpec| match filter {
+    let keep = |s: &CommandSpec, name: &str| match filter {
         Filter::All => true,
         Filter::Module => false,
         Filter::Category(cat) => categories(s.flags, s.group)
             .iter()
             .any(|c| matches!(c, Reply::Status(c) if c.as_bytes()[1..].eq_ignore_ascii_case(cat))),
-        Filter::Pattern(p) => glob::matches(p, s.name.to_ascii_lowercase().as_bytes(), true),
+        Filter::Pattern(p) => glob::matches(p, name.as_bytes(), true),
     };
-    Ok(Reply::Array(
-        commands()
-            .filter(|s| keep(s))
-            .map(|s| lower(s.name))
-            .collect(),
-    ))
+    let mut names = Vec::new();
+    for spec in commands() {
+        let name = spec.name.to_ascii_lowercase();
+        if keep(spec, &name) {
+            names.push(Reply::Value(name.into_bytes()));
+        }
+        let Some(c) = container(spec.name) else {
+            continue;
+        };
+        for sub in c.subs {
+            let full = full_name(c, sub);
+            if keep(spec, &full) {
+                names.push(Reply::Value(full.into_bytes()));
+            }
+        }
+    }
+    Ok(Reply::Array(names))
 }
 
 /// `COMMAND GETKEYS command arg ...`: the arguments that are keys.
