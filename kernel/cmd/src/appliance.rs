@@ -12,6 +12,7 @@ pub(crate) static HANDLERS: &[Entry] = &[
     // the memtable in a table, nothing left for the WAL to replay.
     entry("SAVE", storage::flush, false),
     entry("BGSAVE", storage::bgsave, false),
+    entry("BGREWRITEAOF", storage::bgrewriteaof, false),
     entry("COMPACT", storage::compact, false),
     entry("VERIFY", storage::verify, false),
     entry("BENCH", bench::run, false),

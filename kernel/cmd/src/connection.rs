@@ -307,6 +307,42 @@ pub(crate) static CLIENT: Container = Container {
             summary: "Set the library name or version of the current connection.",
             since: "7.2.0",
         },
+        Sub {
+            name: "UNBLOCK",
+            arity: -3,
+            args: "<clientid> [TIMEOUT|ERROR]",
+            summary: "Unblock the specified blocked client.",
+            since: "5.0.0",
+        },
+        Sub {
+            name: "TRACKING",
+            arity: -3,
+            args:
+                "(ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT] [NOLOOP]",
+            summary: "Control server assisted client side caching.",
+            since: "6.0.0",
+        },
+        Sub {
+            name: "CACHING",
+            arity: 3,
+            args: "(YES|NO)",
+            summary: "Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            since: "6.0.0",
+        },
+        Sub {
+            name: "GETREDIR",
+            arity: 2,
+            args: "",
+            summary: "Return the client ID we are redirecting to when tracking is enabled.",
+            since: "6.0.0",
+        },
+        Sub {
+            name: "TRACKINGINFO",
+            arity: 2,
+            args: "",
+            summary: "Report tracking status for the current connection.",
+            since: "6.2.0",
+        },
         HELP,
     ],
 };
@@ -358,6 +394,18 @@ pub fn client(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
         // the mode is accepted, as Redis accepts it with eviction off.
         "NO-EVICT" if is(&args[0], "ON") || is(&args[0], "OFF") => Ok(Reply::Ok),
         "NO-EVICT" => Err(CmdError::syntax()),
+        "UNBLOCK" => unblock(args),
+        "TRACKING" => tracking(args),
+        // Tracking is never on, so Redis's answer to a client not in it.
+        "CACHING" => Err(CmdError::Invalid(String::from(
+            "CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+        ))),
+        "GETREDIR" => Ok(Reply::Integer(-1)),
+        "TRACKINGINFO" => Ok(Reply::Map(alloc::vec![
+            (Reply::bulk("flags"), Reply::Array(alloc::vec![Reply::bulk("off")])),
+            (Reply::bulk("redirect"), Reply::Integer(-1)),
+            (Reply::bulk("prefixes"), Reply::Array(Vec::new())),
+        ])),
         "SETINFO" => {
             let target = if is(&args[0], "LIB-NAME") {
                 &mut ctx.client.lib_name
@@ -383,6 +431,66 @@ pub fn client(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
         }
         _ => Ok(CLIENT.help()),
     }
+}
+
+/// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`, checked as Redis checks it (the
+/// reason, then the id): 0, for unikv has no blocking commands, so no
+/// client is ever blocked in one.
+fn unblock(args: &[Vec<u8>]) -> Result<Reply, CmdError> {
+    match args {
+        [_] => {}
+        [_, reason] if is(reason, "TIMEOUT") || is(reason, "ERROR") => {}
+        [_, _] => {
+            return Err(CmdError::Invalid(String::from(
+                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            )))
+        }
+        _ => return Err(wrong_subcommand("UNBLOCK")),
+    }
+    crate::args::integer(&args[0])?;
+    Ok(Reply::Integer(0))
+}
+
+/// `CLIENT TRACKING ON|OFF [options]`: the options checked as Redis checks
+/// them; OFF is what every client is (OK); ON, server-assisted client-side
+/// caching (invalidation messages as keys change), unikv does not do, and
+/// says so, so that a client library that asks for it falls back to no
+/// local cache instead of serving stale values.
+fn tracking(args: &[Vec<u8>]) -> Result<Reply, CmdError> {
+    let mut i = 1;
+    while i < args.len() {
+        let a = &args[i];
+        if is(a, "REDIRECT") && i + 1 < args.len() {
+            crate::args::integer(&args[i + 1])?;
+            i += 2;
+        } else if is(a, "PREFIX") && i + 1 < args.len() {
+            i += 2;
+        } else if ["BCAST", "OPTIN", "OPTOUT", "NOLOOP"]
+            .iter()
+            .any(|o| is(a, o))
+        {
+            i += 1;
+        } else {
+            return Err(CmdError::syntax());
+        }
+    }
+    if is(&args[0], "OFF") {
+        Ok(Reply::Ok)
+    } else if is(&args[0], "ON") {
+        Err(CmdError::Invalid(String::from(
+            "unikv does not track keys for clients: server-assisted client-side caching (CLIENT TRACKING ON) is not supported",
+        )))
+    } else {
+        Err(CmdError::syntax())
+    }
+}
+
+/// Redis's error for a subcommand given a number of arguments it takes in
+/// no form.
+fn wrong_subcommand(sub: &str) -> CmdError {
+    CmdError::Invalid(format!(
+        "unknown subcommand or wrong number of arguments for '{sub}'. Try CLIENT HELP."
+    ))
 }
 
 /// `CLIENT LIST [TYPE type] | [ID id ...]`: every client (this one as it

@@ -1,7 +1,8 @@
 //! Redis's server commands: COMMAND (`introspect`), CONFIG (`config`),
 //! SLOWLOG (`slowlog`), LATENCY (`latency`), MONITOR (`monitor`), LASTSAVE,
 //! WAIT, ROLE, Redis Cluster's CLUSTER, READONLY and READWRITE (refused:
-//! no cluster support), and FUNCTION, whose only
+//! no cluster support), replication's REPLICAOF, SLAVEOF and FAILOVER (as
+//! a master with no replicas answers them), and FUNCTION, whose only
 //! use here is the test suite's `FUNCTION FLUSH` before each file: unikv
 //! has no functions, so there is nothing to flush.
 
@@ -29,7 +30,70 @@ pub(crate) static HANDLERS: &[Entry] = &[
     entry("CLUSTER", no_cluster, true),
     entry("READONLY", no_cluster, true),
     entry("READWRITE", no_cluster, true),
+    entry("REPLICAOF", replicaof, true),
+    entry("SLAVEOF", replicaof, true),
+    entry("FAILOVER", failover, true),
 ];
+
+/// `REPLICAOF NO ONE` (and SLAVEOF, its old name): Redis's OK, for unikv is
+/// a master already, as failover tools and Sentinel-minded clients expect
+/// of the server they promote. A replica of another server it cannot
+/// become: that is refused, after Redis's check of the port.
+pub fn replicaof(_: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
+    let (host, port) = (&inv.args[0], &inv.args[1]);
+    if host.eq_ignore_ascii_case(b"NO") && port.eq_ignore_ascii_case(b"ONE") {
+        return Ok(Reply::Ok);
+    }
+    crate::args::integer(port)?;
+    Err(CmdError::Invalid(String::from(
+        "unikv does not replicate: it is always a master (REPLICAOF NO ONE is the one form it takes)",
+    )))
+}
+
+/// `FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]`,
+/// checked as Redis checks it, then Redis's answers on a master with no
+/// replicas: no failover to abort, none to start.
+pub fn failover(_: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
+    let args = &inv.args;
+    let (mut to, mut force, mut abort, mut timeout) = (false, false, false, false);
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        if a.eq_ignore_ascii_case(b"TO") && !to && i + 2 < args.len() {
+            crate::args::integer(&args[i + 2])?;
+            (to, i) = (true, i + 3);
+        } else if a.eq_ignore_ascii_case(b"TIMEOUT") && !timeout && i + 1 < args.len() {
+            if crate::args::integer(&args[i + 1])? <= 0 {
+                return Err(CmdError::Invalid(String::from(
+                    "FAILOVER timeout must be greater than 0",
+                )));
+            }
+            (timeout, i) = (true, i + 2);
+        } else if a.eq_ignore_ascii_case(b"FORCE") && !force {
+            (force, i) = (true, i + 1);
+        } else if a.eq_ignore_ascii_case(b"ABORT") && !abort {
+            (abort, i) = (true, i + 1);
+        } else {
+            return Err(CmdError::syntax());
+        }
+    }
+    if abort {
+        if to || force || timeout {
+            return Err(CmdError::Invalid(String::from(
+                "ABORT is not supported with other arguments",
+            )));
+        }
+        return Err(CmdError::Invalid(String::from("No failover in progress.")));
+    }
+    if force && (!to || !timeout) {
+        return Err(CmdError::Invalid(String::from(
+            "FAILOVER with force option requires both a timeout and target HOST and IP.",
+        )));
+    }
+    Err(CmdError::Invalid(String::from(
+        "FAILOVER requires connected replicas.",
+    )))
+}
 
 /// Redis Cluster's commands on a server without cluster support: Redis's
 /// error, whatever the subcommand, which clients that probe for a cluster

@@ -198,7 +198,7 @@ fn client_name_id_setinfo_and_help() {
         "{help}"
     );
     assert!(
-        help.ends_with("20) HELP\n21)     Prints this help.\n"),
+        help.ends_with("30) HELP\n31)     Prints this help.\n"),
         "{help}"
     );
 }
@@ -440,5 +440,62 @@ fn client_no_evict() {
     assert_eq!(
         c.run("CLIENT NO-EVICT"),
         "(error) ERR wrong number of arguments for 'client|no-evict' command\n"
+    );
+}
+
+/// Client-side caching and blocking, which unikv has none of, answered as
+/// a redis-server 7.0.15 answers a client that uses neither: CLIENT
+/// UNBLOCK 0 (no client is blocked), GETREDIR -1, TRACKINGINFO off, CACHING
+/// Redis's error; TRACKING OFF is OK and ON is refused, saying why, so that
+/// a client library that asks for it keeps no local cache.
+#[test]
+fn client_tracking_and_unblock_as_a_server_with_neither() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    assert_eq!(c.run("CLIENT UNBLOCK 5"), "(integer) 0\n");
+    assert_eq!(c.run("CLIENT UNBLOCK 5 timeout"), "(integer) 0\n");
+    assert_eq!(c.run("CLIENT UNBLOCK 5 ERROR"), "(integer) 0\n");
+    assert_eq!(
+        c.run("CLIENT UNBLOCK x"),
+        "(error) ERR value is not an integer or out of range\n"
+    );
+    assert_eq!(
+        c.run("CLIENT UNBLOCK x now"),
+        "(error) ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\n"
+    );
+    assert_eq!(
+        c.run("CLIENT UNBLOCK 1 2 3"),
+        "(error) ERR unknown subcommand or wrong number of arguments for 'UNBLOCK'. Try CLIENT HELP.\n"
+    );
+    assert_eq!(c.run("CLIENT GETREDIR"), "(integer) -1\n");
+    assert_eq!(
+        c.reply("CLIENT TRACKINGINFO"),
+        Reply::Map(vec![
+            (Reply::bulk("flags"), Reply::Array(vec![Reply::bulk("off")])),
+            (Reply::bulk("redirect"), Reply::Integer(-1)),
+            (Reply::bulk("prefixes"), Reply::Array(vec![])),
+        ])
+    );
+    assert_eq!(c.run("CLIENT TRACKING off"), "OK\n");
+    assert_eq!(c.run("CLIENT TRACKING OFF BCAST PREFIX a: NOLOOP"), "OK\n");
+    assert!(c
+        .run("CLIENT TRACKING on")
+        .starts_with("(error) ERR unikv does not track keys for clients"));
+    assert_eq!(c.run("CLIENT TRACKING maybe"), "(error) ERR syntax error\n");
+    assert_eq!(
+        c.run("CLIENT TRACKING on PREFIX"),
+        "(error) ERR syntax error\n"
+    );
+    assert_eq!(
+        c.run("CLIENT TRACKING on REDIRECT x"),
+        "(error) ERR value is not an integer or out of range\n"
+    );
+    assert_eq!(
+        c.run("CLIENT CACHING yes"),
+        "(error) ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled\n"
+    );
+    assert_eq!(
+        c.run("CLIENT CACHING"),
+        "(error) ERR wrong number of arguments for 'client|caching' command\n"
     );
 }

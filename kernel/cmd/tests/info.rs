@@ -320,6 +320,14 @@ fn changes_since_the_last_save_count_the_keys_written() {
         "Background saving started\n"
     );
     assert_eq!(console.run("BGSAVE NOW"), "(error) ERR syntax error\n");
+    // BGREWRITEAOF: the WAL's writes into a table, as SAVE's.
+    c.run("SET z 1");
+    assert_eq!(persistence(&mut c, "rdb_changes_since_last_save"), 1);
+    assert_eq!(
+        console.run("BGREWRITEAOF"),
+        "Background append only file rewriting started\n"
+    );
+    assert_eq!(persistence(&mut c, "rdb_changes_since_last_save"), 0);
     assert_eq!(console.run("MULTI"), "OK\n");
     assert_eq!(
         console.run("BGSAVE"),

@@ -587,3 +587,58 @@ fn cluster_commands_are_refused_as_without_cluster_support() {
         .starts_with("(error) ERR wrong number of arguments"));
     assert!(c.run("INFO cluster").contains("cluster_enabled:0"));
 }
+
+/// REPLICAOF, SLAVEOF and FAILOVER as a redis-server 7.0.15 master with no
+/// replicas answers them (checked with redis-cli), but for becoming a
+/// replica, which unikv refuses.
+#[test]
+fn replication_commands_as_a_master_with_no_replicas() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    assert_eq!(c.run("REPLICAOF NO ONE"), "OK\n");
+    assert_eq!(c.run("slaveof no one"), "OK\n");
+    assert!(c
+        .run("REPLICAOF 127.0.0.1 6380")
+        .starts_with("(error) ERR unikv does not replicate"));
+    assert_eq!(
+        c.run("REPLICAOF 127.0.0.1 x"),
+        "(error) ERR value is not an integer or out of range\n"
+    );
+    assert_eq!(
+        c.run("REPLICAOF"),
+        "(error) ERR wrong number of arguments for 'REPLICAOF': usage REPLICAOF NO ONE | REPLICAOF host port\n"
+    );
+    assert_eq!(c.run("ROLE").lines().next(), Some("1) \"master\""));
+    for (cmd, reply) in [
+        ("FAILOVER", "FAILOVER requires connected replicas."),
+        (
+            "FAILOVER TO 1.2.3.4 5",
+            "FAILOVER requires connected replicas.",
+        ),
+        (
+            "FAILOVER TIMEOUT 100",
+            "FAILOVER requires connected replicas.",
+        ),
+        ("FAILOVER ABORT", "No failover in progress."),
+        (
+            "FAILOVER ABORT FORCE",
+            "ABORT is not supported with other arguments",
+        ),
+        (
+            "FAILOVER FORCE",
+            "FAILOVER with force option requires both a timeout and target HOST and IP.",
+        ),
+        (
+            "FAILOVER TIMEOUT 0",
+            "FAILOVER timeout must be greater than 0",
+        ),
+        (
+            "FAILOVER TO 1.2.3.4 x",
+            "value is not an integer or out of range",
+        ),
+        ("FAILOVER TO 1.2.3.4", "syntax error"),
+        ("FAILOVER NOW", "syntax error"),
+    ] {
+        assert_eq!(c.run(cmd), format!("(error) ERR {reply}\n"), "{cmd}");
+    }
+}

@@ -40,6 +40,17 @@ pub(super) static SPECS: &[CommandSpec] = &[
         keys: Keys::NONE,
     },
     CommandSpec {
+        name: "BGREWRITEAOF",
+        aliases: &[],
+        min_args: 0,
+        max_args: Some(0),
+        usage: "BGREWRITEAOF",
+        summary: "Redis's BGREWRITEAOF: the WAL's writes into a table (as SAVE), done before it answers \"Background append only file rewriting started\"",
+        group: "storage",
+        flags: flag::ADMIN | flag::NO_MULTI,
+        keys: Keys::NONE,
+    },
+    CommandSpec {
         name: "COMPACT",
         aliases: &[],
         min_args: 0,

@@ -1,8 +1,10 @@
 //! Redis's server commands: COMMAND (the command table, as clients ask for
 //! it), CONFIG, FUNCTION, SLOWLOG, LASTSAVE, WAIT, LATENCY, MONITOR and
-//! ROLE; and Redis Cluster's (CLUSTER, READONLY, READWRITE), which a
-//! server without cluster support refuses. The appliance's own server commands (INFO,
-//! SERVICES, SHUTDOWN ...) are in `appliance`.
+//! ROLE; Redis Cluster's (CLUSTER, READONLY, READWRITE), which a server
+//! without cluster support refuses; and replication's (REPLICAOF, SLAVEOF,
+//! FAILOVER), answered as a master with no replicas answers them. The
+//! appliance's own server commands (INFO, SERVICES, SHUTDOWN ...) are in
+//! `appliance`.
 
 use super::{flag, CommandSpec, Keys};
 
@@ -138,6 +140,39 @@ pub(super) static SPECS: &[CommandSpec] = &[
         summary: "Redis Cluster's end of READONLY: refused (no cluster support)",
         group: "server",
         flags: flag::FAST,
+        keys: Keys::NONE,
+    },
+    CommandSpec {
+        name: "REPLICAOF",
+        aliases: &[],
+        min_args: 2,
+        max_args: Some(2),
+        usage: "REPLICAOF NO ONE | REPLICAOF host port",
+        summary: "Redis's replication: NO ONE is what unikv always is (a master), OK; a replica of another server it cannot become",
+        group: "server",
+        flags: 0,
+        keys: Keys::NONE,
+    },
+    CommandSpec {
+        name: "SLAVEOF",
+        aliases: &[],
+        min_args: 2,
+        max_args: Some(2),
+        usage: "SLAVEOF NO ONE | SLAVEOF host port",
+        summary: "REPLICAOF's old name",
+        group: "server",
+        flags: 0,
+        keys: Keys::NONE,
+    },
+    CommandSpec {
+        name: "FAILOVER",
+        aliases: &[],
+        min_args: 0,
+        max_args: None,
+        usage: "FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]",
+        summary: "Redis's coordinated failover to a replica: refused as Redis refuses it without replicas",
+        group: "server",
+        flags: 0,
         keys: Keys::NONE,
     },
 ];

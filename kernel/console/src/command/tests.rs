@@ -216,6 +216,7 @@ fn arity_of_every_command() {
         ("FLUSH", 0, 0),
         ("SAVE", 0, 0),
         ("BGSAVE", 0, 1),
+        ("BGREWRITEAOF", 0, 0),
         ("COMPACT", 0, 0),
         ("VERIFY", 0, 0),
         ("INFO", 0, usize::MAX),
@@ -267,6 +268,9 @@ fn arity_of_every_command() {
         ("CLUSTER", 1, usize::MAX),
         ("READONLY", 0, 0),
         ("READWRITE", 0, 0),
+        ("REPLICAOF", 2, 2),
+        ("SLAVEOF", 2, 2),
+        ("FAILOVER", 0, usize::MAX),
     ];
     for (name, min, max) in table {
         let spec = lookup(name.as_bytes()).unwrap();
