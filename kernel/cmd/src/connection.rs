@@ -394,7 +394,7 @@ pub fn client(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
         // the mode is accepted, as Redis accepts it with eviction off.
         "NO-EVICT" if is(&args[0], "ON") || is(&args[0], "OFF") => Ok(Reply::Ok),
         "NO-EVICT" => Err(CmdError::syntax()),
-        "UNBLOCK" => unblock(args),
+        "UNBLOCK" => unblock(&inv.args[0], args),
         "TRACKING" => tracking(args),
         // Tracking is never on, so Redis's answer to a client not in it.
         "CACHING" => Err(CmdError::Invalid(String::from(
@@ -436,7 +436,7 @@ pub fn client(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
 /// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`, checked as Redis checks it (the
 /// reason, then the id): 0, for unikv has no blocking commands, so no
 /// client is ever blocked in one.
-fn unblock(args: &[Vec<u8>]) -> Result<Reply, CmdError> {
+fn unblock(word: &[u8], args: &[Vec<u8>]) -> Result<Reply, CmdError> {
     match args {
         [_] => {}
         [_, reason] if is(reason, "TIMEOUT") || is(reason, "ERROR") => {}
@@ -445,7 +445,7 @@ fn unblock(args: &[Vec<u8>]) -> Result<Reply, CmdError> {
                 "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
             )))
         }
-        _ => return Err(wrong_subcommand("UNBLOCK")),
+        _ => return Err(CLIENT.wrong_form(word)),
     }
     crate::args::integer(&args[0])?;
     Ok(Reply::Integer(0))
@@ -483,14 +483,6 @@ fn tracking(args: &[Vec<u8>]) -> Result<Reply, CmdError> {
     } else {
         Err(CmdError::syntax())
     }
-}
-
-/// Redis's error for a subcommand given a number of arguments it takes in
-/// no form.
-fn wrong_subcommand(sub: &str) -> CmdError {
-    CmdError::Invalid(format!(
-        "unknown subcommand or wrong number of arguments for '{sub}'. Try CLIENT HELP."
-    ))
 }
 
 /// `CLIENT LIST [TYPE type] | [ID id ...]`: every client (this one as it

@@ -173,9 +173,6 @@ pub fn function(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> 
         [_] => Err(CmdError::Invalid(String::from(
             "FUNCTION FLUSH only supports SYNC|ASYNC option",
         ))),
-        _ => Err(CmdError::Invalid(alloc::format!(
-            "unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
-            crate::subcommand::shown(&inv.args[0])
-        ))),
+        _ => Err(FUNCTION.wrong_form(&inv.args[0])),
     }
 }

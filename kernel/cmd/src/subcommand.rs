@@ -114,6 +114,16 @@ impl Container {
         Ok(sub)
     }
 
+    /// Redis's error for subcommand `word` given arguments it takes in no
+    /// form (`addReplySubcommandSyntaxError`).
+    pub(crate) fn wrong_form(&self, word: &[u8]) -> CmdError {
+        CmdError::Invalid(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+            shown(word),
+            self.name
+        ))
+    }
+
     /// HELP's reply: the subcommands with their arguments and summaries,
     /// as Redis's `addReplyHelp` lays them out.
     pub(crate) fn help(&self) -> Reply {
