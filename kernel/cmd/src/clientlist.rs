@@ -78,6 +78,8 @@ pub struct ClientInfo {
     pub authenticated: bool,
     /// In MONITOR.
     pub monitor: bool,
+    /// Waiting for CLIENT PAUSE to end.
+    pub postponed: bool,
     /// Its session's socket and buffers.
     pub buffers: Buffers,
 }
@@ -111,6 +113,7 @@ impl ClientInfo {
             multi_mem,
             authenticated,
             monitor,
+            postponed,
             buffers,
         } = self;
         for (mine, theirs) in [
@@ -131,6 +134,7 @@ impl ClientInfo {
         (*multi, *multi_mem) = multi_of(client);
         *authenticated = client.authenticated;
         *monitor = client.monitor;
+        *postponed = client.postponed;
         *buffers = client.buffers;
     }
 
@@ -152,6 +156,7 @@ impl ClientInfo {
             multi_mem,
             authenticated: client.authenticated,
             monitor: client.monitor,
+            postponed: client.postponed,
             buffers: client.buffers,
         }
     }
@@ -180,13 +185,17 @@ pub(crate) fn line(ctx: &Ctx<'_>, c: &ClientInfo, argv_mem: u64) -> String {
         line.push_str(&addr(Caller::Network { addr: ip, port }));
     }
     let name = c.name.as_deref().map(String::from_utf8_lossy);
-    // Redis's letters for what unikv has: O a monitor, x in MULTI.
-    let flags = match (c.monitor, c.multi >= 0) {
-        (true, true) => "Ox",
-        (true, false) => "O",
-        (false, true) => "x",
-        (false, false) => "N",
-    };
+    // Redis's letters for what unikv has, in its order: O a monitor, x in
+    // MULTI, b waiting (for CLIENT PAUSE to end).
+    let mut flags = String::new();
+    for (set, letter) in [(c.monitor, 'O'), (c.multi >= 0, 'x'), (c.postponed, 'b')] {
+        if set {
+            flags.push(letter);
+        }
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
     let resp = match c.protocol {
         Protocol::Resp2 => 2,
         Protocol::Resp3 => 3,

@@ -308,6 +308,20 @@ pub(crate) static CLIENT: Container = Container {
             since: "7.2.0",
         },
         Sub {
+            name: "PAUSE",
+            arity: -3,
+            args: "<timeout> [WRITE|ALL]",
+            summary: "Suspend all, or just write, clients for <timeout> milliseconds.",
+            since: "3.0.0",
+        },
+        Sub {
+            name: "UNPAUSE",
+            arity: 2,
+            args: "",
+            summary: "Stop the current client pause, resuming traffic.",
+            since: "6.2.0",
+        },
+        Sub {
             name: "UNBLOCK",
             arity: -3,
             args: "<clientid> [TIMEOUT|ERROR]",
@@ -394,6 +408,8 @@ pub fn client(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
         // the mode is accepted, as Redis accepts it with eviction off.
         "NO-EVICT" if is(&args[0], "ON") || is(&args[0], "OFF") => Ok(Reply::Ok),
         "NO-EVICT" => Err(CmdError::syntax()),
+        "PAUSE" => crate::pause::pause(ctx, &inv.args[0], args),
+        "UNPAUSE" => crate::pause::unpause(ctx),
         "UNBLOCK" => unblock(&inv.args[0], args),
         "TRACKING" => tracking(args),
         // Tracking is never on, so Redis's answer to a client not in it.

@@ -234,7 +234,10 @@ fn redis_fields(ctx: &Ctx<'_>, name: &str, r: &mut Report) {
             r.add_field("maxclients", server.config.maxclients);
             r.add_field("client_recent_max_input_buffer", input);
             r.add_field("client_recent_max_output_buffer", output);
-            r.add_field("blocked_clients", 0);
+            // Those waiting for CLIENT PAUSE to end (Redis's postponed
+            // clients; unikv has no blocking commands).
+            let waiting = server.clients.values().filter(|c| c.postponed).count();
+            r.add_field("blocked_clients", waiting);
             r.add_field("tracking_clients", 0);
             r.add_field("clients_in_timeout_table", 0);
         }

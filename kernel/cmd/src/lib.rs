@@ -67,6 +67,7 @@ mod keyspace;
 mod kill;
 mod latency;
 mod monitor;
+mod pause;
 mod rdb;
 mod server;
 mod serverfamily;
@@ -83,6 +84,7 @@ pub use connection::REDIS_VERSION;
 pub use console::Reply;
 pub use ctx::{CmdError, Ctx, Host, ServiceRow, Sink, StoreGuard};
 pub use monitor::Monitors;
+pub use pause::{paused, postponed, Pause};
 pub use state::{
     addr, kills, past_output_limit, Appendfsync, Caller, Client, CommandStats, Config, Multi,
     Protocol, Server, ServerCell, Stats, Watched, MAX_CURSORS, REPLY_BUFFER, SPARE_BATCH_MAX,

@@ -72,6 +72,13 @@ impl Multi {
         self.queued_bytes += Multi::cost(inv);
         self.queued.push(inv.clone());
     }
+
+    /// Whether a queued command writes (its EXEC waits out a WRITE pause).
+    pub fn writes(&self) -> bool {
+        self.queued
+            .iter()
+            .any(|q| q.spec.has(console::command::flag::WRITE))
+    }
 }
 
 /// A key a client WATCHes.
@@ -117,6 +124,9 @@ pub struct Client {
     pub reply_off: bool,
     /// CLIENT REPLY SKIP: replies left out, counting down one a command.
     pub reply_skip: u8,
+    /// Its session holds a command of it until CLIENT PAUSE ends (Redis's
+    /// postponed clients: INFO's `blocked_clients`, CLIENT LIST's `b`).
+    pub postponed: bool,
     /// While EXEC runs its queued commands: a command that would turn the
     /// connection into a stream (MONITOR) is refused then, as Redis
     /// refuses it to a client that expects one reply per command.
@@ -191,6 +201,7 @@ impl Client {
             monitor: false,
             reply_off: false,
             reply_skip: 0,
+            postponed: false,
             in_exec: false,
             since_ms: now_ms,
             last_ms: now_ms,
@@ -458,6 +469,8 @@ pub struct Server {
     pub killed: alloc::collections::BTreeSet<u64>,
     /// What waits for the clients in MONITOR.
     pub monitors: crate::monitor::Monitors,
+    /// CLIENT PAUSE's, while it holds.
+    pub pause: crate::pause::Pause,
 }
 
 /// See [`kills`].

@@ -198,7 +198,7 @@ fn client_name_id_setinfo_and_help() {
         "{help}"
     );
     assert!(
-        help.ends_with("30) HELP\n31)     Prints this help.\n"),
+        help.ends_with("34) HELP\n35)     Prints this help.\n"),
         "{help}"
     );
 }
@@ -498,4 +498,44 @@ fn client_tracking_and_unblock_as_a_server_with_neither() {
         c.run("CLIENT CACHING"),
         "(error) ERR wrong number of arguments for 'client|caching' command\n"
     );
+}
+
+/// CLIENT PAUSE's arguments as a redis-server 7.0.15 checks them (the
+/// mode, then the timeout); what a pause holds is in conn's tests.
+#[test]
+fn client_pause_arguments_as_redis_checks_them() {
+    let (s, srv) = (store(16 << 20), server());
+    let mut c = Session::network(&s, &srv);
+    for (cmd, reply) in [
+        (
+            "CLIENT PAUSE x",
+            "ERR timeout is not an integer or out of range",
+        ),
+        ("CLIENT PAUSE -1", "ERR timeout is negative"),
+        (
+            "CLIENT PAUSE x maybe",
+            "ERR CLIENT PAUSE mode must be WRITE or ALL",
+        ),
+        (
+            "CLIENT PAUSE 9223372036854775807",
+            "ERR timeout is out of range",
+        ),
+        (
+            "CLIENT pause 1 WRITE extra",
+            "ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.",
+        ),
+        (
+            "CLIENT PAUSE",
+            "ERR wrong number of arguments for 'client|pause' command",
+        ),
+        (
+            "CLIENT UNPAUSE x",
+            "ERR wrong number of arguments for 'client|unpause' command",
+        ),
+    ] {
+        assert_eq!(c.run(cmd), format!("(error) {reply}\n"), "{cmd}");
+    }
+    assert_eq!(c.run("CLIENT PAUSE 0 write"), "OK\n");
+    assert_eq!(c.run("CLIENT UNPAUSE"), "OK\n");
+    assert_eq!(srv.lock().pause, cmd::Pause::default());
 }

@@ -1,5 +1,6 @@
 //! [`Connection`]: one client speaking Redis's protocol.
 
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use cmd::{Caller, Client, Ctx, Host, Protocol as ClientProtocol, Reply, ServerCell, Sink};
@@ -42,6 +43,20 @@ pub struct Connection {
     closing: bool,
     /// Close now: the client let its unread replies grow past the limit.
     dropped: bool,
+    /// Commands read but not run, in order: the first waits for CLIENT
+    /// PAUSE to end, the others came after it (Redis reads nothing more of
+    /// a paused client; their bytes count as its query buffer).
+    held: VecDeque<Vec<Vec<u8>>>,
+    /// Their arguments' bytes.
+    held_bytes: usize,
+    /// The time of day as of the read (or resume) under way, in Unix
+    /// milliseconds: what a pause is measured against.
+    now_ms: u64,
+}
+
+/// An argument vector's bytes.
+fn argv_bytes(argv: &[Vec<u8>]) -> usize {
+    argv.iter().map(Vec::len).sum()
 }
 
 /// A network session's sink: it has nowhere to print progress and no
@@ -85,6 +100,9 @@ impl Connection {
             sent: 0,
             closing: false,
             dropped: false,
+            held: VecDeque::new(),
+            held_bytes: 0,
+            now_ms: now,
         }
     }
 
@@ -109,13 +127,20 @@ impl Connection {
             self.parser.set_proto_max_bulk_len(bulk_limit);
         }
         self.client.last_ms = env.clock.wall_ms();
+        self.now_ms = self.client.last_ms;
         self.note_buffers(Some(bytes.len()));
         let mut rest = bytes;
         while !rest.is_empty() && !self.closing && !self.dropped {
             match self.parser.parse(rest) {
                 Ok(Parsed::Command { argv, consumed }) => {
                     rest = &rest[consumed..];
-                    self.command(env, argv);
+                    if self.held.is_empty() {
+                        if let Err(argv) = self.command(env, argv) {
+                            self.hold(argv);
+                        }
+                    } else {
+                        self.hold(argv);
+                    }
                     // Redis's client-output-buffer-limit, checked after
                     // every command: a client that does not read is
                     // dropped, not the server's memory.
@@ -125,7 +150,7 @@ impl Connection {
                     // Redis's client-query-buffer-limit: a request that
                     // holds more unparsed than this closes the client
                     // (Redis sends nothing either).
-                    if self.parser.request_bytes() as u64 > query_limit {
+                    if (self.parser.request_bytes() + self.held_bytes) as u64 > query_limit {
                         log::warn!(
                             "closing a client whose unfinished request passed client-query-buffer-limit ({query_limit} bytes)"
                         );
@@ -141,10 +166,59 @@ impl Connection {
                 }
             }
         }
+        if self.held_bytes as u64 > query_limit {
+            log::warn!(
+                "closing a paused client whose waiting commands passed client-query-buffer-limit ({query_limit} bytes)"
+            );
+            self.drop_client();
+        }
         // Once per read, not per command: the other sessions see this
         // client as of its last read (its own commands see it as it is).
+        self.client.postponed = !self.held.is_empty();
         self.note_buffers(None);
         env.server.lock().register(&self.client);
+    }
+
+    /// Keeps `argv` to run once CLIENT PAUSE ends, after those kept before.
+    fn hold(&mut self, argv: Vec<Vec<u8>>) {
+        self.held_bytes += argv_bytes(&argv);
+        self.held.push_back(argv);
+    }
+
+    /// Runs the commands CLIENT PAUSE held, in order, as far as the pause
+    /// lets them (its owner calls this every round: a pause ends by the
+    /// clock or by CLIENT UNPAUSE from another session). Whether any ran.
+    pub fn resume(&mut self, env: &Env<'_>) -> bool {
+        if self.held.is_empty() || self.dropped {
+            return false;
+        }
+        self.now_ms = env.clock.wall_ms();
+        let limit = env.server.lock().config.client_output_buffer_limit;
+        let mut ran = false;
+        while let Some(argv) = self.held.pop_front() {
+            if self.closing || self.dropped {
+                break;
+            }
+            let n = argv_bytes(&argv);
+            self.held_bytes -= n;
+            if let Err(argv) = self.command(env, argv) {
+                self.held_bytes += n;
+                self.held.push_front(argv);
+                break;
+            }
+            ran = true;
+            self.drop_past_output_limit(limit);
+        }
+        if self.closing || self.dropped {
+            // Nothing it sent after QUIT runs.
+            self.held.clear();
+            self.held_bytes = 0;
+        }
+        if ran || self.held.is_empty() {
+            self.client.postponed = !self.held.is_empty();
+            env.server.lock().register(&self.client);
+        }
+        ran
     }
 
     /// Tells the client what its buffers hold (CLIENT LIST's `qbuf`, `obl`
@@ -158,7 +232,7 @@ impl Connection {
         let free = self.parser.held_bytes().saturating_sub(request);
         let unsent = self.unsent_bytes() as u64;
         let b = &mut self.client.buffers;
-        b.query = (request + reading.unwrap_or(0)) as u64;
+        b.query = (request + self.held_bytes + reading.unwrap_or(0)) as u64;
         b.query_free = free as u64;
         if reading.is_some() {
             b.unsent = unsent;
@@ -190,16 +264,27 @@ impl Connection {
         self.outbox = Outbox::new();
         // Its unfinished request too: nothing it sent will run.
         self.parser = RequestParser::new(self.parser.limits());
+        self.held = VecDeque::new();
+        self.held_bytes = 0;
     }
 
-    fn command(&mut self, env: &Env<'_>, mut argv: Vec<Vec<u8>>) {
-        // CLIENT REPLY SKIP's count, one a command, refused ones too (as
-        // Redis's commandProcessed counts).
+    /// CLIENT REPLY SKIP's count, one a command, refused ones too (as
+    /// Redis's commandProcessed counts), not one that waits for CLIENT
+    /// PAUSE to end until it runs.
+    fn count_skip(&mut self) {
         if self.client.reply_skip != 0 {
             self.client.reply_skip -= 1;
         }
+    }
+
+    /// Runs `argv`, or gives it back if it must wait for CLIENT PAUSE to
+    /// end (looked up and checked first: a malformed command is answered
+    /// at once, as Redis answers it).
+    fn command(&mut self, env: &Env<'_>, mut argv: Vec<Vec<u8>>) -> Result<(), Vec<Vec<u8>>> {
         if argv.is_empty() {
-            return self.reply(&Reply::error("empty command"), None);
+            self.count_skip();
+            self.reply(&Reply::error("empty command"), None);
+            return Ok(());
         }
         // `remove` shifts the rest with a `memmove` call (~40 instructions
         // a GET, ~50 a SET); with one or two arguments left, `swap_remove`
@@ -215,8 +300,18 @@ impl Connection {
         };
         let inv = match cmd::redis_invocation(env.server, &mut self.client, &name, argv) {
             Ok(inv) => inv,
-            Err(refusal) => return self.reply(&refusal, None),
+            Err(refusal) => {
+                self.count_skip();
+                self.reply(&refusal, None);
+                return Ok(());
+            }
         };
+        if cmd::postponed(env.server, &self.client, &inv, self.now_ms) {
+            let mut argv = inv.args;
+            argv.insert(0, name);
+            return Err(argv);
+        }
+        self.count_skip();
         let mut quiet = Quiet;
         let mut ctx = Ctx::new(
             env.store,
@@ -237,6 +332,7 @@ impl Connection {
         if self.client.closing {
             self.closing = true;
         }
+        Ok(())
     }
 
     fn reply(&mut self, reply: &Reply, gate: Option<Ticket>) {
@@ -321,7 +417,7 @@ impl Connection {
     /// yet and the unfinished request. What its owner bounds, across its
     /// connections, to keep clients from taking the memory the store needs.
     pub fn held_bytes(&self) -> usize {
-        self.unsent_bytes() + self.parser.held_bytes()
+        self.unsent_bytes() + self.parser.held_bytes() + self.held_bytes
     }
 
     /// Whether the owner should close the socket now: after QUIT or a

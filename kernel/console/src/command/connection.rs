@@ -66,7 +66,7 @@ pub(super) static SPECS: &[CommandSpec] = &[
         aliases: &[],
         min_args: 1,
         max_args: None,
-        usage: "CLIENT ID | CLIENT GETNAME | CLIENT SETNAME name | CLIENT INFO | CLIENT LIST [TYPE type] [ID id ...] | CLIENT KILL ip:port | CLIENT KILL filter value [filter value ...] | CLIENT SETINFO LIB-NAME|LIB-VER value | CLIENT REPLY ON|OFF|SKIP | CLIENT NO-EVICT ON|OFF | CLIENT UNBLOCK id [TIMEOUT|ERROR] | CLIENT TRACKING ON|OFF [option ...] | CLIENT CACHING YES|NO | CLIENT GETREDIR | CLIENT TRACKINGINFO | CLIENT HELP",
+        usage: "CLIENT ID | CLIENT GETNAME | CLIENT SETNAME name | CLIENT INFO | CLIENT LIST [TYPE type] [ID id ...] | CLIENT KILL ip:port | CLIENT KILL filter value [filter value ...] | CLIENT SETINFO LIB-NAME|LIB-VER value | CLIENT REPLY ON|OFF|SKIP | CLIENT NO-EVICT ON|OFF | CLIENT PAUSE timeout [WRITE|ALL] | CLIENT UNPAUSE | CLIENT UNBLOCK id [TIMEOUT|ERROR] | CLIENT TRACKING ON|OFF [option ...] | CLIENT CACHING YES|NO | CLIENT GETREDIR | CLIENT TRACKINGINFO | CLIENT HELP",
         summary: "the connection's id, name and library; every connection, one line each",
         group: "connection",
         flags: flag::SUBCOMMANDS,

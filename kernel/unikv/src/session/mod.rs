@@ -414,7 +414,9 @@ fn expire_step() {
         return;
     }
     x.last_ms = now;
-    if !STORE.may_expire() {
+    // CLIENT PAUSE stops every change to the data set, expiry's too (a key
+    // that expires meanwhile is hidden from reads, not deleted).
+    if !STORE.may_expire() || cmd::paused(&server().lock(), now) {
         return;
     }
     if let Some(store) = STORE.lock().as_mut() {

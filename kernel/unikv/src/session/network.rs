@@ -99,6 +99,11 @@ impl Network {
                 c.input(&env, &self.buf[..n]);
             }
         }
+        // What CLIENT PAUSE held, once it ended (by the clock, which the
+        // tick brings here, or by an UNPAUSE, which wakes this core).
+        for (_, c) in &mut self.conns {
+            busy |= c.resume(&env);
+        }
         self.bound_held();
         busy
     }
@@ -176,7 +181,9 @@ impl Network {
                 busy = true;
                 c.sent(n);
             }
-            let idle = timeout_ms > 0 && c.idle_ms(now) > timeout_ms;
+            // One waiting for CLIENT PAUSE to end is not idle (Redis does
+            // not time out its blocked clients).
+            let idle = timeout_ms > 0 && c.idle_ms(now) > timeout_ms && !c.client().postponed;
             if c.wants_close() || idle || net::is_closed(*id) {
                 busy = true;
                 if c.was_dropped() {
