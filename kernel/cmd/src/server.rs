@@ -6,6 +6,7 @@ use alloc::{format, string::String, vec};
 use console::command::{help_all, help_one};
 use console::{Invocation, Reply};
 
+use crate::args::is;
 use crate::ctx::{CmdError, Ctx};
 
 /// An argument that must be text.
@@ -82,7 +83,28 @@ fn power(ctx: &mut Ctx<'_>, reset: bool) -> ! {
     ctx.host.power(reset)
 }
 
-pub fn shutdown(ctx: &mut Ctx<'_>, _: &Invocation) -> Result<Reply, CmdError> {
+/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`, Redis's options checked
+/// as Redis checks them. Every mode shuts down alike: NOSAVE would lose no
+/// acknowledged write (each is in the WAL), and SAVE's table is written
+/// anyway (a clean disk); NOW and FORCE wait for nothing that unikv has
+/// (replicas, a failing save). ABORT finds no shutdown under way.
+pub fn shutdown(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
+    let (mut save, mut nosave, mut abort, mut other) = (false, false, false, false);
+    for a in &inv.args {
+        match () {
+            _ if is(a, "NOSAVE") => nosave = true,
+            _ if is(a, "SAVE") => save = true,
+            _ if is(a, "NOW") || is(a, "FORCE") => other = true,
+            _ if is(a, "ABORT") => abort = true,
+            _ => return Err(CmdError::syntax()),
+        }
+    }
+    if (abort && (save || nosave || other)) || (save && nosave) {
+        return Err(CmdError::syntax());
+    }
+    if abort {
+        return Err(CmdError::Invalid(String::from("No shutdown in progress.")));
+    }
     power(ctx, false)
 }
 

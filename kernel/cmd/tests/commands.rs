@@ -221,6 +221,31 @@ fn shutdown_stops_services_then_replies_then_powers_off() {
     assert_eq!(out.now, [cmd::Reply::Ok]);
 }
 
+/// Redis's SHUTDOWN options, checked as redis-server 7.0.15 checks them
+/// (`redis-cli shutdown nosave` is how many stop a server); each mode
+/// shuts down alike (every acknowledged write is in the WAL).
+#[test]
+fn shutdown_takes_redis_options() {
+    let s = store(16 << 20);
+    for (cmd, reply) in [
+        ("SHUTDOWN ABORT", "(error) ERR No shutdown in progress.\n"),
+        ("SHUTDOWN NOSAVE SAVE", "(error) ERR syntax error\n"),
+        ("SHUTDOWN ABORT NOW", "(error) ERR syntax error\n"),
+        ("SHUTDOWN LATER", "(error) ERR syntax error\n"),
+    ] {
+        assert_eq!(line(&s, cmd), reply, "{cmd}");
+    }
+    for cmd in ["SHUTDOWN nosave", "SHUTDOWN SAVE NOW FORCE", "shutdown now"] {
+        let host = FakeHost::default();
+        let mut out = Out::default();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            line_with(&s, &host, &mut out, cmd)
+        }));
+        assert!(r.is_err(), "{cmd} powers off");
+        assert_eq!(*host.calls.borrow(), ["stop all"], "{cmd}");
+    }
+}
+
 #[test]
 fn cache_commands() {
     let s = store(16 << 20);

@@ -225,7 +225,7 @@ fn arity_of_every_command() {
         ("SERVICES", 0, 0),
         ("LOG", 0, 1),
         ("SERVICE", 2, 2),
-        ("SHUTDOWN", 0, 0),
+        ("SHUTDOWN", 0, 4),
         ("REBOOT", 0, 0),
         ("UNLINK", 1, usize::MAX),
         ("TOUCH", 1, usize::MAX),
