@@ -258,8 +258,10 @@ fn errors_for_unknown_commands_arity_and_quoting() {
     assert!(q
         .cmd("SET a")
         .starts_with("(error) ERR wrong number of arguments for 'SET'"));
+    // A malformed SHUTDOWN powers nothing off.
+    assert_eq!(q.cmd("SHUTDOWN later"), "(error) ERR syntax error\n");
     assert!(q
-        .cmd("SHUTDOWN now")
+        .cmd("SHUTDOWN a b c d e")
         .starts_with("(error) ERR wrong number of arguments for 'SHUTDOWN'"));
     assert!(q
         .cmd("GET \"unterminated")
