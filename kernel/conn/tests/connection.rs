@@ -3,57 +3,11 @@
 //! errors, QUIT, Redis's refusals, RESP3, the unread-output cap, the
 //! appendfsync modes and authentication.
 
-use cmd::testing::{server, store, FakeHost};
-use cmd::{Appendfsync, Caller, Host, ServerCell};
-use conn::{Connection, Env};
-use kv::StoreCell;
+mod common;
 
-const PEER: Caller = Caller::Network {
-    addr: [127, 0, 0, 1],
-    port: 50000,
-};
-/// A second client, beside [`PEER`].
-const OTHER: Caller = Caller::Network {
-    addr: [127, 0, 0, 1],
-    port: 50001,
-};
-
-struct Rig {
-    store: StoreCell,
-    server: ServerCell,
-    host: FakeHost,
-}
-
-impl Rig {
-    fn new() -> Rig {
-        Rig {
-            store: store(16 << 20),
-            server: server(),
-            host: FakeHost::default(),
-        }
-    }
-
-    fn env(&self) -> Env<'_> {
-        Env {
-            store: &self.store,
-            server: &self.server,
-            host: &self.host,
-            clock: self.host.clock(),
-        }
-    }
-
-    fn commit(&self) {
-        self.store.lock().as_mut().unwrap().commit().unwrap();
-    }
-}
-
-/// What the connection has ready to send, taken.
-fn take(c: &mut Connection) -> String {
-    let out = String::from_utf8_lossy(c.output()).into_owned();
-    let n = c.output().len();
-    c.sent(n);
-    out
-}
+use cmd::{Appendfsync, Caller};
+use common::{take, Rig, OTHER, PEER};
+use conn::Connection;
 
 #[test]
 fn pipelined_writes_wait_for_their_group_commit_reads_do_not_overtake() {

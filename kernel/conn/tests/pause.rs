@@ -3,55 +3,22 @@
 //! everything), what does not (reads, malformed commands, the console's),
 //! in what order the waiting run, and what the server shows meanwhile.
 
-use cmd::testing::{advance_ms, freeze_clock, server, store, FakeHost, Session};
-use cmd::{Caller, Host, ServerCell};
+mod common;
+
+use cmd::testing::{advance_ms, freeze_clock, Session};
+use cmd::Caller;
+use common::{Rig, OTHER as B, PEER as A};
 use conn::{Connection, Env};
-use kv::StoreCell;
 
-const A: Caller = Caller::Network {
-    addr: [127, 0, 0, 1],
-    port: 50000,
-};
-const B: Caller = Caller::Network {
-    addr: [127, 0, 0, 1],
-    port: 50001,
-};
-
-struct Rig {
-    store: StoreCell,
-    server: ServerCell,
-    host: FakeHost,
-}
-
-impl Rig {
-    fn new() -> Rig {
-        freeze_clock(1_700_000_000_000_000);
-        Rig {
-            store: store(16 << 20),
-            server: server(),
-            host: FakeHost::default(),
-        }
-    }
-
-    fn env(&self) -> Env<'_> {
-        Env {
-            store: &self.store,
-            server: &self.server,
-            host: &self.host,
-            clock: self.host.clock(),
-        }
-    }
-
-    /// INFO clients' `blocked_clients`.
-    fn blocked(&self) -> String {
-        let mut console = Session::console(&self.store, &self.server);
-        let info = console.run("INFO clients");
-        let line = info
-            .lines()
-            .find(|l| l.starts_with("blocked_clients:"))
-            .unwrap();
-        line["blocked_clients:".len()..].to_string()
-    }
+/// INFO clients' `blocked_clients`.
+fn blocked(rig: &Rig) -> String {
+    let mut console = Session::console(&rig.store, &rig.server);
+    let info = console.run("INFO clients");
+    let line = info
+        .lines()
+        .find(|l| l.starts_with("blocked_clients:"))
+        .unwrap();
+    line["blocked_clients:".len()..].to_string()
 }
 
 /// What the connection has ready to send, taken, its writes committed
@@ -72,6 +39,7 @@ fn take(c: &mut Connection, env: &Env<'_>) -> String {
 /// unblocked".
 #[test]
 fn a_write_pause_holds_writes_in_order_and_lets_reads_and_errors_through() {
+    freeze_clock(1_700_000_000_000_000);
     let rig = Rig::new();
     let env = rig.env();
     let mut a = Connection::new(&env, A);
@@ -88,7 +56,7 @@ fn a_write_pause_holds_writes_in_order_and_lets_reads_and_errors_through() {
         take(&mut b, &env),
         "$3\r\nbar\r\n+PONG\r\n-ERR wrong number of arguments for 'set' command\r\n"
     );
-    assert_eq!(rig.blocked(), "1");
+    assert_eq!(blocked(&rig), "1");
     assert!(b.client().postponed);
     assert!(!b.resume(&env), "still paused");
     a.input(&env, b"GET foo\r\nCLIENT LIST ID 2\r\n");
@@ -99,7 +67,7 @@ fn a_write_pause_holds_writes_in_order_and_lets_reads_and_errors_through() {
     assert_eq!(take(&mut a, &env), "+OK\r\n");
     assert!(b.resume(&env));
     assert_eq!(take(&mut b, &env), "+OK\r\n$3\r\nbaz\r\n");
-    assert_eq!(rig.blocked(), "0");
+    assert_eq!(blocked(&rig), "0");
     assert!(!b.client().postponed);
 }
 
@@ -107,6 +75,7 @@ fn a_write_pause_holds_writes_in_order_and_lets_reads_and_errors_through() {
 /// shortens it; an ALL pause holds reads as well.
 #[test]
 fn a_pause_ends_by_the_clock_and_all_holds_every_command() {
+    freeze_clock(1_700_000_000_000_000);
     let rig = Rig::new();
     let env = rig.env();
     let mut a = Connection::new(&env, A);
@@ -139,6 +108,7 @@ fn a_pause_ends_by_the_clock_and_all_holds_every_command() {
 /// the end of a transaction".
 #[test]
 fn transactions_wait_if_they_write_and_a_pause_they_set_starts_after_them() {
+    freeze_clock(1_700_000_000_000_000);
     let rig = Rig::new();
     let env = rig.env();
     let mut a = Connection::new(&env, A);
@@ -158,7 +128,7 @@ fn transactions_wait_if_they_write_and_a_pause_they_set_starts_after_them() {
         take(&mut b, &env),
         "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+PONG\r\n$3\r\nBAR\r\n"
     );
-    assert_eq!(rig.blocked(), "0");
+    assert_eq!(blocked(&rig), "0");
     let mut w = Connection::new(
         &env,
         Caller::Network {
@@ -172,7 +142,7 @@ fn transactions_wait_if_they_write_and_a_pause_they_set_starts_after_them() {
     // checked before a command is queued).
     w.input(&env, b"SET foo3 BAR\r\nEXEC\r\n");
     assert_eq!(take(&mut w, &env), "");
-    assert_eq!(rig.blocked(), "1");
+    assert_eq!(blocked(&rig), "1");
     a.input(&env, b"GET foo3\r\nCLIENT UNPAUSE\r\n");
     assert_eq!(take(&mut a, &env), "$-1\r\n+OK\r\n");
     assert!(w.resume(&env));
@@ -184,6 +154,7 @@ fn transactions_wait_if_they_write_and_a_pause_they_set_starts_after_them() {
 /// time out meanwhile; one that is not authenticated is refused at once.
 #[test]
 fn waiting_commands_are_bounded_and_unauthenticated_ones_refused() {
+    freeze_clock(1_700_000_000_000_000);
     let rig = Rig::new();
     let env = rig.env();
     let mut console = Session::console(&rig.store, &rig.server);
