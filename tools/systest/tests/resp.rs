@@ -1,8 +1,8 @@
 //! unikv as a Redis server under QEMU, with real clients on 127.0.0.1:
 //! redis-cli (one-shot and interactive), redis-benchmark, the Rust `redis`
 //! crate; data written over the network read at the console and after a
-//! reboot; and maxclients, the idle timeout and passwords as Redis applies
-//! them. Hostile clients and a QEMU killed under clients' writes are in
+//! reboot; and maxclients, the idle timeout, passwords and CLIENT PAUSE as
+//! Redis applies them. Hostile clients and a QEMU killed under clients' writes are in
 //! tests/resp_faults.rs.
 
 use std::io::Write;
@@ -388,5 +388,51 @@ fn redis_benchmark_runs_without_errors() {
         panic!()
     };
     assert_eq!(buckets.last(), Some(&Frame::Integer(8000)), "cumulative");
+    s.qemu.shutdown();
+}
+
+/// CLIENT PAUSE over the network, as Redis has it: a WRITE pause holds a
+/// client's SET and what it sent after it while other clients read; the
+/// console's UNPAUSE (another core's) lets them run in order; a pause also
+/// ends by the clock (the network core's tick), and an ALL pause holds
+/// reads too. A waiting client is INFO's `blocked_clients`.
+#[test]
+fn client_pause_holds_writes_until_unpause_or_its_end() {
+    let mut s = Server::boot("resp-pause.img", 64, false, None);
+    let mut a = s.client();
+    let mut b = s.client();
+    assert_eq!(a.cmd(&["SET", "k", "v1"]).unwrap(), ok());
+    assert_eq!(
+        a.cmd(&["CLIENT", "PAUSE", "100000", "WRITE"]).unwrap(),
+        ok()
+    );
+    b.send(&request(&["SET", "k", "v2"])).unwrap();
+    b.send(&request(&["GET", "k"])).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !s.qemu.cmd("INFO clients").contains("blocked_clients:1") {
+        assert!(Instant::now() < deadline, "the SET never waited");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(a.cmd(&["GET", "k"]).unwrap(), bulk("v1"), "reads go on");
+    b.stream
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    assert!(b.read().is_err(), "nothing answered while paused");
+    b.stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    assert_eq!(s.qemu.cmd("CLIENT UNPAUSE"), "OK\n");
+    assert_eq!(b.read().unwrap(), ok());
+    assert_eq!(b.read().unwrap(), bulk("v2"));
+    assert!(s.qemu.cmd("INFO clients").contains("blocked_clients:0"));
+    // By the clock, holding every command.
+    let started = Instant::now();
+    assert_eq!(a.cmd(&["CLIENT", "PAUSE", "1000", "ALL"]).unwrap(), ok());
+    assert_eq!(b.cmd(&["PING"]).unwrap(), Frame::Simple(b"PONG".to_vec()));
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
     s.qemu.shutdown();
 }
