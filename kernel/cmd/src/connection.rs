@@ -64,14 +64,18 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 
 /// Whether `user` with `password` is the default user's credentials; with
 /// no password configured, any password is (Redis's `nopass`).
-fn credentials_ok(ctx: &Ctx<'_>, user: &[u8], password: &[u8]) -> bool {
-    if user != b"default" {
-        return false;
+/// Whether `user` and `password` are the one user's; a failure is
+/// recorded in ACL LOG under `object` (the command, as Redis names it).
+fn credentials_ok(ctx: &Ctx<'_>, object: &'static str, user: &[u8], password: &[u8]) -> bool {
+    let ok = user == b"default"
+        && match &ctx.server.lock().config.requirepass {
+            None => true,
+            Some(secret) => same_secret(password, secret),
+        };
+    if !ok {
+        crate::acl::note_auth_failure(ctx, object, user);
     }
-    match &ctx.server.lock().config.requirepass {
-        None => true,
-        Some(secret) => same_secret(password, secret),
-    }
+    ok
 }
 
 /// `AUTH password` (the default user) or `AUTH username password`.
@@ -89,7 +93,7 @@ pub fn auth(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
         [user, password] => (user.as_slice(), password),
         _ => return Err(CmdError::syntax()),
     };
-    if !credentials_ok(ctx, user, password) {
+    if !credentials_ok(ctx, "auth", user, password) {
         return Err(wrongpass());
     }
     ctx.client.authenticated = true;
@@ -154,7 +158,7 @@ pub fn hello(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     while j < args.len() {
         let more = args.len() - 1 - j;
         if is(&args[j], "AUTH") && more >= 2 {
-            if !credentials_ok(ctx, &args[j + 1], &args[j + 2]) {
+            if !credentials_ok(ctx, "hello", &args[j + 1], &args[j + 2]) {
                 return Err(wrongpass());
             }
             ctx.client.authenticated = true;

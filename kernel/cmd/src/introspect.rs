@@ -137,6 +137,7 @@ const REDIS: &[(&str, &str, &str)] = &[
     ("REPLICAOF", "5.0.0", "server"),
     ("SLAVEOF", "1.0.0", "server"),
     ("FAILOVER", "6.2.0", "server"),
+    ("ACL", "6.0.0", "server"),
     ("WAIT", "3.0.0", "generic"),
     ("LATENCY", "2.8.13", "server"),
     ("MULTI", "1.2.0", "transactions"),
@@ -417,6 +418,13 @@ fn list(args: &[Vec<u8>]) -> Result<Reply, CmdError> {
         }
     }
     Ok(Reply::Array(names))
+}
+
+/// ACL CAT's commands of `category` (a known one): COMMAND LIST FILTERBY
+/// ACLCAT's names.
+pub(crate) fn names_in_category(category: &[u8]) -> Reply {
+    let args = [b"FILTERBY".to_vec(), b"ACLCAT".to_vec(), category.to_vec()];
+    list(&args).unwrap_or(Reply::Array(Vec::new()))
 }
 
 /// `COMMAND GETKEYS command arg ...`: the arguments that are keys.

@@ -49,6 +49,7 @@ extern crate std;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+mod acl;
 mod appliance;
 mod args;
 mod bench;

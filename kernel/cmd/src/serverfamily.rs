@@ -33,6 +33,7 @@ pub(crate) static HANDLERS: &[Entry] = &[
     entry("REPLICAOF", replicaof, true),
     entry("SLAVEOF", replicaof, true),
     entry("FAILOVER", failover, true),
+    entry("ACL", crate::acl::acl, true),
 ];
 
 /// `REPLICAOF NO ONE` (and SLAVEOF, its old name): Redis's OK, for unikv is

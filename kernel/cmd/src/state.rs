@@ -471,6 +471,8 @@ pub struct Server {
     pub monitors: crate::monitor::Monitors,
     /// CLIENT PAUSE's, while it holds.
     pub pause: crate::pause::Pause,
+    /// Failed authentications (ACL LOG).
+    pub acl_log: crate::acl::AclLog,
 }
 
 /// See [`kills`].

@@ -47,6 +47,7 @@ pub(crate) static CONTAINERS: &[&Container] = &[
     &crate::slowlog::SLOWLOG,
     &crate::keys::object::OBJECT,
     &crate::keys::object::MEMORY,
+    &crate::acl::ACL,
 ];
 
 /// The container called `name`, if it is one.

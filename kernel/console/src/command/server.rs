@@ -1,8 +1,9 @@
 //! Redis's server commands: COMMAND (the command table, as clients ask for
 //! it), CONFIG, FUNCTION, SLOWLOG, LASTSAVE, WAIT, LATENCY, MONITOR and
 //! ROLE; Redis Cluster's (CLUSTER, READONLY, READWRITE), which a server
-//! without cluster support refuses; and replication's (REPLICAOF, SLAVEOF,
-//! FAILOVER), answered as a master with no replicas answers them. The
+//! without cluster support refuses; replication's (REPLICAOF, SLAVEOF,
+//! FAILOVER), answered as a master with no replicas answers them; and ACL,
+//! for the one user unikv has. The
 //! appliance's own server commands (INFO, SERVICES, SHUTDOWN ...) are in
 //! `appliance`.
 
@@ -173,6 +174,17 @@ pub(super) static SPECS: &[CommandSpec] = &[
         summary: "Redis's coordinated failover to a replica: refused as Redis refuses it without replicas",
         group: "server",
         flags: 0,
+        keys: Keys::NONE,
+    },
+    CommandSpec {
+        name: "ACL",
+        aliases: &[],
+        min_args: 1,
+        max_args: None,
+        usage: "ACL WHOAMI | ACL USERS | ACL LIST | ACL GETUSER username | ACL CAT [category] | ACL DRYRUN username command [arg ...] | ACL LOG [count|RESET] | ACL DELUSER username [username ...] | ACL SETUSER username rule [rule ...] | ACL GENPASS [bits] | ACL LOAD | ACL SAVE | ACL HELP",
+        summary: "Redis's access lists, for unikv's one user (default, whose password is requirepass): who it is, what it may run (everything), and the log of failed authentications",
+        group: "server",
+        flags: flag::SUBCOMMANDS,
         keys: Keys::NONE,
     },
 ];

@@ -271,6 +271,7 @@ fn arity_of_every_command() {
         ("REPLICAOF", 2, 2),
         ("SLAVEOF", 2, 2),
         ("FAILOVER", 0, usize::MAX),
+        ("ACL", 1, usize::MAX),
     ];
     for (name, min, max) in table {
         let spec = lookup(name.as_bytes()).unwrap();
