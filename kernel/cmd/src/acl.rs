@@ -50,6 +50,10 @@ const LOG_MAX: usize = 128;
 /// Failures this close (in milliseconds) to the last of an entry's, of
 /// the same kind, count in that entry (Redis's grouping).
 const GROUPING_MS: u64 = 60_000;
+/// Bytes of a username an entry keeps: a peer that need not know any
+/// password must not fill the heap with the names it tries (128 entries
+/// of requests up to `proto-max-bulk-len` each).
+const USERNAME_MAX: usize = 128;
 
 /// One ACL LOG entry: failed authentications of one user by one command.
 #[derive(Clone, Debug)]
@@ -70,6 +74,7 @@ pub struct AclLog(VecDeque<LogEntry>);
 
 /// Records a failed AUTH or HELLO AUTH (`object`) as user `username`.
 pub(crate) fn note_auth_failure(ctx: &Ctx<'_>, object: &'static str, username: &[u8]) {
+    let username = &username[..username.len().min(USERNAME_MAX)];
     let now = ctx.clock.wall_ms();
     // The client as it runs the failing command (Redis's `cmd=auth`).
     let mut info = ClientInfo::of(ctx.client);

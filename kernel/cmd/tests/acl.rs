@@ -188,6 +188,16 @@ fn the_log_counts_failed_authentications() {
         c.run("ACL LOG x"),
         "(error) ERR value is not an integer or out of range\n"
     );
+    // A username is kept to its first 128 bytes: failed AUTHs cannot fill
+    // the heap with the names they try.
+    let long = "u".repeat(100_000);
+    assert!(c
+        .run(&format!("AUTH {long} x"))
+        .starts_with("(error) WRONGPASS"));
+    let Reply::Array(log) = c.reply("ACL LOG 1") else {
+        panic!()
+    };
+    assert_eq!(fields(&log[0])[4].1, Reply::Value(vec![b'u'; 128]));
     assert_eq!(c.run("ACL LOG RESET"), "OK\n");
     assert_eq!(c.run("ACL LOG"), "(empty array)\n");
 }
