@@ -19,6 +19,7 @@ use crate::args::{is, parse_i64};
 use crate::clientlist::{self, ClientInfo};
 use crate::ctx::{CmdError, Ctx};
 use crate::subcommand::{Container, Sub, HELP};
+use crate::table::wrong_arity;
 
 /// Redis's ACL categories, in its order (ACL CAT).
 pub(crate) const CATEGORIES: [&str; 21] = [
@@ -266,10 +267,7 @@ pub fn acl(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
                 )));
             };
             if console::command::check_arity(spec, args.len() - 2).is_err() {
-                return Err(CmdError::Invalid(format!(
-                    "wrong number of arguments for '{}' command",
-                    spec.name.to_ascii_lowercase()
-                )));
+                return Err(CmdError::Invalid(wrong_arity(spec.name)));
             }
             // The one user may run every command.
             Ok(Reply::Ok)

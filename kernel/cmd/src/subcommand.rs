@@ -11,6 +11,7 @@ use alloc::vec::Vec;
 use console::{Invocation, Reply};
 
 use crate::ctx::CmdError;
+use crate::table::wrong_arity;
 
 /// One subcommand.
 pub(crate) struct Sub {
@@ -84,10 +85,7 @@ impl Container {
     /// arguments its arity allows; otherwise Redis's error.
     pub(crate) fn check(&'static self, inv: &Invocation) -> Result<&'static Sub, CmdError> {
         let Some(word) = inv.args.first() else {
-            return Err(CmdError::Invalid(format!(
-                "wrong number of arguments for '{}' command",
-                self.name.to_ascii_lowercase()
-            )));
+            return Err(CmdError::Invalid(wrong_arity(self.name)));
         };
         let Some(sub) = self
             .subs
@@ -107,10 +105,7 @@ impl Container {
             argc >= -sub.arity
         };
         if !fits {
-            return Err(CmdError::Invalid(format!(
-                "wrong number of arguments for '{}' command",
-                full_name(self, sub)
-            )));
+            return Err(CmdError::Invalid(wrong_arity(&full_name(self, sub))));
         }
         Ok(sub)
     }

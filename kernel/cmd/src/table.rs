@@ -307,10 +307,7 @@ pub fn redis_invocation(
     };
     if console::command::check_arity(spec, argv.len()).is_err() {
         refused(server, client, Some(spec));
-        return Err(Reply::error(format!(
-            "wrong number of arguments for '{}' command",
-            spec.name.to_ascii_lowercase()
-        )));
+        return Err(Reply::error(wrong_arity(spec.name)));
     }
     client.last_spec = Some(spec);
     Ok(Invocation {
@@ -318,6 +315,15 @@ pub fn redis_invocation(
         args: argv,
         typed: console::TypedName::new(name),
     })
+}
+
+/// Redis's error for a command (or a `container|subcommand`) given a
+/// count of arguments its arity does not allow.
+pub(crate) fn wrong_arity(name: &str) -> String {
+    format!(
+        "wrong number of arguments for '{}' command",
+        name.to_ascii_lowercase()
+    )
 }
 
 /// Why `inv` may not run (or be queued) for this session now, if it may

@@ -366,10 +366,7 @@ pub fn mget(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
 /// The pairs, or Redis's arity error for an odd count.
 fn pairs(inv: &Invocation) -> Result<core::slice::ChunksExact<'_, Vec<u8>>, CmdError> {
     if !inv.args.len().is_multiple_of(2) {
-        return Err(CmdError::Invalid(format!(
-            "wrong number of arguments for '{}' command",
-            inv.spec.name.to_ascii_lowercase()
-        )));
+        return Err(CmdError::Invalid(crate::table::wrong_arity(inv.spec.name)));
     }
     Ok(inv.args.chunks_exact(2))
 }
