@@ -366,18 +366,17 @@ pub fn command(ctx: &mut Ctx<'_>, inv: &Invocation) -> Result<Reply, CmdError> {
     }
 }
 
-/// `COMMAND LIST [FILTERBY MODULE name|ACLCAT category|PATTERN pattern]`:
-/// names, lower case, each command's subcommands after it as
-/// `container|subcommand` (Redis 7.0 lists them so, and filters them as it
-/// filters commands: a subcommand by its own full name, in its command's
-/// categories). unikv has no modules.
+/// Which names COMMAND LIST gives.
+enum Filter<'a> {
+    All,
+    Module,
+    Category(&'a [u8]),
+    Pattern(&'a [u8]),
+}
+
+/// `COMMAND LIST [FILTERBY MODULE name|ACLCAT category|PATTERN pattern]`.
+/// unikv has no modules.
 fn list(args: &[Vec<u8>]) -> Result<Reply, CmdError> {
-    enum Filter<'a> {
-        All,
-        Module,
-        Category(&'a [u8]),
-        Pattern(&'a [u8]),
-    }
     let filter = match args {
         [] => Filter::All,
         [by, kind, arg] if is(by, "FILTERBY") => {
@@ -393,18 +392,35 @@ fn list(args: &[Vec<u8>]) -> Result<Reply, CmdError> {
         }
         _ => return Err(CmdError::syntax()),
     };
-    let keep = |s: &CommandSpec, name: &str| match filter {
+    Ok(names(filter))
+}
+
+/// ACL CAT's commands of `category`: COMMAND LIST FILTERBY ACLCAT's.
+pub(crate) fn names_in_category(category: &[u8]) -> Reply {
+    names(Filter::Category(category))
+}
+
+/// The names `filter` keeps, lower case, each command's subcommands after
+/// it as `container|subcommand` (Redis 7.0 lists them so, and filters them
+/// as it filters commands: a subcommand by its own full name, in its
+/// command's categories).
+fn names(filter: Filter<'_>) -> Reply {
+    let keep = |in_category: bool, name: &str| match filter {
         Filter::All => true,
         Filter::Module => false,
-        Filter::Category(cat) => categories(s.flags, s.group)
-            .iter()
-            .any(|c| matches!(c, Reply::Status(c) if c.as_bytes()[1..].eq_ignore_ascii_case(cat))),
+        Filter::Category(_) => in_category,
         Filter::Pattern(p) => glob::matches(p, name.as_bytes(), true),
     };
     let mut names = Vec::new();
     for spec in commands() {
+        let in_category = match filter {
+            Filter::Category(cat) => categories(spec.flags, spec.group).iter().any(
+                |c| matches!(c, Reply::Status(c) if c.as_bytes()[1..].eq_ignore_ascii_case(cat)),
+            ),
+            _ => false,
+        };
         let name = spec.name.to_ascii_lowercase();
-        if keep(spec, &name) {
+        if keep(in_category, &name) {
             names.push(Reply::Value(name.into_bytes()));
         }
         let Some(c) = container(spec.name) else {
@@ -412,19 +428,12 @@ fn list(args: &[Vec<u8>]) -> Result<Reply, CmdError> {
         };
         for sub in c.subs {
             let full = full_name(c, sub);
-            if keep(spec, &full) {
+            if keep(in_category, &full) {
                 names.push(Reply::Value(full.into_bytes()));
             }
         }
     }
-    Ok(Reply::Array(names))
-}
-
-/// ACL CAT's commands of `category` (a known one): COMMAND LIST FILTERBY
-/// ACLCAT's names.
-pub(crate) fn names_in_category(category: &[u8]) -> Reply {
-    let args = [b"FILTERBY".to_vec(), b"ACLCAT".to_vec(), category.to_vec()];
-    list(&args).unwrap_or(Reply::Array(Vec::new()))
+    Reply::Array(names)
 }
 
 /// `COMMAND GETKEYS command arg ...`: the arguments that are keys.
